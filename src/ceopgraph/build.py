@@ -1,0 +1,193 @@
+"""Assemble the dataset from ``ontology/`` and ``data/``, add what is computed, and write the dumps.
+
+Each Turtle file becomes one named graph (its file name is the graph's name), so a consumer can fetch
+or query one concern. Everything that can be counted or listed from the data (triple counts, the
+vocabularies used, the distributions) is computed here rather than typed by hand, so it cannot drift.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rdflib import Dataset, Graph, Literal, URIRef
+from rdflib.namespace import DCAT, DCTERMS, RDF, RDFS, VOID, XSD
+from rdflib.term import IdentifiedNode
+
+from ceopgraph import rdfio
+from ceopgraph.config import Settings
+from ceopgraph.conneg import RDF_FORMATS, RdfFormat
+from ceopgraph.namespaces import SCHEMA, SD, STANDARD_PREFIXES, LocalNamespaces, bind_prefixes, prefix_map
+
+DATASET_PATH = "data/ceopgraph"
+METADATA_GRAPH = "metadata"
+PROVENANCE_GRAPH = "provenance"
+DUMP_STEM = "ceopgraph"
+NEWS_SOURCE_SUFFIX = "-news.txt"
+OGL_V3 = URIRef("http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/")
+
+
+class BuildError(Exception):
+    """The sources cannot be assembled into a dataset (unreadable file, missing source text)."""
+
+
+def graph_iri(base_uri: str, name: str) -> URIRef:
+    return LocalNamespaces(base_uri).graph[name]
+
+
+def dataset_iri(base_uri: str) -> URIRef:
+    return URIRef(base_uri + DATASET_PATH)
+
+
+def dump_url(base_uri: str, fmt: RdfFormat) -> URIRef:
+    return URIRef(f"{base_uri}dumps/{DUMP_STEM}.{fmt.extension}")
+
+
+def source_files(settings: Settings) -> list[Path]:
+    """The curated Turtle files, ontology first, in a fixed order."""
+    return sorted(settings.ontology_dir.glob("*.ttl")) + sorted(settings.data_dir.glob("*.ttl"))
+
+
+def build_dataset(settings: Settings) -> Dataset:
+    """Read the sources into one Dataset of named graphs (nothing in the default graph)."""
+    base = settings.base_uri
+    dataset = Dataset(default_union=True)
+    bind_prefixes(dataset, base)
+    for path in source_files(settings):
+        name = "vocabulary" if path.parent == settings.ontology_dir else path.stem
+        graph = dataset.graph(graph_iri(base, name))
+        try:
+            graph.parse(path, format="turtle", publicID=base)
+        except Exception as exc:  # rdflib raises many types for bad Turtle; name the file either way
+            raise BuildError(f"{path}: {exc}") from exc
+    _add_source_texts(dataset, settings)
+    _add_metadata(dataset, base)
+    return dataset
+
+
+def _add_source_texts(dataset: Dataset, settings: Settings) -> None:
+    """Put each news item's text in the graph, byte for byte, from ``data/source/{slug}-news.txt``.
+
+    The text is kept in one file rather than in Turtle so that the provenance selectors are checked
+    against exactly the bytes that were published.
+    """
+    provenance = dataset.graph(graph_iri(settings.base_uri, PROVENANCE_GRAPH))
+    news = LocalNamespaces(settings.base_uri).id["news-item/"]
+    for path in sorted((settings.data_dir / "source").glob("*" + NEWS_SOURCE_SUFFIX)):
+        article = URIRef(news + path.name.removesuffix(NEWS_SOURCE_SUFFIX))
+        if (article, RDF.type, SCHEMA.NewsArticle) not in provenance:
+            raise BuildError(f"{path}: no schema:NewsArticle <{article}> in the provenance graph")
+        provenance.add((article, SCHEMA.text, Literal(read_source_text(path))))
+
+
+def read_source_text(path: Path) -> str:
+    """The source exactly as stored: UTF-8, no newline translation."""
+    return path.read_bytes().decode("utf-8")
+
+
+def _vocabularies(dataset: Dataset) -> set[URIRef]:
+    """The standard namespaces whose terms the data uses as predicates or classes."""
+    used = {str(p) for _, p, _, _ in dataset.quads()} | {
+        str(o) for _, p, o, _ in dataset.quads((None, RDF.type, None, None))
+    }
+    namespaces = {str(ns) for ns in STANDARD_PREFIXES.values()} | {str(SCHEMA)}
+    return {URIRef(ns) for ns in namespaces if any(term.startswith(ns) for term in used)}
+
+
+def _add_metadata(dataset: Dataset, base: str) -> None:
+    """Add the computed parts of the VoID/DCAT description to the metadata graph."""
+    meta = dataset.graph(graph_iri(base, METADATA_GRAPH))
+    whole = dataset_iri(base)
+    meta.add((whole, VOID.uriSpace, Literal(base)))
+    meta.add((whole, DCTERMS.conformsTo, URIRef(base + "def/shapes")))
+    for vocabulary in sorted(_vocabularies(dataset)):
+        meta.add((whole, VOID.vocabulary, vocabulary))
+    for fmt in RDF_FORMATS:
+        distribution = URIRef(f"{base}{DATASET_PATH}/distribution/{fmt.name}")
+        url = dump_url(base, fmt)
+        meta.add((whole, DCAT.distribution, distribution))
+        meta.add((whole, VOID.dataDump, url))
+        meta.add((distribution, RDF.type, DCAT.Distribution))
+        meta.add(
+            (distribution, DCTERMS.title, Literal(f"Dump of the whole dataset in {fmt.name}", lang="en"))
+        )
+        meta.add((distribution, DCAT.downloadURL, url))
+        meta.add((distribution, DCAT.accessURL, url))
+        meta.add((distribution, DCAT.mediaType, URIRef(fmt.iana_iri)))
+        meta.add((distribution, DCTERMS.license, OGL_V3))
+    graphs = sorted(g.identifier for g in dataset.graphs() if isinstance(g.identifier, URIRef))
+    for name in graphs:
+        if name == meta.identifier or not len(dataset.graph(name)):
+            continue
+        meta.add((whole, VOID.subset, name))
+        meta.add((name, RDF.type, VOID.Dataset))
+        meta.add((name, RDF.type, SD.NamedGraph))
+        meta.add((name, RDFS.label, Literal(f"Named graph: {str(name).rsplit('/', 1)[-1]}", lang="en")))
+    meta.add((whole, VOID.subset, meta.identifier))
+    meta.add((meta.identifier, RDF.type, VOID.Dataset))
+    meta.add((meta.identifier, RDF.type, SD.NamedGraph))
+    meta.add((meta.identifier, RDFS.label, Literal("Named graph: metadata", lang="en")))
+    _add_triple_counts(dataset, meta, whole, [g for g in graphs if g != meta.identifier] + [meta.identifier])
+
+
+def _add_triple_counts(dataset: Dataset, meta: Graph, whole: URIRef, graphs: list[IdentifiedNode]) -> None:
+    """``void:triples`` for each named graph and the whole, counting the count triples themselves.
+
+    Each count adds exactly one triple to the metadata graph, so the metadata graph's own count is
+    its size now plus the number of counts still to be added.
+    """
+    counted = [g for g in graphs if len(dataset.graph(g))]
+    counts: dict[IdentifiedNode, int] = {g: len(dataset.graph(g)) for g in counted if g != meta.identifier}
+    counts[meta.identifier] = len(meta) + len(counted) + 1
+    total = sum(counts.values())
+    for name, count in counts.items():
+        meta.add((name, VOID.triples, Literal(count, datatype=XSD.integer)))
+    meta.add((whole, VOID.triples, Literal(total, datatype=XSD.integer)))
+
+
+def union_graph(dataset: Dataset) -> Graph:
+    """All triples of all named graphs in one graph: what SHACL validates and SPARQL's default graph holds."""
+    union = Graph()
+    for s, p, o, _ in dataset.quads():
+        union.add((s, p, o))
+    return union
+
+
+# Dumps ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dump:
+    path: Path
+    fmt: RdfFormat
+    sha256: str
+
+
+def serialise_dump(dataset: Dataset, fmt: RdfFormat, base_uri: str) -> bytes:
+    """One dump: formats with named graphs keep them, the others hold the union of all graphs."""
+    return rdfio.serialise(dataset, fmt, prefix_map(base_uri))
+
+
+def write_dumps(
+    dataset: Dataset, out_dir: Path, base_uri: str, formats: Iterable[RdfFormat] = RDF_FORMATS
+) -> list[Dump]:
+    """Write every dump, or none: files go to a scratch folder first and are moved in at the end."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".build-", dir=out_dir))
+    try:
+        staged = []
+        for fmt in formats:
+            data = serialise_dump(dataset, fmt, base_uri)
+            path = scratch / f"{DUMP_STEM}.{fmt.extension}"
+            path.write_bytes(data)
+            staged.append(Dump(out_dir / path.name, fmt, hashlib.sha256(data).hexdigest()))
+        for dump in staged:
+            os.replace(scratch / dump.path.name, dump.path)
+        return staged
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,89 @@
+"""One settings object for every entry point.
+
+Values come from the defaults below, then ``CEOPGRAPH_*`` environment variables, then explicit
+arguments, so that a deployment is configured without code changes and tests can pass their own.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_BASE_URI = "https://w3id.org/ceopgraph/"
+
+
+def _default_root() -> Path:
+    """Where ``ontology/``, ``data/`` and ``shapes/`` live.
+
+    An installed wheel carries them inside the package (``resources/``); a source checkout (the
+    editable install used by ``make``) has them at the top of the tree.
+    """
+    packaged = Path(__file__).resolve().parent / "resources"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that varies between deployments; immutable so it can be shared between threads."""
+
+    base_uri: str = DEFAULT_BASE_URI
+    root: Path = field(default_factory=_default_root)
+    dist_dir: Path = Path("dist")
+    # Where the embedded store keeps its files; None keeps it in memory.
+    store_path: Path | None = None
+    # A remote SPARQL 1.1 query endpoint; when set the front end serves from it.
+    endpoint: str | None = None
+    update_endpoint: str | None = None
+    # SPARQL endpoint limits.
+    query_timeout_s: float = 10.0
+    max_query_bytes: int = 64 * 1024
+    max_result_rows: int = 10_000
+    # Submission limits for the validation service and command.
+    max_submission_bytes: int = 4 * 1024 * 1024
+    validation_timeout_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not self.base_uri.endswith("/"):
+            object.__setattr__(self, "base_uri", self.base_uri + "/")
+
+    @property
+    def ontology_dir(self) -> Path:
+        return self.root / "ontology"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def shapes_dir(self) -> Path:
+        return self.root / "shapes"
+
+
+def _coerce(kind: Any, raw: str) -> Any:
+    text = str(kind)
+    if "Path" in text:
+        return Path(raw) if raw else None
+    if "float" in text:
+        return float(raw)
+    if "int" in text:
+        return int(raw)
+    return raw or None if "None" in text else raw
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Defaults, then ``CEOPGRAPH_<FIELD>`` variables, then keyword overrides (None means 'not given')."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        key = "CEOPGRAPH_" + f.name.upper()
+        if key in env:
+            try:
+                values[f.name] = _coerce(f.type, env[key])
+            except ValueError as exc:
+                raise ValueError(f"{key}={env[key]!r} is not a valid {f.type}") from exc
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return replace(Settings(), **values)

@@ -1,0 +1,121 @@
+"""Every namespace, defined once, and the prefix bindings used in every serialisation.
+
+Standard vocabularies are constants. The project's own terms live under the configured base URI, so
+they are built from it (``LocalNamespaces``) rather than fixed at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rdflib import Graph, Namespace
+from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, TIME, VOID, XSD
+
+ORG = Namespace("http://www.w3.org/ns/org#")
+QB = Namespace("http://purl.org/linked-data/cube#")
+SDMX_DIMENSION = Namespace("http://purl.org/linked-data/sdmx/2009/dimension#")
+SDMX_ATTRIBUTE = Namespace("http://purl.org/linked-data/sdmx/2009/attribute#")
+SDMX_MEASURE = Namespace("http://purl.org/linked-data/sdmx/2009/measure#")
+SDMX_CODE = Namespace("http://purl.org/linked-data/sdmx/2009/code#")
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+OA = Namespace("http://www.w3.org/ns/oa#")
+SH = Namespace("http://www.w3.org/ns/shacl#")
+SCHEMA = Namespace("http://schema.org/")
+INTERVAL = Namespace("http://reference.data.gov.uk/def/intervals/")
+GOVERNMENT_YEAR = Namespace("http://reference.data.gov.uk/id/government-year/")
+MONTH = Namespace("http://reference.data.gov.uk/id/month/")
+IANA_MEDIA = Namespace("https://www.iana.org/assignments/media-types/")
+FORMATS = Namespace("http://www.w3.org/ns/formats/")
+
+
+STANDARD_PREFIXES: dict[str, Namespace] = {
+    "rdf": Namespace(str(RDF)),
+    "rdfs": Namespace(str(RDFS)),
+    "owl": Namespace(str(OWL)),
+    "xsd": Namespace(str(XSD)),
+    "org": ORG,
+    "qb": QB,
+    "sdmx-dimension": SDMX_DIMENSION,
+    "sdmx-attribute": SDMX_ATTRIBUTE,
+    "sdmx-measure": SDMX_MEASURE,
+    "sdmx-code": SDMX_CODE,
+    "skos": Namespace(str(SKOS)),
+    "dcat": Namespace(str(DCAT)),
+    "dct": Namespace(str(DCTERMS)),
+    "void": Namespace(str(VOID)),
+    "sd": SD,
+    "prov": Namespace(str(PROV)),
+    "time": Namespace(str(TIME)),
+    "schema": SCHEMA,
+    "oa": OA,
+    "sh": SH,
+    "foaf": Namespace(str(FOAF)),
+    "interval": INTERVAL,
+}
+
+
+@dataclass(frozen=True)
+class LocalNamespaces:
+    """The project's URI space under one base, following {base}{id|doc|def|data}/{concept}/{reference}."""
+
+    base: str
+
+    @property
+    def ceop(self) -> Namespace:
+        """Terms of the ceopgraph vocabulary (``ontology/ceop.ttl``)."""
+        return Namespace(self.base + "def/ceop/")
+
+    @property
+    def id(self) -> Namespace:
+        return Namespace(self.base + "id/")
+
+    @property
+    def doc(self) -> Namespace:
+        return Namespace(self.base + "doc/")
+
+    @property
+    def def_(self) -> Namespace:
+        return Namespace(self.base + "def/")
+
+    @property
+    def data(self) -> Namespace:
+        return Namespace(self.base + "data/")
+
+    @property
+    def graph(self) -> Namespace:
+        """Named graphs: one per concern, each an information resource under ``data/graph/``."""
+        return Namespace(self.base + "data/graph/")
+
+    @property
+    def dimension(self) -> Namespace:
+        return Namespace(self.base + "def/dimension/")
+
+    @property
+    def attribute(self) -> Namespace:
+        return Namespace(self.base + "def/attribute/")
+
+    @property
+    def statistic(self) -> Namespace:
+        return Namespace(self.base + "def/statistic/")
+
+
+def prefix_map(base: str) -> dict[str, str]:
+    """Every prefix we write, standard and local, in one fixed order."""
+    local = LocalNamespaces(base)
+    return {
+        **{prefix: str(namespace) for prefix, namespace in STANDARD_PREFIXES.items()},
+        "ceop": str(local.ceop),
+        "statistic": str(local.statistic),
+        "dimension": str(local.dimension),
+        "attribute": str(local.attribute),
+        "unit": base + "def/unit/",
+        "segment": base + "id/news-item/ceop-annual-review-2012-13/segment/",
+        "gy": str(GOVERNMENT_YEAR),
+        "sdmx-concept": "http://purl.org/linked-data/sdmx/2009/concept#",
+    }
+
+
+def bind_prefixes(graph: Graph, base: str) -> None:
+    """Bind the same prefixes everywhere so every dump and page reads alike."""
+    for prefix, namespace in prefix_map(base).items():
+        graph.bind(prefix, namespace, override=True, replace=True)
