@@ -1,0 +1,35 @@
+"""The Flask front end: ``create_app(settings, store)`` and one blueprint per concern."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from ceopgraph.config import Settings
+from ceopgraph.store import Store
+from ceopgraph.web import errors, site
+
+STORE_KEY = "ceopgraph.store"
+SETTINGS_KEY = "ceopgraph.settings"
+
+
+def create_app(settings: Settings, store: Store) -> Flask:
+    """Build an app over ``store``; nothing is global, so tests can run several side by side."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = max(settings.max_query_bytes, settings.max_submission_bytes)
+    app.extensions[STORE_KEY] = store
+    app.extensions[SETTINGS_KEY] = settings
+    errors.register(app)
+    app.register_blueprint(site.blueprint)
+    app.after_request(site.security_headers)
+    return app
+
+
+def current_store() -> Store:
+    """The store of the app handling this request."""
+    store: Store = current_app.extensions[STORE_KEY]
+    return store
+
+
+def current_settings() -> Settings:
+    settings: Settings = current_app.extensions[SETTINGS_KEY]
+    return settings

@@ -1,0 +1,63 @@
+"""Errors are values with a status: domain exceptions map to HTTP statuses here, in one place.
+
+Every error answer is short and says what is wrong; browsers get a page, everything else plain text.
+No handler catches ``Exception`` wholesale: a real bug must surface as a 500 in the logs and tests.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from ceopgraph.conneg import negotiate
+from ceopgraph.store import QuerySyntaxError, QueryTimeout, StoreError, StoreUnavailable
+
+TITLES = {
+    400: "Bad request",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    413: "Too large",
+    415: "Unsupported media type",
+    502: "Bad gateway",
+    503: "Unavailable",
+}
+
+STATUS_OF: dict[type[StoreError], int] = {
+    QuerySyntaxError: 400,
+    QueryTimeout: 503,
+    StoreUnavailable: 503,
+}
+
+
+def error_response(status: int, message: str, title: str | None = None) -> Response:
+    """An error answer in HTML for browsers, plain text otherwise."""
+    heading = title or {400: "Bad request", 404: "Not found", 413: "Too large", 503: "Unavailable"}.get(
+        status, "Error"
+    )
+    if negotiate(request.headers.get("Accept"), ["text/plain", "text/html"]) == "text/html":
+        body = render_template("error.html", status=status, title=heading, message=message)
+        return Response(body, status=status, mimetype="text/html")
+    return Response(f"{heading}: {message}\n", status=status, mimetype="text/plain")
+
+
+def _store_error(exc: StoreError) -> Response:
+    status = next((code for kind, code in STATUS_OF.items() if isinstance(exc, kind)), 503)
+    response = error_response(status, str(exc))
+    if status == 503:
+        response.headers["Retry-After"] = "5"
+    return response
+
+
+def _http_error(exc: HTTPException) -> Response:
+    response = error_response(exc.code or 500, exc.description or exc.name)
+    for header in ("Allow", "Retry-After"):
+        original = exc.get_response().headers.get(header)
+        if original:
+            response.headers[header] = original
+    return response
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(StoreError, _store_error)
+    app.register_error_handler(HTTPException, _http_error)
