@@ -21,7 +21,7 @@ build: setup
 	$(BIN)/ceopgraph build --out $(DIST)
 
 serve: build
-	@echo "Dumps are in $(DIST)/ (the web front end is not built yet)."
+	$(BIN)/ceopgraph serve --host $(HOST) --port $(PORT) --dist $(DIST)
 
 # Debian packages the test suite drives: Chromium for the browser tests.
 system-deps:

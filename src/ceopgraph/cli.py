@@ -8,9 +8,15 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from flask import Flask
+
 from ceopgraph.build import BuildError, build_dataset, union_graph, write_dumps
-from ceopgraph.config import load_settings
+from ceopgraph.config import Settings, load_settings
+from ceopgraph.conneg import FORMATS_BY_EXTENSION
+from ceopgraph.server import serve
+from ceopgraph.store import EmbeddedStore
 from ceopgraph.validate import load_shapes, validate_graph
+from ceopgraph.web import create_app
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -46,16 +52,54 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _store_for(settings: Settings, data: Sequence[str] | None, dist: Path) -> EmbeddedStore:
+    """The files to serve: those named, or the built TriG dump (built first when missing)."""
+    if data:
+        paths = [Path(p) for p in data]
+        formats = []
+        for path in paths:
+            fmt = FORMATS_BY_EXTENSION.get(path.suffix.lstrip("."))
+            if fmt is None or not path.is_file():
+                raise SystemExit(f"cannot serve {path}: not a readable file with a known RDF extension")
+            formats.append(fmt)
+        return EmbeddedStore.from_files(paths, formats)
+    trig = dist / "ceopgraph.trig"
+    if not trig.is_file():
+        write_dumps(build_dataset(settings), dist, settings.base_uri)
+    return EmbeddedStore.from_files([trig], [FORMATS_BY_EXTENSION["trig"]])
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the dataset over HTTP under gunicorn until interrupted."""
+    settings = load_settings(base_uri=args.base_uri)
+    dist = Path(args.dist)
+
+    def make_app() -> Flask:
+        return create_app(settings, _store_for(settings, args.data, dist))
+
+    print(f"serving on http://{args.host}:{args.port}/ (base URI {settings.base_uri})", flush=True)
+    serve(make_app, args.host, args.port, args.workers, args.threads)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ceopgraph", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     build = commands.add_parser("build", help="assemble, validate and write the dumps")
     build.add_argument("--out", default="dist", help="folder for the dumps (default: dist)")
-    build.add_argument(
-        "--base-uri", help="canonical base URI (default: CEOPGRAPH_BASE_URI or the built-in one)"
-    )
+    build.add_argument("--base-uri", help="canonical base URI (default: CEOPGRAPH_BASE_URI or the built-in one)")
     build.set_defaults(handler=cmd_build)
+
+    run = commands.add_parser("serve", help="serve the dataset over HTTP (SPARQL endpoint and linked data)")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=5000)
+    run.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    run.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    run.add_argument("--data", nargs="+", metavar="FILE", help="serve these RDF files instead of the built dataset")
+    run.add_argument("--dist", default="dist", help="folder of the built dumps (default: dist)")
+    run.add_argument("--base-uri", help="canonical base URI")
+    run.set_defaults(handler=cmd_serve)
     return parser
 
 

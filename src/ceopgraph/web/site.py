@@ -17,6 +17,15 @@ def home() -> str:
     return render_template("home.html")
 
 
+@blueprint.get("/healthz")
+def healthz() -> Response:
+    """For load balancers: 200 when the store answers a trivial query, 503 otherwise."""
+    from ceopgraph.web import current_store
+
+    current_store().ask("ASK { ?s ?p ?o }")
+    return Response("ok\n", mimetype="text/plain", headers={"Cache-Control": "no-store"})
+
+
 def security_headers(response: Response) -> Response:
     """Applied to every answer: no MIME sniffing, no inline script, no framing."""
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
