@@ -32,9 +32,7 @@ STATUS_OF: dict[type[StoreError], int] = {
 
 def error_response(status: int, message: str, title: str | None = None) -> Response:
     """An error answer in HTML for browsers, plain text otherwise."""
-    heading = title or {400: "Bad request", 404: "Not found", 413: "Too large", 503: "Unavailable"}.get(
-        status, "Error"
-    )
+    heading = title or {400: "Bad request", 404: "Not found", 413: "Too large", 503: "Unavailable"}.get(status, "Error")
     if negotiate(request.headers.get("Accept"), ["text/plain", "text/html"]) == "text/html":
         body = render_template("error.html", status=status, title=heading, message=message)
         return Response(body, status=status, mimetype="text/html")
