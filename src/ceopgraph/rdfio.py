@@ -1,16 +1,198 @@
-"""Reading and writing RDF bytes.
+"""Reading and writing RDF bytes: the one place that parses untrusted RDF.
 
 Writing goes through Oxigraph's serialisers, fed with quads in sorted order: rdflib's serialisers walk
 hash-ordered sets, so their output changes between runs, while a sorted feed makes every dump
 byte-identical for the same data.
+
+Reading untrusted bytes also goes through Oxigraph's parsers, which never touch the network or the
+disk and report syntax errors with a line and column. What they would still do is closed before they
+run (see the project's security notes): RDF/XML with a document type declaration is refused (internal
+entities would expand: "billion laughs"), JSON-LD that names a remote context or an import is refused
+(it would be fetched), and every input has a size limit. ``owl:imports`` is data, never followed.
 """
 
 from __future__ import annotations
 
-import pyoxigraph as ox
-from rdflib import Dataset, Graph
+import json
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
-from ceopgraph.conneg import RdfFormat
+import pyoxigraph as ox
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.namespace import XSD
+from rdflib.term import Node
+
+from ceopgraph.conneg import FORMATS_BY_EXTENSION, FORMATS_BY_NAME, RdfFormat
+
+# Extra file extensions people use for the allow-listed formats (conneg's table has one each).
+EXTRA_EXTENSIONS = {"xml": "rdfxml", "owl": "rdfxml", "json": "jsonld"}
+
+# XML 1.0 section 2.8 (document type declaration) and 2.7 (CDATA) / 2.5 (comments): any "<!" that
+# opens neither a comment nor a CDATA section declares markup (DOCTYPE, ENTITY, ELEMENT, ATTLIST).
+_XML_DECLARATION = re.compile(rb"<!(?!--|\[CDATA\[)")
+_XML_ENCODING = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
+class UnreadableRdf(Exception):
+    """The input cannot be read as RDF: unknown format, too large, hostile or syntactically wrong.
+
+    ``message`` names the source (and the line and column where the parser gives them) so that a
+    person can find the problem; callers show it as it is (exit 2 on the command line, 4xx on HTTP).
+    """
+
+    def __init__(self, message: str, source: str, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.source = source
+        self.line = line
+        self.column = column
+
+
+def format_for_name(name: str) -> RdfFormat:
+    """An allow-listed format from its short name (``turtle``), file extension or media type."""
+    key = name.strip().lower().lstrip(".")
+    fmt = (
+        FORMATS_BY_NAME.get(key)
+        or FORMATS_BY_EXTENSION.get(key)
+        or FORMATS_BY_NAME.get(EXTRA_EXTENSIONS.get(key, ""))
+        or next((f for f in FORMATS_BY_NAME.values() if key in (f.media_type, *f.aliases)), None)
+    )
+    if fmt is None:
+        allowed = ", ".join(FORMATS_BY_NAME)
+        raise UnreadableRdf(f"{name}: not a supported RDF format (supported: {allowed})", name)
+    return fmt
+
+
+def format_for_path(path: Path) -> RdfFormat:
+    """The format a file's extension names; refused (not guessed from the content) when unknown."""
+    try:
+        return format_for_name(path.suffix)
+    except UnreadableRdf as exc:
+        raise UnreadableRdf(
+            f"{path}: cannot tell the RDF format from the extension {path.suffix!r} "
+            f"(use one of {', '.join(sorted({*FORMATS_BY_EXTENSION, *EXTRA_EXTENSIONS}))}, "
+            "or name the format)",
+            str(path),
+        ) from exc
+
+
+def parse_rdf(data: bytes, fmt: RdfFormat, source: str, max_bytes: int, base_uri: str | None = None) -> Graph:
+    """Parse untrusted bytes into one graph: a dataset becomes the union of its graphs.
+
+    Nothing is fetched or read besides ``data``; relative IRIs resolve against ``base_uri``.
+    """
+    if len(data) > max_bytes:
+        raise UnreadableRdf(f"{source}: {len(data):,} bytes is more than the limit of {max_bytes:,} bytes", source)
+    if fmt.name == "rdfxml":
+        _refuse_xml_declarations(data, source)
+    elif fmt.name == "jsonld":
+        _refuse_remote_contexts(data, source)
+    try:
+        quads = list(ox.parse(data, format=getattr(ox.RdfFormat, fmt.oxigraph_name), base_iri=base_uri))
+    except SyntaxError as exc:
+        line, column = exc.lineno, exc.offset
+        where = f"line {line}, column {column}" if line else "somewhere"
+        raise UnreadableRdf(f"{source}: {fmt.name} syntax error at {where}: {exc.msg}", source, line, column) from exc
+    except ValueError as exc:  # e.g. an invalid base IRI
+        raise UnreadableRdf(f"{source}: {exc}", source) from exc
+    graph = Graph()
+    blank_nodes: dict[str, BNode] = {}  # the parser keeps labels; fresh nodes keep files apart
+    for quad in quads:
+        graph.add(tuple(_term(t, blank_nodes, source) for t in (quad.subject, quad.predicate, quad.object)))  # type: ignore[arg-type]
+    return graph
+
+
+def read_files(
+    paths: Sequence[Path], max_bytes: int, base_uri: str | None = None, fmt: RdfFormat | None = None
+) -> Graph:
+    """Read and merge the named files (and only them), each in ``fmt`` or the format of its extension.
+
+    The size limit applies to each file; blank nodes of different files stay distinct.
+    """
+    merged = Graph()
+    for path in paths:
+        file_format = fmt or format_for_path(path)
+        try:
+            size = path.stat().st_size
+            if size > max_bytes:
+                raise UnreadableRdf(f"{path}: {size:,} bytes is more than the limit of {max_bytes:,} bytes", str(path))
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UnreadableRdf(f"{path}: cannot read the file ({exc.strerror})", str(path)) from exc
+        merged += parse_rdf(data, file_format, str(path), max_bytes, base_uri)
+    return merged
+
+
+def _refuse_xml_declarations(data: bytes, source: str) -> None:
+    """Refuse DTDs (entity expansion, external entities) and encodings the byte check cannot see into."""
+    declared = _XML_ENCODING.search(data[:200])
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (
+        declared and declared.group(1).lower() not in (b"utf-8", b"utf8", b"us-ascii")
+    ):
+        raise UnreadableRdf(f"{source}: RDF/XML must be encoded in UTF-8", source)
+    match = _XML_DECLARATION.search(data)
+    if match:
+        line = data.count(b"\n", 0, match.start()) + 1
+        raise UnreadableRdf(
+            f"{source}: line {line}: RDF/XML with a document type or entity declaration (<!DOCTYPE, "
+            "<!ENTITY) is refused: entities could expand without bound or read files and URLs",
+            source,
+            line,
+        )
+
+
+def _refuse_remote_contexts(data: bytes, source: str) -> None:
+    """JSON-LD 1.1 section 4.1: a string ``@context`` (or an ``@import``) is a document to fetch; refuse it."""
+    try:
+        document = json.loads(data)
+    except ValueError as exc:
+        line = getattr(exc, "lineno", None)
+        column = getattr(exc, "colno", None)
+        where = f" at line {line}, column {column}" if line else ""
+        raise UnreadableRdf(f"{source}: not valid JSON{where}: {exc}", source, line, column) from exc
+    for key, value in _members(document):
+        if key == "@import" or (key == "@context" and _names_a_document(value)):
+            raise UnreadableRdf(
+                f"{source}: JSON-LD with a remote context ({key}: {json.dumps(value)[:80]}) is refused: "
+                "contexts are never fetched; put the context inline",
+                source,
+            )
+
+
+def _names_a_document(context: object) -> bool:
+    if isinstance(context, list):
+        return any(_names_a_document(item) for item in context)
+    return isinstance(context, str)
+
+
+def _members(value: object) -> Iterable[tuple[str, object]]:
+    """Every (key, value) pair of every object in a JSON document, iteratively (no recursion limit)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, member in item.items():
+                yield key, member
+                stack.append(member)
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+_XSD_STRING = str(XSD.string)
+
+
+def _term(term: object, blank_nodes: dict[str, BNode], source: str) -> Node:
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return blank_nodes.setdefault(term.value, BNode())
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        datatype = term.datatype.value
+        return Literal(term.value, datatype=None if datatype == _XSD_STRING else URIRef(datatype))
+    raise UnreadableRdf(f"unsupported RDF term {term!r} (RDF 1.2 triple terms are not accepted)", source)
 
 
 def _oxigraph_quads(data: Graph) -> list[ox.Quad]:
