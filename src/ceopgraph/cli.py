@@ -13,6 +13,7 @@ from flask import Flask
 from ceopgraph.build import BuildError, build_dataset, union_graph, write_dumps
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION
+from ceopgraph.rdfio import UnreadableRdf, format_for_name, read_files
 from ceopgraph.server import serve
 from ceopgraph.store import EmbeddedStore
 from ceopgraph.validate import load_shapes, validate_graph
@@ -82,6 +83,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate submitted files, merged, against our shapes: 0 conforms, 1 violations, 2 unreadable."""
+    settings = load_settings(base_uri=args.base_uri)
+    try:
+        fmt = format_for_name(args.input_format) if args.input_format else None
+        data = read_files([Path(f) for f in args.files], settings.max_submission_bytes, settings.base_uri, fmt)
+    except UnreadableRdf as exc:
+        print(f"cannot validate: {exc.message}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    report = validate_graph(data, load_shapes(settings.shapes_dir, settings.base_uri))
+    rendered = {"text": report.to_text, "json": report.to_json, "turtle": report.to_turtle}[args.format]()
+    print(rendered, end="" if rendered.endswith("\n") else "\n")
+    print(f"validated {len(data)} triples in {time.perf_counter() - started:.2f} s", file=sys.stderr)
+    return 0 if report.conforms else 1
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ceopgraph", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -90,6 +108,15 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--out", default="dist", help="folder for the dumps (default: dist)")
     build.add_argument("--base-uri", help="canonical base URI (default: CEOPGRAPH_BASE_URI or the built-in one)")
     build.set_defaults(handler=cmd_build)
+
+    check = commands.add_parser(
+        "validate", help="validate RDF files against the shapes (exit 0 conforms, 1 violations, 2 unreadable)"
+    )
+    check.add_argument("files", nargs="+", metavar="FILE", help="Turtle, TriG, N-Triples, N-Quads, JSON-LD, RDF/XML")
+    check.add_argument("--format", choices=["text", "json", "turtle"], default="text", help="report format")
+    check.add_argument("--input-format", metavar="NAME", help="read every file as NAME (default: by extension)")
+    check.add_argument("--base-uri", help="base URI for relative IRIs (default: CEOPGRAPH_BASE_URI or built-in)")
+    check.set_defaults(handler=cmd_validate)
 
     run = commands.add_parser("serve", help="serve the dataset over HTTP (SPARQL endpoint and linked data)")
     run.add_argument("--host", default="127.0.0.1")
