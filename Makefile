@@ -7,6 +7,8 @@ DIST := dist
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
+ASSETS := node_modules/.package-lock.json
+
 .PHONY: setup build serve test lint typecheck pytest system-deps bench clean
 
 $(STAMP): pyproject.toml
@@ -15,7 +17,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-setup: $(STAMP)
+# The SPARQL editor (YASGUI) from the npm registry, pinned by the committed lockfile; served by Flask
+# from our own origin, never committed and never loaded from a CDN.
+$(ASSETS): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "installing Debian's nodejs and npm for the SPARQL editor"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+setup: $(STAMP) $(ASSETS)
 
 build: setup
 	$(BIN)/ceopgraph build --out $(DIST)
@@ -38,6 +49,13 @@ typecheck: setup
 
 pytest: setup system-deps
 	$(BIN)/pytest
+
+# Not part of `make test`: queries/s and latency of this endpoint against Oxigraph server, side by side.
+bench: build
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "installing Debian's wrk for the benchmark"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python bench/sparql_bench.py --dist $(DIST)
 
 test: lint typecheck pytest
 

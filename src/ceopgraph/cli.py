@@ -63,11 +63,11 @@ def _store_for(settings: Settings, data: Sequence[str] | None, dist: Path) -> Em
             if fmt is None or not path.is_file():
                 raise SystemExit(f"cannot serve {path}: not a readable file with a known RDF extension")
             formats.append(fmt)
-        return EmbeddedStore.from_files(paths, formats)
+        return EmbeddedStore.from_files(paths, formats, settings.query_processes)
     trig = dist / "ceopgraph.trig"
     if not trig.is_file():
         write_dumps(build_dataset(settings), dist, settings.base_uri)
-    return EmbeddedStore.from_files([trig], [FORMATS_BY_EXTENSION["trig"]])
+    return EmbeddedStore.from_files([trig], [FORMATS_BY_EXTENSION["trig"]], settings.query_processes)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -76,7 +76,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     dist = Path(args.dist)
 
     def make_app() -> Flask:
-        return create_app(settings, _store_for(settings, args.data, dist))
+        store = _store_for(settings, args.data, dist)
+        store.start_query_pool()  # endpoint queries run in worker processes that a timeout can kill
+        return create_app(settings, store)
 
     print(f"serving on http://{args.host}:{args.port}/ (base URI {settings.base_uri})", flush=True)
     serve(make_app, args.host, args.port, args.workers, args.threads)

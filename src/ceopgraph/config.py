@@ -42,6 +42,10 @@ class Settings:
     query_timeout_s: float = 10.0
     max_query_bytes: int = 64 * 1024
     max_result_rows: int = 10_000
+    # Endpoint query worker processes per server worker (a query past its time limit is killed).
+    query_processes: int = 4
+    # Serialised endpoint answers kept per server worker, by dataset version (0 turns caching off).
+    answer_cache_mb: int = 64
     # Submission limits for the validation service and command.
     max_submission_bytes: int = 4 * 1024 * 1024
     validation_timeout_s: float = 30.0

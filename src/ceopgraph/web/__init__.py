@@ -6,7 +6,7 @@ from flask import Flask, current_app
 
 from ceopgraph.config import Settings
 from ceopgraph.store import Store
-from ceopgraph.web import errors, site
+from ceopgraph.web import accesslog, errors, site, sparql
 
 STORE_KEY = "ceopgraph.store"
 SETTINGS_KEY = "ceopgraph.settings"
@@ -20,6 +20,8 @@ def create_app(settings: Settings, store: Store) -> Flask:
     app.extensions[SETTINGS_KEY] = settings
     errors.register(app)
     app.register_blueprint(site.blueprint)
+    app.register_blueprint(sparql.blueprint)
+    accesslog.install(app)
     app.after_request(site.security_headers)
     return app
 

@@ -10,7 +10,8 @@ from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from ceopgraph.conneg import negotiate
-from ceopgraph.store import QuerySyntaxError, QueryTimeout, StoreError, StoreUnavailable
+from ceopgraph.sparql import ProtocolError
+from ceopgraph.store import QueryEvaluationError, QuerySyntaxError, QueryTimeout, StoreError, StoreUnavailable
 
 TITLES = {
     400: "Bad request",
@@ -18,6 +19,7 @@ TITLES = {
     405: "Method not allowed",
     406: "Not acceptable",
     413: "Too large",
+    403: "Forbidden",
     415: "Unsupported media type",
     502: "Bad gateway",
     503: "Unavailable",
@@ -25,6 +27,7 @@ TITLES = {
 
 STATUS_OF: dict[type[StoreError], int] = {
     QuerySyntaxError: 400,
+    QueryEvaluationError: 400,
     QueryTimeout: 503,
     StoreUnavailable: 503,
 }
@@ -47,6 +50,11 @@ def _store_error(exc: StoreError) -> Response:
     return response
 
 
+def _protocol_error(exc: ProtocolError) -> Response:
+    """SPARQL Protocol refusals (``ceopgraph.sparql``): the status the exception carries, its message."""
+    return error_response(exc.status, str(exc), TITLES.get(exc.status))
+
+
 def _http_error(exc: HTTPException) -> Response:
     response = error_response(exc.code or 500, exc.description or exc.name)
     for header in ("Allow", "Retry-After"):
@@ -58,4 +66,5 @@ def _http_error(exc: HTTPException) -> Response:
 
 def register(app: Flask) -> None:
     app.register_error_handler(StoreError, _store_error)
+    app.register_error_handler(ProtocolError, _protocol_error)
     app.register_error_handler(HTTPException, _http_error)

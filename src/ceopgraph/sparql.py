@@ -1,0 +1,360 @@
+"""SPARQL 1.1 Protocol, the query side: request parsing, query vetting, result formats, answer cache.
+
+Pure functions and small values; the web layer feeds them the raw request and maps the exceptions
+below to HTTP statuses. Section numbers refer to SPARQL 1.1 Protocol (W3C Recommendation, 2013-03-21)
+unless another spec is named.
+
+The endpoint is read-only and never reaches the network: updates in any form are refused, and so is
+``SERVICE`` (the embedded engine, pyoxigraph, federates it unconditionally), so every query is
+tokenised and vetted before any engine sees it. ``FROM``/``FROM NAMED`` and the protocol's
+``default-graph-uri``/``named-graph-uri`` name graphs of the store only; a graph it does not hold is
+empty.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from ceopgraph.conneg import RDF_FORMATS, negotiate
+
+# Errors ----------------------------------------------------------------------------------------
+
+
+class ProtocolError(Exception):
+    """A request the endpoint refuses; ``status`` is the HTTP status, the message says why."""
+
+    status = 400
+
+
+class MalformedRequest(ProtocolError):
+    """§2.1: the request is not a well-formed query operation (HTTP 400)."""
+
+
+class MalformedQuery(ProtocolError):
+    """§2.1.4 "MalformedQuery": the query string is not a SPARQL query (HTTP 400)."""
+
+
+class UnsupportedMediaType(ProtocolError):
+    """§2.1.2/§2.1.3: a POST body that is neither a form nor ``application/sparql-query`` (HTTP 415)."""
+
+    status = 415
+
+
+class UpdateRefused(ProtocolError):
+    """The endpoint is read-only: SPARQL 1.1 Update is refused in every form (HTTP 403)."""
+
+    status = 403
+
+
+class ServiceRefused(ProtocolError):
+    """``SERVICE`` would make the server fetch from the network: refused (HTTP 400)."""
+
+
+class RequestTooLarge(ProtocolError):
+    """Query or body above the configured limit (HTTP 413)."""
+
+    status = 413
+
+
+class NotAcceptable(ProtocolError):
+    """No result format the client accepts (HTTP 406)."""
+
+    status = 406
+
+
+# Result formats, as data -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResultFormat:
+    """A serialisation of query results: ``kind`` is "results" (SELECT/ASK) or "graph" (CONSTRUCT/DESCRIBE)."""
+
+    name: str  # token for ?format= and the store's execution path
+    media_type: str
+    kind: str
+    aliases: tuple[str, ...] = ()
+    boolean: bool = True  # can carry an ASK answer
+    quads: bool = False
+
+
+# SPARQL 1.1 Query Results JSON / XML / CSV and TSV formats (separate W3C Recommendations).
+RESULTS_FORMATS: tuple[ResultFormat, ...] = (
+    ResultFormat("json", "application/sparql-results+json", "results", ("application/json",)),
+    ResultFormat("xml", "application/sparql-results+xml", "results", ("application/xml", "text/xml")),
+    ResultFormat("csv", "text/csv", "results", boolean=False),
+    ResultFormat("tsv", "text/tab-separated-values", "results", boolean=False),
+)
+GRAPH_FORMATS: tuple[ResultFormat, ...] = tuple(
+    ResultFormat(f.name, f.media_type, "graph", f.aliases, quads=f.quads) for f in RDF_FORMATS
+)
+ALL_FORMATS = RESULTS_FORMATS + GRAPH_FORMATS
+
+QUERY_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
+
+
+def formats_for(form: str) -> tuple[ResultFormat, ...]:
+    """The formats an answer of this query form can be written in, the default first."""
+    if form == "SELECT":
+        return RESULTS_FORMATS
+    if form == "ASK":
+        return tuple(f for f in RESULTS_FORMATS if f.boolean)
+    return GRAPH_FORMATS
+
+
+def choose_format(form: str, accept: str | None, format_param: str | None) -> ResultFormat:
+    """§2.1 leaves the response format to content negotiation: ``format`` (a name or a media type)
+    overrides ``Accept``; with neither, JSON for results and Turtle for graphs."""
+    candidates = formats_for(form)
+    if format_param is not None:
+        wanted = format_param.strip().lower()
+        for fmt in candidates:
+            if wanted in (fmt.name, fmt.media_type, *fmt.aliases):
+                return fmt
+        known = ", ".join(f.name for f in candidates)
+        raise MalformedRequest(f"format={format_param!r} does not apply to {form} results; use one of: {known}")
+    offered: list[str] = [f.media_type for f in candidates]
+    offered += [alias for f in candidates for alias in f.aliases if alias not in offered]
+    chosen = negotiate(accept, offered, default=candidates[0].media_type)
+    if chosen is None:
+        types = ", ".join(f.media_type for f in candidates)
+        raise NotAcceptable(f"{form} results are available as: {types}")
+    return next(f for f in candidates if chosen == f.media_type or chosen in f.aliases)
+
+
+# Requests --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    """One query operation (§2.1), decoded and checked."""
+
+    query: str
+    default_graphs: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+    format: str | None = None  # our extension: ?format= overrides Accept
+
+    @property
+    def query_hash(self) -> str:
+        """A short stable id of the query text, for logs and support (never the query itself)."""
+        return hashlib.sha256(self.query.encode()).hexdigest()[:12]
+
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+QUERY_TYPE = "application/sparql-query"
+UPDATE_TYPE = "application/sparql-update"
+_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]*")
+
+
+def _media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
+    essence, _, rest = (content_type or "").partition(";")
+    params = {}
+    for part in rest.split(";"):
+        key, _, value = part.partition("=")
+        if key.strip():
+            params[key.strip().lower()] = value.strip().strip('"').lower()
+    return essence.strip().lower(), params
+
+
+def _decode_pairs(raw: bytes, where: str) -> list[tuple[str, str]]:
+    """``application/x-www-form-urlencoded`` pairs; §2.1.2: percent-encoded UTF-8 only."""
+    try:
+        return parse_qsl(raw.decode("ascii"), keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError as exc:
+        raise MalformedRequest(f"the {where} is not percent-encoded UTF-8") from exc
+
+
+def parse_request(
+    method: str,
+    query_string: bytes,
+    content_type: str | None,
+    body: bytes,
+    max_query_bytes: int,
+) -> QueryRequest | None:
+    """Decode a query operation from a request; None means a bare GET (no parameters: the service
+    description). Raises a ``ProtocolError`` saying what is wrong otherwise."""
+    if len(body) > max_query_bytes or len(query_string) > 3 * max_query_bytes:
+        raise RequestTooLarge(f"the request is larger than the limit of {max_query_bytes} bytes")
+    params = _decode_pairs(query_string, "query string")
+    if method == "GET":
+        if not params:
+            return None
+        return _from_params(params, direct_query=None, max_query_bytes=max_query_bytes)
+    if method != "POST":
+        raise MalformedRequest(f"{method} is not a query operation; use GET or POST (§2.1)")
+    essence, type_params = _media_type(content_type)
+    if essence == UPDATE_TYPE:
+        raise UpdateRefused("this endpoint is read-only: SPARQL Update is not accepted")
+    if essence == FORM_TYPE:
+        # §2.1.2 query via URL-encoded POST; dataset parameters may also come in the URL.
+        return _from_params(params + _decode_pairs(body, "form body"), None, max_query_bytes)
+    if essence == QUERY_TYPE:
+        # §2.1.3 query via POST directly: the body is the query, UTF-8; dataset in the URL.
+        charset = type_params.get("charset", "utf-8")
+        if charset not in ("utf-8", "utf8"):
+            raise UnsupportedMediaType(f"charset={charset} is not supported: send the query as UTF-8 (§2.1.3)")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedRequest("the query is not valid UTF-8 (§2.1.3)") from exc
+        return _from_params(params, text, max_query_bytes)
+    if not essence:
+        raise UnsupportedMediaType(f"a POST needs a Content-Type: {FORM_TYPE} or {QUERY_TYPE} (§2.1.2, §2.1.3)")
+    raise UnsupportedMediaType(f"{essence} is not accepted; send {FORM_TYPE} or {QUERY_TYPE} (§2.1.2, §2.1.3)")
+
+
+def _from_params(params: Sequence[tuple[str, str]], direct_query: str | None, max_query_bytes: int) -> QueryRequest:
+    values: dict[str, list[str]] = {}
+    for key, value in params:
+        values.setdefault(key, []).append(value)
+    if "update" in values or "using-graph-uri" in values or "using-named-graph-uri" in values:
+        raise UpdateRefused("this endpoint is read-only: SPARQL Update is not accepted")
+    queries = values.get("query", [])
+    if direct_query is not None:
+        if queries:
+            raise MalformedRequest("a query in the body and a query= parameter: send exactly one query (§2.1.3)")
+        queries = [direct_query]
+    if len(queries) != 1:
+        raise MalformedRequest(
+            "exactly one query is required (query= parameter or body)" if not queries else "more than one query= given"
+        )
+    query = queries[0]
+    if not query.strip():
+        raise MalformedQuery("the query is empty")
+    if len(query.encode()) > max_query_bytes:
+        raise RequestTooLarge(f"the query is larger than the limit of {max_query_bytes} bytes")
+    formats = values.get("format", [])
+    if len(formats) > 1:
+        raise MalformedRequest("more than one format= given")
+    return QueryRequest(
+        query,
+        tuple(_graph_iri(v) for v in values.get("default-graph-uri", [])),
+        tuple(_graph_iri(v) for v in values.get("named-graph-uri", [])),
+        formats[0] if formats else None,
+    )
+
+
+def _graph_iri(value: str) -> str:
+    """§2.1.4: dataset parameters are IRIs; they name graphs of the store, never fetched."""
+    if not _IRI.fullmatch(value):
+        raise MalformedRequest(f"{value!r} is not an absolute IRI (default-graph-uri / named-graph-uri)")
+    return value
+
+
+# Query vetting ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueryInfo:
+    form: str  # SELECT, ASK, CONSTRUCT or DESCRIBE
+    has_dataset_clause: bool  # FROM or FROM NAMED in the query (SPARQL 1.1 Query §13.2)
+
+
+# SPARQL 1.1 Query §19.2: \u and \U escapes are processed before the query is parsed, so
+# "\u0053ERVICE" is the keyword SERVICE.
+_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+# §19.8 terminals, coarsely: just enough to tell keywords from IRIs, strings, variables, prefixed
+# names and comments. Anything unexpected is a single character, which can only make a keyword
+# visible (a refusal), never hide one.
+_TOKEN = re.compile(
+    r"""
+      (?P<comment>\#[^\n\r]*)
+    | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+    | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''
+                |"(?:[^"\\\n\r]|\\.)*"|'(?:[^'\\\n\r]|\\.)*')
+    | (?P<var>[?$]\w+)
+    | (?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
+    | (?P<pname>(?:[^\W\d][\w\-.]*)?:(?:[\w\-.:%]|\\[^\s])*)
+    | (?P<word>[^\W\d]\w*)
+    | (?P<number>\d[\w.]*)
+    | (?P<space>\s+)
+    | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+UPDATE_KEYWORDS = frozenset(
+    {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH", "USING"}
+)
+_PROLOGUE = frozenset({"BASE", "PREFIX"})
+
+
+def keywords(query: str) -> list[str]:
+    """The bare words of a query (keywords and function names), upper-cased, in order."""
+    text = _CODEPOINT.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), query)
+    return [m.group().upper() for m in _TOKEN.finditer(text) if m.lastgroup == "word"]
+
+
+def vet_query(query: str) -> QueryInfo:
+    """Refuse what must never reach an engine; tell the query form. Syntax is the engine's job."""
+    words = keywords(query)
+    found = set(words)
+    updates = sorted(found & UPDATE_KEYWORDS)
+    if updates:
+        raise UpdateRefused(f"this endpoint is read-only: SPARQL Update ({', '.join(updates)}) is not accepted")
+    if "SERVICE" in found:
+        raise ServiceRefused("SERVICE is not allowed: this endpoint answers from its own data and does not federate")
+    form = next((w for w in words if w not in _PROLOGUE), "")
+    if form not in QUERY_FORMS:
+        raise MalformedQuery("a query starts with SELECT, ASK, CONSTRUCT or DESCRIBE (after BASE and PREFIX)")
+    return QueryInfo(form, "FROM" in found)
+
+
+# Answer cache ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    body: bytes
+    media_type: str
+    truncated: bool
+    etag: str
+
+
+class AnswerCache:
+    """Serialised answers by (dataset version, query, dataset selection, format): the data is
+    read-only, so an answer stays right until the version changes. LRU, bounded in bytes."""
+
+    def __init__(self, max_bytes: int, max_entry_bytes: int | None = None) -> None:
+        self._max_bytes = max_bytes
+        self._max_entry = max_entry_bytes if max_entry_bytes is not None else max_bytes // 8
+        self._entries: OrderedDict[tuple[object, ...], CachedAnswer] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...]) -> CachedAnswer | None:
+        with self._lock:
+            answer = self._entries.get(key)
+            if answer is not None:
+                self._entries.move_to_end(key)
+            return answer
+
+    def put(self, key: tuple[object, ...], answer: CachedAnswer) -> None:
+        size = len(answer.body)
+        if size > self._max_entry:
+            return
+        with self._lock:
+            previous = self._entries.pop(key, None)
+            if previous is not None:
+                self._size -= len(previous.body)
+            self._entries[key] = answer
+            self._size += size
+            while self._size > self._max_bytes and self._entries:
+                _, evicted = self._entries.popitem(last=False)
+                self._size -= len(evicted.body)
+
+
+def etag_for(key: Sequence[object]) -> str:
+    return '"' + hashlib.sha256(repr(tuple(key)).encode()).hexdigest()[:24] + '"'
+
+
+def if_none_match(header: str | None, etag: str) -> bool:
+    """RFC 9110 §13.1.2: weak comparison of If-None-Match against our strong ETag."""
+    if not header:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return "*" in tags or etag in tags

@@ -1,0 +1,38 @@
+"""One access log line per request: method, path, status, time taken and, for queries, a query hash.
+
+The query itself is never logged (it can be long or carry personal data); its hash (also sent as
+``X-Query-Hash``) is enough to find a query a user reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, Response, g, request
+
+logger = logging.getLogger("ceopgraph.access")
+
+
+def _start() -> None:
+    g.started = time.perf_counter()
+
+
+def _log(response: Response) -> Response:
+    if logger.isEnabledFor(logging.INFO):
+        elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        logger.info(
+            '%s "%s %s" %d %.2fms query=%s',
+            request.remote_addr or "-",
+            request.method,
+            request.path,
+            response.status_code,
+            elapsed_ms,
+            g.get("query_hash", "-"),
+        )
+    return response
+
+
+def install(app: Flask) -> None:
+    app.before_request(_start)
+    app.after_request(_log)

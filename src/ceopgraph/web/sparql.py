@@ -1,0 +1,278 @@
+"""``/sparql``: the SPARQL 1.1 Protocol query operation, the service description and the query editor.
+
+Views are thin: ``ceopgraph.sparql`` decodes and vets the request, the store runs the query (with its
+time limit and row cap), answers are cached per dataset version. Section numbers refer to SPARQL 1.1
+Protocol; the service description follows SPARQL 1.1 Service Description.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, g, render_template, request, send_from_directory
+from flask.blueprints import BlueprintSetupState
+from rdflib import BNode, Graph, URIRef
+from rdflib.namespace import RDF
+
+from ceopgraph import sparql, web  # web: its accessors are looked up at request time
+from ceopgraph.conneg import RDF_FORMATS, negotiate
+from ceopgraph.namespaces import FORMATS, SD, STANDARD_PREFIXES
+from ceopgraph.sparql import AnswerCache, CachedAnswer, QueryRequest, ResultFormat
+from ceopgraph.store import DatasetSelection, QueryJob
+
+blueprint = Blueprint("sparql", __name__)
+
+CACHE_KEY = "ceopgraph.sparql.cache"
+ASSETS_KEY = "ceopgraph.sparql.assets"
+# Where `make setup` puts YASGUI (npm ci from the committed package.json and lockfile).
+YASGUI_BUILD = Path("node_modules") / "@zazuko" / "yasgui" / "build"
+ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
+ALLOWED_HEADERS = "Accept, Content-Type, If-None-Match, Cache-Control, X-Requested-With"
+EXPOSED_HEADERS = "ETag, X-SPARQL-MaxRows, X-Query-Hash"
+# YASGUI's editor (CodeMirror) and result table set style attributes and insert <style> elements:
+# this page alone allows inline styles. Scripts stay 'self' only, and the page's own script is a file.
+EDITOR_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'"
+)
+
+# W3C "Unique URIs for file formats" (http://www.w3.org/ns/formats/), for sd:resultFormat.
+FORMAT_IRIS = {
+    "json": "SPARQL_Results_JSON",
+    "xml": "SPARQL_Results_XML",
+    "csv": "SPARQL_Results_CSV",
+    "tsv": "SPARQL_Results_TSV",
+    "turtle": "Turtle",
+    "trig": "TriG",
+    "ntriples": "N-Triples",
+    "nquads": "N-Quads",
+    "jsonld": "JSON-LD",
+    "rdfxml": "RDF_XML",
+}
+
+
+@blueprint.record_once
+def _setup(state: BlueprintSetupState) -> None:
+    app = state.app
+    settings = app.extensions[web.SETTINGS_KEY]
+    app.extensions[CACHE_KEY] = AnswerCache(settings.answer_cache_mb * 1024 * 1024)
+    app.extensions[ASSETS_KEY] = settings.root / YASGUI_BUILD
+
+
+def _cache() -> AnswerCache:
+    cache: AnswerCache = current_app.extensions[CACHE_KEY]
+    return cache
+
+
+@blueprint.after_request
+def _cors(response: Response) -> Response:
+    """CORS for any origin, without credentials, so browser tools can query from anywhere."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+    return response
+
+
+@blueprint.route("/sparql", methods=["OPTIONS"])
+def preflight() -> Response:
+    """CORS preflight (Fetch standard): which methods and request headers a cross-origin query may use."""
+    return Response(
+        status=204,
+        headers={
+            "Allow": ALLOWED_METHODS,
+            "Access-Control-Allow-Methods": ALLOWED_METHODS,
+            "Access-Control-Allow-Headers": ALLOWED_HEADERS,
+            "Access-Control-Max-Age": "86400",
+        },
+    )
+
+
+@blueprint.route("/sparql", methods=["GET", "POST"])
+def endpoint() -> Response:
+    """§2.1 query operation: GET, POST form or POST direct; a bare GET describes the service."""
+    settings = web.current_settings()
+    if (request.content_length or 0) > settings.max_query_bytes:
+        raise sparql.RequestTooLarge(f"the request body is larger than the limit of {settings.max_query_bytes} bytes")
+    body = request.get_data(cache=False) if request.method == "POST" else b""
+    operation = sparql.parse_request(
+        request.method, request.query_string, request.headers.get("Content-Type"), body, settings.max_query_bytes
+    )
+    if operation is None:
+        return _describe_service()
+    g.query_hash = operation.query_hash
+    info = sparql.vet_query(operation.query)
+    fmt = sparql.choose_format(info.form, request.headers.get("Accept"), operation.format)
+    store = web.current_store()
+    key = (store.version, operation.query, operation.default_graphs, operation.named_graphs, fmt.name)
+    answer = _cache().get(key)
+    if answer is None:
+        result = store.execute(_job(operation, info, fmt))
+        answer = CachedAnswer(result.body, fmt.media_type, result.truncated, sparql.etag_for(key))
+        _cache().put(key, answer)
+    return _send(answer, operation)
+
+
+def _job(operation: QueryRequest, info: sparql.QueryInfo, fmt: ResultFormat) -> QueryJob:
+    settings = web.current_settings()
+    return QueryJob(
+        query=operation.query,
+        form=info.form,
+        result_format=fmt.name,
+        dataset=DatasetSelection(operation.default_graphs, operation.named_graphs),
+        query_has_dataset=info.has_dataset_clause,
+        timeout_s=settings.query_timeout_s,
+        max_rows=settings.max_result_rows,
+        prefixes=tuple((p, str(ns)) for p, ns in STANDARD_PREFIXES.items()),
+    )
+
+
+def _send(answer: CachedAnswer, operation: QueryRequest) -> Response:
+    headers = {"Vary": "Accept", "X-Query-Hash": operation.query_hash}
+    if answer.truncated:
+        # The answer holds the first max_result_rows solutions (or triples) only.
+        headers["X-SPARQL-MaxRows"] = str(web.current_settings().max_result_rows)
+    if request.method == "GET":
+        # The data is read-only: the same GET gives the same answer until the dataset version changes.
+        headers["ETag"] = answer.etag
+        headers["Cache-Control"] = "public, max-age=300"
+        if sparql.if_none_match(request.headers.get("If-None-Match"), answer.etag):
+            return Response(status=304, headers=headers)
+    return Response(answer.body, content_type=answer.media_type + "; charset=utf-8", headers=headers)
+
+
+def _describe_service() -> Response:
+    """A bare GET: the editor page for browsers, the SPARQL 1.1 Service Description otherwise."""
+    offered = ["text/html", *(f.media_type for f in RDF_FORMATS)]
+    chosen = negotiate(request.headers.get("Accept"), offered, default="text/turtle")
+    if chosen is None:
+        raise sparql.NotAcceptable("the service description is available as: " + ", ".join(offered))
+    if chosen == "text/html":
+        page = render_template("sparql.html", examples=EXAMPLES, assets=_assets_installed())
+        return Response(page, mimetype="text/html", headers={"Content-Security-Policy": EDITOR_CSP, "Vary": "Accept"})
+    fmt = next(f for f in RDF_FORMATS if f.media_type == chosen)
+    store = web.current_store()
+    key = ("service-description", store.version, request.base_url, fmt.name)
+    answer = _cache().get(key)
+    if answer is None:
+        data = service_description(request.base_url, store.graphs()).serialize(format=fmt.rdflib_name, encoding="utf-8")
+        answer = CachedAnswer(data, fmt.media_type, False, sparql.etag_for(key))
+        _cache().put(key, answer)
+    return Response(answer.body, content_type=fmt.media_type + "; charset=utf-8", headers={"Vary": "Accept"})
+
+
+def service_description(endpoint_url: str, graphs: list[URIRef]) -> Graph:
+    """SPARQL 1.1 Service Description §3: the endpoint, its language, formats and default dataset."""
+    sd = Graph()
+    for prefix, namespace in STANDARD_PREFIXES.items():
+        sd.bind(prefix, namespace)
+    sd.bind("formats", FORMATS)
+    service = URIRef(endpoint_url)
+    sd.add((service, RDF.type, SD.Service))
+    sd.add((service, SD.endpoint, service))
+    sd.add((service, SD.supportedLanguage, SD.SPARQL11Query))
+    sd.add((service, SD.feature, SD.UnionDefaultGraph))
+    sd.add((service, SD.defaultEntailmentRegime, URIRef("http://www.w3.org/ns/entailment/Simple")))
+    for fmt in sparql.ALL_FORMATS:
+        sd.add((service, SD.resultFormat, FORMATS[FORMAT_IRIS[fmt.name]]))
+    dataset, default_graph = BNode(), BNode()
+    sd.add((service, SD.defaultDataset, dataset))
+    sd.add((dataset, RDF.type, SD.Dataset))
+    sd.add((dataset, SD.defaultGraph, default_graph))
+    sd.add((default_graph, RDF.type, SD.Graph))
+    for name in graphs:
+        named, graph = BNode(), BNode()
+        sd.add((dataset, SD.namedGraph, named))
+        sd.add((named, RDF.type, SD.NamedGraph))
+        sd.add((named, SD.name, name))
+        sd.add((named, SD.graph, graph))
+        sd.add((graph, RDF.type, SD.Graph))
+    return sd
+
+
+# The editor page ---------------------------------------------------------------------------------
+
+
+def _assets_installed() -> bool:
+    folder: Path = current_app.extensions[ASSETS_KEY]
+    return (folder / "yasgui.min.js").is_file()
+
+
+@blueprint.get("/sparql/editor/<path:filename>")
+def editor_asset(filename: str) -> Response:
+    """YASGUI's build, installed from the npm registry by `make setup`, served from our own origin."""
+    if filename not in ("yasgui.min.js", "yasgui.min.css"):
+        raise sparql.MalformedRequest(f"no editor asset {filename!r}")
+    response = send_from_directory(current_app.extensions[ASSETS_KEY], filename, max_age=86400)
+    return response
+
+
+PREFIXES = """PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX qb: <http://purl.org/linked-data/cube#>
+PREFIX sdmx-dimension: <http://purl.org/linked-data/sdmx/2009/dimension#>
+PREFIX sdmx-measure: <http://purl.org/linked-data/sdmx/2009/measure#>
+PREFIX sdmx-attribute: <http://purl.org/linked-data/sdmx/2009/attribute#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX schema: <http://schema.org/>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX oa: <http://www.w3.org/ns/oa#>
+"""
+
+EXAMPLES: tuple[tuple[str, str], ...] = (
+    (
+        "Headline figures",
+        PREFIXES
+        + """
+SELECT ?figure ?value ?unit ?period WHERE {
+  ?observation a qb:Observation ;
+      rdfs:label ?figure ;
+      sdmx-measure:obsValue ?value ;
+      sdmx-attribute:unitMeasure ?unit ;
+      sdmx-dimension:refPeriod ?period .
+}
+ORDER BY ?figure""",
+    ),
+    (
+        "Threat areas",
+        PREFIXES
+        + """
+SELECT ?notation ?threat ?definition WHERE {
+  ?area skos:inScheme ?scheme ;
+      skos:notation ?notation ;
+      skos:prefLabel ?threat .
+  OPTIONAL { ?area skos:definition ?definition }
+  ?scheme skos:hasTopConcept ?area .
+}
+ORDER BY ?notation""",
+    ),
+    (
+        "Quotations",
+        PREFIXES
+        + """
+SELECT ?quotation ?speaker ?text WHERE {
+  ?quotation a schema:Quotation ;
+      schema:creator/rdfs:label ?speaker ;
+      schema:text ?text .
+}""",
+    ),
+    (
+        "Provenance of a figure",
+        PREFIXES
+        + """
+SELECT ?figure ?value ?exact ?start ?end WHERE {
+  ?observation rdfs:label ?figure ;
+      sdmx-measure:obsValue ?value ;
+      prov:wasDerivedFrom/oa:hasSelector ?quote, ?position .
+  ?quote a oa:TextQuoteSelector ; oa:exact ?exact .
+  ?position a oa:TextPositionSelector ; oa:start ?start ; oa:end ?end .
+  FILTER(CONTAINS(LCASE(?figure), "children safeguarded"))
+}""",
+    ),
+    (
+        "Named graphs",
+        """SELECT ?graph (COUNT(*) AS ?triples) WHERE {
+  GRAPH ?graph { ?s ?p ?o }
+}
+GROUP BY ?graph
+ORDER BY DESC(?triples)""",
+    ),
+)
