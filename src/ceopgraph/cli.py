@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -53,6 +54,23 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate submitted files, merged, against our shapes: 0 conforms, 1 violations, 2 unreadable."""
+    settings = load_settings(base_uri=args.base_uri)
+    try:
+        fmt = format_for_name(args.input_format) if args.input_format else None
+        data = read_files([Path(f) for f in args.files], settings.max_submission_bytes, settings.base_uri, fmt)
+    except UnreadableRdf as exc:
+        print(f"cannot validate: {exc.message}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    report = validate_graph(data, load_shapes(settings.shapes_dir, settings.base_uri))
+    rendered = {"text": report.to_text, "json": report.to_json, "turtle": report.to_turtle}[args.format]()
+    print(rendered, end="" if rendered.endswith("\n") else "\n")
+    print(f"validated {len(data)} triples in {time.perf_counter() - started:.2f} s", file=sys.stderr)
+    return 0 if report.conforms else 1
+
+
 def _store_for(settings: Settings, data: Sequence[str] | None, dist: Path) -> EmbeddedStore:
     """The files to serve: those named, or the built TriG dump (built first when missing)."""
     if data:
@@ -85,21 +103,57 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
-    """Validate submitted files, merged, against our shapes: 0 conforms, 1 violations, 2 unreadable."""
-    settings = load_settings(base_uri=args.base_uri)
-    try:
-        fmt = format_for_name(args.input_format) if args.input_format else None
-        data = read_files([Path(f) for f in args.files], settings.max_submission_bytes, settings.base_uri, fmt)
-    except UnreadableRdf as exc:
-        print(f"cannot validate: {exc.message}", file=sys.stderr)
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Build and validate the dataset, replace its graphs in a SPARQL 1.1 store, then read them back."""
+    from ceopgraph.namespaces import LocalNamespaces
+    from ceopgraph.publish import PublishError, Target, describe, publish
+    from ceopgraph.remote import Credentials
+
+    settings = load_settings(base_uri=args.base_uri, endpoint=args.endpoint, update_endpoint=args.update_endpoint)
+    if not settings.endpoint:
+        print("publish needs --endpoint (or CEOPGRAPH_ENDPOINT): the store's SPARQL query URL", file=sys.stderr)
         return 2
-    started = time.perf_counter()
-    report = validate_graph(data, load_shapes(settings.shapes_dir, settings.base_uri))
-    rendered = {"text": report.to_text, "json": report.to_json, "turtle": report.to_turtle}[args.format]()
-    print(rendered, end="" if rendered.endswith("\n") else "\n")
-    print(f"validated {len(data)} triples in {time.perf_counter() - started:.2f} s", file=sys.stderr)
-    return 0 if report.conforms else 1
+    for url in (settings.endpoint, settings.update_endpoint, args.graph_store):
+        if url and not url.startswith(("http://", "https://")):
+            print(f"not an http(s) URL: {url}", file=sys.stderr)
+            return 2
+    credentials = None
+    if args.user:
+        # Never on the command line, where other users of the machine can read it.
+        password = os.environ.get(args.password_env or "")
+        if password is None:
+            print("--user needs --password-env VAR, with the password in the environment variable VAR", file=sys.stderr)
+            return 2
+        credentials = Credentials(args.user, password, scheme=args.auth)
+    try:
+        dataset = build_dataset(settings)
+    except BuildError as exc:
+        print(f"build failed: {exc}", file=sys.stderr)
+        return 2
+    report = validate_graph(union_graph(dataset), load_shapes(settings.shapes_dir, settings.base_uri))
+    if not report.conforms:
+        print(
+            f"publish refused, the store was not touched: the dataset does not conform to the shapes "
+            f"({len(report.violations)} violations)",
+            file=sys.stderr,
+        )
+        for result in report.violations:
+            print(f"- {result.message}\n  focus: {result.focus_node}\n  shape: {result.source_shape}", file=sys.stderr)
+        return 1
+    target = Target(
+        query_url=settings.endpoint,
+        update_url=settings.update_endpoint,
+        graph_store_url=args.graph_store,
+        credentials=credentials,
+        timeout_s=args.timeout,
+    )
+    try:
+        published = publish(dataset, target, str(LocalNamespaces(settings.base_uri).graph))
+    except PublishError as exc:
+        print(f"publish failed: {exc}", file=sys.stderr)
+        return 3
+    print("\n".join(describe(published, settings.endpoint)))
+    return 0 if published.verified else 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -111,15 +165,6 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--base-uri", help="canonical base URI (default: CEOPGRAPH_BASE_URI or the built-in one)")
     build.set_defaults(handler=cmd_build)
 
-    check = commands.add_parser(
-        "validate", help="validate RDF files against the shapes (exit 0 conforms, 1 violations, 2 unreadable)"
-    )
-    check.add_argument("files", nargs="+", metavar="FILE", help="Turtle, TriG, N-Triples, N-Quads, JSON-LD, RDF/XML")
-    check.add_argument("--format", choices=["text", "json", "turtle"], default="text", help="report format")
-    check.add_argument("--input-format", metavar="NAME", help="read every file as NAME (default: by extension)")
-    check.add_argument("--base-uri", help="base URI for relative IRIs (default: CEOPGRAPH_BASE_URI or built-in)")
-    check.set_defaults(handler=cmd_validate)
-
     run = commands.add_parser("serve", help="serve the dataset over HTTP (SPARQL endpoint and linked data)")
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=5000)
@@ -129,6 +174,27 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dist", default="dist", help="folder of the built dumps (default: dist)")
     run.add_argument("--base-uri", help="canonical base URI")
     run.set_defaults(handler=cmd_serve)
+
+    check = commands.add_parser(
+        "validate", help="validate RDF files against the shapes (exit 0 conforms, 1 violations, 2 unreadable)"
+    )
+    check.add_argument("files", nargs="+", metavar="FILE", help="Turtle, TriG, N-Triples, N-Quads, JSON-LD, RDF/XML")
+    check.add_argument("--format", choices=["text", "json", "turtle"], default="text", help="report format")
+    check.add_argument("--input-format", metavar="NAME", help="read every file as NAME (default: by extension)")
+    check.add_argument("--base-uri", help="base URI for relative IRIs (default: CEOPGRAPH_BASE_URI or built-in)")
+    check.set_defaults(handler=cmd_validate)
+
+    # No abbreviations: "--password" must not be taken for "--password-env".
+    push = commands.add_parser("publish", help="load the validated dataset into a SPARQL 1.1 store", allow_abbrev=False)
+    push.add_argument("--endpoint", help="the store's SPARQL query URL (default: CEOPGRAPH_ENDPOINT)")
+    push.add_argument("--update-endpoint", help="its SPARQL Update URL (default: the query URL)")
+    push.add_argument("--graph-store", help="its Graph Store Protocol URL; when given, graphs are PUT there")
+    push.add_argument("--user", help="user name for the store's write endpoints")
+    push.add_argument("--password-env", metavar="VAR", help="environment variable holding the password")
+    push.add_argument("--auth", choices=["digest", "basic"], default="digest", help="HTTP auth scheme (default digest)")
+    push.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
+    push.add_argument("--base-uri", help="canonical base URI")
+    push.set_defaults(handler=cmd_publish)
     return parser
 
 
