@@ -90,8 +90,8 @@ def _store_for(settings: Settings, data: Sequence[str] | None, dist: Path) -> Em
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the dataset over HTTP under gunicorn until interrupted."""
-    settings = load_settings(base_uri=args.base_uri)
     dist = Path(args.dist)
+    settings = load_settings(base_uri=args.base_uri, dist_dir=dist.resolve())  # the dumps are served from it
 
     def make_app() -> Flask:
         store = _store_for(settings, args.data, dist)

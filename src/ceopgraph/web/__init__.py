@@ -6,7 +6,7 @@ from flask import Flask, current_app
 
 from ceopgraph.config import Settings
 from ceopgraph.store import Store
-from ceopgraph.web import accesslog, errors, site, sparql
+from ceopgraph.web import accesslog, errors, resources, site, sparql
 
 STORE_KEY = "ceopgraph.store"
 SETTINGS_KEY = "ceopgraph.settings"
@@ -21,6 +21,7 @@ def create_app(settings: Settings, store: Store) -> Flask:
     errors.register(app)
     app.register_blueprint(site.blueprint)
     app.register_blueprint(sparql.blueprint)
+    app.register_blueprint(resources.blueprint)
     accesslog.install(app)
     app.after_request(site.security_headers)
     return app

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, render_template, request
+from rdflib import URIRef
+
+from ceopgraph import describe
+from ceopgraph.build import dataset_iri
+from ceopgraph.conneg import negotiate
 
 blueprint = Blueprint("site", __name__)
 
@@ -13,8 +18,24 @@ CONTENT_SECURITY_POLICY = (
 
 
 @blueprint.get("/")
-def home() -> str:
-    return render_template("home.html")
+def home() -> Response:
+    """The landing page of the dataset (its ``dcat:landingPage``, the base IRI): HTML for people; RDF
+    clients asking for the base IRI get the dataset description, as at ``/.well-known/void``."""
+    from ceopgraph.web import caching, current_settings, current_store, resources
+
+    if negotiate(request.headers.get("Accept"), resources.OFFERED, default=resources.HTML) not in (
+        resources.HTML,
+        "application/xhtml+xml",
+    ):
+        return resources.void()
+    base = current_settings().base_uri
+
+    def render() -> Response:
+        linker = describe.Linker(base, request.script_root)
+        page = describe.home_page(current_store(), base, linker, URIRef(dataset_iri(base)))
+        return Response(render_template("home.html", home=page), mimetype="text/html")
+
+    return caching.conditional("home", render, vary_accept=True)
 
 
 @blueprint.get("/healthz")

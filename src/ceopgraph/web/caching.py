@@ -1,0 +1,63 @@
+"""HTTP caching from the dataset version: validators, conditional GET and the headers every cacheable
+answer carries (RFC 9110 section 8.8 validators, section 13 conditional requests; RFC 9111 caching).
+
+The data changes only when a new version is published, so an answer is fresh for as long as the store
+keeps its version: the ``ETag`` is the version plus the representation, and ``Last-Modified`` is the
+moment this app first served that version (the store knows no date; a version hash has none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flask import Response, current_app, request
+
+from ceopgraph import web  # its accessors are looked up at request time
+
+MAX_AGE_S = 300
+_FIRST_SEEN_KEY = "ceopgraph.version-first-seen"
+
+
+@dataclass(frozen=True)
+class Validators:
+    etag: str  # without quotes
+    last_modified: datetime
+
+
+def validators(variant: str) -> Validators:
+    """Validators for one representation (``variant``: a format name, 'html', …) of the current data."""
+    version = web.current_store().version
+    seen: dict[str, datetime] = current_app.extensions.setdefault(_FIRST_SEEN_KEY, {})
+    if version not in seen:
+        seen[version] = datetime.now(UTC).replace(microsecond=0)
+    return Validators(f"{version}-{variant}", seen[version])
+
+
+def is_fresh(found: Validators) -> bool:
+    """RFC 9110 13.2.2: If-None-Match decides when present; If-Modified-Since only without it."""
+    if request.method not in ("GET", "HEAD"):
+        return False
+    if "If-None-Match" in request.headers:
+        return request.if_none_match.contains_weak(found.etag) or "*" in request.if_none_match
+    since = request.if_modified_since
+    return since is not None and found.last_modified <= since
+
+
+def stamp(response: Response, found: Validators, vary_accept: bool = False, max_age: int = MAX_AGE_S) -> Response:
+    response.set_etag(found.etag)
+    response.last_modified = found.last_modified
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    if vary_accept:
+        response.vary.add("Accept")
+    return response
+
+
+def conditional(
+    variant: str, render: Callable[[], Response], vary_accept: bool = False, max_age: int = MAX_AGE_S
+) -> Response:
+    """Answer 304 Not Modified when the client's copy is current, else ``render()``; stamp either."""
+    found = validators(variant)
+    response = Response(status=304) if is_fresh(found) else render()
+    return stamp(response, found, vary_accept, max_age)

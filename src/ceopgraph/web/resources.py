@@ -1,0 +1,262 @@
+"""Linked data: every IRI of our URI space resolves, for people (HTML) and machines (RDF).
+
+The canonical base URI (``Settings.base_uri``) is served at this server's root, under whatever
+``SCRIPT_NAME`` the deployment gives it: ``{base}id/organisation/ceop`` answers at
+``/id/organisation/ceop``. Following the UK URI-set pattern and the W3C "Cool URIs for the Semantic
+Web" note: ``/id/…`` names a thing and answers 303 See Other to its ``/doc/…`` page; ``/doc/…``,
+``/def/…`` and ``/data/…`` are documents and answer 200, in HTML or RDF by ``Accept`` or extension.
+
+Views are thin: the path is validated, the core (``ceopgraph.describe``) builds the description or
+the page, ``conneg.negotiate`` picks the format and ``caching`` answers conditional requests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, abort, current_app, g, render_template, request, send_from_directory
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDFS, VOID
+
+from ceopgraph import (
+    describe,
+    web,  # its accessors are looked up at request time
+)
+from ceopgraph.build import DUMP_STEM, METADATA_GRAPH, dataset_iri, graph_iri
+from ceopgraph.conneg import RDF_FORMATS, RdfFormat, negotiate, rdf_format_for_media_type
+from ceopgraph.validate import load_shapes
+from ceopgraph.web import caching
+
+blueprint = Blueprint("resources", __name__)
+
+# A single resource's description is a graph: the triple formats, and JSON-LD.
+FORMATS: tuple[RdfFormat, ...] = tuple(f for f in RDF_FORMATS if f.name in ("turtle", "jsonld", "rdfxml", "ntriples"))
+HTML = "text/html"
+# Served types in preference order at equal quality; the aliases (application/json, text/plain, …)
+# come last so that a client naming only an alias still gets RDF.
+OFFERED: tuple[str, ...] = (
+    HTML,
+    *(f.media_type for f in FORMATS),
+    "application/xhtml+xml",
+    *(alias for f in FORMATS for alias in f.aliases),
+)
+EXTENSIONS: dict[str, RdfFormat | None] = {describe.HTML_EXTENSION: None, **{f.extension: f for f in FORMATS}}
+DUMP_FORMATS = {f"{DUMP_STEM}.{f.extension}": f for f in RDF_FORMATS}
+CONTEXT_PATH = "contexts/ceopgraph.jsonld"
+_SHAPES_KEY = "ceopgraph.shapes"
+_ENCODED_SEPARATOR = re.compile(r"%(2f|5c|00)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved request: the resource, the path of its document here, and an explicit format."""
+
+    iri: URIRef
+    document: str  # local path of the generic document, without extension
+    extension: str | None
+
+
+# Request timing, reported to clients and logs as Server-Timing (W3C Server Timing).
+
+
+@blueprint.before_app_request
+def _start_timer() -> None:
+    g.ceopgraph_started = time.perf_counter()
+
+
+@blueprint.after_app_request
+def _server_timing(response: Response) -> Response:
+    started = g.get("ceopgraph_started")
+    if started is not None:
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+    return response
+
+
+# Routes ------------------------------------------------------------------------------------------
+
+
+@blueprint.get("/id/<path:rest>", merge_slashes=False)
+def thing(rest: str) -> Response:
+    """A real-world thing: 303 See Other to the document about it (built from our route, never echoed)."""
+    target = _resolve("id/", rest)
+    location = target.document + (f".{target.extension}" if target.extension else "")
+    return caching.conditional("see-other", lambda: Response(status=303, headers={"Location": location}))
+
+
+@blueprint.get("/doc/<path:rest>", merge_slashes=False)
+def document(rest: str) -> Response:
+    return _answer(_resolve("id/", rest))
+
+
+@blueprint.get("/def/<path:rest>", merge_slashes=False)
+def definition(rest: str) -> Response:
+    return _answer(_resolve("def/", rest))
+
+
+@blueprint.get("/data/<path:rest>", merge_slashes=False)
+def data(rest: str) -> Response:
+    return _answer(_resolve("data/", rest))
+
+
+@blueprint.get("/.well-known/void")
+def void() -> Response:
+    """The VoID/DCAT description (RFC 8615 well-known URI registered by VoID, section 7.2)."""
+    base = web.current_settings().base_uri
+    whole = dataset_iri(base)
+    target = Target(whole, request.script_root + "/" + whole[len(base) :], None)
+    return _answer(target, graph=_void_graph(base, whole))
+
+
+@blueprint.get("/" + CONTEXT_PATH)
+def context() -> Response:
+    """The published JSON-LD context: the prefixes every serialisation uses."""
+    body = json.dumps(describe.jsonld_context(web.current_settings().base_uri), indent=2, sort_keys=True)
+    return caching.conditional("context", lambda: Response(body + "\n", mimetype="application/ld+json"))
+
+
+@blueprint.get("/dumps/<name>")
+def dump(name: str) -> Response:
+    """The whole dataset, downloaded from the URLs the VoID names (``{base}dumps/ceopgraph.{ext}``)."""
+    fmt = DUMP_FORMATS.get(name)
+    folder = web.current_settings().dist_dir.resolve()
+    if fmt is None or not (folder / name).is_file():
+        abort(404, description="No such dump. The dumps are listed in the dataset description at /.well-known/void.")
+    response = send_from_directory(folder, name, mimetype=fmt.media_type, conditional=True, max_age=300)
+    response.headers["Cache-Control"] = f"public, max-age={caching.MAX_AGE_S}"
+    return response
+
+
+# Resolution --------------------------------------------------------------------------------------
+
+
+def _resolve(space: str, rest: str) -> Target:
+    """The resource a path names, or a 404 page. Nothing of the path is used before it is validated."""
+    raw = str(request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or "").split("?", 1)[0]
+    if _ENCODED_SEPARATOR.search(raw) or not describe.valid_rest(rest):
+        raise _NotFound(None)
+    base = web.current_settings().base_uri
+    public = "doc/" if space == "id/" else space
+    iri = URIRef(base + space + rest)
+    if _exists(iri):
+        return Target(iri, f"{request.script_root}/{public}{rest}", None)
+    stem, extension = describe.split_extension(rest, EXTENSIONS)
+    if extension and _exists(URIRef(base + space + stem)):
+        return Target(URIRef(base + space + stem), f"{request.script_root}/{public}{stem}", extension)
+    raise _NotFound(base + space + rest)
+
+
+def _exists(iri: URIRef) -> bool:
+    return describe.exists(web.current_store(), iri) or (_is_shape(iri) and (iri, None, None) in _shapes())
+
+
+def _is_shape(iri: URIRef) -> bool:
+    shapes = web.current_settings().base_uri + "def/shapes"
+    return str(iri) == shapes or iri.startswith(shapes + "/")
+
+
+def _shapes() -> Graph:
+    """The shapes graph, loaded once per app from the shapes folder (not part of the store)."""
+    if _SHAPES_KEY not in current_app.extensions:
+        settings = web.current_settings()
+        current_app.extensions[_SHAPES_KEY] = load_shapes(settings.shapes_dir, settings.base_uri)
+    shapes: Graph = current_app.extensions[_SHAPES_KEY]
+    return shapes
+
+
+def _description(iri: URIRef) -> Graph:
+    store = web.current_store()
+    base = web.current_settings().base_uri
+    if iri.startswith(base + "data/graph/") and iri in store.graphs():
+        return describe.graph_description(store, iri)
+    found = describe.describe(store, iri)
+    if _is_shape(iri):
+        shapes = _shapes()
+        found += shapes if iri == URIRef(base + "def/shapes") else describe.describe_in_graph(shapes, iri)
+    return found
+
+
+def _void_graph(base: str, whole: URIRef) -> Graph:
+    """The metadata graph, plus this server's own SPARQL endpoint when it is not the canonical one."""
+    found = web.current_store().graph_triples(graph_iri(base, METADATA_GRAPH))
+    live = request.host_url.rstrip("/") + request.script_root + "/sparql"
+    if live != base + "sparql":
+        found.add((whole, VOID.sparqlEndpoint, URIRef(live)))
+        found.add((URIRef(live), RDFS.comment, Literal("The endpoint of this server", lang="en")))
+    return found
+
+
+# Answers -----------------------------------------------------------------------------------------
+
+
+def _answer(target: Target, graph: Graph | None = None) -> Response:
+    """HTML or RDF for ``target``: by extension when given, else by ``Accept`` (HTML for browsers)."""
+    if target.extension is not None:
+        fmt = EXTENSIONS[target.extension]
+        media_type = fmt.media_type if fmt else HTML
+    else:
+        chosen = negotiate(request.headers.get("Accept"), OFFERED, default=HTML)
+        if chosen is None:
+            return _not_acceptable()
+        media_type = HTML if chosen == "application/xhtml+xml" else chosen
+        fmt = None if media_type == HTML else rdf_format_for_media_type(media_type)
+    render: Callable[[], Response] = lambda: _render(target, fmt, media_type, graph)  # noqa: E731
+    response = caching.conditional(fmt.name if fmt else "html", render, vary_accept=target.extension is None)
+    response.headers["Link"] = ", ".join(
+        f'<{a.href}>; rel="alternate"; type="{a.media_type}"' for a in _alternates(target)
+    )
+    if target.extension is None and graph is None and response.status_code == 200:
+        response.headers["Content-Location"] = f"{target.document}.{fmt.extension if fmt else 'html'}"
+    return response
+
+
+def _render(target: Target, fmt: RdfFormat | None, media_type: str, graph: Graph | None) -> Response:
+    description = graph if graph is not None else _description(target.iri)
+    base = web.current_settings().base_uri
+    if fmt is not None:
+        return Response(describe.serialise(description, fmt, base), mimetype=media_type)
+    linker = describe.Linker(base, request.script_root)
+    page = describe.resource_page(
+        web.current_store(), base, linker, target.iri, description, _alternates(target), _shapes()
+    )
+    return Response(render_template("resource.html", page=page), mimetype=HTML)
+
+
+def _alternates(target: Target) -> list[describe.Alternate]:
+    found = [describe.Alternate("HTML", HTML, f"{target.document}.html")]
+    names = {"turtle": "Turtle", "jsonld": "JSON-LD", "rdfxml": "RDF/XML", "ntriples": "N-Triples"}
+    found += [describe.Alternate(names[f.name], f.media_type, f"{target.document}.{f.extension}") for f in FORMATS]
+    return found
+
+
+def _not_acceptable() -> Response:
+    offered = ", ".join([HTML, *(f.media_type for f in FORMATS)])
+    response = Response(f"Not acceptable: this resource is available as {offered}\n", 406, mimetype="text/plain")
+    response.vary.add("Accept")
+    return response
+
+
+class _NotFound(Exception):
+    """No resource has this IRI (``iri``), or the path cannot be one of ours (None)."""
+
+    def __init__(self, iri: str | None) -> None:
+        super().__init__(iri)
+        self.iri = iri
+
+
+@blueprint.app_errorhandler(_NotFound)
+def _not_found(exc: _NotFound) -> Response:
+    """404: for people, a page with where to look instead; for machines, one line. Never the path echoed."""
+    if negotiate(request.headers.get("Accept"), ["text/plain", HTML]) != HTML:
+        response = Response("Not found: no resource in this dataset has that IRI.\n", 404, mimetype="text/plain")
+    else:
+        base = web.current_settings().base_uri
+        linker = describe.Linker(base, request.script_root)
+        nearby = describe.nearby(web.current_store(), linker, exc.iri, base) if exc.iri else ()
+        body = render_template("not_found.html", nearby=nearby, sparql=request.script_root + "/sparql")
+        response = Response(body, 404, mimetype=HTML)
+    response.vary.add("Accept")
+    return response
