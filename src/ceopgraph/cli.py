@@ -95,7 +95,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     def make_app() -> Flask:
         store = _store_for(settings, args.data, dist)
-        store.start_query_pool()  # endpoint queries run in worker processes that a timeout can kill
+        store.start_query_pool(wait=True)  # endpoint queries run in worker processes a timeout can kill
         return create_app(settings, store)
 
     print(f"serving on http://{args.host}:{args.port}/ (base URI {settings.base_uri})", flush=True)

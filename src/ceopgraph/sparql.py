@@ -107,17 +107,31 @@ def formats_for(form: str) -> tuple[ResultFormat, ...]:
     return GRAPH_FORMATS
 
 
-def choose_format(form: str, accept: str | None, format_param: str | None) -> ResultFormat:
-    """§2.1 leaves the response format to content negotiation: ``format`` (a name or a media type)
-    overrides ``Accept``; with neither, JSON for results and Turtle for graphs."""
+# Tokens other clients put in ?format= (SPARQLWrapper sends its return format name, and for a graph
+# answer "xml" means RDF/XML, "json" JSON-LD and "n3" Turtle, which is N3 too).
+FORMAT_TOKENS: dict[str, tuple[str, ...]] = {
+    "turtle": ("ttl", "n3", "text/n3"),
+    "ntriples": ("nt", "n-triples"),
+    "nquads": ("nq", "n-quads"),
+    "jsonld": ("json-ld", "json"),
+    "rdfxml": ("rdf", "rdf+xml", "xml"),
+}
+
+
+def choose_format(form: str, accept: str | None, format_params: Sequence[str] = ()) -> ResultFormat:
+    """§2.1 leaves the response format to content negotiation: ``format`` (a name or a media type;
+    the first one that fits when several are given) overrides ``Accept``; with neither, JSON for
+    results and Turtle for graphs."""
     candidates = formats_for(form)
-    if format_param is not None:
-        wanted = format_param.strip().lower()
-        for fmt in candidates:
-            if wanted in (fmt.name, fmt.media_type, *fmt.aliases):
-                return fmt
+    if format_params:
+        for value in format_params:
+            wanted = value.strip().lower()
+            for fmt in candidates:
+                if wanted in (fmt.name, fmt.media_type, *fmt.aliases, *FORMAT_TOKENS.get(fmt.name, ())):
+                    return fmt
         known = ", ".join(f.name for f in candidates)
-        raise MalformedRequest(f"format={format_param!r} does not apply to {form} results; use one of: {known}")
+        given = ", ".join(format_params)
+        raise MalformedRequest(f"format={given} does not apply to {form} results; use one of: {known}")
     offered: list[str] = [f.media_type for f in candidates]
     offered += [alias for f in candidates for alias in f.aliases if alias not in offered]
     chosen = negotiate(accept, offered, default=candidates[0].media_type)
@@ -137,7 +151,7 @@ class QueryRequest:
     query: str
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
-    format: str | None = None  # our extension: ?format= overrides Accept
+    formats: tuple[str, ...] = ()  # our extension: ?format= overrides Accept
 
     @property
     def query_hash(self) -> str:
@@ -228,14 +242,11 @@ def _from_params(params: Sequence[tuple[str, str]], direct_query: str | None, ma
         raise MalformedQuery("the query is empty")
     if len(query.encode()) > max_query_bytes:
         raise RequestTooLarge(f"the query is larger than the limit of {max_query_bytes} bytes")
-    formats = values.get("format", [])
-    if len(formats) > 1:
-        raise MalformedRequest("more than one format= given")
     return QueryRequest(
         query,
         tuple(_graph_iri(v) for v in values.get("default-graph-uri", [])),
         tuple(_graph_iri(v) for v in values.get("named-graph-uri", [])),
-        formats[0] if formats else None,
+        tuple(values.get("format", [])),
     )
 
 

@@ -243,12 +243,16 @@ class EmbeddedStore:
 
     # The endpoint's execution path ------------------------------------------------------------
 
-    def start_query_pool(self) -> None:
-        """Start the query worker processes now rather than on the first endpoint query."""
+    def start_query_pool(self, wait: bool = False) -> None:
+        """Start the query worker processes now rather than on the first endpoint query; with
+        ``wait``, return once they all answer (a server is healthy only when it can query)."""
         with self._pool_lock:
             if self._pool is None:
                 source = self._source or StoreSource(nquads=self._store.dump(format=ox.RdfFormat.N_QUADS) or b"")
                 self._pool = QueryPool(source, self._query_processes)
+            pool = self._pool
+        if wait:
+            pool.wait_ready()
 
     def execute(self, job: QueryJob) -> QueryAnswer:
         self.start_query_pool()
@@ -413,6 +417,10 @@ class QueryPool:
         self._starters = [threading.Thread(target=self._add_worker, daemon=True) for _ in range(max(1, size))]
         for starter in self._starters:
             starter.start()
+
+    def wait_ready(self) -> None:
+        for starter in self._starters:
+            starter.join(self.START_TIMEOUT_S)
 
     def _add_worker(self) -> None:
         try:

@@ -101,7 +101,7 @@ def endpoint() -> Response:
         return _describe_service()
     g.query_hash = operation.query_hash
     info = sparql.vet_query(operation.query)
-    fmt = sparql.choose_format(info.form, request.headers.get("Accept"), operation.format)
+    fmt = sparql.choose_format(info.form, request.headers.get("Accept"), operation.formats)
     store = web.current_store()
     key = (store.version, operation.query, operation.default_graphs, operation.named_graphs, fmt.name)
     answer = _cache().get(key)

@@ -1,0 +1,144 @@
+"""The embedded store: our own queries in process, endpoint queries in killable worker processes."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, Literal, URIRef
+
+from ceopgraph.conneg import FORMATS_BY_EXTENSION
+from ceopgraph.store import (
+    DatasetSelection,
+    EmbeddedStore,
+    QueryEvaluationError,
+    QueryJob,
+    QuerySyntaxError,
+    QueryTimeout,
+)
+
+COSTLY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+GRAPH = "https://w3id.org/ceopgraph/data/graph/"
+
+
+@pytest.fixture(scope="module")
+def store(built_dist: Path) -> Iterator[EmbeddedStore]:
+    embedded = EmbeddedStore.from_files([built_dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]], 2)
+    yield embedded
+    embedded.close()
+
+
+def bindings(answer: bytes) -> list[dict[str, dict[str, str]]]:
+    result: list[dict[str, dict[str, str]]] = json.loads(answer)["results"]["bindings"]
+    return result
+
+
+def test_version_and_graphs(store: EmbeddedStore) -> None:
+    assert len(store.version) == 20
+    assert URIRef(GRAPH + "figures") in store.graphs()
+
+
+def test_select_binds_values_instead_of_splicing(store: EmbeddedStore) -> None:
+    rows = store.select(
+        "SELECT ?s ?label { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?label }",
+        {"s": URIRef("https://w3id.org/ceopgraph/id/quotation/past-year")},
+    )
+    assert [row["label"] for row in rows] == [Literal("Peter Davies on the past year", lang="en")]
+
+
+def test_execute_uses_the_union_default_graph(store: EmbeddedStore) -> None:
+    answer = store.execute(QueryJob("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", "SELECT", "json"))
+    union = int(bindings(answer.body)[0]["n"]["value"])
+    per_graph = store.select("SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }")[0]["n"]
+    assert union == int(per_graph) > 500
+
+
+@pytest.mark.parametrize(
+    ("selection", "query_has_dataset", "query", "expected"),
+    [
+        # The protocol dataset selects graphs of the store; the default graph is their merge.
+        (DatasetSelection((GRAPH + "quotations",)), False, "ASK { ?q a <http://schema.org/Quotation> }", True),
+        (DatasetSelection((GRAPH + "figures",)), False, "ASK { ?q a <http://schema.org/Quotation> }", False),
+        # Named graphs only: the default graph is empty.
+        (DatasetSelection((), (GRAPH + "quotations",)), False, "ASK { ?s ?p ?o }", False),
+        # The protocol dataset overrides FROM in the query (SPARQL 1.1 Protocol §2.1.4).
+        (
+            DatasetSelection((GRAPH + "quotations",)),
+            True,
+            f"ASK FROM <{GRAPH}figures> {{ ?q a <http://schema.org/Quotation> }}",
+            True,
+        ),
+        # FROM in the query is honoured (not replaced by the union default graph).
+        (DatasetSelection(), True, f"ASK FROM <{GRAPH}figures> {{ ?q a <http://schema.org/Quotation> }}", False),
+        # A graph the store does not hold is empty, never fetched.
+        (DatasetSelection(("http://127.0.0.1:9/elsewhere",)), False, "ASK { ?s ?p ?o }", False),
+    ],
+)
+def test_dataset_selection(
+    store: EmbeddedStore, selection: DatasetSelection, query_has_dataset: bool, query: str, expected: bool
+) -> None:
+    answer = store.execute(QueryJob(query, "ASK", "json", selection, query_has_dataset))
+    assert json.loads(answer.body)["boolean"] is expected
+
+
+def test_rows_are_capped_with_a_signal(store: EmbeddedStore) -> None:
+    answer = store.execute(QueryJob("SELECT * { ?s ?p ?o }", "SELECT", "json", max_rows=7))
+    assert answer.truncated and len(bindings(answer.body)) == 7
+    full = store.execute(QueryJob("SELECT * { ?s ?p ?o } LIMIT 7", "SELECT", "json", max_rows=7))
+    assert not full.truncated and len(bindings(full.body)) == 7
+
+
+def test_triples_are_capped_with_a_signal(store: EmbeddedStore) -> None:
+    answer = store.execute(QueryJob("CONSTRUCT WHERE { ?s ?p ?o }", "CONSTRUCT", "ntriples", max_rows=5))
+    assert answer.truncated and len(Graph().parse(data=answer.body, format="nt")) == 5
+
+
+def test_errors_are_domain_exceptions(store: EmbeddedStore) -> None:
+    with pytest.raises(QuerySyntaxError, match="does not parse"):
+        store.execute(QueryJob("ASK {", "ASK", "json"))
+    with pytest.raises(QueryEvaluationError):
+        store.execute(QueryJob("SELECT (<http://ex/f>(1) AS ?x) {}", "SELECT", "json"))
+    # The worker survived both and still answers.
+    assert json.loads(store.execute(QueryJob("ASK {}", "ASK", "json")).body)["boolean"] is True
+
+
+def test_timeout_kills_the_work_and_the_pool_recovers(store: EmbeddedStore) -> None:
+    started = time.monotonic()
+    with pytest.raises(QueryTimeout, match="longer than the 1 s limit"):
+        store.execute(QueryJob(COSTLY, "SELECT", "json", timeout_s=1.0))
+    assert time.monotonic() - started < 2.5
+    assert json.loads(store.execute(QueryJob("ASK {}", "ASK", "json", timeout_s=10)).body)["boolean"] is True
+
+
+def test_a_costly_query_does_not_hold_up_others(store: EmbeddedStore) -> None:
+    errors: list[BaseException] = []
+
+    def costly() -> None:
+        try:
+            store.execute(QueryJob(COSTLY, "SELECT", "json", timeout_s=3.0))
+        except QueryTimeout as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=costly)
+    thread.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    answer = store.execute(QueryJob("ASK { ?s ?p ?o }", "ASK", "json", timeout_s=3.0))
+    assert time.monotonic() - started < 0.5
+    assert json.loads(answer.body)["boolean"] is True
+    thread.join()
+    assert len(errors) == 1
+
+
+def test_a_store_built_in_memory_serves_endpoint_queries(store: EmbeddedStore) -> None:
+    """Without source files, workers get an N-Quads copy of the store."""
+    copy = EmbeddedStore(store.engine, "copy", query_processes=1)
+    try:
+        answer = copy.execute(QueryJob("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", "SELECT", "json"))
+        assert int(bindings(answer.body)[0]["n"]["value"]) > 500
+    finally:
+        copy.close()
