@@ -1,0 +1,126 @@
+"""The shapes: the published data conforms, every constraint catches its invalid submission, and the
+shapes graph itself is valid SHACL."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from pyshacl import validate as pyshacl_validate
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF
+
+from ceopgraph.config import Settings
+from ceopgraph.namespaces import SH
+from ceopgraph.validate import Report, load_shapes, sparql_prefixes, validate_graph
+
+from .submissions import MUTATIONS, THEN, Mutation
+
+
+@pytest.fixture(scope="session")
+def shapes(settings: Settings) -> Graph:
+    return load_shapes(settings.shapes_dir, settings.base_uri)
+
+
+@pytest.fixture(scope="session")
+def published_report(union: Graph, shapes: Graph) -> Report:
+    return validate_graph(union, shapes)
+
+
+def absolute(settings: Settings, iri: str) -> str:
+    return iri if iri.startswith("http") else settings.base_uri + iri
+
+
+def mutate(union: Graph, settings: Settings, update: str) -> Graph:
+    copy = Graph()
+    copy += union
+    prologue = f"BASE <{settings.base_uri}>\n" + "".join(
+        f"PREFIX {p}: <{ns}>\n" for p, ns in sparql_prefixes(settings.base_uri).items()
+    )
+    before = set(copy)
+    for operation in update.split(THEN):
+        copy.update(prologue + operation)
+    assert set(copy) != before, "the mutation changed nothing"
+    return copy
+
+
+def test_published_data_conforms_without_warnings(published_report: Report) -> None:
+    assert published_report.conforms, published_report.to_text()
+    assert published_report.results == ()
+
+
+def test_validation_of_the_published_data_is_well_under_a_second(union: Graph, shapes: Graph) -> None:
+    started = time.perf_counter()
+    validate_graph(union, shapes)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_shapes_pass_shacl_for_shacl(shapes: Graph) -> None:
+    """pySHACL's meta-SHACL checks the shapes graph against the SHACL-for-SHACL shapes (SHACL appendix C)."""
+    conforms, _, text = pyshacl_validate(
+        Graph(), shacl_graph=shapes, meta_shacl=True, inference="none", advanced=False, do_owl_imports=False
+    )
+    # An empty data graph only fails the one shape that targets a fixed node; meta-SHACL must pass.
+    assert "Validation of Shapes Graph" not in str(text)
+    assert not conforms and "ThreatAreasShape" in str(text)
+
+
+def test_no_blank_node_shapes_are_reported(shapes: Graph) -> None:
+    """Every property shape and SPARQL constraint has an IRI, so reports name exactly one."""
+    for predicate in (SH.property, SH.sparql):
+        for member in shapes.objects(None, predicate):
+            assert isinstance(member, URIRef), member
+
+
+def _constraints(shapes: Graph, settings: Settings) -> set[str]:
+    """What the corpus must cover: every property shape, SPARQL constraint and node-level sh:xone."""
+    named = {str(o) for p in (SH.property, SH.sparql) for o in shapes.objects(None, p)}
+    named |= {str(s) for s in shapes.subjects(SH.xone, None) if isinstance(s, URIRef)}
+    return {n.removeprefix(settings.base_uri) for n in named}
+
+
+def test_the_corpus_covers_every_constraint(shapes: Graph, settings: Settings) -> None:
+    covered = {m.shape for m in MUTATIONS}
+    assert _constraints(shapes, settings) - covered == set()
+    assert covered - _constraints(shapes, settings) == set(), "the corpus names a constraint that does not exist"
+
+
+def test_every_applicable_integrity_constraint_is_a_labelled_shape(shapes: Graph, settings: Settings) -> None:
+    applicable = [1, 2, 3, 4, 5, 6, *range(11, 20)]
+    for number in applicable:
+        shape = URIRef(f"{settings.base_uri}def/shapes/IC-{number}")
+        assert (shape, RDF.type, SH.NodeShape) in shapes
+        assert str(shapes.value(shape, URIRef("http://www.w3.org/2000/01/rdf-schema#label"))).startswith(
+            f"IC-{number} "
+        )
+    text = (settings.shapes_dir / "ceopgraph-shapes.ttl").read_text()
+    for number in (7, 8, 9, 10, 20, 21):
+        assert f"IC-{number} (" in text, f"IC-{number} is not listed as inapplicable with its reason"
+
+
+@pytest.mark.parametrize("mutation", MUTATIONS, ids=[m.name for m in MUTATIONS])
+def test_invalid_submission_is_reported(mutation: Mutation, union: Graph, shapes: Graph, settings: Settings) -> None:
+    report = validate_graph(mutate(union, settings, mutation.update), shapes)
+    shape, focus = absolute(settings, mutation.shape), absolute(settings, mutation.focus)
+    matching = [r for r in report.results if focus == r.focus_node and shape in (r.source_shape, r.source_constraint)]
+    assert matching, f"expected {mutation.shape} on {mutation.focus}; got:\n{report.to_text()}"
+    assert {r.severity for r in matching} == {mutation.severity}
+    assert report.conforms is (mutation.severity != "Violation")
+    assert all(r.message for r in matching)
+
+
+def test_reports_render_as_json_turtle_and_grouped_text(union: Graph, shapes: Graph, settings: Settings) -> None:
+    mutation = next(m for m in MUTATIONS if m.name == "negative-count")
+    report = validate_graph(mutate(union, settings, mutation.update), shapes)
+    document = json.loads(report.to_json())
+    assert document["conforms"] is False
+    keys = {"focusNode", "resultPath", "value", "severity", "message", "sourceShape", "sourceConstraint"}
+    assert all(set(r) == keys for r in document["results"])
+    assert (None, RDF.type, SH.ValidationReport) in Graph().parse(data=report.to_turtle(), format="turtle")
+    text = report.to_text()
+    assert "A count cannot be negative" in text
+    assert "(Children safeguarded and protected, 2012-2013)" in text  # the focus node's label
+    groups = report.groups()
+    assert sum(len(g.results) for g in groups) == len(report.results)
+    assert len({(g.severity, g.source_shape, g.message) for g in groups}) == len(groups)
