@@ -17,10 +17,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, RDFS, SKOS
 from rdflib.term import Node
 
+from ceopgraph import rdfio
 from ceopgraph.conneg import RdfFormat
 from ceopgraph.namespaces import OA, SCHEMA, SH, LocalNamespaces, bind_prefixes, prefix_map
 from ceopgraph.store import Store
@@ -190,11 +191,16 @@ def jsonld_context(base: str) -> dict[str, object]:
 def serialise(graph: Graph, fmt: RdfFormat, base: str) -> bytes:
     """One resource's description in ``fmt``. JSON-LD is compacted with the published context, given
     inline so that no consumer has to fetch it (many JSON-LD processors would, from the network)."""
-    bind_prefixes(graph, base)
     if fmt.name == "jsonld":
+        bind_prefixes(graph, base)
         context = jsonld_context(base)["@context"]
         return graph.serialize(format="json-ld", context=context, auto_compact=True, encoding="utf-8")
-    return graph.serialize(format=fmt.rdflib_name, encoding="utf-8")
+    # Oxigraph's writers keep every literal's lexical form ("85"^^xsd:decimal stays "85", where
+    # rdflib's Turtle writer would print 85.0) and sort the triples, so answers are byte-stable.
+    triples = Dataset()
+    for triple in graph:
+        triples.add(triple)
+    return rdfio.serialise(triples, fmt, prefix_map(base))
 
 
 # Labels -----------------------------------------------------------------------------------------
@@ -331,6 +337,7 @@ class Figure:
     value_range: str | None = None
     comparison: Link | None = None
     derivation: str | None = None
+    source_start: int | None = None  # where the source text gives it: figures are listed in that order
 
 
 @dataclass(frozen=True)
@@ -608,6 +615,7 @@ SELECT * WHERE {
              OPTIONAL { ?range schema:minValue ?min } OPTIONAL { ?range schema:maxValue ?max } }
   OPTIONAL { ?obs ?comparisonAttribute ?comparison . OPTIONAL { ?comparison rdfs:label ?comparisonLabel } }
   OPTIONAL { ?obs ?derivationAttribute ?derivation }
+  OPTIONAL { ?obs prov:wasDerivedFrom ?segment . ?segment oa:hasSelector ?position . ?position oa:start ?sourceStart }
 }
 """
 )
@@ -673,9 +681,13 @@ def figures(
                 if isinstance(comparison, URIRef)
                 else None,
                 derivation=str(row["derivation"]) if "derivation" in row else None,
+                source_start=int(str(row["sourceStart"])) if "sourceStart" in row else None,
             )
         )
-    return tuple(sorted(result, key=lambda f: (f.derived, f.statistic.label, f.period.label)))
+    unique = {f.obs.iri: f for f in sorted(result, key=lambda f: f.source_start or 0, reverse=True)}
+    return tuple(
+        sorted(unique.values(), key=lambda f: (f.derived, f.source_start is None, f.source_start or 0, f.obs.label))
+    )
 
 
 CHART_WIDTH = 720

@@ -27,14 +27,14 @@ from ceopgraph import (
     web,  # its accessors are looked up at request time
 )
 from ceopgraph.build import DUMP_STEM, METADATA_GRAPH, dataset_iri, graph_iri
-from ceopgraph.conneg import RDF_FORMATS, RdfFormat, negotiate, rdf_format_for_media_type
+from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, RdfFormat, negotiate, rdf_format_for_media_type
 from ceopgraph.validate import load_shapes
 from ceopgraph.web import caching
 
 blueprint = Blueprint("resources", __name__)
 
 # A single resource's description is a graph: the triple formats, and JSON-LD.
-FORMATS: tuple[RdfFormat, ...] = tuple(f for f in RDF_FORMATS if f.name in ("turtle", "jsonld", "rdfxml", "ntriples"))
+FORMATS: tuple[RdfFormat, ...] = tuple(FORMATS_BY_NAME[name] for name in ("turtle", "jsonld", "rdfxml", "ntriples"))
 HTML = "text/html"
 # Served types in preference order at equal quality; the aliases (application/json, text/plain, …)
 # come last so that a client naming only an alias still gets RDF.

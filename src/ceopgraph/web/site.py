@@ -17,7 +17,7 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-@blueprint.get("/")
+@blueprint.get("/", merge_slashes=False)
 def home() -> Response:
     """The landing page of the dataset (its ``dcat:landingPage``, the base IRI): HTML for people; RDF
     clients asking for the base IRI get the dataset description, as at ``/.well-known/void``."""

@@ -1,0 +1,405 @@
+"""Linked data over HTTP (Flask test client): every IRI of our URI space resolves, in every format,
+with content negotiation, caching and refusal of hostile paths."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from rdflib import Graph, URIRef
+
+from ceopgraph.build import build_dataset, union_graph
+from ceopgraph.config import Settings, load_settings
+from ceopgraph.conneg import FORMATS_BY_EXTENSION, RDF_FORMATS
+from ceopgraph.store import EmbeddedStore
+from ceopgraph.web import create_app
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = load_settings(environ={}, root=ROOT).base_uri
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+RESOURCE_FORMATS = {  # name: (media type, extension, rdflib parser)
+    "turtle": ("text/turtle", "ttl", "turtle"),
+    "jsonld": ("application/ld+json", "jsonld", "json-ld"),
+    "rdfxml": ("application/rdf+xml", "rdf", "xml"),
+    "ntriples": ("application/n-triples", "nt", "nt"),
+}
+
+
+@cache
+def _union() -> Graph:
+    return union_graph(build_dataset(load_settings(environ={}, root=ROOT)))
+
+
+def subject_iris() -> list[str]:
+    """Every subject IRI of the dataset in our URI space (known at collection time, for parametrising)."""
+    return sorted({str(s) for s in _union().subjects() if isinstance(s, URIRef) and str(s).startswith(BASE)})
+
+
+def object_only_iris() -> list[str]:
+    subjects = set(subject_iris())
+    objects = {str(o) for o in _union().objects() if isinstance(o, URIRef) and str(o).startswith(BASE)}
+    return sorted(objects - subjects)
+
+
+def local_path(iri: str) -> str:
+    return "/" + iri[len(BASE) :]
+
+
+@pytest.fixture(scope="module")
+def app(settings: Settings, built_dist: Path) -> Iterator[Flask]:
+    store = EmbeddedStore.from_files([built_dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]])
+    yield create_app(load_settings(environ={}, root=settings.root, dist_dir=built_dist), store)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def get(client: FlaskClient, path: str, accept: str | None = None, **headers: str):  # type: ignore[no-untyped-def]
+    if accept is not None:
+        headers["Accept"] = accept
+    return client.get(path, headers=headers)
+
+
+# Every IRI resolves --------------------------------------------------------------------------------
+
+
+def test_the_dataset_has_iris_in_every_part_of_the_uri_space() -> None:
+    paths = [local_path(iri) for iri in subject_iris()]
+    for space in ("/id/", "/def/", "/data/"):
+        assert any(p.startswith(space) for p in paths), space
+    assert len(paths) > 150
+
+
+@pytest.mark.parametrize("fmt", RESOURCE_FORMATS)
+@pytest.mark.parametrize("iri", subject_iris())
+def test_every_subject_resolves_in_every_format(client: FlaskClient, iri: str, fmt: str) -> None:
+    media_type, _, parser = RESOURCE_FORMATS[fmt]
+    answer = get(client, local_path(iri), media_type)
+    if iri.startswith(BASE + "id/"):
+        assert answer.status_code == 303
+        location = answer.headers["Location"]
+        assert location == "/doc/" + iri[len(BASE + "id/") :]
+        answer = get(client, location, media_type)
+    assert answer.status_code == 200
+    assert answer.mimetype == media_type
+    assert "Accept" in answer.vary
+    graph = Graph().parse(data=answer.get_data(), format=parser)
+    node = URIRef(iri)
+    assert (node, None, None) in graph
+    for _, predicate, obj in _union().triples((node, None, None)):
+        assert (node, predicate, obj) in graph, f"{iri}: {predicate} missing"
+    for subject, predicate, _ in _union().triples((None, None, node)):
+        assert (subject, predicate, node) in graph, f"{iri}: incoming {predicate} missing"
+
+
+@pytest.mark.parametrize("iri", subject_iris())
+def test_every_subject_has_a_page(client: FlaskClient, iri: str) -> None:
+    path = local_path(iri).replace("/id/", "/doc/", 1)
+    answer = get(client, path, BROWSER_ACCEPT)
+    assert answer.status_code == 200
+    assert answer.mimetype == "text/html"
+    html = answer.get_data(as_text=True)
+    assert "<h1>" in html and iri in html
+    assert 'href="javascript:' not in html
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert "unsafe-inline" not in answer.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("iri", object_only_iris())
+def test_iris_named_only_as_objects_resolve_too(client: FlaskClient, iri: str) -> None:
+    answer = get(client, local_path(iri), BROWSER_ACCEPT)
+    assert answer.status_code == 200, iri
+
+
+def test_named_graphs_resolve_to_their_triples(client: FlaskClient, dataset) -> None:  # type: ignore[no-untyped-def]
+    for graph in dataset.graphs():
+        if not str(graph.identifier).startswith(BASE) or not len(graph):
+            continue
+        answer = get(client, local_path(str(graph.identifier)), "application/n-triples")
+        assert answer.status_code == 200
+        served = Graph().parse(data=answer.get_data(), format="nt")
+        assert set(graph) <= set(served), graph.identifier
+
+
+def test_shapes_are_served_as_rdf_and_documentation(client: FlaskClient, settings: Settings) -> None:
+    from ceopgraph.validate import load_shapes
+
+    shapes = load_shapes(settings.shapes_dir, BASE)
+    served = Graph().parse(data=get(client, "/def/shapes.ttl").get_data(), format="turtle")
+    assert len(served) >= len(shapes)
+    page = get(client, "/def/shapes", BROWSER_ACCEPT).get_data(as_text=True)
+    assert "Shapes" in page and "/def/shapes/ObservationShape" in page
+    assert get(client, "/def/shapes/ObservationShape", BROWSER_ACCEPT).status_code == 200
+
+
+# Content negotiation --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        (None, "text/html"),
+        (BROWSER_ACCEPT, "text/html"),
+        ("*/*", "text/html"),
+        ("text/html", "text/html"),
+        ("application/xhtml+xml", "text/html"),
+        ("text/turtle", "text/turtle"),
+        ("application/ld+json", "application/ld+json"),
+        ("application/rdf+xml", "application/rdf+xml"),
+        ("application/n-triples", "application/n-triples"),
+        ("application/json", "application/json"),
+        ("text/plain", "text/plain"),
+        ("text/turtle;q=0.5, application/rdf+xml;q=0.9", "application/rdf+xml"),
+        ("text/html;q=0.1, text/turtle", "text/turtle"),
+        ("text/*", "text/html"),
+        ("application/*", "application/ld+json"),
+        ("text/html;q=0, */*;q=0.1", "text/turtle"),
+        ("image/png, text/turtle;q=0.2", "text/turtle"),
+    ],
+)
+def test_accept_picks_the_format(client: FlaskClient, accept: str | None, expected: str) -> None:
+    answer = get(client, "/doc/organisation/ceop", accept)
+    assert answer.status_code == 200
+    assert answer.mimetype == expected
+    assert "Accept" in answer.vary
+    assert answer.headers["Content-Location"].startswith("/doc/organisation/ceop.")
+
+
+def test_nothing_acceptable_is_406(client: FlaskClient) -> None:
+    answer = get(client, "/doc/organisation/ceop", "image/png")
+    assert answer.status_code == 406
+    assert "text/turtle" in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("extension", "expected"),
+    [
+        ("ttl", "text/turtle"),
+        ("jsonld", "application/ld+json"),
+        ("rdf", "application/rdf+xml"),
+        ("nt", "application/n-triples"),
+        ("html", "text/html"),
+    ],
+)
+def test_extension_fixes_the_format_whatever_the_accept(client: FlaskClient, extension: str, expected: str) -> None:
+    for path in ("/doc/organisation/ceop", "/def/threat-area", "/data/annual-review-2012-13"):
+        answer = get(client, f"{path}.{extension}", BROWSER_ACCEPT)
+        assert answer.status_code == 200
+        assert answer.mimetype == expected
+        assert "Accept" not in answer.vary
+
+
+def test_id_with_extension_redirects_to_that_document(client: FlaskClient) -> None:
+    answer = get(client, "/id/organisation/ceop.ttl")
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == "/doc/organisation/ceop.ttl"
+
+
+def test_alternates_are_announced(client: FlaskClient) -> None:
+    answer = get(client, "/doc/organisation/ceop", BROWSER_ACCEPT)
+    link = answer.headers["Link"]
+    for media_type, extension, _ in RESOURCE_FORMATS.values():
+        assert f'</doc/organisation/ceop.{extension}>; rel="alternate"; type="{media_type}"' in link
+        assert f'<link rel="alternate" type="{media_type}" href="/doc/organisation/ceop.{extension}"' in (
+            answer.get_data(as_text=True)
+        )
+
+
+def test_jsonld_uses_the_published_context(client: FlaskClient) -> None:
+    published = json.loads(get(client, "/contexts/ceopgraph.jsonld").get_data())
+    served = json.loads(get(client, "/doc/organisation/ceop.jsonld").get_data())
+    assert served["@context"] == published["@context"]
+    assert published["@context"]["org"] == "http://www.w3.org/ns/org#"
+
+
+def test_served_under_a_path_prefix(app: Flask) -> None:
+    client = app.test_client()
+    answer = client.get("/id/organisation/ceop", base_url="http://localhost/ld/")
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == "/ld/doc/organisation/ceop"
+    page = client.get("/doc/organisation/ceop", base_url="http://localhost/ld/", headers={"Accept": "text/html"})
+    html = page.get_data(as_text=True)
+    assert 'href="/ld/doc/person/peter-davies"' in html or 'href="/ld/doc/post/ceop-chief-executive"' in html
+    assert 'href="/doc/' not in html
+    turtle = client.get("/doc/organisation/ceop.ttl", base_url="http://localhost/ld/").get_data(as_text=True)
+    assert BASE + "id/organisation/ceop" in turtle  # RDF keeps the canonical IRIs
+
+
+# Caching ------------------------------------------------------------------------------------------
+
+
+def test_validators_and_cache_control(client: FlaskClient) -> None:
+    answer = get(client, "/doc/organisation/ceop", "text/turtle")
+    assert answer.headers["ETag"]
+    assert answer.headers["Last-Modified"]
+    assert answer.headers["Cache-Control"].startswith("public")
+    other = get(client, "/doc/organisation/ceop", "application/ld+json")
+    assert other.headers["ETag"] != answer.headers["ETag"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/doc/organisation/ceop",
+        "/id/organisation/ceop",
+        "/.well-known/void",
+        "/def/shapes",
+        "/data/annual-review-2012-13.ttl",
+        "/contexts/ceopgraph.jsonld",
+    ],
+)
+def test_conditional_get_answers_304(client: FlaskClient, path: str) -> None:
+    first = get(client, path, "text/html")
+    assert first.status_code in (200, 303)
+    again = get(client, path, "text/html", **{"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    assert again.get_data() == b""
+    assert again.headers["ETag"] == first.headers["ETag"]
+    since = get(client, path, "text/html", **{"If-Modified-Since": first.headers["Last-Modified"]})
+    assert since.status_code == 304
+    changed = get(client, path, "text/html", **{"If-None-Match": '"another-version-html"'})
+    assert changed.status_code == first.status_code
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/id/organisation/ceop",
+        "/doc/organisation/ceop",
+        "/.well-known/void",
+        "/dumps/ceopgraph.ttl",
+        "/id/no/such/thing",
+    ],
+)
+def test_head_works_everywhere(client: FlaskClient, path: str) -> None:
+    full = client.get(path)
+    head = client.head(path)
+    assert head.status_code == full.status_code
+    assert head.get_data() == b""
+    assert head.headers.get("Content-Type") == full.headers.get("Content-Type")
+
+
+# VoID and dumps --------------------------------------------------------------------------------------
+
+
+def test_void_names_the_live_endpoint_and_the_dumps(client: FlaskClient) -> None:
+    answer = get(client, "/.well-known/void", "text/turtle")
+    assert answer.status_code == 200
+    void = Graph().parse(data=answer.get_data(), format="turtle")
+    dataset = URIRef(BASE + "data/ceopgraph")
+    endpoints = set(void.objects(dataset, URIRef("http://rdfs.org/ns/void#sparqlEndpoint")))
+    assert URIRef("http://localhost/sparql") in endpoints
+    assert URIRef(BASE + "sparql") in endpoints
+    downloads = set(void.objects(None, URIRef("http://www.w3.org/ns/dcat#downloadURL")))
+    assert len(downloads) == len(RDF_FORMATS)
+    for url in downloads:
+        dump = client.get(local_path(str(url)))
+        assert dump.status_code == 200, url
+        fmt = FORMATS_BY_EXTENSION[str(url).rsplit(".", 1)[1]]
+        assert dump.mimetype == fmt.media_type
+        assert dump.headers["Cache-Control"].startswith("public")
+        assert len(dump.get_data()) > 10_000
+
+
+def test_void_for_browsers_is_the_dataset_page(client: FlaskClient) -> None:
+    answer = get(client, "/.well-known/void", BROWSER_ACCEPT)
+    assert answer.status_code == 200 and answer.mimetype == "text/html"
+    assert "CEOP Annual Review 2012/13 as linked open data" in answer.get_data(as_text=True)
+
+
+def test_home_answers_rdf_clients_with_the_dataset_description(client: FlaskClient) -> None:
+    answer = get(client, "/", "text/turtle")
+    assert answer.mimetype == "text/turtle"
+    assert "Accept" in get(client, "/", BROWSER_ACCEPT).vary
+
+
+# Not found and hostile paths ----------------------------------------------------------------------------
+
+
+def test_unknown_iri_is_404_with_a_hint_for_people(client: FlaskClient) -> None:
+    page = get(client, "/id/organisation/no-such-body", BROWSER_ACCEPT)
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert "/doc/organisation/ceop" in html  # a resource with a similar address
+    assert "/sparql" in html
+    text = get(client, "/id/organisation/no-such-body", "text/turtle")
+    assert text.status_code == 404 and text.mimetype == "text/plain"
+    assert len(text.get_data()) < 100
+
+
+HOSTILE = [
+    "/id/<script>alert(1)</script>",
+    "/doc/%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+    "/doc/%22onmouseover=%22alert(1)",
+    "/id/organisation%2Fceop",
+    "/id/organisation%2fceop",
+    "/doc/organisation%5Cceop",
+    "/id//evil.example",
+    "//evil.example/",
+    "////evil.example",
+    "/id/%2F%2Fevil.example",
+    "/id/..%2F..%2Fetc%2Fpasswd",
+    "/id/../../etc/passwd",
+    "/data/graph/../../pyproject.toml",
+    "/id/organisation/ceop/",
+    "/id/organisation/ceop%00",
+    "/id/organisation/ceop%252F",
+    "/id/javascript:alert(1)",
+    "/id/%E2%80%AEevil",
+    "/doc/" + "a/" * 400 + "b",
+    "/id/" + "x" * 5000,
+    "/dumps/../pyproject.toml",
+    "/dumps/ceopgraph.exe",
+    "/dumps/%2E%2E%2Fpyproject.toml",
+    "/def/shapes/..",
+    "/.well-known/void/..%2F",
+]
+
+
+@pytest.mark.parametrize("path", HOSTILE)
+@pytest.mark.parametrize("accept", [BROWSER_ACCEPT, "text/turtle"])
+def test_hostile_paths_are_refused_safely(client: FlaskClient, path: str, accept: str) -> None:
+    # The path exactly as a raw request line would carry it (the test client would read "//host" as a host).
+    raw, _, _ = path.partition("?")
+    decoded = urllib.parse.unquote(raw, errors="surrogateescape").encode("utf-8", "surrogateescape").decode("latin-1")
+    environ = {"PATH_INFO": decoded, "RAW_URI": path, "REQUEST_URI": path}
+    answer = client.get("/", headers={"Accept": accept}, environ_overrides=environ)
+    assert answer.status_code in (400, 404), (path, answer.status_code)
+    location = answer.headers.get("Location")
+    assert location is None or (location.startswith("/") and not location.startswith("//"))
+    body = answer.get_data(as_text=True)
+    assert "<script>" not in body and "onmouseover" not in body and "evil.example" not in body
+    assert "javascript:" not in body
+
+
+@pytest.mark.parametrize("path", ["/id//evil.example", "/id/organisation/ceop/../../..//evil.example"])
+def test_no_redirect_ever_leaves_the_host(client: FlaskClient, path: str) -> None:
+    answer = client.get(path, follow_redirects=False)
+    location = answer.headers.get("Location", "")
+    assert "evil.example" not in location
+
+
+# Speed ----------------------------------------------------------------------------------------------
+
+
+def test_no_page_takes_100_ms(client: FlaskClient) -> None:
+    paths = ["/", *(local_path(iri).replace("/id/", "/doc/", 1) for iri in subject_iris())]
+    for path in paths[:3]:
+        get(client, path, BROWSER_ACCEPT)  # templates compiled, shapes loaded
+    slowest = (0.0, "")
+    for path in paths:
+        started = time.perf_counter()
+        assert get(client, path, BROWSER_ACCEPT).status_code == 200
+        slowest = max(slowest, (time.perf_counter() - started, path))
+    assert slowest[0] < 0.1, f"{slowest[1]} took {slowest[0] * 1000:.0f} ms"

@@ -1,0 +1,61 @@
+"""The same guarantees through the real server (gunicorn): raw request lines, redirects, dumps."""
+
+from __future__ import annotations
+
+import http.client
+import urllib.parse
+
+import pytest
+
+from .live import LiveServer
+
+RAW_PATHS = [
+    "//evil.example/",
+    "////evil.example",
+    "/id//evil.example",
+    "/id/organisation%2Fceop",
+    "/id/%3Cscript%3Ealert(1)%3C/script%3E",
+    "/id/../../etc/passwd",
+    "/id/organisation/ceop/",
+    "/doc/" + "a" * 3000,
+]
+
+
+def raw_get(server: LiveServer, path: str, accept: str = "text/html") -> http.client.HTTPResponse:
+    address = urllib.parse.urlsplit(server.url)
+    connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=10)
+    connection.putrequest("GET", path, skip_accept_encoding=True)
+    connection.putheader("Accept", accept)
+    connection.endheaders()
+    return connection.getresponse()
+
+
+@pytest.mark.parametrize("path", RAW_PATHS)
+def test_hostile_request_lines_never_redirect_off_host_or_fail(live_server: LiveServer, path: str) -> None:
+    answer = raw_get(live_server, path)
+    body = answer.read().decode("utf-8", "replace")
+    assert answer.status in (400, 404), (path, answer.status)
+    location = answer.getheader("Location")
+    assert location is None or (location.startswith("/") and not location.startswith("//"))
+    assert "<script>" not in body and "evil.example" not in body
+
+
+def test_id_redirects_relative_to_the_document(live_server: LiveServer) -> None:
+    answer = raw_get(live_server, "/id/person/peter-davies", "text/turtle")
+    assert answer.status == 303
+    assert answer.getheader("Location") == "/doc/person/peter-davies"
+
+
+def test_dumps_download_from_the_served_dist(live_server: LiveServer) -> None:
+    answer = raw_get(live_server, "/dumps/ceopgraph.nt", "*/*")
+    assert answer.status == 200
+    assert answer.getheader("Content-Type", "").startswith("application/n-triples")
+    assert len(answer.read()) > 10_000
+
+
+def test_pages_report_their_render_time(live_server: LiveServer) -> None:
+    answer = raw_get(live_server, "/data/annual-review-2012-13")
+    answer.read()
+    timing = answer.getheader("Server-Timing", "")
+    assert timing.startswith("app;dur=")
+    assert float(timing.split("=", 1)[1]) < 100
