@@ -1,0 +1,116 @@
+"""The pure core of the pages (``ceopgraph.describe``): paths, links, sentences, figures, the home page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rdflib import URIRef
+
+from ceopgraph import describe
+from ceopgraph.config import Settings
+from ceopgraph.conneg import FORMATS_BY_EXTENSION
+from ceopgraph.store import EmbeddedStore
+
+
+@pytest.fixture(scope="module")
+def store(built_dist: Path) -> EmbeddedStore:
+    return EmbeddedStore.from_files([built_dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]])
+
+
+@pytest.mark.parametrize(
+    ("rest", "valid"),
+    [
+        ("organisation/ceop", True),
+        ("ceop/0.1.0", True),
+        ("organisation/ceop.ttl", True),
+        ("", False),
+        ("organisation/ceop/", False),
+        ("/evil.example", False),
+        ("organisation//ceop", False),
+        ("../etc/passwd", False),
+        ("organisation/.hidden", False),
+        ("<script>", False),
+        ("organisation/céop", False),
+        ("a%2Fb", False),
+        ("javascript:alert(1)", False),
+        ("x" * 600, False),
+    ],
+)
+def test_only_plain_paths_can_name_a_resource(rest: str, valid: bool) -> None:
+    assert describe.valid_rest(rest) is valid
+
+
+@pytest.mark.parametrize(
+    ("rest", "expected"),
+    [
+        ("organisation/ceop.ttl", ("organisation/ceop", "ttl")),
+        ("organisation/ceop.html", ("organisation/ceop", "html")),
+        ("ceop/0.1.0", ("ceop/0.1.0", None)),
+        ("organisation/ceop", ("organisation/ceop", None)),
+        (".ttl", (".ttl", None)),
+    ],
+)
+def test_extensions_split_only_when_served(rest: str, expected: tuple[str, str | None]) -> None:
+    assert describe.split_extension(rest, {"ttl", "html", "jsonld", "rdf", "nt"}) == expected
+
+
+def test_links_stay_local_and_only_http_becomes_a_link() -> None:
+    linker = describe.Linker("https://w3id.org/ceopgraph/", "/prefix")
+    assert linker.href("https://w3id.org/ceopgraph/id/organisation/ceop") == "/prefix/doc/organisation/ceop"
+    assert linker.href("https://w3id.org/ceopgraph/def/threat-area") == "/prefix/def/threat-area"
+    assert linker.href("https://w3id.org/ceopgraph/") == "/prefix/"
+    assert (
+        linker.href("http://reference.data.gov.uk/id/month/2013-10") == "http://reference.data.gov.uk/id/month/2013-10"
+    )
+    for hostile in ("javascript:alert(1)", "data:text/html,x", "urn:x:y", "file:///etc/passwd", "//evil.example"):
+        assert linker.href(hostile) is None
+
+
+def test_the_sentence_around_a_segment(source_text: str) -> None:
+    start = source_text.index("790 children")
+    begin, end = describe.sentence_around(source_text, start, start + len("790 children"))
+    assert source_text[begin:end].startswith("The Centre safeguarded and protected 790 children")
+    assert source_text[begin:end].endswith("launched in 2006.")
+
+
+def test_readable_names() -> None:
+    assert describe.humanise("http://www.w3.org/ns/org#FormalOrganization", capital=True) == "Formal organization"
+    assert describe.humanise("http://schema.org/foundingDate") == "founding date"
+    assert describe.humanise("https://w3id.org/ceopgraph/def/unit/child") == "child"
+
+
+def test_figures_come_from_the_store_in_source_order(store: EmbeddedStore, settings: Settings) -> None:
+    base = settings.base_uri
+    builder = describe.PageBuilder(base, describe.Linker(base), describe.Graph())
+    figures = describe.figures(store, builder, dataset=URIRef(base + "data/annual-review-2012-13"))
+    reported = [f.shown for f in figures if not f.derived]
+    assert reported == ["790", "85%", "2,255", "18,887", "14%", "1,600"]
+    derived = [f for f in figures if f.derived]
+    assert [f.shown for f in derived] == ["427", "16,568"]
+    assert all(f.derivation and f.value_range for f in derived)
+
+
+def test_home_page_is_computed_from_the_store(store: EmbeddedStore, settings: Settings) -> None:
+    base = settings.base_uri
+    home = describe.home_page(store, base, describe.Linker(base), URIRef(base + "data/ceopgraph"))
+    assert home.title == "CEOP Annual Review 2012/13 as linked open data"
+    assert home.triples and int(home.triples.replace(",", "")) > 1000
+    assert [t.notation for t in home.threat_areas] == ["1", "2", "3", "4"]
+    assert not any(f.derived for f in home.headline) and home.derived_count == 2
+    assert len(home.quotations) == 2 and all(q.speaker.label == "Peter Davies" for q in home.quotations)
+    assert home.transitions[0].when == "October 2013" and home.transitions[0].status == "planned"
+    assert {d.href for d in home.downloads} >= {"/dumps/ceopgraph.ttl", "/dumps/ceopgraph.trig"}
+    assert home.sparql == "/sparql" and home.licence is not None
+
+
+def test_derived_figure_page_shows_the_words_it_rests_on(store: EmbeddedStore, settings: Settings) -> None:
+    base = settings.base_uri
+    iri = URIRef(base + "data/annual-review-2012-13/children-safeguarded/2011-2012")
+    page = describe.resource_page(store, base, describe.Linker(base), iri, describe.describe(store, iri))
+    assert page.figure is not None and page.figure.derived
+    assert {e.exact for e in page.excerpts} == {
+        "The Centre safeguarded and protected 790 children in 2012/2013",
+        "an increase of 85% over the previous year",
+    }
+    assert all(e.via is not None for e in page.excerpts)
