@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from xml.parsers import expat
 
 import pyoxigraph as ox
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
@@ -92,6 +93,8 @@ def parse_rdf(data: bytes, fmt: RdfFormat, source: str, max_bytes: int, base_uri
         quads = list(ox.parse(data, format=getattr(ox.RdfFormat, fmt.oxigraph_name), base_iri=base_uri))
     except SyntaxError as exc:
         line, column = exc.lineno, exc.offset
+        if line is None and fmt.name == "rdfxml":
+            line, column = _xml_error_position(data)
         where = f"line {line}, column {column}" if line else "somewhere"
         raise UnreadableRdf(f"{source}: {fmt.name} syntax error at {where}: {exc.msg}", source, line, column) from exc
     except ValueError as exc:  # e.g. an invalid base IRI
@@ -140,6 +143,19 @@ def _refuse_xml_declarations(data: bytes, source: str) -> None:
             source,
             line,
         )
+
+
+def _xml_error_position(data: bytes) -> tuple[int | None, int | None]:
+    """Where an XML document stops being well-formed (Oxigraph does not say for RDF/XML).
+
+    Only called after ``_refuse_xml_declarations``: with no DTD, expat expands and fetches nothing.
+    """
+    parser = expat.ParserCreate()
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as exc:
+        return exc.lineno, exc.offset + 1
+    return None, None
 
 
 def _refuse_remote_contexts(data: bytes, source: str) -> None:
