@@ -29,7 +29,8 @@ YASGUI_BUILD = Path("node_modules") / "@zazuko" / "yasgui" / "build"
 ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
 ALLOWED_HEADERS = "Accept, Content-Type, If-None-Match, Cache-Control, X-Requested-With"
 EXPOSED_HEADERS = "ETag, X-SPARQL-MaxRows, X-Query-Hash"
-# YASGUI's editor (CodeMirror) and result table set style attributes and insert <style> elements:
+# YASGUI (yasgui.min.js) applies inline styles (CodeMirror, result table); under style-src 'self' Chromium
+# reports CSP violations and the editor breaks, so
 # this page alone allows inline styles. Scripts stay 'self' only, and the page's own script is a file.
 EDITOR_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -147,7 +148,9 @@ def _describe_service() -> Response:
     if chosen is None:
         raise sparql.NotAcceptable("the service description is available as: " + ", ".join(offered))
     if chosen == "text/html":
-        page = render_template("sparql.html", examples=EXAMPLES, assets=_assets_installed())
+        base = web.current_settings().base_uri
+        examples = [(name, query.replace("{base}", base)) for name, query in EXAMPLES]
+        page = render_template("sparql.html", examples=examples, assets=_assets_installed())
         return Response(page, mimetype="text/html", headers={"Content-Security-Policy": EDITOR_CSP, "Vary": "Accept"})
     fmt = next(f for f in RDF_FORMATS if f.media_type == chosen)
     store = web.current_store()
@@ -236,11 +239,10 @@ ORDER BY ?figure""",
         PREFIXES
         + """
 SELECT ?notation ?threat ?definition WHERE {
-  ?area skos:inScheme ?scheme ;
+  ?area skos:inScheme <{base}def/threat-area> ;
       skos:notation ?notation ;
       skos:prefLabel ?threat .
   OPTIONAL { ?area skos:definition ?definition }
-  ?scheme skos:hasTopConcept ?area .
 }
 ORDER BY ?notation""",
     ),
