@@ -34,11 +34,15 @@ build: setup
 serve: build
 	$(BIN)/ceopgraph serve --host $(HOST) --port $(PORT) --dist $(DIST)
 
-# Debian packages the test suite drives: Chromium for the browser tests.
+# Debian packages the test suite drives: Chromium for the browser tests, Virtuoso as the second
+# independent SPARQL 1.1 store for the remote-backend and publish tests (Oxigraph server comes from PyPI).
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v virtuoso-t >/dev/null 2>&1 || { \
+	  echo "installing Debian's virtuoso-opensource for the remote store tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq virtuoso-opensource >/dev/null; }
 
 lint: setup
 	$(BIN)/ruff check src tests $(wildcard bench)

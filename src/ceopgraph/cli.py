@@ -91,9 +91,15 @@ def _store_for(settings: Settings, data: Sequence[str] | None, dist: Path) -> Em
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the dataset over HTTP under gunicorn until interrupted."""
     dist = Path(args.dist)
-    settings = load_settings(base_uri=args.base_uri, dist_dir=dist.resolve())  # the dumps are served from it
+    settings = load_settings(  # the dumps are served from dist_dir
+        base_uri=args.base_uri, dist_dir=dist.resolve(), endpoint=args.endpoint
+    )
 
     def make_app() -> Flask:
+        if settings.endpoint:  # a remote SPARQL 1.1 store: nothing to load, nothing local to assume
+            from ceopgraph.remote import RemoteStore
+
+            return create_app(settings, RemoteStore.from_settings(settings))
         store = _store_for(settings, args.data, dist)
         store.start_query_pool(wait=True)  # endpoint queries run in worker processes a timeout can kill
         return create_app(settings, store)
@@ -172,6 +178,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
     run.add_argument("--data", nargs="+", metavar="FILE", help="serve these RDF files instead of the built dataset")
     run.add_argument("--dist", default="dist", help="folder of the built dumps (default: dist)")
+    run.add_argument("--endpoint", help="serve from this SPARQL 1.1 query URL instead (default: CEOPGRAPH_ENDPOINT)")
     run.add_argument("--base-uri", help="canonical base URI")
     run.set_defaults(handler=cmd_serve)
 

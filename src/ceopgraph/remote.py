@@ -20,8 +20,10 @@ but a short cache of the graph list, so the front end recovers by itself when th
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import http.client
+import itertools
 import json
 import logging
 import math
@@ -32,18 +34,29 @@ import urllib.error
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin
 
-from rdflib import BNode, Graph, Literal, URIRef
+import pyoxigraph as ox
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 from rdflib.term import Node
 from SPARQLWrapper import BASIC, DIGEST, JSON, POST, TURTLE, URLENCODED, SPARQLWrapper
-from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
+from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperException
 
 from ceopgraph import rdfio
 from ceopgraph.config import Settings
 from ceopgraph.conneg import FORMATS_BY_NAME, rdf_format_for_media_type
 from ceopgraph.namespaces import LocalNamespaces
-from ceopgraph.store import Bindings, QueryTimeout, Row, StoreError, StoreUnavailable
+from ceopgraph.store import (
+    Bindings,
+    QueryAnswer,
+    QueryJob,
+    QuerySyntaxError,
+    QueryTimeout,
+    Row,
+    StoreError,
+    StoreUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +64,14 @@ USER_AGENT = "ceopgraph (+https://w3id.org/ceopgraph/)"
 # Answers to our own queries are small (a page, a graph); anything bigger is a misbehaving store.
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 _XSD_STRING = str(XSD.string)
+# Result formats (``ceopgraph.sparql`` names) that answers fetched as SPARQL JSON are converted to; pyoxigraph
+# is used here as a results-format converter only, never as an engine.
+_RESULTS_FORMATS = {
+    "json": ox.QueryResultsFormat.JSON,
+    "xml": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+}
 
 
 class StoreBadGateway(StoreUnavailable):
@@ -124,7 +145,9 @@ _TOKEN = re.compile(
     | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
     | (?P<comment>\#[^\n\r]*)
     | (?P<var>[?$][A-Za-z0-9_]+)
-    | (?P<word>[A-Za-z_][A-Za-z0-9_\-.:]*)
+    | (?P<pname>(?:[A-Za-z_][A-Za-z0-9_\-.]*)?:[A-Za-z0-9_\-.:%]*)
+    | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+    | (?P<space>\s+)
     | (?P<open>\{) | (?P<close>\}) | (?P<lparen>\() | (?P<rparen>\))
     | (?P<other>.)
     """,
@@ -175,6 +198,59 @@ def bind(query: str, bindings: Bindings | None) -> str:
         # Not a trailing VALUES block (§10.2.2): Virtuoso takes those after SELECT only.
         return f"{query}\nWHERE {{ {block} }}"
     raise UnsafeTerm("no WHERE group to bind values in")
+
+
+def dataset_clauses(query: str) -> tuple[list[str], list[str]]:
+    """The graphs a query's ``FROM`` and ``FROM NAMED`` clauses name (§13.2), IRIs resolved.
+
+    Needed because the remote store must not resolve them itself: a shared store holds graphs that are
+    not ours, and the protocol's dataset parameters (which we send, restricted to our graphs) override
+    the query's own clauses (SPARQL 1.1 Protocol §2.1.4).
+    """
+    prefixes: dict[str, str] = {}
+    base = ""
+    default: list[str] = []
+    named: list[str] = []
+    tokens = [m for m in _TOKEN.finditer(query) if m.lastgroup not in {"space", "comment"}]
+    for i, match in enumerate(tokens):
+        kind, text = match.lastgroup, match.group()
+        if kind == "open":
+            break
+        following = [t.group() for t in tokens[i + 1 : i + 4]]
+        upper = text.upper() if kind == "word" else ""
+        if upper == "PREFIX" and len(following) >= 2 and following[1].startswith("<"):
+            prefixes[following[0][:-1]] = urljoin(base, following[1][1:-1])
+        elif upper == "BASE" and following and following[0].startswith("<"):
+            base = urljoin(base, following[0][1:-1])
+        elif upper == "FROM" and following:
+            target = named if following[0].upper() == "NAMED" else default
+            term = following[1] if following[0].upper() == "NAMED" and len(following) > 1 else following[0]
+            if term.startswith("<"):
+                target.append(urljoin(base, term[1:-1]))
+            elif ":" in term and term.split(":", 1)[0] in prefixes:
+                head, local = term.split(":", 1)
+                target.append(prefixes[head] + local)
+    return default, named
+
+
+def without_dataset_clauses(query: str) -> str:
+    """The query minus its ``FROM``/``FROM NAMED`` clauses, which ``dataset_clauses`` has read.
+
+    The protocol's dataset parameters should override them (SPARQL 1.1 Protocol §2.1.4), but Virtuoso
+    lets the query's clauses win; removing them leaves only the dataset we send, restricted to our graphs.
+    """
+    tokens = [m for m in _TOKEN.finditer(query) if m.lastgroup not in {"space", "comment"}]
+    cuts: list[tuple[int, int]] = []
+    for i, match in enumerate(tokens):
+        if match.lastgroup == "open":
+            break
+        if match.lastgroup == "word" and match.group().upper() == "FROM" and i + 1 < len(tokens):
+            last = i + 2 if tokens[i + 1].group().upper() == "NAMED" else i + 1
+            if last < len(tokens):
+                cuts.append((match.start(), tokens[last].end()))
+    for start, end in reversed(cuts):
+        query = query[:start] + " " + query[end:]
+    return query
 
 
 # Reading answers --------------------------------------------------------------------------------
@@ -242,14 +318,26 @@ def failure(exc: BaseException, what: str) -> StoreError | None:
             return StoreUnavailable(f"the SPARQL store is unavailable (it answered {what} with 503); try again shortly")
         return StoreBadGateway(f"the SPARQL store answered {what} with HTTP {exc.code}")
     if isinstance(exc, SPARQLWrapperException):
-        detail = " ".join(str(exc).split())[:300]
-        return StoreBadGateway(f"the SPARQL store refused {what}: {detail}")
+        return StoreBadGateway(f"the SPARQL store refused {what}: {store_message(exc)}")
     if isinstance(exc, urllib.error.URLError | http.client.HTTPException | OSError):
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
         return StoreUnavailable(f"the SPARQL store cannot be reached ({reason}); try again shortly")
     if isinstance(exc, ValueError | rdfio.UnreadableRdf):
         return StoreBadGateway(f"the SPARQL store's answer to {what} is unreadable: {exc}")
     return None
+
+
+def store_message(exc: SPARQLWrapperException) -> str:
+    """The first line of what the store said (Virtuoso's goes on to echo the rewritten query)."""
+    text = str(exc)
+    if "Response:\n" in text:  # SPARQLWrapper appends the body's repr
+        try:
+            body = ast.literal_eval(text.split("Response:\n", 1)[1].strip())
+            text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+        except (ValueError, SyntaxError):
+            pass
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return (lines[0] if lines else "no reason given")[:300]
 
 
 def raise_failure(exc: BaseException, what: str) -> None:
@@ -267,18 +355,22 @@ class RemoteStore:
     holds others, which the front end must neither show nor count.
     """
 
+    # How long the graph list and version are trusted; while they are, the endpoint may still serve
+    # answers it has cached for that version, even if the store has just gone away.
+    DEFAULT_CACHE_S = 2.0
+
     def __init__(
         self,
         endpoint: str,
         graph_prefix: str,
         timeout_s: float = 10.0,
-        cache_s: float = 2.0,
+        cache_s: float | None = None,
         credentials: Credentials | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.graph_prefix = graph_prefix
         self.timeout_s = timeout_s
-        self.cache_s = cache_s
+        self.cache_s = self.DEFAULT_CACHE_S if cache_s is None else cache_s
         self.credentials = credentials
         self._lock = threading.Lock()
         self._counts: dict[URIRef, int] | None = None
@@ -421,5 +513,94 @@ class RemoteStore:
     def graph_triples(self, graph: URIRef) -> Graph:
         return self.construct("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }", {"g": graph})
 
+    # The endpoint's execution path -----------------------------------------------------------------
+
+    def execute(self, job: QueryJob) -> QueryAnswer:
+        """Forward a vetted endpoint query; answer in ``job.result_format``, at most ``job.max_rows``.
+
+        The dataset is always explicit and always ours: the protocol's selection, else the query's own
+        ``FROM`` clauses, else every graph of ours as the default graph (the union, whatever the store's
+        configuration); graphs that are not ours become an empty graph. Results are fetched as SPARQL
+        JSON and graphs as Turtle, which every store writes, then capped and written here in the format
+        asked for, so the answer does not depend on which formats the store offers.
+        """
+        ours = [str(g) for g in self.graphs()]
+        if job.dataset.default_graphs or job.dataset.named_graphs:
+            default, named = list(job.dataset.default_graphs), list(job.dataset.named_graphs)
+        elif job.query_has_dataset:
+            default, named = dataset_clauses(job.query)
+        else:
+            default, named = ours, ours
+        nothing = self.graph_prefix + "none"
+        keep = set(ours)
+        selection = (
+            [g for g in default if g in keep] or [nothing],
+            [g for g in named if g in keep] or [nothing],
+        )
+        what = "the query"
+        graph_form = job.form in {"CONSTRUCT", "DESCRIBE"}
+        wrapper = SPARQLWrapper(self.endpoint, agent=USER_AGENT)
+        configure(wrapper, self.credentials, job.timeout_s)
+        wrapper.setReturnFormat(TURTLE if graph_form else JSON)
+        wrapper.setQuery(without_dataset_clauses(job.query) if job.query_has_dataset else job.query)
+        for graph in selection[0]:
+            wrapper.addDefaultGraph(graph)
+        for graph in selection[1]:
+            wrapper.addNamedGraph(graph)
+        try:
+            answer = wrapper.query()
+            body = answer.response.read(MAX_ANSWER_BYTES + 1)
+            media_type = answer.response.headers.get("Content-Type", "")
+        except QueryBadFormed as exc:
+            raise QuerySyntaxError(f"the query was refused: {store_message(exc)}") from exc
+        except Exception as exc:  # mapped to the domain exceptions, or re-raised (see failure())
+            raise_failure(exc, what)
+            raise
+        if len(body) > MAX_ANSWER_BYTES:
+            raise StoreBadGateway(f"the SPARQL store's answer is larger than {MAX_ANSWER_BYTES:,} bytes")
+        if graph_form:
+            return _graph_answer(body, media_type, job)
+        return _results_answer(body, job)
+
     def __repr__(self) -> str:
         return f"RemoteStore({self.endpoint!r}, graphs under {self.graph_prefix!r})"
+
+
+def _results_answer(body: bytes, job: QueryJob) -> QueryAnswer:
+    """SPARQL JSON results from the store, capped at ``job.max_rows`` and written as the job asks."""
+    try:
+        results = json.loads(body)
+        rows = results["results"]["bindings"] if "boolean" not in results else None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StoreBadGateway(f"the SPARQL store's answer is not SPARQL JSON results: {exc}") from exc
+    truncated = rows is not None and len(rows) > job.max_rows
+    if rows is not None:
+        results["results"]["bindings"] = rows = rows[: job.max_rows]
+        for row in rows:
+            for value in row.values():
+                if value.get("type") == "typed-literal":  # the 2008 draft's form (Virtuoso): §3.2.2's is "literal"
+                    value["type"] = "literal"
+    capped = json.dumps(results, ensure_ascii=False).encode("utf-8")
+    if job.result_format == "json":
+        return QueryAnswer(capped, truncated)
+    try:
+        parsed = ox.parse_query_results(capped, format=ox.QueryResultsFormat.JSON)
+        written = parsed.serialize(format=_RESULTS_FORMATS[job.result_format])
+    except (SyntaxError, ValueError) as exc:
+        raise StoreBadGateway(f"the SPARQL store's results cannot be converted: {exc}") from exc
+    return QueryAnswer(written or b"", truncated)
+
+
+def _graph_answer(body: bytes, media_type: str, job: QueryJob) -> QueryAnswer:
+    """An RDF answer from the store, capped at ``job.max_rows`` triples and written as the job asks."""
+    fmt = rdf_format_for_media_type(media_type) or FORMATS_BY_NAME["turtle"]
+    try:
+        graph = rdfio.parse_rdf(body, fmt, "the SPARQL store's answer", MAX_ANSWER_BYTES)
+    except rdfio.UnreadableRdf as exc:
+        raise StoreBadGateway(f"the SPARQL store's answer is unreadable: {exc}") from exc
+    truncated = len(graph) > job.max_rows
+    # rdfio.serialise wants a Dataset; the answer's triples go in its default graph.
+    capped = Dataset()
+    for triple in itertools.islice(sorted(graph), job.max_rows) if truncated else graph:
+        capped.add(triple)
+    return QueryAnswer(rdfio.serialise(capped, FORMATS_BY_NAME[job.result_format], dict(job.prefixes)), truncated)

@@ -10,6 +10,7 @@ from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from ceopgraph.conneg import negotiate
+from ceopgraph.remote import StoreBadGateway
 from ceopgraph.sparql import ProtocolError
 from ceopgraph.store import QueryEvaluationError, QuerySyntaxError, QueryTimeout, StoreError, StoreUnavailable
 
@@ -25,7 +26,9 @@ TITLES = {
     503: "Unavailable",
 }
 
+# First match wins: subclasses before their bases.
 STATUS_OF: dict[type[StoreError], int] = {
+    StoreBadGateway: 502,
     QuerySyntaxError: 400,
     QueryEvaluationError: 400,
     QueryTimeout: 503,
@@ -44,7 +47,7 @@ def error_response(status: int, message: str, title: str | None = None) -> Respo
 
 def _store_error(exc: StoreError) -> Response:
     status = next((code for kind, code in STATUS_OF.items() if isinstance(exc, kind)), 503)
-    response = error_response(status, str(exc))
+    response = error_response(status, str(exc), TITLES.get(status))
     if status == 503:
         response.headers["Retry-After"] = "5"
     return response
