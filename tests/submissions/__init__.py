@@ -685,12 +685,6 @@ MUTATIONS: list[Mutation] = [
         "def/shapes/ThreatAreasShape/path",
         "def/threat-area",
     ),
-    Mutation(
-        "no-threat-areas",
-        _drop("def/threat-area", "skos:hasTopConcept"),
-        "def/shapes/ThreatAreasShape/hasTopConcept",
-        "def/threat-area",
-    ),
     # Dataset metadata and vocabulary
     Mutation(
         "dataset-without-licence",

@@ -1,0 +1,150 @@
+"""``ceopgraph validate``: exit 0 conforms (warnings printed), 1 violations, 2 unreadable input; never a
+traceback, never a request. Runs the real command in a subprocess, each bounded by a timeout."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rdflib import Dataset, Graph
+
+from ceopgraph import rdfio
+from ceopgraph.config import Settings
+from ceopgraph.conneg import RDF_FORMATS, RdfFormat
+from ceopgraph.namespaces import prefix_map
+
+from .conftest import ROOT
+from .listener import Listener, listener  # noqa: F401 (the fixture)
+from .submissions import HERE as SUBMISSIONS
+from .submissions import MUTATIONS
+from .test_rdfio import REFUSED, hostile
+from .test_shapes import absolute, mutate
+
+
+def run(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ceopgraph.cli", "validate", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "src")},
+    )
+
+
+def write(path: Path, graph: Graph, fmt: str = "turtle") -> Path:
+    path.write_bytes(graph.serialize(format=fmt, encoding="utf-8"))
+    return path
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory, dataset: Dataset, settings: Settings) -> Path:
+    folder = tmp_path_factory.mktemp("published")
+    for fmt in RDF_FORMATS:
+        (folder / f"ceopgraph.{fmt.extension}").write_bytes(
+            rdfio.serialise(dataset, fmt, prefix_map(settings.base_uri))
+        )
+    return folder
+
+
+@pytest.mark.parametrize("fmt", RDF_FORMATS, ids=[f.name for f in RDF_FORMATS])
+def test_published_dump_conforms_in_every_format(fmt: RdfFormat, published: Path) -> None:
+    done = run(published / f"ceopgraph.{fmt.extension}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("Data conforms.")
+    assert "Traceback" not in done.stderr
+
+
+def test_violations_exit_1_with_the_json_report(tmp_path: Path, union: Graph, settings: Settings) -> None:
+    mutation = next(m for m in MUTATIONS if m.name == "figure-as-string")
+    done = run(write(tmp_path / "submission.ttl", mutate(union, settings, mutation.update)), "--format", "json")
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    assert report["conforms"] is False
+    expected = {
+        "focusNode": absolute(settings, mutation.focus),
+        "sourceShape": absolute(settings, mutation.shape),
+        "severity": "Violation",
+    }
+    assert any(expected.items() <= result.items() for result in report["results"])
+
+
+def test_warnings_are_printed_and_exit_0(tmp_path: Path, union: Graph, settings: Settings) -> None:
+    mutation = next(m for m in MUTATIONS if m.name == "concept-without-definition")
+    done = run(write(tmp_path / "submission.ttl", mutate(union, settings, mutation.update)))
+    assert done.returncode == 0
+    assert "Data conforms (1 warning)." in done.stdout
+    assert "Warning: Concept has no definition" in done.stdout
+    assert "(children)" in done.stdout  # the focus node's label
+
+
+def test_turtle_report_is_a_shacl_validation_report(tmp_path: Path, union: Graph, settings: Settings) -> None:
+    mutation = next(m for m in MUTATIONS if m.name == "shifted-selector")
+    done = run(write(tmp_path / "s.ttl", mutate(union, settings, mutation.update)), "--format", "turtle")
+    assert done.returncode == 1
+    report = Graph().parse(data=done.stdout, format="turtle")
+    assert len(list(report.subjects(None, None))) > 0
+    assert "sh:ValidationReport" in done.stdout and "TextPositionSelectorShape" in done.stdout
+
+
+def test_several_files_are_merged_before_validation(tmp_path: Path, published: Path) -> None:
+    extra = tmp_path / "extra.nt"
+    extra.write_text(
+        "<https://w3id.org/ceopgraph/data/annual-review-2012-13/children-safeguarded/2012-2013> "
+        '<http://purl.org/linked-data/sdmx/2009/measure#obsValue> "790" .\n'
+    )
+    assert run(extra).returncode == 0  # alone, nothing is targeted
+    done = run(published / "ceopgraph.trig", extra)
+    assert done.returncode == 1
+    assert "no single numeric value" in done.stdout
+
+
+def test_input_format_overrides_the_extension(tmp_path: Path, published: Path) -> None:
+    renamed = tmp_path / "submission.data"
+    renamed.write_bytes((published / "ceopgraph.nq").read_bytes())
+    assert run(renamed).returncode == 2
+    assert run(renamed, "--input-format", "nquads").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("missing.ttl", None, "missing.ttl: cannot read the file"),
+        ("broken.ttl", "@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:a ex:b ex:c ex:d .\n", "line 3"),
+        ("broken.jsonld", '{\n  "@id": \n}', "line 3"),
+        ("submission.n3", "<a> <b> <c> .", "cannot tell the RDF format"),
+    ],
+)
+def test_unreadable_input_exits_2_naming_the_file(
+    name: str, content: str | None, expected: str, tmp_path: Path
+) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content)
+    done = run(path)
+    assert done.returncode == 2
+    assert name in done.stderr and expected in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+@pytest.mark.parametrize(("name", "reason"), REFUSED, ids=[n for n, _ in REFUSED])
+def test_hostile_input_exits_2_without_any_request(name: str, reason: str, listener: Listener, tmp_path: Path) -> None:
+    done = run(hostile(name, listener.url, tmp_path))
+    assert done.returncode == 2
+    assert reason in done.stderr and "Traceback" not in done.stderr
+    assert listener.requests == 0
+
+
+@pytest.mark.parametrize("name", ["owl-imports.ttl", "own-shapes.ttl"])
+def test_imports_and_own_shapes_are_never_followed_or_run(name: str, listener: Listener, tmp_path: Path) -> None:
+    done = run(hostile(name, listener.url, tmp_path), "--format", "json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "exfiltrated" not in done.stdout
+    assert listener.requests == 0
+
+
+def test_corpus_files_exist() -> None:
+    assert all((SUBMISSIONS / n).exists() or (SUBMISSIONS / f"{n}.template").exists() for n, _ in REFUSED)
