@@ -29,9 +29,7 @@ def iri(settings: Settings, path: str) -> URIRef:
     return URIRef(settings.base_uri + path)
 
 
-@pytest.mark.parametrize(
-    "path", sorted((ROOT / "ontology").glob("*.ttl")) + sorted((ROOT / "data").glob("*.ttl"))
-)
+@pytest.mark.parametrize("path", sorted((ROOT / "ontology").glob("*.ttl")) + sorted((ROOT / "data").glob("*.ttl")))
 def test_every_source_file_parses(path: Path, settings: Settings) -> None:
     graph = Graph().parse(path, format="turtle", publicID=settings.base_uri)
     assert len(graph) > 0
@@ -97,29 +95,21 @@ def test_reported_figure_has_value_period_and_provenance(
     assert (obs, QB.dataSet, iri(settings, "data/annual-review-2012-13")) in union
     segment = union.value(obs, PROV.wasDerivedFrom)
     assert (segment, RDF.type, OA.SpecificResource) in union
-    quote = next(
-        s for s in union.objects(segment, OA.hasSelector) if (s, RDF.type, OA.TextQuoteSelector) in union
-    )
+    quote = next(s for s in union.objects(segment, OA.hasSelector) if (s, RDF.type, OA.TextQuoteSelector) in union)
     exact = str(union.value(quote, OA.exact))
     assert words in source_text
     assert words in exact or exact in words, f"{obs} cites {exact!r}, not the words {words!r}"
 
 
 @pytest.mark.parametrize("statistic", ["children-safeguarded-change", "reports-received-change"])
-def test_percentage_changes_carry_their_comparison_period(
-    union: Graph, settings: Settings, statistic: str
-) -> None:
+def test_percentage_changes_carry_their_comparison_period(union: Graph, settings: Settings, statistic: str) -> None:
     obs = observation(union, settings, statistic, GY + "2012-2013")
     assert union.value(obs, iri(settings, "def/attribute/comparison-period")) == URIRef(GY + "2011-2012")
 
 
-def test_rounded_monthly_mean_carries_a_range_containing_the_exact_mean(
-    union: Graph, settings: Settings
-) -> None:
+def test_rounded_monthly_mean_carries_a_range_containing_the_exact_mean(union: Graph, settings: Settings) -> None:
     obs = observation(union, settings, "reports-monthly-mean", GY + "2012-2013")
-    assert union.value(obs, iri(settings, "def/attribute/precision")) == iri(
-        settings, "def/precision/rounded"
-    )
+    assert union.value(obs, iri(settings, "def/attribute/precision")) == iri(settings, "def/precision/rounded")
     value_range = union.value(obs, iri(settings, "def/attribute/value-range"))
     low = Decimal(str(union.value(value_range, SCHEMA.minValue)))
     high = Decimal(str(union.value(value_range, SCHEMA.maxValue)))
@@ -138,9 +128,7 @@ def test_derived_previous_year_counts_are_marked_and_consistent(
     assert union.value(obs, iri(settings, ATTRIBUTE_STATUS)) == iri(settings, "def/figure-status/derived")
     assert union.value(obs, iri(settings, "def/attribute/derivation")) is not None
     sources = set(union.objects(obs, PROV.wasDerivedFrom))
-    assert {(s, RDF.type, QB.Observation) in union for s in sources} == {True}, (
-        "derived from observations only"
-    )
+    assert {(s, RDF.type, QB.Observation) in union for s in sources} == {True}, "derived from observations only"
     value_range = union.value(obs, iri(settings, "def/attribute/value-range"))
     low = int(union.value(value_range, SCHEMA.minValue))  # type: ignore[arg-type]
     high = int(union.value(value_range, SCHEMA.maxValue))  # type: ignore[arg-type]
@@ -189,9 +177,7 @@ def test_source_text_is_kept_byte_for_byte_and_in_the_graph(union: Graph, settin
 
 
 @pytest.mark.parametrize("slug", ["past-year", "not-complacent"])
-def test_quotations_are_verbatim_and_attributed(
-    union: Graph, settings: Settings, source_text: str, slug: str
-) -> None:
+def test_quotations_are_verbatim_and_attributed(union: Graph, settings: Settings, source_text: str, slug: str) -> None:
     quotation = iri(settings, f"id/quotation/{slug}")
     text = str(union.value(quotation, SCHEMA.text))
     assert f'"{text}"' in source_text
@@ -205,9 +191,7 @@ def test_threat_areas_form_a_scheme_of_four_with_definitions_from_the_source(
     union: Graph, settings: Settings, source_text: str
 ) -> None:
     scheme = iri(settings, "def/threat-area")
-    concepts = sorted(
-        union.subjects(SKOS.topConceptOf, scheme), key=lambda c: str(union.value(c, SKOS.notation))
-    )
+    concepts = sorted(union.subjects(SKOS.topConceptOf, scheme), key=lambda c: str(union.value(c, SKOS.notation)))
     assert [str(union.value(c, SKOS.notation)) for c in concepts] == ["1", "2", "3", "4"]
     for concept in concepts:
         line = f"– {union.value(concept, SKOS.prefLabel)} – {union.value(concept, SKOS.definition)}\n"
