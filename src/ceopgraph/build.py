@@ -113,9 +113,7 @@ def _add_metadata(dataset: Dataset, base: str) -> None:
         meta.add((whole, DCAT.distribution, distribution))
         meta.add((whole, VOID.dataDump, url))
         meta.add((distribution, RDF.type, DCAT.Distribution))
-        meta.add(
-            (distribution, DCTERMS.title, Literal(f"Dump of the whole dataset in {fmt.name}", lang="en"))
-        )
+        meta.add((distribution, DCTERMS.title, Literal(f"Dump of the whole dataset in {fmt.name}", lang="en")))
         meta.add((distribution, DCAT.downloadURL, url))
         meta.add((distribution, DCAT.accessURL, url))
         meta.add((distribution, DCAT.mediaType, URIRef(fmt.iana_iri)))

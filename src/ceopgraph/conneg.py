@@ -33,9 +33,7 @@ RDF_FORMATS: tuple[RdfFormat, ...] = (
     RdfFormat("ntriples", "application/n-triples", "nt", "nt", "N_TRIPLES", False, ("text/plain",)),
     RdfFormat("nquads", "application/n-quads", "nq", "nquads", "N_QUADS", True, ("text/x-nquads",)),
     RdfFormat("jsonld", "application/ld+json", "jsonld", "json-ld", "JSON_LD", True, ("application/json",)),
-    RdfFormat(
-        "rdfxml", "application/rdf+xml", "rdf", "xml", "RDF_XML", False, ("application/xml", "text/xml")
-    ),
+    RdfFormat("rdfxml", "application/rdf+xml", "rdf", "xml", "RDF_XML", False, ("application/xml", "text/xml")),
 )
 
 FORMATS_BY_NAME = {f.name: f for f in RDF_FORMATS}
