@@ -78,6 +78,38 @@ def format_for_path(path: Path) -> RdfFormat:
         ) from exc
 
 
+# Content sniffing for people who paste text: an XML start tag or declaration (not an IRI such as
+# <http://…>, whose colon is followed by "/"), a TriG graph block, an N-Quads line (four terms).
+_LOOKS_XML = re.compile(rb"\s*(<\?xml|<!|<[A-Za-z_][\w.-]*:[A-Za-z_][\w.-]*[\s>/])")
+_LOOKS_TRIG = re.compile(
+    rb"^\s*(GRAPH\s+)?(<[^>\s]*>|[A-Za-z][\w.-]*:[\w.-]*|_:\S+)\s*\{", re.MULTILINE | re.IGNORECASE
+)
+_LOOKS_NQUADS = re.compile(
+    rb"^\s*(<[^>\s]*>|_:\S+)\s+<[^>\s]*>\s+(<[^>\s]*>|_:\S+|\"(?:[^\"\\]|\\.)*\"\S*)\s+(<[^>\s]*>|_:\S+)\s*\.\s*$",
+    re.MULTILINE,
+)
+
+
+def guess_format(data: bytes) -> RdfFormat:
+    """The format pasted or unnamed bytes are most likely in, from their first characters.
+
+    Only a guess, never a security decision: whatever is guessed, the same refusals apply. JSON
+    starts with ``{`` or ``[``, RDF/XML with an XML declaration or a prefixed start tag; TriG (a
+    superset of Turtle) when a graph block appears, N-Quads when a line has four terms; else Turtle,
+    which also reads N-Triples.
+    """
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"{") or (head.startswith(b"[") and head[1:].lstrip()[:1] in (b"{", b"]", b'"')):
+        return FORMATS_BY_NAME["jsonld"]
+    if _LOOKS_XML.match(head):
+        return FORMATS_BY_NAME["rdfxml"]
+    if _LOOKS_TRIG.search(data):
+        return FORMATS_BY_NAME["trig"]
+    if _LOOKS_NQUADS.search(data):
+        return FORMATS_BY_NAME["nquads"]
+    return FORMATS_BY_NAME["turtle"]
+
+
 def parse_rdf(data: bytes, fmt: RdfFormat, source: str, max_bytes: int, base_uri: str | None = None) -> Graph:
     """Parse untrusted bytes into one graph: a dataset becomes the union of its graphs.
 
@@ -212,6 +244,9 @@ def _term(term: object, blank_nodes: dict[str, BNode], source: str) -> Node:
 
 
 def _oxigraph_quads(data: Graph) -> list[ox.Quad]:
+    if not data.context_aware:  # a plain Graph (a validation report, an example): rdflib writes no N-Quads for it
+        ntriples = data.serialize(format="nt", encoding="utf-8")
+        return list(ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES))
     nquads = data.serialize(format="nquads", encoding="utf-8")
     return list(ox.parse(nquads, format=ox.RdfFormat.N_QUADS))
 

@@ -8,10 +8,21 @@ data: they are validated, never executed.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import logging
+import queue
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +35,11 @@ from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import Result as QueryResult
 from rdflib.term import Node
 
+from ceopgraph.conneg import FORMATS_BY_NAME
 from ceopgraph.namespaces import SH, bind_prefixes, prefix_map
+from ceopgraph.rdfio import UnreadableRdf, format_for_name, parse_rdf, serialise
+
+logger = logging.getLogger(__name__)
 
 SHAPES_NODE_PATH = "def/shapes"
 SEVERITY_ORDER = ("Violation", "Warning", "Info")
@@ -100,6 +115,36 @@ class Report:
         """The sh:ValidationReport itself (SHACL section 3.6), as pySHACL produced it."""
         return self.graph.serialize(format="turtle")
 
+    def to_jsonld(self) -> bytes:
+        """The sh:ValidationReport as JSON-LD (compact IRIs from the report's prefixes)."""
+        prefixes = {prefix: str(namespace) for prefix, namespace in self.graph.namespaces() if prefix}
+        return serialise(self.graph, FORMATS_BY_NAME["jsonld"], prefixes)
+
+    def to_csv(self) -> str:
+        """One result per row, for spreadsheets (RFC 4180).
+
+        A cell a spreadsheet would run as a formula (starting ``=``, ``+``, ``@``, a tab, or ``-``
+        that does not begin a number) is prefixed with ``'`` (OWASP "CSV injection"); submitted
+        values are untrusted text and a report must not execute when opened.
+        """
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(CSV_COLUMNS)
+        for r in self.results:
+            row = (
+                r.severity,
+                r.focus_node,
+                self.labels.get(r.focus_node),
+                r.result_path,
+                r.value,
+                r.message,
+                r.source_shape,
+                self.labels.get(r.source_shape),
+                r.source_constraint,
+            )
+            writer.writerow(["" if cell is None else _spreadsheet_safe(cell) for cell in row])
+        return out.getvalue()
+
     def to_text(self) -> str:
         counts = {s: sum(1 for r in self.results if r.severity == s) for s in SEVERITY_ORDER}
         verdict = "conforms" if self.conforms else "does not conform"
@@ -114,6 +159,26 @@ class Report:
                 detail = f" value {result.value}" if result.value is not None else ""
                 lines.append(f"  - {node}{detail}")
         return "\n".join(lines) + "\n"
+
+
+CSV_COLUMNS = (
+    "severity",
+    "focusNode",
+    "focusNodeLabel",
+    "resultPath",
+    "value",
+    "message",
+    "sourceShape",
+    "sourceShapeLabel",
+    "sourceConstraint",
+)
+_NUMBER = re.compile(r"-\d+(\.\d*)?([eE][-+]?\d+)?")
+
+
+def _spreadsheet_safe(cell: str) -> str:
+    if cell[:1] in ("=", "+", "@", "\t", "\r") or (cell.startswith("-") and not _NUMBER.fullmatch(cell)):
+        return "'" + cell
+    return cell
 
 
 def load_shapes(shapes_dir: Path, base_uri: str) -> Graph:
@@ -279,3 +344,312 @@ def label_of(graph: Graph, node: URIRef) -> str | None:
         if value is not None:
             return str(value)
     return None
+
+
+# What a submission must contain: a guide generated from the shapes ----------------------------
+
+
+@dataclass(frozen=True)
+class GuideRule:
+    """One constraint, as a person reads it: the property, how many values, what kind, and why."""
+
+    iri: str  # the property shape or SPARQL constraint; its page documents it
+    path: str | None  # compact property name, None for a check on the whole node
+    count: str  # "required", "exactly one", "at most one", "optional", or "" for a check
+    expects: str  # the kind of value ("xsd:integer", "an org:Post", "one of …"), or ""
+    message: str
+    severity: str
+
+
+@dataclass(frozen=True)
+class GuideSection:
+    """One node shape: what it applies to, and its rules."""
+
+    iri: str
+    label: str
+    targets: tuple[str, ...]
+    rules: tuple[GuideRule, ...]
+
+
+def submission_guide(shapes: Graph) -> list[GuideSection]:
+    """Every node shape with a target, with its property shapes and checks, read from ``shapes``.
+
+    The page's "what a submission must contain" is this, rendered: it is computed from the shapes
+    graph the validator uses, so it cannot say something the validator does not check.
+    """
+    sections = []
+    for shape in sorted(set(shapes.subjects(RDF.type, SH.NodeShape)), key=str):
+        targets = _targets(shapes, shape)
+        if not isinstance(shape, URIRef) or not targets:
+            continue
+        default_severity = _severity(shapes, shape, "Violation")
+        rules = []
+        own_message = _text(shapes, shape, SH.message)
+        if own_message:
+            rules.append(GuideRule(str(shape), None, "", "", own_message, default_severity))
+        for member in sorted(shapes.objects(shape, SH.property), key=str):
+            rules.append(_property_rule(shapes, member, default_severity))
+        for member in sorted(shapes.objects(shape, SH.sparql), key=str):
+            message = _text(shapes, member, SH.message) or _text(shapes, shape, RDFS.label) or str(member)
+            rules.append(GuideRule(str(member), None, "", "", message, _severity(shapes, member, default_severity)))
+        label = label_of(shapes, shape) or _local_name(shape)
+        sections.append(GuideSection(str(shape), label, targets, tuple(rules)))
+    return sections
+
+
+def _curie(shapes: Graph, node: Node) -> str:
+    if isinstance(node, URIRef):
+        try:
+            return shapes.namespace_manager.curie(node, generate=False)
+        except (KeyError, ValueError):
+            return f"<{node}>"
+    return str(node)
+
+
+def _targets(shapes: Graph, shape: Node) -> tuple[str, ...]:
+    kinds = (
+        (SH.targetClass, "every {}"),
+        (SH.targetNode, "{}"),
+        (SH.targetSubjectsOf, "subjects of {}"),
+        (SH.targetObjectsOf, "objects of {}"),
+    )
+    return tuple(
+        template.format(_curie(shapes, target))
+        for predicate, template in kinds
+        for target in sorted(shapes.objects(shape, predicate), key=str)
+    )
+
+
+def _severity(shapes: Graph, node: Node, default: str) -> str:
+    severity = shapes.value(node, SH.severity)
+    return str(severity).rsplit("#", 1)[-1] if severity is not None else default
+
+
+def _property_rule(shapes: Graph, member: Node, default_severity: str) -> GuideRule:
+    path = shapes.value(member, SH.path)
+    low = shapes.value(member, SH.minCount)
+    high = shapes.value(member, SH.maxCount)
+    low_n = int(low) if isinstance(low, Literal) else 0
+    high_n = int(high) if isinstance(high, Literal) else None
+    if low_n >= 1 and high_n == 1:
+        count = "exactly one"
+    elif low_n >= 1:
+        count = "required" if low_n == 1 else f"at least {low_n}"
+    elif high_n is not None:
+        count = "at most one" if high_n == 1 else f"at most {high_n}"
+    else:
+        count = "optional"
+    expects = []
+    for predicate, template in ((SH.datatype, "{}"), (SH["class"], "a {}"), (SH.nodeKind, "{}")):
+        expects += [template.format(_curie(shapes, v)) for v in sorted(shapes.objects(member, predicate), key=str)]
+    for values in shapes.objects(member, SH["in"]):
+        expects.append("one of " + ", ".join(_curie(shapes, v) for v in shapes.items(values)))
+    for alternatives in shapes.objects(member, SH["or"]):
+        options = [shapes.value(o, SH.datatype) or shapes.value(o, SH["class"]) for o in shapes.items(alternatives)]
+        expects.append(" or ".join(_curie(shapes, o) for o in options if o is not None))
+    message = _text(shapes, member, SH.message) or (str(member) if path is None else _curie(shapes, path))
+    return GuideRule(
+        str(member),
+        _curie(shapes, path) if isinstance(path, URIRef) else ("a property path" if path is not None else None),
+        count,
+        "; ".join(e for e in expects if e),
+        message,
+        _severity(shapes, member, default_severity),
+    )
+
+
+# Validation in worker processes that a time limit can kill ------------------------------------
+
+
+class SubmissionRefused(Exception):
+    """A submission refused before it is parsed; ``status`` is the HTTP status the web layer answers."""
+
+    status = 400
+
+
+class SubmissionTooLarge(SubmissionRefused):
+    status = 413
+
+
+class UnsupportedSubmissionType(SubmissionRefused):
+    status = 415
+
+
+class ReportNotAcceptable(SubmissionRefused):
+    status = 406
+
+
+class ValidationTimeout(Exception):
+    """Validation ran past its time limit and its worker was killed (HTTP 503)."""
+
+
+class ValidatorUnavailable(Exception):
+    """No validation worker could be started, or one died (HTTP 503)."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    """Untrusted bytes, the format to read them in, and a name for messages ("line 3 of …")."""
+
+    data: bytes
+    format_name: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ValidatorConfig:
+    """What a worker needs to build its validator: our shapes, the base URI, the size limit."""
+
+    shapes_dir: str
+    base_uri: str
+    max_bytes: int
+
+
+def validate_submission(submission: Submission, shapes: Graph, config: ValidatorConfig) -> Report:
+    """The command line's path for bytes: the safe parser (``rdfio``), then our shapes only."""
+    fmt = format_for_name(submission.format_name)
+    data = parse_rdf(submission.data, fmt, submission.source, config.max_bytes, config.base_uri)
+    return validate_graph(data, shapes)
+
+
+def validation_worker_main(fd: int) -> None:
+    """A validation worker: load the shapes once, then parse and validate submissions until the
+    socket closes (the server went away) or the server kills it (a time limit)."""
+    conn = Connection(fd)
+    config: ValidatorConfig = conn.recv()
+    shapes = load_shapes(Path(config.shapes_dir), config.base_uri)
+    conn.send(("ready", None))
+    while True:
+        try:
+            submission: Submission = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            report = validate_submission(submission, shapes, config)
+        except UnreadableRdf as exc:  # its constructor takes four arguments: sent as values, rebuilt
+            conn.send(("unreadable", (exc.message, exc.source, exc.line, exc.column)))
+            continue
+        # The report graph travels as Turtle (prefixes kept); results and labels as they are.
+        conn.send(("ok", (report.conforms, report.results, dict(report.labels), report.to_turtle())))
+
+
+_VALIDATION_WORKER = (
+    "import sys; from ceopgraph.validate import validation_worker_main; validation_worker_main(int(sys.argv[1]))"
+)
+
+
+@dataclass
+class _ValidationWorker:
+    process: subprocess.Popen[bytes]
+    conn: Connection
+
+    @classmethod
+    def start(cls, config: ValidatorConfig) -> _ValidationWorker:
+        """A fresh interpreter (never a fork of a threaded server) talking over a socket pair."""
+        ours, theirs = socket.socketpair()
+        with theirs:
+            process = subprocess.Popen(
+                [sys.executable, "-c", _VALIDATION_WORKER, str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+            )
+        conn = Connection(ours.detach())
+        conn.send(config)
+        return cls(process, conn)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.conn.close()
+        self.process.wait(timeout=10)
+
+
+class ValidationPool:
+    """Worker processes that validate submissions, one at a time each.
+
+    pySHACL has no way to stop a validation, so the only real time limit is a process that can be
+    killed: this is the SPARQL endpoint's design (``ceopgraph.store.QueryPool``), with a worker that
+    runs the safe parser and pySHACL instead of the query engine. A submission waits for an idle
+    worker and for its report within one time limit; past it the worker gets SIGKILL and a fresh one
+    is started in the background. Workers start on first use, so creating an app costs nothing.
+    """
+
+    START_TIMEOUT_S = 60.0
+
+    def __init__(self, config: ValidatorConfig, size: int) -> None:
+        self._config = config
+        self._size = max(1, size)
+        self._idle: queue.Queue[_ValidationWorker] = queue.Queue()
+        self._lock = threading.Lock()
+        self._started = False
+        self._closed = False
+
+    def start(self) -> None:
+        """Start the workers in the background (idempotent)."""
+        with self._lock:
+            if self._started or self._closed:
+                return
+            self._started = True
+        for _ in range(self._size):
+            threading.Thread(target=self._add_worker, daemon=True).start()
+
+    def _add_worker(self) -> None:
+        try:
+            worker = _ValidationWorker.start(self._config)
+        except OSError as exc:
+            logger.error("cannot start a validation worker: %s", exc)
+            return
+        try:
+            ready = worker.conn.poll(self.START_TIMEOUT_S) and worker.conn.recv()[0] == "ready"
+        except (EOFError, OSError):
+            ready = False
+        if not ready or self._closed:
+            if not self._closed:
+                logger.error("a validation worker did not start (exit status %s)", worker.process.poll())
+            worker.kill()
+            return
+        self._idle.put(worker)
+
+    def _replace(self, worker: _ValidationWorker) -> None:
+        worker.kill()
+        if not self._closed:
+            threading.Thread(target=self._add_worker, daemon=True).start()
+
+    def validate(self, submission: Submission, timeout_s: float) -> Report:
+        """Parse and validate ``submission`` within ``timeout_s`` seconds, waiting included."""
+        self.start()
+        deadline = time.monotonic() + timeout_s
+        try:
+            worker = self._idle.get(timeout=timeout_s)
+        except queue.Empty:
+            raise ValidationTimeout(
+                f"no validator became free within the {timeout_s:g} s limit; try again in a moment"
+            ) from None
+        try:
+            worker.conn.send(submission)
+            if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
+                self._replace(worker)
+                raise ValidationTimeout(
+                    f"validation took longer than the {timeout_s:g} s limit and was stopped; "
+                    "submit a smaller file, or split it"
+                )
+            status, payload = worker.conn.recv()
+        except (EOFError, OSError) as exc:
+            self._replace(worker)
+            raise ValidatorUnavailable("a validation worker failed; it is being replaced, try again") from exc
+        self._idle.put(worker)
+        if status == "unreadable":
+            message, source, line, column = payload
+            raise UnreadableRdf(message, source, line, column)
+        conforms, results, labels, turtle = payload
+        graph = Graph().parse(data=turtle, format="turtle")  # our own worker's output, not the submission
+        return Report(conforms=conforms, results=results, graph=graph, labels=labels)
+
+    def close(self) -> None:
+        """Kill the idle workers; busy ones exit when their socket closes."""
+        self._closed = True
+        while True:
+            try:
+                worker = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            worker.kill()
