@@ -49,6 +49,8 @@ class Settings:
     # Submission limits for the validation service and command.
     max_submission_bytes: int = 4 * 1024 * 1024
     validation_timeout_s: float = 30.0
+    # Validation worker processes per server worker (a validation past its time limit is killed).
+    validation_processes: int = 2
 
     def __post_init__(self) -> None:
         if not self.base_uri.endswith("/"):

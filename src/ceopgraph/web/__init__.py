@@ -6,7 +6,7 @@ from flask import Flask, current_app
 
 from ceopgraph.config import Settings
 from ceopgraph.store import Store
-from ceopgraph.web import accesslog, errors, resources, site, sparql
+from ceopgraph.web import accesslog, errors, resources, site, sparql, validation
 
 STORE_KEY = "ceopgraph.store"
 SETTINGS_KEY = "ceopgraph.settings"
@@ -22,6 +22,7 @@ def create_app(settings: Settings, store: Store) -> Flask:
     app.register_blueprint(site.blueprint)
     app.register_blueprint(sparql.blueprint)
     app.register_blueprint(resources.blueprint)
+    app.register_blueprint(validation.blueprint)
     accesslog.install(app)
     app.after_request(site.security_headers)
     return app

@@ -10,9 +10,11 @@ from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from ceopgraph.conneg import negotiate
+from ceopgraph.rdfio import UnreadableRdf
 from ceopgraph.remote import StoreBadGateway
 from ceopgraph.sparql import ProtocolError
 from ceopgraph.store import QueryEvaluationError, QuerySyntaxError, QueryTimeout, StoreError, StoreUnavailable
+from ceopgraph.validate import SubmissionRefused, ValidationTimeout, ValidatorUnavailable
 
 TITLES = {
     400: "Bad request",
@@ -58,6 +60,22 @@ def _protocol_error(exc: ProtocolError) -> Response:
     return error_response(exc.status, str(exc), TITLES.get(exc.status))
 
 
+def _unreadable_submission(exc: UnreadableRdf) -> Response:
+    """A submission that cannot be read as RDF: 400, the parser's message (it names line and column)."""
+    return error_response(400, exc.message, "Unreadable submission")
+
+
+def _submission_refused(exc: SubmissionRefused) -> Response:
+    """Too large (413), an unknown media type (415), no acceptable report format (406)…"""
+    return error_response(exc.status, str(exc), TITLES.get(exc.status))
+
+
+def _validation_unavailable(exc: ValidationTimeout | ValidatorUnavailable) -> Response:
+    response = error_response(503, str(exc), TITLES[503])
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 def _http_error(exc: HTTPException) -> Response:
     response = error_response(exc.code or 500, exc.description or exc.name)
     for header in ("Allow", "Retry-After"):
@@ -71,3 +89,7 @@ def register(app: Flask) -> None:
     app.register_error_handler(StoreError, _store_error)
     app.register_error_handler(ProtocolError, _protocol_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(UnreadableRdf, _unreadable_submission)
+    app.register_error_handler(SubmissionRefused, _submission_refused)
+    app.register_error_handler(ValidationTimeout, _validation_unavailable)
+    app.register_error_handler(ValidatorUnavailable, _validation_unavailable)
