@@ -24,6 +24,7 @@ from ceopgraph.namespaces import prefix_map
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, guess_format, serialise
 from ceopgraph.validate import (
     SEVERITY_ORDER,
+    SHAPES_NODE_PATH,
     GuideSection,
     Report,
     ReportNotAcceptable,
@@ -214,6 +215,7 @@ def _html(report: Report | None, status: int, pasted: str = "") -> Response:
         counts=counts,
         groups=report.groups() if report else [],
         linker=describe.Linker(web.current_settings().base_uri, request.script_root),
+        shapes_base=web.current_settings().base_uri + SHAPES_NODE_PATH + "/",
         guide=_guide(),
         formats=RDF_FORMATS,
         pasted=pasted,

@@ -1,0 +1,477 @@
+"""``/validate``: the invalid-submission corpus over HTTP gives the command line's results in every input
+and report format; refusals get the right status with zero outbound requests; the guide and the example
+come from the shapes and the data; a validation past its time limit is killed."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from markupsafe import escape
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.namespace import RDF
+
+from ceopgraph import rdfio
+from ceopgraph.config import Settings, load_settings
+from ceopgraph.conneg import FORMATS_BY_EXTENSION, FORMATS_BY_NAME, RDF_FORMATS, RdfFormat
+from ceopgraph.namespaces import SH, prefix_map
+from ceopgraph.rdfio import guess_format, parse_rdf
+from ceopgraph.store import EmbeddedStore
+from ceopgraph.validate import (
+    Report,
+    Result,
+    Submission,
+    ValidationPool,
+    ValidationTimeout,
+    ValidatorConfig,
+    load_shapes,
+    submission_guide,
+    validate_graph,
+)
+from ceopgraph.web import create_app
+from ceopgraph.web.validation import EXAMPLE_NAME, REPORT_TYPES
+
+from .conftest import ROOT
+from .listener import Listener, listener  # noqa: F401 (the fixture)
+from .submissions import MUTATIONS, Mutation
+from .test_rdfio import REFUSED, bounded, hostile
+from .test_shapes import absolute, mutate
+
+# A property shape, a SHACL-SPARQL consistency check, a Data Cube IC, a warning, a provenance check.
+SAMPLE = ["figure-as-string", "inconsistent-monthly-mean", "IC-12-duplicate-observation", "concept-without-definition"]
+SAMPLE_MUTATIONS = [m for m in MUTATIONS if m.name in SAMPLE]
+LIMIT = 8 * 1024 * 1024
+
+
+def make_app(settings: Settings, dist: Path, **overrides: object) -> Flask:
+    store = EmbeddedStore.from_files([dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]])
+    return create_app(load_settings(environ={}, root=settings.root, dist_dir=dist, **overrides), store)
+
+
+def close_pool(app: Flask) -> None:
+    pool = app.extensions.get("ceopgraph.validation.pool")
+    if isinstance(pool, ValidationPool):
+        pool.close()
+
+
+@pytest.fixture(scope="module")
+def app(settings: Settings, built_dist: Path) -> Iterator[Flask]:
+    made = make_app(settings, built_dist, validation_processes=3)
+    yield made
+    close_pool(made)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def shapes(settings: Settings) -> Graph:
+    return load_shapes(settings.shapes_dir, settings.base_uri)
+
+
+def submission_bytes(graph: Graph, fmt: RdfFormat, settings: Settings) -> bytes:
+    return rdfio.serialise(graph, fmt, prefix_map(settings.base_uri))
+
+
+def cli_json(data: bytes, fmt: RdfFormat, shapes: Graph, settings: Settings) -> dict[str, object]:
+    """What ``ceopgraph validate --format json`` prints for these bytes: its own functions, in-process
+    (``test_cli_and_service_print_the_same_json`` checks that against the real command)."""
+    graph = parse_rdf(data, fmt, "submission", LIMIT, settings.base_uri)
+    return normalised(json.loads(validate_graph(graph, shapes).to_json()))
+
+
+_BNODE = re.compile(r"^[nN]?[0-9a-f]{20,}$|^_:")
+
+
+def normalised(document: dict[str, object]) -> dict[str, object]:
+    """Blank nodes get fresh labels on every parse: compare them as one placeholder."""
+    results = document["results"]
+    assert isinstance(results, list)
+    for result in results:
+        for key in ("focusNode", "resultPath", "value"):
+            if isinstance(result[key], str) and _BNODE.match(result[key]):
+                result[key] = "_:blank"
+    results.sort(key=lambda r: json.dumps(r, sort_keys=True))
+    return document
+
+
+def post(client: FlaskClient, data: bytes, fmt: RdfFormat, accept: str = "application/json"):  # type: ignore[no-untyped-def]
+    return client.post("/validate", data=data, headers={"Content-Type": fmt.media_type, "Accept": accept})
+
+
+# The corpus over HTTP ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mutation", MUTATIONS, ids=[m.name for m in MUTATIONS])
+def test_every_invalid_submission_gets_the_command_lines_report(
+    mutation: Mutation, client: FlaskClient, union: Graph, shapes: Graph, settings: Settings
+) -> None:
+    turtle = FORMATS_BY_NAME["turtle"]
+    data = submission_bytes(mutate(union, settings, mutation.update), turtle, settings)
+    answer = post(client, data, turtle)
+    assert answer.status_code == 200
+    document = normalised(answer.get_json())
+    assert document == cli_json(data, turtle, shapes, settings)
+    assert document["conforms"] is (mutation.severity != "Violation")
+    shape, focus = absolute(settings, mutation.shape), absolute(settings, mutation.focus)
+    assert any(
+        r["focusNode"] == focus and shape in (r["sourceShape"], r["sourceConstraint"])
+        for r in document["results"]  # type: ignore[attr-defined]
+    )
+
+
+def _row(result: dict[str, str | None]) -> tuple[str, ...]:
+    """The columns the CSV shares with the JSON; a CSV cell may carry the formula guard "'"."""
+    focus = result["focusNode"] or ""
+    return (
+        "_:blank" if _BNODE.match(focus) else focus,
+        result["severity"] or "",
+        result["sourceShape"] or "",
+        result["message"] or "",
+        (result["value"] or "").removeprefix("'"),
+    )
+
+
+def _triples(report: Graph) -> set[tuple[str, str, str]]:
+    return {
+        (
+            "_:blank" if isinstance(report.value(r, SH.focusNode), BNode) else str(report.value(r, SH.focusNode)),
+            str(report.value(r, SH.sourceShape)),
+            str(report.value(r, SH.resultSeverity)).rsplit("#", 1)[-1],
+        )
+        for r in report.subjects(RDF.type, SH.ValidationResult)
+    }
+
+
+def _expected(document: dict[str, object]) -> set[tuple[str, str, str]]:
+    results = document["results"]
+    assert isinstance(results, list)
+    return {(r["focusNode"], r["sourceShape"], r["severity"]) for r in results}
+
+
+@pytest.mark.parametrize("fmt", RDF_FORMATS, ids=[f.name for f in RDF_FORMATS])
+@pytest.mark.parametrize("mutation", SAMPLE_MUTATIONS, ids=[m.name for m in SAMPLE_MUTATIONS])
+def test_every_input_format_gives_the_same_report_in_every_report_format(
+    mutation: Mutation, fmt: RdfFormat, client: FlaskClient, union: Graph, shapes: Graph, settings: Settings
+) -> None:
+    data = submission_bytes(mutate(union, settings, mutation.update), fmt, settings)
+    expected = cli_json(data, fmt, shapes, settings)
+    assert expected["results"], "the mutation must be reported"
+    answers = {media_type: post(client, data, fmt, media_type) for media_type in REPORT_TYPES}
+    assert {a.status_code for a in answers.values()} == {200}
+    assert {m: a.mimetype for m, a in answers.items()} == {m: m for m in REPORT_TYPES}
+
+    assert normalised(answers["application/json"].get_json()) == expected
+
+    rows = list(csv.DictReader(io.StringIO(answers["text/csv"].get_data(as_text=True))))
+    assert sorted(_row(r) for r in rows) == sorted(_row(r) for r in expected["results"])  # type: ignore[attr-defined]
+
+    for media_type, rdflib_format in (("text/turtle", "turtle"), ("application/ld+json", "json-ld")):
+        report = Graph().parse(data=answers[media_type].get_data(as_text=True), format=rdflib_format)
+        assert (None, SH.conforms, Literal(expected["conforms"])) in report
+        assert _triples(report) == _expected(expected)
+
+    page = answers["text/html"].get_data(as_text=True)
+    assert "does not conform" in page if not expected["conforms"] else "The submission conforms" in page
+    for result in expected["results"]:  # type: ignore[attr-defined]
+        assert str(escape(result["message"])) in page
+        if result["focusNode"] != "_:blank":
+            assert str(escape(result["focusNode"])) in page
+
+
+@pytest.mark.parametrize("mutation", SAMPLE_MUTATIONS[:2], ids=[m.name for m in SAMPLE_MUTATIONS[:2]])
+def test_cli_and_service_print_the_same_json(
+    mutation: Mutation, client: FlaskClient, union: Graph, settings: Settings, tmp_path: Path
+) -> None:
+    turtle = FORMATS_BY_NAME["turtle"]
+    data = submission_bytes(mutate(union, settings, mutation.update), turtle, settings)
+    (tmp_path / "submission.ttl").write_bytes(data)
+    done = subprocess.run(
+        [sys.executable, "-m", "ceopgraph.cli", "validate", str(tmp_path / "submission.ttl"), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT / "src")},
+    )
+    assert done.returncode == 1, done.stderr
+    assert normalised(json.loads(done.stdout)) == normalised(post(client, data, turtle).get_json())
+
+
+# The form ----------------------------------------------------------------------------------------
+
+
+def test_pasted_text_is_recognised_and_reported_as_html(client: FlaskClient, union: Graph, settings: Settings) -> None:
+    mutation = next(m for m in MUTATIONS if m.name == "negative-count")
+    text = submission_bytes(mutate(union, settings, mutation.update), FORMATS_BY_NAME["turtle"], settings).decode()
+    answer = client.post("/validate", data={"text": text, "format": "auto"}, headers={"Accept": "text/html"})
+    assert answer.status_code == 200
+    page = answer.get_data(as_text=True)
+    assert 'class="badge badge-violation"' in page and "does not conform" in page
+    assert re.search(r'Rule:\s*<a href="/def/shapes/ObservationShape/count-not-negative">', page)  # its documentation
+    assert '<td><code class="value">-790</code></td>' in page  # the offending value
+    assert str(escape(text[:200])) in page  # the text stays in the box, escaped
+
+
+@pytest.mark.parametrize("fmt", RDF_FORMATS, ids=[f.name for f in RDF_FORMATS])
+def test_an_uploaded_file_is_read_by_its_extension(fmt: RdfFormat, client: FlaskClient, dataset: Dataset) -> None:
+    data = rdfio.serialise(dataset, fmt)
+    upload = (io.BytesIO(data), f"published.{fmt.extension}")
+    answer = client.post("/validate", data={"file": upload, "format": "auto"}, content_type="multipart/form-data")
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json() == {"conforms": True, "results": []}
+
+
+def test_a_chosen_format_overrides_the_file_name(client: FlaskClient, dataset: Dataset) -> None:
+    data = rdfio.serialise(dataset, FORMATS_BY_NAME["nquads"])
+    upload = (io.BytesIO(data), "submission.txt")
+    answer = client.post("/validate", data={"file": upload, "format": "nquads"}, content_type="multipart/form-data")
+    assert answer.get_json() == {"conforms": True, "results": []}
+    upload = (io.BytesIO(data), "submission.ttl")  # the name says Turtle: wrong, and reported as such
+    answer = client.post("/validate", data={"file": upload, "format": "auto"}, content_type="multipart/form-data")
+    assert answer.status_code == 400 and b"turtle syntax error at line 1" in answer.data
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .", "turtle"),
+        ("<http://a.example/s> <http://a.example/p> <http://a.example/o> .", "turtle"),
+        ('<http://a.example/s> <http://a.example/p> "x"@en <http://a.example/g> .', "nquads"),
+        ("@prefix ex: <http://example.org/> .\nex:g { ex:a ex:b ex:c }", "trig"),
+        ("GRAPH <http://a.example/g> { <http://a.example/s> <http://a.example/p> 1 }", "trig"),
+        ('{"@id": "http://a.example/s"}', "jsonld"),
+        ('[{"@id": "http://a.example/s"}]', "jsonld"),
+        ("[ a <http://a.example/C> ] .", "turtle"),
+        ('<?xml version="1.0"?>\n<rdf:RDF/>', "rdfxml"),
+        ('<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>', "rdfxml"),
+        ("<!DOCTYPE rdf:RDF>", "rdfxml"),
+    ],
+)
+def test_format_is_guessed_from_the_content(text: str, expected: str) -> None:
+    assert guess_format(text.encode()).name == expected
+
+
+@pytest.mark.parametrize("how", ["form", "body"])
+def test_nothing_submitted_is_a_400(how: str, client: FlaskClient) -> None:
+    if how == "form":
+        answer = client.post("/validate", data={"text": "  ", "format": "auto"})
+    else:
+        answer = client.post("/validate", data=b"", headers={"Content-Type": "text/turtle"})
+    assert answer.status_code == 400 and b"nothing to validate" in answer.data
+
+
+# Refusals ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fmt", "body", "where"),
+    [
+        ("turtle", "@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:a ex:b ex:c ex:d .\n", "line 3, column"),
+        ("ntriples", "<http://a.example/s> <http://a.example/p> <http://a.example/o> .\n<x> .\n", "line 2, column"),
+        ("jsonld", '{\n  "@id": \n}', "line 3, column"),
+        (
+            "rdfxml",
+            '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="http://a.example/">\n'
+            '  <rdf:Description rdf:about="http://a.example/s">\n    <ex:p>1</ex:q>\n',
+            "line 3, column",
+        ),
+        ("trig", "<http://a.example/g> {\n <http://a.example/s> <http://a.example/p> \n}", "line 3, column"),
+    ],
+)
+def test_unreadable_input_is_a_400_naming_line_and_column(fmt: str, body: str, where: str, client: FlaskClient) -> None:
+    answer = post(client, body.encode(), FORMATS_BY_NAME[fmt], "text/plain, application/json")
+    assert answer.status_code == 400
+    assert where in answer.get_data(as_text=True)
+    assert "Traceback" not in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("content_type", ["text/n3", "application/octet-stream", "image/png", None])
+def test_unknown_media_type_is_a_415(content_type: str | None, client: FlaskClient) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    answer = client.post("/validate", data=b"<a> <b> <c> .", headers=headers)
+    assert answer.status_code == 415
+    assert b"text/turtle" in answer.data  # says what would be accepted
+
+
+def test_nothing_acceptable_is_a_406_before_any_work(client: FlaskClient) -> None:
+    answer = client.post(
+        "/validate", data=b"not even RDF", headers={"Content-Type": "text/turtle", "Accept": "image/png"}
+    )
+    assert answer.status_code == 406
+    assert b"text/csv" in answer.data
+
+
+@pytest.fixture(scope="module")
+def small_app(settings: Settings, built_dist: Path) -> Iterator[Flask]:
+    made = make_app(settings, built_dist, max_submission_bytes=2000)
+    yield made
+    close_pool(made)
+
+
+@pytest.mark.parametrize("how", ["body", "chunked-body", "file", "text"])
+def test_a_submission_over_the_limit_is_a_413(how: str, small_app: Flask, listener: Listener) -> None:
+    data = b"# " + b"x" * 3000 + b"\n<http://a.example/s> <http://a.example/p> <http://a.example/o> .\n"
+    client = small_app.test_client()
+    if how == "body":
+        answer = client.post("/validate", data=data, headers={"Content-Type": "text/turtle"})
+    elif how == "chunked-body":  # no Content-Length: the limit applies while reading
+        answer = client.post(
+            "/validate",
+            input_stream=io.BytesIO(data),
+            headers={"Content-Type": "text/turtle", "Transfer-Encoding": "chunked"},
+            environ_overrides={"wsgi.input_terminated": True},  # as gunicorn sets it for chunked bodies
+        )
+    elif how == "file":
+        answer = client.post(
+            "/validate", data={"file": (io.BytesIO(data), "big.ttl")}, content_type="multipart/form-data"
+        )
+    else:
+        answer = client.post("/validate", data={"text": data.decode()}, content_type="multipart/form-data")
+    assert answer.status_code == 413, answer.data
+    assert b"limit of 2,000 bytes" in answer.data
+    assert listener.requests == 0
+
+
+@pytest.mark.parametrize(("name", "reason"), REFUSED, ids=[n for n, _ in REFUSED])
+@pytest.mark.parametrize("how", ["body", "pasted"])
+def test_hostile_input_is_refused_without_any_request(
+    name: str, reason: str, how: str, client: FlaskClient, listener: Listener, tmp_path: Path
+) -> None:
+    path = hostile(name, listener.url, tmp_path)
+    data = path.read_bytes()
+    if how == "body":
+        fmt = rdfio.format_for_path(path)
+        answer = bounded(lambda: post(client, data, fmt, "text/plain"))
+    else:  # the format is guessed from the content: the same refusals apply
+        answer = bounded(
+            lambda: client.post("/validate", data={"text": data.decode()}, headers={"Accept": "text/plain"})
+        )
+    assert answer.status_code == 400
+    assert reason in answer.get_data(as_text=True)
+    assert listener.requests == 0
+
+
+@pytest.mark.parametrize("name", ["own-shapes.ttl", "owl-imports.ttl"])
+def test_shapes_and_imports_in_a_submission_are_never_run_or_followed(
+    name: str, client: FlaskClient, listener: Listener, tmp_path: Path
+) -> None:
+    data = hostile(name, listener.url, tmp_path).read_bytes()
+    answer = bounded(lambda: post(client, data, FORMATS_BY_NAME["turtle"]))
+    assert answer.status_code == 200
+    document = answer.get_json()
+    assert all("exfiltrated" not in r["message"] for r in document["results"])
+    assert all("/def/shapes/" in r["sourceShape"] for r in document["results"])  # only our shapes ran
+    assert listener.requests == 0
+
+
+# The time limit ----------------------------------------------------------------------------------
+
+
+def test_a_validation_past_its_time_limit_is_killed_and_the_pool_recovers(settings: Settings, union: Graph) -> None:
+    config = ValidatorConfig(str(settings.shapes_dir), settings.base_uri, LIMIT)
+    pool = ValidationPool(config, 1)
+    data = submission_bytes(union, FORMATS_BY_NAME["ntriples"], settings)
+    submission = Submission(data, "ntriples", "published")
+    try:
+        assert bounded(lambda: pool.validate(submission, 60.0)).conforms  # started and warm
+        worker = pool._idle.queue[0]  # the only worker
+        with pytest.raises(ValidationTimeout, match=r"longer than the 0\.01 s limit"):
+            bounded(lambda: pool.validate(submission, 0.01))
+        assert worker.process.poll() is not None, "the worker past the limit was killed"
+        assert bounded(lambda: pool.validate(submission, 60.0)).conforms  # a fresh worker took its place
+    finally:
+        pool.close()
+
+
+# The guide, the example, the page ----------------------------------------------------------------
+
+
+def test_the_example_submission_conforms_without_warnings(
+    client: FlaskClient, shapes: Graph, settings: Settings
+) -> None:
+    answer = client.get(f"/validate/{EXAMPLE_NAME}")
+    assert answer.status_code == 200 and answer.mimetype == "text/turtle"
+    assert "attachment" in answer.headers["Content-Disposition"]
+    graph = parse_rdf(answer.data, FORMATS_BY_NAME["turtle"], EXAMPLE_NAME, LIMIT, settings.base_uri)
+    assert len(graph) > 100
+    assert (None, RDF.type, URIRef("http://purl.org/linked-data/cube#Observation")) in graph
+    report = validate_graph(graph, shapes)
+    assert report.conforms and report.results == (), report.to_text()
+    assert post(client, answer.data, FORMATS_BY_NAME["turtle"]).get_json() == {"conforms": True, "results": []}
+
+
+def test_the_guide_lists_every_constraint_of_the_shapes(client: FlaskClient, shapes: Graph, settings: Settings) -> None:
+    page = client.get("/validate").get_data(as_text=True)
+    constraints = {str(o) for p in (SH.property, SH.sparql) for o in shapes.objects(None, p)}
+    assert constraints
+    for iri in constraints:
+        assert f'href="/{iri.removeprefix(settings.base_uri)}"' in page, iri
+    listed = {rule.iri for section in submission_guide(shapes) for rule in section.rules}
+    assert constraints <= listed
+
+
+def test_the_guide_follows_the_shapes(shapes: Graph) -> None:
+    """Generated, not written: a new constraint in the shapes graph appears in the guide."""
+    changed = Graph()
+    changed += shapes
+    for prefix, namespace in shapes.namespaces():
+        changed.bind(prefix, namespace)
+    shape = next(s for s in changed.subjects(SH.targetClass, None) if "ObservationShape" in str(s))
+    new = URIRef(f"{shape}/new-rule")
+    changed.add((shape, SH.property, new))
+    changed.add((new, SH.path, URIRef("http://purl.org/dc/terms/created")))
+    changed.add((new, SH.minCount, Literal(1)))
+    changed.add((new, SH.message, Literal("Observation has no creation date")))
+    before = [r for s in submission_guide(shapes) for r in s.rules if r.iri == str(new)]
+    after = [r for s in submission_guide(changed) for r in s.rules if r.iri == str(new)]
+    assert before == []
+    assert [(r.path, r.count, r.message) for r in after] == [
+        ("dct:created", "required", "Observation has no creation date")
+    ]
+
+
+def test_the_page_has_a_form_and_no_inline_script(client: FlaskClient) -> None:
+    answer = client.get("/validate")
+    assert answer.status_code == 200
+    page = answer.get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' in page and 'name="text"' in page and 'name="file"' in page
+    assert '<label for="text">' in page and '<label for="file">' in page
+    assert "<script" not in page and "style=" not in page
+    assert "script-src 'self'" in answer.headers["Content-Security-Policy"]
+
+
+def test_everything_from_a_submission_is_escaped(client: FlaskClient) -> None:
+    text = (
+        "<javascript:alert(1)> a <http://www.w3.org/2004/02/skos/core#Concept> ;\n"
+        ' <http://www.w3.org/2004/02/skos/core#prefLabel> "<script>alert(1)</script>"@en .'
+    )
+    page = client.post("/validate", data={"text": text}, headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert 'href="javascript:' not in page
+
+
+# Renderings ----------------------------------------------------------------------------------------
+
+
+def test_csv_cells_never_run_as_spreadsheet_formulas() -> None:
+    def result(value: str) -> Result:
+        return Result("http://a.example/s", None, value, "Violation", "m", "http://a.example/shape", None)
+
+    values = ['=HYPERLINK("http://evil.example")', "+1", "@SUM(A1)", "-cmd", "-790", "-1.5e3", "plain"]
+    report = Report(False, tuple(result(v) for v in values), Graph())
+    rows = list(csv.DictReader(io.StringIO(report.to_csv())))
+    assert [r["value"] for r in rows] == ["'" + v for v in values[:4]] + values[4:]
