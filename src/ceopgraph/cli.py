@@ -15,7 +15,7 @@ from ceopgraph.build import BuildError, build_dataset, union_graph, write_dumps
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, read_files
-from ceopgraph.server import serve
+from ceopgraph.server import SERVERS, serve
 from ceopgraph.store import EmbeddedStore
 from ceopgraph.validate import load_shapes, validate_graph
 from ceopgraph.web import create_app
@@ -89,7 +89,7 @@ def _store_for(settings: Settings, data: Sequence[str] | None, dist: Path) -> Em
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve the dataset over HTTP under gunicorn until interrupted."""
+    """Serve the dataset over HTTP under gunicorn (or Granian) until interrupted."""
     dist = Path(args.dist)
     settings = load_settings(  # the dumps are served from dist_dir
         base_uri=args.base_uri, dist_dir=dist.resolve(), endpoint=args.endpoint
@@ -105,7 +105,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return create_app(settings, store)
 
     print(f"serving on http://{args.host}:{args.port}/ (base URI {settings.base_uri})", flush=True)
-    serve(make_app, args.host, args.port, args.workers, args.threads)
+    serve(make_app, args.host, args.port, args.workers, args.threads, args.server)
     return 0
 
 
@@ -176,6 +176,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=5000)
     run.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     run.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    run.add_argument(
+        "--server", choices=SERVERS, default="gunicorn", help="WSGI server (default gunicorn; granian: the fast extra)"
+    )
     run.add_argument("--data", nargs="+", metavar="FILE", help="serve these RDF files instead of the built dataset")
     run.add_argument("--dist", default="dist", help="folder of the built dumps (default: dist)")
     run.add_argument("--endpoint", help="serve from this SPARQL 1.1 query URL instead (default: CEOPGRAPH_ENDPOINT)")

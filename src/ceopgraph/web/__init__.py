@@ -25,6 +25,8 @@ def create_app(settings: Settings, store: Store) -> Flask:
     app.register_blueprint(validation.blueprint)
     accesslog.install(app)
     app.after_request(site.security_headers)
+    # Repeated GET queries are answered before Flask's request handling (the data is read-only).
+    app.wsgi_app = sparql.FastAnswers(app, app.wsgi_app, settings.answer_cache_mb * 1024 * 1024)  # type: ignore[method-assign]
     return app
 
 
