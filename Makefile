@@ -54,12 +54,15 @@ typecheck: setup
 pytest: setup system-deps
 	$(BIN)/pytest
 
-# Not part of `make test`: queries/s and latency of this endpoint against Oxigraph server, side by side.
+# Not part of `make test`: performance at scale on synthetic data, side by side with Oxigraph server and
+# rdflib-endpoint (about 12 minutes on 2 cores); writes bench/results.md. `bench/sparql_bench.py` alone
+# compares the endpoint with Oxigraph server on the built dataset.
 bench: build
 	@command -v wrk >/dev/null 2>&1 || { \
 	  echo "installing Debian's wrk for the benchmark"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-	$(BIN)/python bench/sparql_bench.py --dist $(DIST)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/scale.py
 
 test: lint typecheck pytest
 

@@ -73,7 +73,7 @@ def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 60) ->
 
 
 @contextmanager
-def server(command: list[str], probe: str, env: dict[str, str] | None = None) -> Iterator[None]:
+def server(command: list[str], probe: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
         command,
         stdout=subprocess.DEVNULL,
@@ -83,7 +83,7 @@ def server(command: list[str], probe: str, env: dict[str, str] | None = None) ->
     )
     try:
         wait_for(probe, process)
-        yield
+        yield process
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
