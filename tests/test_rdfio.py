@@ -119,6 +119,14 @@ def test_syntax_errors_name_the_source_and_the_line(fmt: str, data: bytes, line:
     assert caught.value.line == line
 
 
+def test_truncated_rdfxml_is_a_syntax_error_not_an_empty_graph() -> None:
+    """Regression: Oxigraph read an RDF/XML document cut off before its end tags as an empty graph."""
+    data = b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n<rdf:Description>'
+    with pytest.raises(UnreadableRdf, match=r"cut\.rdf: rdfxml syntax error at line 2") as caught:
+        parse_rdf(data, format_for_name("rdfxml"), "cut.rdf", LIMIT)
+    assert caught.value.line == 2
+
+
 def test_blank_nodes_of_different_files_stay_apart(tmp_path: Path) -> None:
     for name in ("a.ttl", "b.ttl"):
         (tmp_path / name).write_text('_:b1 <http://example.org/p> "x" .\n')

@@ -119,6 +119,7 @@ def parse_rdf(data: bytes, fmt: RdfFormat, source: str, max_bytes: int, base_uri
         raise UnreadableRdf(f"{source}: {len(data):,} bytes is more than the limit of {max_bytes:,} bytes", source)
     if fmt.name == "rdfxml":
         _refuse_xml_declarations(data, source)
+        _require_well_formed_xml(data, source)
     elif fmt.name == "jsonld":
         _refuse_remote_contexts(data, source)
     try:
@@ -174,6 +175,22 @@ def _refuse_xml_declarations(data: bytes, source: str) -> None:
             "<!ENTITY) is refused: entities could expand without bound or read files and URLs",
             source,
             line,
+        )
+
+
+def _require_well_formed_xml(data: bytes, source: str) -> None:
+    """Refuse XML that is not well-formed, such as a document cut off before its end tags.
+
+    Oxigraph's RDF/XML parser reads a truncated document as an empty graph, which would then
+    "conform"; expat sees the missing end tags.
+    """
+    line, column = _xml_error_position(data)
+    if line is not None:
+        raise UnreadableRdf(
+            f"{source}: rdfxml syntax error at line {line}, column {column}: the XML is not well-formed",
+            source,
+            line,
+            column,
         )
 
 
