@@ -109,6 +109,15 @@ def test_invalid_submission_is_reported(mutation: Mutation, union: Graph, shapes
     assert all(r.message for r in matching)
 
 
+def test_a_complex_result_path_is_written_out_not_a_blank_node(union: Graph, shapes: Graph, settings: Settings) -> None:
+    """Regression: a sequence path was reported as a random blank-node label."""
+    (mutation,) = [m for m in MUTATIONS if m.name == "threat-area-numbered-in-words"]
+    report = validate_graph(mutate(union, settings, mutation.update), shapes)
+    (result,) = [r for r in report.results if r.source_shape == absolute(settings, mutation.shape)]
+    skos = "http://www.w3.org/2004/02/skos/core#"
+    assert result.result_path == f"(<{skos}hasTopConcept>/<{skos}notation>)"
+
+
 def test_reports_render_as_json_turtle_and_grouped_text(union: Graph, shapes: Graph, settings: Settings) -> None:
     mutation = next(m for m in MUTATIONS if m.name == "negative-count")
     report = validate_graph(mutate(union, settings, mutation.update), shapes)

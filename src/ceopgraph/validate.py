@@ -29,6 +29,7 @@ from typing import Any
 import rdflib.plugins.sparql
 from pyshacl import validate as pyshacl_validate
 from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SKOS, XSD
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.sparql import Query
@@ -296,6 +297,40 @@ def _text(graph: Graph, node: Node, predicate: URIRef) -> str | None:
     return None if value is None else str(value)
 
 
+_PATH_SUFFIXES = {SH.zeroOrMorePath: "*", SH.oneOrMorePath: "+", SH.zeroOrOnePath: "?"}
+
+
+def _path_text(graph: Graph, path: Node | None) -> str | None:
+    """A SHACL property path (SHACL 2.3.1) as SPARQL property-path text.
+
+    A predicate path stays its IRI; a complex path is a blank node whose label means nothing to a
+    reader, so it is written out, e.g. ``^<http://...#topConceptOf>`` or ``(<a>|<b>)/<c>``.
+    """
+    if path is None:
+        return None
+    if isinstance(path, URIRef):
+        return str(path)
+    return _path_expression(graph, path)
+
+
+def _path_expression(graph: Graph, path: Node) -> str:
+    if isinstance(path, URIRef):
+        return f"<{path}>"
+    if (path, RDF.first, None) in graph:
+        return "(" + "/".join(_path_expression(graph, step) for step in Collection(graph, path)) + ")"
+    inverse = graph.value(path, SH.inversePath)
+    if inverse is not None:
+        return "^" + _path_expression(graph, inverse)
+    alternatives = graph.value(path, SH.alternativePath)
+    if alternatives is not None:
+        return "(" + "|".join(_path_expression(graph, step) for step in Collection(graph, alternatives)) + ")"
+    for predicate, suffix in _PATH_SUFFIXES.items():
+        inner = graph.value(path, predicate)
+        if inner is not None:
+            return _path_expression(graph, inner) + suffix
+    return str(path)
+
+
 def _results(report: Graph) -> list[Result]:
     results = []
     for node in report.subjects(RDF.type, SH.ValidationResult):
@@ -304,7 +339,7 @@ def _results(report: Graph) -> list[Result]:
         results.append(
             Result(
                 focus_node=str(report.value(node, SH.focusNode)),
-                result_path=_text(report, node, SH.resultPath),
+                result_path=_path_text(report, report.value(node, SH.resultPath)),
                 value=_text(report, node, SH.value),
                 severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
                 message="; ".join(messages),
