@@ -11,7 +11,7 @@ from flask import Flask
 
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION
-from ceopgraph.store import EmbeddedStore
+from ceopgraph.store import EmbeddedStore, StoreUnavailable
 from ceopgraph.web import create_app
 
 QUERY = "SELECT ?p ?o WHERE { <https://w3id.org/ceopgraph/id/quotation/past-year> ?p ?o }"
@@ -56,3 +56,22 @@ def test_errors_are_never_replayed(app: Flask) -> None:
     for _ in range(2):
         answer = client.get("/sparql", query_string={"query": "SELECT nonsense"})
         assert answer.status_code == 400
+
+
+class _DownStore:
+    """A store that cannot be reached, as a remote one is while it restarts."""
+
+    @property
+    def version(self) -> str:
+        raise StoreUnavailable("the SPARQL store at http://127.0.0.1:9/ does not answer")
+
+    def execute(self, job: object) -> object:
+        raise StoreUnavailable("the SPARQL store at http://127.0.0.1:9/ does not answer")
+
+
+def test_a_store_that_is_down_gets_503_not_500(settings: Settings, built_dist: Path) -> None:
+    """Regression: the fast path asked the store for its version outside Flask's error handling."""
+    down = create_app(load_settings(environ={}, root=settings.root, dist_dir=built_dist), _DownStore())  # type: ignore[arg-type]
+    answer = down.test_client().get("/sparql", query_string={"query": "ASK { ?s ?p ?o }"})
+    assert answer.status_code == 503
+    assert "does not answer" in answer.get_data(as_text=True)

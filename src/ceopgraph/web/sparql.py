@@ -23,7 +23,7 @@ from ceopgraph import sparql, web  # web: its accessors are looked up at request
 from ceopgraph.conneg import RDF_FORMATS, negotiate
 from ceopgraph.namespaces import FORMATS, SD, STANDARD_PREFIXES
 from ceopgraph.sparql import AnswerCache, CachedAnswer, QueryRequest, ResultFormat
-from ceopgraph.store import DatasetSelection, QueryJob, Store
+from ceopgraph.store import DatasetSelection, QueryJob, Store, StoreError
 from ceopgraph.web import accesslog
 
 if TYPE_CHECKING:
@@ -325,7 +325,11 @@ class FastAnswers:
             return self._next(environ, start_response)
         started = time.perf_counter()
         store: Store = self._app.extensions[web.STORE_KEY]
-        key = (store.version, environ.get("SCRIPT_NAME", ""), environ["QUERY_STRING"], environ.get("HTTP_ACCEPT", ""))
+        try:
+            version = store.version
+        except StoreError:  # a remote store that is down: the app answers 502/503 with its message
+            return self._next(environ, start_response)
+        key = (version, environ.get("SCRIPT_NAME", ""), environ["QUERY_STRING"], environ.get("HTTP_ACCEPT", ""))
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
