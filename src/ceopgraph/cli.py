@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from flask import Flask
+from rdflib import Dataset
 
 from ceopgraph.build import BuildError, build_dataset, union_graph, write_dumps
 from ceopgraph.config import Settings, load_settings
@@ -21,28 +22,33 @@ from ceopgraph.validate import load_shapes, validate_graph
 from ceopgraph.web import create_app
 
 
-def cmd_build(args: argparse.Namespace) -> int:
-    """Assemble, validate, then write the dumps (or nothing, if the data does not conform)."""
-    settings = load_settings(base_uri=args.base_uri)
-    started = time.perf_counter()
+def _validated_dataset(settings: Settings, refusal: str) -> Dataset | int:
+    """The built dataset if it conforms to the shapes; otherwise the reason on stderr and an exit code
+    (2: the sources cannot be read, 1: they do not conform). Build and publish share this gate."""
     try:
         dataset = build_dataset(settings)
     except BuildError as exc:
         print(f"build failed: {exc}", file=sys.stderr)
         return 2
     report = validate_graph(union_graph(dataset), load_shapes(settings.shapes_dir, settings.base_uri))
-    if not report.conforms:
-        print(
-            f"build refused, nothing written: the dataset does not conform to the shapes "
-            f"({len(report.violations)} violations)",
-            file=sys.stderr,
-        )
-        for result in report.violations:
-            print(
-                f"- {result.message}\n  focus: {result.focus_node}\n  shape: {result.source_shape}",
-                file=sys.stderr,
-            )
-        return 1
+    if report.conforms:
+        return dataset
+    print(
+        f"{refusal}: the dataset does not conform to the shapes ({len(report.violations)} violations)",
+        file=sys.stderr,
+    )
+    for result in report.violations:
+        print(f"- {result.message}\n  focus: {result.focus_node}\n  shape: {result.source_shape}", file=sys.stderr)
+    return 1
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Assemble, validate, then write the dumps (or nothing, if the data does not conform)."""
+    settings = load_settings(base_uri=args.base_uri)
+    started = time.perf_counter()
+    dataset = _validated_dataset(settings, "build refused, nothing written")
+    if isinstance(dataset, int):
+        return dataset
     dumps = write_dumps(dataset, Path(args.out), settings.base_uri)
     graphs = {g for *_, g in dataset.quads()}
     print(
@@ -131,21 +137,9 @@ def cmd_publish(args: argparse.Namespace) -> int:
             print("--user needs --password-env VAR, with the password in the environment variable VAR", file=sys.stderr)
             return 2
         credentials = Credentials(args.user, password, scheme=args.auth)
-    try:
-        dataset = build_dataset(settings)
-    except BuildError as exc:
-        print(f"build failed: {exc}", file=sys.stderr)
-        return 2
-    report = validate_graph(union_graph(dataset), load_shapes(settings.shapes_dir, settings.base_uri))
-    if not report.conforms:
-        print(
-            f"publish refused, the store was not touched: the dataset does not conform to the shapes "
-            f"({len(report.violations)} violations)",
-            file=sys.stderr,
-        )
-        for result in report.violations:
-            print(f"- {result.message}\n  focus: {result.focus_node}\n  shape: {result.source_shape}", file=sys.stderr)
-        return 1
+    dataset = _validated_dataset(settings, "publish refused, the store was not touched")
+    if isinstance(dataset, int):
+        return dataset
     target = Target(
         query_url=settings.endpoint,
         update_url=settings.update_endpoint,
