@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from rdflib import Graph, Literal, URIRef
 from ceopgraph.conneg import FORMATS_BY_EXTENSION
 from ceopgraph.store import (
     DatasetSelection,
+    DiskStore,
     EmbeddedStore,
     QueryEvaluationError,
     QueryJob,
@@ -135,10 +137,54 @@ def test_a_costly_query_does_not_hold_up_others(store: EmbeddedStore) -> None:
 
 
 def test_a_store_built_in_memory_serves_endpoint_queries(store: EmbeddedStore) -> None:
-    """Without source files, workers get an N-Quads copy of the store."""
+    """A store built in memory gives its query workers a scratch copy on disk, removed on close."""
     copy = EmbeddedStore(store.engine, "copy", query_processes=1)
     try:
         answer = copy.execute(QueryJob("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", "SELECT", "json"))
         assert int(bindings(answer.body)[0]["n"]["value"]) > 500
     finally:
         copy.close()
+
+
+def test_a_store_built_in_memory_removes_its_scratch_copy_on_close(store: EmbeddedStore) -> None:
+    copy = EmbeddedStore(store.engine, "copy", query_processes=1)
+    copy.start_query_pool(wait=True)
+    scratch = copy._scratch
+    assert scratch is not None and scratch.path.is_dir()
+    copy.close()
+    assert not scratch.path.exists()
+
+
+def test_servers_started_together_build_one_copy_in_a_configured_folder(built_dist: Path, tmp_path: Path) -> None:
+    """Builders serialise on a file lock; the second finds the first's finished copy and reuses it."""
+    trig = [built_dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]]
+    (tmp_path / ".building-crashed").mkdir()  # left by a builder that died
+    built: list[DiskStore] = []
+    threads = [threading.Thread(target=lambda: built.append(DiskStore.build(*trig, tmp_path))) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({disk.path for disk in built}) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", f"store-{built[0].version}"]
+    served = EmbeddedStore.from_files(*trig, 1, built[0])
+    try:
+        answer = served.execute(QueryJob("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", "SELECT", "json"))
+        assert int(bindings(answer.body)[0]["n"]["value"]) > 500
+    finally:
+        served.close()
+    built[0].remove()  # a configured folder is kept for the next start
+    assert built[0].path.is_dir()
+
+
+def test_a_scratch_copy_is_removed_by_its_owner_only(built_dist: Path) -> None:
+    """Forked server workers inherit the copy and run the same clean-up on exit: only the owner removes."""
+    disk = DiskStore.build([built_dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]])
+    child = os.fork()
+    if child == 0:
+        disk.remove()
+        os._exit(0)
+    os.waitpid(child, 0)
+    assert disk.path.is_dir()
+    disk.remove()
+    assert not disk.path.exists()

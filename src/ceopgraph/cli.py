@@ -14,10 +14,10 @@ from rdflib import Dataset
 
 from ceopgraph.build import BuildError, build_dataset, union_graph, write_dumps
 from ceopgraph.config import Settings, load_settings
-from ceopgraph.conneg import FORMATS_BY_EXTENSION
+from ceopgraph.conneg import FORMATS_BY_EXTENSION, RdfFormat
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, read_files
 from ceopgraph.server import SERVERS, serve
-from ceopgraph.store import EmbeddedStore
+from ceopgraph.store import DiskStore, EmbeddedStore
 from ceopgraph.validate import load_shapes, validate_graph
 from ceopgraph.web import create_app
 
@@ -77,7 +77,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if report.conforms else 1
 
 
-def _store_for(settings: Settings, data: Sequence[str] | None, dist: Path) -> EmbeddedStore:
+def _files_to_serve(settings: Settings, data: Sequence[str] | None, dist: Path) -> tuple[list[Path], list[RdfFormat]]:
     """The files to serve: those named, or the built TriG dump (built first when missing)."""
     if data:
         paths = [Path(p) for p in data]
@@ -87,11 +87,11 @@ def _store_for(settings: Settings, data: Sequence[str] | None, dist: Path) -> Em
             if fmt is None or not path.is_file():
                 raise SystemExit(f"cannot serve {path}: not a readable file with a known RDF extension")
             formats.append(fmt)
-        return EmbeddedStore.from_files(paths, formats, settings.query_processes)
+        return paths, formats
     trig = dist / "ceopgraph.trig"
     if not trig.is_file():
         write_dumps(build_dataset(settings), dist, settings.base_uri)
-    return EmbeddedStore.from_files([trig], [FORMATS_BY_EXTENSION["trig"]], settings.query_processes)
+    return [trig], [FORMATS_BY_EXTENSION["trig"]]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -100,18 +100,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = load_settings(  # the dumps are served from dist_dir
         base_uri=args.base_uri, dist_dir=dist.resolve(), endpoint=args.endpoint
     )
+    disk: DiskStore | None = None
+    if not settings.endpoint:
+        paths, formats = _files_to_serve(settings, args.data, dist)
+        # Written here, once, before the server forks its workers: every query process of every worker
+        # opens this one copy read-only (a scratch folder unless CEOPGRAPH_STORE_PATH names one).
+        disk = DiskStore.build(paths, formats, settings.store_path)
 
     def make_app() -> Flask:
-        if settings.endpoint:  # a remote SPARQL 1.1 store: nothing to load, nothing local to assume
+        if disk is None:  # a remote SPARQL 1.1 store: nothing to load, nothing local to assume
             from ceopgraph.remote import RemoteStore
 
             return create_app(settings, RemoteStore.from_settings(settings))
-        store = _store_for(settings, args.data, dist)
+        store = EmbeddedStore.from_files(paths, formats, settings.query_processes, disk)
         store.start_query_pool(wait=True)  # endpoint queries run in worker processes a timeout can kill
         return create_app(settings, store)
 
     print(f"serving on http://{args.host}:{args.port}/ (base URI {settings.base_uri})", flush=True)
-    serve(make_app, args.host, args.port, args.workers, args.threads, args.server)
+    try:
+        serve(make_app, args.host, args.port, args.workers, args.threads, args.server)
+    finally:
+        if disk is not None:
+            disk.remove()
     return 0
 
 

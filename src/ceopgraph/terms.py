@@ -1,0 +1,58 @@
+"""RDF terms between pyoxigraph and rdflib, written once.
+
+pyoxigraph parses, queries and serialises; rdflib models, builds and validates; terms cross between
+them in the store, the safe parser and the remote backend. The rules live here so that they agree:
+an ``xsd:string`` literal is a plain literal in rdflib (RDF 1.1: the two are the same term, and
+rdflib's ``Literal("x") != Literal("x", datatype=XSD.string)``), language tags are kept, and RDF 1.2
+triple terms have no rdflib counterpart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pyoxigraph as ox
+from rdflib import BNode, Literal, URIRef
+from rdflib.namespace import XSD
+from rdflib.term import Node
+
+XSD_STRING = str(XSD.string)
+
+OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal
+
+
+def literal(value: str, language: str | None = None, datatype: str | None = None) -> Literal:
+    """An rdflib literal from its parts, ``xsd:string`` written as a plain literal."""
+    if language:
+        return Literal(value, lang=language)
+    return Literal(value, datatype=None if datatype in (None, XSD_STRING) else URIRef(datatype))
+
+
+def to_rdflib(term: object, blank_node: Callable[[str], BNode] = BNode) -> Node:
+    """One pyoxigraph term as rdflib's; ``blank_node`` maps a blank node label to a node (by default the
+    same label; a parser of untrusted files passes fresh nodes per file so files never share one).
+
+    Raises ``TypeError`` for anything else (an RDF 1.2 triple term, a variable).
+    """
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return blank_node(term.value)
+    if isinstance(term, ox.Literal):
+        return literal(term.value, term.language, term.datatype.value)
+    raise TypeError(f"no rdflib term for {term!r}")
+
+
+def to_oxigraph(term: Node) -> OxTerm:
+    """One rdflib term as pyoxigraph's (for bound values of a query)."""
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype is not None:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    raise TypeError(f"no Oxigraph term for {term!r}")
