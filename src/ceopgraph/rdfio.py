@@ -20,11 +20,10 @@ from pathlib import Path
 from xml.parsers import expat
 
 import pyoxigraph as ox
-from rdflib import BNode, Dataset, Graph, Literal, URIRef
-from rdflib.namespace import XSD
-from rdflib.term import Node
+from rdflib import BNode, Dataset, Graph
 
 from ceopgraph.conneg import FORMATS_BY_EXTENSION, FORMATS_BY_NAME, RdfFormat
+from ceopgraph.terms import to_rdflib
 
 # Extra file extensions people use for the allow-listed formats (conneg's table has one each).
 EXTRA_EXTENSIONS = {"xml": "rdfxml", "owl": "rdfxml", "json": "jsonld"}
@@ -134,8 +133,19 @@ def parse_rdf(data: bytes, fmt: RdfFormat, source: str, max_bytes: int, base_uri
         raise UnreadableRdf(f"{source}: {exc}", source) from exc
     graph = Graph()
     blank_nodes: dict[str, BNode] = {}  # the parser keeps labels; fresh nodes keep files apart
+
+    def fresh(label: str) -> BNode:
+        return blank_nodes.setdefault(label, BNode())
+
     for quad in quads:
-        graph.add(tuple(_term(t, blank_nodes, source) for t in (quad.subject, quad.predicate, quad.object)))  # type: ignore[arg-type]
+        triple = []
+        for term in (quad.subject, quad.predicate, quad.object):
+            try:
+                triple.append(to_rdflib(term, fresh))
+            except TypeError as exc:
+                message = f"unsupported RDF term {term!r} (RDF 1.2 triple terms are not accepted)"
+                raise UnreadableRdf(message, source) from exc
+        graph.add(tuple(triple))  # type: ignore[arg-type]
     return graph
 
 
@@ -242,22 +252,6 @@ def _members(value: object) -> Iterable[tuple[str, object]]:
                 stack.append(member)
         elif isinstance(item, list):
             stack.extend(item)
-
-
-_XSD_STRING = str(XSD.string)
-
-
-def _term(term: object, blank_nodes: dict[str, BNode], source: str) -> Node:
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return blank_nodes.setdefault(term.value, BNode())
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        datatype = term.datatype.value
-        return Literal(term.value, datatype=None if datatype == _XSD_STRING else URIRef(datatype))
-    raise UnreadableRdf(f"unsupported RDF term {term!r} (RDF 1.2 triple terms are not accepted)", source)
 
 
 def _oxigraph_quads(data: Graph) -> list[ox.Quad]:

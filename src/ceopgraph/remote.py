@@ -38,7 +38,6 @@ from urllib.parse import urljoin
 
 import pyoxigraph as ox
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
-from rdflib.namespace import XSD
 from rdflib.term import Node
 from SPARQLWrapper import BASIC, DIGEST, JSON, POST, TURTLE, URLENCODED, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperException
@@ -57,13 +56,13 @@ from ceopgraph.store import (
     StoreError,
     StoreUnavailable,
 )
+from ceopgraph.terms import XSD_STRING, literal
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "ceopgraph (+https://w3id.org/ceopgraph/)"
 # Answers to our own queries are small (a page, a graph); anything bigger is a misbehaving store.
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
-_XSD_STRING = str(XSD.string)
 # Result formats (``ceopgraph.sparql`` names) that answers fetched as SPARQL JSON are converted to; pyoxigraph
 # is used here as a results-format converter only, never as an engine.
 _RESULTS_FORMATS = {
@@ -117,7 +116,7 @@ def sparql_term(term: Node) -> str:
             if not _LANGTAG.match(term.language):
                 raise UnsafeTerm(f"not a language tag: {term.language!r}")
             return f"{text}@{term.language}"
-        if term.datatype is not None and str(term.datatype) != _XSD_STRING:
+        if term.datatype is not None and str(term.datatype) != XSD_STRING:
             return f"{text}^^{sparql_iri(str(term.datatype))}"
         return text
     raise UnsafeTerm(f"cannot write {term!r} into a query")
@@ -269,10 +268,7 @@ def term_from_json(value: Mapping[str, str]) -> Node:
     if kind == "bnode":
         return BNode(text)
     if kind in {"literal", "typed-literal"}:
-        if "xml:lang" in value:
-            return Literal(text, lang=value["xml:lang"])
-        datatype = value.get("datatype")
-        return Literal(text, datatype=None if datatype in {None, _XSD_STRING} else URIRef(datatype))
+        return literal(text, value.get("xml:lang"), value.get("datatype"))
     raise ValueError(f"not an RDF term in SPARQL JSON results: {value!r}")
 
 
