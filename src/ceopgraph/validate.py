@@ -19,19 +19,24 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import pyoxigraph as ox
 import rdflib.plugins.sparql
+from pyparsing import ParseException, ParseResults
 from pyshacl import validate as pyshacl_validate
+from pyshacl.rdfutil import clone_blank_node
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
-from rdflib.namespace import RDF, RDFS, SKOS, XSD
+from rdflib.namespace import OWL, RDF, RDFS, SKOS, XSD
 from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.parser import parseQuery
+from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import Result as QueryResult
 from rdflib.term import Node
@@ -39,6 +44,7 @@ from rdflib.term import Node
 from ceopgraph.conneg import FORMATS_BY_NAME
 from ceopgraph.namespaces import SH, bind_prefixes, prefix_map
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, parse_rdf, serialise
+from ceopgraph.terms import OxTerm, to_oxigraph, to_rdflib
 
 logger = logging.getLogger(__name__)
 
@@ -266,13 +272,298 @@ def _prepared(query_text: str) -> Query:
     return prepareQuery(query_text, initNs={})
 
 
+# SHACL-SPARQL constraints, evaluated once per constraint instead of once per focus node ----------
+
+
+class UnsafeShapes(Exception):
+    """A shape's SPARQL query would reach outside the data (``SERVICE``): refused, never run."""
+
+
+@dataclass(frozen=True)
+class _BulkConstraint:
+    """A SPARQL-based constraint (SHACL section 5.1) of a node shape, run once for all its focus nodes.
+
+    ``query`` is the ``sh:select`` text with its prefixes (SHACL 5.2.1) and, first in its WHERE
+    group, a sub-select of the shape's focus nodes (SHACL 2.1.3) as ``?this``.
+    """
+
+    shape: URIRef
+    constraint: URIRef | BNode
+    query: str
+    severity: URIRef
+    messages: tuple[Literal, ...]
+
+
+@dataclass(frozen=True)
+class _SplitShapes:
+    """The shapes pySHACL runs (without the constraints below) and the constraints run in bulk."""
+
+    core: Graph
+    bulk: tuple[_BulkConstraint, ...]
+
+
+# pySHACL declares these for every SHACL-SPARQL query; the shapes may rely on them.
+_DEFAULT_PREFIXES = {"rdf": str(RDF), "rdfs": str(RDFS), "owl": str(OWL), "sh": str(SH), "xsd": str(XSD)}
+_THIS = rdflib.Variable("this")
+_SELECT_HEAD = re.compile(r"\bSELECT\b(?:[^{#]|#[^\n]*)*\{", re.IGNORECASE)
+# SHACL section 5.3.1 forbids these in SPARQL constraints (pre-binding is undefined with them).
+_FORBIDDEN_PARTS = {"MinusGraphPattern", "ServiceGraphPattern", "InlineData"}
+_JOINED_PARTS = {"TriplesBlock", "Filter", "Bind", "OptionalGraphPattern", "GroupOrUnionGraphPattern"}
+
+
+def _split_shapes(shapes: Graph) -> _SplitShapes:
+    """Take out of the shapes graph every SPARQL constraint that can be run in bulk.
+
+    Running a constraint's query once with ``$this`` joined to the shape's focus nodes gives what
+    SHACL's pre-binding gives (one query per focus node, SHACL 5.3.1) when the shape is a node shape
+    that only its own targets reach, and the query uses ``$this`` only where the join binds it
+    (``_bulk_query``). Any other constraint stays in the graph pySHACL runs.
+    """
+    core = Graph()
+    core += shapes
+    for prefix, namespace in shapes.namespaces():
+        core.bind(prefix, namespace, override=True, replace=True)
+    bulk = []
+    for shape, constraint in sorted(shapes.subject_objects(SH.sparql), key=lambda pair: (str(pair[0]), str(pair[1]))):
+        select = shapes.value(constraint, SH.select)
+        if select is not None and _uses_service(str(select)):
+            raise UnsafeShapes(f"{constraint}: a SPARQL constraint must not contain a federated query (SERVICE)")
+        if not isinstance(shape, URIRef) or not isinstance(constraint, (URIRef, BNode)):
+            continue
+        focus = _focus_node_pattern(shapes, shape)
+        if focus is None or select is None or (constraint, SH.deactivated, Literal(True)) in shapes:
+            continue
+        query = _bulk_query(_prefix_declarations(shapes, constraint), str(select), focus)
+        if query is None:
+            continue
+        messages = tuple(shapes.objects(constraint, SH.message)) + tuple(shapes.objects(shape, SH.message))
+        severity = shapes.value(shape, SH.severity)
+        bulk.append(
+            _BulkConstraint(
+                shape,
+                constraint,
+                query,
+                severity if isinstance(severity, URIRef) else SH.Violation,
+                tuple(dict.fromkeys(m for m in messages if isinstance(m, Literal))),
+            )
+        )
+        core.remove((shape, SH.sparql, constraint))
+    return _SplitShapes(core, tuple(bulk))
+
+
+def _focus_node_pattern(shapes: Graph, shape: URIRef) -> str | None:
+    """A group pattern binding ``?this`` to each target of ``shape`` (SHACL 2.1.3), or None.
+
+    None where bulk evaluation would not see the focus nodes pySHACL sees: a property shape, a
+    deactivated shape, a shape other shapes refer to (their focus nodes reach it too), a blank
+    target node (a query cannot name it) or a shape with no targets.
+    """
+    if (
+        (shape, SH.path, None) in shapes
+        or (shape, SH.deactivated, Literal(True)) in shapes
+        or (None, None, shape) in shapes
+    ):
+        return None
+    classes = set(shapes.objects(shape, SH.targetClass))
+    if shapes.value(shape, RDF.type) in (RDFS.Class, OWL.Class) or (shape, RDF.type, RDFS.Class) in shapes:
+        classes.add(shape)  # SHACL 2.1.3.3: implicit class target
+    nodes = set(shapes.objects(shape, SH.targetNode))
+    if any(isinstance(node, BNode) for node in nodes):
+        return None
+    branches = [f"{{ ?this rdf:type/rdfs:subClassOf* {c.n3()} }}" for c in sorted(classes, key=str)]  # SHACL instances
+    branches += [f"{{ VALUES ?this {{ {n.n3()} }} }}" for n in sorted(nodes, key=str)]
+    branches += [f"{{ ?this {p.n3()} [] }}" for p in sorted(shapes.objects(shape, SH.targetSubjectsOf), key=str)]
+    branches += [f"{{ [] {p.n3()} ?this }}" for p in sorted(shapes.objects(shape, SH.targetObjectsOf), key=str)]
+    if not branches:
+        return None
+    return "{ SELECT DISTINCT ?this WHERE { " + " UNION ".join(branches) + " } }"
+
+
+def _prefix_declarations(shapes: Graph, constraint: Node) -> str:
+    """The query's PREFIX lines: pySHACL's defaults, then the sh:declare of its sh:prefixes (SHACL 5.2.1)."""
+    prefixes = dict(_DEFAULT_PREFIXES)
+    for owner in shapes.objects(constraint, SH.prefixes):
+        for declaration in shapes.objects(owner, SH.declare):
+            prefixes[str(shapes.value(declaration, SH.prefix))] = str(shapes.value(declaration, SH.namespace))
+    return "".join(f"PREFIX {prefix}: <{namespace}>\n" for prefix, namespace in prefixes.items())
+
+
+@lru_cache(maxsize=512)
+def _uses_service(select: str) -> bool:
+    try:
+        parsed = parseQuery(select)
+    except ParseException:
+        return True  # cannot tell: refused rather than run
+    return _contains(parsed, lambda node: isinstance(node, CompValue) and node.name == "ServiceGraphPattern")
+
+
+@lru_cache(maxsize=512)
+def _bulk_query(prologue: str, select: str, focus: str) -> str | None:
+    """``select`` with the focus-node pattern first in its WHERE group, or None if that would differ
+    from pre-binding ``$this`` (SHACL 5.3.1).
+
+    First in the group, the focus nodes bind ``?this`` for every triple pattern, OPTIONAL, BIND and
+    FILTER of that group (SPARQL 1.1 section 18.2.2.6: the group is joined left to right, then
+    filtered), and for EXISTS anywhere in those filters (its pattern is substituted, section 18.6).
+    A nested group (UNION, a plain ``{}``) is evaluated on its own and only then joined, so there
+    ``$this`` may only appear in triple patterns. Projection must keep ``$this`` and nothing may
+    aggregate, group, slice or name datasets, or the solutions of different focus nodes would mix.
+    """
+    try:
+        query = parseQuery(prologue + select)[1]
+    except ParseException:
+        return None
+    if query.name != "SelectQuery" or any(
+        key in query for key in ("datasetClause", "groupby", "having", "orderby", "limitoffset", "valuesClause")
+    ):
+        return None
+    projection = query.projection  # None for SELECT *
+    if projection is not None and (
+        any("evar" in item for item in projection) or _THIS not in {item.var for item in projection}
+    ):
+        return None
+    where = query.where
+    if not isinstance(where, CompValue) or where.name != "GroupGraphPatternSub":
+        return None
+    for part in where.part or ():
+        if part.name in _FORBIDDEN_PARTS:
+            return None
+        if part.name == "OptionalGraphPattern" and not _this_only_in(part.graph, ("TriplesBlock", "Filter")):
+            return None
+        if part.name == "GroupOrUnionGraphPattern" and not all(
+            _this_only_in(branch, ("TriplesBlock",)) for branch in part.graph
+        ):
+            return None
+        if part.name not in _JOINED_PARTS and _contains(part, _THIS.__eq__):
+            return None
+    head = _SELECT_HEAD.search(select)
+    if head is None:
+        return None
+    return prologue + select[: head.end()] + "\n" + focus + "\n" + select[head.end() :]
+
+
+def _this_only_in(group: CompValue, allowed: tuple[str, ...]) -> bool:
+    """True if ``$this`` occurs in ``group`` only inside its parts of the ``allowed`` kinds."""
+    if group.name != "GroupGraphPatternSub":
+        return not _contains(group, _THIS.__eq__)
+    return all(part.name in allowed or not _contains(part, _THIS.__eq__) for part in group.part or ())
+
+
+def _contains(tree: object, found: Any) -> bool:
+    """Whether any node of a parse tree (CompValues, parse results, lists, terms) satisfies ``found``."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if found(node):
+            return True
+        if isinstance(node, CompValue):
+            stack.extend(node.values())
+        elif isinstance(node, (ParseResults, list, tuple)):
+            stack.extend(node)
+    return False
+
+
+class _OxigraphCopy:
+    """The data graph loaded into an in-memory Oxigraph store, for the bulk SPARQL constraints.
+
+    Oxigraph plans each query with the focus nodes as a join (rdflib fixes its pattern order before
+    ``$this`` is bound, so it scanned the data once per focus node). Terms map both ways, so results
+    name the data's own nodes (its blank nodes, its literals' exact forms).
+    """
+
+    def __init__(self, data: Graph) -> None:
+        self._from_ox: dict[OxTerm, Node] = {}
+        self.store = ox.Store()
+        self.store.bulk_extend(ox.Quad(self._ox(s), self._ox(p), self._ox(o)) for s, p, o in data)  # type: ignore[arg-type]
+
+    def _ox(self, term: Node) -> OxTerm:
+        found = to_oxigraph(term)
+        self._from_ox.setdefault(found, term)
+        return found
+
+    def term(self, value: OxTerm) -> Node:
+        """The data's own term for a result value, or a new one for a value the query computed."""
+        known = self._from_ox.get(value)
+        return known if known is not None else to_rdflib(value)
+
+    def select(self, query: str) -> Iterator[dict[str, Node]]:
+        """The solutions of a SELECT query, each as its bound variables."""
+        solutions = self.store.query(query)
+        assert isinstance(solutions, ox.QuerySolutions)
+        names = [variable.value for variable in solutions.variables]
+        for solution in solutions:
+            yield {name: self.term(solution[name]) for name in names if solution[name] is not None}
+
+
+def _bulk_results(data: Graph, shapes: Graph, constraints: tuple[_BulkConstraint, ...], report: Graph) -> bool:
+    """Run each bulk constraint once, add its sh:ValidationResults to ``report``; True if none is a violation.
+
+    Each solution is one result (SHACL 5.3.2): focus node ``?this``, ``sh:resultPath`` from ``?path``,
+    ``sh:value`` from ``?value`` or else the focus node (a node shape), messages with ``{?var}`` and
+    ``{$var}`` replaced by the solution's values; repeated solutions count once, as in pySHACL.
+    """
+    copy = _OxigraphCopy(data)
+    (report_node,) = report.subjects(RDF.type, SH.ValidationReport)
+    conforms = True
+    for constraint in constraints:
+        seen: set[frozenset[tuple[str, Node]]] = set()
+        for solution in copy.select(constraint.query):
+            focus = solution["this"]
+            solution.setdefault("value", focus)
+            key = frozenset(solution.items())
+            if key in seen:
+                continue
+            seen.add(key)
+            result = BNode()
+            report.add((report_node, SH.result, result))
+            for predicate, value in (
+                (RDF.type, SH.ValidationResult),
+                (SH.sourceConstraintComponent, SH.SPARQLConstraintComponent),
+                (SH.sourceShape, constraint.shape),
+                (SH.resultSeverity, constraint.severity),
+                (SH.focusNode, _cloned(data, focus, report)),
+                (SH.value, _cloned(data, solution["value"], report)),
+                (SH.sourceConstraint, _cloned(shapes, constraint.constraint, report)),
+            ):
+                report.add((result, predicate, value))
+            if "path" in solution:
+                report.add((result, SH.resultPath, _cloned(data, solution["path"], report)))
+            for message in constraint.messages:
+                report.add((result, SH.resultMessage, Literal(_substituted(str(message), solution))))
+            conforms = conforms and constraint.severity in (SH.Warning, SH.Info)
+    return conforms
+
+
+def _cloned(source: Graph, node: Node, report: Graph) -> Node:
+    """A blank node is copied into the report with what ``source`` says about it, as pySHACL does."""
+    if isinstance(node, BNode) and (node, None, None) in source:
+        return clone_blank_node(source, node, report, keepid=True)
+    return node
+
+
+def _substituted(message: str, solution: Mapping[str, Node]) -> str:
+    """SHACL 5.3.2: ``{?var}`` and ``{$var}`` in a message stand for the solution's value of ``var``."""
+    return _MESSAGE_VARIABLE.sub(
+        lambda match: str(solution[match.group(1)]) if match.group(1) in solution else match.group(0), message
+    )
+
+
+_MESSAGE_VARIABLE = re.compile(r"\{[?$](\w+)\}")
+
+
 def validate_graph(data: Graph, shapes: Graph) -> Report:
-    """Validate ``data`` against ``shapes`` (never against shapes the data itself contains)."""
+    """Validate ``data`` against ``shapes`` (never against shapes the data itself contains).
+
+    pySHACL runs every constraint except the SPARQL-based ones that ``_split_shapes`` takes out;
+    those run once each on an Oxigraph copy of the data and add their results to pySHACL's report.
+    """
     # SPARQL 1.1 Query section 13.2: FROM / FROM NAMED would make rdflib fetch graphs it does not hold.
     rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False
+    split = _split_shapes(shapes)
+    view = _PreparedQueryGraph(store=data.store, identifier=data.identifier)
     conforms, report_graph, _ = pyshacl_validate(
-        _PreparedQueryGraph(store=data.store, identifier=data.identifier),
-        shacl_graph=shapes,
+        view,
+        shacl_graph=split.core,
         ont_graph=None,
         inference="none",
         abort_on_first=False,
@@ -285,11 +576,13 @@ def validate_graph(data: Graph, shapes: Graph) -> Report:
         do_owl_imports=False,
     )
     assert isinstance(report_graph, Graph)
+    conforms = _bulk_results(view, shapes, split.bulk, report_graph) and bool(conforms)
+    report_graph.set((next(report_graph.subjects(RDF.type, SH.ValidationReport)), SH.conforms, Literal(conforms)))
     for prefix, namespace in shapes.namespaces():
         report_graph.bind(prefix, namespace, override=True, replace=True)
     results = tuple(sorted(_results(report_graph), key=_sort_key))
     labels = _labels(data, shapes, results)
-    return Report(conforms=bool(conforms), results=results, graph=report_graph, labels=labels)
+    return Report(conforms=conforms, results=results, graph=report_graph, labels=labels)
 
 
 def _text(graph: Graph, node: Node, predicate: URIRef) -> str | None:
@@ -351,7 +644,9 @@ def _results(report: Graph) -> list[Result]:
     return results
 
 
-def _sort_key(result: Result) -> tuple[str, str, str, str, str]:
+def _sort_key(result: Result) -> tuple[str, ...]:
+    """Report order: by severity, shape, message and node; every field breaks ties, so the order does
+    not depend on the report graph's hash order."""
     order = {s: str(i) for i, s in enumerate(SEVERITY_ORDER)}
     return (
         order.get(result.severity, "9"),
@@ -359,6 +654,8 @@ def _sort_key(result: Result) -> tuple[str, str, str, str, str]:
         result.message,
         result.focus_node,
         result.value or "",
+        result.result_path or "",
+        result.source_constraint or "",
     )
 
 
