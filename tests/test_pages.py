@@ -1,13 +1,13 @@
-"""The pure core of the pages (``ceopgraph.describe``): paths, links, sentences, figures, the home page."""
+"""The pure core of the pages (``paths``, ``describe``, ``pages``): paths, links, sentences, figures, home page."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from rdflib import URIRef
+from rdflib import Graph, URIRef
 
-from ceopgraph import describe
+from ceopgraph import describe, pages, paths
 from ceopgraph.config import Settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION
 from ceopgraph.store import EmbeddedStore
@@ -38,7 +38,7 @@ def store(built_dist: Path) -> EmbeddedStore:
     ],
 )
 def test_only_plain_paths_can_name_a_resource(rest: str, valid: bool) -> None:
-    assert describe.valid_rest(rest) is valid
+    assert paths.valid_rest(rest) is valid
 
 
 @pytest.mark.parametrize(
@@ -52,11 +52,11 @@ def test_only_plain_paths_can_name_a_resource(rest: str, valid: bool) -> None:
     ],
 )
 def test_extensions_split_only_when_served(rest: str, expected: tuple[str, str | None]) -> None:
-    assert describe.split_extension(rest, {"ttl", "html", "jsonld", "rdf", "nt"}) == expected
+    assert paths.split_extension(rest, {"ttl", "html", "jsonld", "rdf", "nt"}) == expected
 
 
 def test_links_stay_local_and_only_http_becomes_a_link() -> None:
-    linker = describe.Linker("https://w3id.org/ceopgraph/", "/prefix")
+    linker = paths.Linker("https://w3id.org/ceopgraph/", "/prefix")
     assert linker.href("https://w3id.org/ceopgraph/id/organisation/ceop") == "/prefix/doc/organisation/ceop"
     assert linker.href("https://w3id.org/ceopgraph/def/threat-area") == "/prefix/def/threat-area"
     assert linker.href("https://w3id.org/ceopgraph/") == "/prefix/"
@@ -69,21 +69,21 @@ def test_links_stay_local_and_only_http_becomes_a_link() -> None:
 
 def test_the_sentence_around_a_segment(source_text: str) -> None:
     start = source_text.index("790 children")
-    begin, end = describe.sentence_around(source_text, start, start + len("790 children"))
+    begin, end = pages.sentence_around(source_text, start, start + len("790 children"))
     assert source_text[begin:end].startswith("The Centre safeguarded and protected 790 children")
     assert source_text[begin:end].endswith("launched in 2006.")
 
 
 def test_readable_names() -> None:
-    assert describe.humanise("http://www.w3.org/ns/org#FormalOrganization", capital=True) == "Formal organization"
-    assert describe.humanise("http://schema.org/foundingDate") == "founding date"
-    assert describe.humanise("https://w3id.org/ceopgraph/def/unit/child") == "child"
+    assert pages.humanise("http://www.w3.org/ns/org#FormalOrganization", capital=True) == "Formal organization"
+    assert pages.humanise("http://schema.org/foundingDate") == "founding date"
+    assert pages.humanise("https://w3id.org/ceopgraph/def/unit/child") == "child"
 
 
 def test_figures_come_from_the_store_in_source_order(store: EmbeddedStore, settings: Settings) -> None:
     base = settings.base_uri
-    builder = describe.PageBuilder(base, describe.Linker(base), describe.Graph())
-    figures = describe.figures(store, builder, dataset=URIRef(base + "data/annual-review-2012-13"))
+    builder = pages.PageBuilder(base, paths.Linker(base), Graph())
+    figures = pages.figures(store, builder, dataset=URIRef(base + "data/annual-review-2012-13"))
     reported = [f.shown for f in figures if not f.derived]
     assert reported == ["790", "85%", "2,255", "18,887", "14%", "1,600"]
     derived = [f for f in figures if f.derived]
@@ -93,7 +93,7 @@ def test_figures_come_from_the_store_in_source_order(store: EmbeddedStore, setti
 
 def test_home_page_is_computed_from_the_store(store: EmbeddedStore, settings: Settings) -> None:
     base = settings.base_uri
-    home = describe.home_page(store, base, describe.Linker(base), URIRef(base + "data/ceopgraph"))
+    home = pages.home_page(store, base, paths.Linker(base), URIRef(base + "data/ceopgraph"))
     assert home.title == "CEOP Annual Review 2012/13 as linked open data"
     assert home.triples and int(home.triples.replace(",", "")) > 1000
     assert [t.notation for t in home.threat_areas] == ["1", "2", "3", "4"]
@@ -107,7 +107,7 @@ def test_home_page_is_computed_from_the_store(store: EmbeddedStore, settings: Se
 def test_derived_figure_page_shows_the_words_it_rests_on(store: EmbeddedStore, settings: Settings) -> None:
     base = settings.base_uri
     iri = URIRef(base + "data/annual-review-2012-13/children-safeguarded/2011-2012")
-    page = describe.resource_page(store, base, describe.Linker(base), iri, describe.describe(store, iri))
+    page = pages.resource_page(store, base, paths.Linker(base), iri, describe.describe(store, iri))
     assert page.figure is not None and page.figure.derived
     assert {e.exact for e in page.excerpts} == {
         "The Centre safeguarded and protected 790 children in 2012/2013",

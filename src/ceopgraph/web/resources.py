@@ -6,8 +6,8 @@ The canonical base URI (``Settings.base_uri``) is served at this server's root, 
 Web" note: ``/id/…`` names a thing and answers 303 See Other to its ``/doc/…`` page; ``/doc/…``,
 ``/def/…`` and ``/data/…`` are documents and answer 200, in HTML or RDF by ``Accept`` or extension.
 
-Views are thin: the path is validated, the core (``ceopgraph.describe``) builds the description or
-the page, ``conneg.negotiate`` picks the format and ``caching`` answers conditional requests.
+Views are thin: the path is validated, the core (``ceopgraph.describe``, ``ceopgraph.pages``) builds the
+description or the page, ``conneg.negotiate`` picks the format and ``caching`` answers conditional requests.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from rdflib.namespace import RDFS, VOID
 
 from ceopgraph import (
     describe,
+    pages,
+    paths,
     web,  # its accessors are looked up at request time
 )
 from ceopgraph.build import DUMP_STEM, METADATA_GRAPH, dataset_iri, graph_iri
@@ -44,7 +46,7 @@ OFFERED: tuple[str, ...] = (
     "application/xhtml+xml",
     *(alias for f in FORMATS for alias in f.aliases),
 )
-EXTENSIONS: dict[str, RdfFormat | None] = {describe.HTML_EXTENSION: None, **{f.extension: f for f in FORMATS}}
+EXTENSIONS: dict[str, RdfFormat | None] = {paths.HTML_EXTENSION: None, **{f.extension: f for f in FORMATS}}
 DUMP_FORMATS = {f"{DUMP_STEM}.{f.extension}": f for f in RDF_FORMATS}
 CONTEXT_PATH = "contexts/ceopgraph.jsonld"
 _SHAPES_KEY = "ceopgraph.shapes"
@@ -136,14 +138,14 @@ def dump(name: str) -> Response:
 def _resolve(space: str, rest: str) -> Target:
     """The resource a path names, or a 404 page. Nothing of the path is used before it is validated."""
     raw = str(request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or "").split("?", 1)[0]
-    if _ENCODED_SEPARATOR.search(raw) or not describe.valid_rest(rest):
+    if _ENCODED_SEPARATOR.search(raw) or not paths.valid_rest(rest):
         raise _NotFound(None)
     base = web.current_settings().base_uri
     public = "doc/" if space == "id/" else space
     iri = URIRef(base + space + rest)
     if _exists(iri):
         return Target(iri, f"{request.script_root}/{public}{rest}", None)
-    stem, extension = describe.split_extension(rest, EXTENSIONS)
+    stem, extension = paths.split_extension(rest, EXTENSIONS)
     if extension and _exists(URIRef(base + space + stem)):
         return Target(URIRef(base + space + stem), f"{request.script_root}/{public}{stem}", extension)
     raise _NotFound(base + space + rest)
@@ -218,17 +220,17 @@ def _render(target: Target, fmt: RdfFormat | None, media_type: str, graph: Graph
     base = web.current_settings().base_uri
     if fmt is not None:
         return Response(describe.serialise(description, fmt, base), mimetype=media_type)
-    linker = describe.Linker(base, request.script_root)
-    page = describe.resource_page(
+    linker = paths.Linker(base, request.script_root)
+    page = pages.resource_page(
         web.current_store(), base, linker, target.iri, description, _alternates(target), _shapes()
     )
     return Response(render_template("resource.html", page=page), mimetype=HTML)
 
 
-def _alternates(target: Target) -> list[describe.Alternate]:
-    found = [describe.Alternate("HTML", HTML, f"{target.document}.html")]
+def _alternates(target: Target) -> list[pages.Alternate]:
+    found = [pages.Alternate("HTML", HTML, f"{target.document}.html")]
     names = {"turtle": "Turtle", "jsonld": "JSON-LD", "rdfxml": "RDF/XML", "ntriples": "N-Triples"}
-    found += [describe.Alternate(names[f.name], f.media_type, f"{target.document}.{f.extension}") for f in FORMATS]
+    found += [pages.Alternate(names[f.name], f.media_type, f"{target.document}.{f.extension}") for f in FORMATS]
     return found
 
 
@@ -254,8 +256,8 @@ def _not_found(exc: _NotFound) -> Response:
         response = Response("Not found: no resource in this dataset has that IRI.\n", 404, mimetype="text/plain")
     else:
         base = web.current_settings().base_uri
-        linker = describe.Linker(base, request.script_root)
-        nearby = describe.nearby(web.current_store(), linker, exc.iri, base) if exc.iri else ()
+        linker = paths.Linker(base, request.script_root)
+        nearby = pages.nearby(web.current_store(), linker, exc.iri, base) if exc.iri else ()
         body = render_template("not_found.html", nearby=nearby, sparql=request.script_root + "/sparql")
         response = Response(body, 404, mimetype=HTML)
     response.vary.add("Accept")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template, request
 from rdflib import URIRef
 
-from ceopgraph import describe
+from ceopgraph import pages, paths
 from ceopgraph.build import dataset_iri
 from ceopgraph.conneg import negotiate
 
@@ -31,8 +31,8 @@ def home() -> Response:
     base = current_settings().base_uri
 
     def render() -> Response:
-        linker = describe.Linker(base, request.script_root)
-        page = describe.home_page(current_store(), base, linker, URIRef(dataset_iri(base)))
+        linker = paths.Linker(base, request.script_root)
+        page = pages.home_page(current_store(), base, linker, URIRef(dataset_iri(base)))
         return Response(render_template("home.html", home=page), mimetype="text/html")
 
     return caching.conditional("home", render, vary_accept=True)

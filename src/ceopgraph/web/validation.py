@@ -17,7 +17,7 @@ from rdflib import Graph
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ceopgraph import describe, web
+from ceopgraph import paths, web
 from ceopgraph.build import graph_iri
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, negotiate, rdf_format_for_media_type
 from ceopgraph.namespaces import prefix_map
@@ -214,7 +214,7 @@ def _html(report: Report | None, status: int, pasted: str = "") -> Response:
         report=report,
         counts=counts,
         groups=report.groups() if report else [],
-        linker=describe.Linker(web.current_settings().base_uri, request.script_root),
+        linker=paths.Linker(web.current_settings().base_uri, request.script_root),
         shapes_base=web.current_settings().base_uri + SHAPES_NODE_PATH + "/",
         guide=_guide(),
         formats=RDF_FORMATS,
