@@ -303,17 +303,27 @@ def _row_key(row: PropertyRow) -> tuple[int, str]:
 
 # Provenance: the words a resource rests on ---------------------------------------------------------
 
-PROVENANCE_QUERY = with_prefixes(
+# Two steps, each reached from a bound value (see ``ceopgraph.describe`` on planning): the segments
+# the resource rests on, then each segment's article and position. Joined in one query, Oxigraph
+# would hash the second part over every segment of the store.
+CITED_SEGMENTS_QUERY = with_prefixes(
     """
-SELECT * WHERE {
-  {
-    { ?resource prov:wasDerivedFrom ?segment } UNION { ?resource prov:wasQuotedFrom ?segment }
-    UNION { ?resource a oa:SpecificResource BIND(?resource AS ?segment) }
-    UNION { ?segment oa:hasSelector ?resource }
-  } UNION {
-    ?resource prov:wasDerivedFrom ?via . ?via a qb:Observation ; prov:wasDerivedFrom ?segment .
+SELECT ?resource ?segment ?via ?viaLabel WHERE {
+  { ?resource prov:wasDerivedFrom ?segment } UNION { ?resource prov:wasQuotedFrom ?segment }
+  UNION { ?resource rdf:type ?type FILTER(?type = oa:SpecificResource) BIND(?resource AS ?segment) }
+  UNION { ?segment oa:hasSelector ?resource }
+  UNION {
+    ?resource prov:wasDerivedFrom ?via . ?via prov:wasDerivedFrom ?segment .
+    FILTER EXISTS { ?via rdf:type qb:Observation }
     OPTIONAL { ?via rdfs:label ?viaLabel }
   }
+}
+"""
+)
+
+SEGMENT_QUERY = with_prefixes(
+    """
+SELECT * WHERE {
   ?segment oa:hasSource ?article ; oa:hasSelector ?selector .
   ?selector oa:start ?start ; oa:end ?end .
   ?article schema:text ?text .
@@ -343,8 +353,10 @@ def sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def excerpts(store: Store, builder: PageBuilder, iri: URIRef) -> tuple[Excerpt, ...]:
+    """The sentences of the source text that ``iri`` cites, is, or is a selector of; for a derived
+    figure also those of the reported figures it comes from (``via``)."""
     found: dict[tuple[str, str], Excerpt] = {}
-    for row in store.select(PROVENANCE_QUERY, {"resource": iri}):
+    for row in _cited(store, iri):
         try:
             start, end = int(row["start"]), int(row["end"])  # type: ignore[call-overload]
         except (KeyError, ValueError):
@@ -372,17 +384,29 @@ def excerpts(store: Store, builder: PageBuilder, iri: URIRef) -> tuple[Excerpt, 
     return tuple(sorted(found.values(), key=lambda e: (e.via is not None, e.start)))
 
 
+def _cited(store: Store, iri: URIRef) -> Iterable[dict[str, Node]]:
+    for cited in store.select(CITED_SEGMENTS_QUERY, {"resource": iri}):
+        for row in store.select(SEGMENT_QUERY, {"segment": cited["segment"]}):
+            yield {**cited, **row}
+
+
 def _shorten(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-SEGMENT_LABELS_QUERY = with_prefixes(
+# Again two steps: the segments next to the resource, then the words of each.
+NEIGHBOUR_SEGMENTS_QUERY = with_prefixes(
     """
-SELECT * WHERE {
+SELECT DISTINCT ?resource ?segment WHERE {
   { ?resource ?p ?segment } UNION { ?segment ?p ?resource }
-  ?segment a oa:SpecificResource ; oa:hasSelector ?selector .
-  ?selector oa:exact ?exact .
+  FILTER EXISTS { ?segment rdf:type oa:SpecificResource }
 }
+"""
+)
+
+SEGMENT_WORDS_QUERY = with_prefixes(
+    """
+SELECT * WHERE { ?segment oa:hasSelector ?selector . ?selector oa:exact ?exact }
 """
 )
 
@@ -391,17 +415,21 @@ def segment_labels(store: Store, iri: URIRef) -> dict[str, str]:
     """Segments of the source text have no label of their own: name them by their words."""
     return {
         str(r["segment"]): f"“{_shorten(str(r['exact']))}”"
-        for r in store.select(SEGMENT_LABELS_QUERY, {"resource": iri})
+        for neighbour in store.select(NEIGHBOUR_SEGMENTS_QUERY, {"resource": iri})
+        for r in store.select(SEGMENT_WORDS_QUERY, {"segment": neighbour["segment"]})
     }
 
 
 # Figures: the observations of the cube --------------------------------------------------------------
 
+# Type tests as FILTER EXISTS and the source position as a nested OPTIONAL: planned otherwise, the
+# first scans every observation and the second every position selector of the store. A figure
+# derived from other figures has sources without a position (rows without ?sourceStart).
 OBSERVATIONS_QUERY = with_prefixes(
     """
 SELECT * WHERE {
-  ?obs a qb:Observation ; qb:dataSet ?dataset ; ?statisticDimension ?statistic ;
-       sdmx-dimension:refPeriod ?period ; sdmx-measure:obsValue ?value .
+  ?obs qb:dataSet ?dataset . FILTER EXISTS { ?obs rdf:type qb:Observation }
+  ?obs ?statisticDimension ?statistic ; sdmx-dimension:refPeriod ?period ; sdmx-measure:obsValue ?value .
   OPTIONAL { ?statistic skos:prefLabel ?statisticLabel }
   OPTIONAL { ?period rdfs:label ?periodLabel }
   OPTIONAL { ?obs rdfs:label ?obsLabel }
@@ -412,7 +440,8 @@ SELECT * WHERE {
              OPTIONAL { ?range schema:minValue ?min } OPTIONAL { ?range schema:maxValue ?max } }
   OPTIONAL { ?obs ?comparisonAttribute ?comparison . OPTIONAL { ?comparison rdfs:label ?comparisonLabel } }
   OPTIONAL { ?obs ?derivationAttribute ?derivation }
-  OPTIONAL { ?obs prov:wasDerivedFrom ?segment . ?segment oa:hasSelector ?position . ?position oa:start ?sourceStart }
+  OPTIONAL { ?obs prov:wasDerivedFrom ?segment
+             OPTIONAL { ?segment oa:hasSelector ?position . ?position oa:start ?sourceStart } }
 }
 """
 )
@@ -434,6 +463,10 @@ def format_number(value: Decimal) -> str:
     if value == value.to_integral_value():
         return f"{int(value):,}"
     return f"{value:,f}".rstrip("0").rstrip(".")
+
+
+def _first_given(fig: Figure) -> tuple[bool, int]:
+    return (fig.source_start is None, fig.source_start or 0)
 
 
 def figures(
@@ -481,7 +514,12 @@ def figures(
                 source_start=int(str(row["sourceStart"])) if "sourceStart" in row else None,
             )
         )
-    unique = {f.obs.iri: f for f in sorted(result, key=lambda f: f.source_start or 0, reverse=True)}
+    # One figure per observation, placed where the source text first gives it.
+    unique: dict[str, Figure] = {}
+    for fig in result:
+        kept = unique.get(fig.obs.iri)
+        if kept is None or _first_given(fig) <= _first_given(kept):
+            unique[fig.obs.iri] = fig
     return tuple(
         sorted(unique.values(), key=lambda f: (f.derived, f.source_start is None, f.source_start or 0, f.obs.label))
     )
