@@ -1,4 +1,5 @@
-"""The fast path for repeated GET queries: the same answer, headers and access log as the app's own."""
+"""Repeated GET queries replayed before Flask runs (``web.replay``): the same answer, headers and access log as
+the app's own."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def test_repeated_get_is_replayed_with_the_same_headers(app: Flask, caplog: pyte
     assert '"GET /sparql" 200' in line and line.endswith("query=" + first.headers["X-Query-Hash"])
 
 
-def test_another_accept_or_a_conditional_request_takes_the_normal_path(app: Flask) -> None:
+def test_another_accept_or_a_conditional_request_gets_its_own_answer(app: Flask) -> None:
     client = app.test_client()
     json = client.get("/sparql", query_string={"query": QUERY}, headers={"Accept": "application/sparql-results+json"})
     csv = client.get("/sparql", query_string={"query": QUERY}, headers={"Accept": "text/csv"})

@@ -6,7 +6,7 @@ from flask import Flask, current_app
 
 from ceopgraph.config import Settings
 from ceopgraph.store import Store
-from ceopgraph.web import accesslog, errors, resources, site, sparql, validation
+from ceopgraph.web import accesslog, errors, replay, resources, site, sparql, validation
 
 STORE_KEY = "ceopgraph.store"
 SETTINGS_KEY = "ceopgraph.settings"
@@ -25,8 +25,8 @@ def create_app(settings: Settings, store: Store) -> Flask:
     app.register_blueprint(validation.blueprint)
     accesslog.install(app)
     app.after_request(site.security_headers)
-    # Repeated GET queries are answered before Flask's request handling (the data is read-only).
-    app.wsgi_app = sparql.FastAnswers(app, app.wsgi_app, settings.answer_cache_mb * 1024 * 1024)  # type: ignore[method-assign]
+    # Repeated GET queries and pages are answered before Flask's request handling (the data is read-only).
+    app.wsgi_app = replay.ReplayCache(app, app.wsgi_app, settings.answer_cache_mb * 1024 * 1024)  # type: ignore[method-assign]
     return app
 
 

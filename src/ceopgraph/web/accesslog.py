@@ -19,7 +19,7 @@ def _start() -> None:
 
 
 def log_line(remote_addr: str, method: str, path: str, status: int, elapsed_ms: float, query_hash: str) -> None:
-    """The one format of an access line, also written by the SPARQL fast path (``web.sparql.FastAnswers``)."""
+    """The one format of an access line, also written by the replay cache (``web.replay.ReplayCache``)."""
     if logger.isEnabledFor(logging.INFO):
         logger.info('%s "%s %s" %d %.2fms query=%s', remote_addr, method, path, status, elapsed_ms, query_hash)
 

@@ -7,14 +7,9 @@ Protocol; the service description follows SPARQL 1.1 Service Description.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Flask, Response, current_app, g, render_template, request, send_from_directory
+from flask import Blueprint, Response, current_app, g, render_template, request, send_from_directory
 from flask.blueprints import BlueprintSetupState
 from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import RDF
@@ -23,11 +18,7 @@ from ceopgraph import sparql, web  # web: its accessors are looked up at request
 from ceopgraph.conneg import RDF_FORMATS, negotiate
 from ceopgraph.namespaces import FORMATS, SD, STANDARD_PREFIXES
 from ceopgraph.sparql import AnswerCache, CachedAnswer, QueryRequest, ResultFormat
-from ceopgraph.store import DatasetSelection, QueryJob, Store, StoreError
-from ceopgraph.web import accesslog
-
-if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+from ceopgraph.store import DatasetSelection, QueryJob
 
 blueprint = Blueprint("sparql", __name__)
 
@@ -287,87 +278,3 @@ GROUP BY ?graph
 ORDER BY DESC(?triples)""",
     ),
 )
-
-
-# Fast path for repeated GET queries -------------------------------------------------------------
-
-
-class FastAnswers:
-    """WSGI middleware: a repeated ``GET /sparql?query=…`` is answered from memory before Flask runs.
-
-    The data is read-only, so the whole response to a GET query (status, headers, body) stays right
-    until the dataset version changes. Flask's request handling (routing, request and response
-    objects, hooks) costs far more than the query lookup itself once the answer is cached, so the
-    first answer goes through the app as usual and is recorded; the same request line with the same
-    ``Accept`` is then replayed, with the same headers, a fresh ``Server-Timing`` and the same access
-    log line. Conditional requests (``If-None-Match``) and everything else take the normal path.
-    Bounded in bytes like the answer cache (``CEOPGRAPH_ANSWER_CACHE_MB``; 0 turns both off).
-    """
-
-    def __init__(self, app: Flask, wsgi_app: WSGIApplication, max_bytes: int) -> None:
-        self._app = app
-        self._next = wsgi_app
-        self._max_bytes = max_bytes
-        self._entries: OrderedDict[tuple[str, str, str, str], tuple[str, list[tuple[str, str]], bytes, str]] = (
-            OrderedDict()
-        )
-        self._size = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if (
-            self._max_bytes <= 0
-            or environ.get("REQUEST_METHOD") != "GET"
-            or environ.get("PATH_INFO") != "/sparql"
-            or not environ.get("QUERY_STRING")
-            or "HTTP_IF_NONE_MATCH" in environ
-        ):
-            return self._next(environ, start_response)
-        started = time.perf_counter()
-        store: Store = self._app.extensions[web.STORE_KEY]
-        try:
-            version = store.version
-        except StoreError:  # a remote store that is down: the app answers 502/503 with its message
-            return self._next(environ, start_response)
-        key = (version, environ.get("SCRIPT_NAME", ""), environ["QUERY_STRING"], environ.get("HTTP_ACCEPT", ""))
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-        if found is None:
-            return self._record(key, environ, start_response)
-        status, headers, body, query_hash = found
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        start_response(status, [*headers, ("Server-Timing", f"app;dur={elapsed_ms:.1f}")])
-        accesslog.log_line(environ.get("REMOTE_ADDR") or "-", "GET", "/sparql", 200, elapsed_ms, query_hash)
-        return [body]
-
-    def _record(
-        self, key: tuple[str, str, str, str], environ: WSGIEnvironment, start_response: StartResponse
-    ) -> Iterable[bytes]:
-        seen: dict[str, Any] = {}
-
-        def recording_start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            seen["status"], seen["headers"] = status, headers
-            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
-
-        chunks = self._next(environ, recording_start_response)
-        headers = [(k, v) for k, v in seen.get("headers", []) if k.lower() != "server-timing"]
-        query_hash = next((v for k, v in headers if k.lower() == "x-query-hash"), None)
-        if not str(seen.get("status", "")).startswith("200 ") or query_hash is None:
-            return chunks
-        try:  # an answer from the answer cache: bytes in memory, never a stream
-            body = b"".join(chunks)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
-        if len(body) <= self._max_bytes // 8:
-            with self._lock:
-                previous = self._entries.pop(key, None)
-                self._size += len(body) - (len(previous[2]) if previous else 0)
-                self._entries[key] = (seen["status"], headers, body, query_hash)
-                while self._size > self._max_bytes and self._entries:
-                    _, evicted = self._entries.popitem(last=False)
-                    self._size -= len(evicted[2])
-        return [body]
