@@ -326,14 +326,15 @@ def _split_shapes(shapes: Graph) -> _SplitShapes:
     bulk = []
     for shape, constraint in sorted(shapes.subject_objects(SH.sparql), key=lambda pair: (str(pair[0]), str(pair[1]))):
         select = shapes.value(constraint, SH.select)
-        if select is not None and _uses_service(str(select)):
+        prologue = _prefix_declarations(shapes, constraint)
+        if select is not None and _uses_service(prologue + str(select)):
             raise UnsafeShapes(f"{constraint}: a SPARQL constraint must not contain a federated query (SERVICE)")
         if not isinstance(shape, URIRef) or not isinstance(constraint, (URIRef, BNode)):
             continue
         focus = _focus_node_pattern(shapes, shape)
         if focus is None or select is None or (constraint, SH.deactivated, Literal(True)) in shapes:
             continue
-        query = _bulk_query(_prefix_declarations(shapes, constraint), str(select), focus)
+        query = _bulk_query(prologue, str(select), focus)
         if query is None:
             continue
         messages = tuple(shapes.objects(constraint, SH.message)) + tuple(shapes.objects(shape, SH.message))
@@ -389,10 +390,18 @@ def _prefix_declarations(shapes: Graph, constraint: Node) -> str:
 
 
 @lru_cache(maxsize=512)
-def _uses_service(select: str) -> bool:
+def _parsed(query: str) -> CompValue | None:
+    """The query's parse tree (parsing is slow: each shape query is parsed once per process)."""
     try:
-        parsed = parseQuery(select)
+        parsed: CompValue = parseQuery(query)[1]
     except ParseException:
+        return None
+    return parsed
+
+
+def _uses_service(query: str) -> bool:
+    parsed = _parsed(query)
+    if parsed is None:
         return True  # cannot tell: refused rather than run
     return _contains(parsed, lambda node: isinstance(node, CompValue) and node.name == "ServiceGraphPattern")
 
@@ -409,12 +418,11 @@ def _bulk_query(prologue: str, select: str, focus: str) -> str | None:
     ``$this`` may only appear in triple patterns. Projection must keep ``$this`` and nothing may
     aggregate, group, slice or name datasets, or the solutions of different focus nodes would mix.
     """
-    try:
-        query = parseQuery(prologue + select)[1]
-    except ParseException:
-        return None
-    if query.name != "SelectQuery" or any(
-        key in query for key in ("datasetClause", "groupby", "having", "orderby", "limitoffset", "valuesClause")
+    query = _parsed(prologue + select)
+    if (
+        query is None
+        or query.name != "SelectQuery"
+        or any(key in query for key in ("datasetClause", "groupby", "having", "orderby", "limitoffset", "valuesClause"))
     ):
         return None
     projection = query.projection  # None for SELECT *
