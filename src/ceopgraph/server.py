@@ -1,7 +1,9 @@
 """Run the app under a production WSGI server from the command line: gunicorn, or Granian.
 
-Each worker builds its own app and store after the fork (no preloading): pyoxigraph's store is not
-shared between processes, and a store per worker keeps workers independent. gthread workers keep
+Each worker builds its own app and in-memory store after the fork (no preloading: a store per worker
+keeps workers independent, and nothing threaded is forked). The one thing written before the fork is
+the on-disk copy of the data that every worker's query processes open read-only (``cli.cmd_serve``),
+so the data sits once in the page cache, not once per query process. gthread workers keep
 connections alive, so clients that reuse them (SPARQLWrapper sessions, browsers, load generators)
 skip a TCP handshake per query.
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import itertools
+import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -247,21 +250,22 @@ class EmbeddedStore:
                 self._scratch = None
 
 
-_Source = tuple[Path, ox.RdfFormat, ox.NamedNode | None]
+_Source = tuple[str, str, str | None]  # file, pyoxigraph format name, target graph: plain values, for JSON
 
 
 def _sources(paths: Sequence[Path], formats: Sequence[RdfFormat]) -> list[_Source]:
     """Each file with its pyoxigraph format and target graph: a file of a triple format becomes a graph
     named after the file; quad formats name their own graphs."""
     return [
-        (path, getattr(ox.RdfFormat, fmt.oxigraph_name), None if fmt.quads else ox.NamedNode(path.resolve().as_uri()))
+        (str(path), fmt.oxigraph_name, None if fmt.quads else path.resolve().as_uri())
         for path, fmt in zip(paths, formats, strict=True)
     ]
 
 
 def _load(store: ox.Store, sources: Sequence[_Source]) -> None:
-    for path, fmt, graph in sources:
-        store.bulk_load(path=path, format=fmt, to_graph=graph)
+    for path, format_name, graph in sources:
+        target = None if graph is None else ox.NamedNode(graph)
+        store.bulk_load(path=path, format=getattr(ox.RdfFormat, format_name), to_graph=target)
 
 
 def _version_of(paths: Sequence[Path]) -> str:
@@ -307,7 +311,7 @@ class DiskStore:
         version = _version_of(paths)
         if folder is None:
             scratch = _new_scratch()
-            _write(scratch, lambda store: _load(store, sources))
+            _write(scratch, sources)
             return cls(scratch, version, scratch=True)
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"store-{version}"
@@ -317,7 +321,7 @@ class DiskStore:
                 for stale in folder.glob(".building-*"):  # left by a builder that died holding the lock
                     shutil.rmtree(stale, ignore_errors=True)
                 partial = Path(tempfile.mkdtemp(prefix=".building-", dir=folder))
-                _write(partial, lambda store: _load(store, sources))
+                _write(partial, sources)
                 partial.rename(target)
         return cls(target, version)
 
@@ -325,7 +329,10 @@ class DiskStore:
     def copy_of(cls, store: ox.Store, version: str) -> DiskStore:
         """A scratch copy of a store built in memory (the query workers cannot reach its memory)."""
         scratch = _new_scratch()
-        _write(scratch, lambda disk: disk.bulk_extend(store))
+        with tempfile.TemporaryDirectory(prefix="ceopgraph-dump-") as folder:
+            dump = Path(folder) / "store.nq"
+            store.dump(dump, format=ox.RdfFormat.N_QUADS)
+            _write(scratch, [(str(dump), "N_QUADS", None)])
         return cls(scratch, version, scratch=True)
 
     def remove(self) -> None:
@@ -335,11 +342,23 @@ class DiskStore:
             self._remover()
 
 
-def _write(path: Path, fill: Callable[[ox.Store], None]) -> None:
-    store = ox.Store(str(path))
-    fill(store)
+_WRITER = "import json, sys; from ceopgraph.store import write_store; write_store(sys.argv[1], json.loads(sys.argv[2]))"
+
+
+def _write(path: Path, sources: Sequence[_Source]) -> None:
+    """Write in a fresh interpreter, not here: RocksDB keeps its background threads after a store
+    closes, and a server that forks its workers after writing would hand them a thread pool without
+    threads (they abort when they exit)."""
+    done = subprocess.run([sys.executable, "-c", _WRITER, str(path), json.dumps(list(sources))], check=False)
+    if done.returncode != 0:
+        raise OSError(f"writing the store to {path} failed (exit status {done.returncode})")
+
+
+def write_store(path: str, sources: Sequence[_Source]) -> None:
+    """The writer process: load the files into a new on-disk store and close it."""
+    store = ox.Store(path)
+    _load(store, sources)
     store.flush()
-    del store  # closes the database: readers may open it only now
 
 
 def _new_scratch() -> Path:
