@@ -204,6 +204,9 @@ def timed_posts(url: str, body: bytes, media_type: str, count: int, timeout: flo
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--pages-only", action="store_true", help="measure the resource pages at 100k only and print that section"
+    )
     parser.add_argument("--seconds", type=float, default=3.0, help="load per run (default 3)")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--validation-limit", type=float, default=120.0, help="cap per validation run, s")
@@ -211,6 +214,8 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.md"))
     args = parser.parse_args()
     started = time.monotonic()
+    if args.pages_only:
+        return pages_only(args.seconds, args.connections)
     seconds, connections = args.seconds, args.connections
     tiers = {k: v for k, v in TIERS.items() if not (args.skip_1m and k == "1M")}
     out = Results()
@@ -286,15 +291,7 @@ def main() -> int:
             out.table(["class", "server", "req/s", "median ms", "p99 ms", "non-2xx", "ratio"], rows)
 
             # 5. Resource pages and /validate at 100k ------------------------------------------------
-            page = "data/synthetic/body-000007/reports-received/2009-2010"
-            rows = []
-            for label, base in (("gunicorn", ours_g), ("granian", ours_r)):
-                for kind, path, accept in (("HTML", page, "text/html"), ("Turtle", page + ".ttl", "text/turtle")):
-                    run = wrk_accept(base + path, seconds, connections, accept)
-                    rows.append([kind, label, *fmt_run(run)])
-            out.section("Resource pages at 100k triples", f"`/{page}` (an observation), {connections} connections.")
-            out.table(["page", "server", "req/s", "median ms", "p99 ms", "non-2xx"], rows)
-            log("pages done")
+            pages_section(out, data, seconds, connections)
             submission = files["10k"].read_bytes()
             posts = timed_posts(ours_g + "validate", submission, "application/n-quads", 2, 90)
             out.section(
@@ -392,6 +389,91 @@ def wrk_accept(url: str, seconds: float, connections: int, accept: str) -> Run:
         return wrk(url, seconds, connections)
     finally:
         sparql_bench.ACCEPT = previous
+
+
+# Resource pages ------------------------------------------------------------------------------------
+
+PAGE = "data/synthetic/body-000007/reports-received/2009-2010"  # an observation: figure, provenance
+DATASET_PAGE = "data/synthetic/body-000007"  # a dataset: a table and chart of ~50 figures, ~50 incoming links
+OBSERVATIONS = "PREFIX qb: <http://purl.org/linked-data/cube#> SELECT ?obs WHERE { ?obs a qb:Observation } LIMIT 200"
+
+
+def first_answers(base: str, paths: list[str], accept: str) -> tuple[list[float], int]:
+    """One GET per path, one at a time: each page's first answer (rendered, not replayed); ms, non-2xx."""
+    times, failed = [], 0
+    for path in paths:
+        started = time.perf_counter()
+        request = urllib.request.Request(base + path, headers={"Accept": accept})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                answer.read()
+        except urllib.error.HTTPError:
+            failed += 1
+        times.append((time.perf_counter() - started) * 1000)
+    return times, failed
+
+
+def pages_section(out: Results, data: Path, seconds: float, connections: int) -> None:
+    """Resource pages at 100k: the same page under load (replayed from the answer cache after its first
+    answer), the same with the cache off (every request rendered), and the first answer of 200 distinct
+    observation pages (what a crawler sees)."""
+    rows = []
+    with ExitStack() as stack:
+        servers = {
+            "gunicorn": stack.enter_context(ceopgraph(data, "gunicorn"))[0],
+            "granian": stack.enter_context(ceopgraph(data, "granian"))[0],
+            "granian, no cache": stack.enter_context(ceopgraph(data, "granian", cache=False))[0],
+        }
+        for page, what in ((PAGE, "observation"), (DATASET_PAGE, "dataset")):
+            for kind, path, accept in (("HTML", page, "text/html"), ("Turtle", page + ".ttl", "text/turtle")):
+                for label, base in servers.items():
+                    run = wrk_accept(base + path, seconds, connections, accept)
+                    rows.append([f"{kind}, {what}", label, *fmt_run(run)])
+        log("pages under load done")
+        listing = urllib.request.Request(
+            servers["granian, no cache"] + "sparql?query=" + urllib.parse.quote(OBSERVATIONS),
+            headers={"Accept": "text/csv"},
+        )
+        with urllib.request.urlopen(listing, timeout=60) as answer:
+            iris = answer.read().decode().split()[1:]
+        paths = [iri.removeprefix(generate.DEFAULT_BASE) for iri in iris]
+        cold = []
+        for kind, accept, suffix in (("HTML", "text/html", ""), ("Turtle", "text/turtle", ".ttl")):
+            times, failed = first_answers(servers["gunicorn"], [p + suffix for p in paths], accept)
+            times.sort()
+            cold.append([kind, str(len(times)), f"{times[len(times) // 2]:.2f}", f"{times[-1 - len(times) // 100]:.2f}",
+                         f"{max(times):.2f}", str(failed)])  # fmt: skip
+        log("first answers done")
+    out.section(
+        "Resource pages at 100k triples",
+        f"`/{PAGE}` (an observation) and `/{DATASET_PAGE}` (a dataset with its table and chart), {connections} "
+        f"keep-alive connections (wrk), {seconds:g} s per run; 2 workers x 4 threads. With the answer cache (the "
+        "default) a page is rendered once per dataset version and representation, then replayed; `no cache` renders "
+        "every request.",
+    )
+    out.table(["page", "server", "req/s", "median ms", "p99 ms", "non-2xx"], rows)
+    out.text(
+        "",
+        f"First answers of {len(paths)} distinct observation pages, one request at a time (gunicorn, rendered, "
+        "never replayed): client-side latency.",
+        "",
+    )
+    out.table(["page", "pages", "median ms", "p99 ms", "max ms", "non-2xx"], cold)
+
+
+def pages_only(seconds: float, connections: int) -> int:
+    """``--pages-only``: generate the 100k tier, measure the pages, print the section."""
+    with tempfile.TemporaryDirectory(prefix="ceopgraph-pages-") as scratch:
+        data = Path(scratch) / "synthetic-100k.nq"
+        triples = generate.generate(generate.observations_for(TIERS["100k"]), data)
+        log(f"generated 100k: {triples:,} triples")
+        out = Results()
+        pages_section(out, data, seconds, connections)
+    print(
+        f"\nMeasured {datetime.date.today().isoformat()} by `bench/scale.py --pages-only` on {os.cpu_count()} CPU "
+        f"cores (a shared machine), {triples:,} triples, Python {sys.version.split()[0]}."
+    )
+    return 0
 
 
 if __name__ == "__main__":
