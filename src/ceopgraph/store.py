@@ -1,15 +1,15 @@
 """The ``Store`` protocol the front end talks to, and its embedded backend on pyoxigraph.
 
-Only this module imports the SPARQL engine. The front end never assumes the store is local: it asks
-for serialised answers (``query``) or for rdflib terms from queries it wrote itself with bound values
-(``select``, ``construct``), so a remote SPARQL 1.1 store can stand behind the same calls.
+Only this module (with ``queryproc``, its query processes' half) drives the SPARQL engine. The front
+end never assumes the store is local: it asks for serialised answers (``query``) or for rdflib terms
+from queries it wrote itself with bound values (``select``, ``construct``), so a remote SPARQL 1.1
+store can stand behind the same calls.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
-import itertools
 import json
 import os
 import shutil
@@ -19,7 +19,6 @@ import tempfile
 import threading
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -28,68 +27,40 @@ from rdflib import Graph, URIRef
 from rdflib.term import Node
 
 from ceopgraph.conneg import RdfFormat
+from ceopgraph.queryproc import (
+    DatasetSelection,
+    QueryAnswer,
+    QueryEvaluationError,
+    QueryJob,
+    QuerySyntaxError,
+    QueryTimeout,
+    StoreError,
+    StoreUnavailable,
+)
 from ceopgraph.terms import OxTerm, to_oxigraph, to_rdflib
-from ceopgraph.workers import DeadlinePassed, NoIdleWorker, WorkerFailed, WorkerPool, serve_jobs
+from ceopgraph.workers import DeadlinePassed, NoIdleWorker, WorkerFailed, WorkerPool
 
-
-class StoreError(Exception):
-    """Base of the store's failures; the web layer maps each subclass to one HTTP status."""
-
-
-class QuerySyntaxError(StoreError):
-    """The query does not parse (HTTP 400)."""
-
-
-class QueryTimeout(StoreError):
-    """The query ran past its time limit and was stopped (HTTP 503)."""
-
-
-class StoreUnavailable(StoreError):
-    """The store cannot be reached or failed (HTTP 502/503)."""
-
-
-class QueryEvaluationError(StoreError):
-    """The query parses but cannot be evaluated or its answer written in the asked format (HTTP 400)."""
-
-
-@dataclass(frozen=True)
-class DatasetSelection:
-    """SPARQL Protocol ``default-graph-uri`` / ``named-graph-uri``; empty means the store's own dataset
-    (default graph = union of the named graphs)."""
-
-    default_graphs: tuple[str, ...] = ()
-    named_graphs: tuple[str, ...] = ()
-
+# The jobs, answers and errors live in ``queryproc`` (what the query processes import); callers find them here.
+__all__ = [
+    "Bindings",
+    "DatasetSelection",
+    "DiskStore",
+    "EmbeddedStore",
+    "QueryAnswer",
+    "QueryEvaluationError",
+    "QueryJob",
+    "QueryPool",
+    "QuerySyntaxError",
+    "QueryTimeout",
+    "Row",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "write_store",
+]
 
 Bindings = Mapping[str, Node]
 Row = dict[str, Node]
-
-
-@dataclass(frozen=True)
-class QueryJob:
-    """One endpoint query, backend-neutral: what a local engine or a remote SPARQL 1.1 store is asked.
-
-    ``result_format`` is a format name of ``ceopgraph.sparql.ALL_FORMATS`` ("json", "xml", "csv", "tsv"
-    for SELECT/ASK; "turtle", "ntriples", "jsonld", "rdfxml", "trig", "nquads" for CONSTRUCT/DESCRIBE).
-    A dataset selection that is not empty replaces the query's own ``FROM``/``FROM NAMED`` (SPARQL
-    1.1 Protocol §2.1.4); graphs the store does not hold are empty, never fetched. Without either,
-    the default graph is the union of the named graphs.
-    """
-
-    query: str
-    form: str  # SELECT, ASK, CONSTRUCT or DESCRIBE (the caller has vetted the query)
-    result_format: str
-    dataset: DatasetSelection = field(default_factory=DatasetSelection)
-    query_has_dataset: bool = False
-    timeout_s: float = 10.0
-    max_rows: int = 10_000  # solutions (SELECT) or triples (CONSTRUCT/DESCRIBE)
-    prefixes: tuple[tuple[str, str], ...] = ()  # for Turtle, TriG, RDF/XML answers
-
-
-@dataclass(frozen=True)
-class QueryAnswer:
-    body: bytes
-    truncated: bool  # more than max_rows: the answer holds the first max_rows only
 
 
 class Store(Protocol):
@@ -385,86 +356,6 @@ def _remove_scratch(path: Path, owner: int) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-# Query worker processes ------------------------------------------------------------------------
-
-_RESULTS_FORMATS = {
-    "json": ox.QueryResultsFormat.JSON,
-    "xml": ox.QueryResultsFormat.XML,
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-}
-_GRAPH_FORMATS = {
-    "turtle": ox.RdfFormat.TURTLE,
-    "trig": ox.RdfFormat.TRIG,
-    "ntriples": ox.RdfFormat.N_TRIPLES,
-    "nquads": ox.RdfFormat.N_QUADS,
-    "jsonld": ox.RdfFormat.JSON_LD,
-    "rdfxml": ox.RdfFormat.RDF_XML,
-}
-
-
-def evaluate(store: ox.Store, job: QueryJob) -> QueryAnswer:
-    """Run ``job`` on ``store`` and serialise at most ``job.max_rows`` solutions or triples."""
-    options: dict[str, object] = {}
-    if job.dataset.default_graphs or job.dataset.named_graphs:
-        # SPARQL 1.1 Protocol §2.1.4: the protocol dataset overrides FROM / FROM NAMED.
-        options["default_graph"] = [ox.NamedNode(g) for g in job.dataset.default_graphs]
-        options["named_graphs"] = [ox.NamedNode(g) for g in job.dataset.named_graphs]
-    elif not job.query_has_dataset:
-        # No dataset anywhere: the default graph is the union of the named graphs. (With FROM in the
-        # query this flag would make pyoxigraph ignore it, so it is set only without one.)
-        options["use_default_graph_as_union"] = True
-    try:
-        result = store.query(job.query, **options)  # type: ignore[arg-type]
-        if isinstance(result, ox.QueryBoolean):
-            return QueryAnswer(result.serialize(format=_RESULTS_FORMATS[job.result_format]) or b"", False)
-        if isinstance(result, ox.QuerySolutions):
-            return _solutions_answer(result, job)
-        triples = list(itertools.islice(result, job.max_rows + 1))
-        prefixes = dict(job.prefixes)
-        body = ox.serialize(triples[: job.max_rows], format=_GRAPH_FORMATS[job.result_format], prefixes=prefixes)
-        assert body is not None
-        return QueryAnswer(body, len(triples) > job.max_rows)
-    except SyntaxError as exc:
-        raise QuerySyntaxError(f"the query does not parse: {_short(exc)}") from exc
-    except (ValueError, RuntimeError) as exc:
-        raise QueryEvaluationError(f"the query cannot be answered: {_short(exc)}") from exc
-    except OSError as exc:
-        raise StoreUnavailable(f"the store failed: {exc}") from exc
-
-
-def _short(exc: Exception, limit: int = 160) -> str:
-    """The engine's message, first line, cut short (its parser lists every token it expected)."""
-    text = (str(exc).splitlines() or [""])[0]
-    return text if len(text) <= limit else text[:limit].rstrip() + "…"
-
-
-def _solutions_answer(solutions: ox.QuerySolutions, job: QueryJob) -> QueryAnswer:
-    """Cap the rows, then let the engine's own writers produce the format: the first rows are
-    written as SPARQL TSV (terms in N-Triples syntax, one line each) and read back."""
-    header = "\t".join("?" + v.value for v in solutions.variables)
-    lines = [header]
-    for solution in itertools.islice(solutions, job.max_rows):
-        lines.append("\t".join("" if term is None else str(term) for term in solution))
-    truncated = next(solutions, None) is not None
-    tsv = ("\n".join(lines) + "\n").encode()
-    capped = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
-    return QueryAnswer(capped.serialize(format=_RESULTS_FORMATS[job.result_format]) or b"", truncated)
-
-
-def worker_main(fd: int) -> None:
-    """A query worker process: open the on-disk store read-only, then answer jobs until the pool goes
-    away or kills it (a timeout)."""
-    serve_jobs(fd, lambda path: ox.Store.read_only(path), _answer)
-
-
-def _answer(store: ox.Store, job: QueryJob) -> tuple[str, object]:
-    try:
-        return ("ok", evaluate(store, job))
-    except StoreError as exc:
-        return ("error", exc)
-
-
 class QueryPool:
     """Worker processes answering endpoint queries, one query each at a time (``ceopgraph.workers``).
 
@@ -475,7 +366,7 @@ class QueryPool:
     """
 
     def __init__(self, disk: DiskStore, size: int) -> None:
-        self._workers = WorkerPool("ceopgraph.store:worker_main", str(disk.path), size, "query worker")
+        self._workers = WorkerPool("ceopgraph.queryproc:worker_main", str(disk.path), size, "query worker")
         self._workers.start()
 
     def wait_ready(self) -> None:
