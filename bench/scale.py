@@ -93,14 +93,18 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def rss_mb(pid: int) -> float:
+def memory_mb(pid: int) -> tuple[float, float]:
+    """RSS and PSS of one process (MB). PSS divides each shared page among the processes mapping it,
+    so pages shared between workers and query processes (the interpreter's libraries) count once."""
+    values = {"Rss:": 0.0, "Pss:": 0.0}
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            key, *rest = line.split()
+            if key in values:
+                values[key] = int(rest[0]) / 1024
     except OSError:
         pass
-    return 0.0
+    return values["Rss:"], values["Pss:"]
 
 
 def children(pid: int) -> list[int]:
@@ -113,19 +117,26 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def worker_memory(root: int) -> list[float]:
-    """RSS of each server worker plus its query processes (MB): the server's children, recursively."""
-    return [rss_mb(w) + sum(rss_mb(c) for c in children(w)) for w in children(root)]
+def worker_memory(root: int) -> list[tuple[tuple[float, float], list[tuple[float, float]]]]:
+    """Per server worker (the server's children): its RSS and PSS, and those of each of its query processes."""
+    return [(memory_mb(w), [memory_mb(c) for c in children(w)]) for w in children(root)]
+
+
+def warm(endpoint: str, rounds: int) -> None:
+    """Every query of the mix ``rounds`` times, uncached, so every query process has read the data."""
+    for _ in range(rounds):
+        for query in QUERIES.values():
+            solutions(endpoint, query)
 
 
 @contextmanager
-def ceopgraph(data: Path, server_kind: str, cache: bool = True) -> Iterator[tuple[str, int]]:
+def ceopgraph(data: Path, server_kind: str, cache: bool = True, seconds: float = 60) -> Iterator[tuple[str, int]]:
     port = free_port()
     command = [str(BIN / "ceopgraph"), "serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(data)]
     command += ["--server", server_kind, "--workers", "2", "--threads", "4"]
     env = {} if cache else {"CEOPGRAPH_ANSWER_CACHE_MB": "0"}
     base = f"http://127.0.0.1:{port}/"
-    with server(command, base + "healthz", env) as process:
+    with server(command, base + "healthz", env, seconds) as process:
         yield base, process.pid
 
 
@@ -202,6 +213,79 @@ def timed_posts(url: str, body: bytes, media_type: str, count: int, timeout: flo
     return found
 
 
+def load_section(
+    out: Results, files: dict[str, Path], engines: tuple[str, ...] = ("rdflib", "pyoxigraph")
+) -> tuple[dict[str, float], float]:
+    """Load time and peak RSS per tier and engine; returns the embedded store's peak RSS per tier and
+    the bare interpreter's (with pyoxigraph imported)."""
+    out.section("Load time and peak memory", "One fresh process per load (N-Quads file); peak RSS of it.")
+    rows, store_mb = [], {}
+    for name, path in files.items():
+        for engine in engines:
+            try:
+                done = subprocess.run([sys.executable, "-c", LOAD_SCRIPT, engine, str(path)], capture_output=True,
+                                      text=True, check=True, timeout=300).stdout.split()  # fmt: skip
+                rows.append([name, engine, f"{float(done[0]):.2f}", f"{float(done[1]):,.0f}"])
+                if engine == "pyoxigraph":
+                    store_mb[name] = float(done[1])
+            except subprocess.TimeoutExpired:
+                rows.append([name, engine, "> 300", "-"])
+            log(f"loaded {name} with {engine}")
+    out.table(["tier", "engine", "load s", "peak RSS MB"], rows)
+    baseline = subprocess.run([sys.executable, "-c", f"import pyoxigraph; print({HWM})"], capture_output=True,
+                              text=True, check=True).stdout  # fmt: skip
+    return store_mb, float(baseline)
+
+
+def memory_section(
+    out: Results, files: dict[str, Path], triples: dict[str, int], store_mb: dict[str, float], interpreter_mb: float
+) -> None:
+    """Memory per gunicorn worker at 100k and 1M, after the uncached query mix has gone through every
+    query process; against the store's own (its load's peak RSS less the interpreter's)."""
+    rows = []
+    for name in ("100k", "1M"):
+        if name not in files:
+            continue
+        own = store_mb[name] - interpreter_mb
+        # At 1M every worker loads the data into memory on a shared, busy machine: allow a slow start.
+        with ceopgraph(files[name], "gunicorn", cache=False, seconds=300) as (base, pid):
+            warm(base + "sparql", rounds=12)
+            time.sleep(1)
+            for index, ((rss, pss), queries) in enumerate(worker_memory(pid)):
+                total_rss, total_pss = rss + sum(r for r, _ in queries), pss + sum(p for _, p in queries)
+                each = max((r for r, _ in queries), default=0.0)
+                rows.append([
+                    f"{name} ({triples[name]:,})", str(index + 1), f"{rss:,.0f}", f"{len(queries)} x {each:,.0f}",
+                    f"{total_rss:,.0f}", f"{total_pss:,.0f}", f"{own:,.0f}",
+                    f"{total_rss / own:.1f}x", f"{total_pss / own:.1f}x",
+                ])  # fmt: skip
+        log(f"memory {name} done")
+    out.section(
+        "Memory per server worker",
+        "gunicorn, 2 workers x 4 threads, 4 endpoint query processes per worker, answer cache off; measured after the "
+        "query mix ran 12 times uncached (every query process has read the data). The worker keeps the store in "
+        "memory for its own queries (pages); the query processes open one on-disk copy written before the fork, "
+        "read-only, so its pages sit once in the operating system's page cache for every process on the machine "
+        "(not in any RSS). PSS shares out the pages processes have in common (the interpreter's libraries). "
+        f"Store's own: the embedded load's peak RSS less the interpreter's ({interpreter_mb:.0f} MB).",
+    )
+    out.table(
+        ["tier", "worker", "worker RSS MB", "query processes RSS MB", "total RSS MB", "total PSS MB", "store MB",
+         "RSS ratio", "PSS ratio"],
+        rows,
+    )  # fmt: skip
+
+
+def splice(path: Path, out: Results, title: str, note: str) -> None:
+    """Replace section ``title`` of an existing results file with the one in ``out`` (plus ``note``)."""
+    lines = path.read_text().splitlines()
+    start = lines.index(f"## {title}")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    fresh = out.lines[out.lines.index(f"## {title}") :]
+    fresh = fresh[: next((i for i in range(1, len(fresh)) if fresh[i].startswith("## ")), len(fresh))]
+    path.write_text("\n".join([*lines[:start], *fresh[:2], note, "", *fresh[2:], "", *lines[end:]]).rstrip() + "\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
@@ -212,12 +296,17 @@ def main() -> int:
     parser.add_argument("--validation-limit", type=float, default=120.0, help="cap per validation run, s")
     parser.add_argument("--skip-1m", action="store_true", help="leave out the 1M-triple tier")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.md"))
+    parser.add_argument(
+        "--memory-only", action="store_true", help="measure memory per worker only and replace that section of --out"
+    )
     args = parser.parse_args()
     started = time.monotonic()
     if args.pages_only:
         return pages_only(args.seconds, args.connections)
     seconds, connections = args.seconds, args.connections
     tiers = {k: v for k, v in TIERS.items() if not (args.skip_1m and k == "1M")}
+    if args.memory_only:
+        tiers = {k: v for k, v in tiers.items() if k != "10k"}
     out = Results()
 
     with tempfile.TemporaryDirectory(prefix="ceopgraph-scale-") as scratch_name, ExitStack():
@@ -230,31 +319,25 @@ def main() -> int:
             log(f"generated {name}: {triples[name]:,} triples")
 
         # 1. Load time and peak memory ---------------------------------------------------------------
-        out.section("Load time and peak memory", "One fresh process per load (N-Quads file); peak RSS of it.")
-        rows, store_mb = [], {}
-        for name, path in files.items():
-            for engine in ("rdflib", "pyoxigraph"):
-                try:
-                    done = subprocess.run([sys.executable, "-c", LOAD_SCRIPT, engine, str(path)], capture_output=True,
-                                          text=True, check=True, timeout=300).stdout.split()  # fmt: skip
-                    rows.append([name, engine, f"{float(done[0]):.2f}", f"{float(done[1]):,.0f}"])
-                    if engine == "pyoxigraph":
-                        store_mb[name] = float(done[1])
-                except subprocess.TimeoutExpired:
-                    rows.append([name, engine, "> 300", "-"])
-                log(f"loaded {name} with {engine}")
-        out.table(["tier", "engine", "load s", "peak RSS MB"], rows)
-        baseline = subprocess.run([sys.executable, "-c", f"import pyoxigraph; print({HWM})"], capture_output=True,
-                                  text=True, check=True).stdout  # fmt: skip
-        interpreter_mb = float(baseline)
+        engines = ("pyoxigraph",) if args.memory_only else ("rdflib", "pyoxigraph")
+        store_mb, interpreter_mb = load_section(out, files, engines)
+        if args.memory_only:
+            memory_section(out, files, triples, store_mb, interpreter_mb)
+            note = (
+                f"Measured {datetime.date.today().isoformat()} by `bench/scale.py --memory-only` on {os.cpu_count()} "
+                "CPU cores (a shared machine), after the rest of this file; the other sections are from the date above."
+            )
+            splice(Path(args.out), out, "Memory per server worker", note)
+            log(f"updated the memory section of {args.out}")
+            return 0
 
         # 2. The SPARQL mix at 100k ------------------------------------------------------------------
         data = files["100k"]
         ratios: dict[str, dict[str, float]] = {}
         with ExitStack() as stack:
             ox = stack.enter_context(oxigraph(data, scratch))
-            ours_g, gunicorn_pid = stack.enter_context(ceopgraph(data, "gunicorn"))
-            ours_r, granian_pid = stack.enter_context(ceopgraph(data, "granian"))
+            ours_g, _ = stack.enter_context(ceopgraph(data, "gunicorn"))
+            ours_r, _ = stack.enter_context(ceopgraph(data, "granian"))
             raw, _ = stack.enter_context(ceopgraph(data, "granian", cache=False))
             peer = stack.enter_context(rdflib_endpoint(data))
             log("servers up (100k)")
@@ -281,7 +364,6 @@ def main() -> int:
                     )
                     rows.append([klass, label + answer, *fmt_run(run), f"{run.requests_per_s / base_rate:.2f}x"])
                 log(f"SPARQL {klass} done")
-            memory = {"gunicorn": worker_memory(gunicorn_pid), "granian": worker_memory(granian_pid)}
             out.section(
                 f"SPARQL over HTTP at 100k triples ({triples['100k']:,})",
                 f"{connections} keep-alive connections (wrk), {seconds:g} s per run; ratio = requests/s over Oxigraph "
@@ -309,10 +391,8 @@ def main() -> int:
         for name in tiers:
             with ExitStack() as stack:
                 ox = stack.enter_context(oxigraph(files[name], scratch))
-                ours, pid = stack.enter_context(ceopgraph(files[name], "granian"))
+                ours, _ = stack.enter_context(ceopgraph(files[name], "granian"))
                 raw, _ = stack.enter_context(ceopgraph(files[name], "granian", cache=False))
-                if name == "1M":
-                    memory["granian, 1M"] = worker_memory(pid)
                 lookup_rates[name] = {}
                 for label, url in (("oxigraph", ox), ("ceopgraph granian", ours + "sparql"),
                                    ("ceopgraph granian, no cache", raw + "sparql")):  # fmt: skip
@@ -324,21 +404,7 @@ def main() -> int:
         out.table(["tier", "triples", "server", "req/s", "median ms", "p99 ms", "non-2xx"], rows)
 
         # 4. Memory per worker ---------------------------------------------------------------------
-        rows = []
-        for label, values in memory.items():
-            tier = "1M" if "1M" in label else "100k"
-            own = store_mb.get(tier, 0.0) - interpreter_mb
-            for index, value in enumerate(values):
-                rows.append(
-                    [label, str(index + 1), f"{value:,.0f}", f"{own:,.0f}", f"{value / own:.1f}x" if own else "-"]
-                )
-        out.section(
-            "Memory per server worker",
-            "RSS of each worker plus its endpoint query processes (4 per worker by default, each holding a copy "
-            f"of the data) against the store's own: the embedded load's peak RSS less the interpreter's "
-            f"({interpreter_mb:.0f} MB).",
-        )
-        out.table(["server", "worker", "RSS MB (worker + query processes)", "store MB", "ratio"], rows)
+        memory_section(out, files, triples, store_mb, interpreter_mb)
 
         # 6. Validation time -----------------------------------------------------------------------
         rows = []

@@ -73,7 +73,9 @@ def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 60) ->
 
 
 @contextmanager
-def server(command: list[str], probe: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def server(
+    command: list[str], probe: str, env: dict[str, str] | None = None, seconds: float = 60
+) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
         command,
         stdout=subprocess.DEVNULL,
@@ -82,7 +84,7 @@ def server(command: list[str], probe: str, env: dict[str, str] | None = None) ->
         start_new_session=True,
     )
     try:
-        wait_for(probe, process)
+        wait_for(probe, process, seconds)
         yield process
     finally:
         os.killpg(process.pid, signal.SIGTERM)
