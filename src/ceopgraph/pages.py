@@ -310,7 +310,7 @@ CITED_SEGMENTS_QUERY = with_prefixes(
     """
 SELECT ?resource ?segment ?via ?viaLabel WHERE {
   { ?resource prov:wasDerivedFrom ?segment } UNION { ?resource prov:wasQuotedFrom ?segment }
-  UNION { ?resource rdf:type ?type FILTER(?type = oa:SpecificResource) BIND(?resource AS ?segment) }
+  UNION { ?resource a oa:SpecificResource BIND(?resource AS ?segment) }
   UNION { ?segment oa:hasSelector ?resource }
   UNION {
     ?resource prov:wasDerivedFrom ?via . ?via prov:wasDerivedFrom ?segment .
