@@ -114,3 +114,37 @@ def test_derived_figure_page_shows_the_words_it_rests_on(store: EmbeddedStore, s
         "an increase of 85% over the previous year",
     }
     assert all(e.via is not None for e in page.excerpts)
+
+
+class _CountingStore:
+    """The real store, counting the queries that scan for subjects."""
+
+    def __init__(self, store: EmbeddedStore) -> None:
+        self._store = store
+        self.scans = 0
+
+    @property
+    def version(self) -> str:
+        return self._store.version
+
+    def select(self, query: str, bindings: dict[str, object] | None = None) -> list[dict[str, object]]:
+        self.scans += query == pages.SUBJECTS_QUERY
+        return self._store.select(query, bindings)  # type: ignore[arg-type]
+
+
+def test_not_found_hints_scan_the_store_once_per_dataset_version(store: EmbeddedStore, settings: Settings) -> None:
+    """Regression: every 404 page scanned every triple of the store for its hint."""
+    counting = _CountingStore(store)
+    index = pages.SubjectIndex()
+    linker = paths.Linker(settings.base_uri, "")
+    for missing in ("no-such-body", "another", "yet-another"):
+        iri = f"{settings.base_uri}id/organisation/{missing}"
+        links = pages.nearby(counting, linker, iri, settings.base_uri, index=index)  # type: ignore[arg-type]
+        assert [link.href for link in links] == [
+            "/doc/organisation/ceop",
+            "/doc/organisation/ceopgraph",
+            "/doc/organisation/nca",
+        ]
+        assert links[0].label == "Child Exploitation and Online Protection Centre"
+    assert counting.scans == 1
+    assert pages.nearby(counting, linker, settings.base_uri + "nothing", settings.base_uri, index=index) == ()  # type: ignore[arg-type]

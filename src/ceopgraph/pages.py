@@ -11,7 +11,9 @@ holds, not what the store holds.
 
 from __future__ import annotations
 
+import bisect
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -824,30 +826,53 @@ def home_page(store: Store, base: str, linker: Linker, dataset: URIRef) -> HomeP
 
 # Not found: where to look instead ------------------------------------------------------------------
 
-NEARBY_QUERY = with_prefixes(
+SUBJECTS_QUERY = "SELECT DISTINCT ?base ?s WHERE { ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), ?base)) }"
+LABEL_QUERY = with_prefixes("SELECT ?s ?label WHERE { ?s rdfs:label ?label } LIMIT 1")
+
+
+class SubjectIndex:
+    """The sorted IRIs of every subject in our URI space, read once per dataset version.
+
+    A 404 page's hint looks a folder up here by bisection: scanning the store for it on every miss
+    would let anyone make the server scan a million triples per request with made-up paths.
     """
-SELECT DISTINCT ?prefix ?s ?label WHERE {
-  ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), ?prefix))
-  OPTIONAL { ?s rdfs:label ?label }
-}
-ORDER BY ?s
-LIMIT 40
-"""
-)
+
+    def __init__(self) -> None:
+        self._version: str | None = None
+        self._iris: list[str] = []
+        self._lock = threading.Lock()
+
+    def under(self, store: Store, base: str, prefix: str, limit: int) -> list[str]:
+        """Up to ``limit`` subject IRIs that start with ``prefix``, in order."""
+        version = store.version
+        with self._lock:
+            if version != self._version:
+                rows = store.select(SUBJECTS_QUERY, {"base": Literal(base)})
+                self._iris = sorted({str(row["s"]) for row in rows})
+                self._version = version
+            iris = self._iris
+        found: list[str] = []
+        for iri in iris[bisect.bisect_left(iris, prefix) :]:
+            if not iri.startswith(prefix) or len(found) == limit:
+                break
+            found.append(iri)
+        return found
 
 
-def nearby(store: Store, linker: Linker, iri: str, base: str, limit: int = 12) -> tuple[Link, ...]:
+def nearby(
+    store: Store, linker: Linker, iri: str, base: str, *, index: SubjectIndex, limit: int = 12
+) -> tuple[Link, ...]:
     """Resources whose IRI shares the missing one's folder (``…/organisation/``): a search hint.
 
-    The prefix is bound as a literal value, never spliced into the query.
+    Values are bound, never spliced into a query.
     """
     parent = iri.rsplit("/", 1)[0] + "/"
     if len(parent) <= len(base):
         return ()
     builder = PageBuilder(base, linker, Graph())
-    found: dict[str, Link] = {}
-    for row in store.select(NEARBY_QUERY, {"prefix": Literal(parent)}):
-        subject = row["s"]
-        if isinstance(subject, URIRef) and str(subject) not in found:
-            found[str(subject)] = builder.link(subject, str(row.get("label") or "") or None)
-    return tuple(found.values())[:limit]
+    links = []
+    for subject in index.under(store, base, parent, limit):
+        rows = store.select(LABEL_QUERY, {"s": URIRef(subject)})
+        label = str(rows[0]["label"]) if rows else None
+        links.append(builder.link(URIRef(subject), label))
+    return tuple(links)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, current_app, g, render_template, request, send_from_directory
+from flask.blueprints import BlueprintSetupState
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDFS, VOID
 
@@ -241,6 +242,14 @@ def _not_acceptable() -> Response:
     return response
 
 
+SUBJECT_INDEX_KEY = "ceopgraph.subject-index"
+
+
+@blueprint.record_once
+def _create_subject_index(state: BlueprintSetupState) -> None:
+    state.app.extensions[SUBJECT_INDEX_KEY] = pages.SubjectIndex()
+
+
 class _NotFound(Exception):
     """No resource has this IRI (``iri``), or the path cannot be one of ours (None)."""
 
@@ -257,7 +266,8 @@ def _not_found(exc: _NotFound) -> Response:
     else:
         base = web.current_settings().base_uri
         linker = paths.Linker(base, request.script_root)
-        nearby = pages.nearby(web.current_store(), linker, exc.iri, base) if exc.iri else ()
+        index: pages.SubjectIndex = current_app.extensions[SUBJECT_INDEX_KEY]
+        nearby = pages.nearby(web.current_store(), linker, exc.iri, base, index=index) if exc.iri else ()
         body = render_template("not_found.html", nearby=nearby, sparql=request.script_root + "/sparql")
         response = Response(body, 404, mimetype=HTML)
     response.vary.add("Accept")
