@@ -105,7 +105,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         paths, formats = _files_to_serve(settings, args.data, dist)
         # Written here, once, before the server forks its workers: every query process of every worker
         # opens this one copy read-only (a scratch folder unless CEOPGRAPH_STORE_PATH names one).
-        disk = DiskStore.build(paths, formats, settings.store_path)
+        try:
+            disk = DiskStore.build(paths, formats, settings.store_path)
+        except OSError as exc:  # unreadable data (the writer printed why) or an unusable folder
+            raise SystemExit(f"cannot serve: {exc}") from exc
 
     def make_app() -> Flask:
         if disk is None:  # a remote SPARQL 1.1 store: nothing to load, nothing local to assume

@@ -257,7 +257,7 @@ _SCRATCH_PREFIX = "ceopgraph-store-"
 class DiskStore:
     """The data written once into an on-disk pyoxigraph store (RocksDB), then only opened read-only.
 
-    Every server worker and every query process opens the same folder read-only, so the data sits once
+    Every query process of every server worker opens the same folder read-only, so the data sits once
     in the operating system's page cache rather than once per process (a copy in memory each made a
     worker with four query processes cost ~5 copies). It is written before the server forks its workers,
     never while anyone reads it (RocksDB leaves a reader of a folder being written undefined), and made
@@ -281,9 +281,7 @@ class DiskStore:
         sources = _sources(paths, formats)
         version = _version_of(paths)
         if folder is None:
-            scratch = _new_scratch()
-            _write(scratch, sources)
-            return cls(scratch, version, scratch=True)
+            return cls(_written_scratch(sources), version, scratch=True)
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"store-{version}"
         with (folder / ".lock").open("a") as lock:
@@ -299,12 +297,10 @@ class DiskStore:
     @classmethod
     def copy_of(cls, store: ox.Store, version: str) -> DiskStore:
         """A scratch copy of a store built in memory (the query workers cannot reach its memory)."""
-        scratch = _new_scratch()
         with tempfile.TemporaryDirectory(prefix="ceopgraph-dump-") as folder:
             dump = Path(folder) / "store.nq"
             store.dump(dump, format=ox.RdfFormat.N_QUADS)
-            _write(scratch, [(str(dump), "N_QUADS", None)])
-        return cls(scratch, version, scratch=True)
+            return cls(_written_scratch([(str(dump), "N_QUADS", None)]), version, scratch=True)
 
     def remove(self) -> None:
         """Remove a scratch copy (only in the process that wrote it: forked server workers inherit this
@@ -332,13 +328,21 @@ def write_store(path: str, sources: Sequence[_Source]) -> None:
     store.flush()
 
 
-def _new_scratch() -> Path:
+def _written_scratch(sources: Sequence[_Source]) -> Path:
+    """A new scratch folder named after this process, holding the written store (nothing is left
+    behind if writing fails); first, the scratch folders of processes no longer running are removed."""
     temp = Path(tempfile.gettempdir())
     for stale in temp.glob(_SCRATCH_PREFIX + "*"):
         owner = stale.name.removeprefix(_SCRATCH_PREFIX).split("-")[0]
         if owner.isdigit() and not _alive(int(owner)):
             shutil.rmtree(stale, ignore_errors=True)
-    return Path(tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-"))
+    scratch = Path(tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-"))
+    try:
+        _write(scratch, sources)
+    except OSError:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return scratch
 
 
 def _alive(pid: int) -> bool:
