@@ -11,18 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
-import queue
 import re
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +37,7 @@ from ceopgraph.conneg import FORMATS_BY_NAME
 from ceopgraph.namespaces import SH, bind_prefixes, prefix_map
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, parse_rdf, serialise
 from ceopgraph.terms import OxTerm, to_oxigraph, to_rdflib
-
-logger = logging.getLogger(__name__)
+from ceopgraph.workers import DeadlinePassed, NoIdleWorker, WorkerFailed, WorkerPool, serve_jobs
 
 SHAPES_NODE_PATH = "def/shapes"
 SEVERITY_ORDER = ("Violation", "Warning", "Info")
@@ -853,130 +844,57 @@ def validate_submission(submission: Submission, shapes: Graph, config: Validator
 
 
 def validation_worker_main(fd: int) -> None:
-    """A validation worker: load the shapes once, then parse and validate submissions until the
-    socket closes (the server went away) or the server kills it (a time limit)."""
-    conn = Connection(fd)
-    config: ValidatorConfig = conn.recv()
-    shapes = load_shapes(Path(config.shapes_dir), config.base_uri)
-    conn.send(("ready", None))
-    while True:
-        try:
-            submission: Submission = conn.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            report = validate_submission(submission, shapes, config)
-        except UnreadableRdf as exc:  # its constructor takes four arguments: sent as values, rebuilt
-            conn.send(("unreadable", (exc.message, exc.source, exc.line, exc.column)))
-            continue
-        # The report graph travels as Turtle (prefixes kept); results and labels as they are.
-        conn.send(("ok", (report.conforms, report.results, dict(report.labels), report.to_turtle())))
+    """A validation worker (``ceopgraph.workers``): load the shapes once, then parse and validate
+    submissions until the server goes away or kills it (a time limit)."""
+    serve_jobs(fd, _worker_setup, _worker_validate)
 
 
-_VALIDATION_WORKER = (
-    "import sys; from ceopgraph.validate import validation_worker_main; validation_worker_main(int(sys.argv[1]))"
-)
+def _worker_setup(config: ValidatorConfig) -> tuple[ValidatorConfig, Graph]:
+    return config, load_shapes(Path(config.shapes_dir), config.base_uri)
 
 
-@dataclass
-class _ValidationWorker:
-    process: subprocess.Popen[bytes]
-    conn: Connection
-
-    @classmethod
-    def start(cls, config: ValidatorConfig) -> _ValidationWorker:
-        """A fresh interpreter (never a fork of a threaded server) talking over a socket pair."""
-        ours, theirs = socket.socketpair()
-        with theirs:
-            process = subprocess.Popen(
-                [sys.executable, "-c", _VALIDATION_WORKER, str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL,
-            )
-        conn = Connection(ours.detach())
-        conn.send(config)
-        return cls(process, conn)
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.conn.close()
-        self.process.wait(timeout=10)
+def _worker_validate(state: tuple[ValidatorConfig, Graph], submission: Submission) -> tuple[str, object]:
+    config, shapes = state
+    try:
+        report = validate_submission(submission, shapes, config)
+    except UnreadableRdf as exc:  # its constructor takes four arguments: sent as values, rebuilt
+        return ("unreadable", (exc.message, exc.source, exc.line, exc.column))
+    # The report graph travels as Turtle (prefixes kept); results and labels as they are.
+    return ("ok", (report.conforms, report.results, dict(report.labels), report.to_turtle()))
 
 
 class ValidationPool:
     """Worker processes that validate submissions, one at a time each.
 
     pySHACL has no way to stop a validation, so the only real time limit is a process that can be
-    killed: this is the SPARQL endpoint's design (``ceopgraph.store.QueryPool``), with a worker that
-    runs the safe parser and pySHACL instead of the query engine. A submission waits for an idle
-    worker and for its report within one time limit; past it the worker gets SIGKILL and a fresh one
-    is started in the background. Workers start on first use, so creating an app costs nothing.
+    killed: the SPARQL endpoint's mechanism (``ceopgraph.workers``), with a worker that runs the safe
+    parser and pySHACL instead of the query engine. A submission waits for an idle worker and for its
+    report within one time limit; past it the worker gets SIGKILL and a fresh one is started in the
+    background. Workers start on first use, so creating an app costs nothing.
     """
 
-    START_TIMEOUT_S = 60.0
-
     def __init__(self, config: ValidatorConfig, size: int) -> None:
-        self._config = config
-        self._size = max(1, size)
-        self._idle: queue.Queue[_ValidationWorker] = queue.Queue()
-        self._lock = threading.Lock()
-        self._started = False
-        self._closed = False
+        self._workers = WorkerPool("ceopgraph.validate:validation_worker_main", config, size, "validation worker")
 
     def start(self) -> None:
         """Start the workers in the background (idempotent)."""
-        with self._lock:
-            if self._started or self._closed:
-                return
-            self._started = True
-        for _ in range(self._size):
-            threading.Thread(target=self._add_worker, daemon=True).start()
-
-    def _add_worker(self) -> None:
-        try:
-            worker = _ValidationWorker.start(self._config)
-        except OSError as exc:
-            logger.error("cannot start a validation worker: %s", exc)
-            return
-        try:
-            ready = worker.conn.poll(self.START_TIMEOUT_S) and worker.conn.recv()[0] == "ready"
-        except (EOFError, OSError):
-            ready = False
-        if not ready or self._closed:
-            if not self._closed:
-                logger.error("a validation worker did not start (exit status %s)", worker.process.poll())
-            worker.kill()
-            return
-        self._idle.put(worker)
-
-    def _replace(self, worker: _ValidationWorker) -> None:
-        worker.kill()
-        if not self._closed:
-            threading.Thread(target=self._add_worker, daemon=True).start()
+        self._workers.start()
 
     def validate(self, submission: Submission, timeout_s: float) -> Report:
         """Parse and validate ``submission`` within ``timeout_s`` seconds, waiting included."""
-        self.start()
-        deadline = time.monotonic() + timeout_s
         try:
-            worker = self._idle.get(timeout=timeout_s)
-        except queue.Empty:
+            status, payload = self._workers.run(submission, timeout_s)
+        except NoIdleWorker:
             raise ValidationTimeout(
                 f"no validator became free within the {timeout_s:g} s limit; try again in a moment"
             ) from None
-        try:
-            worker.conn.send(submission)
-            if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
-                self._replace(worker)
-                raise ValidationTimeout(
-                    f"validation took longer than the {timeout_s:g} s limit and was stopped; "
-                    "submit a smaller file, or split it"
-                )
-            status, payload = worker.conn.recv()
-        except (EOFError, OSError) as exc:
-            self._replace(worker)
+        except DeadlinePassed:
+            raise ValidationTimeout(
+                f"validation took longer than the {timeout_s:g} s limit and was stopped; "
+                "submit a smaller file, or split it"
+            ) from None
+        except WorkerFailed as exc:
             raise ValidatorUnavailable("a validation worker failed; it is being replaced, try again") from exc
-        self._idle.put(worker)
         if status == "unreadable":
             message, source, line, column = payload
             raise UnreadableRdf(message, source, line, column)
@@ -986,10 +904,4 @@ class ValidationPool:
 
     def close(self) -> None:
         """Kill the idle workers; busy ones exit when their socket closes."""
-        self._closed = True
-        while True:
-            try:
-                worker = self._idle.get_nowait()
-            except queue.Empty:
-                return
-            worker.kill()
+        self._workers.close()
