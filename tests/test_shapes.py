@@ -8,15 +8,15 @@ import json
 import pytest
 from pyshacl import validate as pyshacl_validate
 from pyshacl.errors import ReportableRuntimeError
-from rdflib import Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
 from ceopgraph.config import Settings
 from ceopgraph.namespaces import SH
-from ceopgraph.validate import Report, UnsafeShapes, load_shapes, sparql_prefixes, validate_graph
+from ceopgraph.validate import Report, Result, UnsafeShapes, load_shapes, sparql_prefixes, validate_graph
 
 from .listener import Listener, listener  # noqa: F401 (the fixture)
-from .submissions import MUTATIONS, THEN, Mutation
+from .submissions import BLANK_NODE, MUTATIONS, THEN, Mutation
 
 
 @pytest.fixture(scope="session")
@@ -118,9 +118,10 @@ def test_no_blank_node_shapes_are_reported(shapes: Graph) -> None:
 
 
 def _constraints(shapes: Graph, settings: Settings) -> set[str]:
-    """What the corpus must cover: every property shape, SPARQL constraint and node-level sh:xone."""
+    """What the corpus must cover: every property shape, SPARQL constraint, node-level sh:xone and sh:nodeKind."""
     named = {str(o) for p in (SH.property, SH.sparql) for o in shapes.objects(None, p)}
     named |= {str(s) for s in shapes.subjects(SH.xone, None) if isinstance(s, URIRef)}
+    named |= {str(s) for s in shapes.subjects(SH.nodeKind, None) if (s, RDF.type, SH.NodeShape) in shapes}
     return {n.removeprefix(settings.base_uri) for n in named}
 
 
@@ -143,11 +144,23 @@ def test_every_applicable_integrity_constraint_is_a_labelled_shape(shapes: Graph
         assert f"IC-{number} (" in text, f"IC-{number} is not listed as inapplicable with its reason"
 
 
+def _is_focus(report: Report, result: Result, expected: str, absolute_focus: str) -> bool:
+    if expected != BLANK_NODE:
+        return result.focus_node == absolute_focus
+    return any(
+        isinstance(node, BNode) and str(node) == result.focus_node for node in report.graph.objects(None, SH.focusNode)
+    )
+
+
 @pytest.mark.parametrize("mutation", MUTATIONS, ids=[m.name for m in MUTATIONS])
 def test_invalid_submission_is_reported(mutation: Mutation, union: Graph, shapes: Graph, settings: Settings) -> None:
     report = validate_graph(mutate(union, settings, mutation.update), shapes)
     shape, focus = absolute(settings, mutation.shape), absolute(settings, mutation.focus)
-    matching = [r for r in report.results if focus == r.focus_node and shape in (r.source_shape, r.source_constraint)]
+    matching = [
+        r
+        for r in report.results
+        if _is_focus(report, r, mutation.focus, focus) and shape in (r.source_shape, r.source_constraint)
+    ]
     assert matching, f"expected {mutation.shape} on {mutation.focus}; got:\n{report.to_text()}"
     assert {r.severity for r in matching} == {mutation.severity}
     assert report.conforms is (mutation.severity != "Violation")

@@ -43,7 +43,7 @@ from ceopgraph.web.validation import EXAMPLE_NAME, REPORT_TYPES
 
 from .conftest import ROOT
 from .listener import Listener, listener  # noqa: F401 (the fixture)
-from .submissions import MUTATIONS, Mutation
+from .submissions import BLANK_NODE, MUTATIONS, Mutation
 from .test_rdfio import REFUSED, bounded, hostile
 from .test_shapes import absolute, mutate
 
@@ -125,7 +125,8 @@ def test_every_invalid_submission_gets_the_command_lines_report(
     document = normalised(answer.get_json())
     assert document == cli_json(data, turtle, shapes, settings)
     assert document["conforms"] is (mutation.severity != "Violation")
-    shape, focus = absolute(settings, mutation.shape), absolute(settings, mutation.focus)
+    shape = absolute(settings, mutation.shape)
+    focus = "_:blank" if mutation.focus == BLANK_NODE else absolute(settings, mutation.focus)
     assert any(
         r["focusNode"] == focus and shape in (r["sourceShape"], r["sourceConstraint"])
         for r in document["results"]  # type: ignore[attr-defined]

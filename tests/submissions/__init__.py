@@ -41,6 +41,9 @@ DISTRIBUTION = "data/ceopgraph/distribution/turtle"
 THEN = "\n;\n"
 
 
+BLANK_NODE = "_:"  # as a Mutation's focus: any blank node (their labels are not stable)
+
+
 @dataclass(frozen=True)
 class Mutation:
     name: str
@@ -766,5 +769,48 @@ MUTATIONS: list[Mutation] = [
         "def/shapes/VocabularyTermShape/isDefinedBy",
         "def/ceop/Claim",
         "Warning",
+    ),
+    # Things other datasets must be able to link to: IRIs, never blank nodes (sh:nodeKind on the node shape)
+    Mutation(
+        "organisation-as-blank-node",
+        _add('[] a org:FormalOrganization ; skos:prefLabel "An unnamed body"@en .'),
+        "def/shapes/OrganisationShape",
+        BLANK_NODE,
+    ),
+    Mutation(
+        "interval-as-blank-node",
+        _add('[] a time:ProperInterval ; rdfs:label "Some period"@en .'),
+        "def/shapes/IntervalShape",
+        BLANK_NODE,
+    ),
+    Mutation(
+        "news-article-as-blank-node",
+        _add('[] a schema:NewsArticle ; rdfs:label "Another news item"@en .'),
+        "def/shapes/NewsArticleShape",
+        BLANK_NODE,
+    ),
+    Mutation(
+        "dataset-as-blank-node",
+        _add(f'[] a qb:DataSet ; rdfs:label "Another review"@en ; qb:structure <{DSD}> .'),
+        "def/shapes/DataSetShape",
+        BLANK_NODE,
+    ),
+    Mutation(
+        "observation-as-blank-node",
+        _add(f"[] a qb:Observation ; qb:dataSet <{DATASET}> ."),
+        "def/shapes/ObservationShape",
+        BLANK_NODE,
+    ),
+    Mutation(
+        "code-list-as-blank-node",
+        _add('[] a skos:ConceptScheme ; skos:prefLabel "A code list"@en .'),
+        "def/shapes/ConceptSchemeShape",
+        BLANK_NODE,
+    ),
+    Mutation(
+        "concept-as-blank-node",
+        _add('[] a skos:Concept ; skos:prefLabel "A code"@en .'),
+        "def/shapes/ConceptShape",
+        BLANK_NODE,
     ),
 ]
