@@ -55,7 +55,7 @@ pytest: setup system-deps
 	$(BIN)/pytest
 
 # Not part of `make test`: performance at scale on synthetic data, side by side with Oxigraph server and
-# rdflib-endpoint (about 12 minutes on 2 cores); writes bench/results.md. `bench/sparql_bench.py` alone
+# rdflib-endpoint (about 5 minutes on 2 cores); writes bench/results.md. `bench/sparql_bench.py` alone
 # compares the endpoint with Oxigraph server on the built dataset.
 bench: build
 	@command -v wrk >/dev/null 2>&1 || { \
