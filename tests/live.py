@@ -44,6 +44,18 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path, se
     raise RuntimeError(f"server not healthy after {seconds} s:\n{log.read_text()}")
 
 
+def stop_process_group(process: subprocess.Popen[bytes], grace_s: float = 10) -> None:
+    """SIGTERM to the process group a test started (server and its workers), SIGKILL if it lingers; bounded."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
 @contextmanager
 def running_server(args: Sequence[str], log: Path, env: dict[str, str] | None = None) -> Iterator[LiveServer]:
     """``ceopgraph serve`` with ``args`` on a free loopback port, stopped (SIGTERM, then SIGKILL) afterwards."""
@@ -73,10 +85,4 @@ def running_server(args: Sequence[str], log: Path, env: dict[str, str] | None = 
         wait_until_healthy(url, process, log)
         yield LiveServer(url, process.pid, log)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        stop_process_group(process)

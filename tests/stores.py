@@ -7,10 +7,8 @@ available in the test environment) and Virtuoso Open Source (Debian's ``virtuoso
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -20,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .live import free_port
+from .live import free_port, stop_process_group
 
 OXIGRAPH = Path(sys.executable).with_name("oxigraph")
 VIRTUOSO = shutil.which("virtuoso-t")
@@ -94,14 +92,8 @@ class StoreProcess:
     def stop(self) -> None:
         """SIGTERM to the process group we started, SIGKILL if it lingers; bounded."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        if process is not None:
+            stop_process_group(process, grace_s=15)
 
 
 @dataclass
