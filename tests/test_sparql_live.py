@@ -343,6 +343,7 @@ def test_malformed_input_is_never_a_server_error(endpoint: str, request_args: di
     answer = requests.request(url=endpoint, timeout=10, **request_args)  # type: ignore[arg-type]
     assert answer.status_code == status, answer.text
     assert "Traceback" not in answer.text
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"  # a browser tool can read the reason
 
 
 def test_row_cap_is_signalled(tmp_path: Path, built_dist: Path) -> None:

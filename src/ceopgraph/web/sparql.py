@@ -66,9 +66,15 @@ def _cache() -> AnswerCache:
     return cache
 
 
-@blueprint.after_request
+@blueprint.after_app_request
 def _cors(response: Response) -> Response:
-    """CORS for any origin, without credentials, so browser tools can query from anywhere."""
+    """CORS for any origin, without credentials, so browser tools can query from anywhere.
+
+    Registered on the app, not the blueprint: a refusal from routing itself (405 for a wrong method)
+    belongs to no blueprint, and a browser tool must still be able to read its message.
+    """
+    if request.path != "/sparql":
+        return response
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
     return response
