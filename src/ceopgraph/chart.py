@@ -36,13 +36,10 @@ class Panel:
 class Chart:
     width: int
     height: int
-    label_width: int
-    bar_area: int
     panels: tuple[Panel, ...]
 
 
 CHART_WIDTH = 720
-CHART_LABEL_WIDTH = 0
 CHART_BAR_AREA = 560
 CHART_ROW = 46
 CHART_PANEL_GAP = 40
@@ -78,4 +75,4 @@ def chart(figures_: Sequence[Figure]) -> Chart | None:
             y += CHART_ROW
         built.append(Panel(unit.capitalize(), panel_y, tuple(bars)))
         y += 10
-    return Chart(CHART_WIDTH, y + 10, CHART_LABEL_WIDTH, CHART_BAR_AREA, tuple(built))
+    return Chart(CHART_WIDTH, y + 10, tuple(built))

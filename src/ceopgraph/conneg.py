@@ -6,7 +6,7 @@ the service description, the dumps and the VoID) touches a single place.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -109,7 +109,3 @@ def negotiate(accept: str | None, offered: Sequence[str], default: str | None = 
         named = 1 if most_specific.specificity == 2 else 0
         scored.append((most_specific.q, named, 1 if media_type == default else 0, -index, media_type))
     return max(scored)[-1] if scored else None
-
-
-def media_types(formats: Iterable[RdfFormat]) -> list[str]:
-    return [f.media_type for f in formats]

@@ -23,7 +23,6 @@ SH = Namespace("http://www.w3.org/ns/shacl#")
 SCHEMA = Namespace("http://schema.org/")
 INTERVAL = Namespace("http://reference.data.gov.uk/def/intervals/")
 GOVERNMENT_YEAR = Namespace("http://reference.data.gov.uk/id/government-year/")
-MONTH = Namespace("http://reference.data.gov.uk/id/month/")
 IANA_MEDIA = Namespace("https://www.iana.org/assignments/media-types/")
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
 
@@ -70,16 +69,8 @@ class LocalNamespaces:
         return Namespace(self.base + "id/")
 
     @property
-    def doc(self) -> Namespace:
-        return Namespace(self.base + "doc/")
-
-    @property
     def def_(self) -> Namespace:
         return Namespace(self.base + "def/")
-
-    @property
-    def data(self) -> Namespace:
-        return Namespace(self.base + "data/")
 
     @property
     def graph(self) -> Namespace:

@@ -25,7 +25,6 @@ import hashlib
 import http.client
 import itertools
 import json
-import logging
 import math
 import re
 import threading
@@ -57,8 +56,6 @@ from ceopgraph.store import (
     StoreUnavailable,
 )
 from ceopgraph.terms import XSD_STRING, literal
-
-log = logging.getLogger(__name__)
 
 USER_AGENT = "ceopgraph (+https://w3id.org/ceopgraph/)"
 # Answers to our own queries are small (a page, a graph); anything bigger is a misbehaving store.

@@ -152,7 +152,7 @@ class EmbeddedStore:
 
     @property
     def engine(self) -> ox.Store:
-        """The pyoxigraph store itself, for the SPARQL endpoint's own execution path."""
+        """The pyoxigraph store itself: a second ``EmbeddedStore`` can be built over the same data."""
         return self._store
 
     def graphs(self) -> list[URIRef]:
