@@ -3,6 +3,8 @@ before any network or file access (a local listener counts requests) and without
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +21,7 @@ from ceopgraph.namespaces import prefix_map
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, format_for_path, parse_rdf, read_files
 from ceopgraph.validate import load_shapes, validate_graph
 
+from .conftest import ROOT
 from .listener import Listener, listener  # noqa: F401 (the fixture)
 from .submissions import HERE as SUBMISSIONS
 
@@ -145,6 +148,32 @@ def test_rdfxml_in_another_encoding_is_refused() -> None:
         parse_rdf(data, format_for_name("rdfxml"), "utf16.rdf", LIMIT)
 
 
+ENTITY_DOCUMENT = (
+    '<?xml version="1.0" encoding="{encoding}"?>\n<!DOCTYPE rdf:RDF [<!ENTITY a "expanded">]>\n'
+    '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="http://a.example/">'
+    '<rdf:Description rdf:about="http://a.example/s"><ex:p>&a;</ex:p></rdf:Description></rdf:RDF>'
+)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        ENTITY_DOCUMENT.format(encoding="UTF-16").encode("utf-16-le"),
+        ENTITY_DOCUMENT.format(encoding="UTF-16").encode("utf-16-be"),
+        b'<?xml version="1.0"'
+        + b" " * 300
+        + b' encoding="cp037"?>'
+        + ENTITY_DOCUMENT.split("?>", 1)[1].encode("cp037"),
+    ],
+    ids=["utf16le-without-bom", "utf16be-without-bom", "ebcdic-declared-past-200-bytes"],
+)
+def test_rdfxml_hiding_its_declarations_in_another_encoding_is_refused(data: bytes) -> None:
+    """Regression: without a byte order mark, UTF-16 hid "<!DOCTYPE" from the byte check (expat read
+    and expanded it), and an encoding declared past the first 200 bytes went unseen."""
+    with pytest.raises(UnreadableRdf, match="RDF/XML must be encoded in UTF-8"):
+        parse_rdf(data, format_for_name("rdfxml"), "hidden.rdf", LIMIT)
+
+
 REFUSED = [
     ("billion-laughs.rdf", "document type or entity declaration"),
     ("external-entity-file.rdf", "document type or entity declaration"),
@@ -194,3 +223,132 @@ def test_the_listener_does_count_requests(listener: Listener) -> None:
     with urlopen(listener.url + "probe", timeout=5) as answer:
         assert answer.status == 200
     assert listener.requests == 1
+
+
+# Guessing a format runs in the web server's own process, on pasted text: it must be linear and look
+# at a bounded prefix. Line-anchored patterns whose leading \s* crossed newlines backtracked
+# quadratically over runs of blank lines (30,000 newlines took about 14 s).
+HOSTILE_TEXT = {
+    "200000-newlines": b"\n" * 200_000 + b"x",
+    "100000-newline-spaces": b"\n " * 100_000 + b"x",
+    "100000-crlf": b"\r\n" * 100_000 + b"x",
+    "100000-tab-lines": b"\t\n" * 100_000 + b"x",
+    "a-term-then-200000-newlines": b"<a> " + b"\n" * 200_000,
+    "200000-spaces": b" " * 200_000 + b"x",
+    "200000-angle-brackets": b"<" * 200_000,
+    "100000-blank-node-prefixes": b"_:" * 100_000,
+    "100000-graph-keywords": b"GRAPH\n" * 100_000,
+    "50000-open-literals": b'<a> <b> "\\' * 50_000,
+}
+
+# The child arms a real-time timer whose default action ends the process, after its imports: only
+# the guess is bounded, and a regular expression that never returns to the interpreter is stopped too.
+_GUESS_WITHIN = """
+import signal, sys
+from ceopgraph.rdfio import guess_format
+data = sys.stdin.buffer.read()
+signal.setitimer(signal.ITIMER_REAL, float(sys.argv[1]))
+print(guess_format(data).name)
+"""
+
+
+def guessed_within(data: bytes, seconds: float) -> subprocess.CompletedProcess[str]:
+    """``guess_format(data)`` in a fresh interpreter that is killed if the guess takes over ``seconds``."""
+    return subprocess.run(
+        [sys.executable, "-c", _GUESS_WITHIN, str(seconds)],
+        input=data.decode("latin-1"),
+        capture_output=True,
+        text=True,
+        encoding="latin-1",
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "src")},
+    )
+
+
+@pytest.mark.parametrize("data", HOSTILE_TEXT.values(), ids=HOSTILE_TEXT)
+def test_guess_format_is_linear_on_hostile_text(data: bytes) -> None:
+    done = guessed_within(data, seconds=2.0)
+    assert done.returncode == 0, f"killed or failed (exit {done.returncode}): {done.stderr[-500:]}"
+    assert done.stdout.strip() == "turtle"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"\n" * 1000 + b"<http://a.example/g> {\n<http://a.example/s> <http://a.example/p> 1 }", "trig"),
+        (b"@prefix ex: <http://example.org/> .\nex:g\n{ ex:a ex:b ex:c }", "trig"),
+        (b"_:g{ <http://a.example/s> <http://a.example/p> 1 }", "trig"),
+        (b"\n" * 1000 + b"<http://a.example/s> <http://a.example/p> _:o _:g.\r\n", "nquads"),
+        (b'<http://a.example/s> <http://a.example/p> "a \\" b"^^<http://a.example/t> _:g .', "nquads"),
+        (b'<http://a.example/s> <http://a.example/p> "multi\nline" <http://a.example/g> .', "turtle"),
+        (b"# a comment\n" * 10_000 + b"<http://a.example/g> { <http://a.example/s> <http://a.example/p> 1 }", "turtle"),
+    ],
+    ids=[
+        "after-blank-lines",
+        "brace-on-next-line",
+        "blank-graph-label",
+        "blank-graph-crlf",
+        "escaped-literal",
+        "literal-across-lines",
+        "block-past-the-prefix",
+    ],
+)
+def test_guess_format_reads_a_bounded_prefix_line_by_line(data: bytes, expected: str) -> None:
+    """Graph blocks and four-term lines are still seen, within the first ``GUESS_BYTES``; past them the
+    guess is Turtle and the parser reports the first graph block as a syntax error with its line."""
+    assert rdfio.guess_format(data).name == expected
+
+
+# JSON nesting: Python's json module recurses (RecursionError near 1,000 levels) and Oxigraph's
+# JSON-LD parser takes quadratic time with depth, then crashes the process (a few thousand objects).
+DEEP_JSON = {
+    "1000-open-arrays": b"[" * 1000,
+    "1000-arrays": b"[" * 1000 + b"]" * 1000,
+    "5000-objects": b'{"http://a.example/p": ' * 5000 + b"1" + b"}" * 5000,
+    "1000-context-lists": b'{"@context": ' + b"[" * 1000 + b"]" * 1000 + b"}",
+    "100000-objects-between-strings": b'{"a": "]]}", "b": ' * 100_000,
+}
+
+
+@pytest.mark.parametrize("data", DEEP_JSON.values(), ids=DEEP_JSON)
+def test_deep_json_is_refused_before_any_recursion(data: bytes) -> None:
+    with pytest.raises(UnreadableRdf, match=r"^deep\.jsonld: the JSON nests deeper than 256 levels") as caught:
+        bounded(lambda: parse_rdf(data, format_for_name("jsonld"), "deep.jsonld", LIMIT))
+    assert caught.value.line == 1
+
+
+def test_json_at_the_depth_limit_reads_and_brackets_in_strings_do_not_count() -> None:
+    link = b'{"http://a.example/p": '
+    innermost = b'{"@id": "http://a.example/o"}'
+    at_limit = link * 255 + innermost + b"}" * 255  # 256 levels
+    assert len(parse_rdf(at_limit, format_for_name("jsonld"), "deep.jsonld", LIMIT)) == 255
+    with pytest.raises(UnreadableRdf, match="nests deeper than 256 levels") as caught:
+        parse_rdf(b"\n" + link * 256 + innermost + b"}" * 256, format_for_name("jsonld"), "deep.jsonld", LIMIT)
+    assert (caught.value.line, caught.value.column) == (2, 256 * len(link) + 1)  # the 257th opening
+    text = b'"' + b'[{\\"\\\\' * 10_000 + b'"'  # brackets, escaped quotes and backslashes in a string
+    data = b'{"@id": "http://a.example/s", "http://a.example/p": ' + text + b"}"
+    assert len(parse_rdf(data, format_for_name("jsonld"), "flat.jsonld", LIMIT)) == 1
+
+
+@pytest.mark.parametrize(
+    ("fmt", "data"),
+    [
+        ("turtle", b"<http://a.example/s> <http://a.example/p> " + b"(" * 100_000),
+        ("turtle", b"<http://a.example/s> <http://a.example/p> " + b"[ <http://a.example/p> " * 100_000),
+        ("turtle", b"[" * 100_000),
+        ("trig", b"{" * 100_000),
+    ],
+    ids=["100000-open-collections", "100000-open-blank-nodes", "100000-brackets", "100000-braces"],
+)
+def test_deep_turtle_is_a_syntax_error_with_its_line(fmt: str, data: bytes) -> None:
+    """Oxigraph's Turtle and TriG parsers keep their nesting on the heap: no bound is needed."""
+    with pytest.raises(UnreadableRdf, match=rf"^deep: {fmt} syntax error at line 1, column \d+") as caught:
+        bounded(lambda: parse_rdf(data, format_for_name(fmt), "deep", LIMIT))
+    assert caught.value.line == 1
+
+
+def test_deeply_nested_turtle_reads_correctly() -> None:
+    collections = b"<http://a.example/s> <http://a.example/p> " + b"(" * 20_000 + b")" * 20_000 + b" ."
+    assert len(bounded(lambda: parse_rdf(collections, format_for_name("turtle"), "deep.ttl", LIMIT))) == 39_999
+    blank_nodes = b"<http://a.example/s> " + b"<http://a.example/p> [ " * 20_000 + b"] " * 20_000 + b"."
+    assert len(bounded(lambda: parse_rdf(blank_nodes, format_for_name("turtle"), "deep.ttl", LIMIT))) == 20_000

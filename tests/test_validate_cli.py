@@ -4,8 +4,10 @@ traceback, never a request. Runs the real command in a subprocess, each bounded 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -24,14 +26,18 @@ from .test_rdfio import REFUSED, hostile
 from .test_shapes import absolute, mutate
 
 
-def run(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def run(*args: str | Path, cwd: Path = ROOT, limit: int | None = None) -> subprocess.CompletedProcess[str]:
+    """The command, with ``limit`` as ``CEOPGRAPH_MAX_SUBMISSION_BYTES`` when given."""
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "src")}
+    if limit is not None:
+        env["CEOPGRAPH_MAX_SUBMISSION_BYTES"] = str(limit)
     return subprocess.run(
         [sys.executable, "-m", "ceopgraph.cli", "validate", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=60,
         cwd=cwd,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "src")},
+        env=env,
     )
 
 
@@ -148,3 +154,70 @@ def test_imports_and_own_shapes_are_never_followed_or_run(name: str, listener: L
 
 def test_corpus_files_exist() -> None:
     assert all((SUBMISSIONS / n).exists() or (SUBMISSIONS / f"{n}.template").exists() for n, _ in REFUSED)
+
+
+def assert_refused_in_one_line(done: subprocess.CompletedProcess[str], *expected: str) -> None:
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.startswith("cannot validate: ") and done.stderr.count("\n") == 1, done.stderr[-2000:]
+    assert all(text in done.stderr for text in expected), done.stderr
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "data", [b"[" * 1000, b'{"http://a.example/p": ' * 5000 + b"1" + b"}" * 5000], ids=["1000-arrays", "5000-objects"]
+)
+def test_deep_json_exits_2_with_one_line(data: bytes, tmp_path: Path) -> None:
+    (tmp_path / "deep.jsonld").write_bytes(data)
+    assert_refused_in_one_line(run(tmp_path / "deep.jsonld"), "deep.jsonld: the JSON nests deeper than 256 levels")
+
+
+def test_deep_turtle_exits_2_naming_the_line(tmp_path: Path) -> None:
+    (tmp_path / "deep.ttl").write_bytes(b"<http://a.example/s> <http://a.example/p> " + b"(" * 100_000)
+    assert_refused_in_one_line(run(tmp_path / "deep.ttl"), "deep.ttl: turtle syntax error at line 1, column")
+
+
+def test_dev_zero_is_refused_at_the_size_limit() -> None:
+    """A special file has no size to check first: at most limit + 1 bytes are read, then refused."""
+    done = run("--input-format", "turtle", "/dev/zero", limit=100_000)
+    assert_refused_in_one_line(done, "/dev/zero: more than the limit of 100,000 bytes")
+
+
+def feed(fifo: Path, data: bytes, sent: list[int]) -> threading.Thread:
+    """Write ``data`` into ``fifo`` from a thread, counting in ``sent`` what the reader took."""
+
+    def write() -> None:
+        with open(fifo, "wb", buffering=0) as pipe:
+            view = memoryview(data)
+            try:
+                while view:
+                    written = pipe.write(view[: 64 * 1024])
+                    assert written is not None
+                    sent[0] += written
+                    view = view[written:]
+            except BrokenPipeError:  # the reader stopped reading: what the test is about
+                pass
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_pipe_over_the_limit_is_refused_without_reading_it_all(tmp_path: Path) -> None:
+    fifo = tmp_path / "submission.ttl"
+    os.mkfifo(fifo)
+    sent = [0]
+    writer = feed(fifo, b"# filler\n" * 1_600_000, sent)  # 14.4 MB for a 100 kB limit
+    done = run(fifo, limit=100_000)
+    writer.join(10)
+    assert_refused_in_one_line(done, "submission.ttl: more than the limit of 100,000 bytes")
+    assert sent[0] < 1_000_000, f"the command read {sent[0]:,} bytes of a 100,000-byte limit"
+
+
+def test_a_pipe_within_the_limit_is_read_and_validated(tmp_path: Path) -> None:
+    fifo = tmp_path / "submission.nt"
+    os.mkfifo(fifo)
+    writer = feed(fifo, b'<http://a.example/s> <http://a.example/p> "o" .\n', [0])
+    done = run(fifo, limit=100_000)
+    writer.join(10)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Data conforms.")

@@ -8,13 +8,22 @@ Reading untrusted bytes also goes through Oxigraph's parsers, which never touch 
 disk and report syntax errors with a line and column. What they would still do is closed before they
 run (see the project's security notes): RDF/XML with a document type declaration is refused (internal
 entities would expand: "billion laughs"), JSON-LD that names a remote context or an import is refused
-(it would be fetched), and every input has a size limit. ``owl:imports`` is data, never followed.
+(it would be fetched), JSON nested deeper than ``MAX_JSON_DEPTH`` is refused (Python's JSON reader
+recurses, Oxigraph's JSON-LD parser slows quadratically with depth and then crashes the process),
+and every input has a size limit, files read from pipes and devices included. ``owl:imports`` is
+data, never followed.
+
+Every scan of untrusted bytes here takes time linear in what it reads: plain byte searches, or
+patterns whose possessive quantifiers (``*+``, ``++``) never backtrack; format guessing, which runs
+in the web server's own process, reads a bounded prefix.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from xml.parsers import expat
@@ -28,10 +37,15 @@ from ceopgraph.terms import to_rdflib
 # Extra file extensions people use for the allow-listed formats (conneg's table has one each).
 EXTRA_EXTENSIONS = {"xml": "rdfxml", "owl": "rdfxml", "json": "jsonld"}
 
-# XML 1.0 section 2.8 (document type declaration) and 2.7 (CDATA) / 2.5 (comments): any "<!" that
-# opens neither a comment nor a CDATA section declares markup (DOCTYPE, ENTITY, ELEMENT, ATTLIST).
-_XML_DECLARATION = re.compile(rb"<!(?!--|\[CDATA\[)")
-_XML_ENCODING = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+# The XML declaration (XML 1.0 section 2.8) comes first (after a byte order mark at most): it is
+# looked for in this prefix, and its encoding up to its end, however far that is.
+_XML_DECLARATION_BYTES = 200
+_XML_ENCODING = re.compile(rb"""encoding\s*+=\s*+["']([^"'\s>]*+)""")
+# How deep JSON may nest: real JSON-LD uses a handful of levels (the published dump, 6); Python's JSON
+# reader fails near 1,000 and Oxigraph's parser crashes the process at a few thousand.
+MAX_JSON_DEPTH = 256
+# How much of pasted or unnamed bytes the format guess reads.
+GUESS_BYTES = 64 * 1024
 
 
 class UnreadableRdf(Exception):
@@ -79,32 +93,42 @@ def format_for_path(path: Path) -> RdfFormat:
 
 # Content sniffing for people who paste text: an XML start tag or declaration (not an IRI such as
 # <http://…>, whose colon is followed by "/"), a TriG graph block, an N-Quads line (four terms).
-_LOOKS_XML = re.compile(rb"\s*(<\?xml|<!|<[A-Za-z_][\w.-]*:[A-Za-z_][\w.-]*[\s>/])")
+# Possessive quantifiers and line-bound matches keep each search linear: a line start's attempt
+# never backtracks and never runs past its own line (TriG's brace may follow on a later line, but
+# only one term reaches each run of whitespace). "\s*" at a line start crossing newlines made the
+# former patterns quadratic over runs of blank lines.
+_LOOKS_XML = re.compile(rb"\s*+(?:<\?xml|<!|<[A-Za-z_][\w.-]*+:[A-Za-z_][\w.-]*+[\s>/])")
 _LOOKS_TRIG = re.compile(
-    rb"^\s*(GRAPH\s+)?(<[^>\s]*>|[A-Za-z][\w.-]*:[\w.-]*|_:\S+)\s*\{", re.MULTILINE | re.IGNORECASE
+    rb"^[ \t]*+(?:GRAPH\s++)?+(?:<[^>\s]*+>|[A-Za-z][\w.-]*+:[\w.-]*+|_:[^\s{]++)\s*+\{", re.MULTILINE | re.IGNORECASE
 )
+_IRI = r"<[^>\s]*+>"
+_BLANK = r"_:[^\s.]++(?:\.++[^\s.]++)*+"  # N-Quads: a label may hold dots but not end with one
+_LITERAL = r'"(?:[^"\\\r\n]++|\\.)*+"\S*+'
+_NODE = f"(?:{_IRI}|{_BLANK})"
 _LOOKS_NQUADS = re.compile(
-    rb"^\s*(<[^>\s]*>|_:\S+)\s+<[^>\s]*>\s+(<[^>\s]*>|_:\S+|\"(?:[^\"\\]|\\.)*\"\S*)\s+(<[^>\s]*>|_:\S+)\s*\.\s*$",
+    rf"^[ \t]*+{_NODE}[ \t]++{_IRI}[ \t]++(?:{_NODE}|{_LITERAL})[ \t]++{_NODE}[ \t]*+\.[ \t\r]*+$".encode(),
     re.MULTILINE,
 )
 
 
 def guess_format(data: bytes) -> RdfFormat:
-    """The format pasted or unnamed bytes are most likely in, from their first characters.
+    """The format pasted or unnamed bytes are most likely in, from their first ``GUESS_BYTES``.
 
-    Only a guess, never a security decision: whatever is guessed, the same refusals apply. JSON
-    starts with ``{`` or ``[``, RDF/XML with an XML declaration or a prefixed start tag; TriG (a
-    superset of Turtle) when a graph block appears, N-Quads when a line has four terms; else Turtle,
-    which also reads N-Triples.
+    Only a guess, never a security decision: whatever is guessed, the same refusals apply. It runs
+    in the web server's own process, so it reads a bounded prefix in linear time. JSON starts with
+    ``{`` or ``[``, RDF/XML with an XML declaration or a prefixed start tag; TriG (a superset of
+    Turtle) when a graph block appears, N-Quads when a line has four terms; else Turtle, which also
+    reads N-Triples (and reports a graph block past the prefix as a syntax error, with its line).
     """
-    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    prefix = data[:GUESS_BYTES]
+    head = prefix.lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"{") or (head.startswith(b"[") and head[1:].lstrip()[:1] in (b"{", b"]", b'"')):
         return FORMATS_BY_NAME["jsonld"]
     if _LOOKS_XML.match(head):
         return FORMATS_BY_NAME["rdfxml"]
-    if _LOOKS_TRIG.search(data):
+    if _LOOKS_TRIG.search(prefix):
         return FORMATS_BY_NAME["trig"]
-    if _LOOKS_NQUADS.search(data):
+    if _LOOKS_NQUADS.search(prefix):
         return FORMATS_BY_NAME["nquads"]
     return FORMATS_BY_NAME["turtle"]
 
@@ -120,6 +144,7 @@ def parse_rdf(data: bytes, fmt: RdfFormat, source: str, max_bytes: int, base_uri
         _refuse_xml_declarations(data, source)
         _require_well_formed_xml(data, source)
     elif fmt.name == "jsonld":
+        _refuse_deep_json(data, source)  # first: what follows (and Oxigraph) recurses with depth
         _refuse_remote_contexts(data, source)
     try:
         quads = list(ox.parse(data, format=getattr(ox.RdfFormat, fmt.oxigraph_name), base_iri=base_uri))
@@ -154,38 +179,83 @@ def read_files(
 ) -> Graph:
     """Read and merge the named files (and only them), each in ``fmt`` or the format of its extension.
 
-    The size limit applies to each file; blank nodes of different files stay distinct.
+    The size limit applies to each file, pipes and devices included; blank nodes of different files
+    stay distinct.
     """
     merged = Graph()
     for path in paths:
         file_format = fmt or format_for_path(path)
-        try:
-            size = path.stat().st_size
-            if size > max_bytes:
-                raise UnreadableRdf(f"{path}: {size:,} bytes is more than the limit of {max_bytes:,} bytes", str(path))
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UnreadableRdf(f"{path}: cannot read the file ({exc.strerror})", str(path)) from exc
-        merged += parse_rdf(data, file_format, str(path), max_bytes, base_uri)
+        merged += parse_rdf(read_bounded(path, max_bytes), file_format, str(path), max_bytes, base_uri)
     return merged
+
+
+def read_bounded(path: Path, max_bytes: int) -> bytes:
+    """The bytes of ``path``, refused past ``max_bytes`` without reading (much) more.
+
+    A regular file's size is checked before reading; a pipe, a device (``/dev/zero``, ``/dev/stdin``)
+    or anything else whose size is unknown is read up to one byte past the limit, never to its end.
+    """
+    try:
+        with path.open("rb") as stream:
+            status = os.fstat(stream.fileno())
+            if stat.S_ISREG(status.st_mode) and status.st_size > max_bytes:
+                message = f"{path}: {status.st_size:,} bytes is more than the limit of {max_bytes:,} bytes"
+                raise UnreadableRdf(message, str(path))
+            data = stream.read(max_bytes + 1)
+    except OSError as exc:
+        raise UnreadableRdf(f"{path}: cannot read the file ({exc.strerror})", str(path)) from exc
+    if len(data) > max_bytes:
+        raise UnreadableRdf(f"{path}: more than the limit of {max_bytes:,} bytes (reading stopped there)", str(path))
+    return data
 
 
 def _refuse_xml_declarations(data: bytes, source: str) -> None:
     """Refuse DTDs (entity expansion, external entities) and encodings the byte check cannot see into."""
-    declared = _XML_ENCODING.search(data[:200])
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (
-        declared and declared.group(1).lower() not in (b"utf-8", b"utf8", b"us-ascii")
+    declared = _declared_encoding(data)
+    # A NUL byte: UTF-16 or UTF-32 without a byte order mark (XML 1.0 allows no U+0000 in UTF-8).
+    if (
+        data.startswith((b"\xff\xfe", b"\xfe\xff"))
+        or b"\0" in data
+        or (declared is not None and declared.lower() not in (b"utf-8", b"utf8", b"us-ascii"))
     ):
         raise UnreadableRdf(f"{source}: RDF/XML must be encoded in UTF-8", source)
-    match = _XML_DECLARATION.search(data)
-    if match:
-        line = data.count(b"\n", 0, match.start()) + 1
+    declaration = _markup_declaration(data)
+    if declaration is not None:
+        line = data.count(b"\n", 0, declaration) + 1
         raise UnreadableRdf(
             f"{source}: line {line}: RDF/XML with a document type or entity declaration (<!DOCTYPE, "
             "<!ENTITY) is refused: entities could expand without bound or read files and URLs",
             source,
             line,
         )
+
+
+def _declared_encoding(data: bytes) -> bytes | None:
+    """The encoding the XML declaration names (the value, possibly empty), or None.
+
+    Read to the declaration's end (its first ">"), so padding cannot push the encoding out of sight.
+    """
+    start = data.find(b"<?xml", 0, _XML_DECLARATION_BYTES)
+    if start < 0:
+        return None
+    end = data.find(b">", start)
+    found = _XML_ENCODING.search(data, start, end if end >= 0 else len(data))
+    return found.group(1) if found else None
+
+
+def _markup_declaration(data: bytes) -> int | None:
+    """Where the first markup declaration starts, or None.
+
+    XML 1.0 sections 2.8 (document type declaration), 2.7 (CDATA) and 2.5 (comments): any "<!" that
+    opens neither a comment nor a CDATA section declares markup (DOCTYPE, ENTITY, ELEMENT, ATTLIST).
+    One pass of byte searches over the whole document.
+    """
+    at = data.find(b"<!")
+    while at >= 0:
+        if not data.startswith((b"<!--", b"<![CDATA["), at):
+            return at
+        at = data.find(b"<!", at + 2)
+    return None
 
 
 def _require_well_formed_xml(data: bytes, source: str) -> None:
@@ -235,10 +305,51 @@ def _refuse_remote_contexts(data: bytes, source: str) -> None:
             )
 
 
+# A JSON string (an unterminated one runs to the end) or a bracket. Possessive: never backtracks, so
+# each match is found in time linear in its length.
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]++|\\.?)*+"?|[\[\]{}]', re.DOTALL)
+_OPENING = frozenset(b"[{")
+_CLOSING = frozenset(b"]}")
+
+
+def _refuse_deep_json(data: bytes, source: str) -> None:
+    """Refuse JSON nested deeper than ``MAX_JSON_DEPTH``, before anything recursive reads it.
+
+    One pass with a counter: strings are skipped whole (brackets inside them do not count), brackets
+    outside them move the depth. It agrees with any JSON reader on every prefix that reader accepts,
+    so nothing it lets through nests deeper; malformed JSON is left to the reader to report.
+    """
+    if data.count(b"[") + data.count(b"{") <= MAX_JSON_DEPTH:
+        return  # fewer brackets than the limit cannot nest past it
+    depth = 0
+    for token in _JSON_TOKEN.finditer(data):
+        first = data[token.start()]
+        if first in _OPENING:
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                at = token.start()
+                line, column = data.count(b"\n", 0, at) + 1, at - data.rfind(b"\n", 0, at)
+                raise UnreadableRdf(
+                    f"{source}: the JSON nests deeper than {MAX_JSON_DEPTH} levels (line {line}, column {column}); "
+                    "JSON-LD needs far fewer: flatten the document",
+                    source,
+                    line,
+                    column,
+                )
+        elif first in _CLOSING:
+            depth -= 1
+
+
 def _names_a_document(context: object) -> bool:
-    if isinstance(context, list):
-        return any(_names_a_document(item) for item in context)
-    return isinstance(context, str)
+    """Whether a ``@context`` value is, or lists (at any depth), a string: a document to fetch."""
+    pending = [context]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            return True
+        if isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def _members(value: object) -> Iterable[tuple[str, object]]:
