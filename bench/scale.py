@@ -10,7 +10,9 @@ every load bounded in time (``wrk`` from ``sparql_bench``):
 3. lookups at 10k and 1M triples (flat?), ceopgraph against Oxigraph server;
 4. memory per server worker (the worker and its query processes) against the store's own;
 5. resource pages (HTML, Turtle) and ``POST /validate`` of a 10k-triple submission;
-6. validation time of 10k- and 100k-triple submissions with the shapes (bounded).
+6. validation time of 10k- and 100k-triple submissions with the shapes (bounded);
+7. attack: hostile clients against a server of its own on the built dataset (``bench/attack.py``, which
+   also runs alone and then replaces only that section).
 """
 
 from __future__ import annotations
@@ -418,6 +420,11 @@ def main() -> int:
             log(f"validation {name} done")
         out.section("Validation time with the shapes (pySHACL, in process)")
         out.table(["tier", "triples", "parse s", "validate s", "conforms"], rows)
+
+    # 7. Attack ------------------------------------------------------------------------------------
+    import attack  # here, not above: attack.py imports this module when it runs alone
+
+    attack.attack_section(out, ROOT / "dist")
 
     # Summary against the targets ------------------------------------------------------------------
     worst = {label: min(r[label] for r in ratios.values()) for label in ("ceopgraph gunicorn", "ceopgraph granian")}
