@@ -34,9 +34,13 @@ build: setup
 serve: build
 	$(BIN)/ceopgraph serve --host $(HOST) --port $(PORT) --dist $(DIST)
 
-# Debian packages the test suite drives: Chromium for the browser tests, Virtuoso as the second
-# independent SPARQL 1.1 store for the remote-backend and publish tests (Oxigraph server comes from PyPI).
+# Debian packages the test suite drives: libseccomp2 (the confined worker processes; `serve` needs it too, and
+# every Debian has it), Chromium for the browser tests, Virtuoso as the second independent SPARQL 1.1 store for
+# the remote-backend and publish tests (Oxigraph server comes from PyPI).
 system-deps:
+	@ldconfig -p | grep -q 'libseccomp\.so\.2' || { \
+	  echo "installing Debian's libseccomp2: worker processes are confined with seccomp"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libseccomp2 >/dev/null; }
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
@@ -55,8 +59,9 @@ pytest: setup system-deps
 	$(BIN)/pytest
 
 # Not part of `make test`: performance at scale on synthetic data, side by side with Oxigraph server and
-# rdflib-endpoint (about 5 minutes on 2 cores); writes bench/results.md. `bench/sparql_bench.py` alone
-# compares the endpoint with Oxigraph server on the built dataset.
+# rdflib-endpoint, then hostile clients against the built dataset (about 7 minutes on 2 cores); writes
+# bench/results.md. `bench/sparql_bench.py` alone compares the endpoint with Oxigraph server on the built
+# dataset; `bench/attack.py` alone replaces only the Attack section (`--no-write`: print it only).
 bench: build
 	@command -v wrk >/dev/null 2>&1 || { \
 	  echo "installing Debian's wrk for the benchmark"; \

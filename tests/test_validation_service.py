@@ -365,6 +365,30 @@ def test_hostile_input_is_refused_without_any_request(
     assert listener.requests == 0
 
 
+@pytest.mark.parametrize(
+    ("fmt", "data", "reason"),
+    [
+        ("jsonld", b"[" * 1000, "the submission: the JSON nests deeper than 256 levels"),
+        ("jsonld", b'{"http://a.example/p": ' * 5000 + b"1" + b"}" * 5000, "nests deeper than 256 levels"),
+        ("turtle", b"<http://a.example/s> <http://a.example/p> " + b"(" * 100_000, "syntax error at line 1, column"),
+        ("trig", b"<http://a.example/g> { <http://a.example/s> " + b"<http://a.example/p> [ " * 100_000, "line 1"),
+    ],
+    ids=["1000-json-arrays", "5000-json-objects", "100000-turtle-collections", "100000-trig-blank-nodes"],
+)
+def test_deep_nesting_is_a_400_not_a_dead_worker(fmt: str, data: bytes, reason: str, client: FlaskClient) -> None:
+    answer = bounded(lambda: post(client, data, FORMATS_BY_NAME[fmt], "text/plain"))
+    assert answer.status_code == 400, answer.get_data(as_text=True)
+    assert reason in answer.get_data(as_text=True)
+
+
+def test_pasted_text_of_200000_newlines_is_guessed_at_once_and_a_400(client: FlaskClient) -> None:
+    """Regression: guessing its format took minutes in the server's own process, outside any worker."""
+    text = "\n" * 200_000 + "x"
+    answer = bounded(lambda: client.post("/validate", data={"text": text}, headers={"Accept": "text/plain"}))
+    assert answer.status_code == 400
+    assert "the pasted text: turtle syntax error at line 200001" in answer.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("name", ["own-shapes.ttl", "owl-imports.ttl"])
 def test_shapes_and_imports_in_a_submission_are_never_run_or_followed(
     name: str, client: FlaskClient, listener: Listener, tmp_path: Path
@@ -383,7 +407,7 @@ def test_shapes_and_imports_in_a_submission_are_never_run_or_followed(
 
 def test_a_validation_past_its_time_limit_is_killed_and_the_pool_recovers(settings: Settings, union: Graph) -> None:
     config = ValidatorConfig(str(settings.shapes_dir), settings.base_uri, LIMIT)
-    pool = ValidationPool(config, 1)
+    pool = ValidationPool(config, 1, memory_mb=1536)
     data = submission_bytes(union, FORMATS_BY_NAME["ntriples"], settings)
     submission = Submission(data, "ntriples", "published")
     try:

@@ -16,8 +16,9 @@ from ceopgraph.build import BuildError, build_dataset, union_graph, write_dumps
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION, RdfFormat
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, read_files
+from ceopgraph.sandbox import SandboxUnavailable, check_available
 from ceopgraph.server import SERVERS, serve
-from ceopgraph.store import DiskStore, EmbeddedStore
+from ceopgraph.store import DiskStore, EmbeddedStore, QueryLimits
 from ceopgraph.validate import load_shapes, validate_graph
 from ceopgraph.web import create_app
 
@@ -100,6 +101,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = load_settings(  # the dumps are served from dist_dir
         base_uri=args.base_uri, dist_dir=dist.resolve(), endpoint=args.endpoint
     )
+    try:  # untrusted work runs only in processes the system denies the network to (fail closed)
+        check_available()
+    except SandboxUnavailable as exc:
+        raise SystemExit(f"cannot serve: query and validation processes cannot be confined here: {exc}") from exc
     disk: DiskStore | None = None
     if not settings.endpoint:
         paths, formats = _files_to_serve(settings, args.data, dist)
@@ -115,13 +120,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
             from ceopgraph.remote import RemoteStore
 
             return create_app(settings, RemoteStore.from_settings(settings))
-        store = EmbeddedStore.from_files(paths, formats, settings.query_processes, disk)
+        limits = QueryLimits(settings.query_memory_mb, settings.fast_query_s, settings.heavy_queries)
+        store = EmbeddedStore.from_files(paths, formats, settings.query_processes, disk, limits)
         store.start_query_pool(wait=True)  # endpoint queries run in worker processes a timeout can kill
         return create_app(settings, store)
 
     print(f"serving on http://{args.host}:{args.port}/ (base URI {settings.base_uri})", flush=True)
     try:
-        serve(make_app, args.host, args.port, args.workers, args.threads, args.server)
+        serve(make_app, args.host, args.port, args.workers, args.threads, args.server, settings.header_timeout_s)
     finally:
         if disk is not None:
             disk.remove()

@@ -51,6 +51,26 @@ class Settings:
     validation_timeout_s: float = 30.0
     # Validation worker processes per server worker (a validation past its time limit is killed).
     validation_processes: int = 2
+    # Peers (IP addresses) whose forwarding headers are believed: X-Forwarded-For, -Proto, -Host and
+    # -Prefix. Empty: nobody's (web/proxies.py has the policy).
+    trusted_proxies: tuple[str, ...] = ()
+    # Slow clients: seconds a request head may take to arrive (gunicorn and Granian), and a body.
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 20.0
+    # Heap caps (MiB) of the confined worker processes: past it the job is stopped and its process
+    # replaced. Sized so that 2 server workers with every process at its cap (4 query, 2 checker and
+    # 2 validation processes each: 2 x (4 x 1024 + 2 x 512 + 2 x 1536) MiB = 16 GiB) fit in 24 GiB.
+    query_memory_mb: int = 1024
+    checker_memory_mb: int = 512
+    validation_memory_mb: int = 1536
+    # Query checker processes per server worker (every endpoint query is parsed there first).
+    checker_processes: int = 2
+    # Lanes: a query running past fast_query_s takes one of heavy_queries slots (per server worker),
+    # or is stopped when they are all taken, so cheap queries never wait behind expensive ones.
+    fast_query_s: float = 1.0
+    heavy_queries: int = 2
+    # Endpoint queries one client (address) may have running at once per server worker (429 above).
+    client_queries: int = 4
 
     def __post_init__(self) -> None:
         if not self.base_uri.endswith("/"):
@@ -71,6 +91,8 @@ class Settings:
 
 def _coerce(kind: Any, raw: str) -> Any:
     text = str(kind)
+    if "tuple" in text:  # a comma-separated list
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
     if "Path" in text:
         return Path(raw) if raw else None
     if "float" in text:

@@ -29,6 +29,10 @@ class QueryTimeout(StoreError):
     """The query ran past its time limit and was stopped (HTTP 503)."""
 
 
+class QueryMemoryExceeded(StoreError):
+    """The query needed more memory than a query process may have and was stopped (HTTP 503)."""
+
+
 class StoreUnavailable(StoreError):
     """The store cannot be reached or failed (HTTP 502/503)."""
 
@@ -94,15 +98,15 @@ _GRAPH_FORMATS = {
 def evaluate(store: ox.Store, job: QueryJob) -> QueryAnswer:
     """Run ``job`` on ``store`` and serialise at most ``job.max_rows`` solutions or triples."""
     options: dict[str, object] = {}
-    if job.dataset.default_graphs or job.dataset.named_graphs:
-        # SPARQL 1.1 Protocol §2.1.4: the protocol dataset overrides FROM / FROM NAMED.
-        options["default_graph"] = [ox.NamedNode(g) for g in job.dataset.default_graphs]
-        options["named_graphs"] = [ox.NamedNode(g) for g in job.dataset.named_graphs]
-    elif not job.query_has_dataset:
-        # No dataset anywhere: the default graph is the union of the named graphs. (With FROM in the
-        # query this flag would make pyoxigraph ignore it, so it is set only without one.)
-        options["use_default_graph_as_union"] = True
     try:
+        if job.dataset.default_graphs or job.dataset.named_graphs:
+            # SPARQL 1.1 Protocol §2.1.4: the protocol dataset overrides FROM / FROM NAMED.
+            options["default_graph"] = [ox.NamedNode(g) for g in job.dataset.default_graphs]
+            options["named_graphs"] = [ox.NamedNode(g) for g in job.dataset.named_graphs]
+        elif not job.query_has_dataset:
+            # No dataset anywhere: the default graph is the union of the named graphs. (With FROM in
+            # the query this flag would make pyoxigraph ignore it, so it is set only without one.)
+            options["use_default_graph_as_union"] = True
         result = store.query(job.query, **options)  # type: ignore[arg-type]
         if isinstance(result, ox.QueryBoolean):
             return QueryAnswer(result.serialize(format=_RESULTS_FORMATS[job.result_format]) or b"", False)

@@ -5,10 +5,11 @@ below to HTTP statuses. Section numbers refer to SPARQL 1.1 Protocol (W3C Recomm
 unless another spec is named.
 
 The endpoint is read-only and never reaches the network: updates in any form are refused, and so is
-``SERVICE`` (the embedded engine, pyoxigraph, federates it unconditionally), so every query is
-tokenised and vetted before any engine sees it. ``FROM``/``FROM NAMED`` and the protocol's
-``default-graph-uri``/``named-graph-uri`` name graphs of the store only; a graph it does not hold is
-empty.
+``SERVICE`` (the embedded engine, pyoxigraph, federates it unconditionally, and so do most stores), so
+every query is parsed and decided on its parse tree before any engine sees it; what the checker cannot
+parse is refused (and the engine's processes cannot reach the network either: ``ceopgraph.sandbox``).
+``FROM``/``FROM NAMED`` and the protocol's ``default-graph-uri``/``named-graph-uri`` name graphs of the
+store only; a graph it does not hold is empty.
 """
 
 from __future__ import annotations
@@ -17,9 +18,15 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
+
+import pyoxigraph as ox
+from pyparsing import ParseException, ParseResults
+from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+from rdflib.plugins.sparql.parserutils import CompValue
 
 from ceopgraph.conneg import RDF_FORMATS, negotiate
 
@@ -54,6 +61,12 @@ class UpdateRefused(ProtocolError):
 
 class ServiceRefused(ProtocolError):
     """``SERVICE`` would make the server fetch from the network: refused (HTTP 400)."""
+
+
+class TooManyQueries(ProtocolError):
+    """The client has as many queries running as it may; it should wait for one (HTTP 429)."""
+
+    status = 429
 
 
 class RequestTooLarge(ProtocolError):
@@ -251,10 +264,15 @@ def _from_params(params: Sequence[tuple[str, str]], direct_query: str | None, ma
 
 
 def _graph_iri(value: str) -> str:
-    """§2.1.4: dataset parameters are IRIs; they name graphs of the store, never fetched."""
-    if not _IRI.fullmatch(value):
-        raise MalformedRequest(f"{value!r} is not an absolute IRI (default-graph-uri / named-graph-uri)")
-    return value
+    """§2.1.4: dataset parameters are IRIs; they name graphs of the store, never fetched. Checked here
+    by the engine's own IRI parser too, so that the query process is never handed one it refuses."""
+    try:
+        if _IRI.fullmatch(value):
+            ox.NamedNode(value)
+            return value
+    except ValueError:
+        pass
+    raise MalformedRequest(f"{value!r} is not an absolute IRI (default-graph-uri / named-graph-uri)")
 
 
 # Query vetting ---------------------------------------------------------------------------------
@@ -262,57 +280,130 @@ def _graph_iri(value: str) -> str:
 
 @dataclass(frozen=True)
 class QueryInfo:
+    """What the checker found in a query it parsed, and the text every engine is given."""
+
     form: str  # SELECT, ASK, CONSTRUCT or DESCRIBE
     has_dataset_clause: bool  # FROM or FROM NAMED in the query (SPARQL 1.1 Query §13.2)
+    query: str  # the query with its codepoint escapes expanded: exactly what was checked
 
 
 # SPARQL 1.1 Query §19.2: \u and \U escapes are processed before the query is parsed, so
-# "\u0053ERVICE" is the keyword SERVICE.
+# "\u0053ERVICE" is the keyword SERVICE. Oxigraph reads them only inside strings and IRIs, and rdflib
+# everywhere, so the checker expands them once and hands the engine the expanded text.
 _CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
-# §19.8 terminals, coarsely: just enough to tell keywords from IRIs, strings, variables, prefixed
-# names and comments. Anything unexpected is a single character, which can only make a keyword
-# visible (a refusal), never hide one.
-_TOKEN = re.compile(
-    r"""
-      (?P<comment>\#[^\n\r]*)
-    | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-    | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''
-                |"(?:[^"\\\n\r]|\\.)*"|'(?:[^'\\\n\r]|\\.)*')
-    | (?P<var>[?$]\w+)
-    | (?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
-    | (?P<pname>(?:[^\W\d][\w\-.]*)?:(?:[\w\-.:%]|\\[^\s])*)
-    | (?P<word>[^\W\d]\w*)
-    | (?P<number>\d[\w.]*)
-    | (?P<space>\s+)
-    | (?P<other>.)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-UPDATE_KEYWORDS = frozenset(
-    {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH", "USING"}
-)
-_PROLOGUE = frozenset({"BASE", "PREFIX"})
+_QUERY_FORMS = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT", "DescribeQuery": "DESCRIBE"}
+# Beyond rdflib's grammar, only for the message: SPARQL 1.2 / RDF 1.2 triple terms.
+_TRIPLE_TERMS = re.compile(r"<<|\bTRIPLE\s*\(", re.IGNORECASE)
 
 
-def keywords(query: str) -> list[str]:
-    """The bare words of a query (keywords and function names), upper-cased, in order."""
-    text = _CODEPOINT.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), query)
-    return [m.group().upper() for m in _TOKEN.finditer(text) if m.lastgroup == "word"]
+def expand_codepoint_escapes(query: str) -> str:
+    """The query with each \\uXXXX / \\UXXXXXXXX replaced by its character (§19.2), once.
+
+    Refused when an escape names no character (a surrogate, past U+10FFFF) or when the expanded text
+    still holds one (``\\u005Cu0022`` expands to ``\\u0022``): a second reading would differ from the
+    first, and the checker and the engine must read the same query.
+    """
+
+    def character(match: re.Match[str]) -> str:
+        code = int(match.group(1) or match.group(2), 16)
+        if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+            raise MalformedQuery(f"{match.group()} at character {match.start()} is not a Unicode character")
+        return chr(code)
+
+    text = _CODEPOINT.sub(character, query)
+    left = _CODEPOINT.search(text)
+    if left is not None:
+        raise MalformedQuery(f"escapes that expand to another escape ({left.group()}) are not accepted")
+    return text
 
 
 def vet_query(query: str) -> QueryInfo:
-    """Refuse what must never reach an engine; tell the query form. Syntax is the engine's job."""
-    words = keywords(query)
-    found = set(words)
-    updates = sorted(found & UPDATE_KEYWORDS)
-    if updates:
-        raise UpdateRefused(f"this endpoint is read-only: SPARQL Update ({', '.join(updates)}) is not accepted")
-    if "SERVICE" in found:
+    """Parse the query (rdflib's SPARQL 1.1 parser) and decide on the parse tree: refuse updates,
+    ``SERVICE`` anywhere (sub-queries, ``EXISTS``, ``OPTIONAL``…), and whatever does not parse.
+
+    Slow for long queries (pyparsing): run it where a time limit can stop it (``ceopgraph.queryvet``).
+    """
+    text = expand_codepoint_escapes(query)
+    try:
+        tree = parseQuery(text)
+    except ParseException as exc:
+        if _parses_as_update(text):
+            raise UpdateRefused("this endpoint is read-only: SPARQL Update is not accepted") from None
+        if _TRIPLE_TERMS.search(text):
+            raise MalformedQuery(
+                "RDF 1.2 triple terms (<< >>, TRIPLE()) are not supported by this endpoint: the data has none"
+            ) from None
+        raise MalformedQuery(
+            f"the query does not parse at line {exc.lineno}, column {exc.col}: {_short(exc.msg)}"
+        ) from None
+    except RecursionError:
+        raise MalformedQuery("the query nests groups, brackets or operators too deeply to be parsed") from None
+    names = [node.name for node in _nodes(tree)]
+    if "ServiceGraphPattern" in names:
         raise ServiceRefused("SERVICE is not allowed: this endpoint answers from its own data and does not federate")
-    form = next((w for w in words if w not in _PROLOGUE), "")
-    if form not in QUERY_FORMS:
-        raise MalformedQuery("a query starts with SELECT, ASK, CONSTRUCT or DESCRIBE (after BASE and PREFIX)")
-    return QueryInfo(form, "FROM" in found)
+    form = next((_QUERY_FORMS[n] for n in names if n in _QUERY_FORMS), None)
+    if form is None:  # the grammar has no other top-level form
+        raise MalformedQuery("a query is SELECT, ASK, CONSTRUCT or DESCRIBE")
+    return QueryInfo(form, "DatasetClause" in names, text)
+
+
+def _parses_as_update(text: str) -> bool:
+    """An update with at least one operation (an empty text or a bare prologue is one with none)."""
+    try:
+        update = parseUpdate(text)
+    except (ParseException, RecursionError):
+        return False
+    return "request" in update
+
+
+def _nodes(tree: ParseResults) -> Iterator[CompValue]:
+    """Every node of the parse tree, without recursion (a deep tree must not exhaust the stack)."""
+    stack: list[object] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, CompValue):
+            yield node
+            stack.extend(dict.values(node))
+        elif isinstance(node, ParseResults | list | tuple):
+            stack.extend(node)
+
+
+def _short(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[:limit].rstrip() + "…"
+
+
+# Admission -------------------------------------------------------------------------------------
+
+
+class ClientSlots:
+    """At most ``per_client`` queries running at once for each client address: one client cannot take
+    every query process (and the server threads waiting for them) from everyone else."""
+
+    def __init__(self, per_client: int) -> None:
+        self._per_client = max(1, per_client)
+        self._running: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def taken(self, client: str) -> Iterator[None]:
+        """Hold one of ``client``'s slots for the block, or raise ``TooManyQueries``."""
+        with self._lock:
+            running = self._running.get(client, 0)
+            if running >= self._per_client:
+                raise TooManyQueries(
+                    f"{running} queries from your address are running already (the limit is {self._per_client}); "
+                    "wait for one to finish"
+                )
+            self._running[client] = running + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                left = self._running[client] - 1
+                if left:
+                    self._running[client] = left
+                else:
+                    del self._running[client]
 
 
 # Answer cache ----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import tempfile
 import threading
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -32,13 +33,21 @@ from ceopgraph.queryproc import (
     QueryAnswer,
     QueryEvaluationError,
     QueryJob,
+    QueryMemoryExceeded,
     QuerySyntaxError,
     QueryTimeout,
     StoreError,
     StoreUnavailable,
 )
 from ceopgraph.terms import OxTerm, to_oxigraph, to_rdflib
-from ceopgraph.workers import DeadlinePassed, NoIdleWorker, WorkerFailed, WorkerPool
+from ceopgraph.workers import (
+    DeadlinePassed,
+    HeavyLaneFull,
+    MemoryExceeded,
+    NoIdleWorker,
+    WorkerFailed,
+    WorkerPool,
+)
 
 # The jobs, answers and errors live in ``queryproc`` (what the query processes import); callers find them here.
 __all__ = [
@@ -49,6 +58,8 @@ __all__ = [
     "QueryAnswer",
     "QueryEvaluationError",
     "QueryJob",
+    "QueryLimits",
+    "QueryMemoryExceeded",
     "QueryPool",
     "QuerySyntaxError",
     "QueryTimeout",
@@ -119,12 +130,20 @@ class EmbeddedStore:
     in its own memory.
     """
 
-    def __init__(self, store: ox.Store, version: str, disk: DiskStore | None = None, query_processes: int = 2) -> None:
+    def __init__(
+        self,
+        store: ox.Store,
+        version: str,
+        disk: DiskStore | None = None,
+        query_processes: int = 2,
+        limits: QueryLimits | None = None,
+    ) -> None:
         self._store = store
         self._version = version
         self._disk = disk  # the on-disk copy the query workers open; None: a scratch copy on first need
         self._scratch: DiskStore | None = None  # that scratch copy, ours to remove
         self._query_processes = query_processes
+        self._limits = limits or QueryLimits()
         self._pool: QueryPool | None = None
         self._pool_lock = threading.Lock()
 
@@ -135,6 +154,7 @@ class EmbeddedStore:
         formats: Sequence[RdfFormat],
         query_processes: int = 2,
         disk: DiskStore | None = None,
+        limits: QueryLimits | None = None,
     ) -> EmbeddedStore:
         """Load RDF files into memory; triples of triple formats go into a graph named after the file.
 
@@ -144,7 +164,7 @@ class EmbeddedStore:
         store = ox.Store()
         _load(store, _sources(paths, formats))
         version = disk.version if disk is not None else _version_of(paths)
-        return cls(store, version, disk, query_processes)
+        return cls(store, version, disk, query_processes, limits)
 
     @property
     def version(self) -> str:
@@ -200,7 +220,7 @@ class EmbeddedStore:
                 disk = self._disk
                 if disk is None:  # built in memory: the workers get a scratch copy on disk
                     disk = self._scratch = DiskStore.copy_of(self._store, self._version)
-                self._pool = QueryPool(disk, self._query_processes)
+                self._pool = QueryPool(disk, self._query_processes, self._limits)
             pool = self._pool
         if wait:
             pool.wait_ready()
@@ -360,6 +380,15 @@ def _remove_scratch(path: Path, owner: int) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class QueryLimits:
+    """What one query process may use (``Settings``: query_memory_mb, fast_query_s, heavy_queries)."""
+
+    memory_mb: int = 1024
+    fast_query_s: float = 1.0
+    heavy_queries: int = 2
+
+
 class QueryPool:
     """Worker processes answering endpoint queries, one query each at a time (``ceopgraph.workers``).
 
@@ -369,8 +398,17 @@ class QueryPool:
     opens ``disk`` read-only: a fresh one is ready in the time it takes to open the folder.
     """
 
-    def __init__(self, disk: DiskStore, size: int) -> None:
-        self._workers = WorkerPool("ceopgraph.queryproc:worker_main", str(disk.path), size, "query worker")
+    def __init__(self, disk: DiskStore, size: int, limits: QueryLimits) -> None:
+        self._workers = WorkerPool(
+            "ceopgraph.queryproc:worker_main",
+            str(disk.path),
+            size,
+            "query worker",
+            memory_mb=limits.memory_mb,
+            heavy_slots=limits.heavy_queries,
+            fast_budget_s=limits.fast_query_s,
+        )
+        self._fast_s = limits.fast_query_s
         self._workers.start()
 
     def wait_ready(self) -> None:
@@ -387,6 +425,16 @@ class QueryPool:
             raise QueryTimeout(
                 f"the query ran longer than the {job.timeout_s:g} s limit and was stopped; "
                 "narrow it down (LIMIT, more specific patterns) and try again"
+            ) from None
+        except HeavyLaneFull:
+            raise QueryTimeout(
+                f"the query ran past {self._fast_s:g} s while {self._workers.heavy_slots} long queries were "
+                "running already, and was stopped; try again later, or narrow it down"
+            ) from None
+        except MemoryExceeded:
+            raise QueryMemoryExceeded(
+                f"the query needed more than the {self._workers.memory_mb} MiB a query may use and was "
+                "stopped; narrow it down (LIMIT, more specific patterns, fewer ORDER BY keys)"
             ) from None
         except WorkerFailed as exc:
             raise StoreUnavailable("a query worker failed; it is being replaced, try again") from exc

@@ -37,7 +37,7 @@ from ceopgraph.conneg import FORMATS_BY_NAME
 from ceopgraph.namespaces import SH, bind_prefixes, prefix_map
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, parse_rdf, serialise
 from ceopgraph.terms import OxTerm, to_oxigraph, to_rdflib
-from ceopgraph.workers import DeadlinePassed, NoIdleWorker, WorkerFailed, WorkerPool, serve_jobs
+from ceopgraph.workers import DeadlinePassed, MemoryExceeded, NoIdleWorker, WorkerFailed, WorkerPool, serve_jobs
 
 SHAPES_NODE_PATH = "def/shapes"
 SEVERITY_ORDER = ("Violation", "Warning", "Info")
@@ -873,8 +873,10 @@ class ValidationPool:
     background. Workers start on first use, so creating an app costs nothing.
     """
 
-    def __init__(self, config: ValidatorConfig, size: int) -> None:
-        self._workers = WorkerPool("ceopgraph.validate:validation_worker_main", config, size, "validation worker")
+    def __init__(self, config: ValidatorConfig, size: int, memory_mb: int) -> None:
+        self._workers = WorkerPool(
+            "ceopgraph.validate:validation_worker_main", config, size, "validation worker", memory_mb=memory_mb
+        )
 
     def start(self) -> None:
         """Start the workers in the background (idempotent)."""
@@ -892,6 +894,11 @@ class ValidationPool:
             raise ValidationTimeout(
                 f"validation took longer than the {timeout_s:g} s limit and was stopped; "
                 "submit a smaller file, or split it"
+            ) from None
+        except MemoryExceeded:
+            raise ValidationTimeout(
+                f"validating the submission needed more than the {self._workers.memory_mb} MiB a validation "
+                "may use and was stopped; submit a smaller file, or split it"
             ) from None
         except WorkerFailed as exc:
             raise ValidatorUnavailable("a validation worker failed; it is being replaced, try again") from exc

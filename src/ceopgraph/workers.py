@@ -1,21 +1,35 @@
-"""Worker processes that can be killed: the one real time limit for work we cannot interrupt.
+"""Worker processes that can be killed: the one real time and memory limit for work we cannot interrupt.
 
 Neither pyoxigraph (a SPARQL query) nor pySHACL (a validation) can be stopped once started, so work
 that anyone can send runs in a pool of worker processes; past its time limit a worker gets SIGKILL and
 a fresh one is started in the background, so one costly job never holds up the others for long.
 
 Each worker is a fresh interpreter (never a fork of the threaded server process, whose locks and
-threads a fork would copy half-way) talking to the pool over a socket pair. It runs ``serve_jobs``:
-receive one setup value, prepare, say it is ready, then answer jobs until the socket closes (the
-server went away) or it is killed. The pool knows nothing of queries or submissions: callers send
-picklable jobs, get back ``(status, payload)`` pairs, and turn the pool's exceptions into their own.
+threads a fork would copy half-way) talking to the pool over a socket pair. It is confined before it
+imports anything (``ceopgraph.sandbox``: no network, a heap cap), then runs ``serve_jobs``: receive
+one setup value, prepare, say it is ready, then answer jobs until the socket closes (the server went
+away) or it is killed. A job that needs more memory than the cap ends its worker; the pool tells that
+apart from other failures (``MemoryExceeded``). A worker that has grown past a quarter of its cap
+after a job retires and is replaced, which gives the memory back to the system.
+
+Lanes (optional, for the query pool): a job that runs past ``fast_budget_s`` moves to the heavy lane,
+which holds at most ``heavy_slots`` jobs, at a lower scheduling priority (its worker is replaced after
+it); when the lane is full the job is stopped (``HeavyLaneFull``). So at
+least ``size - heavy_slots`` workers always turn over within the budget, and a cheap job waits at
+most about that long, never behind the heavy ones. At most ``size`` callers wait for a worker at once;
+more are refused at once (``NoIdleWorker``) rather than holding a server thread each.
+
+The pool knows nothing of queries or submissions: callers send picklable jobs, get back
+``(status, payload)`` pairs, and turn the pool's exceptions into their own.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import re
+import resource
 import socket
 import subprocess
 import sys
@@ -24,12 +38,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
+
+from ceopgraph.sandbox import NOT_CONFINED_EXIT, worker_command
 
 logger = logging.getLogger(__name__)
 
 State = TypeVar("State")
 Reply = tuple[str, Any]
+
+# The status a worker replies with when its job ran out of memory in Python (then it exits).
+_OUT_OF_MEMORY = "out-of-memory"
+# How much lower a job in the heavy lane is scheduled than the rest (nice(1)).
+_HEAVY_NICENESS = 10
+# What the engine (Rust) and Python print when an allocation fails past the heap cap.
+_MEMORY_SIGNS = (b"memory allocation of", b"MemoryError")
 
 
 class WorkerPoolError(Exception):
@@ -37,11 +60,19 @@ class WorkerPoolError(Exception):
 
 
 class NoIdleWorker(WorkerPoolError):
-    """Every worker stayed busy for the whole time limit; the job was not sent."""
+    """Every worker stayed busy for the whole time limit, or too many jobs were waiting; not sent."""
 
 
 class DeadlinePassed(WorkerPoolError):
     """The job ran past its time limit; its worker was killed and is being replaced."""
+
+
+class HeavyLaneFull(WorkerPoolError):
+    """The job ran past the fast budget while the heavy lane was full; its worker was killed."""
+
+
+class MemoryExceeded(WorkerPoolError):
+    """The job needed more memory than a worker may have; its worker ended and is being replaced."""
 
 
 class WorkerFailed(WorkerPoolError):
@@ -52,7 +83,8 @@ def serve_jobs(fd: int, setup: Callable[[Any], State], handle: Callable[[State, 
     """The worker's side: ``setup`` the setup value once, then ``handle`` every job until the pool goes.
 
     ``handle`` returns ``(status, payload)``; expected failures are replies too (an exception escaping
-    it ends the worker, which the pool sees as ``WorkerFailed`` and replaces).
+    it ends the worker, which the pool sees as ``WorkerFailed`` and replaces). Each reply says whether
+    the worker retires after it: out of memory, or grown past a quarter of its heap cap.
     """
     conn = Connection(fd)
     state = setup(conn.recv())
@@ -62,7 +94,24 @@ def serve_jobs(fd: int, setup: Callable[[Any], State], handle: Callable[[State, 
             job = conn.recv()
         except (EOFError, OSError):
             return
-        conn.send(handle(state, job))
+        try:
+            reply = handle(state, job)
+        except MemoryError:
+            reply = (_OUT_OF_MEMORY, None)
+        retiring = reply[0] == _OUT_OF_MEMORY or _grown_too_large()
+        conn.send((reply, retiring))
+        if retiring:
+            return
+
+
+def _grown_too_large() -> bool:
+    """Resident memory above a quarter of the heap cap (``RLIMIT_DATA``), when there is a cap."""
+    cap = resource.getrlimit(resource.RLIMIT_DATA)[0]
+    if cap == resource.RLIM_INFINITY:
+        return False
+    with open("/proc/self/statm") as statm:
+        resident_pages = int(statm.read().split()[1])
+    return resident_pages * os.sysconf("SC_PAGE_SIZE") > cap // 4
 
 
 _ENTRY = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
@@ -72,21 +121,41 @@ _ENTRY = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
 class _Worker:
     process: subprocess.Popen[bytes]
     conn: Connection
+    drain: threading.Thread | None = None
+    out_of_memory: bool = False  # it said an allocation failed (the engine prints a backtrace after that)
 
     @classmethod
-    def start(cls, entry: str, setup: object) -> _Worker:
-        module, function = entry.split(":")
-        command = f"import sys; from {module} import {function}; {function}(int(sys.argv[1]))"
+    def start(cls, entry: str, setup: object, memory_mb: int) -> _Worker:
         ours, theirs = socket.socketpair()
         with theirs:
             process = subprocess.Popen(
-                [sys.executable, "-c", command, str(theirs.fileno())],
+                [sys.executable, "-c", worker_command(entry, memory_mb), str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
             )
         conn = Connection(ours.detach())
+        worker = cls(process, conn)
+        assert process.stderr is not None
+        worker.drain = threading.Thread(target=worker._drain, args=(process.stderr,), daemon=True)
+        worker.drain.start()
         conn.send(setup)
-        return cls(process, conn)
+        return worker
+
+    def _drain(self, stream: IO[bytes]) -> None:
+        """Pass the worker's standard error on to ours (as before), noting whether it ran out of memory."""
+        for line in iter(stream.readline, b""):
+            if any(sign in line for sign in _MEMORY_SIGNS):
+                self.out_of_memory = True
+            sys.stderr.buffer.write(line)
+            sys.stderr.flush()
+        stream.close()
+
+    def said_out_of_memory(self) -> bool:
+        """Once it has exited: whether the worker said an allocation failed."""
+        if self.drain is not None:
+            self.drain.join(timeout=2)
+        return self.out_of_memory
 
     def kill(self) -> None:
         self.process.kill()
@@ -96,20 +165,38 @@ class _Worker:
 
 class WorkerPool:
     """``size`` workers running ``entry`` (``"package.module:function"``, called with the socket's file
-    descriptor; it calls ``serve_jobs``), each sent ``setup`` first; one job per worker at a time.
+    descriptor; it calls ``serve_jobs``), each confined to ``memory_mb`` MiB of heap and no network,
+    and sent ``setup`` first; one job per worker at a time. ``heavy_slots`` and ``fast_budget_s``
+    turn on the lanes of the module's docstring.
 
     Workers start on ``start()`` (idempotent, in the background), so creating a pool costs nothing.
     """
 
     START_TIMEOUT_S = 60.0
 
-    def __init__(self, entry: str, setup: object, size: int, kind: str = "worker") -> None:
+    def __init__(
+        self,
+        entry: str,
+        setup: object,
+        size: int,
+        kind: str = "worker",
+        *,
+        memory_mb: int,
+        heavy_slots: int | None = None,
+        fast_budget_s: float | None = None,
+    ) -> None:
         if not _ENTRY.fullmatch(entry):
             raise ValueError(f"not a module:function entry point: {entry!r}")
         self._entry = entry
         self._setup = setup
         self._size = max(1, size)
-        self._kind = kind  # for log lines: "query worker", "validation worker"
+        self._kind = kind  # for log lines and messages: "query worker", "validation worker"
+        self.memory_mb = memory_mb
+        self._fast_budget_s = fast_budget_s if heavy_slots is not None else None
+        # At least one worker stays in the fast lane, and the heavy lane has at least one slot.
+        self.heavy_slots = max(1, min(heavy_slots or 1, self._size - 1))
+        self._heavy = threading.BoundedSemaphore(self.heavy_slots)
+        self._admitted = threading.BoundedSemaphore(2 * self._size)  # running plus waiting
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
         self._starters: list[threading.Thread] = []
@@ -131,9 +218,14 @@ class WorkerPool:
         for starter in self._starters:
             starter.join(self.START_TIMEOUT_S)
 
+    @property
+    def ready_workers(self) -> int:
+        """Workers idle right now (for health checks and tests)."""
+        return self._idle.qsize()
+
     def _add_worker(self) -> None:
         try:
-            worker = _Worker.start(self._entry, self._setup)
+            worker = _Worker.start(self._entry, self._setup, self.memory_mb)
         except OSError as exc:
             logger.error("cannot start a %s: %s", self._kind, exc)
             return
@@ -143,7 +235,9 @@ class WorkerPool:
             ready = False
         if not ready or self._closed:
             if not self._closed:
-                logger.error("a %s did not start (exit status %s)", self._kind, worker.process.poll())
+                status = worker.process.poll()
+                reason = "it could not be confined" if status == NOT_CONFINED_EXIT else f"exit status {status}"
+                logger.error("a %s did not start (%s)", self._kind, reason)
             worker.kill()
             return
         self._idle.put(worker)
@@ -156,22 +250,58 @@ class WorkerPool:
     def run(self, job: object, timeout_s: float) -> Reply:
         """Send ``job`` to an idle worker and return its reply, waiting included within ``timeout_s``."""
         self.start()
+        if not self._admitted.acquire(blocking=False):
+            raise NoIdleWorker(f"every {self._kind} is busy and {self._size} more jobs are waiting")
+        try:
+            return self._run_admitted(job, timeout_s)
+        finally:
+            self._admitted.release()
+
+    def _run_admitted(self, job: object, timeout_s: float) -> Reply:
         deadline = time.monotonic() + timeout_s
         try:
             worker = self._idle.get(timeout=timeout_s)
         except queue.Empty:
             raise NoIdleWorker(f"no {self._kind} became free within {timeout_s:g} s") from None
+        heavy = False
         try:
             worker.conn.send(job)
-            if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
+            budget = self._fast_budget_s
+            remaining = max(0.0, deadline - time.monotonic())
+            ready = worker.conn.poll(min(budget, remaining) if budget is not None else remaining)
+            if not ready and budget is not None and budget < remaining:
+                heavy = self._heavy.acquire(blocking=False)
+                if not heavy:
+                    self._replace(worker)
+                    raise HeavyLaneFull(f"{self.heavy_slots} long jobs are running already; this one was stopped")
+                # Second in line for the processors too; a process cannot be given its priority back, so
+                # it retires after this job.
+                os.setpriority(os.PRIO_PROCESS, worker.process.pid, _HEAVY_NICENESS)
+                ready = worker.conn.poll(max(0.0, deadline - time.monotonic()))
+            if not ready:
                 self._replace(worker)  # SIGKILL: the only way to stop the work mid-way
                 raise DeadlinePassed(f"a job ran past {timeout_s:g} s; its {self._kind} was killed")
-            reply: Reply = worker.conn.recv()
+            reply, retiring = worker.conn.recv()
         except (EOFError, OSError) as exc:
             self._replace(worker)
-            raise WorkerFailed(f"a {self._kind} failed mid-job: {exc}") from exc
-        self._idle.put(worker)
-        return reply
+            raise self._failure(worker, exc) from exc
+        finally:
+            if heavy:
+                self._heavy.release()
+        if retiring or heavy:
+            self._replace(worker)
+        else:
+            self._idle.put(worker)
+        if reply[0] == _OUT_OF_MEMORY:
+            raise MemoryExceeded(f"a job needed more than the {self.memory_mb} MiB a {self._kind} may use")
+        result: Reply = reply
+        return result
+
+    def _failure(self, worker: _Worker, exc: BaseException) -> WorkerPoolError:
+        """Why a worker died mid-job: past its heap cap (what it printed says so), or anything else."""
+        if worker.said_out_of_memory():
+            return MemoryExceeded(f"a job needed more than the {self.memory_mb} MiB a {self._kind} may use")
+        return WorkerFailed(f"a {self._kind} failed mid-job: {exc or 'it exited'}")
 
     def close(self) -> None:
         """Kill the idle workers; busy ones exit when their socket closes."""

@@ -6,7 +6,7 @@ from flask import Flask, current_app
 
 from ceopgraph.config import Settings
 from ceopgraph.store import Store
-from ceopgraph.web import accesslog, errors, replay, resources, site, sparql, validation
+from ceopgraph.web import accesslog, errors, proxies, replay, resources, site, sparql, validation
 
 STORE_KEY = "ceopgraph.store"
 SETTINGS_KEY = "ceopgraph.settings"
@@ -27,6 +27,8 @@ def create_app(settings: Settings, store: Store) -> Flask:
     app.after_request(site.security_headers)
     # Repeated GET queries and pages are answered before Flask's request handling (the data is read-only).
     app.wsgi_app = replay.ReplayCache(app, app.wsgi_app, settings.answer_cache_mb * 1024 * 1024)  # type: ignore[method-assign]
+    # Outermost: forwarding headers are applied (from trusted proxies only) before the cache keys on them.
+    app.wsgi_app = proxies.TrustedProxies(app.wsgi_app, settings.trusted_proxies)  # type: ignore[method-assign]
     return app
 
 

@@ -4,10 +4,15 @@ answer carries (RFC 9110 section 8.8 validators, section 13 conditional requests
 The data changes only when a new version is published, so an answer is fresh for as long as the store
 keeps its version: the ``ETag`` is the version plus the representation, and ``Last-Modified`` is the
 moment this app first served that version (the store knows no date; a version hash has none).
+
+An ETag names one exact representation, in every worker: what else an answer depends on (the path
+prefix its links start with, the host it names) is part of its ETag (``context``), and resource
+documents take theirs from their bytes (``rendered``), so no two different answers share one.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,10 +59,36 @@ def stamp(response: Response, found: Validators, vary_accept: bool = False, max_
     return response
 
 
+def _digest(*parts: bytes) -> str:
+    return hashlib.sha256(b"\0".join(parts)).hexdigest()[:16]
+
+
 def conditional(
-    variant: str, render: Callable[[], Response], vary_accept: bool = False, max_age: int = MAX_AGE_S
+    variant: str,
+    render: Callable[[], Response],
+    vary_accept: bool = False,
+    max_age: int = MAX_AGE_S,
+    context: str = "",
 ) -> Response:
-    """Answer 304 Not Modified when the client's copy is current, else ``render()``; stamp either."""
-    found = validators(variant)
+    """Answer 304 Not Modified when the client's copy is current, else ``render()``; stamp either.
+
+    ``context``: whatever of the request the answer depends on besides the data and ``variant`` (the
+    path prefix of its links, say); it becomes part of the ETag.
+    """
+    found = validators(f"{variant}-{_digest(context.encode())}" if context else variant)
     response = Response(status=304) if is_fresh(found) else render()
     return stamp(response, found, vary_accept, max_age)
+
+
+def rendered(variant: str, render: Callable[[], Response], vary_accept: bool = False, context: str = "") -> Response:
+    """Like ``conditional``, with the ETag taken from the rendered bytes (and ``context``).
+
+    For representations whose bytes only a render can vouch for (descriptions built from several
+    queries and graphs): the ETag can never name two different answers, whichever worker renders
+    them. Costs a render per conditional request, which the answer cache (``replay``) then replays.
+    """
+    response = render()
+    found = validators(f"{variant}-{_digest(response.get_data(), context.encode())}")
+    if is_fresh(found):
+        response = Response(status=304)
+    return stamp(response, found, vary_accept)

@@ -10,20 +10,24 @@ from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from ceopgraph.conneg import negotiate
+from ceopgraph.queryvet import CheckerUnavailable
 from ceopgraph.rdfio import UnreadableRdf
 from ceopgraph.remote import StoreBadGateway
 from ceopgraph.sparql import ProtocolError
 from ceopgraph.store import QueryEvaluationError, QuerySyntaxError, QueryTimeout, StoreError, StoreUnavailable
 from ceopgraph.validate import SubmissionRefused, ValidationTimeout, ValidatorUnavailable
+from ceopgraph.web.body import BodyRefused
 
 TITLES = {
     400: "Bad request",
+    408: "Request timeout",
     404: "Not found",
     405: "Method not allowed",
     406: "Not acceptable",
     413: "Too large",
     403: "Forbidden",
     415: "Unsupported media type",
+    429: "Too many requests",
     502: "Bad gateway",
     503: "Unavailable",
 }
@@ -57,7 +61,10 @@ def _store_error(exc: StoreError) -> Response:
 
 def _protocol_error(exc: ProtocolError) -> Response:
     """SPARQL Protocol refusals (``ceopgraph.sparql``): the status the exception carries, its message."""
-    return error_response(exc.status, str(exc), TITLES.get(exc.status))
+    response = error_response(exc.status, str(exc), TITLES.get(exc.status))
+    if exc.status == 429:
+        response.headers["Retry-After"] = "1"
+    return response
 
 
 def _unreadable_submission(exc: UnreadableRdf) -> Response:
@@ -70,10 +77,15 @@ def _submission_refused(exc: SubmissionRefused) -> Response:
     return error_response(exc.status, str(exc), TITLES.get(exc.status))
 
 
-def _validation_unavailable(exc: ValidationTimeout | ValidatorUnavailable) -> Response:
+def _validation_unavailable(exc: ValidationTimeout | ValidatorUnavailable | CheckerUnavailable) -> Response:
     response = error_response(503, str(exc), TITLES[503])
     response.headers["Retry-After"] = "5"
     return response
+
+
+def _body_refused(exc: BodyRefused) -> Response:
+    """A request body that cannot be judged (incomplete, undecodable, too large, too slow)."""
+    return error_response(exc.status, str(exc), TITLES.get(exc.status))
 
 
 def _http_error(exc: HTTPException) -> Response:
@@ -91,5 +103,7 @@ def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(UnreadableRdf, _unreadable_submission)
     app.register_error_handler(SubmissionRefused, _submission_refused)
+    app.register_error_handler(BodyRefused, _body_refused)
     app.register_error_handler(ValidationTimeout, _validation_unavailable)
     app.register_error_handler(ValidatorUnavailable, _validation_unavailable)
+    app.register_error_handler(CheckerUnavailable, _validation_unavailable)

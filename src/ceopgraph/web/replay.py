@@ -6,7 +6,8 @@ answer is cached, Flask's request handling (routing, request and response object
 more than finding it, so the first answer goes through the app as usual and is recorded; the same
 request is then replayed with the same headers, a fresh ``Server-Timing`` and the same access log line.
 
-What makes two requests the same is everything the answer depends on: the dataset version, the path
+What makes two requests the same is everything the answer depends on: the dataset version, the scheme
+and ``Host`` (after ``web.proxies`` applied what trusted proxies forwarded), the path prefix, the path
 as the client sent it (the app refuses encoded separators in the raw path, so the raw path is part of
 the key, not only the decoded one), the query string, ``Accept`` (answers ``Vary: Accept``) and the
 conditional headers (``If-None-Match``, ``If-Modified-Since``): a 304 is recorded and replayed like a
@@ -93,6 +94,8 @@ class ReplayCache:
         raw = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or "")
         key: Key = (
             version,
+            environ.get("wsgi.url_scheme", ""),
+            environ.get("HTTP_HOST", ""),
             environ.get("SCRIPT_NAME", ""),
             environ.get("PATH_INFO", ""),
             raw,

@@ -17,10 +17,12 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, g, render_template, request, send_from_directory
 from flask.blueprints import BlueprintSetupState
-from rdflib import Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.compare import to_canonical_graph
 from rdflib.namespace import RDFS, VOID
 
 from ceopgraph import (
@@ -87,7 +89,9 @@ def thing(rest: str) -> Response:
     """A real-world thing: 303 See Other to the document about it (built from our route, never echoed)."""
     target = _resolve("id/", rest)
     location = target.document + (f".{target.extension}" if target.extension else "")
-    return caching.conditional("see-other", lambda: Response(status=303, headers={"Location": location}))
+    return caching.conditional(
+        "see-other", lambda: Response(status=303, headers={"Location": location}), context=request.script_root
+    )
 
 
 @blueprint.get("/doc/<path:rest>", merge_slashes=False)
@@ -207,7 +211,9 @@ def _answer(target: Target, graph: Graph | None = None) -> Response:
         media_type = HTML if chosen == "application/xhtml+xml" else chosen
         fmt = None if media_type == HTML else rdf_format_for_media_type(media_type)
     render: Callable[[], Response] = lambda: _render(target, fmt, media_type, graph)  # noqa: E731
-    response = caching.conditional(fmt.name if fmt else "html", render, vary_accept=target.extension is None)
+    # The ETag comes from the bytes, and the prefix the Link and Content-Location headers start with.
+    variant = fmt.name if fmt else "html"
+    response = caching.rendered(variant, render, vary_accept=target.extension is None, context=request.script_root)
     response.headers["Link"] = ", ".join(
         f'<{a.href}>; rel="alternate"; type="{a.media_type}"' for a in _alternates(target)
     )
@@ -217,15 +223,51 @@ def _answer(target: Target, graph: Graph | None = None) -> Response:
 
 
 def _render(target: Target, fmt: RdfFormat | None, media_type: str, graph: Graph | None) -> Response:
-    description = graph if graph is not None else _description(target.iri)
+    description = _stable(graph if graph is not None else _description(target.iri))
     base = web.current_settings().base_uri
     if fmt is not None:
-        return Response(describe.serialise(description, fmt, base), mimetype=media_type)
+        body = describe.serialise(description, fmt, base)
+        return Response(_stable_json(body) if fmt.name == "jsonld" else body, mimetype=media_type)
     linker = paths.Linker(base, request.script_root)
     page = pages.resource_page(
         web.current_store(), base, linker, target.iri, description, _alternates(target), _shapes()
     )
     return Response(render_template("resource.html", page=page), mimetype=HTML)
+
+
+def _stable(graph: Graph) -> Graph:
+    """The same triples with the same blank node labels, in the same order, in every process.
+
+    An ETag names one exact representation and every worker computes it from the dataset version
+    alone, so every worker must render the same bytes: blank nodes get labels derived from the graph's
+    content (RDFC-style hashing, ``rdflib.compare``) instead of random ones, and the triples are
+    inserted sorted, because rdflib's JSON-LD writer and the HTML page follow insertion order.
+    """
+    if any(isinstance(term, BNode) for triple in graph for term in triple):
+        graph = to_canonical_graph(graph)
+    stable = Graph()
+    for prefix, namespace in graph.namespaces():
+        stable.bind(prefix, namespace, override=True, replace=True)
+    for triple in sorted(graph, key=lambda t: tuple(term.n3() for term in t)):
+        stable.add(triple)
+    return stable
+
+
+def _stable_json(body: bytes) -> bytes:
+    """rdflib's JSON-LD writer orders nodes and values by Python set iteration, which differs between
+    processes: the same document with its arrays in one order (JSON-LD arrays are unordered, but for
+    ``@list`` and the ``@context``) and its keys sorted."""
+
+    def ordered(value: Any, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return {k: v if k == "@context" else ordered(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            items = [ordered(item) for item in value]
+            return items if key == "@list" else sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+        return value
+
+    document = ordered(json.loads(body))
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8")
 
 
 def _alternates(target: Target) -> list[pages.Alternate]:

@@ -35,7 +35,7 @@ def home() -> Response:
         page = pages.home_page(current_store(), base, linker, URIRef(dataset_iri(base)))
         return Response(render_template("home.html", home=page), mimetype="text/html")
 
-    return caching.conditional("home", render, vary_accept=True)
+    return caching.conditional("home", render, vary_accept=True, context=request.script_root)
 
 
 @blueprint.get("/healthz")

@@ -17,13 +17,17 @@ from rdflib.namespace import RDF
 from ceopgraph import sparql, web  # web: its accessors are looked up at request time
 from ceopgraph.conneg import RDF_FORMATS, negotiate
 from ceopgraph.namespaces import FORMATS, SD, STANDARD_PREFIXES
-from ceopgraph.sparql import AnswerCache, CachedAnswer, QueryRequest, ResultFormat
+from ceopgraph.queryvet import QueryChecker
+from ceopgraph.sparql import AnswerCache, CachedAnswer, ClientSlots, QueryRequest, ResultFormat
 from ceopgraph.store import DatasetSelection, QueryJob
+from ceopgraph.web.body import read_body
 
 blueprint = Blueprint("sparql", __name__)
 
 CACHE_KEY = "ceopgraph.sparql.cache"
 ASSETS_KEY = "ceopgraph.sparql.assets"
+CHECKER_KEY = "ceopgraph.sparql.checker"
+SLOTS_KEY = "ceopgraph.sparql.client-slots"
 # Where `make setup` puts YASGUI (npm ci from the committed package.json and lockfile).
 YASGUI_BUILD = Path("node_modules") / "@zazuko" / "yasgui" / "build"
 ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
@@ -59,6 +63,8 @@ def _setup(state: BlueprintSetupState) -> None:
     settings = app.extensions[web.SETTINGS_KEY]
     app.extensions[CACHE_KEY] = AnswerCache(settings.answer_cache_mb * 1024 * 1024)
     app.extensions[ASSETS_KEY] = settings.root / YASGUI_BUILD
+    app.extensions[CHECKER_KEY] = QueryChecker(settings.checker_processes, settings.checker_memory_mb)
+    app.extensions[SLOTS_KEY] = ClientSlots(settings.client_queries)
 
 
 def _cache() -> AnswerCache:
@@ -100,21 +106,26 @@ def endpoint() -> Response:
     settings = web.current_settings()
     if (request.content_length or 0) > settings.max_query_bytes:
         raise sparql.RequestTooLarge(f"the request body is larger than the limit of {settings.max_query_bytes} bytes")
-    body = request.get_data(cache=False) if request.method == "POST" else b""
+    body = read_body(settings.max_query_bytes) if request.method == "POST" else b""
     operation = sparql.parse_request(
         request.method, request.query_string, request.headers.get("Content-Type"), body, settings.max_query_bytes
     )
     if operation is None:
         return _describe_service()
     g.query_hash = operation.query_hash
-    info = sparql.vet_query(operation.query)
-    fmt = sparql.choose_format(info.form, request.headers.get("Accept"), operation.formats)
     store = web.current_store()
-    key = (store.version, operation.query, operation.default_graphs, operation.named_graphs, fmt.name)
+    accept = request.headers.get("Accept")
+    key = (store.version, operation.query, operation.default_graphs, operation.named_graphs, accept, operation.formats)
     answer = _cache().get(key)
     if answer is None:
-        result = store.execute(_job(operation, info, fmt))
-        answer = CachedAnswer(result.body, fmt.media_type, result.truncated, sparql.etag_for(key))
+        # A query that was answered before was checked before: only new work takes a client's slot.
+        with current_app.extensions[SLOTS_KEY].taken(request.remote_addr or "-"):
+            info = current_app.extensions[CHECKER_KEY].check(operation.query, settings.query_timeout_s)
+            fmt = sparql.choose_format(info.form, accept, operation.formats)
+            result = store.execute(_job(operation, info, fmt))
+        # The ETag names the representation: the same answer in the same format, whichever Accept chose it.
+        representation = (*key[:4], fmt.name)
+        answer = CachedAnswer(result.body, fmt.media_type, result.truncated, sparql.etag_for(representation))
         _cache().put(key, answer)
     return _send(answer, operation)
 
@@ -122,7 +133,7 @@ def endpoint() -> Response:
 def _job(operation: QueryRequest, info: sparql.QueryInfo, fmt: ResultFormat) -> QueryJob:
     settings = web.current_settings()
     return QueryJob(
-        query=operation.query,
+        query=info.query,
         form=info.form,
         result_format=fmt.name,
         dataset=DatasetSelection(operation.default_graphs, operation.named_graphs),

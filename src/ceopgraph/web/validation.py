@@ -37,6 +37,7 @@ from ceopgraph.validate import (
     load_shapes,
     submission_guide,
 )
+from ceopgraph.web.body import BodyTooLarge, read_body
 
 blueprint = Blueprint("validation", __name__)
 
@@ -124,6 +125,8 @@ def _submission() -> Submission:
     request.max_content_length = limit + 64 * 1024  # room for the multipart framing
     request.max_form_memory_size = limit
     try:
+        # Read whole first (ends early: 400, too slow: 408): forms are then parsed from the complete copy.
+        read_body(limit + 64 * 1024)
         if request.mimetype in FORM_TYPES:
             submission = _from_form()
         else:
@@ -135,7 +138,7 @@ def _submission() -> Submission:
                     + ", or a form (multipart/form-data) with a file or a text field"
                 )
             submission = Submission(request.get_data(), fmt.name, "the submission")
-    except RequestEntityTooLarge:
+    except (RequestEntityTooLarge, BodyTooLarge):
         raise too_large from None
     if not submission.data.strip():
         raise SubmissionRefused("nothing to validate: the submission is empty")
@@ -180,7 +183,9 @@ def _pool() -> ValidationPool:
     if pool is None:
         settings = web.current_settings()
         config = ValidatorConfig(str(settings.shapes_dir), settings.base_uri, settings.max_submission_bytes)
-        pool = current_app.extensions.setdefault(_POOL_KEY, ValidationPool(config, settings.validation_processes))
+        pool = current_app.extensions.setdefault(
+            _POOL_KEY, ValidationPool(config, settings.validation_processes, settings.validation_memory_mb)
+        )
     assert isinstance(pool, ValidationPool)
     return pool
 

@@ -1,0 +1,71 @@
+"""The query checker's worker processes: every endpoint query is parsed here before any engine sees it.
+
+Parsing grows with the query (pyparsing: seconds and hundreds of megabytes for a hostile 64 KB query),
+so it runs in killable, confined worker processes (``ceopgraph.workers``), not in the server's threads,
+and the same checker guards the embedded engine and a remote store (which federates ``SERVICE`` too).
+The verdict is ``ceopgraph.sparql.vet_query``'s: the query form, whether it has dataset clauses, and
+the text to run; or the refusal to answer with.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ceopgraph.sparql import MalformedQuery, ProtocolError, QueryInfo, vet_query
+from ceopgraph.workers import DeadlinePassed, MemoryExceeded, NoIdleWorker, WorkerFailed, WorkerPool, serve_jobs
+
+# Deep enough for any real query (a few hundred nested groups or brackets: pyparsing spends some twenty
+# frames a level), shallow enough that the interpreter's own stack holds it; deeper is refused (400).
+_RECURSION_LIMIT = 20_000
+
+
+class CheckerUnavailable(Exception):
+    """No checker could take the query (all busy, or one failed); the query was not run (HTTP 503)."""
+
+
+def worker_main(fd: int) -> None:
+    """A checker process: answer ``vet_query`` for each query text until the pool goes away."""
+    sys.setrecursionlimit(_RECURSION_LIMIT)
+    serve_jobs(fd, lambda _: None, _vet)
+
+
+def _vet(_: None, query: str) -> tuple[str, object]:
+    try:
+        return ("ok", vet_query(query))
+    except ProtocolError as exc:
+        return ("refused", exc)
+
+
+class QueryChecker:
+    """Checker processes for one server worker; ``check`` gives a verdict within a time limit."""
+
+    def __init__(self, size: int, memory_mb: int) -> None:
+        self._workers = WorkerPool("ceopgraph.queryvet:worker_main", None, size, "query checker", memory_mb=memory_mb)
+
+    def start(self) -> None:
+        self._workers.start()
+
+    def wait_ready(self) -> None:
+        self._workers.wait_ready()
+
+    def check(self, query: str, timeout_s: float) -> QueryInfo:
+        """The verdict on ``query``, or the ``ProtocolError`` that refuses it."""
+        try:
+            status, payload = self._workers.run(query, timeout_s)
+        except DeadlinePassed:
+            raise MalformedQuery(f"the query could not be parsed within {timeout_s:g} s: simplify it") from None
+        except MemoryExceeded:
+            raise MalformedQuery(
+                f"parsing the query needed more than {self._workers.memory_mb} MiB: simplify it"
+            ) from None
+        except NoIdleWorker as exc:
+            raise CheckerUnavailable(f"the query checker is busy ({exc}); try again in a moment") from None
+        except WorkerFailed as exc:
+            raise CheckerUnavailable("a query checker failed; it is being replaced, try again") from exc
+        if status == "refused":
+            raise payload
+        info: QueryInfo = payload
+        return info
+
+    def close(self) -> None:
+        self._workers.close()

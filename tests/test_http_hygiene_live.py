@@ -1,0 +1,290 @@
+"""The HTTP layer against hostile clients on loopback, through the real servers (gunicorn, the default,
+and Granian): forwarding headers, ETags that name one representation, malformed and truncated bodies,
+slow clients. Raw sockets for what no HTTP client library would send."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from .live import LiveServer, running_server
+
+TURTLE = b"<urn:x:aa> <urn:x:bb> <urn:x:c> .\n"  # 34 bytes: conforms (no shapes apply to it)
+
+
+def _server(tmp_path_factory: pytest.TempPathFactory, dist: Path, server: str, env: dict[str, str] | None = None):
+    log = tmp_path_factory.mktemp(server) / "server.log"
+    return running_server(["--dist", str(dist), "--workers", "2", "--server", server], log, env)
+
+
+@pytest.fixture(scope="module", params=["gunicorn", "granian"])
+def any_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, built_dist: Path
+) -> Iterator[LiveServer]:
+    with _server(tmp_path_factory, built_dist, request.param) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def gunicorn(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) -> Iterator[LiveServer]:
+    """The default server with its default settings."""
+    with _server(tmp_path_factory, built_dist, "gunicorn") as server:
+        yield server
+
+
+def exchange(
+    server: LiveServer, raw: bytes, half_close: bool = False, timeout: float = 10
+) -> tuple[int, dict[str, str], bytes]:
+    """Send ``raw`` as it is, read the answer until the server closes or the body is complete."""
+    address = urllib.parse.urlsplit(server.url)
+    with socket.create_connection((address.hostname, address.port), timeout=timeout) as sock:
+        sock.sendall(raw)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            part = sock.recv(65536)
+            if not part:
+                break
+            data += part
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        length = int(headers.get("content-length", "-1"))
+        while length < 0 or len(body) < length:
+            try:
+                part = sock.recv(65536)
+            except TimeoutError:
+                break
+            if not part:
+                break
+            body += part
+    return int(lines[0].split()[1]), headers, body
+
+
+def request_bytes(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in headers.items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+# 1. Forwarding headers -------------------------------------------------------------------------------
+
+
+def test_script_name_header_from_an_untrusted_peer_has_no_effect(any_server: LiveServer) -> None:
+    for value in ("//evil.example", "/prefix"):
+        status, headers, _ = exchange(any_server, request_bytes("GET", "/id/organisation/ceop", {"SCRIPT_NAME": value}))
+        assert (status, headers.get("location")) == (303, "/doc/organisation/ceop"), value
+        status, headers, body = exchange(
+            any_server, request_bytes("GET", "/doc/organisation/ceop", {"SCRIPT_NAME": value})
+        )
+        assert status == 200, value
+        assert "evil" not in headers["link"] and "prefix" not in headers["link"]
+        assert b"evil.example" not in body
+
+
+def test_forwarded_host_proto_and_prefix_from_an_untrusted_peer_have_no_effect(any_server: LiveServer) -> None:
+    forged = {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https", "X-Forwarded-Prefix": "//evil.example"}
+    status, headers, _ = exchange(any_server, request_bytes("GET", "/id/organisation/ceop", forged))
+    assert (status, headers.get("location")) == (303, "/doc/organisation/ceop")
+    void = requests.get(any_server.url + ".well-known/void", headers={"Accept": "text/turtle", **forged}, timeout=10)
+    assert void.status_code == 200 and "evil.example" not in void.text
+    assert f"<{any_server.url}sparql>" in void.text  # the endpoint as reached, over http
+
+
+@pytest.fixture(scope="module", params=["gunicorn", "granian"])
+def behind_proxy(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, built_dist: Path
+) -> Iterator[LiveServer]:
+    with _server(tmp_path_factory, built_dist, request.param, {"CEOPGRAPH_TRUSTED_PROXIES": "127.0.0.1"}) as server:
+        yield server
+
+
+def test_forwarding_headers_of_a_trusted_proxy_apply_the_same_under_both_servers(behind_proxy: LiveServer) -> None:
+    forwarded = {"X-Forwarded-Host": "data.example", "X-Forwarded-Proto": "https", "X-Forwarded-Prefix": "/ld"}
+    status, headers, _ = exchange(behind_proxy, request_bytes("GET", "/id/organisation/ceop", forwarded))
+    assert (status, headers.get("location")) == (303, "/ld/doc/organisation/ceop")
+    void = requests.get(
+        behind_proxy.url + ".well-known/void", headers={"Accept": "text/turtle", **forwarded}, timeout=10
+    )
+    assert "<https://data.example/ld/sparql>" in void.text
+    status, headers, _ = exchange(behind_proxy, request_bytes("GET", "/id/organisation/ceop", {"SCRIPT_NAME": "/x"}))
+    assert (status, headers.get("location")) == (303, "/doc/organisation/ceop")  # a header never means SCRIPT_NAME
+
+
+def test_answers_that_differ_by_host_never_share_an_etag(gunicorn: LiveServer) -> None:
+    for path, accept in ((".well-known/void", "text/turtle"), ("", "application/ld+json")):
+        one = requests.get(gunicorn.url + path, headers={"Accept": accept, "Host": "one.example"}, timeout=10)
+        two = requests.get(gunicorn.url + path, headers={"Accept": accept, "Host": "two.example"}, timeout=10)
+        assert one.content != two.content and one.headers["ETag"] != two.headers["ETag"], path
+        revalidate = {"Accept": accept, "Host": "two.example", "If-None-Match": one.headers["ETag"]}
+        stale = requests.get(gunicorn.url + path, headers=revalidate, timeout=10)
+        assert stale.status_code == 200 and stale.content == two.content
+    # A replayed page does not depend on Host: the same bytes, under the same ETag, whatever the Host.
+    pages = [requests.get(gunicorn.url + "doc/organisation/ceop", headers={"Host": h}, timeout=10) for h in ("a", "b")]
+    assert pages[0].content == pages[1].content and pages[0].headers["ETag"] == pages[1].headers["ETag"]
+
+
+# 2. One ETag, one representation, in every process -----------------------------------------------------
+
+
+def _documents(dist: Path) -> list[str]:
+    """Every document of the dataset (one per subject IRI of ours), and the shapes."""
+    base = "https://w3id.org/ceopgraph/"
+    found = {"/def/shapes"}
+    for line in (dist / "ceopgraph.nt").read_text().splitlines():
+        subject = line.split(" ", 1)[0]
+        if subject.startswith(f"<{base}") and "#" not in subject:
+            local = subject[len(base) + 1 : -1]
+            found.add("/" + ("doc/" + local[3:] if local.startswith("id/") else local))
+    return sorted(found)
+
+
+def test_two_server_processes_answer_the_same_bytes_under_the_same_etag(
+    any_server: LiveServer, gunicorn: LiveServer, built_dist: Path
+) -> None:
+    """Two processes (independent hash seeds and blank node labels): for every document and format,
+    an ETag they share names the same bytes; and the RDF (blank nodes included) is byte-identical.
+    (HTML pages are not all: pages list members with equal labels in set order; their ETags differ.)"""
+    mismatched, differing_rdf = [], []
+    with requests.Session() as one, requests.Session() as two:
+        for path in _documents(built_dist):
+            for extension in ("html", "ttl", "jsonld", "rdf", "nt"):
+                a = one.get(any_server.url + path[1:] + "." + extension, timeout=10)
+                b = two.get(gunicorn.url + path[1:] + "." + extension, timeout=10)
+                assert a.status_code == b.status_code == 200, path
+                if a.headers["ETag"] == b.headers["ETag"] and a.content != b.content:
+                    mismatched.append(f"{path}.{extension}")
+                if extension != "html" and a.content != b.content:
+                    differing_rdf.append(f"{path}.{extension}")
+    assert mismatched == []
+    assert differing_rdf == []
+
+
+# 3 and 4. Malformed and truncated bodies ---------------------------------------------------------------
+
+MALFORMED_CHUNKED = {
+    "bad chunk size": b"zz\r\nhello\r\n0\r\n\r\n",
+    "bad chunk extension": b"5;\x01\x02\r\nhello\r\n0\r\n\r\n",
+    "missing chunk terminator": b"5\r\nhelloXX0\r\n\r\n",
+    "malformed trailer": b"5\r\nhello\r\n0\r\nnot a trailer\r\n\r\n",
+}
+ROUTES = {
+    "/sparql": {"Content-Type": "application/sparql-query"},
+    "/validate": {"Content-Type": "text/turtle"},
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED_CHUNKED)
+@pytest.mark.parametrize("path", ROUTES)
+def test_malformed_chunked_bodies_get_400_with_one_line(any_server: LiveServer, path: str, case: str) -> None:
+    headers = {**ROUTES[path], "Transfer-Encoding": "chunked", "Connection": "close"}
+    status, _, body = exchange(any_server, request_bytes("POST", path, headers, MALFORMED_CHUNKED[case]))
+    assert status == 400, (case, body[:300])
+    assert body.count(b"\n") <= 1 and b"Traceback" not in body
+
+
+def _truncated(path: str) -> tuple[dict[str, str], bytes]:
+    """A request to ``path`` declaring 100 bytes and sending 34."""
+    if path == "/validate multipart":
+        boundary = "b0undary"
+        part = f'--{boundary}\r\nContent-Disposition: form-data; name="text"\r\n\r\n'.encode()
+        return {"Content-Type": f"multipart/form-data; boundary={boundary}"}, (part + TURTLE)[:34]
+    if path == "/sparql form":
+        return {"Content-Type": "application/x-www-form-urlencoded"}, b"query=ASK+%7B+%3Fs+%3Fp+%3Fo+%7D&x="[:34]
+    if path == "/sparql direct":
+        return {"Content-Type": "application/sparql-query"}, b"ASK { ?s ?p ?o } # and some more.."[:34]
+    return {"Content-Type": "text/turtle"}, TURTLE
+
+
+@pytest.mark.parametrize("path", ["/validate", "/validate multipart", "/sparql form", "/sparql direct"])
+def test_a_body_shorter_than_declared_is_refused_never_judged(any_server: LiveServer, path: str) -> None:
+    headers, body = _truncated(path)
+    assert len(body) == 34
+    raw = request_bytes("POST", path.split()[0], {**headers, "Accept": "text/plain", "Content-Length": "100"}, body)
+    status, _, answer = exchange(any_server, raw, half_close=True)
+    assert status == 400, answer[:300]
+    assert b"ended after 34 of 100 bytes" in answer and b"conforms" not in answer
+
+
+# 5. Slow clients ---------------------------------------------------------------------------------------
+
+
+def _slowloris(server: LiveServer, stop: threading.Event) -> None:
+    """A request line, then one header byte every 2 s, until told to stop (at most ~20 s)."""
+    address = urllib.parse.urlsplit(server.url)
+    try:
+        with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            deadline = time.monotonic() + 20
+            while not stop.wait(2) and time.monotonic() < deadline:
+                sock.sendall(b"a")
+    except OSError:
+        pass  # the server closed it (its header timeout): what it should do
+
+
+def _slow_body(server: LiveServer, stop: threading.Event) -> None:
+    """Headers of a POST /validate declaring 1 MB, then one body byte every second (at most ~20 s)."""
+    address = urllib.parse.urlsplit(server.url)
+    try:
+        with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
+            sock.sendall(
+                request_bytes("POST", "/validate", {"Content-Type": "text/turtle", "Content-Length": "1000000"})
+            )
+            deadline = time.monotonic() + 20
+            while not stop.wait(1) and time.monotonic() < deadline:
+                sock.sendall(b"#")
+    except OSError:
+        pass  # refused (408) and closed
+
+
+def test_slow_clients_cannot_hold_the_workers(gunicorn: LiveServer) -> None:
+    stop = threading.Event()
+    attackers = [threading.Thread(target=_slowloris, args=(gunicorn, stop)) for _ in range(30)]
+    attackers += [threading.Thread(target=_slow_body, args=(gunicorn, stop)) for _ in range(8)]
+    for attacker in attackers:
+        attacker.start()
+    try:
+        time.sleep(2)  # every attacker connected and sending
+        slowest = 0.0
+        for _ in range(5):
+            for path in ("healthz", "doc/organisation/ceop"):
+                started = time.monotonic()
+                answer = requests.get(gunicorn.url + path, timeout=12)
+                slowest = max(slowest, time.monotonic() - started)
+                assert answer.status_code == 200
+            time.sleep(1)
+        assert slowest < 3, f"a probe took {slowest:.1f} s while slow clients were connected"
+    finally:
+        stop.set()
+        for attacker in attackers:
+            attacker.join(timeout=25)
+
+
+@pytest.fixture(scope="module")
+def impatient(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) -> Iterator[LiveServer]:
+    env = {"CEOPGRAPH_HEADER_TIMEOUT_S": "2", "CEOPGRAPH_BODY_TIMEOUT_S": "2"}
+    with _server(tmp_path_factory, built_dist, "gunicorn", env) as server:
+        yield server
+
+
+def test_a_head_or_body_that_does_not_arrive_in_time_gets_408(impatient: LiveServer) -> None:
+    started = time.monotonic()
+    status, _, body = exchange(impatient, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+    assert status == 408 and b"head did not arrive within 2 seconds" in body
+    raw = request_bytes(
+        "POST", "/validate", {"Content-Type": "text/turtle", "Accept": "text/plain", "Content-Length": "100"}
+    )
+    status, _, body = exchange(impatient, raw + TURTLE)
+    assert status == 408 and b"body did not arrive within 2 seconds" in body
+    # A chunk larger than any limit, announced and never sent: gunicorn waits for it, the app for 2 s.
+    chunked = {"Content-Type": "text/turtle", "Accept": "text/plain", "Transfer-Encoding": "chunked"}
+    status, _, body = exchange(impatient, request_bytes("POST", "/validate", chunked, b"fffffffffffffffff\r\nhello"))
+    assert status == 408
+    assert time.monotonic() - started < 10

@@ -1,0 +1,126 @@
+"""``ceopgraph.workers``: killable, confined worker processes, their memory cap, recycling and lanes.
+
+The workers run ``tests.pool_jobs`` (jobs that allocate, sleep or try the network) under the same
+confinement as the query and validation processes.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from ceopgraph.workers import HeavyLaneFull, MemoryExceeded, NoIdleWorker, WorkerPool
+
+from .listener import Listener, listener  # noqa: F401
+
+ENTRY = "tests.pool_jobs:worker_main"
+
+
+@pytest.fixture
+def pool() -> Iterator[WorkerPool]:
+    workers = WorkerPool(ENTRY, None, 1, "test worker", memory_mb=256)
+    workers.wait_ready()
+    yield workers
+    workers.close()
+
+
+def test_a_job_past_the_memory_cap_is_stopped_and_its_worker_replaced(pool: WorkerPool) -> None:
+    first = pool.run(("pid", None), 30)[1]
+    with pytest.raises(MemoryExceeded, match="256 MiB"):
+        pool.run(("allocate", 1024), 30)
+    status, after = pool.run(("pid", None), 30)
+    assert status == "ok" and after != first
+
+
+def test_a_job_within_the_cap_leaves_the_worker_in_place(pool: WorkerPool) -> None:
+    first = pool.run(("allocate", 16), 30)[1]
+    assert pool.run(("pid", None), 30)[1] == first
+
+
+def test_a_worker_grown_past_a_quarter_of_its_cap_retires_after_its_job(pool: WorkerPool) -> None:
+    """Memory a big job leaves behind goes back to the system: the worker is replaced, the job answered."""
+    status, grown = pool.run(("hold", 100), 30)  # 100 MiB held: more than 256 / 4
+    assert status == "ok"
+    assert pool.run(("pid", None), 30)[1] != grown
+
+
+def test_a_job_past_its_time_limit_is_killed_and_the_pool_recovers(pool: WorkerPool) -> None:
+    from ceopgraph.workers import DeadlinePassed
+
+    with pytest.raises(DeadlinePassed):
+        pool.run(("sleep", 30), 0.5)
+    assert pool.run(("pid", None), 30)[0] == "ok"
+
+
+def test_the_worker_cannot_open_a_tcp_connection(pool: WorkerPool, listener: Listener) -> None:
+    status, outcome = pool.run(("tcp", listener.port), 30)
+    assert status == "ok"
+    assert outcome.startswith("refused: [Errno 13]")
+    assert listener.requests == 0
+
+
+def test_the_worker_cannot_send_a_datagram_or_resolve_a_name(pool: WorkerPool) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as counter:
+        counter.bind(("127.0.0.1", 0))
+        counter.settimeout(0.5)
+        udp = pool.run(("udp", counter.getsockname()[1]), 30)[1]
+        dns = pool.run(("dns", "secret.attacker.example"), 30)[1]
+        with pytest.raises(TimeoutError):
+            counter.recvfrom(100)  # nothing arrived
+    assert udp.startswith("refused: [Errno 13]")
+    assert dns.startswith("refused:")
+
+
+def test_a_cheap_job_does_not_wait_behind_heavy_ones() -> None:
+    """Lanes: past the fast budget a job takes the one heavy slot; the next long one is stopped at the
+    budget; a short job is answered at once by the worker kept in the fast lane."""
+    workers = WorkerPool(ENTRY, None, 3, "test worker", memory_mb=256, heavy_slots=1, fast_budget_s=0.5)
+    workers.wait_ready()
+    try:
+        heavy = threading.Thread(target=workers.run, args=(("sleep", 6), 30))
+        heavy.start()
+        time.sleep(1.0)  # the first job is in the heavy lane now
+        with pytest.raises(HeavyLaneFull):
+            workers.run(("sleep", 6), 30)
+        started = time.monotonic()
+        assert workers.run(("pid", None), 30)[0] == "ok"
+        waited = time.monotonic() - started
+        heavy.join(30)
+    finally:
+        workers.close()
+    assert waited < 3  # not the 6 s the heavy job holds its worker for
+
+
+def test_a_heavy_job_runs_at_a_lower_priority_and_its_worker_is_replaced_after() -> None:
+    workers = WorkerPool(ENTRY, None, 2, "test worker", memory_mb=256, heavy_slots=1, fast_budget_s=0.3)
+    workers.wait_ready()
+    try:
+        _, (heavy_pid, niceness) = workers.run(("niceness-after", 1.0), 30)
+        _, (_, quick_niceness) = workers.run(("niceness-after", 0), 30)
+        assert niceness == 10 and quick_niceness == 0
+        assert heavy_pid not in {workers.run(("pid", None), 30)[1] for _ in range(4)}
+    finally:
+        workers.close()
+
+
+def test_no_more_than_twice_the_pool_wait_at_once() -> None:
+    """Callers beyond the workers and as many waiting are refused at once, not parked on a thread."""
+    workers = WorkerPool(ENTRY, None, 1, "test worker", memory_mb=256)
+    workers.wait_ready()
+    try:
+        busy = [threading.Thread(target=workers.run, args=(("sleep", 3), 30)) for _ in range(2)]
+        for thread in busy:
+            thread.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        with pytest.raises(NoIdleWorker, match="waiting"):
+            workers.run(("pid", None), 30)
+        assert time.monotonic() - started < 1
+        for thread in busy:
+            thread.join(30)
+    finally:
+        workers.close()
