@@ -2,7 +2,7 @@
 
 Not a test: `make bench` runs it (from ``bench/scale.py``) and it runs alone as ``bench/attack.py``
 (``--no-write`` only prints). It starts ``ceopgraph serve`` on the built dataset on a free loopback port
-(the default 2 workers x 4 threads), and measures, every load bounded in count and time:
+(the default 2 workers x 32 threads), and measures, every load bounded in count and time:
 
 1. latency of cheap requests (an uncached ASK, a cached ASK, a resource page) on an idle server, while
    8 heavy queries run, while 30 slow clients hold connections, and under both;
@@ -122,11 +122,18 @@ class Outcome:
 
 
 def call(
-    port: int, method: str, path: str, timeout: float, body: bytes | None = None, headers: dict[str, str] | None = None
+    port: int,
+    method: str,
+    path: str,
+    timeout: float,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    client: str = HOST,
 ) -> Outcome:
-    """One request on a fresh connection (a new client, as an attacker's victims are): never raises."""
+    """One request on a fresh connection from the loopback address ``client`` (each attacker and each
+    probe has its own, as clients on the internet do; the server limits queries per address): never raises."""
     started = time.perf_counter()
-    connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    connection = http.client.HTTPConnection(HOST, port, timeout=timeout, source_address=(client, 0))
     try:
         connection.request(method, path, body=body, headers={"Accept": ACCEPT, **(headers or {})})
         answer = connection.getresponse()
@@ -146,9 +153,9 @@ def call(
     return Outcome(label, (time.perf_counter() - started) * 1000)
 
 
-def sparql_get(port: int, query: str, timeout: float) -> Outcome:
+def sparql_get(port: int, query: str, timeout: float, client: str = HOST) -> Outcome:
     """GET, as the probes and the heavy clients send: the path a crawler or a link takes."""
-    return call(port, "GET", "/sparql?query=" + urllib.parse.quote(query), timeout)
+    return call(port, "GET", "/sparql?query=" + urllib.parse.quote(query), timeout, client=client)
 
 
 def tally(outcomes: list[Outcome]) -> str:
@@ -323,7 +330,10 @@ class Heavy:
         self.port, self.deadline = port, time.monotonic() + seconds
         self.outcomes: list[Outcome] = []
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._client, daemon=True) for _ in range(HEAVY_CLIENTS)]
+        self._threads = [
+            threading.Thread(target=self._client, args=(f"127.0.1.{n}",), daemon=True)
+            for n in range(1, HEAVY_CLIENTS + 1)
+        ]
 
     def __enter__(self) -> Heavy:
         for thread in self._threads:
@@ -337,10 +347,10 @@ class Heavy:
         for thread in self._threads:
             thread.join(max(0.0, until - time.monotonic()))
 
-    def _client(self) -> None:
+    def _client(self, address: str) -> None:
         while not self._stop.is_set() and time.monotonic() < self.deadline:
             query = CARTESIAN.replace("?h ?i }", f"?h ?i FILTER(?i != {next(DISTINCT)}) }}")
-            self.outcomes.append(sparql_get(self.port, query, HEAVY_TIMEOUT_S))
+            self.outcomes.append(sparql_get(self.port, query, HEAVY_TIMEOUT_S, address))
 
 
 class Slow:
@@ -443,12 +453,14 @@ def probe(port: int, kind: str, seconds: float, found: list[Outcome]) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         started = time.monotonic()
+        client = f"127.0.2.{PROBES.index(kind) + 1}"
         if kind == PROBES[0]:
-            found.append(sparql_get(port, f"ASK {{ ?s ?p ?o FILTER(?o != {next(DISTINCT)}) }}", PROBE_TIMEOUT_S))
+            query = f"ASK {{ ?s ?p ?o FILTER(?o != {next(DISTINCT)}) }}"
+            found.append(sparql_get(port, query, PROBE_TIMEOUT_S, client))
         elif kind == PROBES[1]:
-            found.append(sparql_get(port, "ASK { ?s ?p ?o }", PROBE_TIMEOUT_S))
+            found.append(sparql_get(port, "ASK { ?s ?p ?o }", PROBE_TIMEOUT_S, client))
         else:
-            found.append(call(port, "GET", PAGE, PROBE_TIMEOUT_S, headers={"Accept": "text/html"}))
+            found.append(call(port, "GET", PAGE, PROBE_TIMEOUT_S, headers={"Accept": "text/html"}, client=client))
         time.sleep(max(0.0, PROBE_INTERVAL_S - (time.monotonic() - started)))
 
 
@@ -636,11 +648,11 @@ def attack_section(out: Results, dist: Path, seconds: float = PHASE_S, cap_mb: f
     cap = cap_mb if cap_mb is not None else min(6144.0, available_mb() * 0.4)
     port = free_port()
     command = [str(BIN / "ceopgraph"), "serve", "--host", HOST, "--port", str(port), "--dist", str(dist)]
-    command += ["--workers", "2", "--threads", "4"]
+    command += ["--workers", "2"]
     started = time.monotonic()
     out.section(
         TITLE,
-        "Hostile clients against `ceopgraph serve` on the built dataset (gunicorn, 2 workers x 4 threads, the "
+        "Hostile clients against `ceopgraph serve` on the built dataset (gunicorn, 2 workers x 32 threads, the "
         "default limits), loopback only, every load bounded in count and time. A weak server shows here as "
         "timeouts, 503s, processes ended and memory; nothing of it stops the benchmark.",
     )

@@ -254,3 +254,23 @@ def test_a_client_with_its_queries_running_gets_429_and_others_do_not(hardened: 
     assert len(refused) >= 1 and all("the limit is 2" in a.body and a.retry_after == "1" for a in refused)
     assert {a.status for a in answers} <= {429, 503}  # the rest ran into a limit of their own
     assert other.status == 200
+
+
+def test_past_the_busy_limit_a_query_is_refused_at_once_and_a_page_still_answers(
+    tmp_path: Path, built_dist: Path
+) -> None:
+    """One server worker taking 2 expensive requests: a third is a 503 at once, not a parked thread."""
+    env = {"CEOPGRAPH_BUSY_REQUESTS": "2", "CEOPGRAPH_QUERY_TIMEOUT_S": str(HEAVY_TIMEOUT_S)}
+    with running_server(["--dist", str(built_dist), "--workers", "1"], tmp_path / "busy.log", env) as server:
+        held = [threading.Thread(target=query, args=(server, CARTESIAN + f" # {n}", f"127.0.4.{n}")) for n in (1, 2)]
+        for thread in held:
+            thread.start()
+        try:
+            time.sleep(0.5)
+            refused = query(server, "ASK { ?s ?p 'a third client' }", "127.0.4.3")
+            page = get(server, "/doc/organisation/ceop", "127.0.4.4")
+        finally:
+            for thread in held:
+                thread.join(HEAVY_TIMEOUT_S + 30)
+    assert refused.status == 503 and "long requests already" in refused.body and refused.retry_after
+    assert refused.seconds < 5 and page.status == 200

@@ -204,18 +204,6 @@ def test_a_dataset_iri_the_engine_refuses_is_a_malformed_request() -> None:
         parse("GET", b"query=ASK%7B%7D&default-graph-uri=a:%25zz", None, b"")
 
 
-def test_a_client_gets_its_slots_and_no_more() -> None:
-    slots = sparql.ClientSlots(2)
-    with slots.taken("a"), slots.taken("a"):
-        with pytest.raises(sparql.TooManyQueries) as refused, slots.taken("a"):
-            pass
-        assert refused.value.status == 429
-        with slots.taken("b"):  # another client is not held up
-            pass
-    with slots.taken("a"), slots.taken("a"):  # released when the blocks end
-        pass
-
-
 @pytest.mark.parametrize(
     "query",
     [

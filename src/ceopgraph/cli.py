@@ -188,7 +188,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=5000)
     run.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    run.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    run.add_argument(
+        "--threads", type=int, default=32, help="threads per worker (default 32; see CEOPGRAPH_BUSY_REQUESTS)"
+    )
     run.add_argument(
         "--server", choices=SERVERS, default="gunicorn", help="WSGI server (default gunicorn; granian: the fast extra)"
     )

@@ -71,6 +71,9 @@ class Settings:
     heavy_queries: int = 2
     # Endpoint queries one client (address) may have running at once per server worker (429 above).
     client_queries: int = 4
+    # Expensive requests (uncached queries, validations) one server worker runs or queues at once (503
+    # above): fewer than its threads (`serve --threads`, 32), so pages and cached answers always get one.
+    busy_requests: int = 24
 
     def __post_init__(self) -> None:
         if not self.base_uri.endswith("/"):

@@ -19,7 +19,6 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -61,12 +60,6 @@ class UpdateRefused(ProtocolError):
 
 class ServiceRefused(ProtocolError):
     """``SERVICE`` would make the server fetch from the network: refused (HTTP 400)."""
-
-
-class TooManyQueries(ProtocolError):
-    """The client has as many queries running as it may; it should wait for one (HTTP 429)."""
-
-    status = 429
 
 
 class RequestTooLarge(ProtocolError):
@@ -370,40 +363,6 @@ def _nodes(tree: ParseResults) -> Iterator[CompValue]:
 
 def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[:limit].rstrip() + "…"
-
-
-# Admission -------------------------------------------------------------------------------------
-
-
-class ClientSlots:
-    """At most ``per_client`` queries running at once for each client address: one client cannot take
-    every query process (and the server threads waiting for them) from everyone else."""
-
-    def __init__(self, per_client: int) -> None:
-        self._per_client = max(1, per_client)
-        self._running: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def taken(self, client: str) -> Iterator[None]:
-        """Hold one of ``client``'s slots for the block, or raise ``TooManyQueries``."""
-        with self._lock:
-            running = self._running.get(client, 0)
-            if running >= self._per_client:
-                raise TooManyQueries(
-                    f"{running} queries from your address are running already (the limit is {self._per_client}); "
-                    "wait for one to finish"
-                )
-            self._running[client] = running + 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                left = self._running[client] - 1
-                if left:
-                    self._running[client] = left
-                else:
-                    del self._running[client]
 
 
 # Answer cache ----------------------------------------------------------------------------------

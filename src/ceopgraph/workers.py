@@ -12,12 +12,14 @@ away) or it is killed. A job that needs more memory than the cap ends its worker
 apart from other failures (``MemoryExceeded``). A worker that has grown past a quarter of its cap
 after a job retires and is replaced, which gives the memory back to the system.
 
-Lanes (optional, for the query pool): a job that runs past ``fast_budget_s`` moves to the heavy lane,
-which holds at most ``heavy_slots`` jobs, at a lower scheduling priority (its worker is replaced after
-it); when the lane is full the job is stopped (``HeavyLaneFull``). So at
+Workers run at a lower scheduling priority than the server (nice 5), so the server's own cheap work
+(pages, cached answers) is not slowed by theirs. Lanes (optional, for the query pool): a job that runs
+past ``fast_budget_s`` moves to the heavy lane, which holds at most ``heavy_slots`` jobs, at a lower
+priority still (nice 15; its worker is replaced after it); when the lane is full the job is stopped
+(``HeavyLaneFull``). So at
 least ``size - heavy_slots`` workers always turn over within the budget, and a cheap job waits at
-most about that long, never behind the heavy ones. At most ``size`` callers wait for a worker at once;
-more are refused at once (``NoIdleWorker``) rather than holding a server thread each.
+most about that long, never behind the heavy ones. (How many callers may wait at all is the web
+layer's to bound: ``ceopgraph.web.admission``.)
 
 The pool knows nothing of queries or submissions: callers send picklable jobs, get back
 ``(status, payload)`` pairs, and turn the pool's exceptions into their own.
@@ -49,8 +51,10 @@ Reply = tuple[str, Any]
 
 # The status a worker replies with when its job ran out of memory in Python (then it exits).
 _OUT_OF_MEMORY = "out-of-memory"
-# How much lower a job in the heavy lane is scheduled than the rest (nice(1)).
-_HEAVY_NICENESS = 10
+# Scheduling (nice(1)): work anyone can send runs below the server's own (pages, cached answers), and
+# a job in the heavy lane below that.
+_WORKER_NICENESS = 5
+_HEAVY_NICENESS = 15
 # What the engine (Rust) and Python print when an allocation fails past the heap cap.
 _MEMORY_SIGNS = (b"memory allocation of", b"MemoryError")
 
@@ -60,7 +64,7 @@ class WorkerPoolError(Exception):
 
 
 class NoIdleWorker(WorkerPoolError):
-    """Every worker stayed busy for the whole time limit, or too many jobs were waiting; not sent."""
+    """Every worker stayed busy for the whole time limit; the job was not sent."""
 
 
 class DeadlinePassed(WorkerPoolError):
@@ -134,6 +138,7 @@ class _Worker:
                 stdin=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
             )
+        os.setpriority(os.PRIO_PROCESS, process.pid, _WORKER_NICENESS)
         conn = Connection(ours.detach())
         worker = cls(process, conn)
         assert process.stderr is not None
@@ -196,7 +201,6 @@ class WorkerPool:
         # At least one worker stays in the fast lane, and the heavy lane has at least one slot.
         self.heavy_slots = max(1, min(heavy_slots or 1, self._size - 1))
         self._heavy = threading.BoundedSemaphore(self.heavy_slots)
-        self._admitted = threading.BoundedSemaphore(2 * self._size)  # running plus waiting
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
         self._starters: list[threading.Thread] = []
@@ -250,14 +254,6 @@ class WorkerPool:
     def run(self, job: object, timeout_s: float) -> Reply:
         """Send ``job`` to an idle worker and return its reply, waiting included within ``timeout_s``."""
         self.start()
-        if not self._admitted.acquire(blocking=False):
-            raise NoIdleWorker(f"every {self._kind} is busy and {self._size} more jobs are waiting")
-        try:
-            return self._run_admitted(job, timeout_s)
-        finally:
-            self._admitted.release()
-
-    def _run_admitted(self, job: object, timeout_s: float) -> Reply:
         deadline = time.monotonic() + timeout_s
         try:
             worker = self._idle.get(timeout=timeout_s)

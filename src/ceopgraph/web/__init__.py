@@ -7,9 +7,11 @@ from flask import Flask, current_app
 from ceopgraph.config import Settings
 from ceopgraph.store import Store
 from ceopgraph.web import accesslog, errors, proxies, replay, resources, site, sparql, validation
+from ceopgraph.web.admission import Admission
 
 STORE_KEY = "ceopgraph.store"
 SETTINGS_KEY = "ceopgraph.settings"
+ADMISSION_KEY = "ceopgraph.admission"
 
 
 def create_app(settings: Settings, store: Store) -> Flask:
@@ -18,6 +20,7 @@ def create_app(settings: Settings, store: Store) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = max(settings.max_query_bytes, settings.max_submission_bytes)
     app.extensions[STORE_KEY] = store
     app.extensions[SETTINGS_KEY] = settings
+    app.extensions[ADMISSION_KEY] = Admission(settings.busy_requests, settings.client_queries)
     errors.register(app)
     app.register_blueprint(site.blueprint)
     app.register_blueprint(sparql.blueprint)
@@ -41,3 +44,9 @@ def current_store() -> Store:
 def current_settings() -> Settings:
     settings: Settings = current_app.extensions[SETTINGS_KEY]
     return settings
+
+
+def current_admission() -> Admission:
+    """Who may start expensive work now, for the app handling this request."""
+    admission: Admission = current_app.extensions[ADMISSION_KEY]
+    return admission

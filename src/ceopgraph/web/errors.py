@@ -16,6 +16,7 @@ from ceopgraph.remote import StoreBadGateway
 from ceopgraph.sparql import ProtocolError
 from ceopgraph.store import QueryEvaluationError, QuerySyntaxError, QueryTimeout, StoreError, StoreUnavailable
 from ceopgraph.validate import SubmissionRefused, ValidationTimeout, ValidatorUnavailable
+from ceopgraph.web.admission import ServerBusy
 from ceopgraph.web.body import BodyRefused
 
 TITLES = {
@@ -77,7 +78,9 @@ def _submission_refused(exc: SubmissionRefused) -> Response:
     return error_response(exc.status, str(exc), TITLES.get(exc.status))
 
 
-def _validation_unavailable(exc: ValidationTimeout | ValidatorUnavailable | CheckerUnavailable) -> Response:
+def _unavailable(
+    exc: ValidationTimeout | ValidatorUnavailable | CheckerUnavailable | ServerBusy,
+) -> Response:
     response = error_response(503, str(exc), TITLES[503])
     response.headers["Retry-After"] = "5"
     return response
@@ -104,6 +107,7 @@ def register(app: Flask) -> None:
     app.register_error_handler(UnreadableRdf, _unreadable_submission)
     app.register_error_handler(SubmissionRefused, _submission_refused)
     app.register_error_handler(BodyRefused, _body_refused)
-    app.register_error_handler(ValidationTimeout, _validation_unavailable)
-    app.register_error_handler(ValidatorUnavailable, _validation_unavailable)
-    app.register_error_handler(CheckerUnavailable, _validation_unavailable)
+    app.register_error_handler(ValidationTimeout, _unavailable)
+    app.register_error_handler(ValidatorUnavailable, _unavailable)
+    app.register_error_handler(CheckerUnavailable, _unavailable)
+    app.register_error_handler(ServerBusy, _unavailable)

@@ -18,7 +18,7 @@ from ceopgraph import sparql, web  # web: its accessors are looked up at request
 from ceopgraph.conneg import RDF_FORMATS, negotiate
 from ceopgraph.namespaces import FORMATS, SD, STANDARD_PREFIXES
 from ceopgraph.queryvet import QueryChecker
-from ceopgraph.sparql import AnswerCache, CachedAnswer, ClientSlots, QueryRequest, ResultFormat
+from ceopgraph.sparql import AnswerCache, CachedAnswer, QueryRequest, ResultFormat
 from ceopgraph.store import DatasetSelection, QueryJob
 from ceopgraph.web.body import read_body
 
@@ -27,7 +27,6 @@ blueprint = Blueprint("sparql", __name__)
 CACHE_KEY = "ceopgraph.sparql.cache"
 ASSETS_KEY = "ceopgraph.sparql.assets"
 CHECKER_KEY = "ceopgraph.sparql.checker"
-SLOTS_KEY = "ceopgraph.sparql.client-slots"
 # Where `make setup` puts YASGUI (npm ci from the committed package.json and lockfile).
 YASGUI_BUILD = Path("node_modules") / "@zazuko" / "yasgui" / "build"
 ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
@@ -64,7 +63,6 @@ def _setup(state: BlueprintSetupState) -> None:
     app.extensions[CACHE_KEY] = AnswerCache(settings.answer_cache_mb * 1024 * 1024)
     app.extensions[ASSETS_KEY] = settings.root / YASGUI_BUILD
     app.extensions[CHECKER_KEY] = QueryChecker(settings.checker_processes, settings.checker_memory_mb)
-    app.extensions[SLOTS_KEY] = ClientSlots(settings.client_queries)
 
 
 def _cache() -> AnswerCache:
@@ -119,7 +117,7 @@ def endpoint() -> Response:
     answer = _cache().get(key)
     if answer is None:
         # A query that was answered before was checked before: only new work takes a client's slot.
-        with current_app.extensions[SLOTS_KEY].taken(request.remote_addr or "-"):
+        with web.current_admission().expensive(client=request.remote_addr or "-"):
             info = current_app.extensions[CHECKER_KEY].check(operation.query, settings.query_timeout_s)
             fmt = sparql.choose_format(info.form, accept, operation.formats)
             result = store.execute(_job(operation, info, fmt))

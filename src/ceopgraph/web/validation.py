@@ -73,7 +73,8 @@ def submit() -> Response:
     report_type = _report_type()
     submission = _submission()
     settings = web.current_settings()
-    report = _pool().validate(submission, settings.validation_timeout_s)
+    with web.current_admission().expensive():  # not per client: one submitter may send a batch
+        report = _pool().validate(submission, settings.validation_timeout_s)
     if report_type == HTML:
         pasted = request.form.get("text", "") if request.mimetype in FORM_TYPES else ""
         return _html(report, status=200, pasted=pasted)
