@@ -20,6 +20,7 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import RDF
+from werkzeug.test import TestResponse
 
 from ceopgraph import rdfio
 from ceopgraph.config import Settings, load_settings
@@ -28,6 +29,7 @@ from ceopgraph.namespaces import SH, prefix_map
 from ceopgraph.rdfio import guess_format, parse_rdf
 from ceopgraph.store import EmbeddedStore
 from ceopgraph.validate import (
+    MAX_RESULTS_SHOWN,
     Report,
     Result,
     Submission,
@@ -500,3 +502,47 @@ def test_csv_cells_never_run_as_spreadsheet_formulas() -> None:
     report = Report(False, tuple(result(v) for v in values), Graph())
     rows = list(csv.DictReader(io.StringIO(report.to_csv())))
     assert [r["value"] for r in rows] == ["'" + v for v in values[:4]] + values[4:]
+
+
+# A report that grows with the submission ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def many_results(client_module: FlaskClient) -> dict[str, TestResponse]:
+    """150 bare observations: each breaks about nine rules, some 1,350 results in all."""
+    body = "@prefix qb: <http://purl.org/linked-data/cube#> .\n"
+    body += "".join(f"<http://example.org/o{i}> a qb:Observation .\n" for i in range(150))
+    answers: dict[str, TestResponse] = {}
+    for name, accept in [("json", "application/json"), ("turtle", "text/turtle"), ("html", "text/html")]:
+        answer = client_module.post("/validate", data=body, headers={"Content-Type": "text/turtle", "Accept": accept})
+        assert answer.status_code == 200
+        answers[name] = answer
+    return answers
+
+
+@pytest.fixture(scope="module")
+def client_module(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def test_a_report_past_the_limit_sends_the_first_results_and_counts_the_rest(
+    many_results: dict[str, TestResponse],
+) -> None:
+    document = many_results["json"].get_json()
+    assert document["conforms"] is False
+    assert len(document["results"]) == MAX_RESULTS_SHOWN
+    assert document["omitted"] > 0
+    assert many_results["json"].headers["X-Results-Omitted"] == str(document["omitted"])
+
+
+def test_the_shacl_report_past_the_limit_holds_the_results_it_shows(many_results: dict[str, TestResponse]) -> None:
+    report = Graph().parse(data=many_results["turtle"].get_data(as_text=True), format="turtle")
+    assert len(set(report.subjects(RDF.type, SH.ValidationResult))) == MAX_RESULTS_SHOWN
+    assert len(set(report.objects(None, SH.result))) == MAX_RESULTS_SHOWN
+    assert (None, SH.conforms, Literal(False)) in report
+
+
+def test_the_page_past_the_limit_says_how_many_results_it_leaves_out(many_results: dict[str, TestResponse]) -> None:
+    omitted = many_results["json"].get_json()["omitted"]
+    page = many_results["html"].get_data(as_text=True)
+    assert f"The first {MAX_RESULTS_SHOWN} results are shown; {omitted} more are not." in page

@@ -87,6 +87,8 @@ def submit() -> Response:
     }
     body = rendered[REPORT_TYPES[report_type]]()
     headers = {"Cache-Control": "no-store", "Vary": "Accept"}
+    if report.omitted:  # the formats without a place of their own for it (CSV, the SHACL report) say it here
+        headers["X-Results-Omitted"] = str(report.omitted)
     if report_type == "text/csv":
         headers["Content-Disposition"] = 'attachment; filename="validation-report.csv"'
     return Response(body, mimetype=report_type, headers=headers)
