@@ -51,6 +51,23 @@ def test_a_confined_process_cannot_open_a_way_out(attempt: str) -> None:
     assert done.stdout.strip() == "denied", done.stderr
 
 
+@pytest.mark.parametrize(
+    "attempt",
+    [
+        "os.pidfd_open(os.getppid())",  # then pidfd_getfd: a copy of any socket the server holds
+        "ctypes.CDLL(None, use_errno=True).ptrace(16, os.getppid(), 0, 0) == 0 or _fail()",  # PTRACE_ATTACH
+    ],
+)
+def test_a_confined_process_cannot_reach_into_another(attempt: str) -> None:
+    code = (
+        "import ctypes, os\n"
+        "def _fail():\n    raise PermissionError(ctypes.get_errno(), 'refused')\n"
+        f"try:\n    {attempt}\n    print('allowed')\nexcept PermissionError:\n    print('denied')\n"
+    )
+    done = confined(code)
+    assert done.stdout.strip() == "denied", done.stderr
+
+
 def test_what_a_confined_process_starts_is_confined_too() -> None:
     child = "import socket; socket.socket(socket.AF_INET, socket.SOCK_STREAM)"
     done = confined(f"import subprocess, sys\nsys.exit(subprocess.run([sys.executable, '-c', {child!r}]).returncode)")

@@ -121,6 +121,7 @@ def test_bad_requests_are_refused_with_a_status(
         ('SELECT * { ?s ?p """multi\nline SERVICE <http://x/> {}""" }', "SELECT", False),
         ("PREFIX service: <http://ex/> SELECT * { service:delete ?p ?o } # LOAD <x>", "SELECT", False),
         ("SELECT * { ?s ?p 'x'@service }", "SELECT", False),
+        ("# comment SERVICE\r\nSELECT * { ?s ?p ?o }\r\n", "SELECT", False),  # CRLF line ends stay
     ],
 )
 def test_vetting_tells_the_form(query: str, form: str, has_dataset: bool) -> None:
@@ -159,6 +160,11 @@ def test_service_is_refused_before_any_engine(query: str) -> None:
         'SELECT * { BIND("\\u005Cu0022" AS ?q) SERVICE <http://127.0.0.1:9/> {} }',
         # Not a character.
         'SELECT ("\\uD800" AS ?x) {}',
+        # Half an escape: rdflib reads \U with four digits as one, the engine does not.
+        'SELECT ("\\U0041x" AS ?x) {}',
+        # A bare carriage return ends a comment for the engine (SPARQL's EOL) but not for rdflib.
+        "SELECT * WHERE { ?s ?p ?o . # c \r SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } \n }",
+        "SELECT * WHERE { ?s ?p ?o . # c \\u000D SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } \n }",
     ],
 )
 def test_what_the_checker_cannot_read_the_way_the_engine_does_is_refused(query: str) -> None:

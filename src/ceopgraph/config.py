@@ -63,8 +63,10 @@ class Settings:
     query_memory_mb: int = 1024
     checker_memory_mb: int = 512
     validation_memory_mb: int = 1536
-    # Query checker processes per server worker (every endpoint query is parsed there first).
+    # Query checker processes per server worker (every endpoint query is parsed there first), and the
+    # seconds a parse may take (a 10 KB chain of additions takes 6 s in pyparsing): 400 past it.
     checker_processes: int = 2
+    check_timeout_s: float = 3.0
     # Lanes: a query running past fast_query_s takes one of heavy_queries slots (per server worker),
     # or is stopped when they are all taken, so cheap queries never wait behind expensive ones.
     fast_query_s: float = 1.0

@@ -12,8 +12,19 @@ from __future__ import annotations
 import sys
 
 from ceopgraph.sparql import MalformedQuery, ProtocolError, QueryInfo, vet_query
-from ceopgraph.workers import DeadlinePassed, MemoryExceeded, NoIdleWorker, WorkerFailed, WorkerPool, serve_jobs
+from ceopgraph.workers import (
+    DeadlinePassed,
+    HeavyLaneFull,
+    MemoryExceeded,
+    NoIdleWorker,
+    WorkerFailed,
+    WorkerPool,
+    serve_jobs,
+)
 
+# Lanes: a parse past FAST_PARSE_S takes the one slow slot, so the other checker keeps answering the
+# ordinary queries (1-4 ms each) while one client's long query is parsed.
+FAST_PARSE_S = 0.25
 # Deep enough for any real query (a few hundred nested groups or brackets: pyparsing spends some twenty
 # frames a level), shallow enough that the interpreter's own stack holds it; deeper is refused (400).
 _RECURSION_LIMIT = 20_000
@@ -40,7 +51,15 @@ class QueryChecker:
     """Checker processes for one server worker; ``check`` gives a verdict within a time limit."""
 
     def __init__(self, size: int, memory_mb: int) -> None:
-        self._workers = WorkerPool("ceopgraph.queryvet:worker_main", None, size, "query checker", memory_mb=memory_mb)
+        self._workers = WorkerPool(
+            "ceopgraph.queryvet:worker_main",
+            None,
+            size,
+            "query checker",
+            memory_mb=memory_mb,
+            heavy_slots=1,
+            fast_budget_s=FAST_PARSE_S,
+        )
 
     def start(self) -> None:
         self._workers.start()
@@ -58,7 +77,7 @@ class QueryChecker:
             raise MalformedQuery(
                 f"parsing the query needed more than {self._workers.memory_mb} MiB: simplify it"
             ) from None
-        except NoIdleWorker as exc:
+        except (NoIdleWorker, HeavyLaneFull) as exc:
             raise CheckerUnavailable(f"the query checker is busy ({exc}); try again in a moment") from None
         except WorkerFailed as exc:
             raise CheckerUnavailable("a query checker failed; it is being replaced, try again") from exc

@@ -5,13 +5,14 @@ that first calls ``confine``. Two limits, both inherited by any child and imposs
 inside:
 
 - **No network.** A seccomp filter makes ``socket()`` fail for every address family but ``AF_UNIX``
-  and ``connect()`` fail for every socket, and switches io_uring off (its operations are not seen by
-  seccomp). A worker talks to its pool over a socket pair made before the filter, so it needs neither.
-  So a gap in the query check still fetches nothing: pyoxigraph federates ``SERVICE`` over HTTP by
-  itself, and would also resolve a host name first (a DNS lookup over UDP is a leak too, which
-  Landlock's TCP-only network rules would let through; a local resolver reached over a Unix socket
-  is closed by the ``connect`` rule). seccomp needs no privileges, only ``PR_SET_NO_NEW_PRIVS``, which
-  libseccomp sets.
+  and ``connect()`` fail for every socket, switches io_uring off (its operations are not seen by
+  seccomp), and refuses to reach into other processes (``pidfd_getfd`` would copy a socket of the
+  server's, ``ptrace`` and ``process_vm_*`` would act through it). A worker talks to its pool over a
+  socket pair made before the filter, so it needs none of them. So a gap in the query check still
+  fetches nothing: pyoxigraph federates ``SERVICE`` over HTTP by itself, and would also resolve a
+  host name first (a DNS lookup over UDP is a leak too, which Landlock's TCP-only network rules would
+  let through; a local resolver reached over a Unix socket is closed by the ``connect`` rule).
+  seccomp needs no privileges, only ``PR_SET_NO_NEW_PRIVS``, which libseccomp sets.
 - **Capped memory.** ``RLIMIT_DATA`` bounds the heap (private writable mappings: what a runaway
   sort or string doubling allocates), not the shared, read-only file pages of the on-disk store. An
   allocation past it fails: the engine aborts ("memory allocation of N bytes failed"), Python raises
@@ -29,8 +30,19 @@ import socket
 import subprocess
 import sys
 
-# Syscalls that hand a process network access seccomp cannot inspect, refused outright.
-_IO_URING = ("io_uring_setup", "io_uring_enter", "io_uring_register")
+# Syscalls that would hand a process network access another way, refused outright: io_uring (its
+# operations are not seen by seccomp), and reaching into another process (the server's own sockets
+# are a pidfd_getfd away; ptrace and process_vm_* would let it act as the server).
+_REFUSED = (
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "pidfd_open",
+    "pidfd_getfd",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+)
 # The worker's exit status when it could not be confined (the pool logs its message).
 NOT_CONFINED_EXIT = 3
 
@@ -56,8 +68,8 @@ def deny_network() -> None:
         rules = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
         rules.add_rule(seccomp.ERRNO(errno.EACCES), "socket", seccomp.Arg(0, seccomp.NE, socket.AF_UNIX))
         rules.add_rule(seccomp.ERRNO(errno.EACCES), "connect")
-        for name in _IO_URING:
-            rules.add_rule(seccomp.ERRNO(errno.ENOSYS), name)
+        for name in _REFUSED:
+            rules.add_rule(seccomp.ERRNO(errno.EPERM), name)
         rules.load()
     except (OSError, RuntimeError, ValueError) as exc:
         raise SandboxUnavailable(f"the kernel refused a seccomp filter ({exc}); seccomp filters are needed") from exc

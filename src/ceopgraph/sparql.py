@@ -284,6 +284,11 @@ class QueryInfo:
 # "\u0053ERVICE" is the keyword SERVICE. Oxigraph reads them only inside strings and IRIs, and rdflib
 # everywhere, so the checker expands them once and hands the engine the expanded text.
 _CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+# What rdflib would still read as an escape (it expands \u or \U with four or eight digits, any case).
+_ESCAPE_LEFT = re.compile(r"\\[uU][0-9A-Fa-f]{4}")
+# A carriage return not followed by a line feed: the engine ends a comment there (SPARQL's EOL), rdflib
+# only at a line feed, so "# c \r SERVICE <…>" would hide SERVICE from the checker alone.
+_BARE_CR = re.compile(r"\r(?!\n)")
 _QUERY_FORMS = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT", "DescribeQuery": "DESCRIBE"}
 # Beyond rdflib's grammar, only for the message: SPARQL 1.2 / RDF 1.2 triple terms.
 _TRIPLE_TERMS = re.compile(r"<<|\bTRIPLE\s*\(", re.IGNORECASE)
@@ -304,9 +309,9 @@ def expand_codepoint_escapes(query: str) -> str:
         return chr(code)
 
     text = _CODEPOINT.sub(character, query)
-    left = _CODEPOINT.search(text)
+    left = _ESCAPE_LEFT.search(text)
     if left is not None:
-        raise MalformedQuery(f"escapes that expand to another escape ({left.group()}) are not accepted")
+        raise MalformedQuery(f"{left.group()}: an escape that is not whole, or expands to another, is not accepted")
     return text
 
 
@@ -317,6 +322,11 @@ def vet_query(query: str) -> QueryInfo:
     Slow for long queries (pyparsing): run it where a time limit can stop it (``ceopgraph.queryvet``).
     """
     text = expand_codepoint_escapes(query)
+    bare = _BARE_CR.search(text)
+    if bare is not None:
+        raise MalformedQuery(
+            f"a carriage return without a line feed at character {bare.start()}: end lines with LF or CRLF"
+        )
     try:
         tree = parseQuery(text)
     except ParseException as exc:

@@ -57,6 +57,8 @@ _WORKER_NICENESS = 5
 _HEAVY_NICENESS = 15
 # What the engine (Rust) and Python print when an allocation fails past the heap cap.
 _MEMORY_SIGNS = (b"memory allocation of", b"MemoryError")
+# The longest piece of a worker's standard error read at once (a line without an end is read in pieces).
+_LINE_BYTES = 8192
 
 
 class WorkerPoolError(Exception):
@@ -109,13 +111,14 @@ def serve_jobs(fd: int, setup: Callable[[Any], State], handle: Callable[[State, 
 
 
 def _grown_too_large() -> bool:
-    """Resident memory above a quarter of the heap cap (``RLIMIT_DATA``), when there is a cap."""
+    """Resident heap (``RssAnon``: not the shared pages of files such as the on-disk store) above a
+    quarter of the heap cap (``RLIMIT_DATA``), when there is a cap."""
     cap = resource.getrlimit(resource.RLIMIT_DATA)[0]
     if cap == resource.RLIM_INFINITY:
         return False
-    with open("/proc/self/statm") as statm:
-        resident_pages = int(statm.read().split()[1])
-    return resident_pages * os.sysconf("SC_PAGE_SIZE") > cap // 4
+    with open("/proc/self/status") as status:
+        kib = next(int(line.split()[1]) for line in status if line.startswith("RssAnon:"))
+    return kib * 1024 > cap // 4
 
 
 _ENTRY = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
@@ -136,20 +139,24 @@ class _Worker:
                 [sys.executable, "-c", worker_command(entry, memory_mb), str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,  # nothing of the server's but the socket pair
                 stderr=subprocess.PIPE,
             )
-        os.setpriority(os.PRIO_PROCESS, process.pid, _WORKER_NICENESS)
-        conn = Connection(ours.detach())
-        worker = cls(process, conn)
+        worker = cls(process, Connection(ours.detach()))
         assert process.stderr is not None
         worker.drain = threading.Thread(target=worker._drain, args=(process.stderr,), daemon=True)
         worker.drain.start()
-        conn.send(setup)
+        try:
+            os.setpriority(os.PRIO_PROCESS, process.pid, _WORKER_NICENESS)
+            worker.conn.send(setup)
+        except OSError:  # it died at once: nothing is left behind
+            worker.kill()
+            raise
         return worker
 
     def _drain(self, stream: IO[bytes]) -> None:
         """Pass the worker's standard error on to ours (as before), noting whether it ran out of memory."""
-        for line in iter(stream.readline, b""):
+        for line in iter(lambda: stream.readline(_LINE_BYTES), b""):
             if any(sign in line for sign in _MEMORY_SIGNS):
                 self.out_of_memory = True
             sys.stderr.buffer.write(line)
@@ -165,7 +172,10 @@ class _Worker:
     def kill(self) -> None:
         self.process.kill()
         self.conn.close()
-        self.process.wait(timeout=10)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # stuck in the kernel: the system reaps it when it can
+            logger.error("a worker (pid %s) did not exit 10 s after SIGKILL", self.process.pid)
 
 
 class WorkerPool:
@@ -198,7 +208,7 @@ class WorkerPool:
         self._kind = kind  # for log lines and messages: "query worker", "validation worker"
         self.memory_mb = memory_mb
         self._fast_budget_s = fast_budget_s if heavy_slots is not None else None
-        # At least one worker stays in the fast lane, and the heavy lane has at least one slot.
+        # The heavy lane has at least one slot and, with two workers or more, leaves one in the fast lane.
         self.heavy_slots = max(1, min(heavy_slots or 1, self._size - 1))
         self._heavy = threading.BoundedSemaphore(self.heavy_slots)
         self._idle: queue.Queue[_Worker] = queue.Queue()
@@ -278,7 +288,9 @@ class WorkerPool:
                 self._replace(worker)  # SIGKILL: the only way to stop the work mid-way
                 raise DeadlinePassed(f"a job ran past {timeout_s:g} s; its {self._kind} was killed")
             reply, retiring = worker.conn.recv()
-        except (EOFError, OSError) as exc:
+        except (HeavyLaneFull, DeadlinePassed):
+            raise
+        except Exception as exc:  # a broken socket, a reply that does not unpickle: the worker is unusable
             self._replace(worker)
             raise self._failure(worker, exc) from exc
         finally:

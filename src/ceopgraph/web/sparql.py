@@ -118,7 +118,7 @@ def endpoint() -> Response:
     if answer is None:
         # A query that was answered before was checked before: only new work takes a client's slot.
         with web.current_admission().expensive(client=request.remote_addr or "-"):
-            info = current_app.extensions[CHECKER_KEY].check(operation.query, settings.query_timeout_s)
+            info = current_app.extensions[CHECKER_KEY].check(operation.query, settings.check_timeout_s)
             fmt = sparql.choose_format(info.form, accept, operation.formats)
             result = store.execute(_job(operation, info, fmt))
         # The ETag names the representation: the same answer in the same format, whichever Accept chose it.
