@@ -102,9 +102,7 @@ def preflight() -> Response:
 def endpoint() -> Response:
     """§2.1 query operation: GET, POST form or POST direct; a bare GET describes the service."""
     settings = web.current_settings()
-    if (request.content_length or 0) > settings.max_query_bytes:
-        raise sparql.RequestTooLarge(f"the request body is larger than the limit of {settings.max_query_bytes} bytes")
-    body = read_body(settings.max_query_bytes) if request.method == "POST" else b""
+    body = read_body(settings.max_query_bytes) if request.method == "POST" else b""  # 413 past the limit
     operation = sparql.parse_request(
         request.method, request.query_string, request.headers.get("Content-Type"), body, settings.max_query_bytes
     )
