@@ -4,6 +4,8 @@ slow clients. Raw sockets for what no HTTP client library would send."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import threading
 import time
@@ -14,14 +16,24 @@ from pathlib import Path
 import pytest
 import requests
 
+from ceopgraph.server import BUFFER_BUDGET
+
 from .live import LiveServer, running_server
 
 TURTLE = b"<urn:x:aa> <urn:x:bb> <urn:x:c> .\n"  # 34 bytes: conforms (no shapes apply to it)
 
 
-def _server(tmp_path_factory: pytest.TempPathFactory, dist: Path, server: str, env: dict[str, str] | None = None):
+def _server(
+    tmp_path_factory: pytest.TempPathFactory,
+    dist: Path,
+    server: str,
+    env: dict[str, str] | None = None,
+    workers: int = 2,
+    threads: int = 32,
+):
     log = tmp_path_factory.mktemp(server) / "server.log"
-    return running_server(["--dist", str(dist), "--workers", "2", "--server", server], log, env)
+    args = ["--dist", str(dist), "--workers", str(workers), "--threads", str(threads), "--server", server]
+    return running_server(args, log, env)
 
 
 @pytest.fixture(scope="module", params=["gunicorn", "granian"])
@@ -43,29 +55,38 @@ def exchange(
     server: LiveServer, raw: bytes, half_close: bool = False, timeout: float = 10
 ) -> tuple[int, dict[str, str], bytes]:
     """Send ``raw`` as it is, read the answer until the server closes or the body is complete."""
-    address = urllib.parse.urlsplit(server.url)
-    with socket.create_connection((address.hostname, address.port), timeout=timeout) as sock:
+    with connect(server, timeout) as sock:
         sock.sendall(raw)
         if half_close:
             sock.shutdown(socket.SHUT_WR)
-        data = b""
-        while b"\r\n\r\n" not in data:
+        return read_answer(sock)
+
+
+def connect(server: LiveServer, timeout: float = 10) -> socket.socket:
+    address = urllib.parse.urlsplit(server.url)
+    return socket.create_connection((address.hostname, address.port), timeout=timeout)
+
+
+def read_answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """The status, headers and body of the answer on ``sock``, read until the server closes or the body is complete."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        part = sock.recv(65536)
+        if not part:
+            break
+        data += part
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    length = int(headers.get("content-length", "-1"))
+    while length < 0 or len(body) < length:
+        try:
             part = sock.recv(65536)
-            if not part:
-                break
-            data += part
-        head, _, body = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-        length = int(headers.get("content-length", "-1"))
-        while length < 0 or len(body) < length:
-            try:
-                part = sock.recv(65536)
-            except TimeoutError:
-                break
-            if not part:
-                break
-            body += part
+        except TimeoutError:
+            break
+        if not part:
+            break
+        body += part
     return int(lines[0].split()[1]), headers, body
 
 
@@ -288,3 +309,164 @@ def test_a_head_or_body_that_does_not_arrive_in_time_gets_408(impatient: LiveSer
     status, _, body = exchange(impatient, request_bytes("POST", "/validate", chunked, b"fffffffffffffffff\r\nhello"))
     assert status == 408
     assert time.monotonic() - started < 10
+
+
+# 6. What the event loop buffers, and what it costs -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def one_worker(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) -> Iterator[LiveServer]:
+    """One gunicorn worker with 4 threads: every connection reaches the same worker (its CPU time and its
+    buffer budget are that worker's), and a handful of slow clients would be enough to take every thread."""
+    with _server(tmp_path_factory, built_dist, "gunicorn", workers=1, threads=4) as server:
+        yield server
+
+
+def _worker_pid(server: LiveServer) -> int:
+    """The one worker process of a one-worker server (the child of its arbiter)."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    assert len(children) == 1, children
+    return int(children[0])
+
+
+def _cpu_s(pid: int) -> float:
+    """User and system CPU time a process has used so far, all its threads included."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wait_until_read(server: LiveServer, seconds: float = 10) -> None:
+    """Until the server has read every byte clients sent it (no loopback socket of its port has any queued)."""
+    local = f"0100007F:{urllib.parse.urlsplit(server.url).port:04X}"
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+        if not any(int(row[4].split(":")[1], 16) for row in rows if row[1] == local):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the server did not read what was sent to it within {seconds} s")
+
+
+def test_a_full_buffer_budget_gets_503_from_the_event_loop(one_worker: LiveServer) -> None:
+    """Requests that fill the worker's buffer budget to 10 KB short of it, then a partial head and a partial
+    body of 20 KB each: both are answered 503 at once (a head counts as much as a body), neither waits in a
+    thread; a complete request is still served."""
+    fillers = 16
+    declared = 4_200_000  # within the largest body the app takes (4 MB + 64 KB)
+    head = request_bytes("POST", "/validate", {"Content-Type": "text/turtle", "Content-Length": str(declared)})
+    part = (BUFFER_BUDGET - 10_000) // fillers - len(head)
+    assert 0 < part < declared
+    body = b"#" * part
+    with contextlib.ExitStack() as stack:
+        for _ in range(fillers):
+            sock = stack.enter_context(connect(one_worker))
+            sock.sendall(head + body)
+        _wait_until_read(one_worker)
+        partial_head = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + b"a" * 20_000
+        partial_body = request_bytes("POST", "/validate", {"Content-Type": "text/turtle", "Content-Length": "100000"})
+        for raw in (partial_head, partial_body + b"#" * 20_000):
+            started = time.monotonic()
+            status, headers, answer = exchange(one_worker, raw, timeout=5)
+            assert status == 503 and headers.get("retry-after", "").isdigit(), answer[:300]
+            assert answer.count(b"\n") == 1 and headers.get("connection") == "close"
+            assert time.monotonic() - started < 3
+        assert requests.get(one_worker.url + "healthz", timeout=10).status_code == 200
+
+
+def _slow_chunked(server: LiveServer, stop: threading.Event, decoy: bool) -> None:
+    """A chunked POST /validate, then a one-byte chunk every second (at most ~20 s); with ``decoy``, a first
+    chunk whose data so far ends like a whole chunked body (``0`` CRLF CRLF), then more of its data byte by byte."""
+    try:
+        with connect(server, timeout=5) as sock:
+            head = request_bytes("POST", "/validate", {"Content-Type": "text/turtle", "Transfer-Encoding": "chunked"})
+            sock.sendall(head + (b"fffff\r\n" + b"#" * 93 + b"\r\n0\r\n\r\n" if decoy else b""))
+            deadline = time.monotonic() + 20
+            while not stop.wait(1) and time.monotonic() < deadline:
+                sock.sendall(b"#" if decoy else b"1\r\n#\r\n")
+    except OSError:
+        pass  # refused (408) and closed
+
+
+def test_slow_chunked_bodies_cannot_hold_the_threads(one_worker: LiveServer) -> None:
+    stop = threading.Event()
+    attackers = [threading.Thread(target=_slow_chunked, args=(one_worker, stop, n % 2 == 0)) for n in range(12)]
+    for attacker in attackers:
+        attacker.start()
+    try:
+        time.sleep(2)  # every attacker connected and sending
+        slowest = 0.0
+        for _ in range(5):
+            started = time.monotonic()
+            answer = requests.get(one_worker.url + "healthz", timeout=12)
+            slowest = max(slowest, time.monotonic() - started)
+            assert answer.status_code == 200
+            time.sleep(0.5)
+        assert slowest < 3, f"a probe took {slowest:.1f} s while slow chunked bodies were arriving"
+    finally:
+        stop.set()
+        for attacker in attackers:
+            attacker.join(timeout=25)
+
+
+def test_a_body_in_small_segments_costs_the_event_loop_little_cpu(one_worker: LiveServer) -> None:
+    """4 MB arriving one 1448-byte segment at a time: the worker's CPU time for it stays small (work per
+    segment that grew with what had arrived before it took seconds)."""
+    size, segment = 4_000_000, b"#" * 1448
+    headers = {"Content-Type": "application/sparql-query", "Content-Length": str(size), "Connection": "close"}
+    worker = _worker_pid(one_worker)
+    before = _cpu_s(worker)
+    with connect(one_worker) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(request_bytes("POST", "/sparql", headers))
+        for _ in range(size // len(segment)):
+            sock.sendall(segment)
+            time.sleep(0.0003)  # one segment per read by the server
+        sock.sendall(segment[: size % len(segment)])
+        status, _, answer = read_answer(sock)
+    used = _cpu_s(worker) - before
+    assert status == 413, answer[:300]  # larger than a query may be: refused once it is all in
+    assert used < 0.5, f"the worker used {used:.2f} s of CPU time to take in a 4 MB body"
+
+
+def test_a_client_that_waits_for_100_continue_gets_it_then_its_answer(gunicorn: LiveServer) -> None:
+    """The head alone, with ``Expect: 100-continue``: ``100 Continue`` comes back at once (not after the
+    body, which the client does not send until then), once, and then the answer to the whole request."""
+    body = TURTLE + b"#" * (100_000 - len(TURTLE) - 1) + b"\n"
+    headers = {
+        "Content-Type": "text/turtle",
+        "Accept": "text/plain",
+        "Content-Length": str(len(body)),
+        "Expect": "100-Continue",
+        "Connection": "close",
+    }
+    started = time.monotonic()
+    with connect(gunicorn, timeout=5) as sock:
+        sock.sendall(request_bytes("POST", "/validate", headers))
+        interim = b""
+        while b"\r\n\r\n" not in interim:
+            part = sock.recv(65536)
+            assert part, interim
+            interim += part
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        status, _, answer = read_answer(sock)
+    assert status == 200, answer[:300]  # not a second 100 Continue
+    assert b"conforms" in answer.lower()
+    assert time.monotonic() - started < 5
+
+
+def test_a_chunked_body_of_small_chunks_costs_the_worker_little_cpu(one_worker: LiveServer) -> None:
+    """4 MB in 1440-byte chunks, read whole by /validate: the worker's CPU time for it stays small (the
+    whole body handed to gunicorn's chunked reader at once had it copy what was left for every chunk)."""
+    headers = {"Content-Type": "text/turtle", "Accept": "text/plain", "Transfer-Encoding": "chunked"}
+    chunk = b"5a0\r\n" + b"#" * 0x59F + b"\n\r\n"
+    body = b"%x\r\n" % len(TURTLE) + TURTLE + b"\r\n" + chunk * (4_000_000 // 0x5A0) + b"0\r\n\r\n"
+    worker = _worker_pid(one_worker)
+    before = _cpu_s(worker)
+    status, _, answer = exchange(
+        one_worker, request_bytes("POST", "/validate", {**headers, "Connection": "close"}, body)
+    )
+    used = _cpu_s(worker) - before
+    assert status == 200 and b"conforms" in answer, answer[:300]
+    assert used < 1, f"the worker used {used:.2f} s of CPU time to take in a 4 MB chunked body"
