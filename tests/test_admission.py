@@ -39,3 +39,10 @@ def test_a_place_is_given_back_when_the_work_fails() -> None:
         raise RuntimeError("the query failed")
     with admission.expensive("a"):
         pass
+
+
+def test_a_client_whose_query_ran_long_is_demoted_and_no_one_else() -> None:
+    admission = Admission(busy_limit=10, per_client=5)
+    assert not admission.demoted("a")
+    admission.note_heavy("a")
+    assert admission.demoted("a") and not admission.demoted("b")

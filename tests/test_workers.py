@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ceopgraph.workers import HeavyLaneFull, MemoryExceeded, WorkerPool
+from ceopgraph.workers import HeavyLaneFull, MemoryExceeded, NoIdleWorker, WorkerPool
 
 from .listener import Listener, listener  # noqa: F401
 
@@ -103,5 +103,21 @@ def test_a_heavy_job_runs_at_a_lower_priority_and_its_worker_is_replaced_after()
         _, (_, quick_niceness) = workers.run(("niceness-after", 0), 30)
         assert niceness == 15 and quick_niceness == 5  # below the server's 0, and the heavy lane lower still
         assert heavy_pid not in {workers.run(("pid", None), 30)[1] for _ in range(4)}
+    finally:
+        workers.close()
+
+
+def test_a_job_that_keeps_one_worker_free_does_not_take_the_last_idle_one() -> None:
+    workers = WorkerPool(ENTRY, None, 2, "test worker", memory_mb=256)
+    workers.wait_ready()
+    try:
+        busy = threading.Thread(target=workers.run, args=(("sleep", 2), 30))
+        busy.start()
+        time.sleep(0.5)  # one worker busy, one idle
+        with pytest.raises(NoIdleWorker):
+            workers.run(("pid", None), 0.5, keep_free=1)
+        assert workers.run(("pid", None), 5)[0] == "ok"  # an ordinary job takes it
+        busy.join(30)
+        assert workers.run(("pid", None), 5, keep_free=1)[0] == "ok"  # both idle again: one to spare
     finally:
         workers.close()

@@ -69,6 +69,9 @@ class QueryJob:
     timeout_s: float = 10.0
     max_rows: int = 10_000  # solutions (SELECT) or triples (CONSTRUCT/DESCRIBE)
     prefixes: tuple[tuple[str, str], ...] = ()  # for Turtle, TriG, RDF/XML answers
+    # The client's queries were heavy lately: this one leaves the last idle query process to others
+    # (a scheduling hint for the embedded store's pool; a remote store ignores it).
+    demoted: bool = False
 
 
 @dataclass(frozen=True)

@@ -416,7 +416,7 @@ class QueryPool:
 
     def run(self, job: QueryJob) -> QueryAnswer:
         try:
-            status, payload = self._workers.run(job, job.timeout_s)
+            status, payload = self._workers.run(job, job.timeout_s, keep_free=1 if job.demoted else 0)
         except NoIdleWorker:
             raise QueryTimeout(
                 f"no query worker became free within the {job.timeout_s:g} s limit; try again later"

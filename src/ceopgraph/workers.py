@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import re
 import resource
 import socket
@@ -211,7 +210,8 @@ class WorkerPool:
         # The heavy lane has at least one slot and, with two workers or more, leaves one in the fast lane.
         self.heavy_slots = max(1, min(heavy_slots or 1, self._size - 1))
         self._heavy = threading.BoundedSemaphore(self.heavy_slots)
-        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._idle: list[_Worker] = []
+        self._idle_changed = threading.Condition()
         self._lock = threading.Lock()
         self._starters: list[threading.Thread] = []
         self._closed = False
@@ -235,7 +235,8 @@ class WorkerPool:
     @property
     def ready_workers(self) -> int:
         """Workers idle right now (for health checks and tests)."""
-        return self._idle.qsize()
+        with self._idle_changed:
+            return len(self._idle)
 
     def _add_worker(self) -> None:
         try:
@@ -254,21 +255,34 @@ class WorkerPool:
                 logger.error("a %s did not start (%s)", self._kind, reason)
             worker.kill()
             return
-        self._idle.put(worker)
+        self._give_back(worker)
 
     def _replace(self, worker: _Worker) -> None:
         worker.kill()
         if not self._closed:
             threading.Thread(target=self._add_worker, daemon=True).start()
 
-    def run(self, job: object, timeout_s: float) -> Reply:
-        """Send ``job`` to an idle worker and return its reply, waiting included within ``timeout_s``."""
+    def _give_back(self, worker: _Worker) -> None:
+        with self._idle_changed:
+            self._idle.append(worker)
+            self._idle_changed.notify_all()
+
+    def _take(self, timeout_s: float, keep_free: int) -> _Worker:
+        """An idle worker, once more than ``keep_free`` are idle (within ``timeout_s``)."""
+        with self._idle_changed:
+            if not self._idle_changed.wait_for(lambda: len(self._idle) > keep_free, timeout_s):
+                raise NoIdleWorker(f"no {self._kind} became free within {timeout_s:g} s")
+            return self._idle.pop()
+
+    def run(self, job: object, timeout_s: float, keep_free: int = 0) -> Reply:
+        """Send ``job`` to an idle worker and return its reply, waiting included within ``timeout_s``.
+
+        ``keep_free``: the job takes a worker only while more than that many are idle, leaving them to
+        others (a client whose queries were heavy lately yields the last idle worker to everyone else).
+        """
         self.start()
         deadline = time.monotonic() + timeout_s
-        try:
-            worker = self._idle.get(timeout=timeout_s)
-        except queue.Empty:
-            raise NoIdleWorker(f"no {self._kind} became free within {timeout_s:g} s") from None
+        worker = self._take(timeout_s, keep_free)
         heavy = False
         try:
             worker.conn.send(job)
@@ -299,7 +313,7 @@ class WorkerPool:
         if retiring or heavy:
             self._replace(worker)
         else:
-            self._idle.put(worker)
+            self._give_back(worker)
         if reply[0] == _OUT_OF_MEMORY:
             raise MemoryExceeded(f"a job needed more than the {self.memory_mb} MiB a {self._kind} may use")
         result: Reply = reply
@@ -314,9 +328,7 @@ class WorkerPool:
     def close(self) -> None:
         """Kill the idle workers; busy ones exit when their socket closes."""
         self._closed = True
-        while True:
-            try:
-                worker = self._idle.get_nowait()
-            except queue.Empty:
-                return
+        with self._idle_changed:
+            idle, self._idle = self._idle, []
+        for worker in idle:
             worker.kill()

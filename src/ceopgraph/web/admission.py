@@ -6,11 +6,17 @@ behind them. Two bounds, per server worker: at most ``busy_limit`` expensive req
 or waiting for a worker), which keeps the other threads for cheap work, and at most ``per_client``
 queries from one client address, so one client cannot take the endpoint from everyone else. Past them
 the request is refused at once (503 and 429, with ``Retry-After``) instead of queueing.
+
+Lanes stop a heavy query after a second at most, but a client that resends one as soon as it ends
+would keep the fast lane busy for that second each time. So a client whose query ran long (or was
+stopped) in the last ``HEAVY_MEMORY_S`` seconds is *demoted*: its queries leave the last idle query
+process to everyone else.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -27,15 +33,35 @@ class TooManyQueries(ProtocolError):
     status = 429
 
 
+# How long a client stays demoted after a heavy query, and how many such clients are remembered.
+HEAVY_MEMORY_S = 30.0
+_HEAVY_CLIENTS_KEPT = 4096
+
+
 class Admission:
-    """The two bounds of the module's docstring, for one server worker."""
+    """The two bounds of the module's docstring, and the demoted clients, for one server worker."""
 
     def __init__(self, busy_limit: int, per_client: int) -> None:
         self._busy_limit = max(1, busy_limit)
         self._per_client = max(1, per_client)
         self._busy = 0
         self._by_client: dict[str, int] = {}
+        self._heavy_since: dict[str, float] = {}  # client -> when its last heavy query ended
         self._lock = threading.Lock()
+
+    def note_heavy(self, client: str) -> None:
+        """``client``'s query ran past the fast lane's budget, or was stopped: demote it for a while."""
+        now = time.monotonic()
+        with self._lock:
+            self._heavy_since[client] = now
+            if len(self._heavy_since) > _HEAVY_CLIENTS_KEPT:  # forget the oldest half, not the recent ones
+                for old in sorted(self._heavy_since, key=self._heavy_since.__getitem__)[: _HEAVY_CLIENTS_KEPT // 2]:
+                    del self._heavy_since[old]
+
+    def demoted(self, client: str) -> bool:
+        with self._lock:
+            since = self._heavy_since.get(client)
+        return since is not None and time.monotonic() - since < HEAVY_MEMORY_S
 
     @contextmanager
     def expensive(self, client: str | None = None) -> Iterator[None]:

@@ -7,6 +7,7 @@ Protocol; the service description follows SPARQL 1.1 Service Description.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, g, render_template, request, send_from_directory
@@ -19,7 +20,7 @@ from ceopgraph.conneg import RDF_FORMATS, negotiate
 from ceopgraph.namespaces import FORMATS, SD, STANDARD_PREFIXES
 from ceopgraph.queryvet import QueryChecker
 from ceopgraph.sparql import AnswerCache, CachedAnswer, QueryRequest, ResultFormat
-from ceopgraph.store import DatasetSelection, QueryJob
+from ceopgraph.store import DatasetSelection, QueryAnswer, QueryJob, QueryMemoryExceeded, QueryTimeout, Store
 from ceopgraph.web.body import read_body
 
 blueprint = Blueprint("sparql", __name__)
@@ -115,10 +116,11 @@ def endpoint() -> Response:
     answer = _cache().get(key)
     if answer is None:
         # A query that was answered before was checked before: only new work takes a client's slot.
-        with web.current_admission().expensive(client=request.remote_addr or "-"):
+        client = request.remote_addr or "-"
+        with web.current_admission().expensive(client):
             info = current_app.extensions[CHECKER_KEY].check(operation.query, settings.check_timeout_s)
             fmt = sparql.choose_format(info.form, accept, operation.formats)
-            result = store.execute(_job(operation, info, fmt))
+            result = _execute(store, _job(operation, info, fmt, client), client)
         # The ETag names the representation: the same answer in the same format, whichever Accept chose it.
         representation = (*key[:4], fmt.name)
         answer = CachedAnswer(result.body, fmt.media_type, result.truncated, sparql.etag_for(representation))
@@ -126,7 +128,22 @@ def endpoint() -> Response:
     return _send(answer, operation)
 
 
-def _job(operation: QueryRequest, info: sparql.QueryInfo, fmt: ResultFormat) -> QueryJob:
+def _execute(store: Store, job: QueryJob, client: str) -> QueryAnswer:
+    """Run ``job``; a client whose query runs past the fast lane's budget, or is stopped, is demoted for
+    a while (``web.admission``), so resending heavy queries does not keep the fast lane busy."""
+    admission = web.current_admission()
+    started = time.monotonic()
+    try:
+        return store.execute(job)
+    except (QueryTimeout, QueryMemoryExceeded):
+        admission.note_heavy(client)
+        raise
+    finally:
+        if time.monotonic() - started > web.current_settings().fast_query_s:
+            admission.note_heavy(client)
+
+
+def _job(operation: QueryRequest, info: sparql.QueryInfo, fmt: ResultFormat, client: str) -> QueryJob:
     settings = web.current_settings()
     return QueryJob(
         query=info.query,
@@ -137,6 +154,7 @@ def _job(operation: QueryRequest, info: sparql.QueryInfo, fmt: ResultFormat) -> 
         timeout_s=settings.query_timeout_s,
         max_rows=settings.max_result_rows,
         prefixes=tuple((p, str(ns)) for p, ns in STANDARD_PREFIXES.items()),
+        demoted=web.current_admission().demoted(client),
     )
 
 
