@@ -99,9 +99,10 @@ def test_a_heavy_job_runs_at_a_lower_priority_and_its_worker_is_replaced_after()
     workers = WorkerPool(ENTRY, None, 2, "test worker", memory_mb=256, heavy_slots=1, fast_budget_s=0.3)
     workers.wait_ready()
     try:
-        _, (heavy_pid, niceness) = workers.run(("niceness-after", 1.0), 30)
-        _, (_, quick_niceness) = workers.run(("niceness-after", 0), 30)
+        (_, (heavy_pid, niceness)), went_heavy = workers.run_in_lanes(("niceness-after", 1.0), 30)
+        (_, (_, quick_niceness)), stayed_fast = workers.run_in_lanes(("niceness-after", 0), 30)
         assert niceness == 15 and quick_niceness == 5  # below the server's 0, and the heavy lane lower still
+        assert went_heavy and not stayed_fast
         assert heavy_pid not in {workers.run(("pid", None), 30)[1] for _ in range(4)}
     finally:
         workers.close()
@@ -115,9 +116,9 @@ def test_a_job_that_keeps_one_worker_free_does_not_take_the_last_idle_one() -> N
         busy.start()
         time.sleep(0.5)  # one worker busy, one idle
         with pytest.raises(NoIdleWorker):
-            workers.run(("pid", None), 0.5, keep_free=1)
+            workers.run_in_lanes(("pid", None), 0.5, keep_free=1)
         assert workers.run(("pid", None), 5)[0] == "ok"  # an ordinary job takes it
         busy.join(30)
-        assert workers.run(("pid", None), 5, keep_free=1)[0] == "ok"  # both idle again: one to spare
+        assert workers.run_in_lanes(("pid", None), 5, keep_free=1)[0][0] == "ok"  # both idle again: one to spare
     finally:
         workers.close()

@@ -26,7 +26,12 @@ class QuerySyntaxError(StoreError):
 
 
 class QueryTimeout(StoreError):
-    """The query ran past its time limit and was stopped (HTTP 503)."""
+    """The query could not be answered in time: it ran past its limit, or waited for a process (HTTP 503)."""
+
+
+class QueryStopped(QueryTimeout):
+    """The query itself ran too long (past its time limit, or past the fast lane's budget with the heavy
+    lane full) and was stopped (HTTP 503)."""
 
 
 class QueryMemoryExceeded(StoreError):
@@ -78,6 +83,7 @@ class QueryJob:
 class QueryAnswer:
     body: bytes
     truncated: bool  # more than max_rows: the answer holds the first max_rows only
+    ran_long: bool = False  # it ran past the fast lane's budget (the embedded store's pool says so)
 
 
 # The query process ------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import tempfile
 import threading
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -34,6 +34,7 @@ from ceopgraph.queryproc import (
     QueryEvaluationError,
     QueryJob,
     QueryMemoryExceeded,
+    QueryStopped,
     QuerySyntaxError,
     QueryTimeout,
     StoreError,
@@ -61,6 +62,7 @@ __all__ = [
     "QueryLimits",
     "QueryMemoryExceeded",
     "QueryPool",
+    "QueryStopped",
     "QuerySyntaxError",
     "QueryTimeout",
     "Row",
@@ -416,18 +418,18 @@ class QueryPool:
 
     def run(self, job: QueryJob) -> QueryAnswer:
         try:
-            status, payload = self._workers.run(job, job.timeout_s, keep_free=1 if job.demoted else 0)
+            (status, payload), ran_long = self._workers.run_in_lanes(job, job.timeout_s, 1 if job.demoted else 0)
         except NoIdleWorker:
             raise QueryTimeout(
                 f"no query worker became free within the {job.timeout_s:g} s limit; try again later"
             ) from None
         except DeadlinePassed:
-            raise QueryTimeout(
+            raise QueryStopped(
                 f"the query ran longer than the {job.timeout_s:g} s limit and was stopped; "
                 "narrow it down (LIMIT, more specific patterns) and try again"
             ) from None
         except HeavyLaneFull:
-            raise QueryTimeout(
+            raise QueryStopped(
                 f"the query ran past {self._fast_s:g} s while {self._workers.heavy_slots} long queries were "
                 "running already, and was stopped; try again later, or narrow it down"
             ) from None
@@ -441,7 +443,7 @@ class QueryPool:
         if status == "error":
             raise payload
         answer: QueryAnswer = payload
-        return answer
+        return replace(answer, ran_long=True) if ran_long else answer
 
     def close(self) -> None:
         self._workers.close()

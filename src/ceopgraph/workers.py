@@ -274,8 +274,12 @@ class WorkerPool:
                 raise NoIdleWorker(f"no {self._kind} became free within {timeout_s:g} s")
             return self._idle.pop()
 
-    def run(self, job: object, timeout_s: float, keep_free: int = 0) -> Reply:
-        """Send ``job`` to an idle worker and return its reply, waiting included within ``timeout_s``.
+    def run(self, job: object, timeout_s: float) -> Reply:
+        """Send ``job`` to an idle worker and return its reply, waiting included within ``timeout_s``."""
+        return self.run_in_lanes(job, timeout_s)[0]
+
+    def run_in_lanes(self, job: object, timeout_s: float, keep_free: int = 0) -> tuple[Reply, bool]:
+        """``run``, and whether the job went to the heavy lane.
 
         ``keep_free``: the job takes a worker only while more than that many are idle, leaving them to
         others (a client whose queries were heavy lately yields the last idle worker to everyone else).
@@ -317,7 +321,7 @@ class WorkerPool:
         if reply[0] == _OUT_OF_MEMORY:
             raise MemoryExceeded(f"a job needed more than the {self.memory_mb} MiB a {self._kind} may use")
         result: Reply = reply
-        return result
+        return result, heavy
 
     def _failure(self, worker: _Worker, exc: BaseException) -> WorkerPoolError:
         """Why a worker died mid-job: past its heap cap (what it printed says so), or anything else."""

@@ -7,7 +7,6 @@ Protocol; the service description follows SPARQL 1.1 Service Description.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, g, render_template, request, send_from_directory
@@ -20,7 +19,7 @@ from ceopgraph.conneg import RDF_FORMATS, negotiate
 from ceopgraph.namespaces import FORMATS, SD, STANDARD_PREFIXES
 from ceopgraph.queryvet import QueryChecker
 from ceopgraph.sparql import AnswerCache, CachedAnswer, QueryRequest, ResultFormat
-from ceopgraph.store import DatasetSelection, QueryAnswer, QueryJob, QueryMemoryExceeded, QueryTimeout, Store
+from ceopgraph.store import DatasetSelection, QueryAnswer, QueryJob, QueryMemoryExceeded, QueryStopped, Store
 from ceopgraph.web.body import read_body
 
 blueprint = Blueprint("sparql", __name__)
@@ -131,16 +130,14 @@ def endpoint() -> Response:
 def _execute(store: Store, job: QueryJob, client: str) -> QueryAnswer:
     """Run ``job``; a client whose query runs past the fast lane's budget, or is stopped, is demoted for
     a while (``web.admission``), so resending heavy queries does not keep the fast lane busy."""
-    admission = web.current_admission()
-    started = time.monotonic()
     try:
-        return store.execute(job)
-    except (QueryTimeout, QueryMemoryExceeded):
-        admission.note_heavy(client)
+        answer = store.execute(job)
+    except (QueryStopped, QueryMemoryExceeded):
+        web.current_admission().note_heavy(client)
         raise
-    finally:
-        if time.monotonic() - started > web.current_settings().fast_query_s:
-            admission.note_heavy(client)
+    if answer.ran_long:  # time spent waiting for a process does not count: that is others' doing
+        web.current_admission().note_heavy(client)
+    return answer
 
 
 def _job(operation: QueryRequest, info: sparql.QueryInfo, fmt: ResultFormat, client: str) -> QueryJob:
