@@ -414,7 +414,7 @@ def test_a_validation_past_its_time_limit_is_killed_and_the_pool_recovers(settin
     submission = Submission(data, "ntriples", "published")
     try:
         assert bounded(lambda: pool.validate(submission, 60.0)).conforms  # started and warm
-        worker = pool._workers._idle.queue[0]  # the only worker
+        worker = pool._workers._idle[0]  # the only worker
         with pytest.raises(ValidationTimeout, match=r"longer than the 0\.01 s limit"):
             bounded(lambda: pool.validate(submission, 0.01))
         assert worker.process.poll() is not None, "the worker past the limit was killed"
