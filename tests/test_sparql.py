@@ -49,6 +49,12 @@ def test_bare_get_is_the_service_description() -> None:
     assert parse("GET") is None
 
 
+def test_head_is_read_as_get() -> None:
+    """HEAD /sparql was refused as "not a query operation" although the preflight advertises it."""
+    assert parse("HEAD") is None
+    assert parse("HEAD", b"query=ASK%20%7B%7D") == parse("GET", b"query=ASK%20%7B%7D")
+
+
 def test_post_form_merges_url_dataset_parameters() -> None:
     request = parse(
         "POST", b"default-graph-uri=http%3A%2F%2Fa%2F", "application/x-www-form-urlencoded", b"query=ASK%7B%7D"
@@ -125,7 +131,8 @@ def test_bad_requests_are_refused_with_a_status(
     ],
 )
 def test_vetting_tells_the_form(query: str, form: str, has_dataset: bool) -> None:
-    assert sparql.vet_query(query) == sparql.QueryInfo(form, has_dataset, query)
+    info = sparql.vet_query(query)
+    assert (info.form, info.has_dataset_clause, info.query) == (form, has_dataset, query)
 
 
 SERVICE_QUERIES = [

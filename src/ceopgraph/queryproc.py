@@ -77,6 +77,11 @@ class QueryJob:
     # The client's queries were heavy lately: this one leaves the last idle query process to others
     # (a scheduling hint for the embedded store's pool; a remote store ignores it).
     demoted: bool = False
+    # SELECT *: the column order (``QueryInfo.variable_order``); empty keeps the engine's.
+    variable_order: tuple[str, ...] = ()
+    # What relative IRIs in a query without BASE resolve against: the endpoint's URL, as the protocol's
+    # tests expect (the query's own BASE wins).
+    base_iri: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,8 @@ def evaluate(store: ox.Store, job: QueryJob) -> QueryAnswer:
             # No dataset anywhere: the default graph is the union of the named graphs. (With FROM in
             # the query this flag would make pyoxigraph ignore it, so it is set only without one.)
             options["use_default_graph_as_union"] = True
+        if job.base_iri is not None:
+            options["base_iri"] = job.base_iri
         result = store.query(job.query, **options)  # type: ignore[arg-type]
         if isinstance(result, ox.QueryBoolean):
             return QueryAnswer(result.serialize(format=_RESULTS_FORMATS[job.result_format]) or b"", False)
@@ -140,13 +147,20 @@ def _short(exc: Exception, limit: int = 160) -> str:
     return text if len(text) <= limit else text[:limit].rstrip() + "…"
 
 
+def ordered_variables(names: list[str], order: tuple[str, ...]) -> list[str]:
+    """``names`` in ``order`` (SELECT *: as they first appear in the query); names it lacks keep their
+    place after those it has."""
+    rank = {name: i for i, name in enumerate(order)}
+    return sorted(names, key=lambda name: rank.get(name, len(rank)))
+
+
 def _solutions_answer(solutions: ox.QuerySolutions, job: QueryJob) -> QueryAnswer:
     """Cap the rows, then let the engine's own writers produce the format: the first rows are
     written as SPARQL TSV (terms in N-Triples syntax, one line each) and read back."""
-    header = "\t".join("?" + v.value for v in solutions.variables)
-    lines = [header]
+    names = ordered_variables([v.value for v in solutions.variables], job.variable_order)
+    lines = ["\t".join("?" + name for name in names)]
     for solution in itertools.islice(solutions, job.max_rows):
-        lines.append("\t".join("" if term is None else str(term) for term in solution))
+        lines.append("\t".join("" if solution[name] is None else str(solution[name]) for name in names))
     truncated = next(solutions, None) is not None
     tsv = ("\n".join(lines) + "\n").encode()
     capped = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)

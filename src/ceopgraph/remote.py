@@ -54,6 +54,7 @@ from ceopgraph.store import (
     Row,
     StoreError,
     StoreUnavailable,
+    ordered_variables,
 )
 from ceopgraph.terms import XSD_STRING, literal
 
@@ -567,6 +568,8 @@ def _results_answer(body: bytes, job: QueryJob) -> QueryAnswer:
     except (ValueError, KeyError, TypeError) as exc:
         raise StoreBadGateway(f"the SPARQL store's answer is not SPARQL JSON results: {exc}") from exc
     truncated = rows is not None and len(rows) > job.max_rows
+    if rows is not None and isinstance(results.get("head", {}).get("vars"), list):
+        results["head"]["vars"] = ordered_variables(results["head"]["vars"], job.variable_order)
     if rows is not None:
         results["results"]["bindings"] = rows = rows[: job.max_rows]
         for row in rows:

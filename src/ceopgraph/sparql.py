@@ -26,6 +26,7 @@ import pyoxigraph as ox
 from pyparsing import ParseException, ParseResults
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.term import Variable
 
 from ceopgraph.conneg import RDF_FORMATS, negotiate
 
@@ -201,7 +202,7 @@ def parse_request(
     if len(body) > max_query_bytes or len(query_string) > 3 * max_query_bytes:
         raise RequestTooLarge(f"the request is larger than the limit of {max_query_bytes} bytes")
     params = _decode_pairs(query_string, "query string")
-    if method == "GET":
+    if method in ("GET", "HEAD"):  # HEAD: the GET answer without its body (RFC 9110 9.3.2)
         if not params:
             return None
         return _from_params(params, direct_query=None, max_query_bytes=max_query_bytes)
@@ -278,6 +279,9 @@ class QueryInfo:
     form: str  # SELECT, ASK, CONSTRUCT or DESCRIBE
     has_dataset_clause: bool  # FROM or FROM NAMED in the query (SPARQL 1.1 Query §13.2)
     query: str  # the query with its codepoint escapes expanded: exactly what was checked
+    # SELECT *: the query's variables in the order they first appear, the order of the answer's
+    # columns (SPARQL 1.1 Query §18.2.1; engines list them in an order of their own). Empty otherwise.
+    variable_order: tuple[str, ...] = ()
 
 
 # SPARQL 1.1 Query §19.2: \u and \U escapes are processed before the query is parsed, so
@@ -344,10 +348,28 @@ def vet_query(query: str) -> QueryInfo:
     names = [node.name for node in _nodes(tree)]
     if "ServiceGraphPattern" in names:
         raise ServiceRefused("SERVICE is not allowed: this endpoint answers from its own data and does not federate")
-    form = next((_QUERY_FORMS[n] for n in names if n in _QUERY_FORMS), None)
-    if form is None:  # the grammar has no other top-level form
+    top = next((node for node in _nodes(tree) if node.name in _QUERY_FORMS), None)
+    if top is None:  # the grammar has no other top-level form
         raise MalformedQuery("a query is SELECT, ASK, CONSTRUCT or DESCRIBE")
-    return QueryInfo(form, "DatasetClause" in names, text)
+    star = top.name == "SelectQuery" and "projection" not in top
+    order = _variables_in_order(dict.get(top, "where")) if star else ()
+    return QueryInfo(_QUERY_FORMS[top.name], "DatasetClause" in names, text, order)
+
+
+def _variables_in_order(pattern: object) -> tuple[str, ...]:
+    """The variables of a parse tree in the order they first appear in the text (depth first, left to
+    right, without recursion)."""
+    seen: dict[str, None] = {}
+    stack: list[object] = [pattern]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Variable):
+            seen.setdefault(str(node), None)
+        elif isinstance(node, CompValue):
+            stack.extend(reversed(list(dict.values(node))))
+        elif isinstance(node, ParseResults | list | tuple):
+            stack.extend(reversed(list(node)))
+    return tuple(seen)
 
 
 def _parses_as_update(text: str) -> bool:

@@ -39,6 +39,7 @@ from ceopgraph.queryproc import (
     QueryTimeout,
     StoreError,
     StoreUnavailable,
+    ordered_variables,
 )
 from ceopgraph.terms import OxTerm, to_oxigraph, to_rdflib
 from ceopgraph.workers import (
@@ -69,6 +70,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreUnavailable",
+    "ordered_variables",
     "write_store",
 ]
 
