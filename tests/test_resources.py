@@ -387,3 +387,77 @@ def test_no_redirect_ever_leaves_the_host(client: FlaskClient, path: str) -> Non
     answer = client.get(path, follow_redirects=False)
     location = answer.headers.get("Location", "")
     assert "evil.example" not in location
+
+
+# CORS: every public answer may be read by a script on another site ---------------------------------
+
+CORS_PATHS = [
+    "/",
+    "/doc/organisation/ceop",
+    "/id/organisation/ceop",
+    "/def/shapes",
+    "/data/annual-review-2012-13",
+    "/.well-known/void",
+    "/contexts/ceopgraph.jsonld",
+    "/dumps/ceopgraph.ttl",
+    "/sparql",
+    "/validate",
+    "/id/no/such/thing",
+    "/no/route/here",
+]
+
+
+@pytest.mark.parametrize("path", CORS_PATHS)
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_cors_headers_on_every_answer_errors_included(client: FlaskClient, path: str, method: str) -> None:
+    """Only /sparql carried CORS: a JavaScript app elsewhere could not read a document or the context."""
+    answer = client.open(path, method=method, headers={"Origin": "https://elsewhere.example", "Accept": "text/turtle"})
+    assert answer.status_code in (200, 303, 404)
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    exposed = {name.strip() for name in answer.headers["Access-Control-Expose-Headers"].split(",")}
+    assert {"ETag", "Link", "Location", "X-Query-Hash", "X-SPARQL-MaxRows"} <= exposed
+    assert "Access-Control-Allow-Credentials" not in answer.headers
+
+
+def test_cors_on_a_validation_report(client: FlaskClient) -> None:
+    answer = client.post(
+        "/validate",
+        data=b"<https://example.org/a> <https://example.org/b> <https://example.org/c> .\n",
+        headers={"Content-Type": "application/n-triples", "Origin": "https://elsewhere.example"},
+    )
+    assert answer.status_code < 500
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in answer.headers
+
+
+@pytest.mark.parametrize(
+    ("path", "methods"),
+    [
+        ("/doc/organisation/ceop", "GET, HEAD, OPTIONS"),
+        ("/id/organisation/ceop", "GET, HEAD, OPTIONS"),
+        ("/def/shapes", "GET, HEAD, OPTIONS"),
+        ("/data/annual-review-2012-13", "GET, HEAD, OPTIONS"),
+        ("/.well-known/void", "GET, HEAD, OPTIONS"),
+        ("/contexts/ceopgraph.jsonld", "GET, HEAD, OPTIONS"),
+        ("/dumps/ceopgraph.ttl", "GET, HEAD, OPTIONS"),
+        ("/", "GET, HEAD, OPTIONS"),
+        ("/sparql", "GET, HEAD, POST, OPTIONS"),
+        ("/validate", "GET, HEAD, POST, OPTIONS"),
+    ],
+)
+def test_preflight_everywhere_names_the_methods_of_the_route(client: FlaskClient, path: str, methods: str) -> None:
+    """Preflights were answered on /sparql only (elsewhere Flask's 200 without any CORS header)."""
+    answer = client.options(
+        path,
+        headers={
+            "Origin": "https://elsewhere.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "if-none-match",
+        },
+    )
+    assert answer.status_code == 204 and answer.get_data() == b""
+    assert answer.headers["Allow"] == answer.headers["Access-Control-Allow-Methods"] == methods
+    assert "if-none-match" in answer.headers["Access-Control-Allow-Headers"].lower()
+    assert int(answer.headers["Access-Control-Max-Age"]) > 0
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in answer.headers

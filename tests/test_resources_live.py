@@ -6,6 +6,7 @@ import http.client
 import urllib.parse
 
 import pytest
+import requests
 
 from .live import LiveServer
 
@@ -59,3 +60,26 @@ def test_pages_report_their_render_time(live_server: LiveServer) -> None:
     timing = answer.getheader("Server-Timing", "")
     assert timing.startswith("app;dur=")
     assert float(timing.split("=", 1)[1]) >= 0  # how fast: bench/scale.py, not a test
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/doc/organisation/ceop", "/contexts/ceopgraph.jsonld", "/.well-known/void", "/dumps/ceopgraph.nt",
+     "/id/organisation/ceop", "/"],
+)  # fmt: skip
+def test_documents_and_the_context_are_readable_cross_origin(live_server: LiveServer, path: str) -> None:
+    """A JavaScript app on another site could not read our documents or JSON-LD context (no CORS)."""
+    url = live_server.url.rstrip("/") + path
+    origin = {"Origin": "https://elsewhere.example"}
+    for _ in range(2):  # the second answer may be replayed: it must carry the same headers
+        answer = requests.get(
+            url, headers={**origin, "Accept": "application/ld+json"}, allow_redirects=False, timeout=10
+        )
+        assert answer.status_code in (200, 303)
+        assert answer.headers["Access-Control-Allow-Origin"] == "*"
+        assert "Location" in answer.headers["Access-Control-Expose-Headers"]
+        assert "Access-Control-Allow-Credentials" not in answer.headers
+    preflight = requests.options(url, headers={**origin, "Access-Control-Request-Method": "GET"}, timeout=10)
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Methods"] == "GET, HEAD, OPTIONS"
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"

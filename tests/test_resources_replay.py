@@ -195,3 +195,16 @@ def test_a_new_dataset_version_is_never_answered_from_the_old_one() -> None:
     store.version = "v2"
     _get(cache, "/doc/page/1")
     assert inner.calls == ["/doc/page/1", "/doc/page/1"]
+
+
+@pytest.mark.parametrize("path", [PAGE, "/sparql?query=ASK%20%7B%7D"])
+def test_a_replayed_answer_carries_the_cors_headers(app: Flask, renders: list[str], path: str) -> None:
+    """CORS was added on /sparql only; a replayed answer has exactly the headers recorded from the first."""
+    client = app.test_client()
+    first = client.get(path, headers={"Origin": "https://elsewhere.example"})
+    second = client.get(path, headers={"Origin": "https://elsewhere.example"})
+    assert first.status_code == second.status_code == 200
+    assert len(renders) == (1 if path == PAGE else 0)  # the page was replayed, not built again
+    assert _same_headers(dict(first.headers), dict(second.headers))
+    assert second.headers["Access-Control-Allow-Origin"] == "*"
+    assert "ETag" in second.headers["Access-Control-Expose-Headers"]

@@ -14,17 +14,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+import pyoxigraph as ox
 import pytest
 import requests
 from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import RDF
 from rdflib.query import Result
+from requests.structures import CaseInsensitiveDict
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 
-from ceopgraph.conneg import FORMATS_BY_EXTENSION
+from ceopgraph.conneg import FORMATS_BY_EXTENSION, RDF_FORMATS, RdfFormat
 from ceopgraph.namespaces import SD
 from ceopgraph.store import EmbeddedStore
+from ceopgraph.web.sparql import FORMAT_IRIS
 
 from .listener import Listener, listener  # noqa: F401
 from .live import LiveServer, running_server
@@ -377,6 +380,64 @@ def test_service_description(endpoint: str, engine: EmbeddedStore, accept: str, 
     names = {sd.value(named, SD.name) for named in sd.objects(dataset, SD.namedGraph)}
     assert names == set(engine.graphs())
     assert sd.value(dataset, SD.defaultGraph) is not None
+
+
+@pytest.mark.parametrize("fmt", RDF_FORMATS, ids=lambda f: f.name)
+def test_service_description_in_every_advertised_format_in_the_default_graph(endpoint: str, fmt: RdfFormat) -> None:
+    """Comunica asks for N-Quads first (it was a 500); Jena reads TriG's triples into the default graph
+    only when no graph block holds them (they sat in a blank-node graph)."""
+    answer = requests.get(endpoint, headers={"Accept": fmt.media_type}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Content-Type"].startswith(fmt.media_type)
+    quads = list(ox.parse(answer.content, format=getattr(ox.RdfFormat, fmt.oxigraph_name)))
+    service = ox.NamedNode(endpoint)
+    assert ox.Quad(service, ox.NamedNode(str(RDF.type)), ox.NamedNode(str(SD.Service)), ox.DefaultGraph()) in quads
+    assert all(q.graph_name == ox.DefaultGraph() for q in quads)
+    # Every advertised format reaches this server's own service description.
+    advertised = {q.object for q in quads if q.predicate == ox.NamedNode(str(SD.resultFormat))}
+    assert ox.NamedNode(f"http://www.w3.org/ns/formats/{FORMAT_IRIS[fmt.name]}") in advertised
+
+
+@pytest.mark.parametrize("fmt", RDF_FORMATS, ids=lambda f: f.name)
+def test_service_description_is_the_same_bytes_from_every_worker(endpoint: str, fmt: RdfFormat) -> None:
+    """Blank nodes once had random labels: the two workers answered different bytes."""
+    bodies = set()
+    for _ in range(6):  # a new connection each time: both workers answer some
+        answer = requests.get(endpoint, headers={"Accept": fmt.media_type, "Connection": "close"}, timeout=10)
+        bodies.add(answer.content)
+    assert len(bodies) == 1
+
+
+@pytest.mark.parametrize(
+    ("params", "accept"),
+    [
+        (None, "text/turtle"),
+        (None, "application/n-quads"),
+        (None, "text/html"),
+        ({"query": "ASK { ?s ?p ?o } # head-first"}, "application/sparql-results+json"),
+        ({"query": "SELECT ?s { ?s a ?type } LIMIT 3 # head-first"}, "text/csv"),
+    ],
+)
+def test_head_answers_as_get_without_a_body(endpoint: str, params: dict[str, str] | None, accept: str) -> None:
+    """HEAD was refused (400) although the preflight advertised it. The first HEAD of a query reaches
+    the app (nothing is recorded yet); the HEAD after the GET is replayed from the recorded GET."""
+    headers = {"Accept": accept}
+    first_head = requests.head(endpoint, params=params, headers=headers, timeout=10)
+    full = requests.get(endpoint, params=params, headers=headers, timeout=10)
+    replayed_head = requests.head(endpoint, params=params, headers=headers, timeout=10)
+    assert full.status_code == 200 and full.content
+    for head in (first_head, replayed_head):
+        assert head.status_code == full.status_code
+        assert head.content == b""
+        assert head.headers.get("Content-Length") in (None, full.headers.get("Content-Length"))
+        assert _comparable(head.headers) == _comparable(full.headers)
+    if params is not None:
+        assert first_head.headers["ETag"] == full.headers["ETag"]
+
+
+def _comparable(headers: CaseInsensitiveDict[str]) -> dict[str, str]:
+    """The headers a HEAD must share with its GET: all but the time, the timing and the length."""
+    return {k.lower(): v for k, v in headers.items() if k.lower() not in ("date", "server-timing", "content-length")}
 
 
 def test_browsers_get_the_editor_page(endpoint: str) -> None:

@@ -6,7 +6,7 @@ from flask import Flask, current_app
 
 from ceopgraph.config import Settings
 from ceopgraph.store import Store
-from ceopgraph.web import accesslog, errors, proxies, replay, resources, site, sparql, validation
+from ceopgraph.web import accesslog, cors, errors, proxies, replay, resources, site, sparql, validation
 from ceopgraph.web.admission import Admission
 
 STORE_KEY = "ceopgraph.store"
@@ -28,6 +28,7 @@ def create_app(settings: Settings, store: Store) -> Flask:
     app.register_blueprint(validation.blueprint)
     accesslog.install(app)
     app.after_request(site.security_headers)
+    cors.install(app)  # last: see its docstring
     # Repeated GET queries and pages are answered before Flask's request handling (the data is read-only).
     app.wsgi_app = replay.ReplayCache(app, app.wsgi_app, settings.answer_cache_mb * 1024 * 1024)  # type: ignore[method-assign]
     # Outermost: forwarding headers are applied (from trusted proxies only) before the cache keys on them.

@@ -14,7 +14,7 @@ from flask.blueprints import BlueprintSetupState
 from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import RDF
 
-from ceopgraph import sparql, web  # web: its accessors are looked up at request time
+from ceopgraph import rdfio, sparql, web  # web: its accessors are looked up at request time
 from ceopgraph.conneg import RDF_FORMATS, negotiate
 from ceopgraph.namespaces import FORMATS, SD, STANDARD_PREFIXES
 from ceopgraph.queryvet import QueryChecker
@@ -29,9 +29,6 @@ ASSETS_KEY = "ceopgraph.sparql.assets"
 CHECKER_KEY = "ceopgraph.sparql.checker"
 # Where `make setup` puts YASGUI (npm ci from the committed package.json and lockfile).
 YASGUI_BUILD = Path("node_modules") / "@zazuko" / "yasgui" / "build"
-ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
-ALLOWED_HEADERS = "Accept, Content-Type, If-None-Match, Cache-Control, X-Requested-With"
-EXPOSED_HEADERS = "ETag, X-SPARQL-MaxRows, X-Query-Hash"
 # YASGUI (yasgui.min.js) applies inline styles (CodeMirror, result table); under style-src 'self' Chromium
 # reports CSP violations and the editor breaks, so
 # this page alone allows inline styles. Scripts stay 'self' only, and the page's own script is a file.
@@ -41,6 +38,8 @@ EDITOR_CSP = (
     "form-action 'self'"
 )
 
+# The prefixes the description is written with: ours and the W3C formats namespace.
+SD_PREFIXES = {**STANDARD_PREFIXES, "formats": FORMATS}
 # W3C "Unique URIs for file formats" (http://www.w3.org/ns/formats/), for sd:resultFormat.
 FORMAT_IRIS = {
     "json": "SPARQL_Results_JSON",
@@ -70,34 +69,6 @@ def _cache() -> AnswerCache:
     return cache
 
 
-@blueprint.after_app_request
-def _cors(response: Response) -> Response:
-    """CORS for any origin, without credentials, so browser tools can query from anywhere.
-
-    Registered on the app, not the blueprint: a refusal from routing itself (405 for a wrong method)
-    belongs to no blueprint, and a browser tool must still be able to read its message.
-    """
-    if request.path != "/sparql":
-        return response
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
-    return response
-
-
-@blueprint.route("/sparql", methods=["OPTIONS"])
-def preflight() -> Response:
-    """CORS preflight (Fetch standard): which methods and request headers a cross-origin query may use."""
-    return Response(
-        status=204,
-        headers={
-            "Allow": ALLOWED_METHODS,
-            "Access-Control-Allow-Methods": ALLOWED_METHODS,
-            "Access-Control-Allow-Headers": ALLOWED_HEADERS,
-            "Access-Control-Max-Age": "86400",
-        },
-    )
-
-
 @blueprint.route("/sparql", methods=["GET", "POST"])
 def endpoint() -> Response:
     """§2.1 query operation: GET, POST form or POST direct; a bare GET describes the service."""
@@ -111,7 +82,9 @@ def endpoint() -> Response:
     g.query_hash = operation.query_hash
     store = web.current_store()
     accept = request.headers.get("Accept")
-    key = (store.version, operation.query, operation.default_graphs, operation.named_graphs, accept, operation.formats)
+    # The endpoint's URL is a part of the answer: relative IRIs resolve against it.
+    answered = (store.version, request.base_url, operation.query, operation.default_graphs, operation.named_graphs)
+    key = (*answered, accept, operation.formats)
     answer = _cache().get(key)
     if answer is None:
         # A query that was answered before was checked before: only new work takes a client's slot.
@@ -121,7 +94,7 @@ def endpoint() -> Response:
             fmt = sparql.choose_format(info.form, accept, operation.formats)
             result = _execute(store, _job(operation, info, fmt, client), client)
         # The ETag names the representation: the same answer in the same format, whichever Accept chose it.
-        representation = (*key[:4], fmt.name)
+        representation = (*answered, fmt.name)
         answer = CachedAnswer(result.body, fmt.media_type, result.truncated, sparql.etag_for(representation))
         _cache().put(key, answer)
     return _send(answer, operation)
@@ -152,6 +125,8 @@ def _job(operation: QueryRequest, info: sparql.QueryInfo, fmt: ResultFormat, cli
         max_rows=settings.max_result_rows,
         prefixes=tuple((p, str(ns)) for p, ns in STANDARD_PREFIXES.items()),
         demoted=web.current_admission().demoted(client),
+        variable_order=info.variable_order,
+        base_iri=request.base_url,
     )
 
 
@@ -160,7 +135,7 @@ def _send(answer: CachedAnswer, operation: QueryRequest) -> Response:
     if answer.truncated:
         # The answer holds the first max_result_rows solutions (or triples) only.
         headers["X-SPARQL-MaxRows"] = str(web.current_settings().max_result_rows)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):  # a HEAD carries the headers its GET would
         # The data is read-only: the same GET gives the same answer until the dataset version changes.
         headers["ETag"] = answer.etag
         headers["Cache-Control"] = "public, max-age=300"
@@ -185,18 +160,25 @@ def _describe_service() -> Response:
     key = ("service-description", store.version, request.base_url, fmt.name)
     answer = _cache().get(key)
     if answer is None:
-        data = service_description(request.base_url, store.graphs()).serialize(format=fmt.rdflib_name, encoding="utf-8")
+        # Oxigraph's writers, fed sorted triples (``rdfio.serialise``): the same bytes from every worker
+        # for one ETag, every advertised format (rdflib writes no N-Quads for a plain graph), and in
+        # TriG and N-Quads the triples stay in the default graph, where clients load them.
+        prefixes = {prefix: str(namespace) for prefix, namespace in SD_PREFIXES.items()}
+        data = rdfio.serialise(service_description(request.base_url, store.graphs()), fmt, prefixes)
         answer = CachedAnswer(data, fmt.media_type, False, sparql.etag_for(key))
         _cache().put(key, answer)
     return Response(answer.body, content_type=fmt.media_type + "; charset=utf-8", headers={"Vary": "Accept"})
 
 
 def service_description(endpoint_url: str, graphs: list[URIRef]) -> Graph:
-    """SPARQL 1.1 Service Description §3: the endpoint, its language, formats and default dataset."""
+    """SPARQL 1.1 Service Description §3: the endpoint, its language, formats and default dataset.
+
+    Blank nodes have fixed labels (named graphs numbered in IRI order), so that the description of one
+    dataset version is the same bytes in every worker.
+    """
     sd = Graph()
-    for prefix, namespace in STANDARD_PREFIXES.items():
+    for prefix, namespace in SD_PREFIXES.items():
         sd.bind(prefix, namespace)
-    sd.bind("formats", FORMATS)
     service = URIRef(endpoint_url)
     sd.add((service, RDF.type, SD.Service))
     sd.add((service, SD.endpoint, service))
@@ -205,13 +187,13 @@ def service_description(endpoint_url: str, graphs: list[URIRef]) -> Graph:
     sd.add((service, SD.defaultEntailmentRegime, URIRef("http://www.w3.org/ns/entailment/Simple")))
     for fmt in sparql.ALL_FORMATS:
         sd.add((service, SD.resultFormat, FORMATS[FORMAT_IRIS[fmt.name]]))
-    dataset, default_graph = BNode(), BNode()
+    dataset, default_graph = BNode("dataset"), BNode("defaultGraph")
     sd.add((service, SD.defaultDataset, dataset))
     sd.add((dataset, RDF.type, SD.Dataset))
     sd.add((dataset, SD.defaultGraph, default_graph))
     sd.add((default_graph, RDF.type, SD.Graph))
-    for name in graphs:
-        named, graph = BNode(), BNode()
+    for index, name in enumerate(sorted(graphs), start=1):
+        named, graph = BNode(f"namedGraph{index}"), BNode(f"graph{index}")
         sd.add((dataset, SD.namedGraph, named))
         sd.add((named, RDF.type, SD.NamedGraph))
         sd.add((named, SD.name, name))
