@@ -232,12 +232,6 @@ class WorkerPool:
         for starter in self._starters:
             starter.join(self.START_TIMEOUT_S)
 
-    @property
-    def ready_workers(self) -> int:
-        """Workers idle right now (for health checks and tests)."""
-        with self._idle_changed:
-            return len(self._idle)
-
     def _add_worker(self) -> None:
         try:
             worker = _Worker.start(self._entry, self._setup, self.memory_mb)
