@@ -61,12 +61,6 @@ class QueryChecker:
             fast_budget_s=FAST_PARSE_S,
         )
 
-    def start(self) -> None:
-        self._workers.start()
-
-    def wait_ready(self) -> None:
-        self._workers.wait_ready()
-
     def check(self, query: str, timeout_s: float) -> QueryInfo:
         """The verdict on ``query``, or the ``ProtocolError`` that refuses it."""
         try:
@@ -85,6 +79,3 @@ class QueryChecker:
             raise payload
         info: QueryInfo = payload
         return info
-
-    def close(self) -> None:
-        self._workers.close()
