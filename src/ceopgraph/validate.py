@@ -857,6 +857,10 @@ class ValidationTimeout(Exception):
     """Validation ran past its time limit and its worker was killed (HTTP 503)."""
 
 
+class ValidationMemoryExceeded(Exception):
+    """Validation needed more memory than a validation worker may have; it was stopped (HTTP 503)."""
+
+
 class ValidatorUnavailable(Exception):
     """No validation worker could be started, or one died (HTTP 503)."""
 
@@ -946,7 +950,7 @@ class ValidationPool:
                 "submit a smaller file, or split it"
             ) from None
         except MemoryExceeded:
-            raise ValidationTimeout(
+            raise ValidationMemoryExceeded(
                 f"validating the submission needed more than the {self._workers.memory_mb} MiB a validation "
                 "may use and was stopped; submit a smaller file, or split it"
             ) from None

@@ -15,7 +15,7 @@ from ceopgraph.rdfio import UnreadableRdf
 from ceopgraph.remote import StoreBadGateway
 from ceopgraph.sparql import ProtocolError
 from ceopgraph.store import QueryEvaluationError, QuerySyntaxError, QueryTimeout, StoreError, StoreUnavailable
-from ceopgraph.validate import SubmissionRefused, ValidationTimeout, ValidatorUnavailable
+from ceopgraph.validate import SubmissionRefused, ValidationMemoryExceeded, ValidationTimeout, ValidatorUnavailable
 from ceopgraph.web.admission import ServerBusy
 from ceopgraph.web.body import BodyRefused
 
@@ -79,7 +79,7 @@ def _submission_refused(exc: SubmissionRefused) -> Response:
 
 
 def _unavailable(
-    exc: ValidationTimeout | ValidatorUnavailable | CheckerUnavailable | ServerBusy,
+    exc: ValidationTimeout | ValidationMemoryExceeded | ValidatorUnavailable | CheckerUnavailable | ServerBusy,
 ) -> Response:
     response = error_response(503, str(exc), TITLES[503])
     response.headers["Retry-After"] = "5"
@@ -108,6 +108,7 @@ def register(app: Flask) -> None:
     app.register_error_handler(SubmissionRefused, _submission_refused)
     app.register_error_handler(BodyRefused, _body_refused)
     app.register_error_handler(ValidationTimeout, _unavailable)
+    app.register_error_handler(ValidationMemoryExceeded, _unavailable)
     app.register_error_handler(ValidatorUnavailable, _unavailable)
     app.register_error_handler(CheckerUnavailable, _unavailable)
     app.register_error_handler(ServerBusy, _unavailable)
