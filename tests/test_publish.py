@@ -135,6 +135,30 @@ def test_publish_refuses_data_that_does_not_conform(
     assert store_counts(store, settings) == {}
 
 
+def test_each_literal_the_store_rewrites_is_reported_with_both_forms(
+    store: StoreProcess,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Both stores canonicalise integers on load: the read-back names the triple and both forms."""
+    wipe(store, settings)
+    root = tmp_path / "root"
+    for part in ("ontology", "data", "shapes"):
+        shutil.copytree(settings.root / part, root / part)
+    figures = root / "data" / "figures.ttl"
+    figures.write_text(figures.read_text().replace('"790"^^xsd:integer', '"0790"^^xsd:integer'))
+    monkeypatch.setenv("CEOPGRAPH_ROOT", str(root))
+    assert main(publish_args(store, "update")) == 0
+    out = capsys.readouterr().out
+    integer = "<http://www.w3.org/2001/XMLSchema#integer>"
+    assert "do not come back from the store as written (it rewrites values):" in out, out
+    (line,) = [line for line in out.splitlines() if f'"0790"^^{integer}' in line]
+    assert "children-safeguarded/2012-2013" in line
+    assert line.endswith(f'comes back as "790"^^{integer}')
+
+
 def test_default_graph_that_is_not_the_union_is_reported(
     tmp_path: Path, settings: Settings, dataset: Dataset, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from flask import Flask
 from rdflib import Dataset
 
+from ceopgraph import storedform
 from ceopgraph.build import BuildError, build_dataset, union_graph, write_dumps
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION, RdfFormat
@@ -43,6 +44,21 @@ def _validated_dataset(settings: Settings, refusal: str) -> Dataset | int:
     return 1
 
 
+def _warn_rewrites(lines: Sequence[str], shown: int = 50) -> None:
+    """The literals the store would not publish as written (see ``storedform``), on stderr."""
+    if not lines:
+        return
+    print(
+        f"warning: the store would publish {len(lines)} literal(s) in another form than written "
+        "(it keeps typed values in canonical form); write them in the second form to publish them as written:",
+        file=sys.stderr,
+    )
+    for line in lines[:shown]:
+        print(f"  {line}", file=sys.stderr)
+    if len(lines) > shown:
+        print(f"  ... and {len(lines) - shown} more (`ceopgraph validate` lists every one)", file=sys.stderr)
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     """Assemble, validate, then write the dumps (or nothing, if the data does not conform)."""
     settings = load_settings(base_uri=args.base_uri)
@@ -50,6 +66,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     dataset = _validated_dataset(settings, "build refused, nothing written")
     if isinstance(dataset, int):
         return dataset
+    # The dumps keep every literal as written; the embedded store serving them may not.
+    _warn_rewrites([rewrite.describe() for rewrite in storedform.rewrites(union_graph(dataset))])
     dumps = write_dumps(dataset, Path(args.out), settings.base_uri)
     graphs = {g for *_, g in dataset.quads()}
     print(
@@ -114,6 +132,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
             disk = DiskStore.build(paths, formats, settings.store_path)
         except OSError as exc:  # unreadable data (the writer printed why) or an unusable folder
             raise SystemExit(f"cannot serve: {exc}") from exc
+        if args.data:  # the built dump was checked when it was built
+            _warn_rewrites(
+                [
+                    f"{path}: {change.written} would be published as {change.stored} ({change.count} triples)"
+                    for path, changes in storedform.rewrites_in_files(paths, formats).items()
+                    for change in changes
+                ]
+            )
 
     def make_app() -> Flask:
         if disk is None:  # a remote SPARQL 1.1 store: nothing to load, nothing local to assume

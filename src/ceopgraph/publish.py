@@ -83,9 +83,9 @@ class PublishReport:
     requests: int
     seconds: float
     union_default_graph: bool
-    # Per graph, triples of the dataset that do not come back as written (a store canonicalising
-    # literals: Virtuoso turns "85"^^xsd:decimal into "85"^^xsd:integer); at most a few examples each.
-    altered: dict[URIRef, tuple[int, tuple[str, ...]]] = field(default_factory=dict)
+    # Per graph, each triple of the dataset that does not come back as written, with what comes back
+    # instead (a store canonicalising literals: Virtuoso turns "85"^^xsd:decimal into "85"^^xsd:integer).
+    altered: dict[URIRef, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def triples(self) -> int:
@@ -290,14 +290,22 @@ def publish(dataset: Dataset, target: Target, graph_prefix: str) -> PublishRepor
     )
 
 
-def _altered(written: Graph, read: Graph, examples: int = 3) -> tuple[int, tuple[str, ...]] | None:
-    """How many of the written triples the store does not give back as such, with a few examples."""
+def _altered(written: Graph, read: Graph) -> tuple[str, ...]:
+    """Each triple of the dataset that the store does not give back as written, with what it gives
+    back in its place (the same subject and predicate, an object the dataset does not have)."""
     if isomorphic(written, read):
-        return None
-    missing = sorted(" ".join(_term(t) for t in triple) for triple in written if triple not in read)
-    if not missing:  # blank nodes relabelled only
-        return None
-    return len(missing), tuple(missing[:examples])
+        return ()
+    lines = []
+    for subject, predicate, value in written:
+        if (subject, predicate, value) in read:
+            continue
+        instead = sorted(
+            _term(other) for other in read.objects(subject, predicate) if (subject, predicate, other) not in written
+        )
+        lines.append(
+            f"{_term(subject)} {_term(predicate)} {_term(value)} comes back as {', '.join(instead) or 'nothing'}"
+        )
+    return tuple(sorted(lines))
 
 
 def describe(report: PublishReport, endpoint: str) -> Sequence[str]:
@@ -316,9 +324,12 @@ def describe(report: PublishReport, endpoint: str) -> Sequence[str]:
     else:
         lines.append("NOT verified: the store does not hold exactly the dataset:")
         lines += [f"  {line}" for line in report.mismatches()]
-    for graph, (count, examples) in report.altered.items():
-        lines.append(f"warning: {count} triples of {graph} come back altered from the store (it rewrites values), e.g.")
-        lines += [f"  {example}" for example in examples]
+    for graph, altered in report.altered.items():
+        lines.append(
+            f"warning: {len(altered)} triples of {graph} do not come back from the store as written "
+            "(it rewrites values):"
+        )
+        lines += [f"  {line}" for line in altered]
     if report.union_default_graph:
         lines.append("default graph: the union of the named graphs")
     else:

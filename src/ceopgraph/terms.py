@@ -3,8 +3,8 @@
 pyoxigraph parses, queries and serialises; rdflib models, builds and validates; terms cross between
 them in the store, the safe parser and the remote backend. The rules live here so that they agree:
 an ``xsd:string`` literal is a plain literal in rdflib (RDF 1.1: the two are the same term, and
-rdflib's ``Literal("x") != Literal("x", datatype=XSD.string)``), language tags are kept, and RDF 1.2
-triple terms have no rdflib counterpart.
+rdflib's ``Literal("x") != Literal("x", datatype=XSD.string)``), language tags and lexical forms are
+kept as written, and RDF 1.2 triple terms have no rdflib counterpart.
 """
 
 from __future__ import annotations
@@ -22,10 +22,15 @@ OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal
 
 
 def literal(value: str, language: str | None = None, datatype: str | None = None) -> Literal:
-    """An rdflib literal from its parts, ``xsd:string`` written as a plain literal."""
+    """An rdflib literal from its parts, ``xsd:string`` written as a plain literal.
+
+    The lexical form is kept as written: rdflib would otherwise rewrite it ("01"^^xsd:integer to
+    "1") whenever ``rdflib.NORMALIZE_LITERALS`` is on, and that switch cannot be relied on, as
+    pySHACL turns it on at the end of every validation whatever it was before.
+    """
     if language:
         return Literal(value, lang=language)
-    return Literal(value, datatype=None if datatype in (None, XSD_STRING) else URIRef(datatype))
+    return Literal(value, datatype=None if datatype in (None, XSD_STRING) else URIRef(datatype), normalize=False)
 
 
 def to_rdflib(term: object, blank_node: Callable[[str], BNode] = BNode) -> Node:

@@ -34,6 +34,7 @@ from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import Result as QueryResult
 from rdflib.term import Node
 
+from ceopgraph import storedform
 from ceopgraph.conneg import FORMATS_BY_NAME
 from ceopgraph.namespaces import SH, bind_prefixes, prefix_map
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, parse_rdf, serialise
@@ -568,6 +569,40 @@ def _bulk_results(data: Graph, shapes: Graph, constraints: tuple[_BulkConstraint
     return conforms
 
 
+def _stored_form_results(data: Graph, shapes: Graph, report: Graph) -> None:
+    """One sh:Warning per triple whose literal the store would rewrite (see ``storedform``): the focus
+    node is the triple's subject, the path its predicate, the value the literal as written, and the
+    message gives both forms. The source shape is ``StoredAsWrittenShape``, named under the shapes
+    graph's own IRI; shapes without a declarations node (not ours) get no such results."""
+    declarations = next(shapes.subjects(SH.declare), None)
+    found = storedform.rewrites(data)
+    if declarations is None or not found:
+        return
+    shape = URIRef(f"{declarations}/StoredAsWrittenShape")
+    component = URIRef(f"{declarations}/StoredFormConstraintComponent")
+    (report_node,) = report.subjects(RDF.type, SH.ValidationReport)
+    for rewrite in found:
+        result = BNode()
+        report.add((report_node, SH.result, result))
+        for predicate, value in (
+            (RDF.type, SH.ValidationResult),
+            (SH.sourceConstraintComponent, component),
+            (SH.sourceShape, shape),
+            (SH.resultSeverity, SH.Warning),
+            (SH.focusNode, _cloned(data, rewrite.subject, report)),
+            (SH.resultPath, rewrite.predicate),
+            (SH.value, rewrite.written),
+            (
+                SH.resultMessage,
+                Literal(
+                    f"The store would publish {rewrite.written.n3()} as {rewrite.stored.n3()}; "
+                    "write the second form to have it published as written"
+                ),
+            ),
+        ):
+            report.add((result, predicate, value))
+
+
 def _cloned(source: Graph, node: Node, report: Graph) -> Node:
     """A blank node is copied into the report with what ``source`` says about it, as pySHACL does."""
     if isinstance(node, BNode) and (node, None, None) in source:
@@ -611,6 +646,7 @@ def validate_graph(data: Graph, shapes: Graph) -> Report:
     )
     assert isinstance(report_graph, Graph)
     conforms = _bulk_results(view, shapes, split.bulk, report_graph) and bool(conforms)
+    _stored_form_results(data, shapes, report_graph)  # warnings: conformance unchanged
     report_graph.set((next(report_graph.subjects(RDF.type, SH.ValidationReport)), SH.conforms, Literal(conforms)))
     for prefix, namespace in shapes.namespaces():
         report_graph.bind(prefix, namespace, override=True, replace=True)
