@@ -218,6 +218,27 @@ def test_nca_move_is_a_planned_change_event_in_october_2013(union: Graph, settin
     assert union.value(membership, ORG.organization) == iri(settings, "id/organisation/nca")
 
 
+def test_the_move_event_itself_leads_to_the_nca(union: Graph, settings: Settings) -> None:
+    """A SPARQL user asking which change involved the NCA finds the move: it results in CEOP as a
+    unit of the NCA (ORG's org:unitOf / org:hasUnit), planned as at publication, with its source."""
+    from ceopgraph.namespaces import ORG
+
+    found = union.query(
+        "SELECT ?event WHERE { ?event a org:ChangeEvent ; org:resultingOrganization/org:unitOf ?nca . "
+        "?nca org:hasUnit/org:resultedFrom ?event }",
+        initNs={"org": ORG},
+        initBindings={"nca": iri(settings, "id/organisation/nca")},
+    )
+    assert [row[0] for row in found] == [iri(settings, "id/event/ceop-joins-nca")]  # type: ignore[index]
+    unit = iri(settings, "id/organisation/ceop-in-nca")
+    assert (unit, RDF.type, ORG.OrganizationalUnit) in union
+    assert union.value(unit, iri(settings, "def/ceop/statusAtPublication")) == iri(settings, "def/event-status/planned")
+    assert union.value(unit, PROV.wasDerivedFrom) == iri(
+        settings, "id/news-item/ceop-annual-review-2012-13/segment/nca-move"
+    )
+    assert (iri(settings, "id/organisation/ceop"), ORG.changedBy, iri(settings, "id/event/ceop-joins-nca")) in union
+
+
 def test_every_local_term_is_labelled_commented_and_defined(dataset: Dataset, settings: Settings) -> None:
     vocabulary = dataset.graph(graph_iri(settings.base_uri, "vocabulary"))
     terms = {

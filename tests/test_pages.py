@@ -142,6 +142,7 @@ def test_not_found_hints_scan_the_store_once_per_dataset_version(store: Embedded
         links = pages.nearby(counting, linker, iri, settings.base_uri, index=index)  # type: ignore[arg-type]
         assert [link.href for link in links] == [
             "/doc/organisation/ceop",
+            "/doc/organisation/ceop-in-nca",
             "/doc/organisation/ceopgraph",
             "/doc/organisation/nca",
         ]

@@ -118,10 +118,16 @@ def test_no_blank_node_shapes_are_reported(shapes: Graph) -> None:
 
 
 def _constraints(shapes: Graph, settings: Settings) -> set[str]:
-    """What the corpus must cover: every property shape, SPARQL constraint, node-level sh:xone and sh:nodeKind."""
+    """What the corpus must cover: every property shape, SPARQL constraint, node-level sh:xone, sh:nodeKind
+    and sh:class."""
     named = {str(o) for p in (SH.property, SH.sparql) for o in shapes.objects(None, p)}
     named |= {str(s) for s in shapes.subjects(SH.xone, None) if isinstance(s, URIRef)}
-    named |= {str(s) for s in shapes.subjects(SH.nodeKind, None) if (s, RDF.type, SH.NodeShape) in shapes}
+    named |= {
+        str(s)
+        for constraint in (SH.nodeKind, SH["class"])
+        for s in shapes.subjects(constraint, None)
+        if (s, RDF.type, SH.NodeShape) in shapes
+    }
     return {n.removeprefix(settings.base_uri) for n in named}
 
 

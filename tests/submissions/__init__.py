@@ -31,6 +31,9 @@ PERSON = "id/person/peter-davies"
 POST = "id/post/ceop-chief-executive"
 EVENT = "id/event/ceop-joins-nca"
 MEMBERSHIP = "id/membership/ceop-in-nca"
+UNIT = "id/organisation/ceop-in-nca"
+THREAT_AREAS = "def/threat-area"
+THREAT_AREA = "def/threat-area/indecent-images"
 GY = "http://reference.data.gov.uk/id/government-year/"
 QUOTATION = "id/quotation/past-year"
 CLAIM = "id/claim/record-number"
@@ -812,5 +815,46 @@ MUTATIONS: list[Mutation] = [
         _add('[] a skos:Concept ; skos:prefLabel "A code"@en .'),
         "def/shapes/ConceptShape",
         BLANK_NODE,
+    ),
+    # The organisational unit the move results in
+    Mutation("unit-without-name", _drop(UNIT, "skos:prefLabel"), "def/shapes/OrganisationalUnitShape/prefLabel", UNIT),
+    Mutation(
+        "unit-of-nothing",
+        _drop(UNIT, "org:unitOf") + THEN + _drop(NCA, "org:hasUnit"),
+        "def/shapes/OrganisationalUnitShape/unitOf",
+        UNIT,
+    ),
+    Mutation(
+        "unit-said-to-exist",
+        _set(UNIT, "ceop:statusAtPublication", "<def/event-status/happened>"),
+        "def/shapes/OrganisationalUnitShape/statusAtPublication",
+        UNIT,
+    ),
+    Mutation(
+        "unit-as-blank-node",
+        _add('[] a org:OrganizationalUnit ; skos:prefLabel "A unit"@en ; org:unitOf <id/organisation/nca> .'),
+        "def/shapes/OrganisationalUnitShape",
+        BLANK_NODE,
+    ),
+    # A node that has lost its type is still caught by what its properties imply
+    *(
+        Mutation(f"untyped-{name}", f"DELETE DATA {{ <{node}> a {cls} }}", f"def/shapes/{shape}", node)
+        for name, node, cls, shape in (
+            ("organisation", CEOP, "org:FormalOrganization", "OrganisationTypeShape"),
+            ("unit", UNIT, "org:OrganizationalUnit", "OrganisationalUnitTypeShape"),
+            ("post", POST, "org:Post", "PostTypeShape"),
+            ("person", PERSON, "foaf:Person", "PersonTypeShape"),
+            ("change-event", EVENT, "org:ChangeEvent", "ChangeEventTypeShape"),
+            ("membership", MEMBERSHIP, "org:Membership", "MembershipTypeShape"),
+            ("observation", SAFEGUARDED, "qb:Observation", "ObservationTypeShape"),
+            ("dataset", DATASET, "qb:DataSet", "DataSetTypeShape"),
+            ("structure", DSD, "qb:DataStructureDefinition", "DataStructureDefinitionTypeShape"),
+            ("code-list", THREAT_AREAS, "skos:ConceptScheme", "ConceptSchemeTypeShape"),
+            ("code", THREAT_AREA, "skos:Concept", "ConceptTypeShape"),
+            ("segment", SEGMENT, "oa:SpecificResource", "SpecificResourceTypeShape"),
+            ("quote-selector", QUOTE, "oa:TextQuoteSelector", "TextQuoteSelectorTypeShape"),
+            ("position-selector", POSITION, "oa:TextPositionSelector", "TextPositionSelectorTypeShape"),
+            ("distribution", DISTRIBUTION, "dcat:Distribution", "DistributionTypeShape"),
+        )
     ),
 ]
