@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from rdflib import Graph, URIRef
+from rdflib.namespace import FOAF
 
 from ceopgraph.build import build_dataset, union_graph
 from ceopgraph.config import Settings, load_settings
@@ -98,6 +99,9 @@ def test_every_subject_resolves_in_every_format(client: FlaskClient, iri: str, f
         assert (node, predicate, obj) in graph, f"{iri}: {predicate} missing"
     for subject, predicate, _ in _union().triples((None, None, node)):
         assert (subject, predicate, node) in graph, f"{iri}: incoming {predicate} missing"
+    # The document about a thing says so; a resource served at its own IRI is its own document.
+    documents = set(graph.subjects(FOAF.primaryTopic, node))
+    assert documents == ({URIRef(BASE + "doc/" + iri[len(BASE + "id/") :])} if iri.startswith(BASE + "id/") else set())
 
 
 @pytest.mark.parametrize("iri", subject_iris())

@@ -23,7 +23,7 @@ from flask import Blueprint, Response, abort, current_app, g, render_template, r
 from flask.blueprints import BlueprintSetupState
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
-from rdflib.namespace import RDFS, VOID
+from rdflib.namespace import FOAF, RDFS, VOID
 
 from ceopgraph import (
     describe,
@@ -226,13 +226,25 @@ def _render(target: Target, fmt: RdfFormat | None, media_type: str, graph: Graph
     description = _stable(graph if graph is not None else _description(target.iri))
     base = web.current_settings().base_uri
     if fmt is not None:
-        body = describe.serialise(description, fmt, base)
+        body = describe.serialise(_about(description, target.iri, base), fmt, base)
         return Response(_stable_json(body) if fmt.name == "jsonld" else body, mimetype=media_type)
     linker = paths.Linker(base, request.script_root)
     page = pages.resource_page(
         web.current_store(), base, linker, target.iri, description, _alternates(target), _shapes()
     )
     return Response(render_template("resource.html", page=page), mimetype=HTML)
+
+
+def _about(description: Graph, iri: URIRef, base: str) -> Graph:
+    """A thing's document is a resource of its own (``/doc/x`` for ``/id/x``): it says which thing it
+    is about, so a client holding only the document can find the thing (foaf:primaryTopic)."""
+    document = paths.Linker(base, base.rstrip("/")).href(iri)
+    if document is None or document == str(iri):
+        return description
+    about = Graph()
+    about += description
+    about.add((URIRef(document), FOAF.primaryTopic, iri))
+    return about
 
 
 def _stable(graph: Graph) -> Graph:
