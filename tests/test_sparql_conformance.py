@@ -92,3 +92,25 @@ def test_answers_for_two_endpoint_urls_are_cached_apart(app: Flask) -> None:
     values = [json.loads(a.data)["results"]["bindings"][0]["x"]["value"] for a in (first, second)]
     assert values == ["http://a.example/x", "http://b.example/x"]
     assert first.headers["ETag"] != second.headers["ETag"]
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_an_endpoint_url_with_a_trailing_slash_answers_queries(app: Flask, method: str) -> None:
+    """``/sparql/`` was a 404: clients that write endpoint URLs with a slash got nothing."""
+    client = app.test_client()
+    query = {"query": "SELECT (1 AS ?one) WHERE {}"}
+    headers = {"Accept": "application/sparql-results+json"}
+    if method == "GET":
+        with_slash, without = (
+            client.get(path, query_string=query, headers=headers) for path in ("/sparql/", "/sparql")
+        )
+    else:
+        with_slash, without = (client.post(path, data=query, headers=headers) for path in ("/sparql/", "/sparql"))
+    assert with_slash.status_code == 200 and with_slash.mimetype == "application/sparql-results+json"
+    assert with_slash.data == without.data
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_the_bare_endpoint_with_a_trailing_slash_is_sent_to_the_endpoint(app: Flask, method: str) -> None:
+    answer = app.test_client().open("/sparql/", method=method, headers={"Accept": "text/html"})
+    assert (answer.status_code, answer.headers["Location"]) == (308, "/sparql")

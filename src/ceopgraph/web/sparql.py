@@ -70,14 +70,22 @@ def _cache() -> AnswerCache:
 
 
 @blueprint.route("/sparql", methods=["GET", "POST"])
+@blueprint.route("/sparql/", methods=["GET", "POST"])
 def endpoint() -> Response:
-    """§2.1 query operation: GET, POST form or POST direct; a bare GET describes the service."""
+    """§2.1 query operation: GET, POST form or POST direct; a bare GET describes the service.
+
+    ``/sparql/`` (a trailing slash, as some clients write endpoint URLs) answers queries as ``/sparql``
+    does, whatever the client's redirect rules for a POST; its bare GET is sent to ``/sparql``, where
+    the editor and the description live.
+    """
     settings = web.current_settings()
     body = read_body(settings.max_query_bytes) if request.method == "POST" else b""  # 413 past the limit
     operation = sparql.parse_request(
         request.method, request.query_string, request.headers.get("Content-Type"), body, settings.max_query_bytes
     )
     if operation is None:
+        if request.path.endswith("/"):
+            return Response(status=308, headers={"Location": request.script_root + "/sparql"})
         return _describe_service()
     g.query_hash = operation.query_hash
     store = web.current_store()
