@@ -1,5 +1,6 @@
 """What real clients and the W3C SPARQL 1.1 tests expect of the endpoint's answers, each case named after
-what broke: the column order of ``SELECT *`` and relative IRIs in a query without ``BASE``."""
+what broke: the column order of ``SELECT *``, relative IRIs in a query without ``BASE``, an endpoint URL
+with a trailing slash, and answers cut at the row limit."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from xml.etree import ElementTree
 import pyoxigraph as ox
 import pytest
 from flask import Flask
+from rdflib import Dataset
 
 from ceopgraph import sparql
 from ceopgraph.config import Settings, load_settings
@@ -114,3 +116,72 @@ def test_an_endpoint_url_with_a_trailing_slash_answers_queries(app: Flask, metho
 def test_the_bare_endpoint_with_a_trailing_slash_is_sent_to_the_endpoint(app: Flask, method: str) -> None:
     answer = app.test_client().open("/sparql/", method=method, headers={"Accept": "text/html"})
     assert (answer.status_code, answer.headers["Location"]) == (308, "/sparql")
+
+
+ROW_LIMIT = 3
+NOTICE = sparql.truncation_notice(ROW_LIMIT)
+# Where each format says it was cut (None: the header alone, the format has no place for it).
+NOTICE_IN_BODY = {
+    "json": None,  # head.link instead, checked below
+    "xml": f"<!-- {NOTICE} -->",
+    "csv": None,
+    "tsv": None,
+    "turtle": f"# {NOTICE}",
+    "trig": f"# {NOTICE}",
+    "ntriples": f"# {NOTICE}",
+    "nquads": f"# {NOTICE}",
+    "jsonld": None,
+    "rdfxml": f"<!-- {NOTICE} -->",
+}
+RDFLIB_PARSERS = {
+    "turtle": "turtle",
+    "trig": "trig",
+    "ntriples": "nt",
+    "nquads": "nquads",
+    "jsonld": "json-ld",
+    "rdfxml": "xml",
+}
+
+
+@pytest.fixture(scope="module")
+def capped_app(settings: Settings, built_dist: Path) -> Iterator[Flask]:
+    store = EmbeddedStore.from_files([built_dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]], 1)
+    environ = {"CEOPGRAPH_MAX_RESULT_ROWS": str(ROW_LIMIT)}
+    yield create_app(load_settings(environ=environ, root=settings.root, dist_dir=built_dist), store)
+    store.close()
+
+
+def rows(fmt: str, body: bytes) -> int:
+    """How many solutions or triples the answer holds, read by a parser of each format (not ours)."""
+    if fmt == "json":
+        return len(json.loads(body)["results"]["bindings"])
+    if fmt == "xml":
+        return len(ElementTree.fromstring(body).findall(".//{http://www.w3.org/2005/sparql-results#}result"))
+    if fmt in ("csv", "tsv"):
+        return len(body.decode().splitlines()) - 1
+    parsed = Dataset()
+    parsed.parse(data=body, format=RDFLIB_PARSERS[fmt])
+    return len(list(parsed.quads()))
+
+
+@pytest.mark.parametrize("fmt", sparql.ALL_FORMATS, ids=[f.name for f in sparql.ALL_FORMATS])
+def test_an_answer_cut_at_the_row_limit_says_so_in_its_body(capped_app: Flask, fmt: sparql.ResultFormat) -> None:
+    """The cut was said in a header only, which people and most clients never see."""
+    form = "SELECT ?s ?p ?o" if fmt in sparql.RESULTS_FORMATS else "CONSTRUCT { ?s ?p ?o }"
+    answer = capped_app.test_client().get(
+        "/sparql", query_string={"query": f"{form} WHERE {{ ?s ?p ?o }}", "format": fmt.name}
+    )
+    assert answer.status_code == 200 and answer.headers["X-SPARQL-MaxRows"] == str(ROW_LIMIT)
+    assert rows(fmt.name, answer.data) == ROW_LIMIT  # still a valid document of its format
+    expected = NOTICE_IN_BODY[fmt.name]
+    if expected is not None:
+        assert expected in answer.get_data(as_text=True)
+    if fmt.name == "json":
+        assert json.loads(answer.data)["head"]["link"] == ["http://localhost/sparql#row-limit"]
+
+
+def test_an_answer_under_the_row_limit_carries_no_notice(capped_app: Flask) -> None:
+    query = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 2"
+    answer = capped_app.test_client().get("/sparql", query_string={"query": query, "format": "turtle"})
+    assert answer.status_code == 200 and "X-SPARQL-MaxRows" not in answer.headers
+    assert "Truncated" not in answer.get_data(as_text=True)

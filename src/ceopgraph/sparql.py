@@ -15,6 +15,7 @@ store only; a graph it does not hold is empty.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 from collections import OrderedDict
@@ -395,6 +396,36 @@ def _nodes(tree: ParseResults) -> Iterator[CompValue]:
 
 def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[:limit].rstrip() + "…"
+
+
+# Answers cut at the row limit ------------------------------------------------------------------
+
+
+def truncation_notice(max_rows: int) -> str:
+    """What a cut answer says where a person reads it (a comment in the body, the editor)."""
+    return (
+        f"Truncated: this answer holds the first {max_rows} results only, the endpoint's row limit; "
+        "use LIMIT and OFFSET to page through the rest"
+    )
+
+
+def with_truncation_notice(body: bytes, fmt: ResultFormat, max_rows: int, about: str) -> bytes:
+    """``body`` cut at ``max_rows``, saying so inside itself where the format has room for it: a comment
+    in Turtle, TriG, N-Triples, N-Quads and both XML formats, and ``head.link`` (SPARQL 1.1 JSON
+    Results §3.1, a link to metadata) to ``about`` in JSON results. CSV, TSV and JSON-LD have no place
+    for it and carry the ``X-SPARQL-MaxRows`` header alone, as every format does.
+    """
+    notice = truncation_notice(max_rows)
+    if fmt.name in ("turtle", "trig", "ntriples", "nquads"):
+        return f"# {notice}\n".encode() + body
+    if fmt.name in ("xml", "rdfxml"):
+        declaration_end = body.find(b"?>") + 2 if body.startswith(b"<?xml") else 0
+        return body[:declaration_end] + f"\n<!-- {notice} -->\n".encode() + body[declaration_end:].lstrip(b"\n")
+    if fmt.name == "json":
+        results = json.loads(body)
+        results["head"]["link"] = [*results["head"].get("link", []), about]
+        return json.dumps(results, ensure_ascii=False, separators=(",", ":")).encode()
+    return body
 
 
 # Answer cache ----------------------------------------------------------------------------------

@@ -103,7 +103,11 @@ def endpoint() -> Response:
             result = _execute(store, _job(operation, info, fmt, client), client)
         # The ETag names the representation: the same answer in the same format, whichever Accept chose it.
         representation = (*answered, fmt.name)
-        answer = CachedAnswer(result.body, fmt.media_type, result.truncated, sparql.etag_for(representation))
+        body = result.body
+        if result.truncated:
+            about = request.host_url.rstrip("/") + request.script_root + "/sparql#row-limit"
+            body = sparql.with_truncation_notice(body, fmt, settings.max_result_rows, about)
+        answer = CachedAnswer(body, fmt.media_type, result.truncated, sparql.etag_for(representation))
         _cache().put(key, answer)
     return _send(answer, operation)
 
