@@ -9,7 +9,7 @@ PORT ?= 5000
 
 ASSETS := node_modules/.package-lock.json
 
-.PHONY: setup build serve test lint typecheck pytest system-deps bench clean
+.PHONY: setup build serve test lint typecheck pytest system-deps w3c-suite bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,7 +55,25 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-pytest: setup system-deps
+# The W3C SPARQL 1.1 test suite (tests/w3c/ runs it against a live server): taken from rdflib's source
+# distribution on PyPI, pinned by its sha256 in tests/w3c/suite-requirements.txt; only the suite's folder
+# is kept, in an ignored cache. The stamp makes it a one-time download: a second run needs no network.
+W3C_CACHE := .w3c-suite
+W3C_STAMP := $(W3C_CACHE)/.extracted
+W3C_PIN := tests/w3c/suite-requirements.txt
+
+$(W3C_STAMP): $(W3C_PIN) | $(STAMP)
+	rm -rf $(W3C_CACHE) && mkdir -p $(W3C_CACHE)/download
+	$(BIN)/python -m pip download --quiet --no-deps --no-binary :all: --require-hashes -r $(W3C_PIN) \
+	  -d $(W3C_CACHE)/download
+	tar -xzf $(W3C_CACHE)/download/rdflib-*.tar.gz -C $(W3C_CACHE) --strip-components=5 \
+	  --wildcards '*/test/data/suites/w3c/sparql11/*'
+	rm -rf $(W3C_CACHE)/download
+	touch $@
+
+w3c-suite: $(W3C_STAMP)
+
+pytest: setup system-deps $(W3C_STAMP)
 	$(BIN)/pytest
 
 # Not part of `make test`: performance at scale on synthetic data, side by side with Oxigraph server and
@@ -72,4 +90,4 @@ bench: build
 test: lint typecheck pytest
 
 clean:
-	rm -rf $(DIST) .mypy_cache .ruff_cache .pytest_cache tests/artifacts
+	rm -rf $(DIST) .mypy_cache .ruff_cache .pytest_cache tests/artifacts $(W3C_CACHE)

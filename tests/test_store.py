@@ -188,3 +188,29 @@ def test_a_scratch_copy_is_removed_by_its_owner_only(built_dist: Path) -> None:
     assert disk.path.is_dir()
     disk.remove()
     assert not disk.path.exists()
+
+
+def test_relative_iris_in_served_files_resolve_against_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``serve --data`` of a file with relative IRIs (``<>``, ``rdf:resource=""``: the W3C suite's data has
+    them) failed to start ("No scheme found in an absolute IRI"); they resolve against the file's IRI, which
+    is also its graph's name, in memory and in the on-disk copy the query workers read, from any folder."""
+    (tmp_path / "doc.ttl").write_text('<> <http://example.org/p> <#part> .\n<#part> <http://example.org/q> "x" .\n')
+    (tmp_path / "doc.rdf").write_text(
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="http://example.org/">'
+        '<rdf:Description rdf:about="http://example.org/s"><ex:p rdf:resource=""/></rdf:Description></rdf:RDF>\n'
+    )
+    monkeypatch.chdir(tmp_path)  # relative paths, as on a command line
+    paths = [Path("doc.ttl"), Path("doc.rdf")]
+    formats = [FORMATS_BY_EXTENSION["ttl"], FORMATS_BY_EXTENSION["rdf"]]
+    turtle, rdfxml = ((tmp_path / name).as_uri() for name in ("doc.ttl", "doc.rdf"))
+    query = f"ASK {{ GRAPH <{turtle}> {{ <{turtle}> ?p <{turtle}#part> }} GRAPH <{rdfxml}> {{ ?s ?p <{rdfxml}> }} }}"
+    disk = DiskStore.build(paths, formats)
+    served = EmbeddedStore.from_files(paths, formats, 1, disk)
+    try:
+        assert served.ask(query)
+        assert json.loads(served.execute(QueryJob(query, "ASK", "json")).body)["boolean"] is True
+    finally:
+        served.close()
+        disk.remove()

@@ -249,10 +249,10 @@ _Source = tuple[str, str, str | None]  # file, pyoxigraph format name, target gr
 
 
 def _sources(paths: Sequence[Path], formats: Sequence[RdfFormat]) -> list[_Source]:
-    """Each file with its pyoxigraph format and target graph: a file of a triple format becomes a graph
-    named after the file; quad formats name their own graphs."""
+    """Each file (absolute: the writer may run elsewhere) with its pyoxigraph format and target graph: a
+    file of a triple format becomes a graph named after the file; quad formats name their own graphs."""
     return [
-        (str(path), fmt.oxigraph_name, None if fmt.quads else path.resolve().as_uri())
+        (str(path.resolve()), fmt.oxigraph_name, None if fmt.quads else path.resolve().as_uri())
         for path, fmt in zip(paths, formats, strict=True)
     ]
 
@@ -260,7 +260,10 @@ def _sources(paths: Sequence[Path], formats: Sequence[RdfFormat]) -> list[_Sourc
 def _load(store: ox.Store, sources: Sequence[_Source]) -> None:
     for path, format_name, graph in sources:
         target = None if graph is None else ox.NamedNode(graph)
-        store.bulk_load(path=path, format=getattr(ox.RdfFormat, format_name), to_graph=target)
+        # Relative IRIs (``<>``, ``rdf:resource=""``, ``<#x>``) resolve against the file's own IRI, as a
+        # parser reading the file from its location would (RFC 3986 §5.1.3); without a base they are refused.
+        base = Path(path).as_uri()
+        store.bulk_load(path=path, format=getattr(ox.RdfFormat, format_name), to_graph=target, base_iri=base)
 
 
 def _version_of(paths: Sequence[Path]) -> str:
