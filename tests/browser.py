@@ -9,7 +9,12 @@ Use them from a test module with ``from .browser import browser, page, screensho
         screenshot(page, "home")
 
 ``page`` fails the test on any console error or uncaught page error (a CSP violation, a failed
-asset, a script exception); screenshots go to ``tests/artifacts/`` (git-ignored).
+asset, a script exception); a test that provokes an error answer on purpose (a 404 page, a query
+the endpoint refuses) imports the ``console_errors`` fixture too and names the one message it
+expects with ``console_errors.expect(...)``; the test then fails if that message does not come.
+Screenshots go to ``tests/artifacts/`` (git-ignored). ``assert_accessible(page, name)`` runs
+axe-core (from node_modules, pinned in package.json) in the page and fails on any WCAG 2.1 A/AA
+or best-practice violation.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
@@ -32,6 +38,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ROOT = Path(__file__).resolve().parents[1]
+# axe-core, a dev dependency in package.json (installed by `npm ci`, never served by the app).
+AXE_SCRIPT = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice")
 VIEWPORT = {"width": 1280, "height": 900}
 
 
@@ -79,7 +89,17 @@ def browser() -> Iterator[Browser]:
 
 
 class ConsoleErrors(list[str]):
-    """Console errors and uncaught exceptions seen by one page, in order."""
+    """Console errors and uncaught exceptions seen by one page, in order, and the ones a test expects."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.expected: list[re.Pattern[str]] = []
+
+    def expect(self, pattern: str) -> None:
+        """A console error the test provokes on purpose (``pattern``, a regular expression, matched with
+        ``re.search``): Chromium logs "Failed to load resource: … 404" for every error answer, and no
+        script can silence it. Errors matching it are not failures; if none comes, the test fails."""
+        self.expected.append(re.compile(pattern))
 
     def on_console(self, message: ConsoleMessage) -> None:
         if message.type == "error":
@@ -89,21 +109,38 @@ class ConsoleErrors(list[str]):
     def on_page_error(self, error: object) -> None:
         self.append(f"page error: {error}")
 
+    def problems(self) -> list[str]:
+        unexpected = [e for e in self if not any(p.search(e) for p in self.expected)]
+        missing = [
+            f"expected console error never came: {p.pattern!r}" for p in self.expected if not any(map(p.search, self))
+        ]
+        return unexpected + missing
+
+
+_CONSOLE_ERRORS = pytest.StashKey[ConsoleErrors]()
+
 
 @pytest.fixture
 def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A fresh page in its own context; the test fails if the page logs any console error."""
+    """A fresh page in its own context; the test fails if the page logs any console error it did not expect."""
     context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
     new_page = context.new_page()
-    errors = ConsoleErrors()
+    errors = request.node.stash[_CONSOLE_ERRORS] = ConsoleErrors()
     new_page.on("console", errors.on_console)
     new_page.on("pageerror", errors.on_page_error)
     try:
         yield new_page
     finally:
         context.close()
-    if errors:
-        pytest.fail(f"{request.node.name}: the page reported errors:\n" + "\n".join(errors), pytrace=False)
+    problems = errors.problems()
+    if problems:
+        pytest.fail(f"{request.node.name}: the page reported errors:\n" + "\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def console_errors(page: Page, request: pytest.FixtureRequest) -> ConsoleErrors:
+    """The console errors of the test's ``page``, to ``expect`` one the test provokes on purpose."""
+    return request.node.stash[_CONSOLE_ERRORS]
 
 
 def screenshot(page: Page, name: str, full_page: bool = True) -> Path:
@@ -113,3 +150,49 @@ def screenshot(page: Page, name: str, full_page: bool = True) -> Path:
     path = ARTIFACTS / f"{safe}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+# Accessibility: axe-core in the page ---------------------------------------------------------------
+
+# Run in the page by Playwright's evaluate (the DevTools protocol), which the page's Content-Security-Policy
+# does not govern. page.add_script_tag(path=...) inlines the file as a <script>, which `script-src 'self'`
+# blocks (Chromium logs the violation); bypass_csp=True on the context would switch the CSP off for the
+# page's own scripts too, and hide the violations the `page` fixture is there to catch.
+_AXE_RUN = """tags => axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]})
+  .then(result => result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+    nodes: v.nodes.map(n => ({target: n.target.map(String).join(" "), summary: n.failureSummary || ""}))
+  })))"""
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's violations in ``page`` as it is now, for the WCAG 2.1 A and AA and best-practice rules."""
+    if not AXE_SCRIPT.is_file():
+        pytest.fail(f"{AXE_SCRIPT} is missing: run `make setup` (npm ci installs axe-core from package-lock.json)")
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE_SCRIPT.read_text(encoding="utf-8") + "\n;true")
+    violations: list[dict[str, Any]] = page.evaluate(_AXE_RUN, list(AXE_TAGS))
+    return violations
+
+
+def describe_violations(violations: list[dict[str, Any]], nodes_shown: int = 3) -> str:
+    """One paragraph per violated rule: id, impact, what it asks, how many nodes, the first few nodes."""
+    lines = []
+    for v in violations:
+        nodes = v["nodes"]
+        lines.append(f"- {v['id']} ({v['impact']}): {v['help']}; {len(nodes)} node(s); {v['helpUrl']}")
+        for node in nodes[:nodes_shown]:
+            first = next((line.strip() for line in node["summary"].splitlines()[1:] if line.strip()), "")
+            lines.append(f"    {node['target']}" + (f"  [{first}]" if first else ""))
+        if len(nodes) > nodes_shown:
+            lines.append(f"    … and {len(nodes) - nodes_shown} more")
+    return "\n".join(lines)
+
+
+def assert_accessible(page: Page, name: str) -> None:
+    """Fail, listing each violated rule with its impact and first nodes, unless axe finds no violation."""
+    violations = axe_violations(page)
+    assert not violations, (
+        f"{name} ({page.url}): {len(violations)} axe-core rule(s) violated "
+        f"({', '.join(AXE_TAGS)}):\n" + describe_violations(violations)
+    )

@@ -12,7 +12,7 @@ from ceopgraph.config import Settings
 from ceopgraph.conneg import FORMATS_BY_NAME
 from ceopgraph.namespaces import prefix_map
 
-from .browser import browser, page, screenshot  # noqa: F401
+from .browser import assert_accessible, browser, page, screenshot  # noqa: F401
 from .live import LiveServer
 from .submissions import MUTATIONS
 from .test_shapes import mutate
@@ -48,6 +48,7 @@ def test_pasting_an_invalid_submission_shows_the_grouped_report(
         assert int(count) == groups.nth(index).locator("tbody tr").count()
     expect(page.get_by_label("Paste RDF")).to_have_value(text.replace("\r\n", "\n"))
     screenshot(page, "validate-report-negative-count")
+    assert_accessible(page, "validation report")
 
     rule.click()  # the rule's documentation page exists
     expect(page).to_have_url(live_server.url + "def/shapes/ObservationShape/count-not-negative")

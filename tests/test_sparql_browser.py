@@ -3,11 +3,15 @@ runs a query against the endpoint and shows the results, with no console error."
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import Page, expect
 
-from .browser import browser, page, screenshot  # noqa: F401
-from .live import LiveServer
+from .browser import VIEWPORT, ConsoleErrors, assert_accessible, browser, console_errors, page, screenshot  # noqa: F401
+from .live import LiveServer, running_server
 
 
 @pytest.mark.browser
@@ -38,3 +42,139 @@ def test_editor_typed_query(page: Page, live_server: LiveServer) -> None:
     expect(rows).to_have_count(2, timeout=15_000)
     expect(page.locator(".yasr")).to_contain_text("we aren't complacent")
     screenshot(page, "sparql-editor-quotations")
+
+
+# Accessibility, measured with axe-core in each state a person sees ---------------------------------------
+
+
+@pytest.mark.browser
+def test_editor_has_no_axe_violation_in_any_state(page: Page, live_server: LiveServer) -> None:
+    page.goto(live_server.url + "sparql")
+    expect(page.locator(".yasqe .CodeMirror")).to_be_visible()
+    assert_accessible(page, "editor, as loaded")
+
+    page.get_by_role("button", name="Open settings").click()
+    expect(page.locator(".tabMenu.open")).to_be_visible()
+    assert_accessible(page, "editor, request settings open")
+    page.get_by_role("button", name="Close settings").click()
+    expect(page.locator(".tabMenu.open")).to_have_count(0)
+
+    page.locator("a.sparql-example", has_text="Threat areas").click()
+    expect(page.locator(".yasr table.dataTable tbody tr")).to_have_count(4, timeout=15_000)
+    assert_accessible(page, "editor, results table")
+
+    page.locator(".yasr .select_response").click()
+    expect(page.locator(".yasr .CodeMirror")).to_be_visible()
+    assert_accessible(page, "editor, Response view")
+
+    tabs = page.get_by_role("tab")
+    expect(tabs).to_have_count(1)
+    page.get_by_role("button", name="Add a new tab").click()
+    expect(tabs).to_have_count(2)
+    expect(tabs.nth(1)).to_have_attribute("aria-selected", "true")
+    assert_accessible(page, "editor, a second tab")
+    tabs.nth(0).click()
+    expect(tabs.nth(0)).to_have_attribute("aria-selected", "true")
+    assert_accessible(page, "editor, back on the first tab")
+    screenshot(page, "sparql-editor-two-tabs")
+
+
+@pytest.mark.browser
+def test_the_query_text_scrolls_from_the_keyboard(page: Page, live_server: LiveServer) -> None:
+    """The editor's scrolling region (made focusable for axe's scrollable-region-focusable) does scroll."""
+    page.goto(live_server.url + "sparql")
+    scroller = page.get_by_role("region", name="SPARQL query, scrollable")
+    expect(scroller).to_be_visible()
+    page.evaluate("window.ceopgraphYasgui.getTab().setQuery(Array(80).fill('# a comment line').join('\\n')); true")
+    scroller.focus()
+    assert scroller.evaluate("el => el.scrollTop") == 0
+    page.keyboard.press("PageDown")
+    page.wait_for_function("el => el.scrollTop > 0", arg=scroller.element_handle(), timeout=5_000)
+    expect(scroller).to_be_focused()
+
+
+def run_query(page: Page, query: str) -> None:
+    page.evaluate("query => { window.ceopgraphYasgui.getTab().setQuery(query); }", query)
+    page.locator(".yasqe_queryButton").click()
+
+
+# A long error message wraps -------------------------------------------------------------------------------
+
+LONG_ERRORS = [
+    # The parser's "expected one of …" list: one long line with spaces.
+    (
+        "syntax-error",
+        "SELECT * WHERE { ?s ?p <http://example.org/" + "a" * 300 + "> ; ?q undefined:x }",
+        "does not parse",
+    ),
+    # One long word: an IRI the message quotes, with no space to break at.
+    ("long-iri", "SELECT (<http://example.org/" + "f" * 300 + ">(1) AS ?x) {}", "http://example.org/fff"),
+]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("name", "query", "shown"), LONG_ERRORS, ids=[c[0] for c in LONG_ERRORS])
+def test_a_long_error_message_wraps_inside_the_page(
+    page: Page, console_errors: ConsoleErrors, live_server: LiveServer, name: str, query: str, shown: str
+) -> None:
+    console_errors.expect(r"Failed to load resource: the server responded with a status of 400\b")
+    assert VIEWPORT["width"] == 1280  # the width a laptop shows; the page must not scroll sideways in it
+    page.goto(live_server.url + "sparql")
+    expect(page.locator(".yasqe .CodeMirror")).to_be_visible()
+    run_query(page, query)
+    message = page.locator(".yasr .errorResult pre")
+    expect(message).to_be_visible(timeout=15_000)
+    expect(message).to_contain_text(shown)
+    # Unwrapped, the message is wider than the window: so the checks below mean something.
+    unwrapped = message.evaluate(
+        """el => { const copy = el.cloneNode(true);
+            Object.assign(copy.style, {position: "absolute", whiteSpace: "pre", width: "max-content"});
+            document.body.appendChild(copy); const width = copy.getBoundingClientRect().width; copy.remove();
+            return width; }"""
+    )
+    assert unwrapped > 1280, f"the message is too short to test wrapping ({unwrapped}px): {message.inner_text()!r}"
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 1280, f"the error message widens the page to {width}px"
+    box = message.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 1280, box
+    assert_accessible(page, "editor, an error message")
+    screenshot(page, f"sparql-editor-long-error-{name}")
+
+
+# The row limit is shown -----------------------------------------------------------------------------------
+
+ROW_LIMIT = 25
+
+
+@pytest.fixture(scope="module")
+def capped_server(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) -> Iterator[LiveServer]:
+    """A server whose endpoint stops every answer at ROW_LIMIT rows (and says so in X-SPARQL-MaxRows)."""
+    log = tmp_path_factory.mktemp("capped") / "server.log"
+    env = {"CEOPGRAPH_MAX_RESULT_ROWS": str(ROW_LIMIT)}
+    with running_server(["--dist", str(built_dist), "--workers", "1"], log, env) as server:
+        yield server
+
+
+@pytest.mark.browser
+def test_the_editor_says_when_the_row_limit_cut_the_answer(page: Page, capped_server: LiveServer) -> None:
+    page.goto(capped_server.url + "sparql")
+    expect(page.locator(".yasqe .CodeMirror")).to_be_visible()
+    notice = page.locator(".sparql-notice")
+    rows = page.locator(".yasr table.dataTable tbody tr")
+
+    run_query(page, "SELECT * WHERE { ?s ?p ?o }")  # far more than ROW_LIMIT triples
+    expect(rows).to_have_count(ROW_LIMIT, timeout=15_000)
+    expect(notice).to_be_visible()
+    expect(notice).to_have_text(re.compile(rf"^Only the first {ROW_LIMIT} results are shown: .*\b{ROW_LIMIT}\b"))
+    expect(notice).to_have_attribute("role", "status")
+    assert_accessible(page, "editor, row-limit notice")
+    screenshot(page, "sparql-editor-row-limit")
+
+    run_query(page, "SELECT * WHERE { ?s ?p ?o } LIMIT 3")  # under the limit: no notice
+    expect(rows).to_have_count(3, timeout=15_000)
+    expect(notice).to_have_text("")
+    expect(notice).to_be_hidden()
+
+    run_query(page, f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {ROW_LIMIT + 1}")  # one over: the notice again
+    expect(rows).to_have_count(ROW_LIMIT, timeout=15_000)
+    expect(notice).to_be_visible()

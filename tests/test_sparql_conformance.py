@@ -185,3 +185,8 @@ def test_an_answer_under_the_row_limit_carries_no_notice(capped_app: Flask) -> N
     answer = capped_app.test_client().get("/sparql", query_string={"query": query, "format": "turtle"})
     assert answer.status_code == 200 and "X-SPARQL-MaxRows" not in answer.headers
     assert "Truncated" not in answer.get_data(as_text=True)
+
+
+def test_the_link_in_a_cut_answer_leads_to_the_limit_explained(capped_app: Flask) -> None:
+    page = capped_app.test_client().get("/sparql", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert 'id="row-limit"' in page and f"at most {ROW_LIMIT} results" in page

@@ -165,7 +165,12 @@ def _describe_service() -> Response:
     if chosen == "text/html":
         base = web.current_settings().base_uri
         examples = [(name, query.replace("{base}", base)) for name, query in EXAMPLES]
-        page = render_template("sparql.html", examples=examples, assets=_assets_installed())
+        page = render_template(
+            "sparql.html",
+            examples=examples,
+            assets=_assets_installed(),
+            settings=web.current_settings(),
+        )
         return Response(page, mimetype="text/html", headers={"Content-Security-Policy": EDITOR_CSP, "Vary": "Accept"})
     fmt = next(f for f in RDF_FORMATS if f.media_type == chosen)
     store = web.current_store()
