@@ -101,6 +101,12 @@ def _typed(value: object, datatype: str) -> str:
     return f"{_string(str(value))}^^<{XSD}{datatype}>"
 
 
+def _decimal(value: Decimal) -> str:
+    """A decimal in the store's canonical form ("103", "2.5"; never "103.0"), so that the synthetic data
+    is published exactly as generated (the store rewrites other forms on load)."""
+    return _typed(format(value.normalize(), "f"), "decimal")
+
+
 @dataclass
 class _Graphs:
     """Triples by named graph, in N-Triples term syntax, in the order they were made."""
@@ -340,7 +346,7 @@ class Generator:
             g,
             obs,
             "http://purl.org/linked-data/sdmx/2009/measure#obsValue",
-            _typed(int(value), "integer") if is_integer else _typed(value, "decimal"),
+            _typed(int(value), "integer") if is_integer else _decimal(value),
         )
         add(g, obs, "http://purl.org/linked-data/sdmx/2009/attribute#unitMeasure", _iri(f"{self.base}def/unit/{unit}"))
         precision = "exact" if half_width is None else "rounded"
@@ -354,8 +360,8 @@ class Generator:
             add(g, obs, self.attribute + "value-range", _iri(value_range))
             add(g, value_range, TYPE, _iri(SCHEMA + "QuantitativeValue"))
             add(g, value_range, LABEL, _lang(f"Value range of {obs.rsplit('/', 3)[-2]}"))
-            add(g, value_range, SCHEMA + "minValue", _typed(value - half_width, "decimal"))
-            add(g, value_range, SCHEMA + "maxValue", _typed(value + half_width, "decimal"))
+            add(g, value_range, SCHEMA + "minValue", _decimal(value - half_width))
+            add(g, value_range, SCHEMA + "maxValue", _decimal(value + half_width))
             add(g, value_range, SCHEMA + "unitText", _string(unit))
 
     def segment(self, article: _Article, path: str, before: str, exact: str, after: str) -> str:
