@@ -190,7 +190,7 @@ def recover(port: int) -> float | None:
 # Process tree -----------------------------------------------------------------------------------------
 
 
-ROLES = {"ceopgraph.queryproc": "query process", "ceopgraph.validate": "validation process"}
+ROLES = {"ceopgraph.store.queryproc": "query process", "ceopgraph.validation.service": "validation process"}
 
 
 def role(pid: int, root: int) -> str | None:

@@ -80,7 +80,8 @@ import sys, time
 from pathlib import Path
 from ceopgraph.config import load_settings
 from ceopgraph.rdfio import read_files
-from ceopgraph.validate import load_shapes, validate_graph
+from ceopgraph.validation.engine import validate_graph
+from ceopgraph.validation.shapes import load_shapes
 settings = load_settings()
 shapes = load_shapes(settings.shapes_dir, settings.base_uri)
 started = time.perf_counter()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,8 +14,10 @@ from rdflib import Dataset, Graph
 
 from ceopgraph.build import build_dataset, read_source_text, union_graph, write_dumps
 from ceopgraph.config import Settings, load_settings
+from ceopgraph.validation.shapes import load_shapes
 
 from .live import LiveServer, running_server
+from .submissions import Corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_TEXT_PATH = ROOT / "data" / "source" / "ceop-annual-review-2012-13-news.txt"
@@ -33,6 +39,18 @@ def union(dataset: Dataset) -> Graph:
 
 
 @pytest.fixture(scope="session")
+def shapes(settings: Settings) -> Graph:
+    """Our shapes graph, loaded as the validator loads it (read-only: a test that changes it copies it)."""
+    return load_shapes(settings.shapes_dir, settings.base_uri)
+
+
+@pytest.fixture(scope="session")
+def corpus(union: Graph, shapes: Graph, settings: Settings) -> Corpus:
+    """The invalid-submission corpus, each case mutated and validated at most once per session."""
+    return Corpus(union, shapes, settings)
+
+
+@pytest.fixture(scope="session")
 def source_text() -> str:
     return read_source_text(SOURCE_TEXT_PATH)
 
@@ -51,3 +69,27 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) -> I
     log = tmp_path_factory.mktemp("logs") / "server.log"
     with running_server(["--dist", str(built_dist), "--workers", "2"], log) as server:
         yield server
+
+
+def project_copy(folder: Path, figures: tuple[str, str] | None = None) -> Path:
+    """A copy of the project's curated sources (ontology, data, shapes) under ``folder``, for a build
+    or a publish of changed data (``CEOPGRAPH_ROOT``); ``figures``: one replacement made in figures.ttl."""
+    for part in ("ontology", "data", "shapes"):
+        shutil.copytree(ROOT / part, folder / part)
+    if figures is not None:
+        path = folder / "data" / "figures.ttl"
+        text = path.read_text()
+        assert figures[0] in text, figures[0]
+        path.write_text(text.replace(*figures))
+    return folder
+
+
+def run_build(root: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    """``ceopgraph build`` of the sources under ``root`` into ``out``, in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "ceopgraph.cli", "build", "--out", str(out)],
+        env={**os.environ, "CEOPGRAPH_ROOT": str(root)},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )

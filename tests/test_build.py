@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -20,7 +19,7 @@ from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import RDF_FORMATS, RdfFormat
 from ceopgraph.namespaces import OA, PROV, QB, SCHEMA, SDMX_DIMENSION, SDMX_MEASURE, VOID
 
-from .conftest import ROOT
+from .conftest import ROOT, project_copy, run_build
 
 GY = "http://reference.data.gov.uk/id/government-year/"
 ATTRIBUTE_STATUS = "def/attribute/figure-status"
@@ -339,20 +338,9 @@ def test_build_is_deterministic(tmp_path: Path) -> None:
 
 
 def test_build_refuses_data_that_does_not_conform_and_writes_nothing(tmp_path: Path) -> None:
-    root = tmp_path / "tree"
-    for part in ("ontology", "data", "shapes"):
-        shutil.copytree(ROOT / part, root / part)
-    figures = root / "data" / "figures.ttl"
-    figures.write_text(figures.read_text().replace('"790"^^xsd:integer', '"seven hundred and ninety"'))
+    root = project_copy(tmp_path / "tree", ('"790"^^xsd:integer', '"seven hundred and ninety"'))
     out = tmp_path / "out"
-    env = {**os.environ, "CEOPGRAPH_ROOT": str(root)}
-    done = subprocess.run(
-        [sys.executable, "-m", "ceopgraph.cli", "build", "--out", str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    done = run_build(root, out)
     assert done.returncode == 1
     assert "does not conform" in done.stderr
     assert "children-safeguarded/2012-2013" in done.stderr
@@ -360,17 +348,9 @@ def test_build_refuses_data_that_does_not_conform_and_writes_nothing(tmp_path: P
 
 
 def test_build_names_the_file_with_a_syntax_error(tmp_path: Path) -> None:
-    root = tmp_path / "tree"
-    for part in ("ontology", "data", "shapes"):
-        shutil.copytree(ROOT / part, root / part)
+    root = project_copy(tmp_path / "tree")
     (root / "data" / "claims.ttl").write_text("<a> <b> .\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "ceopgraph.cli", "build", "--out", str(tmp_path / "out")],
-        env={**os.environ, "CEOPGRAPH_ROOT": str(root)},
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    done = run_build(root, tmp_path / "out")
     assert done.returncode == 2
     assert "claims.ttl" in done.stderr
     assert "Traceback" not in done.stderr

@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ceopgraph.conneg import FORMATS_BY_EXTENSION
-from ceopgraph.store import EmbeddedStore, QueryJob, StoreError
+from ceopgraph.store.embedded import EmbeddedStore
+from ceopgraph.store.jobs import QueryJob, StoreError
 
 from .listener import Listener, listener  # noqa: F401
 from .live import LiveServer, running_server

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from ceopgraph.server import BUFFER_BUDGET
+from ceopgraph.headfirst import BUFFER_BUDGET
 
 from .live import LiveServer, running_server
 

@@ -1,4 +1,4 @@
-"""The pure core of the pages (``paths``, ``describe``, ``pages``): paths, links, sentences, figures, home page."""
+"""The pure core of the pages (``paths``, ``describe``, ``web.pages``): paths, links, sentences, figures, home page."""
 
 from __future__ import annotations
 
@@ -7,10 +7,15 @@ from pathlib import Path
 import pytest
 from rdflib import Graph, URIRef
 
-from ceopgraph import describe, pages, paths
+from ceopgraph import describe, labels, paths
 from ceopgraph.config import Settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION
-from ceopgraph.store import EmbeddedStore
+from ceopgraph.store.embedded import EmbeddedStore
+from ceopgraph.web.pages import notfound, provenance, resource
+from ceopgraph.web.pages.builder import PageBuilder
+from ceopgraph.web.pages.figures import figures as observation_figures
+from ceopgraph.web.pages.home import home_page
+from ceopgraph.web.pages.index import SUBJECTS_QUERY, SubjectIndex
 
 
 @pytest.fixture(scope="module")
@@ -69,21 +74,21 @@ def test_links_stay_local_and_only_http_becomes_a_link() -> None:
 
 def test_the_sentence_around_a_segment(source_text: str) -> None:
     start = source_text.index("790 children")
-    begin, end = pages.sentence_around(source_text, start, start + len("790 children"))
+    begin, end = provenance.sentence_around(source_text, start, start + len("790 children"))
     assert source_text[begin:end].startswith("The Centre safeguarded and protected 790 children")
     assert source_text[begin:end].endswith("launched in 2006.")
 
 
 def test_readable_names() -> None:
-    assert pages.humanise("http://www.w3.org/ns/org#FormalOrganization", capital=True) == "Formal organization"
-    assert pages.humanise("http://schema.org/foundingDate") == "founding date"
-    assert pages.humanise("https://w3id.org/ceopgraph/def/unit/child") == "child"
+    assert labels.humanise("http://www.w3.org/ns/org#FormalOrganization", capital=True) == "Formal organization"
+    assert labels.humanise("http://schema.org/foundingDate") == "founding date"
+    assert labels.humanise("https://w3id.org/ceopgraph/def/unit/child") == "child"
 
 
 def test_figures_come_from_the_store_in_source_order(store: EmbeddedStore, settings: Settings) -> None:
     base = settings.base_uri
-    builder = pages.PageBuilder(base, paths.Linker(base), Graph())
-    figures = pages.figures(store, builder, dataset=URIRef(base + "data/annual-review-2012-13"))
+    builder = PageBuilder(base, paths.Linker(base), Graph())
+    figures = observation_figures(store, builder, dataset=URIRef(base + "data/annual-review-2012-13"))
     reported = [f.shown for f in figures if not f.derived]
     assert reported == ["790", "85%", "2,255", "18,887", "14%", "1,600"]
     derived = [f for f in figures if f.derived]
@@ -93,7 +98,7 @@ def test_figures_come_from_the_store_in_source_order(store: EmbeddedStore, setti
 
 def test_home_page_is_computed_from_the_store(store: EmbeddedStore, settings: Settings) -> None:
     base = settings.base_uri
-    home = pages.home_page(store, base, paths.Linker(base), URIRef(base + "data/ceopgraph"))
+    home = home_page(store, base, paths.Linker(base), URIRef(base + "data/ceopgraph"))
     assert home.title == "CEOP Annual Review 2012/13 as linked open data"
     assert home.triples and int(home.triples.replace(",", "")) > 1000
     assert [t.notation for t in home.threat_areas] == ["1", "2", "3", "4"]
@@ -107,7 +112,7 @@ def test_home_page_is_computed_from_the_store(store: EmbeddedStore, settings: Se
 def test_derived_figure_page_shows_the_words_it_rests_on(store: EmbeddedStore, settings: Settings) -> None:
     base = settings.base_uri
     iri = URIRef(base + "data/annual-review-2012-13/children-safeguarded/2011-2012")
-    page = pages.resource_page(store, base, paths.Linker(base), iri, describe.describe(store, iri))
+    page = resource.resource_page(store, base, paths.Linker(base), iri, describe.describe(store, iri))
     assert page.figure is not None and page.figure.derived
     assert {e.exact for e in page.excerpts} == {
         "The Centre safeguarded and protected 790 children in 2012/2013",
@@ -128,18 +133,18 @@ class _CountingStore:
         return self._store.version
 
     def select(self, query: str, bindings: dict[str, object] | None = None) -> list[dict[str, object]]:
-        self.scans += query == pages.SUBJECTS_QUERY
+        self.scans += query == SUBJECTS_QUERY
         return self._store.select(query, bindings)  # type: ignore[arg-type]
 
 
 def test_not_found_hints_scan_the_store_once_per_dataset_version(store: EmbeddedStore, settings: Settings) -> None:
     """Regression: every 404 page scanned every triple of the store for its hint."""
     counting = _CountingStore(store)
-    index = pages.SubjectIndex()
+    index = SubjectIndex()
     linker = paths.Linker(settings.base_uri, "")
     for missing in ("no-such-body", "another", "yet-another"):
         iri = f"{settings.base_uri}id/organisation/{missing}"
-        links = pages.nearby(counting, linker, iri, settings.base_uri, index=index)  # type: ignore[arg-type]
+        links = notfound.nearby(counting, linker, iri, settings.base_uri, index=index)  # type: ignore[arg-type]
         assert [link.href for link in links] == [
             "/doc/organisation/ceop",
             "/doc/organisation/ceop-in-nca",
@@ -148,4 +153,4 @@ def test_not_found_hints_scan_the_store_once_per_dataset_version(store: Embedded
         ]
         assert links[0].label == "Child Exploitation and Online Protection Centre"
     assert counting.scans == 1
-    assert pages.nearby(counting, linker, settings.base_uri + "nothing", settings.base_uri, index=index) == ()  # type: ignore[arg-type]
+    assert notfound.nearby(counting, linker, settings.base_uri + "nothing", settings.base_uri, index=index) == ()  # type: ignore[arg-type]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +12,10 @@ from ceopgraph.cli import main
 from ceopgraph.config import Settings
 from ceopgraph.namespaces import LocalNamespaces
 from ceopgraph.publish import PublishError, Target, batches, named_graphs, publish
-from ceopgraph.remote import RemoteStore, sparql_iri
+from ceopgraph.sparqltext import sparql_iri
+from ceopgraph.store.remote import RemoteStore
 
+from .conftest import project_copy
 from .stores import PASSWORD_ENV, STORE_KINDS, VIRTUOSO_PASSWORD, StoreProcess, make_store, publish_args
 
 pytestmark = pytest.mark.remote
@@ -59,7 +60,7 @@ def wipe(store: StoreProcess, settings: Settings) -> None:
 
 
 def _credentials(store: StoreProcess):  # type: ignore[no-untyped-def]
-    from ceopgraph.remote import Credentials
+    from ceopgraph.store.client import Credentials
 
     from .stores import VIRTUOSO_USER, VirtuosoServer
 
@@ -121,9 +122,7 @@ def test_publish_refuses_data_that_does_not_conform(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     wipe(store, settings)
-    root = tmp_path / "root"
-    for part in ("ontology", "data", "shapes"):
-        shutil.copytree(settings.root / part, root / part)
+    root = project_copy(tmp_path / "root")
     with (root / "data" / "organisations.ttl").open("a") as turtle:
         # A person without a name violates the PersonShape.
         turtle.write("\n<id/person/nameless> a <http://xmlns.com/foaf/0.1/Person> .\n")
@@ -144,11 +143,7 @@ def test_each_literal_the_store_rewrites_is_reported_with_both_forms(
 ) -> None:
     """Both stores canonicalise integers on load: the read-back names the triple and both forms."""
     wipe(store, settings)
-    root = tmp_path / "root"
-    for part in ("ontology", "data", "shapes"):
-        shutil.copytree(settings.root / part, root / part)
-    figures = root / "data" / "figures.ttl"
-    figures.write_text(figures.read_text().replace('"790"^^xsd:integer', '"0790"^^xsd:integer'))
+    root = project_copy(tmp_path / "root", ('"790"^^xsd:integer', '"0790"^^xsd:integer'))
     monkeypatch.setenv("CEOPGRAPH_ROOT", str(root))
     assert main(publish_args(store, "update")) == 0
     out = capsys.readouterr().out

@@ -19,7 +19,8 @@ from ceopgraph.config import Settings
 from ceopgraph.conneg import RDF_FORMATS, RdfFormat
 from ceopgraph.namespaces import prefix_map
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, format_for_path, parse_rdf, read_files
-from ceopgraph.validate import load_shapes, validate_graph
+from ceopgraph.validation.engine import validate_graph
+from ceopgraph.validation.shapes import load_shapes
 
 from .conftest import ROOT
 from .listener import Listener, listener  # noqa: F401 (the fixture)

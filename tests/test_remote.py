@@ -24,17 +24,11 @@ from ceopgraph.config import Settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION, rdf_format_for_media_type
 from ceopgraph.namespaces import LocalNamespaces
 from ceopgraph.publish import Target, publish
-from ceopgraph.remote import (
-    Credentials,
-    RemoteStore,
-    UnsafeTerm,
-    bind,
-    dataset_clauses,
-    sparql_term,
-    without_dataset_clauses,
-)
-from ceopgraph.store import EmbeddedStore, QueryJob
-from ceopgraph.web import create_app
+from ceopgraph.store.client import Credentials
+from ceopgraph.store.embedded import EmbeddedStore
+from ceopgraph.store.jobs import QueryJob
+from ceopgraph.store.remote import RemoteStore
+from ceopgraph.web.app import create_app
 
 from .stores import STORE_KINDS, VIRTUOSO_PASSWORD, VIRTUOSO_USER, StoreProcess, VirtuosoServer, make_store
 
@@ -161,7 +155,7 @@ def test_execute_construct_formats(remote: RemoteStore, embedded: EmbeddedStore,
 
 
 def test_execute_refused_query_is_a_syntax_error(remote: RemoteStore) -> None:
-    from ceopgraph.store import QuerySyntaxError
+    from ceopgraph.store.jobs import QuerySyntaxError
 
     with pytest.raises(QuerySyntaxError, match="refused"):
         remote.execute(QueryJob("SELECT ?s WHERE { ?s ?p }", "SELECT", "json"))
@@ -223,44 +217,3 @@ def test_front_end_answers_the_same(apps: tuple[Flask, Flask], path: str, accept
         assert comparable(remote.get_data(), remote.content_type) == comparable(
             embedded.get_data(), embedded.content_type
         )
-
-
-# Binding values safely ------------------------------------------------------------------------------
-
-
-def test_terms_that_would_end_early_are_refused() -> None:
-    for bad in ["http://x/> } ; DROP ALL ; <http://y", "http://x/ y", 'http://x/"']:
-        with pytest.raises(UnsafeTerm):
-            sparql_term(URIRef(bad))
-    with pytest.raises(UnsafeTerm):
-        bind("SELECT * WHERE { ?s ?p ?o }", {"s) {} } DROP ALL {": URIRef("urn:x:a")})
-    assert sparql_term(Literal('a"b\\c\nd')) == '"a\\"b\\\\c\\nd"'
-
-
-@pytest.mark.parametrize(
-    ("query", "expected"),
-    [
-        ("SELECT ?s WHERE { ?s ?p ?o }", "SELECT ?s WHERE { VALUES (?s) { (<urn:x:a>) }  ?s ?p ?o }"),
-        ("ASK { ?s ?p '{ WHERE' }", "ASK { VALUES (?s) { (<urn:x:a>) }  ?s ?p '{ WHERE' }"),
-        (
-            "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",
-            "CONSTRUCT { ?s ?p ?o } WHERE { VALUES (?s) { (<urn:x:a>) }  ?s ?p ?o }",
-        ),
-        ("DESCRIBE ?s", "DESCRIBE ?s\nWHERE { VALUES (?s) { (<urn:x:a>) } }"),
-        (
-            "PREFIX w: <urn:where#> SELECT (EXISTS { ?s ?p ?o } AS ?e) WHERE { ?s w:WHERE ?o } # {",
-            "PREFIX w: <urn:where#> SELECT (EXISTS { ?s ?p ?o } AS ?e) WHERE { VALUES (?s) { (<urn:x:a>) }  "
-            "?s w:WHERE ?o } # {",
-        ),
-    ],
-)
-def test_bind_puts_values_at_the_start_of_the_where_group(query: str, expected: str) -> None:
-    assert bind(query, {"s": URIRef("urn:x:a")}) == expected
-
-
-def test_dataset_clauses_are_resolved_and_removed() -> None:
-    query = "BASE <http://b/> PREFIX ex: <http://e/> SELECT * FROM ex:g FROM NAMED <h> WHERE { ?s ?p ?o }"
-    assert dataset_clauses(query) == (["http://e/g"], ["http://b/h"])
-    assert " ".join(without_dataset_clauses(query).split()) == (
-        "BASE <http://b/> PREFIX ex: <http://e/> SELECT * WHERE { ?s ?p ?o }"
-    )

@@ -21,8 +21,9 @@ from rdflib import Dataset
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.namespaces import LocalNamespaces
 from ceopgraph.publish import Target, publish
-from ceopgraph.remote import Credentials, RemoteStore
-from ceopgraph.web import create_app
+from ceopgraph.store.client import Credentials
+from ceopgraph.store.remote import RemoteStore
+from ceopgraph.web.app import create_app
 
 from .live import running_server
 from .stores import STORE_KINDS, VIRTUOSO_PASSWORD, VIRTUOSO_USER, VirtuosoServer, make_store

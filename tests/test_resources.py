@@ -18,8 +18,8 @@ from rdflib.namespace import FOAF
 from ceopgraph.build import build_dataset, union_graph
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION, RDF_FORMATS
-from ceopgraph.store import EmbeddedStore
-from ceopgraph.web import create_app
+
+from .apps import embedded_app
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = load_settings(environ={}, root=ROOT).base_uri
@@ -54,8 +54,8 @@ def local_path(iri: str) -> str:
 
 @pytest.fixture(scope="module")
 def app(settings: Settings, built_dist: Path) -> Iterator[Flask]:
-    store = EmbeddedStore.from_files([built_dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]])
-    yield create_app(load_settings(environ={}, root=settings.root, dist_dir=built_dist), store)
+    with embedded_app(settings, built_dist) as app:
+        yield app
 
 
 @pytest.fixture
@@ -134,7 +134,7 @@ def test_named_graphs_resolve_to_their_triples(client: FlaskClient, dataset) -> 
 
 
 def test_shapes_are_served_as_rdf_and_documentation(client: FlaskClient, settings: Settings) -> None:
-    from ceopgraph.validate import load_shapes
+    from ceopgraph.validation.shapes import load_shapes
 
     shapes = load_shapes(settings.shapes_dir, BASE)
     served = Graph().parse(data=get(client, "/def/shapes.ttl").get_data(), format="turtle")

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING
 import pytest
 from flask import Flask
 
-from ceopgraph import pages
 from ceopgraph.config import Settings, load_settings
-from ceopgraph.conneg import FORMATS_BY_EXTENSION
-from ceopgraph.store import EmbeddedStore, StoreUnavailable
-from ceopgraph.web import STORE_KEY, create_app
+from ceopgraph.store.jobs import StoreUnavailable
+from ceopgraph.web.app import create_app
+from ceopgraph.web.pages import notfound, resource
 from ceopgraph.web.replay import ReplayCache
+
+from .apps import embedded_app
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -28,22 +29,21 @@ PAGE = "/doc/organisation/ceop"
 @pytest.fixture
 def app(settings: Settings, built_dist: Path) -> Iterator[Flask]:
     """A fresh app per test: each starts with an empty replay cache."""
-    store = EmbeddedStore.from_files([built_dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]], 1)
-    yield create_app(load_settings(environ={}, root=settings.root, dist_dir=built_dist), store)
-    store.close()
+    with embedded_app(settings, built_dist) as app:
+        yield app
 
 
 @pytest.fixture
 def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The IRIs whose HTML page the app itself built: a replayed answer adds none."""
     built: list[str] = []
-    original = pages.resource_page
+    original = resource.resource_page
 
     def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
         built.append(str(args[3]))
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(pages, "resource_page", counting)
+    monkeypatch.setattr(resource, "resource_page", counting)
     return built
 
 
@@ -109,13 +109,13 @@ def test_head_is_answered_from_a_recorded_get_and_never_recorded(app: Flask, ren
 
 def test_errors_are_never_replayed(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     hints: list[str] = []
-    original = pages.nearby
+    original = notfound.nearby
 
     def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
         hints.append(args[2])
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(pages, "nearby", counting)
+    monkeypatch.setattr(notfound, "nearby", counting)
     client = app.test_client()
     for _ in range(2):
         assert client.get("/doc/organisation/no-such-body", headers={"Accept": "text/html"}).status_code == 404
@@ -172,9 +172,8 @@ def _get(cache: ReplayCache, path: str) -> bytes:
 
 
 def test_the_cache_stays_within_its_byte_budget_least_recently_used_out() -> None:
-    inner, store, app = _Counting(), _Versioned(), Flask(__name__)
-    app.extensions[STORE_KEY] = store
-    cache = ReplayCache(app, inner, max_bytes=8 * 1500)  # room for 8 pages (each ~1.45 kB with headers and key)
+    inner, store = _Counting(), _Versioned()
+    cache = ReplayCache(store, inner, max_bytes=8 * 1500)  # room for 8 pages (each ~1.45 kB with headers and key)
     paths = [f"/doc/page/{n}" for n in range(20)]
     for path in paths:
         assert _get(cache, path) == b"x" * 1000
@@ -187,9 +186,8 @@ def test_the_cache_stays_within_its_byte_budget_least_recently_used_out() -> Non
 
 
 def test_a_new_dataset_version_is_never_answered_from_the_old_one() -> None:
-    inner, store, app = _Counting(), _Versioned(), Flask(__name__)
-    app.extensions[STORE_KEY] = store
-    cache = ReplayCache(app, inner, max_bytes=1 << 20)
+    inner, store = _Counting(), _Versioned()
+    cache = ReplayCache(store, inner, max_bytes=1 << 20)
     _get(cache, "/doc/page/1")
     _get(cache, "/doc/page/1")
     store.version = "v2"
@@ -208,3 +206,12 @@ def test_a_replayed_answer_carries_the_cors_headers(app: Flask, renders: list[st
     assert _same_headers(dict(first.headers), dict(second.headers))
     assert second.headers["Access-Control-Allow-Origin"] == "*"
     assert "ETag" in second.headers["Access-Control-Expose-Headers"]
+
+
+def test_an_answer_over_its_share_of_the_budget_is_not_kept() -> None:
+    """One answer may take an eighth of the budget at most, so a few large ones cannot flush the rest."""
+    inner, store = _Counting(), _Versioned()
+    cache = ReplayCache(store, inner, max_bytes=7 * 1500)  # an eighth is below one page of ~1.45 kB
+    _get(cache, "/doc/page/1")
+    _get(cache, "/doc/page/1")
+    assert inner.calls == ["/doc/page/1", "/doc/page/1"]

@@ -1,4 +1,4 @@
-"""``ceopgraph.sandbox``: a confined process has no network and a capped heap; without seccomp, nothing runs.
+"""``ceopgraph.store.sandbox``: a confined process has no network and a capped heap; without seccomp, nothing runs.
 
 The system without seccomp is made by putting a ``pyseccomp`` that cannot load its library first on
 the path of the child process: what a machine without libseccomp gives.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ceopgraph.sandbox import NOT_CONFINED_EXIT, check_available, worker_command
+from ceopgraph.store.sandbox import NOT_CONFINED_EXIT, check_available, worker_command
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,7 +26,7 @@ def without_seccomp(tmp_path: Path) -> dict[str, str]:
 
 
 def confined(code: str, memory_mb: int = 256, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    program = f"from ceopgraph.sandbox import confine; confine({memory_mb})\n{code}"
+    program = f"from ceopgraph.store.sandbox import confine; confine({memory_mb})\n{code}"
     return subprocess.run(
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, env=env, cwd=ROOT, check=False
     )
@@ -85,7 +85,7 @@ def test_the_heap_cap_holds() -> None:
 
 
 def test_without_seccomp_a_worker_does_not_start_and_says_why(without_seccomp: dict[str, str]) -> None:
-    command = worker_command("ceopgraph.queryproc:worker_main", 256)
+    command = worker_command("ceopgraph.store.queryproc:worker_main", 256)
     done = subprocess.run(
         [sys.executable, "-c", command, "0"],
         capture_output=True,

@@ -3,95 +3,28 @@ shapes graph itself is valid SHACL."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from pyshacl import validate as pyshacl_validate
 from pyshacl.errors import ReportableRuntimeError
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import RDF
 
 from ceopgraph.config import Settings
 from ceopgraph.namespaces import SH
-from ceopgraph.validate import Report, Result, UnsafeShapes, load_shapes, sparql_prefixes, validate_graph
+from ceopgraph.validation.engine import validate_graph
+from ceopgraph.validation.report import Report, Result
 
-from .listener import Listener, listener  # noqa: F401 (the fixture)
-from .submissions import BLANK_NODE, MUTATIONS, THEN, Mutation
-
-
-@pytest.fixture(scope="session")
-def shapes(settings: Settings) -> Graph:
-    return load_shapes(settings.shapes_dir, settings.base_uri)
+from .submissions import BLANK_NODE, MUTATIONS, PUBLISHED, Corpus, Mutation, absolute, mutate
 
 
 @pytest.fixture(scope="session")
-def published_report(union: Graph, shapes: Graph) -> Report:
-    return validate_graph(union, shapes)
-
-
-def absolute(settings: Settings, iri: str) -> str:
-    return iri if iri.startswith("http") else settings.base_uri + iri
-
-
-def mutate(union: Graph, settings: Settings, update: str) -> Graph:
-    copy = Graph()
-    copy += union
-    prologue = f"BASE <{settings.base_uri}>\n" + "".join(
-        f"PREFIX {p}: <{ns}>\n" for p, ns in sparql_prefixes(settings.base_uri).items()
-    )
-    before = set(copy)
-    for operation in update.split(THEN):
-        copy.update(prologue + operation)
-    assert set(copy) != before, "the mutation changed nothing"
-    return copy
+def published_report(corpus: Corpus) -> Report:
+    return corpus.report(PUBLISHED)
 
 
 def test_published_data_conforms_without_warnings(published_report: Report) -> None:
     assert published_report.conforms, published_report.to_text()
     assert published_report.results == ()
-
-
-# IC-1 as first written: a UNION whose first group filters on $this. Run once for all focus nodes,
-# that filter would not see $this bound, so this form is left to pySHACL's pre-binding.
-_IC1_PER_FOCUS_NODE = """
-    SELECT DISTINCT $this WHERE {
-        { FILTER NOT EXISTS { $this qb:dataSet ?dataset } }
-        UNION
-        { $this qb:dataSet ?dataset1, ?dataset2 . FILTER (?dataset1 != ?dataset2) }
-    }"""
-
-
-def _with_select(shapes: Graph, constraint: URIRef, select: str) -> Graph:
-    changed = Graph()
-    changed += shapes
-    changed.set((constraint, SH.select, Literal(select)))
-    return changed
-
-
-@pytest.mark.parametrize("name", ["IC-1-no-dataset", "IC-1-two-datasets"])
-def test_a_sparql_constraint_run_once_reports_what_pre_binding_reports(
-    name: str, union: Graph, shapes: Graph, settings: Settings
-) -> None:
-    """SHACL 5.3.1: the bulk run (our IC-1, once for all observations) and pySHACL's per-focus-node
-    pre-binding (IC-1 in a form only it runs) give the same report."""
-    (mutation,) = [m for m in MUTATIONS if m.name == name]
-    data = mutate(union, settings, mutation.update)
-    constraint = URIRef(absolute(settings, mutation.shape))
-    per_node = validate_graph(data, _with_select(shapes, constraint, _IC1_PER_FOCUS_NODE))
-    once = validate_graph(data, shapes)
-    assert once.results == per_node.results
-    assert once.conforms is per_node.conforms is False
-
-
-def test_a_shape_query_with_service_is_refused_before_anything_runs(
-    union: Graph, shapes: Graph, settings: Settings, listener: Listener
-) -> None:
-    """Oxigraph federates SERVICE over HTTP; a shape's query that has one is never run."""
-    constraint = URIRef(absolute(settings, "def/shapes/ConceptShape/top-concept-in-scheme"))
-    remote = f"SELECT $this WHERE {{ SERVICE <{listener.url}> {{ $this ?p ?o }} }}"
-    with pytest.raises(UnsafeShapes, match="SERVICE"):
-        validate_graph(union, _with_select(shapes, constraint, remote))
-    assert listener.requests == 0
 
 
 def test_a_string_figure_is_not_compared_with_numbers(union: Graph, shapes: Graph, settings: Settings) -> None:
@@ -159,8 +92,8 @@ def _is_focus(report: Report, result: Result, expected: str, absolute_focus: str
 
 
 @pytest.mark.parametrize("mutation", MUTATIONS, ids=[m.name for m in MUTATIONS])
-def test_invalid_submission_is_reported(mutation: Mutation, union: Graph, shapes: Graph, settings: Settings) -> None:
-    report = validate_graph(mutate(union, settings, mutation.update), shapes)
+def test_invalid_submission_is_reported(mutation: Mutation, corpus: Corpus, settings: Settings) -> None:
+    report = corpus.report(mutation.name)
     shape, focus = absolute(settings, mutation.shape), absolute(settings, mutation.focus)
     matching = [
         r
@@ -171,31 +104,6 @@ def test_invalid_submission_is_reported(mutation: Mutation, union: Graph, shapes
     assert {r.severity for r in matching} == {mutation.severity}
     assert report.conforms is (mutation.severity != "Violation")
     assert all(r.message for r in matching)
-
-
-def test_a_complex_result_path_is_written_out_not_a_blank_node(union: Graph, shapes: Graph, settings: Settings) -> None:
-    """Regression: a sequence path was reported as a random blank-node label."""
-    (mutation,) = [m for m in MUTATIONS if m.name == "threat-area-numbered-in-words"]
-    report = validate_graph(mutate(union, settings, mutation.update), shapes)
-    (result,) = [r for r in report.results if r.source_shape == absolute(settings, mutation.shape)]
-    skos = "http://www.w3.org/2004/02/skos/core#"
-    assert result.result_path == f"(<{skos}hasTopConcept>/<{skos}notation>)"
-
-
-def test_reports_render_as_json_turtle_and_grouped_text(union: Graph, shapes: Graph, settings: Settings) -> None:
-    mutation = next(m for m in MUTATIONS if m.name == "negative-count")
-    report = validate_graph(mutate(union, settings, mutation.update), shapes)
-    document = json.loads(report.to_json())
-    assert document["conforms"] is False
-    keys = {"focusNode", "resultPath", "value", "severity", "message", "sourceShape", "sourceConstraint"}
-    assert all(set(r) == keys for r in document["results"])
-    assert (None, RDF.type, SH.ValidationReport) in Graph().parse(data=report.to_turtle(), format="turtle")
-    text = report.to_text()
-    assert "A count cannot be negative" in text
-    assert "(Children safeguarded and protected, 2012-2013)" in text  # the focus node's label
-    groups = report.groups()
-    assert sum(len(g.results) for g in groups) == len(report.results)
-    assert len({(g.severity, g.source_shape, g.message) for g in groups}) == len(groups)
 
 
 def test_shacl_for_shacl_does_catch_a_broken_shape(shapes: Graph) -> None:

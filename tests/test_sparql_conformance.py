@@ -16,11 +16,10 @@ import pytest
 from flask import Flask
 from rdflib import Dataset
 
-from ceopgraph import sparql
-from ceopgraph.config import Settings, load_settings
-from ceopgraph.conneg import FORMATS_BY_EXTENSION
-from ceopgraph.store import EmbeddedStore
-from ceopgraph.web import create_app
+from ceopgraph import sparql, sparqltext
+from ceopgraph.config import Settings
+
+from .apps import embedded_app
 
 # Variables first seen in the order o, s, p, then a: neither alphabetical nor the engine's.
 STAR = "SELECT * WHERE { ?o ?p2 ?s . ?s ?p ?o . BIND(1 AS ?a) } LIMIT 2"
@@ -29,9 +28,8 @@ ORDER = ["o", "p2", "s", "p", "a"]
 
 @pytest.fixture(scope="module")
 def app(settings: Settings, built_dist: Path) -> Iterator[Flask]:
-    store = EmbeddedStore.from_files([built_dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]], 1)
-    yield create_app(load_settings(environ={}, root=settings.root, dist_dir=built_dist), store)
-    store.close()
+    with embedded_app(settings, built_dist) as app:
+        yield app
 
 
 def columns(media_type: str, body: bytes) -> list[str]:
@@ -49,8 +47,8 @@ def columns(media_type: str, body: bytes) -> list[str]:
 
 
 def test_select_star_lists_variables_as_they_first_appear() -> None:
-    assert sparql.vet_query(STAR).variable_order == tuple(ORDER)
-    assert sparql.vet_query("SELECT ?s ?o { ?o ?p ?s }").variable_order == ()  # a projection keeps its own
+    assert sparqltext.vet_query(STAR).variable_order == tuple(ORDER)
+    assert sparqltext.vet_query("SELECT ?s ?o { ?o ?p ?s }").variable_order == ()  # a projection keeps its own
 
 
 @pytest.mark.parametrize("fmt", sparql.RESULTS_FORMATS, ids=[f.name for f in sparql.RESULTS_FORMATS])
@@ -145,10 +143,8 @@ RDFLIB_PARSERS = {
 
 @pytest.fixture(scope="module")
 def capped_app(settings: Settings, built_dist: Path) -> Iterator[Flask]:
-    store = EmbeddedStore.from_files([built_dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]], 1)
-    environ = {"CEOPGRAPH_MAX_RESULT_ROWS": str(ROW_LIMIT)}
-    yield create_app(load_settings(environ=environ, root=settings.root, dist_dir=built_dist), store)
-    store.close()
+    with embedded_app(settings, built_dist, {"CEOPGRAPH_MAX_RESULT_ROWS": str(ROW_LIMIT)}) as app:
+        yield app
 
 
 def rows(fmt: str, body: bytes) -> int:
@@ -190,3 +186,18 @@ def test_an_answer_under_the_row_limit_carries_no_notice(capped_app: Flask) -> N
 def test_the_link_in_a_cut_answer_leads_to_the_limit_explained(capped_app: Flask) -> None:
     page = capped_app.test_client().get("/sparql", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert 'id="row-limit"' in page and f"at most {ROW_LIMIT} results" in page
+
+
+@pytest.mark.parametrize(
+    ("header", "matches"),
+    [(None, False), ("{etag}", True), ("W/{etag}", True), ('"x", {etag}', True), ("*", True), ('"x"', False)],
+)
+def test_if_none_match_is_read_as_rfc_9110_says(app: Flask, header: str | None, matches: bool) -> None:
+    """Weak comparison, lists and ``*`` (RFC 9110 §13.1.2), by werkzeug, as for every other answer."""
+    query = {"query": "SELECT (2 AS ?two) WHERE {}"}
+    first = app.test_client().get("/sparql", query_string=query)
+    etag = first.headers["ETag"]
+    headers = {} if header is None else {"If-None-Match": header.format(etag=etag)}
+    again = app.test_client().get("/sparql", query_string=query, headers=headers)
+    assert again.status_code == (304 if matches else 200)
+    assert again.headers["ETag"] == etag and again.headers["X-Query-Hash"] == first.headers["X-Query-Hash"]

@@ -11,18 +11,18 @@ import pytest
 from flask import Flask
 
 from ceopgraph.config import Settings, load_settings
-from ceopgraph.conneg import FORMATS_BY_EXTENSION
-from ceopgraph.store import EmbeddedStore, StoreUnavailable
-from ceopgraph.web import create_app
+from ceopgraph.store.jobs import StoreUnavailable
+from ceopgraph.web.app import create_app
+
+from .apps import embedded_app
 
 QUERY = "SELECT ?p ?o WHERE { <https://w3id.org/ceopgraph/id/quotation/past-year> ?p ?o }"
 
 
 @pytest.fixture(scope="module")
 def app(settings: Settings, built_dist: Path) -> Iterator[Flask]:
-    store = EmbeddedStore.from_files([built_dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]], 1)
-    yield create_app(load_settings(environ={}, root=settings.root, dist_dir=built_dist), store)
-    store.close()
+    with embedded_app(settings, built_dist) as app:
+        yield app
 
 
 def test_repeated_get_is_replayed_with_the_same_headers(app: Flask, caplog: pytest.LogCaptureFixture) -> None:

@@ -26,7 +26,7 @@ from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, RDFXML, TSV, TURTLE, XML,
 
 from ceopgraph.conneg import FORMATS_BY_EXTENSION, RDF_FORMATS, RdfFormat
 from ceopgraph.namespaces import SD
-from ceopgraph.store import EmbeddedStore
+from ceopgraph.store.embedded import EmbeddedStore
 from ceopgraph.web.sparql import FORMAT_IRIS
 
 from .listener import Listener, listener  # noqa: F401

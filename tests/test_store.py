@@ -13,15 +13,9 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 
 from ceopgraph.conneg import FORMATS_BY_EXTENSION
-from ceopgraph.store import (
-    DatasetSelection,
-    DiskStore,
-    EmbeddedStore,
-    QueryEvaluationError,
-    QueryJob,
-    QuerySyntaxError,
-    QueryTimeout,
-)
+from ceopgraph.store.disk import DiskStore
+from ceopgraph.store.embedded import EmbeddedStore
+from ceopgraph.store.jobs import DatasetSelection, QueryEvaluationError, QueryJob, QuerySyntaxError, QueryTimeout
 
 COSTLY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 GRAPH = "https://w3id.org/ceopgraph/data/graph/"

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +18,7 @@ from ceopgraph.config import Settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION
 from ceopgraph.rdfio import parse_rdf
 
-from .conftest import ROOT
+from .conftest import ROOT, project_copy, run_build
 from .live import running_server
 
 S = URIRef("http://example.org/s")
@@ -119,19 +117,9 @@ def test_validate_warns_with_focus_node_path_and_both_forms(tmp_path: Path) -> N
 
 
 def test_build_warns_and_its_dumps_keep_the_literal_as_written(tmp_path: Path) -> None:
-    root = tmp_path / "tree"
-    for part in ("ontology", "data", "shapes"):
-        shutil.copytree(ROOT / part, root / part)
-    figures = root / "data" / "figures.ttl"
-    figures.write_text(figures.read_text().replace('"790"^^xsd:integer', '"0790"^^xsd:integer'))
+    root = project_copy(tmp_path / "tree", ('"790"^^xsd:integer', '"0790"^^xsd:integer'))
     out = tmp_path / "out"
-    done = subprocess.run(
-        [sys.executable, "-m", "ceopgraph.cli", "build", "--out", str(out)],
-        env={**os.environ, "CEOPGRAPH_ROOT": str(root)},
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    done = run_build(root, out)
     assert done.returncode == 0, done.stderr
     assert "would publish 1 literal(s) in another form" in done.stderr
     assert f'"0790"^^<{XSD.integer}> would be published as "790"^^<{XSD.integer}>' in done.stderr
@@ -158,7 +146,8 @@ def test_serve_data_says_which_literals_it_serves_in_another_form(tmp_path: Path
 
 def test_lexical_forms_are_kept_after_a_validation(settings: Settings) -> None:
     """pySHACL turns rdflib's normalisation on after each run; parsing must not depend on it."""
-    from ceopgraph.validate import load_shapes, validate_graph
+    from ceopgraph.validation.engine import validate_graph
+    from ceopgraph.validation.shapes import load_shapes
 
     validate_graph(Graph(), load_shapes(settings.shapes_dir, settings.base_uri))
     graph = parse_rdf(f"<{S}> <{P}> 01 .".encode(), FORMATS_BY_EXTENSION["ttl"], "data.ttl", max_bytes=1 << 20)

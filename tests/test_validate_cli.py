@@ -15,15 +15,14 @@ from rdflib import Dataset, Graph
 
 from ceopgraph import rdfio
 from ceopgraph.config import Settings
-from ceopgraph.conneg import RDF_FORMATS, RdfFormat
+from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, RdfFormat
 from ceopgraph.namespaces import prefix_map
 
 from .conftest import ROOT
 from .listener import Listener, listener  # noqa: F401 (the fixture)
 from .submissions import HERE as SUBMISSIONS
-from .submissions import MUTATIONS
+from .submissions import MUTATIONS, absolute, mutate
 from .test_rdfio import REFUSED, hostile
-from .test_shapes import absolute, mutate
 
 
 def run(*args: str | Path, cwd: Path = ROOT, limit: int | None = None) -> subprocess.CompletedProcess[str]:
@@ -41,8 +40,10 @@ def run(*args: str | Path, cwd: Path = ROOT, limit: int | None = None) -> subpro
     )
 
 
-def write(path: Path, graph: Graph, fmt: str = "turtle") -> Path:
-    path.write_bytes(graph.serialize(format=fmt, encoding="utf-8"))
+def write(path: Path, graph: Graph) -> Path:
+    """Turtle written by our serialiser, which keeps each literal as it is (rdflib's Turtle writer would
+    turn "85"^^xsd:decimal into 85.0, a form the store rewrites, and the report would warn of it)."""
+    path.write_bytes(rdfio.serialise(graph, FORMATS_BY_NAME["turtle"]))
     return path
 
 

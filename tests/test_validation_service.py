@@ -23,31 +23,26 @@ from rdflib.namespace import RDF
 from werkzeug.test import TestResponse
 
 from ceopgraph import rdfio
-from ceopgraph.config import Settings, load_settings
-from ceopgraph.conneg import FORMATS_BY_EXTENSION, FORMATS_BY_NAME, RDF_FORMATS, RdfFormat
+from ceopgraph.config import Settings
+from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, RdfFormat
 from ceopgraph.namespaces import SH, prefix_map
 from ceopgraph.rdfio import guess_format, parse_rdf
-from ceopgraph.store import EmbeddedStore
-from ceopgraph.validate import (
+from ceopgraph.validation.engine import validate_graph
+from ceopgraph.validation.guide import submission_guide
+from ceopgraph.validation.service import (
     MAX_RESULTS_SHOWN,
-    Report,
-    Result,
     Submission,
     ValidationPool,
     ValidationTimeout,
     ValidatorConfig,
-    load_shapes,
-    submission_guide,
-    validate_graph,
 )
-from ceopgraph.web import create_app
 from ceopgraph.web.validation import EXAMPLE_NAME, REPORT_TYPES
 
+from .apps import embedded_app
 from .conftest import ROOT
 from .listener import Listener, listener  # noqa: F401 (the fixture)
-from .submissions import BLANK_NODE, MUTATIONS, Mutation
+from .submissions import BLANK_NODE, MUTATIONS, Mutation, absolute, mutate
 from .test_rdfio import REFUSED, bounded, hostile
-from .test_shapes import absolute, mutate
 
 # A property shape, a SHACL-SPARQL consistency check, a Data Cube IC, a warning, a provenance check.
 SAMPLE = ["figure-as-string", "inconsistent-monthly-mean", "IC-12-duplicate-observation", "concept-without-definition"]
@@ -55,32 +50,15 @@ SAMPLE_MUTATIONS = [m for m in MUTATIONS if m.name in SAMPLE]
 LIMIT = 8 * 1024 * 1024
 
 
-def make_app(settings: Settings, dist: Path, **overrides: object) -> Flask:
-    store = EmbeddedStore.from_files([dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]])
-    return create_app(load_settings(environ={}, root=settings.root, dist_dir=dist, **overrides), store)
-
-
-def close_pool(app: Flask) -> None:
-    pool = app.extensions.get("ceopgraph.validation.pool")
-    if isinstance(pool, ValidationPool):
-        pool.close()
-
-
 @pytest.fixture(scope="module")
 def app(settings: Settings, built_dist: Path) -> Iterator[Flask]:
-    made = make_app(settings, built_dist, validation_processes=3)
-    yield made
-    close_pool(made)
+    with embedded_app(settings, built_dist, validation_processes=3) as made:
+        yield made
 
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-@pytest.fixture(scope="module")
-def shapes(settings: Settings) -> Graph:
-    return load_shapes(settings.shapes_dir, settings.base_uri)
 
 
 def submission_bytes(graph: Graph, fmt: RdfFormat, settings: Settings) -> bytes:
@@ -319,9 +297,8 @@ def test_nothing_acceptable_is_a_406_before_any_work(client: FlaskClient) -> Non
 
 @pytest.fixture(scope="module")
 def small_app(settings: Settings, built_dist: Path) -> Iterator[Flask]:
-    made = make_app(settings, built_dist, max_submission_bytes=2000)
-    yield made
-    close_pool(made)
+    with embedded_app(settings, built_dist, max_submission_bytes=2000) as made:
+        yield made
 
 
 @pytest.mark.parametrize("how", ["body", "chunked-body", "file", "text"])
@@ -450,26 +427,6 @@ def test_the_guide_lists_every_constraint_of_the_shapes(client: FlaskClient, sha
     assert constraints <= listed
 
 
-def test_the_guide_follows_the_shapes(shapes: Graph) -> None:
-    """Generated, not written: a new constraint in the shapes graph appears in the guide."""
-    changed = Graph()
-    changed += shapes
-    for prefix, namespace in shapes.namespaces():
-        changed.bind(prefix, namespace)
-    shape = next(s for s in changed.subjects(SH.targetClass, None) if "ObservationShape" in str(s))
-    new = URIRef(f"{shape}/new-rule")
-    changed.add((shape, SH.property, new))
-    changed.add((new, SH.path, URIRef("http://purl.org/dc/terms/created")))
-    changed.add((new, SH.minCount, Literal(1)))
-    changed.add((new, SH.message, Literal("Observation has no creation date")))
-    before = [r for s in submission_guide(shapes) for r in s.rules if r.iri == str(new)]
-    after = [r for s in submission_guide(changed) for r in s.rules if r.iri == str(new)]
-    assert before == []
-    assert [(r.path, r.count, r.message) for r in after] == [
-        ("dct:created", "required", "Observation has no creation date")
-    ]
-
-
 def test_the_page_has_a_form_and_no_inline_script(client: FlaskClient) -> None:
     answer = client.get("/validate")
     assert answer.status_code == 200
@@ -489,19 +446,6 @@ def test_everything_from_a_submission_is_escaped(client: FlaskClient) -> None:
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert 'href="javascript:' not in page
-
-
-# Renderings ----------------------------------------------------------------------------------------
-
-
-def test_csv_cells_never_run_as_spreadsheet_formulas() -> None:
-    def result(value: str) -> Result:
-        return Result("http://a.example/s", None, value, "Violation", "m", "http://a.example/shape", None)
-
-    values = ['=HYPERLINK("http://evil.example")', "+1", "@SUM(A1)", "-cmd", "-790", "-1.5e3", "plain"]
-    report = Report(False, tuple(result(v) for v in values), Graph())
-    rows = list(csv.DictReader(io.StringIO(report.to_csv())))
-    assert [r["value"] for r in rows] == ["'" + v for v in values[:4]] + values[4:]
 
 
 # A report that grows with the submission ---------------------------------------------------------

@@ -1,4 +1,4 @@
-"""``ceopgraph.workers``: killable, confined worker processes, their memory cap, recycling and lanes.
+"""``ceopgraph.store.workers``: killable, confined worker processes, their memory cap, recycling and lanes.
 
 The workers run ``tests.pool_jobs`` (jobs that allocate, sleep or try the network) under the same
 confinement as the query and validation processes.
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ceopgraph.workers import HeavyLaneFull, MemoryExceeded, NoIdleWorker, WorkerPool
+from ceopgraph.store.workers import HeavyLaneFull, MemoryExceeded, NoIdleWorker, WorkerPool
 
 from .listener import Listener, listener  # noqa: F401
 
@@ -49,7 +49,7 @@ def test_a_worker_grown_past_a_quarter_of_its_cap_retires_after_its_job(pool: Wo
 
 
 def test_a_job_past_its_time_limit_is_killed_and_the_pool_recovers(pool: WorkerPool) -> None:
-    from ceopgraph.workers import DeadlinePassed
+    from ceopgraph.store.workers import DeadlinePassed
 
     with pytest.raises(DeadlinePassed):
         pool.run(("sleep", 30), 0.5)

@@ -17,11 +17,13 @@ from ceopgraph.build import BuildError, build_dataset, union_graph, write_dumps
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION, RdfFormat
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, read_files
-from ceopgraph.sandbox import SandboxUnavailable, check_available
 from ceopgraph.server import SERVERS, serve
-from ceopgraph.store import DiskStore, EmbeddedStore, QueryLimits
-from ceopgraph.validate import load_shapes, validate_graph
-from ceopgraph.web import create_app
+from ceopgraph.store.disk import DiskStore
+from ceopgraph.store.embedded import EmbeddedStore, QueryLimits
+from ceopgraph.store.sandbox import SandboxUnavailable, check_available
+from ceopgraph.validation.engine import validate_graph
+from ceopgraph.validation.shapes import load_shapes
+from ceopgraph.web.app import create_app
 
 
 def _validated_dataset(settings: Settings, refusal: str) -> Dataset | int:
@@ -143,13 +145,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     def make_app() -> Flask:
         if disk is None:  # a remote SPARQL 1.1 store: nothing to load, nothing local to assume
-            from ceopgraph.remote import RemoteStore
+            from ceopgraph.store.remote import RemoteStore
 
-            return create_app(settings, RemoteStore.from_settings(settings))
+            return create_app(settings, RemoteStore.from_settings(settings), owns_store=True)
         limits = QueryLimits(settings.query_memory_mb, settings.fast_query_s, settings.heavy_queries)
         store = EmbeddedStore.from_files(paths, formats, settings.query_processes, disk, limits)
         store.start_query_pool(wait=True)  # endpoint queries run in worker processes a timeout can kill
-        return create_app(settings, store)
+        return create_app(settings, store, owns_store=True)
 
     print(f"serving on http://{args.host}:{args.port}/ (base URI {settings.base_uri})", flush=True)
     try:
@@ -164,7 +166,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     """Build and validate the dataset, replace its graphs in a SPARQL 1.1 store, then read them back."""
     from ceopgraph.namespaces import LocalNamespaces
     from ceopgraph.publish import PublishError, Target, describe, publish
-    from ceopgraph.remote import Credentials
+    from ceopgraph.store.client import Credentials
 
     settings = load_settings(base_uri=args.base_uri, endpoint=args.endpoint, update_endpoint=args.update_endpoint)
     if not settings.endpoint:

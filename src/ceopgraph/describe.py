@@ -4,7 +4,7 @@ Pure core: functions of a ``Store`` (or, for the shapes, an rdflib graph) and pl
 A resource's RDF is its symmetric concise bounded description: every triple with it as subject
 (following blank-node objects), every triple with it as object, and the labels of everything those
 triples link to, so one request gives a consumer what it needs to show the resource. The HTML pages
-are built from it by ``ceopgraph.pages``.
+are built from it by ``ceopgraph.web.pages``.
 
 Every query here is our own text; request data reaches it only as bound values (pyoxigraph
 substitutions, which need the bound variable projected: hence ``SELECT *`` or ``?resource`` in a
@@ -21,7 +21,8 @@ from rdflib.term import Node
 from ceopgraph import rdfio
 from ceopgraph.conneg import RdfFormat
 from ceopgraph.namespaces import SCHEMA, STANDARD_PREFIXES, bind_prefixes, prefix_map
-from ceopgraph.store import Store
+from ceopgraph.sparqltext import Template
+from ceopgraph.store.protocol import Store
 
 # Descriptions -----------------------------------------------------------------------------------
 
@@ -31,9 +32,9 @@ LABEL_PROPERTIES: tuple[URIRef, ...] = (SKOS.prefLabel, RDFS.label, DCTERMS.titl
 SPARQL_PREFIXES = "".join(f"PREFIX {prefix}: <{namespace}>\n" for prefix, namespace in STANDARD_PREFIXES.items())
 
 
-def with_prefixes(body: str) -> str:
+def with_prefixes(body: str) -> Template:
     """One of our queries, with the standard prefix declarations."""
-    return SPARQL_PREFIXES + body
+    return Template(SPARQL_PREFIXES + body)
 
 
 # Writing these queries for Oxigraph: bound values (substitutions) are not known when it plans a
@@ -49,7 +50,8 @@ _LABEL = f". ?s ?p ?o FILTER(?p IN ({', '.join(p.n3() for p in LABEL_PROPERTIES)
 # our data has deeper nesting; the dataset has no blank nodes at all today). Labels: of the things
 # the resource links to, of those linking to it, of every predicate either way, and of the objects
 # and predicates of its first-level blank nodes.
-DESCRIBE_QUERY = f"""
+DESCRIBE_QUERY = Template(
+    f"""
 CONSTRUCT {{ ?s ?p ?o }} WHERE {{
   {{ ?resource ?p ?o BIND(?resource AS ?s) }}
   UNION {{ ?s ?p ?resource BIND(?resource AS ?o) }}
@@ -65,8 +67,9 @@ CONSTRUCT {{ ?s ?p ?o }} WHERE {{
   UNION {{ ?resource ?p1 ?b1 FILTER(isBlank(?b1)) ?b1 ?s ?o2 {_LABEL} }}
 }}
 """
+)
 
-EXISTS_QUERY = "ASK { { ?resource ?p ?o } UNION { ?s ?p ?resource } }"
+EXISTS_QUERY = Template("ASK { { ?resource ?p ?o } UNION { ?s ?p ?resource } }")
 
 
 def exists(store: Store, iri: URIRef) -> bool:

@@ -30,16 +30,10 @@ from rdflib.compare import isomorphic
 from rdflib.term import Node
 from SPARQLWrapper import SPARQLWrapper
 
-from ceopgraph.remote import (
-    USER_AGENT,
-    Credentials,
-    RemoteStore,
-    configure,
-    failure,
-    sparql_iri,
-    sparql_term,
-)
-from ceopgraph.store import StoreError
+from ceopgraph.sparqltext import sparql_iri, sparql_term
+from ceopgraph.store.client import USER_AGENT, Credentials, configure, failure
+from ceopgraph.store.jobs import StoreError
+from ceopgraph.store.remote import RemoteStore
 
 # One INSERT DATA request carries at most this many triples or bytes: small enough for any store's
 # request limits (Virtuoso's SQL compiler slows down sharply on huge ones), big enough to be quick.
@@ -122,7 +116,7 @@ class _Writer:
         self.requests += 1
         try:
             wrapper.query().response.read()
-        except Exception as exc:  # mapped to a message, or re-raised when it is a bug (see remote.failure)
+        except Exception as exc:  # mapped to a message, or re-raised when it is a bug (see store.client.failure)
             raise _write_failure(exc, "an update") from exc
 
     def put(self, graph: URIRef, body: bytes) -> None:

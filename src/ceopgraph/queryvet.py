@@ -1,26 +1,22 @@
 """The query checker's worker processes: every endpoint query is parsed here before any engine sees it.
 
 Parsing grows with the query (pyparsing: seconds and hundreds of megabytes for a hostile 64 KB query),
-so it runs in killable, confined worker processes (``ceopgraph.workers``), not in the server's threads,
+so it runs in killable, confined worker processes (``ceopgraph.store.workers``), not in the server's threads,
 and the same checker guards the embedded engine and a remote store (which federates ``SERVICE`` too).
-The verdict is ``ceopgraph.sparql.vet_query``'s: the query form, whether it has dataset clauses, and
-the text to run; or the refusal to answer with.
+The verdict is ``ceopgraph.sparqltext.vet_query``'s: the query form, its dataset clauses, and the
+text to run; or the refusal to answer with.
+
+It stays beside ``ceopgraph.sparqltext``, not in the store package: it is the endpoint's front door,
+which the store never calls (the store runs jobs already vetted).
 """
 
 from __future__ import annotations
 
 import sys
 
-from ceopgraph.sparql import MalformedQuery, ProtocolError, QueryInfo, vet_query
-from ceopgraph.workers import (
-    DeadlinePassed,
-    HeavyLaneFull,
-    MemoryExceeded,
-    NoIdleWorker,
-    WorkerFailed,
-    WorkerPool,
-    serve_jobs,
-)
+from ceopgraph.sparql import MalformedQuery, ProtocolError
+from ceopgraph.sparqltext import QueryInfo, vet_query
+from ceopgraph.store import workers
 
 # Lanes: a parse past FAST_PARSE_S takes the one slow slot, so the other checker keeps answering the
 # ordinary queries (1-4 ms each) while one client's long query is parsed.
@@ -37,7 +33,7 @@ class CheckerUnavailable(Exception):
 def worker_main(fd: int) -> None:
     """A checker process: answer ``vet_query`` for each query text until the pool goes away."""
     sys.setrecursionlimit(_RECURSION_LIMIT)
-    serve_jobs(fd, lambda _: None, _vet)
+    workers.serve_jobs(fd, lambda _: None, _vet)
 
 
 def _vet(_: None, query: str) -> tuple[str, object]:
@@ -51,7 +47,7 @@ class QueryChecker:
     """Checker processes for one server worker; ``check`` gives a verdict within a time limit."""
 
     def __init__(self, size: int, memory_mb: int) -> None:
-        self._workers = WorkerPool(
+        self._workers = workers.WorkerPool(
             "ceopgraph.queryvet:worker_main",
             None,
             size,
@@ -65,17 +61,29 @@ class QueryChecker:
         """The verdict on ``query``, or the ``ProtocolError`` that refuses it."""
         try:
             status, payload = self._workers.run(query, timeout_s)
-        except DeadlinePassed:
-            raise MalformedQuery(f"the query could not be parsed within {timeout_s:g} s: simplify it") from None
-        except MemoryExceeded:
-            raise MalformedQuery(
-                f"parsing the query needed more than {self._workers.memory_mb} MiB: simplify it"
-            ) from None
-        except (NoIdleWorker, HeavyLaneFull) as exc:
-            raise CheckerUnavailable(f"the query checker is busy ({exc}); try again in a moment") from None
-        except WorkerFailed as exc:
-            raise CheckerUnavailable("a query checker failed; it is being replaced, try again") from exc
+        except workers.WorkerPoolError as exc:
+            workers.raise_as(
+                exc,
+                {
+                    workers.DeadlinePassed: lambda _: MalformedQuery(
+                        f"the query could not be parsed within {timeout_s:g} s: simplify it"
+                    ),
+                    workers.MemoryExceeded: lambda _: MalformedQuery(
+                        f"parsing the query needed more than {self._workers.memory_mb} MiB: simplify it"
+                    ),
+                    (workers.NoIdleWorker, workers.HeavyLaneFull): lambda exc: CheckerUnavailable(
+                        f"the query checker is busy ({exc}); try again in a moment"
+                    ),
+                    workers.WorkerFailed: lambda _: CheckerUnavailable(
+                        "a query checker failed; it is being replaced, try again"
+                    ),
+                },
+            )
         if status == "refused":
             raise payload
         info: QueryInfo = payload
         return info
+
+    def close(self) -> None:
+        """Kill the idle checkers; busy ones exit when their socket closes."""
+        self._workers.close()

@@ -1,4 +1,4 @@
-"""SPARQL 1.1 Protocol, the query side: request parsing, query vetting, result formats, answer cache.
+"""SPARQL 1.1 Protocol, the query side: request parsing, result formats, answer cache.
 
 Pure functions and small values; the web layer feeds them the raw request and maps the exceptions
 below to HTTP statuses. Section numbers refer to SPARQL 1.1 Protocol (W3C Recommendation, 2013-03-21)
@@ -6,8 +6,9 @@ unless another spec is named.
 
 The endpoint is read-only and never reaches the network: updates in any form are refused, and so is
 ``SERVICE`` (the embedded engine, pyoxigraph, federates it unconditionally, and so do most stores), so
-every query is parsed and decided on its parse tree before any engine sees it; what the checker cannot
-parse is refused (and the engine's processes cannot reach the network either: ``ceopgraph.sandbox``).
+every query is parsed and decided on its parse tree before any engine sees it (``ceopgraph.sparqltext``,
+whose refusals are the errors below); what the checker cannot parse is refused (and the engine's
+processes cannot reach the network either: ``ceopgraph.store.sandbox``).
 ``FROM``/``FROM NAMED`` and the protocol's ``default-graph-uri``/``named-graph-uri`` name graphs of the
 store only; a graph it does not hold is empty.
 """
@@ -17,17 +18,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
-from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
-from pyparsing import ParseException, ParseResults
-from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
-from rdflib.plugins.sparql.parserutils import CompValue
-from rdflib.term import Variable
 
 from ceopgraph.conneg import RDF_FORMATS, negotiate
 
@@ -270,134 +265,6 @@ def _graph_iri(value: str) -> str:
     raise MalformedRequest(f"{value!r} is not an absolute IRI (default-graph-uri / named-graph-uri)")
 
 
-# Query vetting ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class QueryInfo:
-    """What the checker found in a query it parsed, and the text every engine is given."""
-
-    form: str  # SELECT, ASK, CONSTRUCT or DESCRIBE
-    has_dataset_clause: bool  # FROM or FROM NAMED in the query (SPARQL 1.1 Query §13.2)
-    query: str  # the query with its codepoint escapes expanded: exactly what was checked
-    # SELECT *: the query's variables in the order they first appear, the order of the answer's
-    # columns (SPARQL 1.1 Query §18.2.1; engines list them in an order of their own). Empty otherwise.
-    variable_order: tuple[str, ...] = ()
-
-
-# SPARQL 1.1 Query §19.2: \u and \U escapes are processed before the query is parsed, so
-# "\u0053ERVICE" is the keyword SERVICE. Oxigraph reads them only inside strings and IRIs, and rdflib
-# everywhere, so the checker expands them once and hands the engine the expanded text.
-_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
-# What rdflib would still read as an escape (it expands \u or \U with four or eight digits, any case).
-_ESCAPE_LEFT = re.compile(r"\\[uU][0-9A-Fa-f]{4}")
-# A carriage return not followed by a line feed: the engine ends a comment there (SPARQL's EOL), rdflib
-# only at a line feed, so "# c \r SERVICE <…>" would hide SERVICE from the checker alone.
-_BARE_CR = re.compile(r"\r(?!\n)")
-_QUERY_FORMS = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT", "DescribeQuery": "DESCRIBE"}
-# Beyond rdflib's grammar, only for the message: SPARQL 1.2 / RDF 1.2 triple terms.
-_TRIPLE_TERMS = re.compile(r"<<|\bTRIPLE\s*\(", re.IGNORECASE)
-
-
-def expand_codepoint_escapes(query: str) -> str:
-    """The query with each \\uXXXX / \\UXXXXXXXX replaced by its character (§19.2), once.
-
-    Refused when an escape names no character (a surrogate, past U+10FFFF) or when the expanded text
-    still holds one (``\\u005Cu0022`` expands to ``\\u0022``): a second reading would differ from the
-    first, and the checker and the engine must read the same query.
-    """
-
-    def character(match: re.Match[str]) -> str:
-        code = int(match.group(1) or match.group(2), 16)
-        if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
-            raise MalformedQuery(f"{match.group()} at character {match.start()} is not a Unicode character")
-        return chr(code)
-
-    text = _CODEPOINT.sub(character, query)
-    left = _ESCAPE_LEFT.search(text)
-    if left is not None:
-        raise MalformedQuery(f"{left.group()}: an escape that is not whole, or expands to another, is not accepted")
-    return text
-
-
-def vet_query(query: str) -> QueryInfo:
-    """Parse the query (rdflib's SPARQL 1.1 parser) and decide on the parse tree: refuse updates,
-    ``SERVICE`` anywhere (sub-queries, ``EXISTS``, ``OPTIONAL``…), and whatever does not parse.
-
-    Slow for long queries (pyparsing): run it where a time limit can stop it (``ceopgraph.queryvet``).
-    """
-    text = expand_codepoint_escapes(query)
-    bare = _BARE_CR.search(text)
-    if bare is not None:
-        raise MalformedQuery(
-            f"a carriage return without a line feed at character {bare.start()}: end lines with LF or CRLF"
-        )
-    try:
-        tree = parseQuery(text)
-    except ParseException as exc:
-        if _parses_as_update(text):
-            raise UpdateRefused("this endpoint is read-only: SPARQL Update is not accepted") from None
-        if _TRIPLE_TERMS.search(text):
-            raise MalformedQuery(
-                "RDF 1.2 triple terms (<< >>, TRIPLE()) are not supported by this endpoint: the data has none"
-            ) from None
-        raise MalformedQuery(
-            f"the query does not parse at line {exc.lineno}, column {exc.col}: {_short(exc.msg)}"
-        ) from None
-    except RecursionError:
-        raise MalformedQuery("the query nests groups, brackets or operators too deeply to be parsed") from None
-    names = [node.name for node in _nodes(tree)]
-    if "ServiceGraphPattern" in names:
-        raise ServiceRefused("SERVICE is not allowed: this endpoint answers from its own data and does not federate")
-    top = next((node for node in _nodes(tree) if node.name in _QUERY_FORMS), None)
-    if top is None:  # the grammar has no other top-level form
-        raise MalformedQuery("a query is SELECT, ASK, CONSTRUCT or DESCRIBE")
-    star = top.name == "SelectQuery" and "projection" not in top
-    order = _variables_in_order(dict.get(top, "where")) if star else ()
-    return QueryInfo(_QUERY_FORMS[top.name], "DatasetClause" in names, text, order)
-
-
-def _variables_in_order(pattern: object) -> tuple[str, ...]:
-    """The variables of a parse tree in the order they first appear in the text (depth first, left to
-    right, without recursion)."""
-    seen: dict[str, None] = {}
-    stack: list[object] = [pattern]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Variable):
-            seen.setdefault(str(node), None)
-        elif isinstance(node, CompValue):
-            stack.extend(reversed(list(dict.values(node))))
-        elif isinstance(node, ParseResults | list | tuple):
-            stack.extend(reversed(list(node)))
-    return tuple(seen)
-
-
-def _parses_as_update(text: str) -> bool:
-    """An update with at least one operation (an empty text or a bare prologue is one with none)."""
-    try:
-        update = parseUpdate(text)
-    except (ParseException, RecursionError):
-        return False
-    return "request" in update
-
-
-def _nodes(tree: ParseResults) -> Iterator[CompValue]:
-    """Every node of the parse tree, without recursion (a deep tree must not exhaust the stack)."""
-    stack: list[object] = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, CompValue):
-            yield node
-            stack.extend(dict.values(node))
-        elif isinstance(node, ParseResults | list | tuple):
-            stack.extend(node)
-
-
-def _short(text: str, limit: int = 160) -> str:
-    return text if len(text) <= limit else text[:limit].rstrip() + "…"
-
-
 # Answers cut at the row limit ------------------------------------------------------------------
 
 
@@ -426,59 +293,3 @@ def with_truncation_notice(body: bytes, fmt: ResultFormat, max_rows: int, about:
         results["head"]["link"] = [*results["head"].get("link", []), about]
         return json.dumps(results, ensure_ascii=False, separators=(",", ":")).encode()
     return body
-
-
-# Answer cache ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CachedAnswer:
-    body: bytes
-    media_type: str
-    truncated: bool
-    etag: str
-
-
-class AnswerCache:
-    """Serialised answers by (dataset version, query, dataset selection, format): the data is
-    read-only, so an answer stays right until the version changes. LRU, bounded in bytes."""
-
-    def __init__(self, max_bytes: int, max_entry_bytes: int | None = None) -> None:
-        self._max_bytes = max_bytes
-        self._max_entry = max_entry_bytes if max_entry_bytes is not None else max_bytes // 8
-        self._entries: OrderedDict[tuple[object, ...], CachedAnswer] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[object, ...]) -> CachedAnswer | None:
-        with self._lock:
-            answer = self._entries.get(key)
-            if answer is not None:
-                self._entries.move_to_end(key)
-            return answer
-
-    def put(self, key: tuple[object, ...], answer: CachedAnswer) -> None:
-        size = len(answer.body)
-        if size > self._max_entry:
-            return
-        with self._lock:
-            previous = self._entries.pop(key, None)
-            if previous is not None:
-                self._size -= len(previous.body)
-            self._entries[key] = answer
-            self._size += size
-            while self._size > self._max_bytes and self._entries:
-                _, evicted = self._entries.popitem(last=False)
-                self._size -= len(evicted.body)
-
-
-def etag_for(key: Sequence[object]) -> str:
-    return '"' + hashlib.sha256(repr(tuple(key)).encode()).hexdigest()[:24] + '"'
-
-
-def if_none_match(header: str | None, etag: str) -> bool:
-    """RFC 9110 §13.1.2: weak comparison of If-None-Match against our strong ETag."""
-    if not header:
-        return False
-    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
-    return "*" in tags or etag in tags

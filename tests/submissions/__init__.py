@@ -8,8 +8,15 @@ next to this module.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from rdflib import Graph
+
+from ceopgraph.config import Settings
+from ceopgraph.validation.engine import validate_graph
+from ceopgraph.validation.report import Report
+from ceopgraph.validation.shapes import sparql_prefixes
 
 HERE = Path(__file__).resolve().parent
 
@@ -858,3 +865,51 @@ MUTATIONS: list[Mutation] = [
         )
     ),
 ]
+
+
+def absolute(settings: Settings, iri: str) -> str:
+    """A corpus IRI (relative to the base, or absolute) as an absolute IRI."""
+    return iri if iri.startswith("http") else settings.base_uri + iri
+
+
+def mutate(union: Graph, settings: Settings, update: str) -> Graph:
+    """A copy of ``union`` with a mutation's update applied (each operation with the base and our
+    prefixes); the update must change something."""
+    copy = Graph()
+    copy += union
+    prologue = f"BASE <{settings.base_uri}>\n" + "".join(
+        f"PREFIX {p}: <{ns}>\n" for p, ns in sparql_prefixes(settings.base_uri).items()
+    )
+    before = set(copy)
+    for operation in update.split(THEN):
+        copy.update(prologue + operation)
+    assert set(copy) != before, "the mutation changed nothing"
+    return copy
+
+
+PUBLISHED = "published"  # as a corpus case: the published data itself, unchanged
+
+
+@dataclass
+class Corpus:
+    """Each case's data and reports, made once: several test modules validate every case (the shapes
+    tests, and the comparison of the bulk SPARQL constraints with pySHACL alone)."""
+
+    union: Graph
+    shapes: Graph
+    settings: Settings
+    _data: dict[str, Graph] = field(default_factory=dict)
+    _reports: dict[tuple[str, bool], Report] = field(default_factory=dict)
+
+    def data(self, name: str) -> Graph:
+        """The published data (``PUBLISHED``) or the mutation of that name."""
+        if name not in self._data:
+            update = next(m.update for m in MUTATIONS if m.name == name) if name != PUBLISHED else None
+            self._data[name] = self.union if update is None else mutate(self.union, self.settings, update)
+        return self._data[name]
+
+    def report(self, name: str, bulk: bool = True) -> Report:
+        """The case's validation report, the SHACL-SPARQL constraints run in bulk or all in pySHACL."""
+        if (name, bulk) not in self._reports:
+            self._reports[name, bulk] = validate_graph(self.data(name), self.shapes, bulk=bulk)
+        return self._reports[name, bulk]

@@ -25,7 +25,7 @@ from typing import Any
 from flask import request
 from gunicorn.http.errors import ParseException
 
-from ceopgraph import web
+from ceopgraph.web.services import current
 
 _CHUNK = 64 * 1024
 
@@ -56,7 +56,7 @@ def read_body(limit: int) -> bytes:
     declared = request.content_length
     if declared is not None and declared > limit:
         raise BodyTooLarge(limit)
-    timeout_s = web.current_settings().body_timeout_s
+    timeout_s = current().settings.body_timeout_s
     sock: socket.socket | None = environ.get("gunicorn.socket")
     deadline = time.monotonic() + timeout_s
     wanted = limit + 1 if declared is None else declared

@@ -15,29 +15,26 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from flask import Response, current_app, request
+from flask import Response, request
 
-from ceopgraph import web  # its accessors are looked up at request time
+from ceopgraph.web.services import current
 
 MAX_AGE_S = 300
-_FIRST_SEEN_KEY = "ceopgraph.version-first-seen"
 
 
 @dataclass(frozen=True)
 class Validators:
     etag: str  # without quotes
-    last_modified: datetime
+    last_modified: datetime | None  # None: the answer carries no date (see ``rendered``)
 
 
 def validators(variant: str) -> Validators:
     """Validators for one representation (``variant``: a format name, 'html', …) of the current data."""
-    version = web.current_store().version
-    seen: dict[str, datetime] = current_app.extensions.setdefault(_FIRST_SEEN_KEY, {})
-    if version not in seen:
-        seen[version] = datetime.now(UTC).replace(microsecond=0)
-    return Validators(f"{version}-{variant}", seen[version])
+    services = current()
+    version = services.store.version
+    return Validators(f"{version}-{variant}", services.first_seen.of(version))
 
 
 def is_fresh(found: Validators) -> bool:
@@ -47,12 +44,13 @@ def is_fresh(found: Validators) -> bool:
     if "If-None-Match" in request.headers:
         return request.if_none_match.contains_weak(found.etag) or "*" in request.if_none_match
     since = request.if_modified_since
-    return since is not None and found.last_modified <= since
+    return since is not None and found.last_modified is not None and found.last_modified <= since
 
 
 def stamp(response: Response, found: Validators, vary_accept: bool = False, max_age: int = MAX_AGE_S) -> Response:
     response.set_etag(found.etag)
-    response.last_modified = found.last_modified
+    if found.last_modified is not None:
+        response.last_modified = found.last_modified
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     if vary_accept:
         response.vary.add("Accept")
@@ -80,15 +78,21 @@ def conditional(
     return stamp(response, found, vary_accept, max_age)
 
 
-def rendered(variant: str, render: Callable[[], Response], vary_accept: bool = False, context: str = "") -> Response:
+def rendered(
+    variant: str, render: Callable[[], Response], vary_accept: bool = False, context: str = "", dated: bool = True
+) -> Response:
     """Like ``conditional``, with the ETag taken from the rendered bytes (and ``context``).
 
     For representations whose bytes only a render can vouch for (descriptions built from several
-    queries and graphs): the ETag can never name two different answers, whichever worker renders
-    them. Costs a render per conditional request, which the answer cache (``replay``) then replays.
+    queries and graphs, query answers): the ETag can never name two different answers, whichever
+    worker renders them. Costs a render per conditional request, which the replay cache then replays.
+    ``dated=False`` leaves out ``Last-Modified`` (the moment this worker first served the version), so
+    that answers from different workers carry the same headers (SPARQL answers).
     """
     response = render()
     found = validators(f"{variant}-{_digest(response.get_data(), context.encode())}")
+    if not dated:
+        found = Validators(found.etag, None)
     if is_fresh(found):
         response = Response(status=304)
     return stamp(response, found, vary_accept)

@@ -12,10 +12,24 @@ from werkzeug.exceptions import HTTPException
 from ceopgraph.conneg import negotiate
 from ceopgraph.queryvet import CheckerUnavailable
 from ceopgraph.rdfio import UnreadableRdf
-from ceopgraph.remote import StoreBadGateway
 from ceopgraph.sparql import ProtocolError
-from ceopgraph.store import QueryEvaluationError, QuerySyntaxError, QueryTimeout, StoreError, StoreUnavailable
-from ceopgraph.validate import SubmissionRefused, ValidationMemoryExceeded, ValidationTimeout, ValidatorUnavailable
+from ceopgraph.store.jobs import (
+    QueryEvaluationError,
+    QuerySyntaxError,
+    QueryTimeout,
+    StoreBadGateway,
+    StoreError,
+    StoreUnavailable,
+)
+from ceopgraph.validation.service import (
+    ReportNotAcceptable,
+    SubmissionRefused,
+    SubmissionTooLarge,
+    UnsupportedSubmissionType,
+    ValidationMemoryExceeded,
+    ValidationTimeout,
+    ValidatorUnavailable,
+)
 from ceopgraph.web.admission import ServerBusy
 from ceopgraph.web.body import BodyRefused
 
@@ -40,6 +54,13 @@ STATUS_OF: dict[type[StoreError], int] = {
     QueryEvaluationError: 400,
     QueryTimeout: 503,
     StoreUnavailable: 503,
+}
+
+# A refused submission's status (first match wins, so subclasses first); any other refusal is a 400.
+SUBMISSION_STATUS_OF: dict[type[SubmissionRefused], int] = {
+    SubmissionTooLarge: 413,
+    UnsupportedSubmissionType: 415,
+    ReportNotAcceptable: 406,
 }
 
 
@@ -75,7 +96,8 @@ def _unreadable_submission(exc: UnreadableRdf) -> Response:
 
 def _submission_refused(exc: SubmissionRefused) -> Response:
     """Too large (413), an unknown media type (415), no acceptable report format (406)…"""
-    return error_response(exc.status, str(exc), TITLES.get(exc.status))
+    status = next((code for kind, code in SUBMISSION_STATUS_OF.items() if isinstance(exc, kind)), 400)
+    return error_response(status, str(exc), TITLES.get(status))
 
 
 def _unavailable(

@@ -27,11 +27,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-
-from ceopgraph import web
-from ceopgraph.store import Store, StoreError
-from ceopgraph.web import accesslog
+from ceopgraph.store.jobs import StoreError
+from ceopgraph.store.protocol import Store
+from ceopgraph.web import middleware
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -73,8 +71,8 @@ def replayable(environ: WSGIEnvironment) -> bool:
 class ReplayCache:
     """WSGI middleware in front of the Flask app: see the module's docstring."""
 
-    def __init__(self, app: Flask, wsgi_app: WSGIApplication, max_bytes: int) -> None:
-        self._app = app
+    def __init__(self, store: Store, wsgi_app: WSGIApplication, max_bytes: int) -> None:
+        self._store = store
         self._next = wsgi_app
         self._max_bytes = max_bytes
         self._entries: OrderedDict[Key, Recorded] = OrderedDict()
@@ -86,9 +84,8 @@ class ReplayCache:
         if self._max_bytes <= 0 or not replayable(environ):
             return self._next(environ, start_response)
         started = time.perf_counter()
-        store: Store = self._app.extensions[web.STORE_KEY]
         try:
-            version = store.version
+            version = self._store.version
         except StoreError:  # a remote store that is down: the app answers 502/503 with its message
             return self._next(environ, start_response)
         raw = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or "")
@@ -111,7 +108,7 @@ class ReplayCache:
         start_response(found.status, [*found.headers, ("Server-Timing", f"app;dur={elapsed_ms:.1f}")])
         method = environ["REQUEST_METHOD"]
         status = int(found.status[:3])
-        accesslog.log_line(environ.get("REMOTE_ADDR") or "-", method, environ["PATH_INFO"], status, elapsed_ms,
+        middleware.log_line(environ.get("REMOTE_ADDR") or "-", method, environ["PATH_INFO"], status, elapsed_ms,
                            found.query_hash)  # fmt: skip
         return [b""] if method == "HEAD" else [found.body]
 

@@ -6,7 +6,7 @@ The canonical base URI (``Settings.base_uri``) is served at this server's root, 
 Web" note: ``/id/…`` names a thing and answers 303 See Other to its ``/doc/…`` page; ``/doc/…``,
 ``/def/…`` and ``/data/…`` are documents and answer 200, in HTML or RDF by ``Accept`` or extension.
 
-Views are thin: the path is validated, the core (``ceopgraph.describe``, ``ceopgraph.pages``) builds the
+Views are thin: the path is validated, the core (``ceopgraph.describe``, ``ceopgraph.web.pages``) builds the
 description or the page, ``conneg.negotiate`` picks the format and ``caching`` answers conditional requests.
 """
 
@@ -14,27 +14,22 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, g, render_template, request, send_from_directory
-from flask.blueprints import BlueprintSetupState
+from flask import Blueprint, Response, abort, render_template, request, send_from_directory
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import FOAF, RDFS, VOID
 
-from ceopgraph import (
-    describe,
-    pages,
-    paths,
-    web,  # its accessors are looked up at request time
-)
+from ceopgraph import describe, paths
 from ceopgraph.build import DUMP_STEM, METADATA_GRAPH, dataset_iri, graph_iri
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, RdfFormat, negotiate, rdf_format_for_media_type
-from ceopgraph.validate import load_shapes
 from ceopgraph.web import caching
+from ceopgraph.web.pages import notfound, resource
+from ceopgraph.web.pages.home import home_page
+from ceopgraph.web.services import current
 
 blueprint = Blueprint("resources", __name__)
 
@@ -52,7 +47,6 @@ OFFERED: tuple[str, ...] = (
 EXTENSIONS: dict[str, RdfFormat | None] = {paths.HTML_EXTENSION: None, **{f.extension: f for f in FORMATS}}
 DUMP_FORMATS = {f"{DUMP_STEM}.{f.extension}": f for f in RDF_FORMATS}
 CONTEXT_PATH = "contexts/ceopgraph.jsonld"
-_SHAPES_KEY = "ceopgraph.shapes"
 _ENCODED_SEPARATOR = re.compile(r"%(2f|5c|00)", re.IGNORECASE)
 
 
@@ -63,22 +57,6 @@ class Target:
     iri: URIRef
     document: str  # local path of the generic document, without extension
     extension: str | None
-
-
-# Request timing, reported to clients and logs as Server-Timing (W3C Server Timing).
-
-
-@blueprint.before_app_request
-def _start_timer() -> None:
-    g.ceopgraph_started = time.perf_counter()
-
-
-@blueprint.after_app_request
-def _server_timing(response: Response) -> Response:
-    started = g.get("ceopgraph_started")
-    if started is not None:
-        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
-    return response
 
 
 # Routes ------------------------------------------------------------------------------------------
@@ -109,10 +87,27 @@ def data(rest: str) -> Response:
     return _answer(_resolve("data/", rest))
 
 
+@blueprint.get("/", merge_slashes=False)
+def home() -> Response:
+    """The landing page of the dataset (its ``dcat:landingPage``, the base IRI): HTML for people; RDF
+    clients asking for the base IRI get the dataset description, as at ``/.well-known/void``."""
+    if negotiate(request.headers.get("Accept"), OFFERED, default=HTML) not in (HTML, "application/xhtml+xml"):
+        return void()
+    services = current()
+    base = services.settings.base_uri
+
+    def render() -> Response:
+        linker = paths.Linker(base, request.script_root)
+        page = home_page(services.store, base, linker, URIRef(dataset_iri(base)))
+        return Response(render_template("home.html", home=page), mimetype=HTML)
+
+    return caching.conditional("home", render, vary_accept=True, context=request.script_root)
+
+
 @blueprint.get("/.well-known/void")
 def void() -> Response:
     """The VoID/DCAT description (RFC 8615 well-known URI registered by VoID, section 7.2)."""
-    base = web.current_settings().base_uri
+    base = current().settings.base_uri
     whole = dataset_iri(base)
     target = Target(whole, request.script_root + "/" + whole[len(base) :], None)
     return _answer(target, graph=_void_graph(base, whole))
@@ -121,7 +116,7 @@ def void() -> Response:
 @blueprint.get("/" + CONTEXT_PATH)
 def context() -> Response:
     """The published JSON-LD context: the prefixes every serialisation uses."""
-    body = json.dumps(describe.jsonld_context(web.current_settings().base_uri), indent=2, sort_keys=True)
+    body = json.dumps(describe.jsonld_context(current().settings.base_uri), indent=2, sort_keys=True)
     return caching.conditional("context", lambda: Response(body + "\n", mimetype="application/ld+json"))
 
 
@@ -129,7 +124,7 @@ def context() -> Response:
 def dump(name: str) -> Response:
     """The whole dataset, downloaded from the URLs the VoID names (``{base}dumps/ceopgraph.{ext}``)."""
     fmt = DUMP_FORMATS.get(name)
-    folder = web.current_settings().dist_dir.resolve()
+    folder = current().settings.dist_dir.resolve()
     if fmt is None or not (folder / name).is_file():
         abort(404, description="No such dump. The dumps are listed in the dataset description at /.well-known/void.")
     response = send_from_directory(folder, name, mimetype=fmt.media_type, conditional=True, max_age=300)
@@ -145,7 +140,7 @@ def _resolve(space: str, rest: str) -> Target:
     raw = str(request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or "").split("?", 1)[0]
     if _ENCODED_SEPARATOR.search(raw) or not paths.valid_rest(rest):
         raise _NotFound(None)
-    base = web.current_settings().base_uri
+    base = current().settings.base_uri
     public = "doc/" if space == "id/" else space
     iri = URIRef(base + space + rest)
     if _exists(iri):
@@ -157,26 +152,22 @@ def _resolve(space: str, rest: str) -> Target:
 
 
 def _exists(iri: URIRef) -> bool:
-    return describe.exists(web.current_store(), iri) or (_is_shape(iri) and (iri, None, None) in _shapes())
+    return describe.exists(current().store, iri) or (_is_shape(iri) and (iri, None, None) in _shapes())
 
 
 def _is_shape(iri: URIRef) -> bool:
-    shapes = web.current_settings().base_uri + "def/shapes"
+    shapes = current().settings.base_uri + "def/shapes"
     return str(iri) == shapes or iri.startswith(shapes + "/")
 
 
 def _shapes() -> Graph:
     """The shapes graph, loaded once per app from the shapes folder (not part of the store)."""
-    if _SHAPES_KEY not in current_app.extensions:
-        settings = web.current_settings()
-        current_app.extensions[_SHAPES_KEY] = load_shapes(settings.shapes_dir, settings.base_uri)
-    shapes: Graph = current_app.extensions[_SHAPES_KEY]
-    return shapes
+    return current().shapes
 
 
 def _description(iri: URIRef) -> Graph:
-    store = web.current_store()
-    base = web.current_settings().base_uri
+    store = current().store
+    base = current().settings.base_uri
     if iri.startswith(base + "data/graph/") and iri in store.graphs():
         return describe.graph_description(store, iri)
     found = describe.describe(store, iri)
@@ -188,7 +179,7 @@ def _description(iri: URIRef) -> Graph:
 
 def _void_graph(base: str, whole: URIRef) -> Graph:
     """The metadata graph, plus this server's own SPARQL endpoint when it is not the canonical one."""
-    found = web.current_store().graph_triples(graph_iri(base, METADATA_GRAPH))
+    found = current().store.graph_triples(graph_iri(base, METADATA_GRAPH))
     live = request.host_url.rstrip("/") + request.script_root + "/sparql"
     if live != base + "sparql":
         found.add((whole, VOID.sparqlEndpoint, URIRef(live)))
@@ -224,13 +215,13 @@ def _answer(target: Target, graph: Graph | None = None) -> Response:
 
 def _render(target: Target, fmt: RdfFormat | None, media_type: str, graph: Graph | None) -> Response:
     description = _stable(graph if graph is not None else _description(target.iri))
-    base = web.current_settings().base_uri
+    base = current().settings.base_uri
     if fmt is not None:
         body = describe.serialise(_about(description, target.iri, base), fmt, base)
         return Response(_stable_json(body) if fmt.name == "jsonld" else body, mimetype=media_type)
     linker = paths.Linker(base, request.script_root)
-    page = pages.resource_page(
-        web.current_store(), base, linker, target.iri, description, _alternates(target), _shapes()
+    page = resource.resource_page(
+        current().store, base, linker, target.iri, description, _alternates(target), _shapes()
     )
     return Response(render_template("resource.html", page=page), mimetype=HTML)
 
@@ -282,10 +273,10 @@ def _stable_json(body: bytes) -> bytes:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8")
 
 
-def _alternates(target: Target) -> list[pages.Alternate]:
-    found = [pages.Alternate("HTML", HTML, f"{target.document}.html")]
+def _alternates(target: Target) -> list[resource.Alternate]:
+    found = [resource.Alternate("HTML", HTML, f"{target.document}.html")]
     names = {"turtle": "Turtle", "jsonld": "JSON-LD", "rdfxml": "RDF/XML", "ntriples": "N-Triples"}
-    found += [pages.Alternate(names[f.name], f.media_type, f"{target.document}.{f.extension}") for f in FORMATS]
+    found += [resource.Alternate(names[f.name], f.media_type, f"{target.document}.{f.extension}") for f in FORMATS]
     return found
 
 
@@ -294,14 +285,6 @@ def _not_acceptable() -> Response:
     response = Response(f"Not acceptable: this resource is available as {offered}\n", 406, mimetype="text/plain")
     response.vary.add("Accept")
     return response
-
-
-SUBJECT_INDEX_KEY = "ceopgraph.subject-index"
-
-
-@blueprint.record_once
-def _create_subject_index(state: BlueprintSetupState) -> None:
-    state.app.extensions[SUBJECT_INDEX_KEY] = pages.SubjectIndex()
 
 
 class _NotFound(Exception):
@@ -318,10 +301,10 @@ def _not_found(exc: _NotFound) -> Response:
     if negotiate(request.headers.get("Accept"), ["text/plain", HTML]) != HTML:
         response = Response("Not found: no resource in this dataset has that IRI.\n", 404, mimetype="text/plain")
     else:
-        base = web.current_settings().base_uri
+        base = current().settings.base_uri
         linker = paths.Linker(base, request.script_root)
-        index: pages.SubjectIndex = current_app.extensions[SUBJECT_INDEX_KEY]
-        nearby = pages.nearby(web.current_store(), linker, exc.iri, base, index=index) if exc.iri else ()
+        index = current().subjects
+        nearby = notfound.nearby(current().store, linker, exc.iri, base, index=index) if exc.iri else ()
         body = render_template("not_found.html", nearby=nearby, sparql=request.script_root + "/sparql")
         response = Response(body, 404, mimetype=HTML)
     response.vary.add("Accept")

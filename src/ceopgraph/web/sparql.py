@@ -1,34 +1,28 @@
 """``/sparql``: the SPARQL 1.1 Protocol query operation, the service description and the query editor.
 
 Views are thin: ``ceopgraph.sparql`` decodes and vets the request, the store runs the query (with its
-time limit and row cap), answers are cached per dataset version. Section numbers refer to SPARQL 1.1
+time limit and row cap); repeated GET answers are replayed by ``web.replay``. Section numbers refer to SPARQL 1.1
 Protocol; the service description follows SPARQL 1.1 Service Description.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import Blueprint, Response, current_app, g, render_template, request, send_from_directory
-from flask.blueprints import BlueprintSetupState
+from flask import Blueprint, Response, g, render_template, request, send_from_directory
 from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import RDF
 
-from ceopgraph import rdfio, sparql, web  # web: its accessors are looked up at request time
+from ceopgraph import rdfio, sparql
 from ceopgraph.conneg import RDF_FORMATS, negotiate
 from ceopgraph.namespaces import FORMATS, SD, STANDARD_PREFIXES
-from ceopgraph.queryvet import QueryChecker
-from ceopgraph.sparql import AnswerCache, CachedAnswer, QueryRequest, ResultFormat
-from ceopgraph.store import DatasetSelection, QueryAnswer, QueryJob, QueryMemoryExceeded, QueryStopped, Store
+from ceopgraph.sparql import QueryRequest, ResultFormat
+from ceopgraph.sparqltext import QueryInfo
+from ceopgraph.store.jobs import DatasetSelection, QueryAnswer, QueryJob, QueryMemoryExceeded, QueryStopped
+from ceopgraph.web import caching
 from ceopgraph.web.body import read_body
+from ceopgraph.web.services import current
 
 blueprint = Blueprint("sparql", __name__)
 
-CACHE_KEY = "ceopgraph.sparql.cache"
-ASSETS_KEY = "ceopgraph.sparql.assets"
-CHECKER_KEY = "ceopgraph.sparql.checker"
-# Where `make setup` puts YASGUI (npm ci from the committed package.json and lockfile).
-YASGUI_BUILD = Path("node_modules") / "@zazuko" / "yasgui" / "build"
 # YASGUI (yasgui.min.js) applies inline styles (CodeMirror, result table); under style-src 'self' Chromium
 # reports CSP violations and the editor breaks, so
 # this page alone allows inline styles. Scripts stay 'self' only, and the page's own script is a file.
@@ -55,20 +49,6 @@ FORMAT_IRIS = {
 }
 
 
-@blueprint.record_once
-def _setup(state: BlueprintSetupState) -> None:
-    app = state.app
-    settings = app.extensions[web.SETTINGS_KEY]
-    app.extensions[CACHE_KEY] = AnswerCache(settings.answer_cache_mb * 1024 * 1024)
-    app.extensions[ASSETS_KEY] = settings.root / YASGUI_BUILD
-    app.extensions[CHECKER_KEY] = QueryChecker(settings.checker_processes, settings.checker_memory_mb)
-
-
-def _cache() -> AnswerCache:
-    cache: AnswerCache = current_app.extensions[CACHE_KEY]
-    return cache
-
-
 @blueprint.route("/sparql", methods=["GET", "POST"])
 @blueprint.route("/sparql/", methods=["GET", "POST"])
 def endpoint() -> Response:
@@ -76,9 +56,11 @@ def endpoint() -> Response:
 
     ``/sparql/`` (a trailing slash, as some clients write endpoint URLs) answers queries as ``/sparql``
     does, whatever the client's redirect rules for a POST; its bare GET is sent to ``/sparql``, where
-    the editor and the description live.
+    the editor and the description live. A repeated GET is answered by the replay cache
+    (``web.replay``) before it gets here, so whatever reaches the view is new work.
     """
-    settings = web.current_settings()
+    services = current()
+    settings = services.settings
     body = read_body(settings.max_query_bytes) if request.method == "POST" else b""  # 413 past the limit
     operation = sparql.parse_request(
         request.method, request.query_string, request.headers.get("Content-Type"), body, settings.max_query_bytes
@@ -88,72 +70,62 @@ def endpoint() -> Response:
             return Response(status=308, headers={"Location": request.script_root + "/sparql"})
         return _describe_service()
     g.query_hash = operation.query_hash
-    store = web.current_store()
-    accept = request.headers.get("Accept")
-    # The endpoint's URL is a part of the answer: relative IRIs resolve against it.
-    answered = (store.version, request.base_url, operation.query, operation.default_graphs, operation.named_graphs)
-    key = (*answered, accept, operation.formats)
-    answer = _cache().get(key)
-    if answer is None:
-        # A query that was answered before was checked before: only new work takes a client's slot.
-        client = request.remote_addr or "-"
-        with web.current_admission().expensive(client):
-            info = current_app.extensions[CHECKER_KEY].check(operation.query, settings.check_timeout_s)
-            fmt = sparql.choose_format(info.form, accept, operation.formats)
-            result = _execute(store, _job(operation, info, fmt, client), client)
-        # The ETag names the representation: the same answer in the same format, whichever Accept chose it.
-        representation = (*answered, fmt.name)
-        body = result.body
-        if result.truncated:
-            about = request.host_url.rstrip("/") + request.script_root + "/sparql#row-limit"
-            body = sparql.with_truncation_notice(body, fmt, settings.max_result_rows, about)
-        answer = CachedAnswer(body, fmt.media_type, result.truncated, sparql.etag_for(representation))
-        _cache().put(key, answer)
-    return _send(answer, operation)
+    client = request.remote_addr or "-"
+    with services.admission.expensive(client):
+        info = services.checker.check(operation.query, settings.check_timeout_s)
+        fmt = sparql.choose_format(info.form, request.headers.get("Accept"), operation.formats)
+        result = _execute(_job(operation, info, fmt, client), client)
+    return _send(result, fmt, operation)
 
 
-def _execute(store: Store, job: QueryJob, client: str) -> QueryAnswer:
+def _execute(job: QueryJob, client: str) -> QueryAnswer:
     """Run ``job``; a client whose query runs past the fast lane's budget, or is stopped, is demoted for
     a while (``web.admission``), so resending heavy queries does not keep the fast lane busy."""
+    services = current()
     try:
-        answer = store.execute(job)
+        answer = services.store.execute(job)
     except (QueryStopped, QueryMemoryExceeded):
-        web.current_admission().note_heavy(client)
+        services.admission.note_heavy(client)
         raise
     if answer.ran_long:  # time spent waiting for a process does not count: that is others' doing
-        web.current_admission().note_heavy(client)
+        services.admission.note_heavy(client)
     return answer
 
 
-def _job(operation: QueryRequest, info: sparql.QueryInfo, fmt: ResultFormat, client: str) -> QueryJob:
-    settings = web.current_settings()
+def _job(operation: QueryRequest, info: QueryInfo, fmt: ResultFormat, client: str) -> QueryJob:
+    services = current()
     return QueryJob(
         query=info.query,
         form=info.form,
         result_format=fmt.name,
         dataset=DatasetSelection(operation.default_graphs, operation.named_graphs),
         query_has_dataset=info.has_dataset_clause,
-        timeout_s=settings.query_timeout_s,
-        max_rows=settings.max_result_rows,
+        timeout_s=services.settings.query_timeout_s,
+        max_rows=services.settings.max_result_rows,
         prefixes=tuple((p, str(ns)) for p, ns in STANDARD_PREFIXES.items()),
-        demoted=web.current_admission().demoted(client),
+        demoted=services.admission.demoted(client),
         variable_order=info.variable_order,
         base_iri=request.base_url,
+        dataset_clauses=info.dataset_clauses,
     )
 
 
-def _send(answer: CachedAnswer, operation: QueryRequest) -> Response:
-    headers = {"Vary": "Accept", "X-Query-Hash": operation.query_hash}
-    if answer.truncated:
-        # The answer holds the first max_result_rows solutions (or triples) only.
-        headers["X-SPARQL-MaxRows"] = str(web.current_settings().max_result_rows)
-    if request.method in ("GET", "HEAD"):  # a HEAD carries the headers its GET would
-        # The data is read-only: the same GET gives the same answer until the dataset version changes.
-        headers["ETag"] = answer.etag
-        headers["Cache-Control"] = "public, max-age=300"
-        if sparql.if_none_match(request.headers.get("If-None-Match"), answer.etag):
-            return Response(status=304, headers=headers)
-    return Response(answer.body, content_type=answer.media_type + "; charset=utf-8", headers=headers)
+def _send(result: QueryAnswer, fmt: ResultFormat, operation: QueryRequest) -> Response:
+    """The answer; for GET and HEAD with the validators every cacheable answer has (``web.caching``):
+    its ETag comes from its bytes and the endpoint URL relative IRIs resolved against."""
+    max_rows = current().settings.max_result_rows
+    body, headers = result.body, {"X-Query-Hash": operation.query_hash}
+    if result.truncated:  # the answer holds the first max_result_rows solutions (or triples) only
+        headers["X-SPARQL-MaxRows"] = str(max_rows)
+        about = request.host_url.rstrip("/") + request.script_root + "/sparql#row-limit"
+        body = sparql.with_truncation_notice(body, fmt, max_rows, about)
+    answer = Response(body, content_type=fmt.media_type + "; charset=utf-8", headers=headers)
+    if request.method not in ("GET", "HEAD"):
+        answer.vary.add("Accept")
+        return answer
+    response = caching.rendered(fmt.name, lambda: answer, vary_accept=True, context=request.base_url, dated=False)
+    response.headers["X-Query-Hash"] = operation.query_hash  # a 304 too: the log and the replay cache read it
+    return response
 
 
 def _describe_service() -> Response:
@@ -162,29 +134,19 @@ def _describe_service() -> Response:
     chosen = negotiate(request.headers.get("Accept"), offered, default="text/turtle")
     if chosen is None:
         raise sparql.NotAcceptable("the service description is available as: " + ", ".join(offered))
+    services = current()
     if chosen == "text/html":
-        base = web.current_settings().base_uri
+        base = services.settings.base_uri
         examples = [(name, query.replace("{base}", base)) for name, query in EXAMPLES]
-        page = render_template(
-            "sparql.html",
-            examples=examples,
-            assets=_assets_installed(),
-            settings=web.current_settings(),
-        )
+        page = render_template("sparql.html", examples=examples, assets=_assets_installed(), settings=services.settings)
         return Response(page, mimetype="text/html", headers={"Content-Security-Policy": EDITOR_CSP, "Vary": "Accept"})
     fmt = next(f for f in RDF_FORMATS if f.media_type == chosen)
-    store = web.current_store()
-    key = ("service-description", store.version, request.base_url, fmt.name)
-    answer = _cache().get(key)
-    if answer is None:
-        # Oxigraph's writers, fed sorted triples (``rdfio.serialise``): the same bytes from every worker
-        # for one ETag, every advertised format (rdflib writes no N-Quads for a plain graph), and in
-        # TriG and N-Quads the triples stay in the default graph, where clients load them.
-        prefixes = {prefix: str(namespace) for prefix, namespace in SD_PREFIXES.items()}
-        data = rdfio.serialise(service_description(request.base_url, store.graphs()), fmt, prefixes)
-        answer = CachedAnswer(data, fmt.media_type, False, sparql.etag_for(key))
-        _cache().put(key, answer)
-    return Response(answer.body, content_type=fmt.media_type + "; charset=utf-8", headers={"Vary": "Accept"})
+    # Oxigraph's writers, fed sorted triples (``rdfio.serialise``): the same bytes from every worker,
+    # every advertised format (rdflib writes no N-Quads for a plain graph), and in TriG and N-Quads the
+    # triples stay in the default graph, where clients load them.
+    prefixes = {prefix: str(namespace) for prefix, namespace in SD_PREFIXES.items()}
+    data = rdfio.serialise(service_description(request.base_url, services.store.graphs()), fmt, prefixes)
+    return Response(data, content_type=fmt.media_type + "; charset=utf-8", headers={"Vary": "Accept"})
 
 
 def service_description(endpoint_url: str, graphs: list[URIRef]) -> Graph:
@@ -223,8 +185,7 @@ def service_description(endpoint_url: str, graphs: list[URIRef]) -> Graph:
 
 
 def _assets_installed() -> bool:
-    folder: Path = current_app.extensions[ASSETS_KEY]
-    return (folder / "yasgui.min.js").is_file()
+    return (current().editor_assets / "yasgui.min.js").is_file()
 
 
 @blueprint.get("/sparql/editor/<path:filename>")
@@ -232,7 +193,7 @@ def editor_asset(filename: str) -> Response:
     """YASGUI's build, installed from the npm registry by `make setup`, served from our own origin."""
     if filename not in ("yasgui.min.js", "yasgui.min.css"):
         raise sparql.MalformedRequest(f"no editor asset {filename!r}")
-    response = send_from_directory(current_app.extensions[ASSETS_KEY], filename, max_age=86400)
+    response = send_from_directory(current().editor_assets, filename, max_age=86400)
     return response
 
 

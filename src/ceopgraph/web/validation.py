@@ -1,7 +1,7 @@
 """The submission validation service: ``POST /validate`` for programs, ``GET /validate`` for people.
 
 Views are thin: the request is turned into a ``Submission`` (bytes, a format, a name), the core
-(``ceopgraph.validate``, which parses with ``ceopgraph.rdfio``: the command line's code) validates it
+(``ceopgraph.validation``, which parses with ``ceopgraph.rdfio``: the command line's code) validates it
 in a worker process that a time limit can kill, and the ``Report`` is rendered in the negotiated
 format. Refusals are domain exceptions that ``web.errors`` maps to statuses: 400 unreadable, 406 no
 acceptable report format, 413 too large, 415 unknown media type, 503 past the time limit.
@@ -12,32 +12,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
-from flask import Blueprint, Response, current_app, render_template, request
-from rdflib import Graph
+from flask import Blueprint, Response, render_template, request
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ceopgraph import paths, web
-from ceopgraph.build import graph_iri
+from ceopgraph import paths
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, negotiate, rdf_format_for_media_type
-from ceopgraph.namespaces import prefix_map
-from ceopgraph.rdfio import UnreadableRdf, format_for_name, guess_format, serialise
-from ceopgraph.validate import (
-    SEVERITY_ORDER,
-    SHAPES_NODE_PATH,
-    GuideSection,
-    Report,
+from ceopgraph.rdfio import UnreadableRdf, format_for_name, guess_format
+from ceopgraph.validation.report import Report
+from ceopgraph.validation.service import (
     ReportNotAcceptable,
     Submission,
     SubmissionRefused,
     SubmissionTooLarge,
     UnsupportedSubmissionType,
-    ValidationPool,
-    ValidatorConfig,
-    load_shapes,
-    submission_guide,
 )
+from ceopgraph.validation.shapes import SHAPES_NODE_PATH
 from ceopgraph.web.body import BodyTooLarge, read_body
+from ceopgraph.web.services import current
 
 blueprint = Blueprint("validation", __name__)
 
@@ -52,18 +44,13 @@ REPORT_TYPES: dict[str, str] = {
     "text/plain": "text",  # the command line's default rendering
 }
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
-# The example: the figures with the structure and the code lists they use, a complete submission.
-EXAMPLE_GRAPHS = ("figures", "structure", "vocabulary")
 EXAMPLE_NAME = "example-submission.ttl"
-_POOL_KEY = "ceopgraph.validation.pool"
-_GUIDE_KEY = "ceopgraph.validation.guide"
-_EXAMPLE_KEY = "ceopgraph.validation.example"
 
 
 @blueprint.get("/validate")
 def page() -> Response:
     """The form, the example and the guide; opening it starts the validation workers."""
-    _pool().start()
+    current().validator.start()
     return _html(None, status=200)
 
 
@@ -72,9 +59,9 @@ def submit() -> Response:
     """Validate the body (or the form's file or text) and answer the report in the accepted format."""
     report_type = _report_type()
     submission = _submission()
-    settings = web.current_settings()
-    with web.current_admission().expensive():  # not per client: one submitter may send a batch
-        report = _pool().validate(submission, settings.validation_timeout_s)
+    settings = current().settings
+    with current().admission.expensive():  # not per client: one submitter may send a batch
+        report = current().validator.validate(submission, settings.validation_timeout_s)
     if report_type == HTML:
         pasted = request.form.get("text", "") if request.mimetype in FORM_TYPES else ""
         return _html(report, status=200, pasted=pasted)
@@ -98,7 +85,7 @@ def submit() -> Response:
 def example() -> Response:
     """A complete submission that conforms (the published figures, their structure and code lists)."""
     return Response(
-        _example(),
+        current().example.get(current().store.version),
         mimetype="text/turtle",
         headers={"Content-Disposition": f'attachment; filename="{EXAMPLE_NAME}"'},
     )
@@ -117,7 +104,7 @@ def _report_type() -> str:
 
 def _submission() -> Submission:
     """The submitted bytes within the submission limit (checked before reading, and while reading)."""
-    limit = web.current_settings().max_submission_bytes
+    limit = current().settings.max_submission_bytes
     too_large = SubmissionTooLarge(
         f"the submission is larger than the limit of {limit:,} bytes; split it, or validate it "
         "with the command line (ceopgraph validate)"
@@ -177,57 +164,18 @@ def _format_of_name(name: str) -> str | None:
         return None
 
 
-# Per-app resources: the worker pool, the guide and the example ---------------------------------
-
-
-def _pool() -> ValidationPool:
-    """One pool per app; an unstarted pool costs nothing, so a lost race just discards one."""
-    pool = current_app.extensions.get(_POOL_KEY)
-    if pool is None:
-        settings = web.current_settings()
-        config = ValidatorConfig(str(settings.shapes_dir), settings.base_uri, settings.max_submission_bytes)
-        pool = current_app.extensions.setdefault(
-            _POOL_KEY, ValidationPool(config, settings.validation_processes, settings.validation_memory_mb)
-        )
-    assert isinstance(pool, ValidationPool)
-    return pool
-
-
-def _guide() -> list[GuideSection]:
-    if _GUIDE_KEY not in current_app.extensions:
-        settings = web.current_settings()
-        current_app.extensions[_GUIDE_KEY] = submission_guide(load_shapes(settings.shapes_dir, settings.base_uri))
-    guide: list[GuideSection] = current_app.extensions[_GUIDE_KEY]
-    return guide
-
-
-def _example() -> bytes:
-    """Read from the store (so it is the published data), kept per dataset version."""
-    store, base = web.current_store(), web.current_settings().base_uri
-    cached = current_app.extensions.get(_EXAMPLE_KEY)
-    if cached is None or cached[0] != store.version:
-        graph = Graph()
-        for name in EXAMPLE_GRAPHS:
-            graph += store.graph_triples(graph_iri(base, name))
-        cached = (store.version, serialise(graph, FORMATS_BY_NAME["turtle"], prefix_map(base)))
-        current_app.extensions[_EXAMPLE_KEY] = cached
-    body: bytes = cached[1]
-    return body
-
-
 def _html(report: Report | None, status: int, pasted: str = "") -> Response:
-    counts = {s: sum(1 for r in report.results if r.severity == s) for s in SEVERITY_ORDER} if report else {}
     body = render_template(
         "validate.html",
         report=report,
-        counts=counts,
+        counts=report.counts if report else {},
         groups=report.groups() if report else [],
-        linker=paths.Linker(web.current_settings().base_uri, request.script_root),
-        shapes_base=web.current_settings().base_uri + SHAPES_NODE_PATH + "/",
-        guide=_guide(),
+        linker=paths.Linker(current().settings.base_uri, request.script_root),
+        shapes_base=current().settings.base_uri + SHAPES_NODE_PATH + "/",
+        guide=current().guide,
         formats=RDF_FORMATS,
         pasted=pasted,
         example_name=EXAMPLE_NAME,
-        limit=web.current_settings().max_submission_bytes,
+        limit=current().settings.max_submission_bytes,
     )
     return Response(body, status=status, mimetype=HTML, headers={"Cache-Control": "no-store", "Vary": "Accept"})

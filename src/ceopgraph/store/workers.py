@@ -6,7 +6,7 @@ a fresh one is started in the background, so one costly job never holds up the o
 
 Each worker is a fresh interpreter (never a fork of the threaded server process, whose locks and
 threads a fork would copy half-way) talking to the pool over a socket pair. It is confined before it
-imports anything (``ceopgraph.sandbox``: no network, a heap cap), then runs ``serve_jobs``: receive
+imports anything (``ceopgraph.store.sandbox``: no network, a heap cap), then runs ``serve_jobs``: receive
 one setup value, prepare, say it is ready, then answer jobs until the socket closes (the server went
 away) or it is killed. A job that needs more memory than the cap ends its worker; the pool tells that
 apart from other failures (``MemoryExceeded``). A worker that has grown past a quarter of its cap
@@ -22,7 +22,8 @@ most about that long, never behind the heavy ones. (How many callers may wait at
 layer's to bound: ``ceopgraph.web.admission``.)
 
 The pool knows nothing of queries or submissions: callers send picklable jobs, get back
-``(status, payload)`` pairs, and turn the pool's exceptions into their own.
+``(status, payload)`` pairs, and turn the pool's exceptions into their own (``raise_as``). The
+query store's pool, the query checker and the validation service run on it.
 """
 
 from __future__ import annotations
@@ -36,12 +37,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import IO, Any, TypeVar
+from typing import IO, Any, NoReturn, TypeVar
 
-from ceopgraph.sandbox import NOT_CONFINED_EXIT, worker_command
+from ceopgraph.store.sandbox import NOT_CONFINED_EXIT, worker_command
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,25 @@ class MemoryExceeded(WorkerPoolError):
 
 class WorkerFailed(WorkerPoolError):
     """The worker died or its socket broke mid-job; it is being replaced."""
+
+
+# What a caller raises for each kind of pool failure: an entry's key is a kind or a tuple of kinds.
+OwnErrors = Mapping[type[WorkerPoolError] | tuple[type[WorkerPoolError], ...], Callable[[WorkerPoolError], Exception]]
+
+
+def raise_as(exc: WorkerPoolError, own: OwnErrors) -> NoReturn:
+    """Raise the caller's own exception for a pool failure: that of the first entry of ``own`` whose
+    kind ``exc`` is, else ``exc`` itself.
+
+    A failed worker stays the cause of the caller's exception (a crash to look into); the limits
+    (waiting, time, memory) are said in full by the caller's message, so their own is dropped.
+    """
+    for kind, make in own.items():
+        if isinstance(exc, kind):
+            if isinstance(exc, WorkerFailed):
+                raise make(exc) from exc
+            raise make(exc) from None
+    raise exc
 
 
 def serve_jobs(fd: int, setup: Callable[[Any], State], handle: Callable[[State, Any], Reply]) -> None:

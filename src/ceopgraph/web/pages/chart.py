@@ -1,7 +1,7 @@
 """The chart of a dataset's figures: horizontal bars, server-rendered as SVG by the page template.
 
 No script and no library: the page stays within its Content-Security-Policy and works without
-JavaScript. This module only lays the bars out; ``templates/resource.html`` draws them.
+JavaScript. This module only lays the bars out; ``templates/macros.html`` draws them.
 """
 
 from __future__ import annotations
@@ -9,10 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from ceopgraph.pages import Figure
+from ceopgraph.web.pages.model import Figure
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,247 @@
+"""The embedded backend of the ``Store`` protocol: pyoxigraph in this process, and a pool of query processes.
+
+With ``queryproc`` (its query processes' half) this is the only code that drives the SPARQL engine.
+Our own queries run here, in the calling thread; endpoint queries run in killable worker processes
+(``QueryPool``) that open the on-disk copy of the data (``ceopgraph.store.disk``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import Graph, URIRef
+
+from ceopgraph.conneg import RdfFormat
+from ceopgraph.sparqltext import Bindings
+from ceopgraph.store import workers
+from ceopgraph.store.disk import DiskStore, load_files, version_of
+from ceopgraph.store.jobs import (
+    QueryAnswer,
+    QueryJob,
+    QueryMemoryExceeded,
+    QueryStopped,
+    QuerySyntaxError,
+    QueryTimeout,
+    StoreUnavailable,
+)
+from ceopgraph.store.protocol import OwnQuery, Row
+from ceopgraph.terms import OxTerm, to_oxigraph, to_rdflib
+
+# Term conversion (``ceopgraph.terms``) ----------------------------------------------------------
+
+
+def _substitutions(bindings: Bindings | None) -> dict[ox.Variable, OxTerm | ox.Triple] | None:
+    if not bindings:
+        return None
+    return {ox.Variable(name): to_oxigraph(value) for name, value in bindings.items()}
+
+
+def _graph_of(triples: Iterable[ox.Triple]) -> Graph:
+    graph = Graph()
+    for triple in triples:
+        graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate), to_rdflib(triple.object)))
+    return graph
+
+
+# Embedded backend ------------------------------------------------------------------------------
+
+
+class EmbeddedStore:
+    """pyoxigraph in this process, in memory, and one copy on disk for the query workers.
+
+    Our own queries (``select``, ``ask``, ``construct``: pages, descriptions) run here, in the calling
+    thread, on the in-memory store: it answers the scans a page makes several times faster than the
+    on-disk one (a resource page at 100k triples: ~130 ms against ~650 ms). Endpoint queries
+    (``execute``) come from anyone, and pyoxigraph's Python API cannot cancel a running query, so
+    they run in a pool of worker processes (``QueryPool``); a worker past its time limit is killed
+    and replaced, which really ends the work. The workers open one on-disk copy of the data read-only
+    (``DiskStore``) and so share the operating system's page cache, instead of each holding the data
+    in its own memory.
+    """
+
+    def __init__(
+        self,
+        store: ox.Store,
+        version: str,
+        disk: DiskStore | None = None,
+        query_processes: int = 2,
+        limits: QueryLimits | None = None,
+    ) -> None:
+        self._store = store
+        self._version = version
+        self._disk = disk  # the on-disk copy the query workers open; None: a scratch copy on first need
+        self._scratch: DiskStore | None = None  # that scratch copy, ours to remove
+        self._query_processes = query_processes
+        self._limits = limits or QueryLimits()
+        self._pool: QueryPool | None = None
+        self._pool_lock = threading.Lock()
+
+    @classmethod
+    def from_files(
+        cls,
+        paths: Sequence[Path],
+        formats: Sequence[RdfFormat],
+        query_processes: int = 2,
+        disk: DiskStore | None = None,
+        limits: QueryLimits | None = None,
+    ) -> EmbeddedStore:
+        """Load RDF files into memory; triples of triple formats go into a graph named after the file.
+
+        ``disk``, the same files written by ``DiskStore.build``, is what the query workers open (a
+        server passes the one copy it wrote before forking); without it they get a scratch copy.
+        """
+        store = ox.Store()
+        load_files(store, paths, formats)
+        version = disk.version if disk is not None else version_of(paths)
+        return cls(store, version, disk, query_processes, limits)
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    @property
+    def engine(self) -> ox.Store:
+        """The pyoxigraph store itself: a second ``EmbeddedStore`` can be built over the same data."""
+        return self._store
+
+    def graphs(self) -> list[URIRef]:
+        return sorted(URIRef(g.value) for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
+
+    def _run(self, query: OwnQuery, bindings: Bindings | None) -> object:
+        """The engine binds the values itself (substitutions): the query's text is run as written."""
+        substitutions = _substitutions(bindings)
+        try:
+            return self._store.query(str(query), use_default_graph_as_union=True, substitutions=substitutions)
+        except SyntaxError as exc:
+            raise QuerySyntaxError(str(exc)) from exc
+
+    def select(self, query: OwnQuery, bindings: Bindings | None = None) -> list[Row]:
+        solutions = self._run(query, bindings)
+        assert isinstance(solutions, ox.QuerySolutions)
+        names = [v.value for v in solutions.variables]
+        rows = []
+        for solution in solutions:
+            row = {}
+            for name in names:
+                value = solution[name]
+                if value is not None:
+                    row[name] = to_rdflib(value)
+            rows.append(row)
+        return rows
+
+    def ask(self, query: OwnQuery, bindings: Bindings | None = None) -> bool:
+        return bool(self._run(query, bindings))
+
+    def construct(self, query: OwnQuery, bindings: Bindings | None = None) -> Graph:
+        triples = self._run(query, bindings)
+        assert isinstance(triples, ox.QueryTriples)
+        return _graph_of(triples)
+
+    def graph_triples(self, graph: URIRef) -> Graph:
+        quads = self._store.quads_for_pattern(None, None, None, ox.NamedNode(str(graph)))
+        return _graph_of(ox.Triple(q.subject, q.predicate, q.object) for q in quads)
+
+    # The endpoint's execution path ------------------------------------------------------------
+
+    def start_query_pool(self, wait: bool = False) -> None:
+        """Start the query worker processes now rather than on the first endpoint query; with
+        ``wait``, return once they all answer (a server is healthy only when it can query)."""
+        with self._pool_lock:
+            if self._pool is None:
+                disk = self._disk
+                if disk is None:  # built in memory: the workers get a scratch copy on disk
+                    disk = self._scratch = DiskStore.copy_of(self._store, self._version)
+                self._pool = QueryPool(disk, self._query_processes, self._limits)
+            pool = self._pool
+        if wait:
+            pool.wait_ready()
+
+    def execute(self, job: QueryJob) -> QueryAnswer:
+        self.start_query_pool()
+        assert self._pool is not None
+        return self._pool.run(job)
+
+    def close(self) -> None:
+        """Stop the query workers; a scratch copy this store wrote for them is removed too."""
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
+            if self._scratch is not None:
+                self._scratch.remove()
+                self._scratch = None
+
+
+@dataclass(frozen=True)
+class QueryLimits:
+    """What one query process may use (``Settings``: query_memory_mb, fast_query_s, heavy_queries)."""
+
+    memory_mb: int = 1024
+    fast_query_s: float = 1.0
+    heavy_queries: int = 2
+
+
+class QueryPool:
+    """Worker processes answering endpoint queries, one query each at a time (``ceopgraph.store.workers``).
+
+    A query waits for an idle worker, then for its answer, both within the job's time limit; past it
+    the worker is killed (SIGKILL: the only way to stop pyoxigraph mid-query) and a fresh one is
+    started in the background, so one costly query never holds up the others for long. Each worker
+    opens ``disk`` read-only: a fresh one is ready in the time it takes to open the folder.
+    """
+
+    def __init__(self, disk: DiskStore, size: int, limits: QueryLimits) -> None:
+        self._workers = workers.WorkerPool(
+            "ceopgraph.store.queryproc:worker_main",
+            str(disk.path),
+            size,
+            "query worker",
+            memory_mb=limits.memory_mb,
+            heavy_slots=limits.heavy_queries,
+            fast_budget_s=limits.fast_query_s,
+        )
+        self._fast_s = limits.fast_query_s
+        self._workers.start()
+
+    def wait_ready(self) -> None:
+        self._workers.wait_ready()
+
+    def run(self, job: QueryJob) -> QueryAnswer:
+        limit = f"{job.timeout_s:g} s"
+        try:
+            (status, payload), ran_long = self._workers.run_in_lanes(job, job.timeout_s, 1 if job.demoted else 0)
+        except workers.WorkerPoolError as exc:
+            workers.raise_as(
+                exc,
+                {
+                    workers.NoIdleWorker: lambda _: QueryTimeout(
+                        f"no query worker became free within the {limit} limit; try again later"
+                    ),
+                    workers.DeadlinePassed: lambda _: QueryStopped(
+                        f"the query ran longer than the {limit} limit and was stopped; "
+                        "narrow it down (LIMIT, more specific patterns) and try again"
+                    ),
+                    workers.HeavyLaneFull: lambda _: QueryStopped(
+                        f"the query ran past {self._fast_s:g} s while {self._workers.heavy_slots} long queries "
+                        "were running already, and was stopped; try again later, or narrow it down"
+                    ),
+                    workers.MemoryExceeded: lambda _: QueryMemoryExceeded(
+                        f"the query needed more than the {self._workers.memory_mb} MiB a query may use and was "
+                        "stopped; narrow it down (LIMIT, more specific patterns, fewer ORDER BY keys)"
+                    ),
+                    workers.WorkerFailed: lambda _: StoreUnavailable(
+                        "a query worker failed; it is being replaced, try again"
+                    ),
+                },
+            )
+        if status == "error":
+            raise payload
+        answer: QueryAnswer = payload
+        return replace(answer, ran_long=True) if ran_long else answer
+
+    def close(self) -> None:
+        self._workers.close()

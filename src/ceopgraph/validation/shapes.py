@@ -1,0 +1,74 @@
+"""The shapes graph: parsed with the base URI, its SPARQL prefixes declared, its blank shapes named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import XSD
+
+from ceopgraph.labels import local_name
+from ceopgraph.namespaces import SH, bind_prefixes, prefix_map
+
+SHAPES_NODE_PATH = "def/shapes"
+
+
+def load_shapes(shapes_dir: Path, base_uri: str) -> Graph:
+    """Parse every ``*.ttl`` under ``shapes_dir`` with IRIs resolved against the base URI.
+
+    SHACL-SPARQL prefix declarations (SHACL section 5.2.1) are literals, which Turtle cannot make
+    relative, so the local namespaces are declared here, from the base, on the shapes graph's prefix
+    node. Blank-node property shapes and SPARQL constraints are then named (see ``_name_blank_shapes``)
+    so that every report says exactly which constraint a result comes from.
+    """
+    shapes = Graph()
+    for path in sorted(shapes_dir.glob("*.ttl")):
+        shapes.parse(path, format="turtle", publicID=base_uri)
+    bind_prefixes(shapes, base_uri)
+    declarations = URIRef(base_uri + SHAPES_NODE_PATH)
+    for prefix, namespace in sparql_prefixes(base_uri).items():
+        declaration = URIRef(f"{declarations}/prefix/{prefix}")
+        shapes.add((declarations, SH.declare, declaration))
+        shapes.add((declaration, SH.prefix, Literal(prefix)))
+        shapes.add((declaration, SH.namespace, Literal(namespace, datatype=XSD.anyURI)))
+    _name_blank_shapes(shapes)
+    return shapes
+
+
+def sparql_prefixes(base_uri: str) -> dict[str, str]:
+    """The prefixes SHACL-SPARQL queries may use: every serialisation prefix, plus the code lists the
+    consistency checks name (their codes hold "/" after the base, which prefixed names cannot)."""
+    return {
+        **prefix_map(base_uri),
+        "base": base_uri,
+        "precision": base_uri + "def/precision/",
+        "figure-status": base_uri + "def/figure-status/",
+    }
+
+
+def _name_blank_shapes(shapes: Graph) -> None:
+    """Give each blank property shape and SPARQL constraint of a named shape a stable IRI.
+
+    A property shape becomes ``{shape}/{local name of its path}`` (``{shape}/path`` for a complex
+    path) and a SPARQL constraint ``{shape}/sparql``; a second one of the same name gets ``-2`` and
+    so on, in the order of the sorted Turtle, so the names only change when the shapes do.
+    """
+    for predicate in (SH.property, SH.sparql):
+        for shape, member in sorted(shapes.subject_objects(predicate)):
+            if not isinstance(shape, URIRef) or not isinstance(member, BNode):
+                continue
+            path = shapes.value(member, SH.path)
+            stem = local_name(path) if isinstance(path, URIRef) else "path"
+            if predicate == SH.sparql:
+                stem = "sparql"
+            name = URIRef(f"{shape}/{stem}")
+            suffix = 2
+            while (name, None, None) in shapes:
+                name = URIRef(f"{shape}/{stem}-{suffix}")
+                suffix += 1
+            for p, o in list(shapes.predicate_objects(member)):
+                shapes.remove((member, p, o))
+                shapes.add((name, p, o))
+            for s, p in list(shapes.subject_predicates(member)):
+                shapes.remove((s, p, member))
+                shapes.add((s, p, name))

@@ -1,0 +1,32 @@
+"""``create_app(settings, store)``: one Flask app with its services, its blueprints and its layers.
+
+Nothing is global, so tests can run several apps side by side. The request passes, outermost first:
+``proxies.TrustedProxies`` (forwarding headers, from configured proxies only), ``replay.ReplayCache``
+(repeated GET answers replayed before Flask runs), then Flask: ``middleware`` (timing, the access log,
+security headers, CORS), one blueprint per concern, and ``errors`` (domain errors to HTTP answers).
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from ceopgraph.config import Settings
+from ceopgraph.store.protocol import Store
+from ceopgraph.web import errors, middleware, proxies, replay, resources, site, sparql, validation
+from ceopgraph.web.services import Services, install
+
+
+def create_app(settings: Settings, store: Store, *, owns_store: bool = False) -> Flask:
+    """An app over ``store``. Its services (``web.services``) are built now; ``close_app`` stops them,
+    and closes the store too when ``owns_store`` (the server's worker made it for this app alone)."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = max(settings.max_query_bytes, settings.max_submission_bytes)
+    services = Services.build(settings, store, owns_store=owns_store)
+    install(app, services)
+    errors.register(app)
+    for blueprint in (site.blueprint, sparql.blueprint, resources.blueprint, validation.blueprint):
+        app.register_blueprint(blueprint)
+    middleware.install(app)
+    app.wsgi_app = replay.ReplayCache(store, app.wsgi_app, settings.answer_cache_mb * 1024 * 1024)  # type: ignore[method-assign]
+    app.wsgi_app = proxies.TrustedProxies(app.wsgi_app, settings.trusted_proxies)  # type: ignore[method-assign]
+    return app

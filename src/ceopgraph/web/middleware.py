@@ -1,0 +1,111 @@
+"""What every answer gets, in one place: timing, the access log, security headers and CORS.
+
+- **Timing**: ``Server-Timing: app;dur=…`` (W3C Server Timing) on every answer the app renders; the
+  replay cache (``web.replay``) measures its own replays afresh.
+- **Access log**: one line per request, method, path, status, time and, for queries, the query's hash
+  (also sent as ``X-Query-Hash``). The query itself is never logged (it can be long or carry personal
+  data); the hash is enough to find a query a user reports. Replays write the same line.
+- **Security headers**: no MIME sniffing, no inline script, no framing; a page that needs another
+  policy (the SPARQL editor) sets its own ``Content-Security-Policy`` first.
+- **CORS** (Fetch standard): any origin may read any answer, without credentials. Everything served
+  here is public and read-only (documents, the JSON-LD context, the dumps, the VoID, SPARQL answers,
+  validation reports of what the client itself sent), and no answer depends on cookies or
+  authentication, so ``Access-Control-Allow-Origin: *`` exposes nothing a script on another site could
+  not fetch through a proxy anyway; it lets browser tools (YASGUI, Comunica, a JSON-LD playground)
+  read our answers directly, errors included, so that they can show why they were refused. Preflights
+  are answered from the URL map, so a new route is described without a list to keep in step.
+
+The replay cache records the headers added here, so replayed answers carry them too.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, Response, current_app, g, request
+
+logger = logging.getLogger("ceopgraph.access")
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+# Response headers a script may read besides the CORS-safelisted ones (Content-Type, Last-Modified…).
+EXPOSED_HEADERS = "ETag, Link, Location, Content-Location, Retry-After, X-SPARQL-MaxRows, X-Query-Hash"
+ALLOWED_HEADERS = "Accept, Content-Type, If-None-Match, If-Modified-Since, Cache-Control, X-Requested-With"
+# The order methods are listed in, whatever order the routes declare them.
+_METHOD_ORDER = ("GET", "HEAD", "POST", "OPTIONS")
+PREFLIGHT_MAX_AGE_S = 86400
+
+
+def install(app: Flask) -> None:
+    """Register the hooks. The preflight answer comes after the timer starts, and the response hooks
+    run in reverse order of registration: CORS first, then the security headers, timing and the log
+    line last, so the log sees the answer as sent."""
+    app.before_request(_start_timer)
+    app.before_request(_preflight)
+    app.after_request(_log)
+    app.after_request(_server_timing)
+    app.after_request(_security_headers)
+    app.after_request(_allow_any_origin)
+
+
+def log_line(remote_addr: str, method: str, path: str, status: int, elapsed_ms: float, query_hash: str) -> None:
+    """The one format of an access line, also written by the replay cache."""
+    if logger.isEnabledFor(logging.INFO):
+        logger.info('%s "%s %s" %d %.2fms query=%s', remote_addr, method, path, status, elapsed_ms, query_hash)
+
+
+def _start_timer() -> None:
+    g.ceopgraph_started = time.perf_counter()
+
+
+def _elapsed_ms() -> float:
+    return (time.perf_counter() - g.get("ceopgraph_started", time.perf_counter())) * 1000
+
+
+def _server_timing(response: Response) -> Response:
+    response.headers["Server-Timing"] = f"app;dur={_elapsed_ms():.1f}"
+    return response
+
+
+def _log(response: Response) -> Response:
+    if logger.isEnabledFor(logging.INFO):
+        remote = request.remote_addr or "-"
+        log_line(remote, request.method, request.path, response.status_code, _elapsed_ms(), g.get("query_hash", "-"))
+    return response
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    return response
+
+
+def _allow_any_origin(response: Response) -> Response:
+    """Applied to every answer, errors and 304s included: each may be read by a script elsewhere."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+    return response
+
+
+def _preflight() -> Response | None:
+    """A preflight (``OPTIONS``) on any route, answered with the methods that route takes: GET, HEAD and
+    OPTIONS on documents, POST besides on ``/sparql`` and ``/validate``. A path no route matches falls
+    through to its 404 (with the CORS headers)."""
+    if request.method != "OPTIONS" or request.url_rule is None:
+        return None
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    offered = set(adapter.allowed_methods())
+    methods = ", ".join(m for m in _METHOD_ORDER if m in offered)
+    return Response(
+        status=204,
+        headers={
+            "Allow": methods,
+            "Access-Control-Allow-Methods": methods,
+            "Access-Control-Allow-Headers": ALLOWED_HEADERS,
+            "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_S),
+        },
+    )

@@ -1,0 +1,141 @@
+"""Figures: the observations of a data cube, as the pages and the chart show them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from rdflib import URIRef
+from rdflib.term import Node
+
+from ceopgraph.describe import with_prefixes
+from ceopgraph.namespaces import LocalNamespaces
+from ceopgraph.store.protocol import Store
+from ceopgraph.web.pages.builder import PageBuilder
+from ceopgraph.web.pages.model import Figure
+from ceopgraph.web.pages.rows import read_all, text
+
+# Type tests as FILTER EXISTS and the source position as a nested OPTIONAL: planned otherwise, the
+# first scans every observation and the second every position selector of the store. A figure
+# derived from other figures has sources without a position (rows without ?sourceStart).
+OBSERVATIONS_QUERY = with_prefixes(
+    """
+SELECT * WHERE {
+  ?obs qb:dataSet ?dataset . FILTER EXISTS { ?obs rdf:type qb:Observation }
+  ?obs ?statisticDimension ?statistic ; sdmx-dimension:refPeriod ?period ; sdmx-measure:obsValue ?value .
+  OPTIONAL { ?statistic skos:prefLabel ?statisticLabel }
+  OPTIONAL { ?period rdfs:label ?periodLabel }
+  OPTIONAL { ?obs rdfs:label ?obsLabel }
+  OPTIONAL { ?obs sdmx-attribute:unitMeasure ?unit . ?unit skos:prefLabel ?unitLabel }
+  OPTIONAL { ?obs ?statusAttribute ?status . ?status skos:notation ?statusNotation }
+  OPTIONAL { ?obs ?precisionAttribute ?precision . ?precision skos:prefLabel ?precisionLabel }
+  OPTIONAL { ?obs ?rangeAttribute ?range .
+             OPTIONAL { ?range schema:minValue ?min } OPTIONAL { ?range schema:maxValue ?max } }
+  OPTIONAL { ?obs ?comparisonAttribute ?comparison . OPTIONAL { ?comparison rdfs:label ?comparisonLabel } }
+  OPTIONAL { ?obs ?derivationAttribute ?derivation }
+  OPTIONAL { ?obs prov:wasDerivedFrom ?segment
+             OPTIONAL { ?segment oa:hasSelector ?position . ?position oa:start ?sourceStart } }
+}
+"""
+)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A solution of ``OBSERVATIONS_QUERY``: one observation, with one of its source positions."""
+
+    obs: URIRef
+    statistic: URIRef
+    period: URIRef
+    value: Node
+    obs_label: Node | None
+    statistic_label: Node | None
+    period_label: Node | None
+    unit: Node | None
+    unit_label: Node | None
+    status_notation: Node | None
+    precision_label: Node | None
+    min: Node | None
+    max: Node | None
+    comparison: Node | None
+    comparison_label: Node | None
+    derivation: Node | None
+    source_start: Node | None
+
+
+def _cube_bindings(base: str) -> dict[str, Node]:
+    local = LocalNamespaces(base)
+    return {
+        "statisticDimension": local.dimension["statistic"],
+        "statusAttribute": local.attribute["figure-status"],
+        "precisionAttribute": local.attribute["precision"],
+        "rangeAttribute": local.attribute["value-range"],
+        "comparisonAttribute": local.attribute["comparison-period"],
+        "derivationAttribute": local.attribute["derivation"],
+    }
+
+
+def format_number(value: Decimal) -> str:
+    if value == value.to_integral_value():
+        return f"{int(value):,}"
+    return f"{value:,f}".rstrip("0").rstrip(".")
+
+
+def figures(
+    store: Store, builder: PageBuilder, dataset: URIRef | None = None, obs: URIRef | None = None
+) -> tuple[Figure, ...]:
+    """The observations of a dataset (or one observation) as figures, reported first."""
+    bindings = _cube_bindings(builder.base)
+    if dataset is not None:
+        bindings["dataset"] = dataset
+    if obs is not None:
+        bindings["obs"] = obs
+    found = [_figure(builder, row) for row in read_all(Observation, store.select(OBSERVATIONS_QUERY, bindings))]
+    # One figure per observation, placed where the source text first gives it.
+    unique: dict[str, Figure] = {}
+    for fig in found:
+        if fig is None:
+            continue
+        kept = unique.get(fig.obs.iri)
+        if kept is None or _first_given(fig) <= _first_given(kept):
+            unique[fig.obs.iri] = fig
+    return tuple(
+        sorted(unique.values(), key=lambda f: (f.derived, f.source_start is None, f.source_start or 0, f.obs.label))
+    )
+
+
+def _figure(builder: PageBuilder, row: Observation) -> Figure | None:
+    """One solution as a figure; None where the value is not a number."""
+    try:
+        value = Decimal(str(row.value))
+    except InvalidOperation:
+        return None
+    percent = "percent" in text(row.unit)
+    comparison = row.comparison
+    return Figure(
+        obs=builder.link(row.obs, str(row.obs_label or "")),
+        statistic=builder.link(row.statistic, str(row.statistic_label or "")),
+        period=builder.link(row.period, str(row.period_label or "")),
+        value=value,
+        shown=format_number(value) + ("%" if percent else ""),
+        unit="" if percent else text(row.unit_label),
+        derived=text(row.status_notation) == "derived",
+        status=text(row.status_notation, "reported"),
+        precision=text(row.precision_label),
+        value_range=_value_range(row.min, row.max, "%" if percent else ""),
+        comparison=builder.link(comparison, str(row.comparison_label or ""))
+        if isinstance(comparison, URIRef)
+        else None,
+        derivation=None if row.derivation is None else str(row.derivation),
+        source_start=None if row.source_start is None else int(str(row.source_start)),
+    )
+
+
+def _value_range(low: Node | None, high: Node | None, unit_mark: str) -> str | None:
+    if low is None or high is None:
+        return None
+    return f"{format_number(Decimal(str(low)))}{unit_mark} to {format_number(Decimal(str(high)))}{unit_mark}"
+
+
+def _first_given(fig: Figure) -> tuple[bool, int]:
+    return (fig.source_start is None, fig.source_start or 0)

@@ -1,0 +1,328 @@
+"""This dataset's home page: its title, headline figures, threat areas, transitions, quotations,
+claims and downloads, entirely from the store: nothing about the dataset is typed into the template.
+
+Each part has its query, named below, and a record of what one solution of it holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TypeVar
+
+from rdflib import Graph, URIRef
+from rdflib.term import Node
+
+from ceopgraph.describe import with_prefixes
+from ceopgraph.namespaces import IANA_MEDIA, LocalNamespaces
+from ceopgraph.paths import Linker
+from ceopgraph.store.protocol import Store
+from ceopgraph.web.pages.builder import PageBuilder
+from ceopgraph.web.pages.figures import figures, format_number
+from ceopgraph.web.pages.model import Figure, Link
+from ceopgraph.web.pages.rows import read_all, text
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ThreatArea:
+    link: Link
+    notation: str
+    definition: str
+
+
+@dataclass(frozen=True)
+class Quotation:
+    link: Link
+    text: str
+    speaker: Link
+    role: str | None
+
+
+@dataclass(frozen=True)
+class Transition:
+    link: Link
+    comment: str
+    when: str
+    status: str
+    organisations: tuple[Link, ...]
+
+
+@dataclass(frozen=True)
+class Download:
+    label: str
+    media_type: str
+    href: str | None
+
+
+@dataclass(frozen=True)
+class HomePage:
+    title: str
+    description: str
+    dataset: Link
+    cube: Link | None
+    triples: str | None
+    licence: Link | None
+    source: Link | None
+    headline: tuple[Figure, ...]
+    derived_count: int
+    threat_scheme: Link | None
+    threat_areas: tuple[ThreatArea, ...]
+    transitions: tuple[Transition, ...]
+    quotations: tuple[Quotation, ...]
+    claims: tuple[Link, ...]
+    downloads: tuple[Download, ...]
+    vocabulary: Link | None
+    shapes: Link | None
+    sparql: str | None
+
+
+# The queries, and a record of one solution of each ---------------------------------------------------
+
+DATASET_QUERY = with_prefixes(
+    """
+SELECT * WHERE {
+  ?dataset dct:title ?title .
+  OPTIONAL { ?dataset dct:description ?description }
+  OPTIONAL { ?dataset void:triples ?triples }
+  OPTIONAL { ?dataset dct:license ?licence }
+  OPTIONAL { ?dataset dct:source ?source . OPTIONAL { ?source rdfs:label ?sourceLabel } }
+  OPTIONAL { ?dataset void:sparqlEndpoint ?sparql }
+  OPTIONAL { ?dataset dct:conformsTo ?shapes }
+  OPTIONAL { ?dataset void:subset ?cube . ?cube a qb:DataSet . OPTIONAL { ?cube rdfs:label ?cubeLabel } }
+}
+"""
+)
+
+
+@dataclass(frozen=True)
+class DatasetRow:
+    title: Node
+    description: Node | None
+    triples: Node | None
+    licence: Node | None
+    source: Node | None
+    source_label: Node | None
+    sparql: Node | None
+    shapes: Node | None
+    cube: Node | None
+    cube_label: Node | None
+
+
+THREATS_QUERY = with_prefixes(
+    """
+SELECT * WHERE {
+  ?plan schema:about ?scheme .
+  ?scheme a skos:ConceptScheme ; skos:prefLabel ?schemeLabel ; skos:hasTopConcept ?concept .
+  ?concept skos:prefLabel ?label ; skos:notation ?notation .
+  OPTIONAL { ?concept skos:definition ?definition }
+}
+"""
+)
+
+
+@dataclass(frozen=True)
+class ThreatRow:
+    scheme: Node
+    scheme_label: Node
+    concept: URIRef
+    label: Node
+    notation: Node
+    definition: Node | None
+
+
+TRANSITIONS_QUERY = with_prefixes(
+    """
+SELECT * WHERE {
+  ?event a org:ChangeEvent ; rdfs:label ?label .
+  OPTIONAL { ?event rdfs:comment ?comment }
+  OPTIONAL { ?event time:hasTime ?time . ?time rdfs:label ?timeLabel }
+  OPTIONAL { ?event ?statusProperty ?status . ?status skos:prefLabel ?statusLabel }
+  OPTIONAL { { ?event org:originalOrganization ?org } UNION { ?event org:resultingOrganization ?org }
+             UNION { ?membership org:member ?member ; org:organization ?org . ?event org:originalOrganization ?member }
+             ?org rdfs:label ?orgLabel }
+}
+"""
+)
+
+
+@dataclass(frozen=True)
+class TransitionRow:
+    event: URIRef
+    label: Node
+    comment: Node | None
+    time_label: Node | None
+    status_label: Node | None
+    org: Node | None
+    org_label: Node | None
+
+
+QUOTATIONS_QUERY = with_prefixes(
+    """
+SELECT * WHERE {
+  ?quotation a schema:Quotation ; schema:text ?text ; schema:creator ?speaker .
+  OPTIONAL { ?quotation rdfs:label ?label }
+  OPTIONAL { ?speaker rdfs:label ?speakerLabel }
+  OPTIONAL { ?speaker org:holds ?post . ?post rdfs:label ?postLabel }
+}
+"""
+)
+
+
+@dataclass(frozen=True)
+class QuotationRow:
+    quotation: URIRef
+    text: Node
+    speaker: URIRef
+    label: Node | None
+    speaker_label: Node | None
+    post_label: Node | None
+
+
+CLAIMS_QUERY = with_prefixes(
+    """
+SELECT * WHERE { ?claim a ?claimClass ; rdfs:label ?label }
+"""
+)
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    claim: URIRef
+    label: Node
+
+
+DOWNLOADS_QUERY = with_prefixes(
+    """
+SELECT * WHERE {
+  ?dataset dcat:distribution ?distribution .
+  ?distribution dcat:downloadURL ?url ; dcat:mediaType ?mediaType .
+}
+"""
+)
+
+
+@dataclass(frozen=True)
+class DownloadRow:
+    url: Node
+    media_type: Node
+
+
+VOCABULARY_QUERY = with_prefixes(
+    """
+SELECT * WHERE { ?vocabulary a owl:Ontology ; rdfs:label ?label }
+"""
+)
+
+
+@dataclass(frozen=True)
+class VocabularyRow:
+    vocabulary: Node
+
+
+# The page -------------------------------------------------------------------------------------------
+
+
+def _first(values: Iterable[T | None]) -> T | None:
+    """The first bound value of a variable over the solutions."""
+    return next((v for v in values if v is not None), None)
+
+
+def home_page(store: Store, base: str, linker: Linker, dataset: URIRef) -> HomePage:
+    """The home page, entirely from the store: nothing about the dataset is typed into the template."""
+    builder = PageBuilder(base, linker, Graph())
+    local = LocalNamespaces(base)
+    rows = read_all(DatasetRow, store.select(DATASET_QUERY, {"dataset": dataset}))
+    title = str(_first(r.title for r in rows) or "ceopgraph")
+    cube = _first(r.cube for r in rows)
+    all_figures = figures(store, builder, dataset=cube) if isinstance(cube, URIRef) else ()
+    threats = read_all(ThreatRow, store.select(THREATS_QUERY))
+    scheme = _first(r.scheme for r in threats)
+    triples = _first(r.triples for r in rows)
+    licence = _first(r.licence for r in rows)
+    source = _first(r.source for r in rows)
+    sparql = _first(r.sparql for r in rows)
+    shapes = _first(r.shapes for r in rows)
+    vocabulary = _first(
+        r.vocabulary
+        for r in read_all(VocabularyRow, store.select(VOCABULARY_QUERY, {"vocabulary": local.def_["ceop"]}))
+    )
+    return HomePage(
+        title=title,
+        description=str(_first(r.description for r in rows) or ""),
+        dataset=builder.link(dataset, title),
+        cube=_linked(builder, cube, _first(r.cube_label for r in rows)),
+        triples=format_number(Decimal(str(triples))) if triples is not None else None,
+        licence=builder.link(licence) if isinstance(licence, URIRef) else None,
+        source=_linked(builder, source, _first(r.source_label for r in rows)),
+        headline=tuple(f for f in all_figures if not f.derived),
+        derived_count=sum(1 for f in all_figures if f.derived),
+        threat_scheme=builder.link(scheme, str(_first(r.scheme_label for r in threats)))
+        if isinstance(scheme, URIRef)
+        else None,
+        threat_areas=_threat_areas(builder, threats),
+        transitions=_transitions(builder, store, local),
+        quotations=_quotations(builder, store),
+        claims=_claims(builder, store, local),
+        downloads=_downloads(linker, store, dataset),
+        vocabulary=builder.link(vocabulary, "Vocabulary") if isinstance(vocabulary, URIRef) else None,
+        shapes=builder.link(shapes, "SHACL shapes") if isinstance(shapes, URIRef) else None,
+        sparql=linker.href(str(sparql)) if isinstance(sparql, URIRef) else None,
+    )
+
+
+def _linked(builder: PageBuilder, node: Node | None, label: Node | None) -> Link | None:
+    """A link to ``node`` with its label from the query, where it is an IRI."""
+    return builder.link(node, str(label or "")) if isinstance(node, URIRef) else None
+
+
+def _threat_areas(builder: PageBuilder, threats: list[ThreatRow]) -> tuple[ThreatArea, ...]:
+    areas = {
+        str(r.concept): ThreatArea(builder.link(r.concept, str(r.label)), str(r.notation), text(r.definition))
+        for r in threats
+    }
+    return tuple(sorted(areas.values(), key=lambda t: t.notation))
+
+
+def _transitions(builder: PageBuilder, store: Store, local: LocalNamespaces) -> tuple[Transition, ...]:
+    """Each change event with every organisation it involves (one solution per organisation)."""
+    transitions: dict[str, Transition] = {}
+    bindings = {"statusProperty": local.ceop["statusAtPublication"]}
+    for r in read_all(TransitionRow, store.select(TRANSITIONS_QUERY, bindings)):
+        key = str(r.event)
+        orgs = transitions[key].organisations if key in transitions else ()
+        if isinstance(r.org, URIRef) and str(r.org) not in {o.iri for o in orgs}:
+            orgs = (*orgs, builder.link(r.org, text(r.org_label)))
+        transitions[key] = Transition(
+            builder.link(r.event, str(r.label)), text(r.comment), text(r.time_label), text(r.status_label), orgs
+        )
+    return tuple(transitions.values())
+
+
+def _quotations(builder: PageBuilder, store: Store) -> tuple[Quotation, ...]:
+    quotations = {
+        str(r.quotation): Quotation(
+            builder.link(r.quotation, text(r.label)),
+            str(r.text),
+            builder.link(r.speaker, text(r.speaker_label)),
+            None if r.post_label is None else str(r.post_label),
+        )
+        for r in read_all(QuotationRow, store.select(QUOTATIONS_QUERY))
+    }
+    return tuple(sorted(quotations.values(), key=lambda q: q.link.iri, reverse=True))
+
+
+def _claims(builder: PageBuilder, store: Store, local: LocalNamespaces) -> tuple[Link, ...]:
+    rows = read_all(ClaimRow, store.select(CLAIMS_QUERY, {"claimClass": local.ceop["Claim"]}))
+    return tuple(sorted({builder.link(r.claim, str(r.label)) for r in rows}, key=lambda link: link.label))
+
+
+def _downloads(linker: Linker, store: Store, dataset: URIRef) -> tuple[Download, ...]:
+    rows = read_all(DownloadRow, store.select(DOWNLOADS_QUERY, {"dataset": dataset}))
+    found = {
+        Download(str(r.url).rsplit("/", 1)[-1], str(r.media_type).removeprefix(IANA_MEDIA), linker.href(str(r.url)))
+        for r in rows
+    }
+    return tuple(sorted(found, key=lambda d: d.label))

@@ -1,0 +1,126 @@
+"""The per-app services: built once, eagerly, by ``create_app``; reached through one accessor; closed once.
+
+Everything an app holds besides Flask's own state lives here, typed: the settings and the store it was
+given, the admission control, the query checker's and the validator's worker pools (their processes
+start on first use, so building an app costs no process), the shapes graph parsed once (the shape pages
+and the validator's guide share it), the index of subjects behind the 404 hints, and the small caches
+that follow the dataset version. Blueprints reach it with ``current()``, never by string keys, and
+never by importing the package that creates the app.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from flask import Flask, current_app
+from rdflib import Graph
+
+from ceopgraph.config import Settings
+from ceopgraph.queryvet import QueryChecker
+from ceopgraph.store.protocol import Store
+from ceopgraph.validation.guide import GuideSection, example_submission, submission_guide
+from ceopgraph.validation.service import ValidationPool, ValidatorConfig
+from ceopgraph.validation.shapes import load_shapes
+from ceopgraph.web.admission import Admission
+from ceopgraph.web.pages.index import SubjectIndex
+
+_KEY = "ceopgraph.services"
+# Where `make setup` puts YASGUI (npm ci from the committed package.json and lockfile).
+YASGUI_BUILD = Path("node_modules") / "@zazuko" / "yasgui" / "build"
+
+T = TypeVar("T")
+
+
+class PerVersion(Generic[T]):
+    """One value per dataset version, made on first use and made again when the version changes."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._held: tuple[str, T] | None = None
+
+    def get(self, version: str) -> T:
+        with self._lock:
+            if self._held is None or self._held[0] != version:
+                self._held = (version, self._make())
+            return self._held[1]
+
+
+@dataclass
+class FirstSeen:
+    """When this app first served each dataset version: the ``Last-Modified`` of its answers (the store
+    knows no date; a version hash has none)."""
+
+    _seen: dict[str, datetime] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def of(self, version: str) -> datetime:
+        with self._lock:
+            return self._seen.setdefault(version, datetime.now(UTC).replace(microsecond=0))
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    admission: Admission
+    checker: QueryChecker
+    validator: ValidationPool
+    shapes: Graph
+    guide: list[GuideSection]
+    subjects: SubjectIndex
+    example: PerVersion[bytes]  # the validation page's example submission, read from the store
+    first_seen: FirstSeen
+    editor_assets: Path
+    owns_store: bool = False
+
+    @classmethod
+    def build(cls, settings: Settings, store: Store, owns_store: bool = False) -> Services:
+        shapes = load_shapes(settings.shapes_dir, settings.base_uri)
+        config = ValidatorConfig(str(settings.shapes_dir), settings.base_uri, settings.max_submission_bytes)
+        return cls(
+            settings=settings,
+            store=store,
+            admission=Admission(settings.busy_requests, settings.client_queries),
+            checker=QueryChecker(settings.checker_processes, settings.checker_memory_mb),
+            validator=ValidationPool(config, settings.validation_processes, settings.validation_memory_mb),
+            shapes=shapes,
+            guide=submission_guide(shapes),
+            subjects=SubjectIndex(),
+            example=PerVersion(lambda: example_submission(store, settings.base_uri)),
+            first_seen=FirstSeen(),
+            editor_assets=settings.root / YASGUI_BUILD,
+            owns_store=owns_store,
+        )
+
+    def close(self) -> None:
+        """Stop the worker processes, and close the store if it is the app's own (``owns_store``)."""
+        self.validator.close()
+        self.checker.close()
+        if self.owns_store:
+            self.store.close()
+
+
+def install(app: Flask, services: Services) -> None:
+    app.extensions[_KEY] = services
+
+
+def of(app: Flask) -> Services:
+    """The services of ``app`` (outside a request: the server closing it, a test)."""
+    services: Services = app.extensions[_KEY]
+    return services
+
+
+def current() -> Services:
+    """The services of the app handling this request."""
+    return of(current_app)
+
+
+def close_app(app: Flask) -> None:
+    """Stop what ``app`` started (the server calls it as a worker exits; tests as they finish)."""
+    of(app).close()
