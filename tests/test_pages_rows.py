@@ -56,3 +56,10 @@ def test_a_record_holds_only_terms() -> None:
 def test_text_of_an_optional_term() -> None:
     assert text(None) == "" and text(None, "reported") == "reported"
     assert text(Literal(0)) == "0"  # not the empty text a falsy literal would give with `or`
+
+
+def test_rows_that_do_not_fit_are_left_off_not_the_page(caplog: pytest.LogCaptureFixture) -> None:
+    """``serve --data`` can serve any RDF: a blank node where a page links an IRI loses its row only."""
+    solutions = [{"obs": BNode(), "value": Literal(1)}, {"obs": OBS, "value": Literal(790)}]
+    assert read_all(_Row, solutions) == [_Row(OBS, None, Literal(790))]
+    assert "?obs is a BNode" in caplog.text

@@ -199,3 +199,14 @@ def test_batches_keep_blank_nodes_together_and_respect_the_limits() -> None:
     assert sum(len(part) for part in parts) == len(graph)
     assert all(len(part) <= 10 for part in parts)
     assert sum("_:" in line for line in parts[0]) == 2  # both blank node triples in one request
+
+
+def test_the_altered_triples_of_a_graph_are_listed_up_to_a_limit() -> None:
+    from ceopgraph.publish import SHOWN_ALTERED, PublishReport, describe
+
+    graph = URIRef("https://w3id.org/ceopgraph/data/graph/figures")
+    altered = tuple(f"<s{n}> <p> 1.0 comes back as 1" for n in range(SHOWN_ALTERED + 10))
+    report = PublishReport("SPARQL Update", {graph: 1}, {graph: 1}, (), 1, 0.1, True, {graph: altered})
+    lines = describe(report, "http://127.0.0.1/query")
+    assert sum(1 for line in lines if "comes back as" in line) == SHOWN_ALTERED
+    assert "  ... and 10 more" in lines

@@ -24,11 +24,13 @@ from ceopgraph.config import Settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION, rdf_format_for_media_type
 from ceopgraph.namespaces import LocalNamespaces
 from ceopgraph.publish import Target, publish
+from ceopgraph.sparqltext import read_dataset_clauses
 from ceopgraph.store.client import Credentials
 from ceopgraph.store.embedded import EmbeddedStore
 from ceopgraph.store.jobs import QueryJob
 from ceopgraph.store.remote import RemoteStore
 from ceopgraph.web.app import create_app
+from ceopgraph.web.services import close_app
 
 from .stores import STORE_KINDS, VIRTUOSO_PASSWORD, VIRTUOSO_USER, StoreProcess, VirtuosoServer, make_store
 
@@ -119,12 +121,8 @@ def test_graphs_that_are_not_ours_stay_invisible(remote: RemoteStore, published:
     job = QueryJob("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", "SELECT", "json")
     answer = json.loads(remote.execute(job).body)
     assert {b["g"]["value"] for b in answer["results"]["bindings"]} == {str(g) for g in remote.graphs()}
-    named = QueryJob(
-        "SELECT (COUNT(*) AS ?n) FROM <http://www.openlinksw.com/schemas/virtrdf#> WHERE { ?s ?p ?o }",
-        "SELECT",
-        "json",
-        query_has_dataset=True,
-    )
+    query = "SELECT (COUNT(*) AS ?n) FROM <http://www.openlinksw.com/schemas/virtrdf#> WHERE { ?s ?p ?o }"
+    named = QueryJob(query, "SELECT", "json", query_has_dataset=True, dataset_clauses=read_dataset_clauses(query))
     answer = json.loads(remote.execute(named).body)
     assert answer["results"]["bindings"][0]["n"]["value"] == "0"
 
@@ -182,8 +180,11 @@ REQUESTS = [
 
 
 @pytest.fixture(scope="module")
-def apps(remote: RemoteStore, embedded: EmbeddedStore, settings: Settings) -> tuple[Flask, Flask]:
-    return create_app(settings, embedded), create_app(settings, remote)
+def apps(remote: RemoteStore, embedded: EmbeddedStore, settings: Settings) -> Iterator[tuple[Flask, Flask]]:
+    made = create_app(settings, embedded), create_app(settings, remote)
+    yield made
+    for app in made:
+        close_app(app)
 
 
 def comparable(body: bytes, media_type: str) -> object:

@@ -24,6 +24,7 @@ from ceopgraph.publish import Target, publish
 from ceopgraph.store.client import Credentials
 from ceopgraph.store.remote import RemoteStore
 from ceopgraph.web.app import create_app
+from ceopgraph.web.services import close_app
 
 from .live import running_server
 from .stores import STORE_KINDS, VIRTUOSO_PASSWORD, VIRTUOSO_USER, VirtuosoServer, make_store
@@ -112,9 +113,10 @@ def silent_store() -> Iterator[str]:
 
 def test_store_that_never_answers_gives_503_within_the_timeout(silent_store: str) -> None:
     settings = load_settings(environ={}, endpoint=silent_store, query_timeout_s=1.0)
-    app = create_app(settings, RemoteStore.from_settings(settings))
+    app = create_app(settings, RemoteStore.from_settings(settings), owns_store=True)
     started = time.monotonic()
     answer = app.test_client().get("/healthz", headers={"Accept": "text/plain"})
+    close_app(app)
     assert answer.status_code == 503
     assert "did not answer" in answer.get_data(as_text=True)
     assert time.monotonic() - started < 5
@@ -139,8 +141,9 @@ def test_store_answering_garbage_gives_502(tmp_path: Path) -> None:
     thread.start()
     try:
         settings = load_settings(environ={}, endpoint=f"http://127.0.0.1:{server.server_address[1]}/query")
-        app = create_app(settings, RemoteStore.from_settings(settings))
+        app = create_app(settings, RemoteStore.from_settings(settings), owns_store=True)
         answer = app.test_client().get("/healthz", headers={"Accept": "text/plain"})
+        close_app(app)
         assert answer.status_code == 502
         assert "Bad gateway" in answer.get_data(as_text=True)
         assert "not JSON" in answer.get_data(as_text=True)

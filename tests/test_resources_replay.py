@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from flask import Flask
@@ -16,7 +16,7 @@ from ceopgraph.config import Settings, load_settings
 from ceopgraph.store.jobs import StoreUnavailable
 from ceopgraph.web.app import create_app
 from ceopgraph.web.pages import notfound, resource
-from ceopgraph.web.replay import ReplayCache
+from ceopgraph.web.replay import ReplayCache, replayable
 
 from .apps import embedded_app
 
@@ -215,3 +215,28 @@ def test_an_answer_over_its_share_of_the_budget_is_not_kept() -> None:
     _get(cache, "/doc/page/1")
     _get(cache, "/doc/page/1")
     assert inner.calls == ["/doc/page/1", "/doc/page/1"]
+
+
+@pytest.mark.parametrize("path", ["/sparql", "/sparql/"])
+def test_queries_at_both_endpoint_urls_are_replayed(path: str) -> None:
+    """``/sparql/`` answers queries as ``/sparql`` does, so its repeated GETs are replayed too."""
+    inner, store = _Counting(), _Versioned()
+    cache = ReplayCache(store, _WithQueryHash(inner), max_bytes=1 << 20)
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "query=ASK%7B%7D", "SCRIPT_NAME": ""}
+    for _ in range(2):
+        b"".join(cache(dict(environ), lambda status, headers, exc_info=None: lambda data: None))
+    assert inner.calls == [path]
+    assert not replayable({**environ, "QUERY_STRING": ""})  # the bare endpoint: the editor, never replayed
+
+
+class _WithQueryHash:
+    """The app's answer to a query carries X-Query-Hash (the replay cache records only those)."""
+
+    def __init__(self, inner: _Counting) -> None:
+        self._inner = inner
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        def with_hash(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            return start_response(status, [*headers, ("X-Query-Hash", "abc")])
+
+        return self._inner(environ, with_hash)

@@ -13,6 +13,7 @@ from flask import Flask
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.store.jobs import StoreUnavailable
 from ceopgraph.web.app import create_app
+from ceopgraph.web.services import close_app
 
 from .apps import embedded_app
 
@@ -73,6 +74,9 @@ class _DownStore:
 def test_a_store_that_is_down_gets_503_not_500(settings: Settings, built_dist: Path) -> None:
     """Regression: the fast path asked the store for its version outside Flask's error handling."""
     down = create_app(load_settings(environ={}, root=settings.root, dist_dir=built_dist), _DownStore())  # type: ignore[arg-type]
-    answer = down.test_client().get("/sparql", query_string={"query": "ASK { ?s ?p ?o }"})
+    try:
+        answer = down.test_client().get("/sparql", query_string={"query": "ASK { ?s ?p ?o }"})
+    finally:
+        close_app(down)
     assert answer.status_code == 503
     assert "does not answer" in answer.get_data(as_text=True)

@@ -38,6 +38,8 @@ from ceopgraph.store.remote import RemoteStore
 # One INSERT DATA request carries at most this many triples or bytes: small enough for any store's
 # request limits (Virtuoso's SQL compiler slows down sharply on huge ones), big enough to be quick.
 BATCH_TRIPLES = 1000
+# Altered triples listed per graph after a publish (a store that rewrites every decimal would list all).
+SHOWN_ALTERED = 50
 BATCH_BYTES = 512 * 1024
 
 UNION_DEFAULT_GRAPH_HELP = """\
@@ -323,7 +325,9 @@ def describe(report: PublishReport, endpoint: str) -> Sequence[str]:
             f"warning: {len(altered)} triples of {graph} do not come back from the store as written "
             "(it rewrites values):"
         )
-        lines += [f"  {line}" for line in altered]
+        lines += [f"  {line}" for line in altered[:SHOWN_ALTERED]]
+        if len(altered) > SHOWN_ALTERED:
+            lines.append(f"  ... and {len(altered) - SHOWN_ALTERED} more")
     if report.union_default_graph:
         lines.append("default graph: the union of the named graphs")
     else:

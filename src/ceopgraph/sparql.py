@@ -1,4 +1,4 @@
-"""SPARQL 1.1 Protocol, the query side: request parsing, result formats, answer cache.
+"""SPARQL 1.1 Protocol, the query side: request parsing, result formats, the notice on cut answers.
 
 Pure functions and small values; the web layer feeds them the raw request and maps the exceptions
 below to HTTP statuses. Section numbers refer to SPARQL 1.1 Protocol (W3C Recommendation, 2013-03-21)
@@ -288,8 +288,12 @@ def with_truncation_notice(body: bytes, fmt: ResultFormat, max_rows: int, about:
     if fmt.name in ("xml", "rdfxml"):
         declaration_end = body.find(b"?>") + 2 if body.startswith(b"<?xml") else 0
         return body[:declaration_end] + f"\n<!-- {notice} -->\n".encode() + body[declaration_end:].lstrip(b"\n")
-    if fmt.name == "json":
-        results = json.loads(body)
-        results["head"]["link"] = [*results["head"].get("link", []), about]
-        return json.dumps(results, ensure_ascii=False, separators=(",", ":")).encode()
+    if fmt.name == "json" and body.startswith(_JSON_HEAD + b'"'):
+        # Written into the engine's own text, never parsed: a cut answer can still be large (many
+        # columns), and the server's process has no memory cap. The engine's writer starts a SELECT's
+        # answer with a head that has members ("vars" at least), so the link goes first among them.
+        return _JSON_HEAD + b'"link":' + json.dumps([about]).encode() + b"," + body[len(_JSON_HEAD) :]
     return body
+
+
+_JSON_HEAD = b'{"head":{'

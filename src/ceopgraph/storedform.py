@@ -7,7 +7,8 @@ dates, times and durations in their canonical form (``"01"^^xsd:integer`` become
 cannot be switched off (oxigraph/oxigraph#526, open), and keeping another storage form instead (a
 string and a separate datatype) would break value comparison, ``FILTER`` and ``ORDER BY`` in every
 query. So the publisher does not hide it: it reports each literal the store would rewrite, as a
-warning of the validator and on the command line of ``build``, ``serve --data`` and ``publish``.
+warning of the validator and on the command line of ``build`` and ``serve --data``; ``publish`` reads
+its graphs back from the target store and lists what that store rewrote (``ceopgraph.publish``).
 
 The rewriting is measured on the engine itself, by a round trip through an in-memory store, so the
 report cannot drift from what the engine does when the engine changes. Only literals of XML Schema
@@ -90,7 +91,7 @@ def rewrites_in_files(paths: Sequence[Path], formats: Sequence[RdfFormat]) -> di
     found: dict[Path, tuple[FileRewrite, ...]] = {}
     for path, fmt in zip(paths, formats, strict=True):
         counts: dict[ox.Literal, int] = {}
-        # With the file's IRI as base, as the store loads it (``store._load``): relative IRIs are valid.
+        # With the file's IRI as base, as the store loads it (``store.disk``): relative IRIs are valid.
         base = path.resolve().as_uri()
         for quad in ox.parse(path=str(path), format=getattr(ox.RdfFormat, fmt.oxigraph_name), base_iri=base):
             term = quad.object

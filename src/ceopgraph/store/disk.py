@@ -1,7 +1,7 @@
 """The data on disk: the files the store loads, and one on-disk copy the query processes open read-only.
 
 ``DiskStore`` writes the dataset once into an on-disk pyoxigraph store (RocksDB) that every query
-process of every server worker opens; ``load`` and ``version_of`` are the loading and versioning
+process of every server worker opens; ``load_files`` and ``version_of`` are the loading and versioning
 both it and the in-memory ``EmbeddedStore`` use, so both read the files the same way.
 """
 

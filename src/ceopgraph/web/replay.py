@@ -34,7 +34,8 @@ from ceopgraph.web import middleware
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-SPARQL_PATH = "/sparql"
+# The endpoint answers queries at both (``web.sparql``).
+SPARQL_PATHS = ("/sparql", "/sparql/")
 # The linked-data documents (``web.resources``); ``/id/`` answers are 303s, cheap already.
 RESOURCE_PREFIXES = ("/doc/", "/def/", "/data/")
 # Request headers an answer depends on, besides the path and the query string.
@@ -63,7 +64,7 @@ def replayable(environ: WSGIEnvironment) -> bool:
     if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
         return False
     path = environ.get("PATH_INFO", "")
-    if path == SPARQL_PATH:
+    if path in SPARQL_PATHS:
         return bool(environ.get("QUERY_STRING"))
     return path.startswith(RESOURCE_PREFIXES) and not environ.get("QUERY_STRING")
 
@@ -134,7 +135,7 @@ class ReplayCache:
         status = str(seen.get("status", ""))
         headers = [(k, v) for k, v in seen.get("headers", []) if k.lower() != "server-timing"]
         query_hash = next((v for k, v in headers if k.lower() == "x-query-hash"), None)
-        if not status.startswith(_REPLAYED_STATUSES) or (environ["PATH_INFO"] == SPARQL_PATH and query_hash is None):
+        if not status.startswith(_REPLAYED_STATUSES) or (environ["PATH_INFO"] in SPARQL_PATHS and query_hash is None):
             return chunks
         try:  # pages and cached query answers are bytes in memory, never a stream
             body = b"".join(chunks)

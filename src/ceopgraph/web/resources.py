@@ -241,8 +241,8 @@ def _about(description: Graph, iri: URIRef, base: str) -> Graph:
 def _stable(graph: Graph) -> Graph:
     """The same triples with the same blank node labels, in the same order, in every process.
 
-    An ETag names one exact representation and every worker computes it from the dataset version
-    alone, so every worker must render the same bytes: blank nodes get labels derived from the graph's
+    A document's ETag comes from its bytes, so every worker must render the same bytes for the same
+    document, or caches would hold as many copies as there are workers: blank nodes get labels derived from the graph's
     content (RDFC-style hashing, ``rdflib.compare``) instead of random ones, and the triples are
     inserted sorted, because rdflib's JSON-LD writer and the HTML page follow insertion order.
     """

@@ -100,10 +100,14 @@ class Services:
 
     def close(self) -> None:
         """Stop the worker processes, and close the store if it is the app's own (``owns_store``)."""
-        self.validator.close()
-        self.checker.close()
-        if self.owns_store:
-            self.store.close()
+        try:
+            self.validator.close()
+        finally:
+            try:
+                self.checker.close()
+            finally:
+                if self.owns_store:
+                    self.store.close()
 
 
 def install(app: Flask, services: Services) -> None:

@@ -1,8 +1,9 @@
 """``/sparql``: the SPARQL 1.1 Protocol query operation, the service description and the query editor.
 
-Views are thin: ``ceopgraph.sparql`` decodes and vets the request, the store runs the query (with its
-time limit and row cap); repeated GET answers are replayed by ``web.replay``. Section numbers refer to SPARQL 1.1
-Protocol; the service description follows SPARQL 1.1 Service Description.
+Views are thin: ``ceopgraph.sparql`` decodes the request, the query checker (``ceopgraph.queryvet``) vets
+it, the store runs it (with its time limit and row cap); repeated GET answers are replayed by
+``web.replay``. Section numbers refer to SPARQL 1.1 Protocol; the service description follows SPARQL 1.1
+Service Description.
 """
 
 from __future__ import annotations

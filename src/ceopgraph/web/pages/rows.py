@@ -9,6 +9,7 @@ naming the record, the variable and what the store gave, instead of a page built
 from __future__ import annotations
 
 import dataclasses
+import logging
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -16,6 +17,8 @@ from typing import Any, TypeVar
 
 from rdflib import Literal, URIRef
 from rdflib.term import Node
+
+logger = logging.getLogger("ceopgraph.pages")
 
 R = TypeVar("R")
 _KINDS: tuple[type[Node], ...] = (URIRef, Literal, Node)
@@ -80,7 +83,16 @@ def read(record: type[R], solution: Mapping[str, Node]) -> R:
 
 
 def read_all(record: type[R], solutions: Iterable[Mapping[str, Node]]) -> list[R]:
-    return [read(record, solution) for solution in solutions]
+    """Every solution that fits ``record``. One that does not (a blank node where a page links an IRI:
+    data served with ``serve --data`` can hold anything) is left off the page and logged, so an odd
+    node costs its row, not the page."""
+    found = []
+    for solution in solutions:
+        try:
+            found.append(read(record, solution))
+        except UnexpectedSolution as exc:
+            logger.warning("left off a page: %s", exc)
+    return found
 
 
 def text(value: Node | None, default: str = "") -> str:
