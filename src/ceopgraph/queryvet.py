@@ -4,7 +4,9 @@ Parsing grows with the query (pyparsing: seconds and hundreds of megabytes for a
 so it runs in killable, confined worker processes (``ceopgraph.store.workers``), not in the server's threads,
 and the same checker guards the embedded engine and a remote store (which federates ``SERVICE`` too).
 The verdict is ``ceopgraph.sparqltext.vet_query``'s: the query form, its dataset clauses, and the
-text to run; or the refusal to answer with.
+text to run; or the refusal to answer with. A query of a shape already vetted (``ceopgraph.queryshape``:
+the same tokens, other constants) gets its shape's verdict here, in the calling thread, without a parse:
+real traffic repeats a few shapes with different subjects and thresholds, and a parse costs milliseconds.
 
 It stays beside ``ceopgraph.sparqltext``, not in the store package: it is the endpoint's front door,
 which the store never calls (the store runs jobs already vetted).
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import sys
 
+from ceopgraph.queryshape import Verdict, Verdicts, shape_of
 from ceopgraph.sparql import MalformedQuery, ProtocolError
 from ceopgraph.sparqltext import QueryInfo, vet_query
 from ceopgraph.store import workers
@@ -56,9 +59,21 @@ class QueryChecker:
             heavy_slots=1,
             fast_budget_s=FAST_PARSE_S,
         )
+        self._verdicts = Verdicts()
 
     def check(self, query: str, timeout_s: float) -> QueryInfo:
-        """The verdict on ``query``, or the ``ProtocolError`` that refuses it."""
+        """The verdict on ``query``, or the ``ProtocolError`` that refuses it: its shape's, when a query of
+        that shape was accepted before, else a full parse's."""
+        shape = shape_of(query)
+        known = self._verdicts.get(shape) if shape is not None else None
+        if known is not None:  # a shaped query has no escapes to expand: the text is the one checked
+            return QueryInfo(known.form, query, known.variable_order)
+        info = self._parse(query, timeout_s)
+        if shape is not None and not info.has_dataset_clause:
+            self._verdicts.put(shape, Verdict(info.form, info.variable_order))
+        return info
+
+    def _parse(self, query: str, timeout_s: float) -> QueryInfo:
         try:
             status, payload = self._workers.run(query, timeout_s)
         except workers.WorkerPoolError as exc:
