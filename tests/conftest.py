@@ -65,9 +65,17 @@ def built_dist(tmp_path_factory: pytest.TempPathFactory, dataset: Dataset, setti
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) -> Iterator[LiveServer]:
-    """One real server (gunicorn, embedded store) for the whole session."""
+    """One real server (the default: Granian, embedded store) for the whole session."""
     log = tmp_path_factory.mktemp("logs") / "server.log"
     with running_server(["--dist", str(built_dist), "--workers", "2"], log) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def gunicorn_server(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) -> Iterator[LiveServer]:
+    """The other server (``serve --server gunicorn``), one worker, for the whole session."""
+    log = tmp_path_factory.mktemp("gunicorn") / "server.log"
+    with running_server(["--dist", str(built_dist), "--workers", "1", "--server", "gunicorn"], log) as server:
         yield server
 
 

@@ -46,7 +46,7 @@ def any_server(
 
 @pytest.fixture(scope="module")
 def gunicorn(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) -> Iterator[LiveServer]:
-    """The default server with its default settings."""
+    """gunicorn with its default settings."""
     with _server(tmp_path_factory, built_dist, "gunicorn") as server:
         yield server
 
@@ -278,10 +278,13 @@ def _slow_body(server: LiveServer, stop: threading.Event) -> None:
         pass  # refused (408) and closed
 
 
-def test_slow_clients_cannot_hold_the_workers(gunicorn: LiveServer) -> None:
+def test_slow_clients_cannot_hold_the_workers(any_server: LiveServer) -> None:
+    """30 slow heads and 16 slow bodies (gunicorn reads both in its event loop; under Granian the heads wait
+    in Rust and at most ``body_readers`` threads wait for a body, the rest get 503): pages still answer."""
+    gunicorn = any_server
     stop = threading.Event()
     attackers = [threading.Thread(target=_slowloris, args=(gunicorn, stop)) for _ in range(30)]
-    attackers += [threading.Thread(target=_slow_body, args=(gunicorn, stop)) for _ in range(8)]
+    attackers += [threading.Thread(target=_slow_body, args=(gunicorn, stop)) for _ in range(16)]
     for attacker in attackers:
         attacker.start()
     try:
@@ -314,6 +317,34 @@ def test_a_head_or_body_that_does_not_arrive_in_time_gets_408(impatient: LiveSer
     chunked = {"Content-Type": "text/turtle", "Accept": "text/plain", "Transfer-Encoding": "chunked"}
     status, _, body = exchange(impatient, request_bytes("POST", "/validate", chunked, b"fffffffffffffffff\r\nhello"))
     assert status == 408
+    assert time.monotonic() - started < 10
+
+
+@pytest.fixture(scope="module")
+def impatient_granian(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) -> Iterator[LiveServer]:
+    env = {"CEOPGRAPH_HEADER_TIMEOUT_S": "2", "CEOPGRAPH_BODY_TIMEOUT_S": "2"}
+    with _server(tmp_path_factory, built_dist, "granian", env) as server:
+        yield server
+
+
+def test_under_granian_a_late_head_is_dropped_and_a_late_body_gets_408(impatient_granian: LiveServer) -> None:
+    """Granian closes a connection whose head is late, without an answer (it reads heads itself); a late
+    body is the app's to time (``web.body``): 408 with its message, for a declared length and for a chunk
+    announced and never sent."""
+    with connect(impatient_granian) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        started = time.monotonic()
+        assert sock.recv(1024) == b""  # closed, not answered
+        assert 1.5 < time.monotonic() - started < 6
+    raw = request_bytes(
+        "POST", "/validate", {"Content-Type": "text/turtle", "Accept": "text/plain", "Content-Length": "100"}
+    )
+    started = time.monotonic()
+    status, _, body = exchange(impatient_granian, raw + TURTLE)
+    assert status == 408 and b"body did not arrive within 2 seconds" in body
+    chunked = {"Content-Type": "text/turtle", "Accept": "text/plain", "Transfer-Encoding": "chunked"}
+    status, _, body = exchange(impatient_granian, request_bytes("POST", "/sparql", chunked, b"ff\r\nASK"))
+    assert status == 408 and b"body did not arrive within 2 seconds" in body
     assert time.monotonic() - started < 10
 
 
@@ -394,14 +425,24 @@ def _slow_chunked(server: LiveServer, stop: threading.Event, decoy: bool) -> Non
         pass  # refused (408) and closed
 
 
-def test_slow_chunked_bodies_cannot_hold_the_threads(one_worker: LiveServer) -> None:
+@pytest.fixture(scope="module")
+def granian_four_threads(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) -> Iterator[LiveServer]:
+    """One Granian worker with 4 threads, 2 of which may wait for bodies."""
+    env = {"CEOPGRAPH_BODY_READERS": "2"}
+    with _server(tmp_path_factory, built_dist, "granian", env, workers=1, threads=4) as server:
+        yield server
+
+
+@pytest.mark.parametrize("fixture", ["one_worker", "granian_four_threads"])
+def test_slow_chunked_bodies_cannot_hold_the_threads(request: pytest.FixtureRequest, fixture: str) -> None:
+    server: LiveServer = request.getfixturevalue(fixture)
     stop = threading.Event()
-    attackers = [threading.Thread(target=_slow_chunked, args=(one_worker, stop, n % 2 == 0)) for n in range(12)]
+    attackers = [threading.Thread(target=_slow_chunked, args=(server, stop, n % 2 == 0)) for n in range(12)]
     for attacker in attackers:
         attacker.start()
     try:
         time.sleep(2)  # every attacker connected and sending
-        slowest = slowest_probe(one_worker.url, ("healthz",), pause_s=0.5)
+        slowest = slowest_probe(server.url, ("healthz",), pause_s=0.5)
         assert slowest < 3, f"a probe took {slowest:.1f} s while slow chunked bodies were arriving"
     finally:
         stop.set()

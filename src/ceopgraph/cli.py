@@ -116,7 +116,7 @@ def _files_to_serve(settings: Settings, data: Sequence[str] | None, dist: Path) 
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve the dataset over HTTP under gunicorn (or Granian) until interrupted."""
+    """Serve the dataset over HTTP under Granian (or gunicorn) until interrupted."""
     dist = Path(args.dist)
     settings = load_settings(  # the dumps are served from dist_dir
         base_uri=args.base_uri, dist_dir=dist.resolve(), endpoint=args.endpoint
@@ -219,9 +219,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--threads", type=int, default=32, help="threads per worker (default 32; see CEOPGRAPH_BUSY_REQUESTS)"
     )
-    run.add_argument(
-        "--server", choices=SERVERS, default="gunicorn", help="WSGI server (default gunicorn; granian: the fast extra)"
-    )
+    run.add_argument("--server", choices=SERVERS, default="granian", help="WSGI server (default granian; or gunicorn)")
     run.add_argument("--data", nargs="+", metavar="FILE", help="serve these RDF files instead of the built dataset")
     run.add_argument("--dist", default="dist", help="folder of the built dumps (default: dist)")
     run.add_argument("--endpoint", help="serve from this SPARQL 1.1 query URL instead (default: CEOPGRAPH_ENDPOINT)")

@@ -57,6 +57,10 @@ class Settings:
     # Slow clients: seconds a request head may take to arrive (gunicorn and Granian), and a body.
     header_timeout_s: float = 10.0
     body_timeout_s: float = 20.0
+    # Request threads per server worker that may wait for a body at once under Granian (which sets no
+    # body deadline of its own: web/body.py); past it a body is refused at once (503). Keep it well under
+    # `serve --threads`, so that slow bodies never take the threads pages and GET queries need.
+    body_readers: int = 8
     # Heap caps (MiB) of the confined worker processes: past it the job is stopped and its process
     # replaced. Sized so that 2 server workers with every process at its cap (4 query, 2 checker and
     # 2 validation processes each: 2 x (4 x 1024 + 2 x 512 + 2 x 1536) MiB = 16 GiB) fit in 24 GiB.
@@ -71,8 +75,10 @@ class Settings:
     # or is stopped when they are all taken, so cheap queries never wait behind expensive ones.
     fast_query_s: float = 1.0
     heavy_queries: int = 2
-    # Endpoint queries one client (address) may have running at once per server worker (429 above).
-    client_queries: int = 4
+    # Endpoint queries one client (address) may have running at once per server worker (429 above): as
+    # many as a worker's query processes take (4) and as many again waiting, so that one client's 8
+    # connections (a load generator, a notebook's thread pool) are not refused while the worker is free.
+    client_queries: int = 8
     # Expensive requests (uncached queries, validations) one server worker runs or queues at once (503
     # above): fewer than its threads (`serve --threads`, 32), so pages and cached answers always get one.
     busy_requests: int = 24

@@ -1,23 +1,24 @@
-"""Run the app under a production WSGI server from the command line: gunicorn, or Granian.
+"""Run the app under a production WSGI server from the command line: Granian (the default), or gunicorn.
 
 Each worker builds its own app and in-memory store after the fork (no preloading: a store per worker
 keeps workers independent, and nothing threaded is forked). The one thing written before the fork is
 the on-disk copy of the data that every worker's query processes open read-only (``cli.cmd_serve``),
-so the data sits once in the page cache, not once per query process. gthread workers keep
-connections alive, so clients that reuse them (SPARQLWrapper sessions, browsers, load generators)
-skip a TCP handshake per query.
+so the data sits once in the page cache, not once per query process. Both servers keep connections
+alive, so clients that reuse them (SPARQLWrapper sessions, browsers, load generators) skip a TCP
+handshake per query.
 
-gunicorn (the default) parses HTTP in Python, which caps a worker at a few thousand requests a second
-however little the app does; Granian (``--server granian``, the ``fast`` extra) does the HTTP in Rust
-and calls the same WSGI app, about three times the throughput of cached SPARQL answers on two cores
-(see bench/results.md). One difference: Granian passes no raw request URI to the app (gunicorn's
-``RAW_URI``), so percent-encoded separators in a linked-data path are decoded before the app sees
-them; such paths are still validated segment by segment, they just resolve instead of answering 404.
+Granian does the HTTP in Rust and calls the same WSGI app: an empty app answers about 56,000 requests a
+second on two cores under it, 10,000 under gunicorn, which parses HTTP in Python (bench/results.md), so
+gunicorn alone would cap every query class below Oxigraph's rate. One difference remains: Granian passes
+no raw request URI to the app (gunicorn's ``RAW_URI``), so a percent-encoded slash in a linked-data path
+is decoded before the app sees it. Every decoded segment is still validated (``..``, empty segments,
+backslashes and NUL are refused as before); only ``a%2Fb`` between two valid segments resolves as
+``a/b`` does, where gunicorn answers 404. ``--server gunicorn`` keeps that refusal.
 
-Slow clients hold no worker thread: gunicorn runs ``HeadFirstWorker`` (``ceopgraph.headfirst``), which
-reads the head and the body in its event loop and hands a connection to a thread only once they are in,
-within ``header_timeout_s`` and ``body_timeout_s`` (else 408). Granian reads heads in Rust,
-asynchronously, and is given the same head time limit (``header_timeout_s`` here).
+Slow clients hold no worker thread: Granian reads heads in Rust, asynchronously, within
+``header_timeout_s``; gunicorn runs ``HeadFirstWorker`` (``ceopgraph.headfirst``), which reads the head
+and the body in its event loop and hands a connection to a thread only once they are in, within
+``header_timeout_s`` and ``body_timeout_s`` (else 408).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def _log_to_stderr() -> None:
     logger.propagate = False
 
 
-SERVERS = ("gunicorn", "granian")
+SERVERS = ("granian", "gunicorn")
 
 
 def serve(
@@ -76,7 +77,7 @@ def serve(
     port: int,
     workers: int,
     threads: int,
-    server: str = "gunicorn",
+    server: str = "granian",
     header_timeout_s: float = 10.0,
 ) -> None:
     """Serve until stopped; blocks."""
@@ -114,12 +115,9 @@ def _serve_granian(
     make_app: Callable[[], Flask], host: str, port: int, workers: int, threads: int, header_timeout_s: float
 ) -> None:
     """Granian's WSGI interface: worker processes forked from here, each loading its own app."""
-    try:
-        from granian.constants import Interfaces
-        from granian.http import HTTP1Settings
-        from granian.server import Server
-    except ImportError as exc:  # an optional dependency
-        raise SystemExit("--server granian needs Granian: pip install 'ceopgraph[fast]'") from exc
+    from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
+    from granian.server import Server
 
     server = Server(
         "ceopgraph",  # a name only: the app comes from the loader below

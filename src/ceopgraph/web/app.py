@@ -2,8 +2,10 @@
 
 Nothing is global, so tests can run several apps side by side. The request passes, outermost first:
 ``proxies.TrustedProxies`` (forwarding headers, from configured proxies only), ``replay.ReplayCache``
-(repeated GET answers replayed before Flask runs), then Flask: ``middleware`` (timing, the access log,
-security headers, CORS), one blueprint per concern, and ``errors`` (domain errors to HTTP answers).
+(repeated GET answers replayed before Flask runs), ``sparql.QueryOperations`` (the SPARQL query
+operation, the hot path, answered with the same headers and log line without Flask's machinery), then
+Flask: ``middleware`` (timing, the access log, security headers, CORS), one blueprint per concern, and
+``errors`` (domain errors to HTTP answers, the query operation's failures included).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def create_app(settings: Settings, store: Store, *, owns_store: bool = False) ->
     for blueprint in (site.blueprint, sparql.blueprint, resources.blueprint, validation.blueprint):
         app.register_blueprint(blueprint)
     middleware.install(app)
+    app.wsgi_app = sparql.QueryOperations(services, app.wsgi_app)  # type: ignore[method-assign]
     app.wsgi_app = replay.ReplayCache(store, app.wsgi_app, settings.answer_cache_mb * 1024 * 1024)  # type: ignore[method-assign]
     app.wsgi_app = proxies.TrustedProxies(app.wsgi_app, settings.trusted_proxies)  # type: ignore[method-assign]
     return app

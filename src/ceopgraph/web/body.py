@@ -9,9 +9,14 @@ time. Each is a ``BodyRefused`` with a status and a one-line message (``web.erro
 The body is then put back as the request's input, so that form parsing (``request.form``,
 ``request.files``) reads the complete copy, never the socket.
 
-The time limit needs the connection's socket, which gunicorn hands to the app
-(``gunicorn.socket``); a read that would pass the deadline ends with 408 instead of holding a
-worker thread. Other servers are left to their own read timeouts.
+The time limit: under gunicorn the connection's socket (``gunicorn.socket``) takes the deadline, so a
+read that would pass it ends with 408 instead of holding a worker thread. Granian hands the app a body
+stream whose reads block until the bytes arrive, with no time limit of its own, so there the body is
+read by one of the app's reader threads (``Settings.body_readers``) while the request's thread waits
+for it until the deadline, then answers 408. A reader whose client keeps trickling stays blocked until
+the client is done or gone, keeping none of what it reads. When every reader is taken, by bodies
+arriving or by trickling clients, another body is refused at once (503), so at most that many threads
+ever wait for a body, and pages and GET queries, which have none, keep the others.
 """
 
 from __future__ import annotations
@@ -19,13 +24,14 @@ from __future__ import annotations
 import contextlib
 import io
 import socket
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-from flask import request
 from gunicorn.http.errors import ParseException
-
-from ceopgraph.web.services import current
+from werkzeug.wsgi import get_content_length
 
 _CHUNK = 64 * 1024
 
@@ -45,55 +51,105 @@ class BodyTooLarge(BodyRefused):
         super().__init__(413, f"the request body is larger than the limit of {limit:,} bytes")
 
 
-def read_body(limit: int) -> bytes:
-    """The whole request body, at most ``limit`` bytes, also left as the request's input.
+class BodyReader:
+    """Reads request bodies for one app (``web.services``) within ``timeout_s`` (``body_timeout_s``).
 
-    Raises ``BodyRefused``: 400 when it ends early or its framing is broken, 408 when it does not
-    arrive within ``body_timeout_s``, 413 when it is larger than ``limit``.
+    ``readers`` (``body_readers``): the reader threads for servers without a socket deadline (Granian),
+    so the most request threads that may wait for a body at once; well under a server worker's threads
+    (``serve --threads``, 32), so that slow bodies cannot take the threads pages and GET queries need.
     """
-    environ = request.environ
-    stream = environ["wsgi.input"]
-    declared = request.content_length
-    if declared is not None and declared > limit:
-        raise BodyTooLarge(limit)
-    timeout_s = current().settings.body_timeout_s
-    sock: socket.socket | None = environ.get("gunicorn.socket")
-    deadline = time.monotonic() + timeout_s
-    wanted = limit + 1 if declared is None else declared
+
+    def __init__(self, timeout_s: float, readers: int) -> None:
+        self.timeout_s = timeout_s
+        self.readers = max(1, readers)
+        self._pool = ThreadPoolExecutor(max_workers=self.readers, thread_name_prefix="body-reader")
+        self._free = threading.BoundedSemaphore(self.readers)
+
+    def read(self, environ: dict[str, Any], limit: int) -> bytes:
+        """The whole body of the request ``environ`` describes, at most ``limit`` bytes, also left as its
+        input. Raises ``BodyRefused``: 400 when it ends early or its framing is broken, 408 when it does
+        not arrive in time, 413 when it is larger than ``limit``, 503 when every reader is taken."""
+        stream = environ["wsgi.input"]
+        declared = get_content_length(environ)
+        if declared is not None and declared > limit:
+            raise BodyTooLarge(limit)
+        sock: socket.socket | None = environ.get("gunicorn.socket")
+        wanted = limit + 1 if declared is None else declared
+        try:
+            if sock is not None:
+                parts = _read_from_socket(stream, sock, wanted, time.monotonic() + self.timeout_s)
+            else:
+                parts = self._read_in_a_reader(stream, wanted)
+        except TimeoutError:
+            _stop_reading(sock)
+            raise BodyRefused(408, f"the request body did not arrive within {self.timeout_s:g} seconds") from None
+        except (ParseException, OSError, ValueError) as exc:  # chunked framing the server could not decode
+            _stop_reading(sock)
+            if isinstance(exc, OSError):  # the stream ended inside a chunk, or before the last one
+                raise BodyRefused(400, "the request body ended before its last chunk") from None
+            raise BodyRefused(400, f"the request body's chunked framing is malformed ({type(exc).__name__})") from None
+        received = sum(map(len, parts))
+        if declared is not None and received < declared:
+            _stop_reading(sock)
+            raise BodyRefused(400, f"the request body ended after {received} of {declared} bytes")
+        if received > limit:
+            _stop_reading(sock)
+            raise BodyTooLarge(limit)
+        body = b"".join(parts)
+        _replace_input(environ, body)
+        return body
+
+    def _read_in_a_reader(self, stream: Any, wanted: int) -> list[bytes]:
+        """Up to ``wanted`` bytes, read by a reader thread within the time limit (``TimeoutError`` past it)."""
+        if not self._free.acquire(blocking=False):
+            raise BodyRefused(503, f"{self.readers} request bodies are arriving slowly already; try again in a moment")
+        abandoned = threading.Event()
+
+        def read() -> list[bytes]:
+            parts: list[bytes] = []
+            received = 0
+            try:
+                while received < wanted:
+                    part = stream.read(min(_CHUNK, wanted - received))
+                    if not part:
+                        break
+                    received += len(part)
+                    if not abandoned.is_set():  # once the request was answered 408, nothing is kept
+                        parts.append(part)
+            finally:
+                self._free.release()
+            return parts
+
+        reading: Future[list[bytes]] = self._pool.submit(read)
+        try:
+            return reading.result(timeout=self.timeout_s)
+        except FutureTimeout:
+            abandoned.set()
+            raise TimeoutError from None
+
+    def close(self) -> None:
+        """No new reads; readers still blocked on a trickling client end with its connection."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _read_from_socket(stream: Any, sock: socket.socket, wanted: int, deadline: float) -> list[bytes]:
+    """Up to ``wanted`` bytes, each read given what is left of the time (``TimeoutError`` past it)."""
     parts: list[bytes] = []
     received = 0
     try:
         while received < wanted:
-            if sock is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError
-                sock.settimeout(remaining)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            sock.settimeout(remaining)
             part = stream.read(min(_CHUNK, wanted - received))
             if not part:
                 break
             parts.append(part)
             received += len(part)
-    except TimeoutError:
-        _stop_reading(sock)
-        raise BodyRefused(408, f"the request body did not arrive within {timeout_s:g} seconds") from None
-    except (ParseException, OSError, ValueError) as exc:  # chunked framing the server could not decode
-        _stop_reading(sock)
-        if isinstance(exc, OSError):  # the stream ended inside a chunk, or before the last one
-            raise BodyRefused(400, "the request body ended before its last chunk") from None
-        raise BodyRefused(400, f"the request body's chunked framing is malformed ({type(exc).__name__})") from None
     finally:
-        if sock is not None:
-            sock.settimeout(None)  # the server's own blocking mode, for writing the answer
-    if declared is not None and received < declared:
-        _stop_reading(sock)
-        raise BodyRefused(400, f"the request body ended after {received} of {declared} bytes")
-    if received > limit:
-        _stop_reading(sock)
-        raise BodyTooLarge(limit)
-    body = b"".join(parts)
-    _replace_input(environ, body)
-    return body
+        sock.settimeout(None)  # the server's own blocking mode, for writing the answer
+    return parts
 
 
 def _replace_input(environ: dict[str, Any], body: bytes) -> None:

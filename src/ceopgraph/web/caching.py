@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Response, request
+from werkzeug.http import parse_etags
 
 from ceopgraph.web.services import current
 
 MAX_AGE_S = 300
+CACHE_CONTROL = f"public, max-age={MAX_AGE_S}"
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,22 @@ def is_fresh(found: Validators) -> bool:
     if request.method not in ("GET", "HEAD"):
         return False
     if "If-None-Match" in request.headers:
-        return request.if_none_match.contains_weak(found.etag) or "*" in request.if_none_match
+        return matches(request.headers["If-None-Match"], found.etag)
     since = request.if_modified_since
     return since is not None and found.last_modified is not None and found.last_modified <= since
+
+
+def matches(if_none_match: str, etag: str) -> bool:
+    """Whether an ``If-None-Match`` value names ``etag`` (weak comparison, RFC 9110 13.1.2) or is ``*``."""
+    tags = parse_etags(if_none_match)
+    return tags.contains_weak(etag) or "*" in tags
+
+
+def answer_etag(version: str, variant: str, body: bytes, context: str) -> str:
+    """The ETag of an answer whose bytes only a render can vouch for (``rendered``), undated: the data's
+    version, the representation, and a digest of the bytes and of what else of the request they
+    depend on (``context``: the endpoint URL relative IRIs resolve against)."""
+    return f"{version}-{variant}-{_digest(body, context.encode())}"
 
 
 def stamp(response: Response, found: Validators, vary_accept: bool = False, max_age: int = MAX_AGE_S) -> Response:
@@ -90,9 +105,10 @@ def rendered(
     that answers from different workers carry the same headers (SPARQL answers).
     """
     response = render()
-    found = validators(f"{variant}-{_digest(response.get_data(), context.encode())}")
-    if not dated:
-        found = Validators(found.etag, None)
+    services = current()
+    version = services.store.version
+    etag = answer_etag(version, variant, response.get_data(), context)
+    found = Validators(etag, services.first_seen.of(version) if dated else None)
     if is_fresh(found):
         response = Response(status=304)
     return stamp(response, found, vary_accept)

@@ -15,7 +15,9 @@
   read our answers directly, errors included, so that they can show why they were refused. Preflights
   are answered from the URL map, so a new route is described without a list to keep in step.
 
-The replay cache records the headers added here, so replayed answers carry them too.
+The replay cache records the headers added here, so replayed answers carry them too; the SPARQL query
+operation (``web.sparql.QueryOperations``), answered before Flask runs, adds the same (``ANSWER_HEADERS``)
+and writes the same log line.
 """
 
 from __future__ import annotations
@@ -34,6 +36,15 @@ CONTENT_SECURITY_POLICY = (
 # Response headers a script may read besides the CORS-safelisted ones (Content-Type, Last-Modified…).
 EXPOSED_HEADERS = "ETag, Link, Location, Content-Location, Retry-After, X-SPARQL-MaxRows, X-Query-Hash"
 ALLOWED_HEADERS = "Accept, Content-Type, If-None-Match, If-Modified-Since, Cache-Control, X-Requested-With"
+# Security headers, each unless the answer set its own (the SPARQL editor has another policy).
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+)
+CORS_HEADERS = (("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", EXPOSED_HEADERS))
+# What an answer that sets none of these itself carries, in the order the hooks below add them.
+ANSWER_HEADERS = (*CORS_HEADERS, *SECURITY_HEADERS)
 # The order methods are listed in, whatever order the routes declare them.
 _METHOD_ORDER = ("GET", "HEAD", "POST", "OPTIONS")
 PREFLIGHT_MAX_AGE_S = 86400
@@ -65,8 +76,14 @@ def _elapsed_ms() -> float:
     return (time.perf_counter() - g.get("ceopgraph_started", time.perf_counter())) * 1000
 
 
+def server_timing(elapsed_ms: float) -> tuple[str, str]:
+    """The one ``Server-Timing`` header of an answer, also written by the replay cache."""
+    return ("Server-Timing", f"app;dur={elapsed_ms:.1f}")
+
+
 def _server_timing(response: Response) -> Response:
-    response.headers["Server-Timing"] = f"app;dur={_elapsed_ms():.1f}"
+    name, value = server_timing(_elapsed_ms())
+    response.headers[name] = value
     return response
 
 
@@ -78,16 +95,15 @@ def _log(response: Response) -> Response:
 
 
 def _security_headers(response: Response) -> Response:
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    for name, value in SECURITY_HEADERS:
+        response.headers.setdefault(name, value)
     return response
 
 
 def _allow_any_origin(response: Response) -> Response:
     """Applied to every answer, errors and 304s included: each may be read by a script elsewhere."""
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+    for name, value in CORS_HEADERS:
+        response.headers[name] = value
     return response
 
 

@@ -106,7 +106,7 @@ class ReplayCache:
                 return self._next(environ, start_response)
             return self._record(key, environ, start_response)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        start_response(found.status, [*found.headers, ("Server-Timing", f"app;dur={elapsed_ms:.1f}")])
+        start_response(found.status, [*found.headers, middleware.server_timing(elapsed_ms)])
         method = environ["REQUEST_METHOD"]
         status = int(found.status[:3])
         middleware.log_line(environ.get("REMOTE_ADDR") or "-", method, environ["PATH_INFO"], status, elapsed_ms,

@@ -27,6 +27,7 @@ from ceopgraph.validation.guide import GuideSection, example_submission, submiss
 from ceopgraph.validation.service import ValidationPool, ValidatorConfig
 from ceopgraph.validation.shapes import load_shapes
 from ceopgraph.web.admission import Admission
+from ceopgraph.web.body import BodyReader
 from ceopgraph.web.pages.index import SubjectIndex
 
 _KEY = "ceopgraph.services"
@@ -70,6 +71,7 @@ class Services:
     store: Store
     admission: Admission
     checker: QueryChecker
+    bodies: BodyReader
     validator: ValidationPool
     shapes: Graph
     guide: list[GuideSection]
@@ -88,6 +90,7 @@ class Services:
             store=store,
             admission=Admission(settings.busy_requests, settings.client_queries),
             checker=QueryChecker(settings.checker_processes, settings.checker_memory_mb),
+            bodies=BodyReader(settings.body_timeout_s, settings.body_readers),
             validator=ValidationPool(config, settings.validation_processes, settings.validation_memory_mb),
             shapes=shapes,
             guide=submission_guide(shapes),
@@ -105,6 +108,7 @@ class Services:
         finally:
             try:
                 self.checker.close()
+                self.bodies.close()
             finally:
                 if self.owns_store:
                     self.store.close()

@@ -1,16 +1,28 @@
 """``/sparql``: the SPARQL 1.1 Protocol query operation, the service description and the query editor.
 
-Views are thin: ``ceopgraph.sparql`` decodes the request, the query checker (``ceopgraph.queryvet``) vets
-it, the store runs it (with its time limit and row cap); repeated GET answers are replayed by
-``web.replay``. Section numbers refer to SPARQL 1.1 Protocol; the service description follows SPARQL 1.1
-Service Description.
+The query operation is the endpoint's hot path, so it is answered before Flask runs, by
+``QueryOperations`` (WSGI, in the app's layers: ``web.app``): ``ceopgraph.sparql`` decodes the request,
+the query checker (``ceopgraph.queryvet``) vets it, the store runs it (with its time limit and row cap),
+and the answer gets every header the app's hooks give others (``web.middleware``: CORS, security,
+``Server-Timing``, the access log) and the one ETag scheme (``web.caching``). Flask's request
+machinery (contexts, routing, response objects, hooks) costs more than all of that for a cheap query.
+Whatever else comes to ``/sparql`` goes to Flask: a bare GET (the editor, the service description), and
+every failure, which the view raises again so that ``web.errors`` answers it, the one place errors are
+rendered. Repeated GET answers are replayed by ``web.replay`` before either. Section numbers refer to
+SPARQL 1.1 Protocol; the service description follows SPARQL 1.1 Service Description.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
 from flask import Blueprint, Response, g, render_template, request, send_from_directory
 from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import RDF
+from werkzeug.wrappers import Request
 
 from ceopgraph import rdfio, sparql
 from ceopgraph.conneg import RDF_FORMATS, negotiate
@@ -18,9 +30,12 @@ from ceopgraph.namespaces import FORMATS, SD, STANDARD_PREFIXES
 from ceopgraph.sparql import QueryRequest, ResultFormat
 from ceopgraph.sparqltext import QueryInfo
 from ceopgraph.store.jobs import DatasetSelection, QueryAnswer, QueryJob, QueryMemoryExceeded, QueryStopped
-from ceopgraph.web import caching
-from ceopgraph.web.body import read_body
-from ceopgraph.web.services import current
+from ceopgraph.web import caching, middleware
+from ceopgraph.web.replay import SPARQL_PATHS
+from ceopgraph.web.services import Services, current
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 blueprint = Blueprint("sparql", __name__)
 
@@ -49,84 +64,152 @@ FORMAT_IRIS = {
     "rdfxml": "RDF_XML",
 }
 
+# Where ``QueryOperations`` leaves, for the view, what Flask is to answer: the failure, and the query's hash.
+FAILURE_KEY = "ceopgraph.query_failure"
+QUERY_HASH_KEY = "ceopgraph.query_hash"
+_QUERY_METHODS = ("GET", "HEAD", "POST")
+_STATUS_TEXT = {200: "200 OK", 304: "304 Not Modified"}
+
+
+class QueryOperations:
+    """The query operation (§2.1: GET, POST form or POST direct, and HEAD) in front of the Flask app."""
+
+    def __init__(self, services: Services, flask_app: WSGIApplication) -> None:
+        self._services = services
+        self._next = flask_app
+        self._prefixes = tuple((p, str(ns)) for p, ns in STANDARD_PREFIXES.items())
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "")
+        if method not in _QUERY_METHODS or environ.get("PATH_INFO") not in SPARQL_PATHS:
+            return self._next(environ, start_response)
+        started = time.perf_counter()
+        try:
+            answer = self._answer(environ, method)
+        except Exception as exc:  # every failure is answered by the app (web.errors), in one place
+            environ[FAILURE_KEY] = exc
+            return self._next(environ, start_response)
+        if answer is None:  # no query: the editor or the service description
+            return self._next(environ, start_response)
+        status, headers, body = answer
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        timing = middleware.server_timing(elapsed_ms)
+        start_response(_STATUS_TEXT[status], [*headers, *middleware.ANSWER_HEADERS, timing])
+        remote = environ.get("REMOTE_ADDR") or "-"
+        middleware.log_line(remote, method, environ["PATH_INFO"], status, elapsed_ms, environ[QUERY_HASH_KEY])
+        return [b"" if method == "HEAD" else body]
+
+    def _answer(self, environ: WSGIEnvironment, method: str) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        services = self._services
+        settings = services.settings
+        body = services.bodies.read(environ, settings.max_query_bytes) if method == "POST" else b""
+        operation = sparql.parse_request(
+            method,
+            environ.get("QUERY_STRING", "").encode("latin-1"),
+            environ.get("CONTENT_TYPE"),
+            body,
+            settings.max_query_bytes,
+        )
+        if operation is None:
+            return None
+        environ[QUERY_HASH_KEY] = operation.query_hash
+        client = environ.get("REMOTE_ADDR") or "-"
+        base_url, row_limit_url = _endpoint_urls(*(environ.get(name, "") for name in _URL_PARTS))
+        with services.admission.expensive(client):
+            info = services.checker.check(operation.query, settings.check_timeout_s)
+            fmt = sparql.choose_format(info.form, environ.get("HTTP_ACCEPT"), operation.formats)
+            result = self._execute(self._job(operation, info, fmt, client, base_url), client)
+        return self._send(environ, method, result, fmt, operation, (base_url, row_limit_url))
+
+    def _execute(self, job: QueryJob, client: str) -> QueryAnswer:
+        """Run ``job``; a client whose query runs past the fast lane's budget, or is stopped, is demoted for
+        a while (``web.admission``), so resending heavy queries does not keep the fast lane busy."""
+        services = self._services
+        try:
+            answer = services.store.execute(job)
+        except (QueryStopped, QueryMemoryExceeded):
+            services.admission.note_heavy(client)
+            raise
+        if answer.ran_long:  # time spent waiting for a process does not count: that is others' doing
+            services.admission.note_heavy(client)
+        return answer
+
+    def _job(self, operation: QueryRequest, info: QueryInfo, fmt: ResultFormat, client: str, base_url: str) -> QueryJob:
+        settings = self._services.settings
+        return QueryJob(
+            query=info.query,
+            form=info.form,
+            result_format=fmt.name,
+            dataset=DatasetSelection(operation.default_graphs, operation.named_graphs),
+            query_has_dataset=info.has_dataset_clause,
+            timeout_s=settings.query_timeout_s,
+            max_rows=settings.max_result_rows,
+            prefixes=self._prefixes,
+            demoted=self._services.admission.demoted(client),
+            variable_order=info.variable_order,
+            base_iri=base_url,
+            dataset_clauses=info.dataset_clauses,
+        )
+
+    def _send(
+        self,
+        environ: WSGIEnvironment,
+        method: str,
+        result: QueryAnswer,
+        fmt: ResultFormat,
+        operation: QueryRequest,
+        urls: tuple[str, str],
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """The answer; for GET and HEAD with the validators every cacheable answer has (``web.caching``):
+        its ETag comes from its bytes and the endpoint URL relative IRIs resolved against, undated, so
+        that every worker sends the same headers."""
+        max_rows = self._services.settings.max_result_rows
+        base_url, row_limit_url = urls
+        body = result.body
+        headers = [("X-Query-Hash", operation.query_hash)]
+        if result.truncated:  # the answer holds the first max_result_rows solutions (or triples) only
+            headers.append(("X-SPARQL-MaxRows", str(max_rows)))
+            body = sparql.with_truncation_notice(body, fmt, max_rows, row_limit_url)
+        content = [("Content-Type", fmt.media_type + "; charset=utf-8"), ("Content-Length", str(len(body)))]
+        if method == "POST":
+            return 200, [*headers, *content, ("Vary", "Accept")], body
+        etag = caching.answer_etag(self._services.store.version, fmt.name, body, base_url)
+        validators = [("ETag", f'"{etag}"'), ("Cache-Control", caching.CACHE_CONTROL), ("Vary", "Accept")]
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if if_none_match is not None and caching.matches(if_none_match, etag):
+            return 304, [*validators, ("X-Query-Hash", operation.query_hash)], b""
+        return 200, [*headers, *content, *validators], body
+
+
+# What of the request the endpoint's URL is made of (after ``web.proxies`` applied a trusted proxy's).
+_URL_PARTS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME", "PATH_INFO")
+
+
+@lru_cache(maxsize=256)
+def _endpoint_urls(*parts: str) -> tuple[str, str]:
+    """The endpoint's URL as Flask gives it (``request.base_url``: relative IRIs in queries resolve
+    against it, and it is part of the ETag), and the URL of the row limit's explanation on its page;
+    from werkzeug's own request object, once for each of the few URLs the endpoint has."""
+    environ = {name: value for name, value in zip(_URL_PARTS, parts, strict=True) if value or name != "HTTP_HOST"}
+    url = Request(environ)
+    return url.base_url, url.host_url.rstrip("/") + url.script_root + "/sparql#row-limit"
+
 
 @blueprint.route("/sparql", methods=["GET", "POST"])
 @blueprint.route("/sparql/", methods=["GET", "POST"])
 def endpoint() -> Response:
-    """§2.1 query operation: GET, POST form or POST direct; a bare GET describes the service.
-
-    ``/sparql/`` (a trailing slash, as some clients write endpoint URLs) answers queries as ``/sparql``
-    does, whatever the client's redirect rules for a POST; its bare GET is sent to ``/sparql``, where
-    the editor and the description live. A repeated GET is answered by the replay cache
-    (``web.replay``) before it gets here, so whatever reaches the view is new work.
-    """
-    services = current()
-    settings = services.settings
-    body = read_body(settings.max_query_bytes) if request.method == "POST" else b""  # 413 past the limit
-    operation = sparql.parse_request(
-        request.method, request.query_string, request.headers.get("Content-Type"), body, settings.max_query_bytes
-    )
-    if operation is None:
-        if request.path.endswith("/"):
-            return Response(status=308, headers={"Location": request.script_root + "/sparql"})
-        return _describe_service()
-    g.query_hash = operation.query_hash
-    client = request.remote_addr or "-"
-    with services.admission.expensive(client):
-        info = services.checker.check(operation.query, settings.check_timeout_s)
-        fmt = sparql.choose_format(info.form, request.headers.get("Accept"), operation.formats)
-        result = _execute(_job(operation, info, fmt, client), client)
-    return _send(result, fmt, operation)
-
-
-def _execute(job: QueryJob, client: str) -> QueryAnswer:
-    """Run ``job``; a client whose query runs past the fast lane's budget, or is stopped, is demoted for
-    a while (``web.admission``), so resending heavy queries does not keep the fast lane busy."""
-    services = current()
-    try:
-        answer = services.store.execute(job)
-    except (QueryStopped, QueryMemoryExceeded):
-        services.admission.note_heavy(client)
-        raise
-    if answer.ran_long:  # time spent waiting for a process does not count: that is others' doing
-        services.admission.note_heavy(client)
-    return answer
-
-
-def _job(operation: QueryRequest, info: QueryInfo, fmt: ResultFormat, client: str) -> QueryJob:
-    services = current()
-    return QueryJob(
-        query=info.query,
-        form=info.form,
-        result_format=fmt.name,
-        dataset=DatasetSelection(operation.default_graphs, operation.named_graphs),
-        query_has_dataset=info.has_dataset_clause,
-        timeout_s=services.settings.query_timeout_s,
-        max_rows=services.settings.max_result_rows,
-        prefixes=tuple((p, str(ns)) for p, ns in STANDARD_PREFIXES.items()),
-        demoted=services.admission.demoted(client),
-        variable_order=info.variable_order,
-        base_iri=request.base_url,
-        dataset_clauses=info.dataset_clauses,
-    )
-
-
-def _send(result: QueryAnswer, fmt: ResultFormat, operation: QueryRequest) -> Response:
-    """The answer; for GET and HEAD with the validators every cacheable answer has (``web.caching``):
-    its ETag comes from its bytes and the endpoint URL relative IRIs resolved against."""
-    max_rows = current().settings.max_result_rows
-    body, headers = result.body, {"X-Query-Hash": operation.query_hash}
-    if result.truncated:  # the answer holds the first max_result_rows solutions (or triples) only
-        headers["X-SPARQL-MaxRows"] = str(max_rows)
-        about = request.host_url.rstrip("/") + request.script_root + "/sparql#row-limit"
-        body = sparql.with_truncation_notice(body, fmt, max_rows, about)
-    answer = Response(body, content_type=fmt.media_type + "; charset=utf-8", headers=headers)
-    if request.method not in ("GET", "HEAD"):
-        answer.vary.add("Accept")
-        return answer
-    response = caching.rendered(fmt.name, lambda: answer, vary_accept=True, context=request.base_url, dated=False)
-    response.headers["X-Query-Hash"] = operation.query_hash  # a 304 too: the log and the replay cache read it
-    return response
+    """What ``QueryOperations`` leaves to Flask: a failure to answer (raised again, for ``web.errors``),
+    or a request without a query, which is a bare GET (§2.1): the editor for browsers, the service
+    description otherwise. ``/sparql/`` (a trailing slash, as some clients write endpoint URLs) answers
+    queries as ``/sparql`` does, whatever the client's redirect rules for a POST; its bare GET is sent
+    to ``/sparql``, where the editor and the description live."""
+    failure = request.environ.get(FAILURE_KEY)
+    if failure is not None:
+        g.query_hash = request.environ.get(QUERY_HASH_KEY, "-")
+        raise failure
+    if request.path.endswith("/"):
+        return Response(status=308, headers={"Location": request.script_root + "/sparql"})
+    return _describe_service()
 
 
 def _describe_service() -> Response:

@@ -28,7 +28,7 @@ from ceopgraph.validation.service import (
     UnsupportedSubmissionType,
 )
 from ceopgraph.validation.shapes import SHAPES_NODE_PATH
-from ceopgraph.web.body import BodyTooLarge, read_body
+from ceopgraph.web.body import BodyTooLarge
 from ceopgraph.web.services import current
 
 blueprint = Blueprint("validation", __name__)
@@ -116,7 +116,7 @@ def _submission() -> Submission:
     request.max_form_memory_size = limit
     try:
         # Read whole first (ends early: 400, too slow: 408): forms are then parsed from the complete copy.
-        read_body(limit + 64 * 1024)
+        current().bodies.read(request.environ, limit + 64 * 1024)
         if request.mimetype in FORM_TYPES:
             submission = _from_form()
         else:
