@@ -10,19 +10,37 @@ import os
 import socket
 import time
 
-from ceopgraph.store.workers import serve_jobs
+from ceopgraph.store.workers import hold_and_fork, serve_jobs
 
 _held: list[bytearray] = []  # what "hold" jobs keep, so the worker stays large after the job
+SHARED_MB = 200  # what a holder holds for the workers it forks
 
 
 def worker_main(fd: int) -> None:
     serve_jobs(fd, lambda _: None, _job)
 
 
-def _job(_: None, job: tuple[str, object]) -> tuple[str, object]:
+def holder_main(fd: int) -> None:
+    """A holder of ``SHARED_MB`` MiB (every page written: resident), forking workers that run ``_job``."""
+    hold_and_fork(fd, _shared, _job)
+
+
+def _shared(_: None) -> bytearray:
+    block = bytearray(SHARED_MB * 1024 * 1024)
+    block[::4096] = b"s" * len(block[::4096])
+    return block
+
+
+def _job(state: bytearray | None, job: tuple[str, object]) -> tuple[str, object]:
     kind, arg = job
     if kind == "pid":
         return ("ok", os.getpid())
+    if kind == "family":  # who forked it, and what it can read of what the holder holds
+        return ("ok", (os.getpid(), os.getppid(), 0 if state is None else state.count(b"s")))
+    if kind == "private-mb":  # the memory it holds alone (its shared pages not counted)
+        with open("/proc/self/smaps_rollup") as rollup:
+            kib = sum(int(line.split()[1]) for line in rollup if line.startswith(("Private_Clean", "Private_Dirty")))
+        return ("ok", kib // 1024)
     if kind == "sleep":
         time.sleep(float(str(arg)))
         return ("ok", os.getpid())

@@ -14,7 +14,7 @@ from rdflib import Graph, Literal, URIRef
 
 from ceopgraph.conneg import FORMATS_BY_EXTENSION
 from ceopgraph.store.disk import DiskStore
-from ceopgraph.store.embedded import EmbeddedStore
+from ceopgraph.store.embedded import EmbeddedStore, QueryLimits
 from ceopgraph.store.jobs import DatasetSelection, QueryEvaluationError, QueryJob, QuerySyntaxError, QueryTimeout
 
 COSTLY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
@@ -130,9 +130,11 @@ def test_a_costly_query_does_not_hold_up_others(store: EmbeddedStore) -> None:
     assert len(errors) == 1
 
 
-def test_a_store_built_in_memory_serves_endpoint_queries(store: EmbeddedStore) -> None:
-    """A store built in memory gives its query workers a scratch copy on disk, removed on close."""
-    copy = EmbeddedStore(store.engine, "copy", query_processes=1)
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_a_store_built_in_memory_serves_endpoint_queries(store: EmbeddedStore, in_memory: bool) -> None:
+    """A store built in memory gives its query workers a scratch dump to hold in memory, or a scratch
+    copy on disk, removed on close."""
+    copy = EmbeddedStore(store.engine, "copy", query_processes=1, limits=QueryLimits(in_memory=in_memory))
     try:
         answer = copy.execute(QueryJob("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", "SELECT", "json"))
         assert int(bindings(answer.body)[0]["n"]["value"]) > 500
@@ -140,13 +142,14 @@ def test_a_store_built_in_memory_serves_endpoint_queries(store: EmbeddedStore) -
         copy.close()
 
 
-def test_a_store_built_in_memory_removes_its_scratch_copy_on_close(store: EmbeddedStore) -> None:
-    copy = EmbeddedStore(store.engine, "copy", query_processes=1)
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_a_store_built_in_memory_removes_its_scratch_copy_on_close(store: EmbeddedStore, in_memory: bool) -> None:
+    copy = EmbeddedStore(store.engine, "copy", query_processes=1, limits=QueryLimits(in_memory=in_memory))
     copy.start_query_pool(wait=True)
-    scratch = copy._scratch
-    assert scratch is not None and scratch.path.is_dir()
+    scratch = Path(copy._dump.name) if copy._dump is not None else copy._scratch.path if copy._scratch else None
+    assert scratch is not None and scratch.is_dir()
     copy.close()
-    assert not scratch.path.exists()
+    assert not scratch.exists()
 
 
 def test_servers_started_together_build_one_copy_in_a_configured_folder(built_dist: Path, tmp_path: Path) -> None:
@@ -184,8 +187,9 @@ def test_a_scratch_copy_is_removed_by_its_owner_only(built_dist: Path) -> None:
     assert not disk.path.exists()
 
 
+@pytest.mark.parametrize("in_memory", [True, False])
 def test_relative_iris_in_served_files_resolve_against_the_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_memory: bool
 ) -> None:
     """``serve --data`` of a file with relative IRIs (``<>``, ``rdf:resource=""``: the W3C suite's data has
     them) failed to start ("No scheme found in an absolute IRI"); they resolve against the file's IRI, which
@@ -201,7 +205,7 @@ def test_relative_iris_in_served_files_resolve_against_the_file(
     turtle, rdfxml = ((tmp_path / name).as_uri() for name in ("doc.ttl", "doc.rdf"))
     query = f"ASK {{ GRAPH <{turtle}> {{ <{turtle}> ?p <{turtle}#part> }} GRAPH <{rdfxml}> {{ ?s ?p <{rdfxml}> }} }}"
     disk = DiskStore.build(paths, formats)
-    served = EmbeddedStore.from_files(paths, formats, 1, disk)
+    served = EmbeddedStore.from_files(paths, formats, 1, disk, QueryLimits(in_memory=in_memory))
     try:
         assert served.ask(query)
         assert json.loads(served.execute(QueryJob(query, "ASK", "json")).body)["boolean"] is True

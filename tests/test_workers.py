@@ -6,6 +6,8 @@ confinement as the query and validation processes.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import threading
 import time
@@ -16,16 +18,62 @@ import pytest
 from ceopgraph.store.workers import HeavyLaneFull, MemoryExceeded, NoIdleWorker, WorkerPool
 
 from .listener import Listener, listener  # noqa: F401
+from .pool_jobs import SHARED_MB
 
 ENTRY = "tests.pool_jobs:worker_main"
+HOLDER = "tests.pool_jobs:holder_main"
 
 
-@pytest.fixture
-def pool() -> Iterator[WorkerPool]:
-    workers = WorkerPool(ENTRY, None, 1, "test worker", memory_mb=256)
+@pytest.fixture(params=["fresh", "forked"])
+def pool(request: pytest.FixtureRequest) -> Iterator[WorkerPool]:
+    """One worker: a fresh interpreter, or a fork of a holder of 200 MiB (the cap is on top of that)."""
+    if request.param == "fresh":
+        workers = WorkerPool(ENTRY, None, 1, "test worker", memory_mb=256)
+    else:
+        workers = WorkerPool(HOLDER, None, 1, "test worker", memory_mb=256, holder_memory_mb=1024)
     workers.wait_ready()
     yield workers
     workers.close()
+
+
+@pytest.fixture
+def forked() -> Iterator[WorkerPool]:
+    workers = WorkerPool(HOLDER, None, 2, "test worker", memory_mb=256, holder_memory_mb=1024)
+    workers.wait_ready()
+    yield workers
+    workers.close()
+
+
+def test_forked_workers_share_what_their_holder_holds_without_a_copy_each(forked: WorkerPool) -> None:
+    (pid_a, holder_a, seen_a), (_, holder_b, seen_b) = (forked.run(("family", None), 30)[1] for _ in range(2))
+    (_, private_a), (_, private_b) = (forked.run(("private-mb", None), 30) for _ in range(2))
+    assert holder_a == holder_b != pid_a  # forks of one holder
+    assert seen_a == seen_b == SHARED_MB * 256  # each reads all it holds (one mark a page)
+    assert max(private_a, private_b) < SHARED_MB // 4  # and holds little of it alone
+
+
+def test_a_forked_worker_killed_at_its_time_limit_is_replaced_by_a_fork(forked: WorkerPool) -> None:
+    from ceopgraph.store.workers import DeadlinePassed
+
+    holder = forked.run(("family", None), 30)[1][1]
+    with pytest.raises(DeadlinePassed):
+        forked.run(("sleep", 30), 0.5)
+    answers = [forked.run(("family", None), 30)[1] for _ in range(4)]
+    assert {parent for _, parent, _ in answers} == {holder}
+
+
+def test_a_holder_that_dies_is_replaced_and_its_workers_with_it(forked: WorkerPool) -> None:
+    from ceopgraph.store.workers import DeadlinePassed
+
+    holder = forked.run(("family", None), 30)[1][1]
+    os.kill(holder, signal.SIGKILL)
+    with pytest.raises(DeadlinePassed):  # a worker killed: its replacement needs a new holder
+        forked.run(("sleep", 30), 0.5)
+    deadline = time.monotonic() + 30
+    parents: set[int] = set()
+    while time.monotonic() < deadline and len(parents - {holder}) == 0:
+        parents.add(forked.run(("family", None), 30)[1][1])
+    assert parents - {holder}, "no worker of a new holder answered"
 
 
 def test_a_job_past_the_memory_cap_is_stopped_and_its_worker_replaced(pool: WorkerPool) -> None:

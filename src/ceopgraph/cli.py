@@ -125,30 +125,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
         check_available()
     except SandboxUnavailable as exc:
         raise SystemExit(f"cannot serve: query and validation processes cannot be confined here: {exc}") from exc
+    if settings.query_store not in ("memory", "disk"):
+        raise SystemExit(f"cannot serve: CEOPGRAPH_QUERY_STORE is {settings.query_store!r}, not memory or disk")
     disk: DiskStore | None = None
-    if not settings.endpoint:
-        paths, formats = _files_to_serve(settings, args.data, dist)
+    paths, formats = _files_to_serve(settings, args.data, dist) if not settings.endpoint else ([], [])
+    if not settings.endpoint and settings.query_store == "disk":
         # Written here, once, before the server forks its workers: every query process of every worker
         # opens this one copy read-only (a scratch folder unless CEOPGRAPH_STORE_PATH names one).
         try:
             disk = DiskStore.build(paths, formats, settings.store_path)
         except OSError as exc:  # unreadable data (the writer printed why) or an unusable folder
             raise SystemExit(f"cannot serve: {exc}") from exc
-        if args.data:  # the built dump was checked when it was built
-            _warn_rewrites(
-                [
-                    f"{path}: {change.written} would be published as {change.stored} ({change.count} triples)"
-                    for path, changes in storedform.rewrites_in_files(paths, formats).items()
-                    for change in changes
-                ]
-            )
+    if args.data and not settings.endpoint:  # the built dump was checked when it was built
+        _warn_rewrites(
+            [
+                f"{path}: {change.written} would be published as {change.stored} ({change.count} triples)"
+                for path, changes in storedform.rewrites_in_files(paths, formats).items()
+                for change in changes
+            ]
+        )
 
     def make_app() -> Flask:
-        if disk is None:  # a remote SPARQL 1.1 store: nothing to load, nothing local to assume
+        if settings.endpoint:  # a remote SPARQL 1.1 store: nothing to load, nothing local to assume
             from ceopgraph.store.remote import RemoteStore
 
             return create_app(settings, RemoteStore.from_settings(settings), owns_store=True)
-        limits = QueryLimits(settings.query_memory_mb, settings.fast_query_s, settings.heavy_queries)
+        limits = QueryLimits(
+            settings.query_memory_mb,
+            settings.fast_query_s,
+            settings.heavy_queries,
+            in_memory=settings.query_store == "memory",
+            holder_memory_mb=settings.query_data_memory_mb,
+        )
         store = EmbeddedStore.from_files(paths, formats, settings.query_processes, disk, limits)
         store.start_query_pool(wait=True)  # endpoint queries run in worker processes a timeout can kill
         return create_app(settings, store, owns_store=True)

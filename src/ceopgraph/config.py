@@ -44,6 +44,10 @@ class Settings:
     max_result_rows: int = 10_000
     # Endpoint query worker processes per server worker (a query past its time limit is killed).
     query_processes: int = 4
+    # Where they read the data: "memory" (forked from one process per server worker that holds it in
+    # memory, shared page by page: several times faster on joins and aggregates) or "disk" (each opens
+    # one on-disk copy read-only: for data too large to hold in memory once per server worker).
+    query_store: str = "memory"
     # Serialised endpoint answers kept per server worker, by dataset version (0 turns caching off).
     answer_cache_mb: int = 64
     # Submission limits for the validation service and command.
@@ -65,6 +69,8 @@ class Settings:
     # replaced. Sized so that 2 server workers with every process at its cap (4 query, 2 checker and
     # 2 validation processes each: 2 x (4 x 1024 + 2 x 512 + 2 x 1536) MiB = 16 GiB) fit in 24 GiB.
     query_memory_mb: int = 1024
+    # The holder of the data in memory (query_store "memory"): its heap cap, the data included.
+    query_data_memory_mb: int = 4096
     checker_memory_mb: int = 512
     validation_memory_mb: int = 1536
     # Query checker processes per server worker (every endpoint query is parsed there first), and the

@@ -23,10 +23,10 @@ import pyoxigraph as ox
 
 from ceopgraph.conneg import RdfFormat
 
-_Source = tuple[str, str, str | None]  # file, pyoxigraph format name, target graph: plain values, for JSON
+Source = tuple[str, str, str | None]  # file, pyoxigraph format name, target graph: plain values, for JSON
 
 
-def _sources(paths: Sequence[Path], formats: Sequence[RdfFormat]) -> list[_Source]:
+def sources_of(paths: Sequence[Path], formats: Sequence[RdfFormat]) -> list[Source]:
     """Each file (absolute: the writer may run elsewhere) with its pyoxigraph format and target graph: a
     file of a triple format becomes a graph named after the file; quad formats name their own graphs."""
     return [
@@ -35,7 +35,7 @@ def _sources(paths: Sequence[Path], formats: Sequence[RdfFormat]) -> list[_Sourc
     ]
 
 
-def _load(store: ox.Store, sources: Sequence[_Source]) -> None:
+def load_sources(store: ox.Store, sources: Sequence[Source]) -> None:
     for path, format_name, graph in sources:
         target = None if graph is None else ox.NamedNode(graph)
         # Relative IRIs (``<>``, ``rdf:resource=""``, ``<#x>``) resolve against the file's own IRI, as a
@@ -46,7 +46,7 @@ def _load(store: ox.Store, sources: Sequence[_Source]) -> None:
 
 def load_files(store: ox.Store, paths: Sequence[Path], formats: Sequence[RdfFormat]) -> None:
     """Load RDF files into ``store``; triples of triple formats go into a graph named after the file."""
-    _load(store, _sources(paths, formats))
+    load_sources(store, sources_of(paths, formats))
 
 
 def version_of(paths: Sequence[Path]) -> str:
@@ -88,7 +88,7 @@ class DiskStore:
     def build(cls, paths: Sequence[Path], formats: Sequence[RdfFormat], folder: Path | None = None) -> DiskStore:
         """Write the files into ``folder``/``store-<version>`` (reused when already there), or into a
         scratch folder when ``folder`` is None."""
-        sources = _sources(paths, formats)
+        sources = sources_of(paths, formats)
         version = version_of(paths)
         if folder is None:
             return cls(_written_scratch(sources), version, scratch=True)
@@ -124,7 +124,7 @@ _WRITER = (
 )
 
 
-def _write(path: Path, sources: Sequence[_Source]) -> None:
+def _write(path: Path, sources: Sequence[Source]) -> None:
     """Write in a fresh interpreter, not here: RocksDB keeps its background threads after a store
     closes, and a server that forks its workers after writing would hand them a thread pool without
     threads (they abort when they exit)."""
@@ -133,14 +133,14 @@ def _write(path: Path, sources: Sequence[_Source]) -> None:
         raise OSError(f"writing the store to {path} failed (exit status {done.returncode})")
 
 
-def write_store(path: str, sources: Sequence[_Source]) -> None:
+def write_store(path: str, sources: Sequence[Source]) -> None:
     """The writer process: load the files into a new on-disk store and close it."""
     store = ox.Store(path)
-    _load(store, sources)
+    load_sources(store, sources)
     store.flush()
 
 
-def _written_scratch(sources: Sequence[_Source]) -> Path:
+def _written_scratch(sources: Sequence[Source]) -> Path:
     """A new scratch folder named after this process, holding the written store (nothing is left
     behind if writing fails); first, the scratch folders of processes no longer running are removed."""
     temp = Path(tempfile.gettempdir())

@@ -7,6 +7,7 @@ Our own queries run here, in the calling thread; endpoint queries run in killabl
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -18,7 +19,7 @@ from rdflib import Graph, URIRef
 from ceopgraph.conneg import RdfFormat
 from ceopgraph.sparqltext import Bindings
 from ceopgraph.store import workers
-from ceopgraph.store.disk import DiskStore, load_files, version_of
+from ceopgraph.store.disk import DiskStore, Source, load_sources, sources_of, version_of
 from ceopgraph.store.jobs import (
     QueryAnswer,
     QueryJob,
@@ -58,9 +59,10 @@ class EmbeddedStore:
     on-disk one (a resource page at 100k triples: ~130 ms against ~650 ms). Endpoint queries
     (``execute``) come from anyone, and pyoxigraph's Python API cannot cancel a running query, so
     they run in a pool of worker processes (``QueryPool``); a worker past its time limit is killed
-    and replaced, which really ends the work. The workers open one on-disk copy of the data read-only
-    (``DiskStore``) and so share the operating system's page cache, instead of each holding the data
-    in its own memory.
+    and replaced, which really ends the work. The workers hold the data as ``QueryLimits.in_memory``
+    says (``ceopgraph.store.queryproc``): forked from one holder of it in memory, which they share page
+    by page, or each opening one on-disk copy read-only (``DiskStore``), whose pages the operating
+    system's page cache holds once.
     """
 
     def __init__(
@@ -70,11 +72,14 @@ class EmbeddedStore:
         disk: DiskStore | None = None,
         query_processes: int = 2,
         limits: QueryLimits | None = None,
+        sources: Sequence[Source] = (),
     ) -> None:
         self._store = store
         self._version = version
         self._disk = disk  # the on-disk copy the query workers open; None: a scratch copy on first need
         self._scratch: DiskStore | None = None  # that scratch copy, ours to remove
+        self._sources = list(sources)  # the files the data came from: what the holder loads (in memory)
+        self._dump: tempfile.TemporaryDirectory[str] | None = None  # or a dump of it, when none
         self._query_processes = query_processes
         self._limits = limits or QueryLimits()
         self._pool: QueryPool | None = None
@@ -95,9 +100,10 @@ class EmbeddedStore:
         server passes the one copy it wrote before forking); without it they get a scratch copy.
         """
         store = ox.Store()
-        load_files(store, paths, formats)
+        sources = sources_of(paths, formats)
+        load_sources(store, sources)
         version = disk.version if disk is not None else version_of(paths)
-        return cls(store, version, disk, query_processes, limits)
+        return cls(store, version, disk, query_processes, limits, sources)
 
     @property
     def version(self) -> str:
@@ -152,13 +158,24 @@ class EmbeddedStore:
         ``wait``, return once they all answer (a server is healthy only when it can query)."""
         with self._pool_lock:
             if self._pool is None:
-                disk = self._disk
-                if disk is None:  # built in memory: the workers get a scratch copy on disk
-                    disk = self._scratch = DiskStore.copy_of(self._store, self._version)
-                self._pool = QueryPool(disk, self._query_processes, self._limits)
+                self._pool = QueryPool(self._query_data(), self._query_processes, self._limits)
             pool = self._pool
         if wait:
             pool.wait_ready()
+
+    def _query_data(self) -> DiskStore | list[Source]:
+        """What the query workers read: the files (a holder loads them into memory) or the on-disk copy;
+        a store built in memory gives them a scratch dump, or a scratch copy on disk."""
+        if self._limits.in_memory:
+            if not self._sources:
+                self._dump = tempfile.TemporaryDirectory(prefix="ceopgraph-dump-")
+                dump = Path(self._dump.name) / "store.nq"
+                self._store.dump(dump, format=ox.RdfFormat.N_QUADS)
+                self._sources = [(str(dump), "N_QUADS", None)]
+            return self._sources
+        if self._disk is None:
+            self._disk = self._scratch = DiskStore.copy_of(self._store, self._version)
+        return self._disk
 
     def execute(self, job: QueryJob) -> QueryAnswer:
         self.start_query_pool()
@@ -174,6 +191,9 @@ class EmbeddedStore:
             if self._scratch is not None:
                 self._scratch.remove()
                 self._scratch = None
+            if self._dump is not None:
+                self._dump.cleanup()
+                self._dump = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +203,10 @@ class QueryLimits:
     memory_mb: int = 1024
     fast_query_s: float = 1.0
     heavy_queries: int = 2
+    # The data in memory, shared by processes forked from one holder (query_store "memory"), or one
+    # on-disk copy each process opens ("disk"); the holder may use holder_memory_mb MiB for it.
+    in_memory: bool = True
+    holder_memory_mb: int = 4096
 
 
 class QueryPool:
@@ -190,19 +214,23 @@ class QueryPool:
 
     A query waits for an idle worker, then for its answer, both within the job's time limit; past it
     the worker is killed (SIGKILL: the only way to stop pyoxigraph mid-query) and a fresh one is
-    started in the background, so one costly query never holds up the others for long. Each worker
-    opens ``disk`` read-only: a fresh one is ready in the time it takes to open the folder.
+    started in the background, so one costly query never holds up the others for long. ``data`` is
+    the files, which one holder loads into memory and forks the workers from (a fresh one is ready in
+    the time a fork takes), or the on-disk copy, which each worker opens read-only (a fresh one is
+    ready in the time it takes to open the folder).
     """
 
-    def __init__(self, disk: DiskStore, size: int, limits: QueryLimits) -> None:
+    def __init__(self, data: DiskStore | list[Source], size: int, limits: QueryLimits) -> None:
+        in_memory = not isinstance(data, DiskStore)
         self._workers = workers.WorkerPool(
-            "ceopgraph.store.queryproc:worker_main",
-            str(disk.path),
+            "ceopgraph.store.queryproc:" + ("holder_main" if in_memory else "worker_main"),
+            data if not isinstance(data, DiskStore) else str(data.path),
             size,
             "query worker",
             memory_mb=limits.memory_mb,
             heavy_slots=limits.heavy_queries,
             fast_budget_s=limits.fast_query_s,
+            holder_memory_mb=limits.holder_memory_mb if in_memory else None,
         )
         self._fast_s = limits.fast_query_s
         self._workers.start()

@@ -28,10 +28,13 @@ query store's pool, the query checker and the validation service run on it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import resource
+import select
+import signal
 import socket
 import subprocess
 import sys
@@ -39,6 +42,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from multiprocessing import reduction
 from multiprocessing.connection import Connection
 from typing import IO, Any, NoReturn, TypeVar
 
@@ -113,6 +117,57 @@ def serve_jobs(fd: int, setup: Callable[[Any], State], handle: Callable[[State, 
     """
     conn = Connection(fd)
     state = setup(conn.recv())
+    _serve(conn, state, handle, _HeapBudget(0, resource.getrlimit(resource.RLIMIT_DATA)[0]))
+
+
+def hold_and_fork(fd: int, setup: Callable[[Any], State], handle: Callable[[State, Any], Reply]) -> None:
+    """A holder's side (``WorkerPool(..., forked=True)``): ``setup`` the setup value once (the data, in
+    memory), then fork a worker whenever the pool asks for one, until the pool goes.
+
+    Each worker is a fork of this single-threaded process, so it shares the holder's memory page by page
+    (copy on write) instead of loading a copy of its own, is ready in milliseconds, and inherits the
+    confinement (the seccomp filter). It answers jobs over a new socket pair and writes its standard
+    error to a pipe of its own, both handed to the pool (``SCM_RIGHTS``), and caps its own heap at what
+    it holds now plus the pool's ``memory_mb``. A child is reaped only once the pool has a pidfd on it
+    (it asks for the next one after opening it), so its pid cannot be reused under the pool's signals.
+    """
+    conn = Connection(fd)
+    channel = socket.socket(fileno=os.dup(fd))
+    state = setup(conn.recv())
+    conn.send(("ready", None))
+    opened: list[int] = []  # forked children the pool holds a pidfd on
+    latest: int | None = None
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        if latest is not None:
+            opened.append(latest)
+        opened = [pid for pid in opened if os.waitpid(pid, os.WNOHANG) == (0, 0)]
+        ours, theirs = socket.socketpair()
+        errors_out, errors_in = os.pipe()
+        latest = os.fork()
+        if latest == 0:  # the worker
+            try:
+                conn.close()
+                channel.close()
+                ours.close()
+                os.close(errors_out)
+                os.dup2(errors_in, 2)
+                os.close(errors_in)
+                _serve(Connection(theirs.detach()), state, handle, _HeapBudget.from_here(request["memory_mb"]))
+            finally:
+                os._exit(0)
+        theirs.close()
+        os.close(errors_in)
+        reduction.sendfds(channel, [ours.fileno(), errors_out])
+        conn.send(latest)
+        ours.close()
+        os.close(errors_out)
+
+
+def _serve(conn: Connection, state: State, handle: Callable[[State, Any], Reply], budget: _HeapBudget) -> None:
     conn.send(("ready", None))
     while True:
         try:
@@ -123,29 +178,75 @@ def serve_jobs(fd: int, setup: Callable[[Any], State], handle: Callable[[State, 
             reply = handle(state, job)
         except MemoryError:
             reply = (_OUT_OF_MEMORY, None)
-        retiring = reply[0] == _OUT_OF_MEMORY or _grown_too_large()
+        retiring = reply[0] == _OUT_OF_MEMORY or budget.grown_too_large()
         conn.send((reply, retiring))
         if retiring:
             return
 
 
-def _grown_too_large() -> bool:
-    """Resident heap (``RssAnon``: not the shared pages of files such as the on-disk store) above a
-    quarter of the heap cap (``RLIMIT_DATA``), when there is a cap."""
-    cap = resource.getrlimit(resource.RLIMIT_DATA)[0]
-    if cap == resource.RLIM_INFINITY:
-        return False
+@dataclass(frozen=True)
+class _HeapBudget:
+    """What a worker may grow by before it retires: a quarter of ``cap`` bytes above ``baseline_kib``."""
+
+    baseline_kib: int  # resident heap (``RssAnon``) when it started: a forked worker's shared pages
+    cap: int  # bytes, or RLIM_INFINITY
+
+    @classmethod
+    def from_here(cls, memory_mb: int) -> _HeapBudget:
+        """A forked worker's budget: ``memory_mb`` MiB beyond what it holds now, enforced from now on
+        (``RLIMIT_DATA`` counts the private pages it shares with the holder, so its cap starts above them)."""
+        cap = memory_mb * 1024 * 1024
+        hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
+        data = _status_kib("VmData") * 1024 + cap
+        resource.setrlimit(resource.RLIMIT_DATA, (data if hard == resource.RLIM_INFINITY else min(data, hard), hard))
+        return cls(_status_kib("RssAnon"), cap)
+
+    def grown_too_large(self) -> bool:
+        """Resident heap (``RssAnon``: not the shared pages of files such as the on-disk store) grown past a
+        quarter of the cap, when there is one; the peak resident size (one system call) rules most jobs out
+        before ``/proc`` is read."""
+        if self.cap == resource.RLIM_INFINITY:
+            return False
+        if (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - self.baseline_kib) * 1024 <= self.cap // 4:
+            return False
+        return (_status_kib("RssAnon") - self.baseline_kib) * 1024 > self.cap // 4
+
+
+def _status_kib(field: str) -> int:
     with open("/proc/self/status") as status:
-        kib = next(int(line.split()[1]) for line in status if line.startswith("RssAnon:"))
-    return kib * 1024 > cap // 4
+        return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
 
 
 _ENTRY = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
 
 
+class _ForkedProcess:
+    """A worker forked by a holder (``hold_and_fork``): not our child, so it is signalled and awaited
+    through a pidfd, which names that process and no other even after its pid is reused."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._pidfd = os.pidfd_open(pid)
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):  # gone already
+            signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+
+    def poll(self) -> int | None:
+        """None while it runs; once it has exited, -1 (its holder, not we, learns its status)."""
+        return -1 if select.select([self._pidfd], [], [], 0)[0] else None
+
+    def wait(self, timeout: float) -> int:
+        if not select.select([self._pidfd], [], [], timeout)[0]:
+            raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout)
+        os.close(self._pidfd)
+        self._pidfd = -1
+        return -1
+
+
 @dataclass
 class _Worker:
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[bytes] | _ForkedProcess
     conn: Connection
     drain: threading.Thread | None = None
     out_of_memory: bool = False  # it said an allocation failed (the engine prints a backtrace after that)
@@ -163,8 +264,7 @@ class _Worker:
             )
         worker = cls(process, Connection(ours.detach()))
         assert process.stderr is not None
-        worker.drain = threading.Thread(target=worker._drain, args=(process.stderr,), daemon=True)
-        worker.drain.start()
+        worker._start_draining(process.stderr)
         try:
             os.setpriority(os.PRIO_PROCESS, process.pid, _WORKER_NICENESS)
             worker.conn.send(setup)
@@ -172,6 +272,17 @@ class _Worker:
             worker.kill()
             raise
         return worker
+
+    @classmethod
+    def forked(cls, pid: int, job_fd: int, errors_fd: int) -> _Worker:
+        """A worker a holder forked: its job socket and the read end of its standard error."""
+        worker = cls(_ForkedProcess(pid), Connection(job_fd))
+        worker._start_draining(os.fdopen(errors_fd, "rb"))
+        return worker
+
+    def _start_draining(self, stream: IO[bytes]) -> None:
+        self.drain = threading.Thread(target=self._drain, args=(stream,), daemon=True)
+        self.drain.start()
 
     def _drain(self, stream: IO[bytes]) -> None:
         """Pass the worker's standard error on to ours (as before), noting whether it ran out of memory."""
@@ -197,6 +308,42 @@ class _Worker:
             logger.error("a worker (pid %s) did not exit 10 s after SIGKILL", self.process.pid)
 
 
+class _Holder:
+    """The process a forked pool's workers are forked from (``hold_and_fork``), started like a worker."""
+
+    def __init__(self, worker: _Worker) -> None:
+        self._worker = worker
+        self._channel = socket.socket(fileno=os.dup(worker.conn.fileno()))
+
+    @classmethod
+    def start(cls, entry: str, setup: object, memory_mb: int, timeout_s: float) -> _Holder:
+        worker = _Worker.start(entry, setup, memory_mb)
+        try:
+            ready = worker.conn.poll(timeout_s) and worker.conn.recv()[0] == "ready"
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            status = worker.process.poll()
+            worker.kill()
+            reason = "it could not be confined" if status == NOT_CONFINED_EXIT else f"exit status {status}"
+            raise OSError(f"the holder did not start ({reason})")
+        return cls(worker)
+
+    def alive(self) -> bool:
+        return self._worker.process.poll() is None
+
+    def fork(self, memory_mb: int) -> _Worker:
+        """A new worker, forked with a heap budget of ``memory_mb`` MiB beyond what it shares."""
+        self._worker.conn.send({"memory_mb": memory_mb})
+        job_fd, errors_fd = reduction.recvfds(self._channel, 2)
+        pid: int = self._worker.conn.recv()
+        return _Worker.forked(pid, job_fd, errors_fd)
+
+    def kill(self) -> None:
+        self._channel.close()
+        self._worker.kill()
+
+
 class WorkerPool:
     """``size`` workers running ``entry`` (``"package.module:function"``, called with the socket's file
     descriptor; it calls ``serve_jobs``), each confined to ``memory_mb`` MiB of heap and no network,
@@ -218,6 +365,7 @@ class WorkerPool:
         memory_mb: int,
         heavy_slots: int | None = None,
         fast_budget_s: float | None = None,
+        holder_memory_mb: int | None = None,
     ) -> None:
         if not _ENTRY.fullmatch(entry):
             raise ValueError(f"not a module:function entry point: {entry!r}")
@@ -235,6 +383,10 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._starters: list[threading.Thread] = []
         self._closed = False
+        # Forked workers: ``entry`` runs ``hold_and_fork`` in one holder, capped at holder_memory_mb MiB.
+        self._holder_memory_mb = holder_memory_mb
+        self._holder: _Holder | None = None
+        self._holder_lock = threading.Lock()
 
     def start(self) -> None:
         """Start the workers in the background, once."""
@@ -252,10 +404,23 @@ class WorkerPool:
         for starter in self._starters:
             starter.join(self.START_TIMEOUT_S)
 
+    def _new_worker(self) -> _Worker:
+        if self._holder_memory_mb is None:
+            return _Worker.start(self._entry, self._setup, self.memory_mb)
+        with self._holder_lock:  # one request at a time: the holder reaps a child once the next is asked for
+            if self._holder is None or not self._holder.alive():
+                if self._holder is not None:
+                    self._holder.kill()
+                    logger.error("the %s holder ended; starting another", self._kind)
+                self._holder = _Holder.start(self._entry, self._setup, self._holder_memory_mb, self.START_TIMEOUT_S)
+            if self._closed:
+                raise OSError("the pool is closed")
+            return self._holder.fork(self.memory_mb)
+
     def _add_worker(self) -> None:
         try:
-            worker = _Worker.start(self._entry, self._setup, self.memory_mb)
-        except OSError as exc:
+            worker = self._new_worker()
+        except (OSError, EOFError) as exc:
             logger.error("cannot start a %s: %s", self._kind, exc)
             return
         try:
@@ -350,3 +515,7 @@ class WorkerPool:
             idle, self._idle = self._idle, []
         for worker in idle:
             worker.kill()
+        with self._holder_lock:
+            if self._holder is not None:
+                self._holder.kill()
+                self._holder = None
