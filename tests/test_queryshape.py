@@ -60,7 +60,8 @@ def test_queries_that_differ_in_structure_do_not(first: str, second: str) -> Non
         # and what this lexer takes for a long string would be code (here, a SERVICE).
         'PREFIX b: <http://e/> SELECT * { ?s ?p ?a FILTER(?a <b:c#> 1) BIND("""\n) SERVICE <http://127.0.0.1:9/> {} }\n'
         '# """ AS ?z) }',
-        "SELECT * { ?s <http://e/p#q> ?o }",  # the same position, harmless here, still not shaped
+        "SELECT * { ?s ?p ?o FILTER(?o <http://e/p#q>) }",  # inside parentheses, after an operand
+        "SELECT * { ?s ?p ?o FILTER(EXISTS { ?s ?p <http://e/p#q> }) }",  # still inside them: not shaped
         "SELECT ?secret { ?s ?p 1SERVICE <http://127.0.0.1:9/> { ?a ?b ?secret } }",  # glued
         "PREFIX ex: <http://e/> SELECT * { ?s ?p ex:a.b:c }",  # a local name going on past what is read here
         'SELECT * { BIND("\\u0022" AS ?q) }',  # escapes are expanded before parsing (§19.2)
@@ -77,13 +78,15 @@ def test_what_another_parser_could_read_otherwise_is_never_shaped(query: str) ->
 
 
 def test_an_iri_with_a_fragment_is_shaped_where_no_operator_can_stand() -> None:
+    """Outside parentheses (triple patterns: no operators there), or after what cannot end an operand."""
     shaped = shape_of(
         "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> "
-        "SELECT * { ?s a <http://e/T#x> ; rdf:type ?t . FILTER(?t = <http://e/U#y>) }"
+        "SELECT * { ?s a <http://e/T#x> ; rdf:type ?t ; <http://e/p#q> ?o . ?o <http://e/r#s> 1 "
+        "FILTER(?t = <http://e/U#y>) }"
     )
     assert shaped is not None
     assert "<http://www.w3.org/1999/02/22-rdf-syntax-ns#>" in shaped.tokens  # kept as it is: not a plain IRI
-    assert "<http://e/T#x>" in shaped.tokens and "<http://e/U#y>" in shaped.tokens
+    assert {"<http://e/T#x>", "<http://e/U#y>", "<http://e/p#q>", "<http://e/r#s>"} <= set(shaped.tokens)
 
 
 def test_verdicts_are_kept_for_the_most_recent_shapes() -> None:

@@ -18,7 +18,10 @@ The one place where parsers may split the same text differently is ``<``: an IRI
 operator after an operand (``?a<b:c#>1``). Read as operators, the characters an IRI may hold can start
 nothing that runs past its ``>`` except a comment (``#``), and hold no variable without ``?`` or ``$``. So
 an IRI is left out of the shape only when it holds none of ``#?$``, and a query is not shaped at all when
-an IRI holding ``#`` follows an operand, where it could be the start of a comment to another parser.
+an IRI holding ``#`` follows an operand inside parentheses, where it could be the start of a comment to
+another parser. Outside them it cannot: the grammar has operators only in expressions, and every
+expression stands in parentheses (``FILTER(…)``, ``BIND(…)``, ``(… AS ?x)``, a call's arguments), so
+``?s <http://…#p> ?o`` in a triple pattern is an IRI to every parser.
 
 Every scan is linear: one pass of one regular expression whose branches never backtrack past a token.
 Queries longer than ``MAX_SHAPED_CHARS`` are not shaped: that work stays bounded in the server's threads.
@@ -89,6 +92,7 @@ def shape_of(query: str) -> Shape | None:
         return None
     tokens: list[str] = []
     previous_kind, previous_text, before_previous = "", "", ""
+    depth = 0  # parentheses open: where expressions, and so operators, can stand
     for match in _TOKENS.finditer(query):
         kind = match.lastgroup
         if kind in ("space", "comment"):
@@ -102,13 +106,17 @@ def shape_of(query: str) -> Shape | None:
             inside = text[1:-1]
             after_operand = previous_kind in _OPERAND_ENDS or previous_text.upper() in _OPERAND_END_TEXT
             declared = before_previous.upper() == "PREFIX" and previous_kind == "pname"
-            if "#" in inside and after_operand and not declared:
+            if "#" in inside and after_operand and depth > 0 and not declared:
                 return None
             token = _LEFT_OUT["iri"] if _PLAIN_IRI.fullmatch(inside) else text
         elif kind == "pname":
             token = (match.group("prefix") or "") + (":~" if match.group("local") else ":")
         else:
             token = _LEFT_OUT.get(kind, text)
+            if text == "(":
+                depth += 1
+            elif text == ")":
+                depth = max(0, depth - 1)
         tokens.append(token)
         before_previous, previous_kind, previous_text = previous_text, kind, text
     return Shape(tuple(tokens))
