@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,13 @@ def negotiate(accept: str | None, offered: Sequence[str], default: str | None = 
     wins, then the server's order in ``offered``. No usable Accept header gives ``default`` (or the
     first offer); None means nothing offered is acceptable (a 406).
     """
+    return _negotiate(accept, tuple(offered), default)
+
+
+# Clients send a few Accept headers over and over, and every query and page negotiates: each answer is
+# kept (a pure function of its arguments), for as many headers as this bounds (each at most a header's size).
+@lru_cache(maxsize=1024)
+def _negotiate(accept: str | None, offered: tuple[str, ...], default: str | None) -> str | None:
     if not offered:
         return None
     ranges = parse_accept(accept)
