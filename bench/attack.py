@@ -652,7 +652,7 @@ def attack_section(out: Results, dist: Path, seconds: float = PHASE_S, cap_mb: f
     started = time.monotonic()
     out.section(
         TITLE,
-        "Hostile clients against `ceopgraph serve` on the built dataset (gunicorn, 2 workers x 32 threads, the "
+        "Hostile clients against `ceopgraph serve` on the built dataset (Granian, 2 workers x 32 threads, the "
         "default limits), loopback only, every load bounded in count and time. A weak server shows here as "
         "timeouts, 503s, processes ended and memory; nothing of it stops the benchmark.",
     )

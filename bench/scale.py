@@ -7,7 +7,9 @@ every load bounded in time (``wrk`` from ``sparql_bench``):
 2. the SPARQL mix (lookup, join, aggregate, path) at 100k triples, 8 keep-alive connections, against
    ``ceopgraph serve`` (gunicorn and Granian, answer cache on, and Granian with it off), Oxigraph
    server (``serve-read-only --union-default-graph``, the same file) and rdflib-endpoint (uvicorn);
-3. lookups at 10k and 1M triples (flat?), ceopgraph against Oxigraph server;
+3. varied traffic (``bench/varied.py``: every request a different query, each class, every tier) against
+   Oxigraph server and rdflib-endpoint, with ceopgraph as `make serve` runs it; the limits each layer sets
+   alone (``bench/limits.py``); lookups at 10k and 1M triples (flat?), ceopgraph against Oxigraph server;
 4. memory per server worker (the worker and its query processes) against the store's own;
 5. resource pages (HTML, Turtle) and ``POST /validate`` of a 10k-triple submission;
 6. validation time of 10k- and 100k-triple submissions with the shapes (bounded);
@@ -394,8 +396,11 @@ def main() -> int:
             )
             log("/validate done")
 
-        # 3. Varied traffic at every tier ---------------------------------------------------------
+        # 3. Varied traffic at every tier, and the limits each layer sets ------------------------
         varied_ratios, pages_rate = varied_section(out, files, triples, scratch, seconds, connections)
+        import limits  # here, not above: limits.py imports this module when it runs alone
+
+        limits.limits_section(out, files["100k"], triples["100k"], scratch, seconds, connections)
 
         # 3b. Lookups at every tier (one query, repeated) -----------------------------------------
         rows = []

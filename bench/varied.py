@@ -34,6 +34,7 @@ STATISTIC = BASE + "def/dimension/statistic"
 SEED = 2026
 # Queries generated per class and server: more than the fastest server answers in a run.
 PER_CLASS = 60_000
+WARM_UP = 20_000  # of another seed, sent for 2 s before each measured run
 SELECT_RESULTS = "application/sparql-results+json"
 GRAPH_RESULTS = "text/turtle"
 
@@ -121,11 +122,13 @@ CLASSES: dict[str, tuple[Callable[[Vocabulary, random.Random, int], str], str]] 
 }
 
 
-def queries(vocabulary: Vocabulary, klass: str, count: int = PER_CLASS) -> list[str]:
-    """``count`` different queries of ``klass``, the same every time (seeded by the class's name)."""
+def queries(vocabulary: Vocabulary, klass: str, count: int = PER_CLASS, first: int = 0) -> list[str]:
+    """``count`` different queries of ``klass``, the same every time (seeded by the class's name and
+    ``first``); each ends with its own ``LIMIT`` (far above any answer's size), from ``first`` on, so
+    lists with different ``first`` have no query in common."""
     make = CLASSES[klass][0]
-    rng = random.Random(f"{SEED}-{klass}")
-    return [make(vocabulary, rng, n) for n in range(count)]
+    rng = random.Random(f"{SEED}-{klass}-{first}")
+    return [make(vocabulary, rng, first + n) for n in range(count)]
 
 
 def write_paths(endpoint_path: str, texts: list[str], out: Path) -> Path:
@@ -173,9 +176,14 @@ def run_classes(
     lua.write_text(LUA)
     for klass, (_, accept) in CLASSES.items():
         texts = queries(vocabulary, klass)
+        warm_up = queries(vocabulary, klass, WARM_UP, first=PER_CLASS)
         for served in servers:
             paths = write_paths(served.endpoint_path, texts, scratch / f"paths-{klass}.txt")
             answer_size(served.origin, paths.read_text().split("\n", 1)[0], accept)
+            # Other queries of the class first, the same for every server: processes started on first use
+            # (query checkers), caches of the engine and of the system, all warm before the measured run.
+            others = write_paths(served.endpoint_path, warm_up, scratch / f"warm-up-{klass}.txt")
+            wrk_paths(served.origin, others, accept, 2.0, connections, lua)
             yield klass, served, wrk_paths(served.origin, paths, accept, seconds, connections, lua)
 
 

@@ -1,0 +1,111 @@
+"""``web.sparql.QueryOperations``: the query operation answered before Flask runs, with every header the app's
+hooks give others, and its failures rendered by Flask (``web.errors``), the one place errors are rendered."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from ceopgraph.config import Settings
+from ceopgraph.web import middleware
+
+from .apps import embedded_app
+
+QUERY = "SELECT ?p ?o WHERE { <https://w3id.org/ceopgraph/id/quotation/past-year> ?p ?o }"
+JSON = {"Accept": "application/sparql-results+json"}
+
+
+@pytest.fixture(scope="module")
+def app(settings: Settings, built_dist: Path) -> Iterator[Flask]:
+    with embedded_app(settings, built_dist, answer_cache_mb=0) as app:
+        yield app
+
+
+@pytest.fixture
+def flask_requests(app: Flask) -> Iterator[list[str]]:
+    """The paths of the requests Flask itself handles while the test runs."""
+    seen: list[str] = []
+
+    def note() -> None:
+        from flask import request
+
+        seen.append(request.path)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, note)
+    yield seen
+    app.before_request_funcs[None].remove(note)
+
+
+@pytest.mark.parametrize(
+    ("method", "kwargs"),
+    [
+        ("GET", {"query_string": {"query": QUERY}, "headers": JSON}),
+        ("HEAD", {"query_string": {"query": QUERY}, "headers": JSON}),
+        ("POST", {"data": {"query": QUERY}, "headers": JSON}),
+        ("POST", {"data": QUERY, "content_type": "application/sparql-query"}),
+    ],
+)
+def test_a_query_is_answered_without_flask_and_with_every_common_header(
+    app: Flask, flask_requests: list[str], method: str, kwargs: dict[str, object], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="ceopgraph.access"):
+        answer = app.test_client().open("/sparql", method=method, **kwargs)  # type: ignore[arg-type]
+    assert answer.status_code == 200 and flask_requests == []
+    for name, value in middleware.ANSWER_HEADERS:
+        assert answer.headers[name] == value
+    assert answer.headers["Server-Timing"].startswith("app;dur=")
+    assert (answer.data == b"") == (method == "HEAD") and int(answer.headers["Content-Length"]) > 100
+    [line] = [r.getMessage() for r in caplog.records if r.name == "ceopgraph.access"]
+    assert f'"{method} /sparql" 200' in line and line.endswith("query=" + answer.headers["X-Query-Hash"])
+
+
+def test_the_common_headers_are_those_flask_gives_its_own_answers(app: Flask, flask_requests: list[str]) -> None:
+    page = app.test_client().get("/sparql", headers={"Accept": "text/turtle"})  # the service description
+    assert flask_requests == ["/sparql"]
+    for name, value in middleware.ANSWER_HEADERS:
+        assert page.headers[name] == value
+
+
+@pytest.mark.parametrize(
+    ("query_string", "headers", "status", "says"),
+    [
+        ({"query": "SELECT nonsense"}, {}, 400, "does not parse"),
+        ({"query": "SELECT * { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"}, {}, 400, "SERVICE is not allowed"),
+        ({"query": QUERY}, {"Accept": "image/png"}, 406, "available as"),
+        ({"query": QUERY, "format": "png"}, {}, 400, "format=png"),
+        ({"update": "CLEAR ALL"}, {}, 403, "read-only"),
+    ],
+)
+def test_a_failure_is_answered_by_flask_with_its_status_headers_and_hash(
+    app: Flask,
+    flask_requests: list[str],
+    caplog: pytest.LogCaptureFixture,
+    query_string: dict[str, str],
+    headers: dict[str, str],
+    status: int,
+    says: str,
+) -> None:
+    with caplog.at_level(logging.INFO, logger="ceopgraph.access"):
+        answer = app.test_client().get("/sparql", query_string=query_string, headers=headers)
+    assert answer.status_code == status and says in answer.get_data(as_text=True)
+    assert flask_requests == ["/sparql"]  # rendered there, once
+    assert answer.headers["Access-Control-Allow-Origin"] == "*" and "Content-Security-Policy" in answer.headers
+    [line] = [r.getMessage() for r in caplog.records if r.name == "ceopgraph.access"]
+    assert f'"GET /sparql" {status}' in line
+    if "query" in query_string:  # the query was read: its hash is logged, never the query
+        assert not line.endswith("query=-")
+
+
+def test_a_revalidation_gets_304_with_the_validators_and_the_hash_only(app: Flask) -> None:
+    client = app.test_client()
+    first = client.get("/sparql", query_string={"query": QUERY}, headers=JSON)
+    conditional = {**JSON, "If-None-Match": first.headers["ETag"]}
+    again = client.get("/sparql", query_string={"query": QUERY}, headers=conditional)
+    assert again.status_code == 304 and again.data == b""
+    for name in ("ETag", "X-Query-Hash", "Vary", "Cache-Control"):
+        assert again.headers[name] == first.headers[name]
+    assert "Content-Type" not in again.headers and "X-SPARQL-MaxRows" not in again.headers
