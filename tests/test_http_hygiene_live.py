@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -297,11 +297,20 @@ def test_slow_clients_cannot_hold_the_workers(any_server: LiveServer) -> None:
             attacker.join(timeout=25)
 
 
-@pytest.fixture(scope="module")
-def impatient(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) -> Iterator[LiveServer]:
-    env = {"CEOPGRAPH_HEADER_TIMEOUT_S": "2", "CEOPGRAPH_BODY_TIMEOUT_S": "2"}
-    with _server(tmp_path_factory, built_dist, "gunicorn", env) as server:
-        yield server
+def _impatient(kind: str) -> Callable[..., Iterator[LiveServer]]:
+    """A module fixture: a ``kind`` server that gives a head and a body 2 s each."""
+
+    @pytest.fixture(scope="module")
+    def fixture(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) -> Iterator[LiveServer]:
+        env = {"CEOPGRAPH_HEADER_TIMEOUT_S": "2", "CEOPGRAPH_BODY_TIMEOUT_S": "2"}
+        with _server(tmp_path_factory, built_dist, kind, env) as server:
+            yield server
+
+    return fixture
+
+
+impatient = _impatient("gunicorn")
+impatient_granian = _impatient("granian")
 
 
 def test_a_head_or_body_that_does_not_arrive_in_time_gets_408(impatient: LiveServer) -> None:
@@ -318,13 +327,6 @@ def test_a_head_or_body_that_does_not_arrive_in_time_gets_408(impatient: LiveSer
     status, _, body = exchange(impatient, request_bytes("POST", "/validate", chunked, b"fffffffffffffffff\r\nhello"))
     assert status == 408
     assert time.monotonic() - started < 10
-
-
-@pytest.fixture(scope="module")
-def impatient_granian(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) -> Iterator[LiveServer]:
-    env = {"CEOPGRAPH_HEADER_TIMEOUT_S": "2", "CEOPGRAPH_BODY_TIMEOUT_S": "2"}
-    with _server(tmp_path_factory, built_dist, "granian", env) as server:
-        yield server
 
 
 def test_under_granian_a_late_head_is_dropped_and_a_late_body_gets_408(impatient_granian: LiveServer) -> None:

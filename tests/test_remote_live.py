@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -34,13 +35,14 @@ pytestmark = pytest.mark.remote
 PAGES = ["healthz", "sparql?query=ASK+%7B+%3Fs+%3Fp+%3Fo+%7D", "doc/organisation/ceop", ".well-known/void"]
 
 
-def get(url: str) -> tuple[int, str, dict[str, str]]:
+def get(url: str) -> tuple[int, str, Message]:
+    """Status, body and headers (looked up by name in any case, as HTTP says: Granian sends them in lower case)."""
     request = urllib.request.Request(url, headers={"Accept": "text/plain, */*;q=0.1"})
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:
-            return answer.status, answer.read().decode("utf-8", "replace"), dict(answer.headers)
+            return answer.status, answer.read().decode("utf-8", "replace"), answer.headers
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode("utf-8", "replace"), dict(exc.headers)
+        return exc.code, exc.read().decode("utf-8", "replace"), exc.headers
 
 
 @pytest.mark.parametrize("kind", STORE_KINDS)
