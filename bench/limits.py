@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import os
 import subprocess
 import sys
@@ -91,7 +92,7 @@ def engine_rows(data: Path) -> list[list[str]]:
         disk = ox.Store.read_only(folder)
         rows = []
         for klass in varied.CLASSES:
-            texts = iter(varied.queries(vocabulary, klass))
+            texts = itertools.cycle(varied.queries(vocabulary, klass))
             times = []
             for store in (memory, disk):
 
@@ -117,7 +118,7 @@ def round_trip_rows(data: Path) -> list[list[str]]:
             pool = QueryPool(setup, 2, QueryLimits(in_memory=in_memory))
             pool.wait_ready()
             try:
-                lookups = iter(varied.queries(vocabulary, "lookup"))
+                lookups = itertools.cycle(varied.queries(vocabulary, "lookup"))
                 nothing = per_call_ms(lambda pool=pool: pool.run(QueryJob("ASK {}", "ASK", "json")))
                 lookup = per_call_ms(
                     lambda pool=pool, lookups=lookups: pool.run(QueryJob(next(lookups), "SELECT", "json"))
@@ -134,7 +135,7 @@ def check_rows(data: Path) -> list[list[str]]:
     vocabulary = varied.Vocabulary.of(data)
     rows = []
     for klass in varied.CLASSES:
-        texts = iter(varied.queries(vocabulary, klass))
+        texts = itertools.cycle(varied.queries(vocabulary, klass))
         parse = per_call_ms(lambda texts=texts: vet_query(next(texts)))
         shape = per_call_ms(lambda texts=texts: shape_of(next(texts)))
         rows.append([klass, f"{parse:.3f}", f"{shape:.3f}"])
