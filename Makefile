@@ -77,7 +77,8 @@ pytest: setup system-deps $(W3C_STAMP)
 	$(BIN)/pytest
 
 # Not part of `make test`: performance at scale on synthetic data, side by side with Oxigraph server and
-# rdflib-endpoint, then hostile clients against the built dataset (about 7 minutes on 2 cores); writes
+# rdflib-endpoint (every request a different query, and one query repeated), the limits of each layer, then
+# hostile clients against the built dataset (about 13 minutes on 2 cores); writes
 # bench/results.md. `bench/sparql_bench.py` alone compares the endpoint with Oxigraph server on the built
 # dataset; `bench/attack.py` alone replaces only the Attack section (`--no-write`: print it only).
 bench: build
