@@ -12,6 +12,11 @@ away) or it is killed. A job that needs more memory than the cap ends its worker
 apart from other failures (``MemoryExceeded``). A worker that has grown past a quarter of its cap
 after a job retires and is replaced, which gives the memory back to the system.
 
+Or the workers are forks of one holder (``holder_memory_mb``, ``hold_and_fork``): a fresh interpreter,
+confined the same way, that prepares the setup once (the query store's data, in memory) and forks a
+worker whenever the pool needs one. The holder is single-threaded, so its forks copy nothing half-way;
+they share its memory page by page and are ready in milliseconds.
+
 Workers run at a lower scheduling priority than the server (nice 5), so the server's own cheap work
 (pages, cached answers) is not slowed by theirs. Lanes (optional, for the query pool): a job that runs
 past ``fast_budget_s`` moves to the heavy lane, which holds at most ``heavy_slots`` jobs, at a lower
@@ -348,7 +353,9 @@ class WorkerPool:
     """``size`` workers running ``entry`` (``"package.module:function"``, called with the socket's file
     descriptor; it calls ``serve_jobs``), each confined to ``memory_mb`` MiB of heap and no network,
     and sent ``setup`` first; one job per worker at a time. ``heavy_slots`` and ``fast_budget_s``
-    turn on the lanes of the module's docstring.
+    turn on the lanes of the module's docstring. With ``holder_memory_mb``, ``entry`` calls
+    ``hold_and_fork`` instead, in one holder capped at that, and the workers are its forks, each allowed
+    ``memory_mb`` MiB beyond what it shares.
 
     Workers start on ``start()`` (idempotent, in the background), so creating a pool costs nothing.
     """
