@@ -91,7 +91,7 @@ def shape_of(query: str) -> Shape | None:
     if len(query) > MAX_SHAPED_CHARS or "\\u" in query or "\\U" in query or _BARE_CR.search(query):
         return None
     tokens: list[str] = []
-    previous_kind, previous_text, before_previous = "", "", ""
+    previous_kind, previous_text = "", ""
     depth = 0  # parentheses open: where expressions, and so operators, can stand
     for match in _TOKENS.finditer(query):
         kind = match.lastgroup
@@ -105,8 +105,7 @@ def shape_of(query: str) -> Shape | None:
         if kind == "iri":
             inside = text[1:-1]
             after_operand = previous_kind in _OPERAND_ENDS or previous_text.upper() in _OPERAND_END_TEXT
-            declared = before_previous.upper() == "PREFIX" and previous_kind == "pname"
-            if "#" in inside and after_operand and depth > 0 and not declared:
+            if "#" in inside and after_operand and depth > 0:
                 return None
             token = _LEFT_OUT["iri"] if _PLAIN_IRI.fullmatch(inside) else text
         elif kind == "pname":
@@ -118,7 +117,7 @@ def shape_of(query: str) -> Shape | None:
             elif text == ")":
                 depth = max(0, depth - 1)
         tokens.append(token)
-        before_previous, previous_kind, previous_text = previous_text, kind, text
+        previous_kind, previous_text = kind, text
     return Shape(tuple(tokens))
 
 
