@@ -82,8 +82,7 @@ def http_rows(scratch: Path, seconds: float, connections: int) -> list[list[str]
     return rows
 
 
-def engine_rows(data: Path) -> list[list[str]]:
-    vocabulary = varied.Vocabulary.of(data)
+def engine_rows(data: Path, vocabulary: varied.Vocabulary) -> list[list[str]]:
     memory = ox.Store()
     memory.bulk_load(path=str(data), format=ox.RdfFormat.N_QUADS)
     with tempfile.TemporaryDirectory(prefix="ceopgraph-limits-") as folder:
@@ -108,8 +107,7 @@ def engine_rows(data: Path) -> list[list[str]]:
         return rows
 
 
-def round_trip_rows(data: Path) -> list[list[str]]:
-    vocabulary = varied.Vocabulary.of(data)
+def round_trip_rows(data: Path, vocabulary: varied.Vocabulary) -> list[list[str]]:
     rows = []
     disk = DiskStore.build([data], [FORMATS_BY_EXTENSION["nq"]])
     try:
@@ -131,8 +129,7 @@ def round_trip_rows(data: Path) -> list[list[str]]:
     return rows
 
 
-def check_rows(data: Path) -> list[list[str]]:
-    vocabulary = varied.Vocabulary.of(data)
+def check_rows(vocabulary: varied.Vocabulary) -> list[list[str]]:
     rows = []
     for klass in varied.CLASSES:
         texts = itertools.cycle(varied.queries(vocabulary, klass))
@@ -149,16 +146,19 @@ def limits_section(out: Results, data: Path, triples: int, scratch: Path, second
         f"{connections} keep-alive connections, {seconds:g} s, 2 server workers x 32 threads. The rest in one process, "
         f"at {triples:,} triples, each call a different query of its class (bench/varied.py), ms per call.",
     )
+    vocabulary = varied.Vocabulary.of(data)  # read once: what every query below is made of
     out.table(["HTTP alone", "req/s", "median ms", "p99 ms", "non-2xx"], http_rows(scratch, seconds, connections))
     log("limits: HTTP done")
     out.text("")
-    out.table(["engine alone, per query", "in memory ms", "on disk ms", "disk / memory"], engine_rows(data))
+    out.table(["engine alone, per query", "in memory ms", "on disk ms", "disk / memory"], engine_rows(data, vocabulary))
     log("limits: engine done")
     out.text("")
-    out.table(["round trip to a query process", "a job that does nothing, ms", "a lookup, ms"], round_trip_rows(data))
+    trips = round_trip_rows(data, vocabulary)
+    out.table(["round trip to a query process", "a job that does nothing, ms", "a lookup, ms"], trips)
     log("limits: round trip done")
     out.text("")
-    out.table(["the query check, per query", "full parse (rdflib) ms", "shape (known shape) ms"], check_rows(data))
+    checks = check_rows(vocabulary)
+    out.table(["the query check, per query", "full parse (rdflib) ms", "shape (known shape) ms"], checks)
     log("limits: check done")
 
 
