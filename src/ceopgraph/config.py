@@ -62,9 +62,10 @@ class Settings:
     header_timeout_s: float = 10.0
     body_timeout_s: float = 20.0
     # Request threads per server worker that may wait for a body at once under Granian (which sets no
-    # body deadline of its own: web/body.py); past it a body is refused at once (503). Keep it well under
-    # `serve --threads`, so that slow bodies never take the threads pages and GET queries need.
-    body_readers: int = 8
+    # body deadline of its own: web/body.py); past it a body is refused at once (503). Half of
+    # `serve --threads` (32): as many uploads as a burst brings at once, and slow bodies still leave the
+    # other half to pages and GET queries.
+    body_readers: int = 16
     # Heap caps (MiB) of the confined worker processes: past it the job is stopped and its process
     # replaced. Sized so that 2 server workers with every process at its cap (4 query, 2 checker and
     # 2 validation processes each: 2 x (4 x 1024 + 2 x 512 + 2 x 1536) MiB = 16 GiB) fit in 24 GiB.
