@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from ceopgraph.web.body import READER_WAIT_S, BodyReader, BodyRefused, BodyTooLarge
+from ceopgraph.web.body import BodyReader, BodyRefused, BodyTooLarge
 
 
 def _environ(stream: object, length: int | None) -> dict[str, object]:
@@ -34,10 +34,9 @@ def test_a_whole_body_is_read_and_left_as_the_input() -> None:
         reader.close()
 
 
-def test_a_body_that_blocks_gets_408_at_the_deadline_and_past_the_readers_503() -> None:
+def test_a_body_that_blocks_gets_408_at_the_deadline_and_past_the_readers_503_at_once() -> None:
     """A stream whose reads block until bytes come (as Granian's do): the request's thread is answered at the
-    deadline; the reader stays with the trickling client, so while it does a second body waits for a reader
-    no longer than ``READER_WAIT_S``, then is refused."""
+    deadline; the reader stays with the trickling client, so while it does a second body is refused at once."""
     reader = BodyReader(timeout_s=0.5, readers=1)
     ours, theirs = socket.socketpair()
     try:
@@ -49,8 +48,7 @@ def test_a_body_that_blocks_gets_408_at_the_deadline_and_past_the_readers_503() 
         started = time.monotonic()
         with pytest.raises(BodyRefused, match="arriving slowly already") as busy:
             reader.read(_environ(io.BytesIO(b"x"), 1), 100)
-        waited = time.monotonic() - started
-        assert busy.value.status == 503 and READER_WAIT_S * 0.9 < waited < READER_WAIT_S + 1
+        assert busy.value.status == 503 and time.monotonic() - started < 0.2
         ours.close()  # the client goes: its reader ends, and the next body is read
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
@@ -64,31 +62,6 @@ def test_a_body_that_blocks_gets_408_at_the_deadline_and_past_the_readers_503() 
     finally:
         ours.close()
         theirs.close()
-        reader.close()
-
-
-def test_bodies_arriving_together_share_the_readers_in_turn() -> None:
-    """More bodies at once than readers (16 uploads together): each waits for a reader, none is refused."""
-    reader = BodyReader(timeout_s=5, readers=2)
-    bodies = [f"body {n}".encode() for n in range(12)]
-    results: list[bytes] = []
-
-    class Slowish(io.BytesIO):
-        def read(self, size: int = -1) -> bytes:
-            time.sleep(0.02)  # a body that takes a moment to arrive
-            return super().read(size)
-
-    try:
-        threads = [
-            threading.Thread(target=lambda b=b: results.append(reader.read(_environ(Slowish(b), len(b)), 100)))
-            for b in bodies
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(10)
-        assert sorted(results) == sorted(bodies)
-    finally:
         reader.close()
 
 

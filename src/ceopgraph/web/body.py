@@ -15,8 +15,8 @@ stream whose reads block until the bytes arrive, with no time limit of its own, 
 read by one of the app's reader threads (``Settings.body_readers``) while the request's thread waits
 for it until the deadline, then answers 408. A reader whose client keeps trickling stays blocked until
 the client is done or gone, keeping none of what it reads. When every reader is taken, by bodies
-arriving or by trickling clients, another body waits up to a second for one, then is refused (503), so at
-most that many threads read a body at once, and pages and GET queries, which have none, keep the others.
+arriving or by trickling clients, another body is refused at once (503), so at most that many threads
+ever wait for a body, and pages and GET queries, which have none, keep the others.
 """
 
 from __future__ import annotations
@@ -34,10 +34,6 @@ from gunicorn.http.errors import ParseException
 from werkzeug.wsgi import get_content_length
 
 _CHUNK = 64 * 1024
-# How long a body waits for a reader: bodies that arrive at once (16 uploads together) each take a reader
-# for milliseconds, so a short wait serves a burst; readers held by trickling clients free no sooner, and
-# past the wait the body is refused, so a request thread waits at most this long for one.
-READER_WAIT_S = 1.0
 
 
 class BodyRefused(Exception):
@@ -105,7 +101,7 @@ class BodyReader:
 
     def _read_in_a_reader(self, stream: Any, wanted: int) -> list[bytes]:
         """Up to ``wanted`` bytes, read by a reader thread within the time limit (``TimeoutError`` past it)."""
-        if not self._free.acquire(timeout=READER_WAIT_S):
+        if not self._free.acquire(blocking=False):
             raise BodyRefused(503, f"{self.readers} request bodies are arriving slowly already; try again in a moment")
         abandoned = threading.Event()
 
