@@ -53,7 +53,7 @@ def dump_url(base_uri: str, fmt: RdfFormat) -> URIRef:
 
 def source_files(settings: Settings) -> list[Path]:
     """The curated Turtle files, ontology first, in a fixed order."""
-    return sorted(settings.ontology_dir.glob("*.ttl")) + sorted(settings.data_dir.glob("*.ttl"))
+    return sorted(settings.ontology_dir.glob("*.ttl")) + sorted(settings.curated_dir.glob("*.ttl"))
 
 
 def build_dataset(settings: Settings) -> Dataset:
@@ -70,7 +70,7 @@ def build_dataset(settings: Settings) -> Dataset:
         graph = dataset.graph(graph_iri(base, name))
         graph += parsed
     _add_source_texts(dataset, settings)
-    _add_metadata(dataset, base)
+    add_metadata(dataset, base)
     return dataset
 
 
@@ -82,7 +82,7 @@ def _add_source_texts(dataset: Dataset, settings: Settings) -> None:
     """
     provenance = dataset.graph(graph_iri(settings.base_uri, PROVENANCE_GRAPH))
     news = LocalNamespaces(settings.base_uri).id["news-item/"]
-    for path in sorted((settings.data_dir / "source").glob("*" + NEWS_SOURCE_SUFFIX)):
+    for path in sorted((settings.curated_dir / "source").glob("*" + NEWS_SOURCE_SUFFIX)):
         article = URIRef(news + path.name.removesuffix(NEWS_SOURCE_SUFFIX))
         if (article, RDF.type, SCHEMA.NewsArticle) not in provenance:
             raise BuildError(f"{path}: no schema:NewsArticle <{article}> in the provenance graph")
@@ -103,7 +103,7 @@ def _vocabularies(dataset: Dataset) -> set[URIRef]:
     return {URIRef(ns) for ns in namespaces if any(term.startswith(ns) for term in used)}
 
 
-def _add_metadata(dataset: Dataset, base: str) -> None:
+def add_metadata(dataset: Dataset, base: str) -> None:
     """Add the computed parts of the VoID/DCAT description to the metadata graph."""
     meta = dataset.graph(graph_iri(base, METADATA_GRAPH))
     whole = dataset_iri(base)

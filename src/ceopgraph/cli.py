@@ -16,12 +16,17 @@ from ceopgraph import storedform
 from ceopgraph.build import BuildError, build_dataset, union_graph, write_dumps
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION, RdfFormat
-from ceopgraph.rdfio import UnreadableRdf, format_for_name, read_files
+from ceopgraph.rdfio import UnreadableRdf, format_for_name, format_for_path, read_bounded, read_files
+from ceopgraph.releases import drafting
+from ceopgraph.releases.follower import ReleaseStore
+from ceopgraph.releases.registry import Conflict
+from ceopgraph.releases.service import OPERATOR, DraftInvalid, DraftNotFound, Releases
 from ceopgraph.server import SERVERS, serve
 from ceopgraph.store.disk import DiskStore
 from ceopgraph.store.embedded import EmbeddedStore, QueryLimits
 from ceopgraph.store.sandbox import SandboxUnavailable, check_available
 from ceopgraph.validation.engine import validate_graph
+from ceopgraph.validation.service import Submission, ValidatorConfig
 from ceopgraph.validation.shapes import load_shapes
 from ceopgraph.web.app import create_app
 
@@ -119,7 +124,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the dataset over HTTP under Granian (or gunicorn) until interrupted."""
     dist = Path(args.dist)
     settings = load_settings(  # the dumps are served from dist_dir
-        base_uri=args.base_uri, dist_dir=dist.resolve(), endpoint=args.endpoint
+        base_uri=args.base_uri,
+        dist_dir=dist.resolve(),
+        endpoint=args.endpoint,
+        data_dir=Path(args.data_dir).resolve() if args.data_dir else None,
     )
     try:  # untrusted work runs only in processes the system denies the network to (fail closed)
         check_available()
@@ -145,21 +153,40 @@ def cmd_serve(args: argparse.Namespace) -> int:
             ]
         )
 
+    if settings.data_dir is not None:
+        if settings.endpoint or settings.query_store != "memory" or args.data:
+            raise SystemExit("cannot serve: CEOPGRAPH_DATA_DIR (releases) works with the embedded store in memory only")
+        writer = _local_releases(settings)
+        for name in writer.recover():
+            print(f"removed {name} from {settings.data_dir}: left by a publish that did not finish", file=sys.stderr)
+        if writer.ensure_first_release(paths[0]) is not None:
+            print(f"the built dataset is release 1 in {settings.data_dir}")
+    limits = QueryLimits(
+        settings.query_memory_mb,
+        settings.fast_query_s,
+        settings.heavy_queries,
+        in_memory=settings.query_store == "memory",
+        holder_memory_mb=settings.query_data_memory_mb,
+    )
+
+    def embedded(files: list[Path], formats: Sequence[RdfFormat]) -> EmbeddedStore:
+        store = EmbeddedStore.from_files(files, formats, settings.query_processes, disk, limits)
+        store.start_query_pool(wait=True)  # endpoint queries run in worker processes a timeout can kill
+        return store
+
     def make_app() -> Flask:
         if settings.endpoint:  # a remote SPARQL 1.1 store: nothing to load, nothing local to assume
             from ceopgraph.store.remote import RemoteStore
 
             return create_app(settings, RemoteStore.from_settings(settings), owns_store=True)
-        limits = QueryLimits(
-            settings.query_memory_mb,
-            settings.fast_query_s,
-            settings.heavy_queries,
-            in_memory=settings.query_store == "memory",
-            holder_memory_mb=settings.query_data_memory_mb,
-        )
-        store = EmbeddedStore.from_files(paths, formats, settings.query_processes, disk, limits)
-        store.start_query_pool(wait=True)  # endpoint queries run in worker processes a timeout can kill
-        return create_app(settings, store, owns_store=True)
+        if settings.data_dir is not None:  # the current release, followed as publishers publish
+            reader = Releases(settings.data_dir, settings.base_uri)
+            trig = FORMATS_BY_EXTENSION["trig"]
+            following = ReleaseStore(
+                reader, lambda files: embedded(files, [trig] * len(files)), settings.release_poll_s
+            )
+            return create_app(settings, following, owns_store=True)
+        return create_app(settings, embedded(paths, formats), owns_store=True)
 
     print(f"serving on http://{args.host}:{args.port}/ (base URI {settings.base_uri})", flush=True)
     try:
@@ -211,6 +238,121 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return 0 if published.verified else 3
 
 
+def _local_releases(settings: Settings) -> Releases:
+    """The data directory's releases, for the operator: drafts prepared and releases rendered here."""
+    if settings.data_dir is None:
+        raise SystemExit("set CEOPGRAPH_DATA_DIR (or --data-dir): the folder of the releases, drafts and tokens")
+    shapes = load_shapes(settings.shapes_dir, settings.base_uri)
+    config = ValidatorConfig(str(settings.shapes_dir), settings.base_uri, settings.max_submission_bytes)
+
+    def prepare(job: drafting.PrepareJob) -> drafting.Prepared:
+        status, payload = job.run(config, shapes)
+        if status == "unreadable":
+            assert isinstance(payload, tuple)
+            raise UnreadableRdf(*payload)
+        return drafting.prepared_from(payload)
+
+    def render(job: drafting.RenderJob) -> dict[str, bytes]:
+        return drafting.render(job.content, settings.base_uri, job.version)
+
+    return Releases(settings.data_dir, settings.base_uri, prepare, render)
+
+
+def _releases_settings(args: argparse.Namespace) -> Settings:
+    return load_settings(
+        base_uri=getattr(args, "base_uri", None), data_dir=Path(args.data_dir) if args.data_dir else None
+    )
+
+
+def cmd_tokens(args: argparse.Namespace) -> int:
+    """Create, list or revoke the tokens of submitters and publishers."""
+    releases = _local_releases(_releases_settings(args))
+    if args.action == "create":
+        try:
+            record, token = releases.tokens.create(args.role, args.name or "")
+        except ValueError as exc:
+            print(f"cannot create a token: {exc}", file=sys.stderr)
+            return 2
+        releases.registry.audit(OPERATOR.id, "create-token", record.id, "done", f"{record.role} {record.name}")
+        print(f"created {record.role} token {record.id} for {record.name}; it is shown once, keep it secret:")
+        print(token)
+        return 0
+    if args.action == "revoke":
+        if not args.id or not releases.registry.revoke_token(args.id):
+            print(f"no live token {args.id!r}", file=sys.stderr)
+            return 1
+        releases.registry.audit(OPERATOR.id, "revoke-token", args.id, "done")
+        print(f"revoked token {args.id}; it is refused from now on, in every worker")
+        return 0
+    for held in releases.registry.tokens():
+        state = f"revoked {held.revoked}" if held.revoked else "live"
+        print(f"{held.id}  {held.role:<9}  {held.created}  {state:<28}  {held.name}")
+    return 0
+
+
+def cmd_draft(args: argparse.Namespace) -> int:
+    """Create a draft from a file, show a draft's diff, or publish it (as the operator)."""
+    import json
+
+    releases = _local_releases(_releases_settings(args))
+    try:
+        if args.action == "create":
+            path = Path(args.target)
+            fmt = format_for_name(args.input_format) if args.input_format else format_for_path(path)
+            data = read_bounded(path, load_settings().max_submission_bytes)
+            draft = releases.create_draft(OPERATOR, Submission(data, fmt.name, path.name))
+            verdict = "conforms" if draft.conforms else f"{draft.violations} violation(s)"
+            print(f"draft {draft.id}: {draft.triples} triples, {verdict}")
+            return 0 if draft.conforms else 1
+        if args.action == "diff":
+            draft = releases.current_diff(OPERATOR, args.target)
+            diff = json.loads(draft.diff)
+            print(f"against release {diff['base_release']}: {diff['triples']['added']} triples added, "
+                  f"{diff['triples']['removed']} removed")  # fmt: skip
+            for figure in diff["figures"]:
+                print(f"  {figure['change']}")
+            for kind in ("threat_areas", "quotations", "claims"):
+                for change in ("added", "removed", "changed"):
+                    for item in diff[kind][change]:
+                        print(f"  {kind.replace('_', ' ')} {change}: {item['label']}")
+            return 0
+        release = releases.publish(OPERATOR, args.target)
+        print(f"published release {release.n} ({release.triples} triples), now current")
+        return 0
+    except UnreadableRdf as exc:
+        print(f"cannot read the draft: {exc.message}", file=sys.stderr)
+        return 2
+    except (DraftNotFound, DraftInvalid, Conflict) as exc:
+        print(f"draft {args.action} refused: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ceopgraph.releases.transfer import TransferError, export
+
+    releases = _local_releases(_releases_settings(args))
+    try:
+        counts = export(releases, Path(args.folder))
+    except TransferError as exc:
+        print(f"export refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"exported to {args.folder}: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from ceopgraph.releases.transfer import TransferError, import_
+
+    releases = _local_releases(_releases_settings(args))
+    try:
+        counts = import_(releases, Path(args.folder))
+    except TransferError as exc:
+        print(f"import refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"imported from {args.folder}: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ceopgraph", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -232,6 +374,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dist", default="dist", help="folder of the built dumps (default: dist)")
     run.add_argument("--endpoint", help="serve from this SPARQL 1.1 query URL instead (default: CEOPGRAPH_ENDPOINT)")
     run.add_argument("--base-uri", help="canonical base URI")
+    run.add_argument("--data-dir", help="serve releases from this folder, with the write path (CEOPGRAPH_DATA_DIR)")
     run.set_defaults(handler=cmd_serve)
 
     check = commands.add_parser(
@@ -254,6 +397,31 @@ def _parser() -> argparse.ArgumentParser:
     push.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
     push.add_argument("--base-uri", help="canonical base URI")
     push.set_defaults(handler=cmd_publish)
+
+    data_dir_help = "the folder of releases, drafts and tokens (default: CEOPGRAPH_DATA_DIR)"
+    tokens = commands.add_parser("tokens", help="create, list or revoke submitter and publisher tokens")
+    tokens.add_argument("action", choices=["create", "list", "revoke"])
+    tokens.add_argument("id", nargs="?", help="the token to revoke")
+    tokens.add_argument("--role", choices=["submitter", "publisher"], default="submitter")
+    tokens.add_argument("--name", help="whose token it is (create)")
+    tokens.add_argument("--data-dir", help=data_dir_help)
+    tokens.set_defaults(handler=cmd_tokens)
+
+    draft = commands.add_parser("draft", help="create a draft from a file, show its diff, or publish it")
+    draft.add_argument("action", choices=["create", "diff", "publish"])
+    draft.add_argument("target", metavar="FILE|ID", help="the file of a new draft, or a draft's id")
+    draft.add_argument("--input-format", metavar="NAME", help="read the file as NAME (default: by extension)")
+    draft.add_argument("--data-dir", help=data_dir_help)
+    draft.set_defaults(handler=cmd_draft)
+
+    out = commands.add_parser("export", help="write every release, draft, token hash and audit record to a folder")
+    out.add_argument("folder")
+    out.add_argument("--data-dir", help=data_dir_help)
+    out.set_defaults(handler=cmd_export)
+    into = commands.add_parser("import", help="load an export into an empty data directory")
+    into.add_argument("folder")
+    into.add_argument("--data-dir", help=data_dir_help)
+    into.set_defaults(handler=cmd_import)
     return parser
 
 

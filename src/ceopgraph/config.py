@@ -89,6 +89,20 @@ class Settings:
     # Expensive requests (uncached queries, validations) one server worker runs or queues at once (503
     # above): fewer than its threads (`serve --threads`, 32), so pages and cached answers always get one.
     busy_requests: int = 24
+    # The write path (drafts, releases, tokens): its store of record, a folder of its own (``releases``);
+    # None: no write path, the built dataset is served as it is.
+    data_dir: Path | None = None
+    # Seconds between a worker's looks at the registry for a new current release: the bound, with the
+    # release's load time, within which every worker serves a new release.
+    release_poll_s: float = 1.0
+    # Writes (drafts, publishes, withdrawals) per minute, shared by every worker: per token and per
+    # client address; sign-in attempts per client address.
+    writes_per_token: int = 30
+    writes_per_client: int = 60
+    sign_ins_per_client: int = 10
+    # Open drafts at once: per submitter, and in all.
+    max_open_drafts_per_submitter: int = 20
+    max_open_drafts: int = 200
 
     def __post_init__(self) -> None:
         if not self.base_uri.endswith("/"):
@@ -99,7 +113,8 @@ class Settings:
         return self.root / "ontology"
 
     @property
-    def data_dir(self) -> Path:
+    def curated_dir(self) -> Path:
+        """The curated data (``data/``), which the build reads; not ``data_dir``, the store of record."""
         return self.root / "data"
 
     @property

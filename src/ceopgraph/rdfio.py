@@ -24,12 +24,13 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from xml.parsers import expat
 
 import pyoxigraph as ox
-from rdflib import BNode, Dataset, Graph
+from rdflib import BNode, Dataset, Graph, URIRef
+from rdflib.term import Node
 
 from ceopgraph.conneg import FORMATS_BY_EXTENSION, FORMATS_BY_NAME, RdfFormat
 from ceopgraph.terms import to_rdflib
@@ -138,6 +139,27 @@ def parse_rdf(data: bytes, fmt: RdfFormat, source: str, max_bytes: int, base_uri
 
     Nothing is fetched or read besides ``data``; relative IRIs resolve against ``base_uri``.
     """
+    graph = Graph()
+    for _, triple in _parsed(data, fmt, source, max_bytes, base_uri):
+        graph.add(triple)
+    return graph
+
+
+def parse_dataset(
+    data: bytes, fmt: RdfFormat, source: str, max_bytes: int, base_uri: str, default_graph: URIRef
+) -> Dataset:
+    """Parse untrusted bytes into a dataset, keeping the named graphs of the quad formats; triples of the
+    default graph (and of the triple formats) go into ``default_graph``. The refusals of ``parse_rdf``."""
+    dataset = Dataset()
+    for graph_name, triple in _parsed(data, fmt, source, max_bytes, base_uri):
+        dataset.graph(default_graph if graph_name is None else graph_name).add(triple)
+    return dataset
+
+
+def _parsed(
+    data: bytes, fmt: RdfFormat, source: str, max_bytes: int, base_uri: str | None
+) -> Iterator[tuple[URIRef | None, tuple[Node, Node, Node]]]:
+    """The quads of untrusted bytes as rdflib terms, after the refusals: (graph name or None, triple)."""
     if len(data) > max_bytes:
         raise UnreadableRdf(f"{source}: {len(data):,} bytes is more than the limit of {max_bytes:,} bytes", source)
     if fmt.name == "rdfxml":
@@ -156,7 +178,6 @@ def parse_rdf(data: bytes, fmt: RdfFormat, source: str, max_bytes: int, base_uri
         raise UnreadableRdf(f"{source}: {fmt.name} syntax error at {where}: {exc.msg}", source, line, column) from exc
     except ValueError as exc:  # e.g. an invalid base IRI
         raise UnreadableRdf(f"{source}: {exc}", source) from exc
-    graph = Graph()
     blank_nodes: dict[str, BNode] = {}  # the parser keeps labels; fresh nodes keep files apart
 
     def fresh(label: str) -> BNode:
@@ -170,8 +191,10 @@ def parse_rdf(data: bytes, fmt: RdfFormat, source: str, max_bytes: int, base_uri
             except TypeError as exc:
                 message = f"unsupported RDF term {term!r} (RDF 1.2 triple terms are not accepted)"
                 raise UnreadableRdf(message, source) from exc
-        graph.add(tuple(triple))  # type: ignore[arg-type]
-    return graph
+        graph_name = URIRef(quad.graph_name.value) if isinstance(quad.graph_name, ox.NamedNode) else None
+        if graph_name is None and not isinstance(quad.graph_name, ox.DefaultGraph):
+            raise UnreadableRdf(f"{source}: a graph named by a blank node is not accepted; name it with an IRI", source)
+        yield graph_name, (triple[0], triple[1], triple[2])
 
 
 def read_files(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 from rdflib import Graph
 
@@ -91,17 +92,41 @@ def _worker_setup(config: ValidatorConfig) -> tuple[ValidatorConfig, Graph]:
     return config, load_shapes(Path(config.shapes_dir), config.base_uri)
 
 
-def _worker_validate(state: tuple[ValidatorConfig, Graph], submission: Submission) -> tuple[str, object]:
+class WorkerJob(Protocol):
+    """Other work on untrusted submissions that needs the shapes (``releases.drafting``: a draft is parsed,
+    validated and compared here): run in a validation worker, answering ``(status, payload)``."""
+
+    def run(self, config: ValidatorConfig, shapes: Graph) -> tuple[str, object]: ...
+
+
+def _worker_validate(state: tuple[ValidatorConfig, Graph], job: Submission | WorkerJob) -> tuple[str, object]:
     config, shapes = state
+    if not isinstance(job, Submission):
+        return job.run(config, shapes)
     try:
-        report = validate_submission(submission, shapes, config)
-    except UnreadableRdf as exc:  # its constructor takes four arguments: sent as values, rebuilt
-        return ("unreadable", (exc.message, exc.source, exc.line, exc.column))
-    # Bounded, and rendered here: the server neither receives nor parses a report that grows with the
-    # submission (a 79 KB submission gave 18,000 results, 8.5 MB of Turtle, 8.5 s to parse in the server).
+        report = validate_submission(job, shapes, config)
+    except UnreadableRdf as exc:
+        return unreadable(exc)
+    return ("ok", report_payload(report))
+
+
+def unreadable(exc: UnreadableRdf) -> tuple[str, object]:
+    """A parse refusal as a reply: its constructor takes four arguments, so it is sent as values, rebuilt."""
+    return ("unreadable", (exc.message, exc.source, exc.line, exc.column))
+
+
+def report_payload(report: Report) -> tuple[Any, ...]:
+    """A report as a worker sends it: bounded, and rendered here, so the server neither receives nor
+    parses a report that grows with the submission (a 79 KB submission gave 18,000 results, 8.5 MB of
+    Turtle, 8.5 s to parse in the server)."""
     shown = report.first(MAX_RESULTS_SHOWN)
     rendered = (shown.to_turtle(), shown.to_jsonld())
-    return ("ok", (shown.conforms, shown.results, dict(shown.labels), shown.omitted, rendered))
+    return (shown.conforms, shown.results, dict(shown.labels), shown.omitted, rendered)
+
+
+def report_from(payload: tuple[Any, ...]) -> Report:
+    conforms, results, labels, omitted, rendered = payload
+    return Report(conforms, results, Graph(), labels, omitted, rendered)
 
 
 class ValidationPool:
@@ -123,8 +148,12 @@ class ValidationPool:
 
     def validate(self, submission: Submission, timeout_s: float) -> Report:
         """Parse and validate ``submission`` within ``timeout_s`` seconds, waiting included."""
+        return report_from(self.run(submission, timeout_s))  # type: ignore[arg-type]
+
+    def run(self, job: Submission | WorkerJob, timeout_s: float) -> object:
+        """Run one job in a worker within ``timeout_s`` seconds: its payload, or the refusal it replied."""
         try:
-            status, payload = self._workers.run(submission, timeout_s)
+            status, payload = self._workers.run(job, timeout_s)
         except workers.WorkerPoolError as exc:
             workers.raise_as(
                 exc,
@@ -148,8 +177,7 @@ class ValidationPool:
         if status == "unreadable":
             message, source, line, column = payload
             raise UnreadableRdf(message, source, line, column)
-        conforms, results, labels, omitted, rendered = payload
-        return Report(conforms, results, Graph(), labels, omitted, rendered)
+        return payload
 
     def close(self) -> None:
         """Kill the idle workers; busy ones exit when their socket closes."""

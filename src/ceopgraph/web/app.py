@@ -14,7 +14,7 @@ from flask import Flask
 
 from ceopgraph.config import Settings
 from ceopgraph.store.protocol import Store
-from ceopgraph.web import errors, middleware, proxies, replay, resources, site, sparql, validation
+from ceopgraph.web import errors, middleware, proxies, releases, replay, resources, site, sparql, validation
 from ceopgraph.web.services import Services, install
 
 
@@ -26,7 +26,8 @@ def create_app(settings: Settings, store: Store, *, owns_store: bool = False) ->
     services = Services.build(settings, store, owns_store=owns_store)
     install(app, services)
     errors.register(app)
-    for blueprint in (site.blueprint, sparql.blueprint, resources.blueprint, validation.blueprint):
+    releases.register(app)
+    for blueprint in (site.blueprint, sparql.blueprint, resources.blueprint, validation.blueprint, releases.blueprint):
         app.register_blueprint(blueprint)
     middleware.install(app)
     app.wsgi_app = sparql.QueryOperations(services, app.wsgi_app)  # type: ignore[method-assign]

@@ -124,7 +124,7 @@ def context() -> Response:
 def dump(name: str) -> Response:
     """The whole dataset, downloaded from the URLs the VoID names (``{base}dumps/ceopgraph.{ext}``)."""
     fmt = DUMP_FORMATS.get(name)
-    folder = current().settings.dist_dir.resolve()
+    folder = current().dumps_folder()
     if fmt is None or not (folder / name).is_file():
         abort(404, description="No such dump. The dumps are listed in the dataset description at /.well-known/void.")
     response = send_from_directory(folder, name, mimetype=fmt.media_type, conditional=True, max_age=300)

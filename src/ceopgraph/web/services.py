@@ -17,11 +17,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Generic, TypeVar
 
+import pyoxigraph as ox
 from flask import Flask, current_app
 from rdflib import Graph
 
 from ceopgraph.config import Settings
 from ceopgraph.queryvet import QueryChecker
+from ceopgraph.releases import drafting
+from ceopgraph.releases.follower import DraftStores, ReleaseStore
+from ceopgraph.releases.service import Limits, Releases
+from ceopgraph.store.embedded import EmbeddedStore, QueryLimits
 from ceopgraph.store.protocol import Store
 from ceopgraph.validation.guide import GuideSection, example_submission, submission_guide
 from ceopgraph.validation.service import ValidationPool, ValidatorConfig
@@ -79,31 +84,43 @@ class Services:
     example: PerVersion[bytes]  # the validation page's example submission, read from the store
     first_seen: FirstSeen
     editor_assets: Path
+    releases: Releases | None  # the write path, with a data directory (``Settings.data_dir``)
+    draft_stores: DraftStores
     owns_store: bool = False
 
     @classmethod
     def build(cls, settings: Settings, store: Store, owns_store: bool = False) -> Services:
         shapes = load_shapes(settings.shapes_dir, settings.base_uri)
         config = ValidatorConfig(str(settings.shapes_dir), settings.base_uri, settings.max_submission_bytes)
+        validator = ValidationPool(config, settings.validation_processes, settings.validation_memory_mb)
         return cls(
             settings=settings,
             store=store,
             admission=Admission(settings.busy_requests, settings.client_queries),
             checker=QueryChecker(settings.checker_processes, settings.checker_memory_mb),
             bodies=BodyReader(settings.body_timeout_s, settings.body_readers),
-            validator=ValidationPool(config, settings.validation_processes, settings.validation_memory_mb),
+            validator=validator,
             shapes=shapes,
             guide=submission_guide(shapes),
             subjects=SubjectIndex(),
             example=PerVersion(lambda: example_submission(store, settings.base_uri)),
             first_seen=FirstSeen(),
             editor_assets=settings.root / YASGUI_BUILD,
+            releases=_write_path(settings, validator),
+            draft_stores=DraftStores(lambda engine, version: _draft_store(settings, engine, version)),
             owns_store=owns_store,
         )
+
+    def dumps_folder(self) -> Path:
+        """Where the dumps of what is served are: the current release's folder, or the built dumps."""
+        if self.releases is not None and isinstance(self.store, ReleaseStore):
+            return self.releases.release_folder(self.store.release)
+        return self.settings.dist_dir.resolve()
 
     def close(self) -> None:
         """Stop the worker processes, and close the store if it is the app's own (``owns_store``)."""
         try:
+            self.draft_stores.close()
             self.validator.close()
         finally:
             try:
@@ -112,6 +129,30 @@ class Services:
             finally:
                 if self.owns_store:
                     self.store.close()
+
+
+def _write_path(settings: Settings, validator: ValidationPool) -> Releases | None:
+    """The drafts and releases of the data directory, their work done in the validation workers."""
+    if settings.data_dir is None:
+        return None
+    timeout = settings.validation_timeout_s
+
+    def prepare(job: drafting.PrepareJob) -> drafting.Prepared:
+        return drafting.prepared_from(validator.run(job, timeout))
+
+    def render(job: drafting.RenderJob) -> dict[str, bytes]:
+        rendered = validator.run(job, timeout)
+        assert isinstance(rendered, dict)
+        return rendered
+
+    limits = Limits(settings.max_open_drafts, settings.max_open_drafts_per_submitter)
+    return Releases(settings.data_dir, settings.base_uri, prepare, render, limits)
+
+
+def _draft_store(settings: Settings, engine: ox.Store, version: str) -> Store:
+    """A draft's store: its data in memory here, one query process (killable, confined) for its endpoint."""
+    limits = QueryLimits(settings.query_memory_mb, settings.fast_query_s, settings.heavy_queries)
+    return EmbeddedStore(engine, version, query_processes=1, limits=limits)
 
 
 def install(app: Flask, services: Services) -> None:

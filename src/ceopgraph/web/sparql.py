@@ -30,6 +30,7 @@ from ceopgraph.namespaces import FORMATS, SD, STANDARD_PREFIXES
 from ceopgraph.sparql import QueryRequest, ResultFormat
 from ceopgraph.sparqltext import QueryInfo
 from ceopgraph.store.jobs import DatasetSelection, QueryAnswer, QueryJob, QueryMemoryExceeded, QueryStopped
+from ceopgraph.store.protocol import Store
 from ceopgraph.web import caching, middleware
 from ceopgraph.web.replay import SPARQL_PATHS
 from ceopgraph.web.services import Services, current
@@ -71,35 +72,18 @@ _QUERY_METHODS = ("GET", "HEAD", "POST")
 _STATUS_TEXT = {200: "200 OK", 304: "304 Not Modified"}
 
 
-class QueryOperations:
-    """The query operation (§2.1: GET, POST form or POST direct, and HEAD) in front of the Flask app."""
+class QueryAnswerer:
+    """The query operation (§2.1: GET, POST form or POST direct, and HEAD) over a store: the published
+    data's (``QueryOperations``), or a draft's (``web.releases``, for its authorised readers)."""
 
-    def __init__(self, services: Services, flask_app: WSGIApplication) -> None:
+    def __init__(self, services: Services) -> None:
         self._services = services
-        self._next = flask_app
         self._prefixes = tuple((p, str(ns)) for p, ns in STANDARD_PREFIXES.items())
 
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        method = environ.get("REQUEST_METHOD", "")
-        if method not in _QUERY_METHODS or environ.get("PATH_INFO") not in SPARQL_PATHS:
-            return self._next(environ, start_response)
-        started = time.perf_counter()
-        try:
-            answer = self._answer(environ, method)
-        except Exception as exc:  # every failure is answered by the app (web.errors), in one place
-            environ[FAILURE_KEY] = exc
-            return self._next(environ, start_response)
-        if answer is None:  # no query: the editor or the service description
-            return self._next(environ, start_response)
-        status, headers, body = answer
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        timing = middleware.server_timing(elapsed_ms)
-        start_response(_STATUS_TEXT[status], [*headers, *middleware.ANSWER_HEADERS, timing])
-        remote = environ.get("REMOTE_ADDR") or "-"
-        middleware.log_line(remote, method, environ["PATH_INFO"], status, elapsed_ms, environ[QUERY_HASH_KEY])
-        return [b"" if method == "HEAD" else body]
-
-    def _answer(self, environ: WSGIEnvironment, method: str) -> tuple[int, list[tuple[str, str]], bytes] | None:
+    def answer(
+        self, environ: WSGIEnvironment, method: str, store: Store
+    ) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        """The status, headers and body of the query the request holds, or None when it holds none."""
         services = self._services
         settings = services.settings
         body = services.bodies.read(environ, settings.max_query_bytes) if method == "POST" else b""
@@ -118,15 +102,15 @@ class QueryOperations:
         with services.admission.expensive(client):
             info = services.checker.check(operation.query, settings.check_timeout_s)
             fmt = sparql.choose_format(info.form, environ.get("HTTP_ACCEPT"), operation.formats)
-            result = self._execute(self._job(operation, info, fmt, client, base_url), client)
-        return self._send(environ, method, result, fmt, operation, (base_url, row_limit_url))
+            result = self._execute(self._job(operation, info, fmt, client, base_url), client, store)
+        return self._send(environ, method, result, fmt, operation, (base_url, row_limit_url), store.version)
 
-    def _execute(self, job: QueryJob, client: str) -> QueryAnswer:
+    def _execute(self, job: QueryJob, client: str, store: Store) -> QueryAnswer:
         """Run ``job``; a client whose query runs past the fast lane's budget, or is stopped, is demoted for
         a while (``web.admission``), so resending heavy queries does not keep the fast lane busy."""
         services = self._services
         try:
-            answer = services.store.execute(job)
+            answer = store.execute(job)
         except (QueryStopped, QueryMemoryExceeded):
             services.admission.note_heavy(client)
             raise
@@ -159,6 +143,7 @@ class QueryOperations:
         fmt: ResultFormat,
         operation: QueryRequest,
         urls: tuple[str, str],
+        version: str,
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         """The answer; for GET and HEAD with the validators every cacheable answer has (``web.caching``):
         its ETag comes from its bytes and the endpoint URL relative IRIs resolved against, undated, so
@@ -173,12 +158,40 @@ class QueryOperations:
         content = [("Content-Type", fmt.media_type + "; charset=utf-8"), ("Content-Length", str(len(body)))]
         if method == "POST":
             return 200, [*headers, *content, ("Vary", "Accept")], body
-        etag = caching.answer_etag(self._services.store.version, fmt.name, body, base_url)
+        etag = caching.answer_etag(version, fmt.name, body, base_url)
         validators = [("ETag", f'"{etag}"'), ("Cache-Control", caching.CACHE_CONTROL), ("Vary", "Accept")]
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
         if if_none_match is not None and caching.matches(if_none_match, etag):
             return 304, [*validators, ("X-Query-Hash", operation.query_hash)], b""
         return 200, [*headers, *content, *validators], body
+
+
+class QueryOperations(QueryAnswerer):
+    """The published data's query operation, in front of the Flask app: the hot path."""
+
+    def __init__(self, services: Services, flask_app: WSGIApplication) -> None:
+        super().__init__(services)
+        self._next = flask_app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "")
+        if method not in _QUERY_METHODS or environ.get("PATH_INFO") not in SPARQL_PATHS:
+            return self._next(environ, start_response)
+        started = time.perf_counter()
+        try:
+            answer = self.answer(environ, method, self._services.store)
+        except Exception as exc:  # every failure is answered by the app (web.errors), in one place
+            environ[FAILURE_KEY] = exc
+            return self._next(environ, start_response)
+        if answer is None:  # no query: the editor or the service description
+            return self._next(environ, start_response)
+        status, headers, body = answer
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        timing = middleware.server_timing(elapsed_ms)
+        start_response(_STATUS_TEXT[status], [*headers, *middleware.ANSWER_HEADERS, timing])
+        remote = environ.get("REMOTE_ADDR") or "-"
+        middleware.log_line(remote, method, environ["PATH_INFO"], status, elapsed_ms, environ[QUERY_HASH_KEY])
+        return [b"" if method == "HEAD" else body]
 
 
 # What of the request the endpoint's URL is made of (after ``web.proxies`` applied a trusted proxy's).

@@ -58,7 +58,7 @@ def page() -> Response:
 def submit() -> Response:
     """Validate the body (or the form's file or text) and answer the report in the accepted format."""
     report_type = _report_type()
-    submission = _submission()
+    submission = submission_from_request()
     settings = current().settings
     with current().admission.expensive():  # not per client: one submitter may send a batch
         report = current().validator.validate(submission, settings.validation_timeout_s)
@@ -102,7 +102,7 @@ def _report_type() -> str:
     return chosen
 
 
-def _submission() -> Submission:
+def submission_from_request() -> Submission:
     """The submitted bytes within the submission limit (checked before reading, and while reading)."""
     limit = current().settings.max_submission_bytes
     too_large = SubmissionTooLarge(

@@ -1,0 +1,130 @@
+"""The work on a draft that grows with what was submitted, as jobs for a validation worker.
+
+A draft's bytes are untrusted: they are parsed (``rdfio``, keeping named graphs), reduced to their
+content (``content.content_of``), validated as the release they would make, and compared with the
+current release, all in a validation worker that a time limit can kill and that has no network
+(``validation.service.ValidationPool.run``). Rendering a release's six dumps is a job too: it grows
+with the draft. The command line runs the same functions in its own process (``prepare``, ``render``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from rdflib import Dataset, Graph, URIRef
+
+from ceopgraph import rdfio
+from ceopgraph.build import DUMP_STEM, graph_iri, serialise_dump, union_graph
+from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS
+from ceopgraph.rdfio import UnreadableRdf, format_for_name
+from ceopgraph.releases.content import SUBMITTED_GRAPH, Version, content_of, diff, release_dataset
+from ceopgraph.releases.registry import now
+from ceopgraph.validation.engine import validate_graph
+from ceopgraph.validation.report import Report
+from ceopgraph.validation.service import Submission, ValidatorConfig, report_from, report_payload, unreadable
+
+NQUADS = FORMATS_BY_NAME["nquads"]
+# Our own files (dumps, stored drafts) are parsed with this limit: far above any release this service accepts.
+OWN_FILE_LIMIT = 1 << 31
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A draft as stored: its content (canonical N-Quads), its report, and its diff with its base."""
+
+    content: bytes
+    triples: int
+    report: Report
+    diff: dict[str, object]
+    changeset: bytes
+
+
+def read_content(path: Path | None, base: str) -> Dataset:
+    """The content of a release from its N-Quads dump (ours), or nothing before the first release."""
+    if path is None:
+        return Dataset()
+    data = path.read_bytes()  # ours, written by a publish (a bounded read would reserve the whole limit)
+    return content_of(
+        rdfio.parse_dataset(data, NQUADS, str(path), OWN_FILE_LIMIT, base, graph_iri(base, SUBMITTED_GRAPH)), base
+    )
+
+
+def prepare(
+    submission: Submission,
+    shapes: Graph,
+    config: ValidatorConfig,
+    current: Path | None,
+    base_release: int,
+    changeset_iri: str,
+) -> Prepared:
+    """Parse, reduce, validate (as the release it would make) and compare a submission."""
+    base = config.base_uri
+    fmt = format_for_name(submission.format_name)
+    parsed = rdfio.parse_dataset(
+        submission.data, fmt, submission.source, config.max_bytes, base, graph_iri(base, SUBMITTED_GRAPH)
+    )
+    content = content_of(parsed, base)
+    would_be = release_dataset(content, base, Version(base_release + 1, now(), base_release or None))
+    report = validate_graph(union_graph(would_be), shapes)
+    changes, changeset = diff(read_content(current, base), content, base, base_release, changeset_iri)
+    encoded = rdfio.serialise(content, NQUADS)
+    return Prepared(
+        encoded,
+        len(set(content.quads())),
+        report,
+        changes.as_json(),
+        rdfio.serialise(changeset, FORMATS_BY_NAME["trig"]),
+    )
+
+
+def render(content: bytes, base: str, version: Version) -> dict[str, bytes]:
+    """The six dumps of a release: its content, version metadata and computed VoID/DCAT."""
+    parsed = rdfio.parse_dataset(content, NQUADS, "the draft", OWN_FILE_LIMIT, base, graph_iri(base, SUBMITTED_GRAPH))
+    release = release_dataset(content_of(parsed, base), base, version)
+    return {f"{DUMP_STEM}.{fmt.extension}": serialise_dump(release, fmt, base) for fmt in RDF_FORMATS}
+
+
+@dataclass(frozen=True)
+class PrepareJob:
+    """``prepare`` in a validation worker."""
+
+    submission: Submission
+    current: str | None  # the current release's N-Quads dump
+    base_release: int
+    changeset_iri: str
+
+    def run(self, config: ValidatorConfig, shapes: Graph) -> tuple[str, object]:
+        try:
+            current = Path(self.current) if self.current else None
+            done = prepare(self.submission, shapes, config, current, self.base_release, self.changeset_iri)
+        except UnreadableRdf as exc:
+            return unreadable(exc)
+        return ("ok", (done.content, done.triples, report_payload(done.report), json.dumps(done.diff), done.changeset))
+
+
+def prepared_from(payload: object) -> Prepared:
+    """A ``PrepareJob``'s reply, as the worker sent it."""
+    assert isinstance(payload, tuple)
+    content, triples, report, diff_json, changeset = payload
+    return Prepared(content, triples, report_from(report), json.loads(diff_json), changeset)
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """``render`` in a validation worker."""
+
+    content: bytes
+    version: Version
+
+    def run(self, config: ValidatorConfig, shapes: Graph) -> tuple[str, object]:
+        return ("ok", render(self.content, config.base_uri, self.version))
+
+
+def changeset_iri(base: str, draft_id: str) -> str:
+    return f"{base}drafts/{draft_id}/diff"
+
+
+def draft_graph_name(base: str) -> URIRef:
+    return graph_iri(base, SUBMITTED_GRAPH)

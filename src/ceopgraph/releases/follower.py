@@ -1,0 +1,151 @@
+"""The read path over releases: a ``Store`` that serves the current release and follows publications.
+
+Each server worker holds one ``ReleaseStore``. It serves an embedded store of the current release's
+files (``Releases.live_files``: the TriG dump and the live releases graph). A thread reads the registry's
+generation every ``poll_s`` seconds; when a publish or a withdrawal changed it, it loads the new files
+into a new store, starts that store's query processes, then swaps it in with one assignment, so a
+request sees the old release or the new one, never a mix, and every worker switches within ``poll_s``
+plus the time to load the release. The old store's processes are stopped once the queries that may
+still run on it are past their time limit. The version (the ETag's basis) is the files' digest, so it
+changes with the release and is the same in every worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import Graph, URIRef
+
+from ceopgraph.releases.registry import Draft
+from ceopgraph.releases.service import Releases
+from ceopgraph.sparqltext import Bindings
+from ceopgraph.store.jobs import QueryAnswer, QueryJob
+from ceopgraph.store.protocol import OwnQuery, Row, Store
+
+log = logging.getLogger(__name__)
+
+# Makes the store of one release's files (the server: an embedded store with its query processes started).
+StoreMaker = Callable[[list[Path]], Store]
+
+
+class ReleaseStore:
+    """A ``Store`` that is always the current release (see the module's docstring)."""
+
+    def __init__(self, releases: Releases, make: StoreMaker, poll_s: float = 1.0, retire_after_s: float = 30.0) -> None:
+        self._releases = releases
+        self._make = make
+        self._poll_s = poll_s
+        self._retire_after_s = retire_after_s
+        current, generation, files = releases.live_files()
+        self._held: tuple[int, int, Store] = (current, generation, make(files))
+        self._stop = threading.Event()
+        self._retiring: list[threading.Timer] = []
+        self._thread = threading.Thread(target=self._follow, name="release-follower", daemon=True)
+        self._thread.start()
+
+    @property
+    def _store(self) -> Store:
+        return self._held[2]
+
+    @property
+    def release(self) -> int:
+        """The release this worker serves now."""
+        return self._held[0]
+
+    def refresh(self) -> bool:
+        """Load the current release now if the registry's generation changed; whether it did."""
+        _, generation, _ = self._held
+        if self._releases.registry.state()[1] == generation:
+            return False
+        current, generation, files = self._releases.live_files()
+        fresh = self._make(files)
+        old = self._held[2]
+        self._held = (current, generation, fresh)
+        timer = threading.Timer(self._retire_after_s, old.close)
+        timer.daemon = True
+        timer.start()
+        self._retiring.append(timer)
+        log.info("now serving release %d (generation %d)", current, generation)
+        return True
+
+    def _follow(self) -> None:
+        while not self._stop.wait(self._poll_s):
+            try:
+                self.refresh()
+            except Exception:  # a registry or a load that failed: keep serving the release held, try again
+                log.exception("could not load the current release; still serving release %d", self.release)
+
+    # The Store protocol, delegated to the store of the release held -----------------------------------
+
+    @property
+    def version(self) -> str:
+        return self._store.version
+
+    def graphs(self) -> list[URIRef]:
+        return self._store.graphs()
+
+    def select(self, query: OwnQuery, bindings: Bindings | None = None) -> list[Row]:
+        return self._store.select(query, bindings)
+
+    def ask(self, query: OwnQuery, bindings: Bindings | None = None) -> bool:
+        return self._store.ask(query, bindings)
+
+    def construct(self, query: OwnQuery, bindings: Bindings | None = None) -> Graph:
+        return self._store.construct(query, bindings)
+
+    def graph_triples(self, graph: URIRef) -> Graph:
+        return self._store.graph_triples(graph)
+
+    def execute(self, job: QueryJob) -> QueryAnswer:
+        return self._store.execute(job)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self._poll_s + 5)
+        for timer in self._retiring:
+            if timer.is_alive():
+                timer.cancel()
+                timer.function()
+        self._store.close()
+
+
+class DraftStores:
+    """The stores behind the drafts' SPARQL endpoints: made on first use from the draft's content, the
+    last ``keep`` kept (a draft's store goes when it changes: keyed by its last update)."""
+
+    def __init__(self, make: Callable[[ox.Store, str], Store], keep: int = 2, retire_after_s: float = 30.0) -> None:
+        self._make = make
+        self._keep = keep
+        self._retire_after_s = retire_after_s
+        self._held: OrderedDict[tuple[str, str], Store] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, draft: Draft) -> Store:
+        key = (draft.id, draft.updated)
+        with self._lock:
+            found = self._held.get(key)
+            if found is not None:
+                self._held.move_to_end(key)
+                return found
+            engine = ox.Store()
+            engine.load(draft.nquads, format=ox.RdfFormat.N_QUADS)
+            made = self._make(engine, hashlib.sha256(draft.nquads).hexdigest()[:20])
+            self._held[key] = made
+            while len(self._held) > self._keep:
+                _, old = self._held.popitem(last=False)
+                timer = threading.Timer(self._retire_after_s, old.close)
+                timer.daemon = True
+                timer.start()
+            return made
+
+    def close(self) -> None:
+        with self._lock:
+            for store in self._held.values():
+                store.close()
+            self._held.clear()

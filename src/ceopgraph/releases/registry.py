@@ -1,0 +1,432 @@
+"""The store of record of the write path: one SQLite database in the data directory.
+
+It holds what must survive a crash and be shared by every server worker and the command line: token
+hashes, sign-in sessions, drafts (their data as canonical N-Quads, their reports and diffs), the
+releases and which one is current, the audit records and the write counters of the rate limits. SQLite
+gives every process transactions on one file (Oxigraph's RocksDB store admits one writing process, and a
+server runs several workers): a write-ahead log with ``synchronous=FULL``, so a committed transaction
+survives a SIGKILL or a power cut, and ``BEGIN IMMEDIATE`` for every change, so two writers serialise
+on the database's lock instead of interleaving.
+
+The rows are plain values (``Token``, ``Draft``, ``Release``, ``AuditRecord``); the rules of who may do
+what live in ``releases.service``, not here.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+DATABASE_NAME = "registry.sqlite3"
+SCHEMA_VERSION = 1
+ROLES = ("submitter", "publisher")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL CHECK (role IN ('submitter', 'publisher')),
+    hash TEXT NOT NULL, created TEXT NOT NULL, revoked TEXT
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    digest TEXT PRIMARY KEY, token_id TEXT NOT NULL REFERENCES tokens(id), csrf TEXT NOT NULL,
+    created TEXT NOT NULL, expires TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS drafts (
+    id TEXT PRIMARY KEY, owner TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN ('open', 'published', 'discarded')),
+    created TEXT NOT NULL, updated TEXT NOT NULL, source TEXT NOT NULL, nquads BLOB NOT NULL,
+    triples INTEGER NOT NULL, conforms INTEGER NOT NULL, violations INTEGER NOT NULL, report TEXT NOT NULL,
+    base_release INTEGER NOT NULL, diff TEXT NOT NULL, changeset BLOB NOT NULL, release INTEGER
+);
+CREATE TABLE IF NOT EXISTS releases (
+    n INTEGER PRIMARY KEY, issued TEXT NOT NULL, previous INTEGER, draft_id TEXT, publisher TEXT NOT NULL,
+    triples INTEGER NOT NULL, dumps TEXT NOT NULL, withdrawn TEXT, withdrawn_note TEXT
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, agent TEXT NOT NULL, action TEXT NOT NULL,
+    target TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rate (key TEXT NOT NULL, window INTEGER NOT NULL, count INTEGER NOT NULL,
+    PRIMARY KEY (key, window));
+"""
+
+
+def now() -> str:
+    """The time of a record: UTC, to the second, ISO 8601 (``xsd:dateTime`` as written)."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Token:
+    id: str
+    name: str
+    role: str
+    hash: str
+    created: str
+    revoked: str | None
+
+    def public(self) -> dict[str, Any]:
+        """What ``tokens list`` shows: never the hash."""
+        return {"id": self.id, "name": self.name, "role": self.role, "created": self.created, "revoked": self.revoked}
+
+
+@dataclass(frozen=True)
+class Draft:
+    id: str
+    owner: str
+    status: str
+    created: str
+    updated: str
+    source: str  # the submission's name ("figures.ttl", "the request body")
+    nquads: bytes
+    triples: int
+    conforms: bool
+    violations: int
+    report: str  # the report as JSON (``Report.to_json``)
+    base_release: int  # the current release when its diff was computed
+    diff: str  # the figure-level diff as JSON (``releases.content.Diff.as_json``)
+    changeset: bytes  # the triples added and removed, as TriG with two named graphs
+    release: int | None  # the release it became
+
+
+@dataclass(frozen=True)
+class Release:
+    n: int
+    issued: str
+    previous: int | None  # the release current when it was published
+    draft_id: str | None
+    publisher: str  # the token that published it (internal: the public metadata credits the organisation)
+    triples: int
+    dumps: dict[str, str]  # file name -> sha256
+    withdrawn: str | None
+    withdrawn_note: str | None
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: int
+    at: str
+    agent: str
+    action: str
+    target: str
+    outcome: str
+    detail: str
+
+
+class Conflict(Exception):
+    """The state changed under a write that assumed it (a publish after another publish): 409."""
+
+
+class Registry:
+    """The database in ``folder``; a connection per operation, so threads and processes share nothing."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.path = folder / DATABASE_NAME
+        folder.mkdir(parents=True, exist_ok=True)
+        with self._connection() as db:
+            db.executescript(_SCHEMA)
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('current', '0')")
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA busy_timeout=30000")
+            yield db
+        finally:
+            db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic change: every write of the block commits, or none (an exception rolls back)."""
+        with self._connection() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def _one(self, sql: str, args: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        with self._connection() as db:
+            row: tuple[Any, ...] | None = db.execute(sql, args).fetchone()
+            return row
+
+    def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._connection() as db:
+            return list(db.execute(sql, args).fetchall())
+
+    # The state: the current release and a generation that every publish or withdrawal bumps ----------
+
+    def state(self) -> tuple[int, int]:
+        """(current release, generation): the read path reloads when the generation changes."""
+        rows = dict(self._all("SELECT key, value FROM meta WHERE key IN ('current', 'generation')"))
+        return int(rows["current"]), int(rows["generation"])
+
+    def snapshot(self) -> tuple[int, int, list[Release]]:
+        """(current, generation, every release), read in one transaction: one consistent state."""
+        with self._connection() as db:
+            db.execute("BEGIN")
+            rows = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('current', 'generation')").fetchall())
+            releases = [_release(row) for row in db.execute("SELECT * FROM releases ORDER BY n").fetchall()]
+            db.execute("COMMIT")
+        return int(rows["current"]), int(rows["generation"]), releases
+
+    @staticmethod
+    def set_current(db: sqlite3.Connection, n: int) -> None:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'current'", (str(n),))
+        db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+
+    @staticmethod
+    def current_in(db: sqlite3.Connection) -> int:
+        return int(db.execute("SELECT value FROM meta WHERE key = 'current'").fetchone()[0])
+
+    # Tokens and sessions -----------------------------------------------------------------------------
+
+    def add_token(self, token: Token) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?)", _token_row(token))
+
+    def token(self, token_id: str) -> Token | None:
+        row = self._one("SELECT * FROM tokens WHERE id = ?", (token_id,))
+        return Token(*row) if row else None
+
+    def tokens(self) -> list[Token]:
+        return [Token(*row) for row in self._all("SELECT * FROM tokens ORDER BY created, id")]
+
+    def revoke_token(self, token_id: str) -> bool:
+        """Revoke a token and end its sessions; False if there is no such token (or it was revoked)."""
+        with self.transaction() as db:
+            changed = db.execute(
+                "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL", (now(), token_id)
+            ).rowcount
+            db.execute("DELETE FROM sessions WHERE token_id = ?", (token_id,))
+        return bool(changed)
+
+    def add_session(self, digest: str, token_id: str, csrf: str, expires: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM sessions WHERE expires < ?", (now(),))
+            db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?)", (digest, token_id, csrf, now(), expires))
+
+    def session(self, digest: str) -> tuple[Token, str] | None:
+        """The live token and CSRF secret of a session, or None (unknown, expired, or its token revoked)."""
+        row = self._one(
+            "SELECT t.*, s.csrf FROM sessions s JOIN tokens t ON t.id = s.token_id "
+            "WHERE s.digest = ? AND s.expires > ? AND t.revoked IS NULL",
+            (digest, now()),
+        )
+        return (Token(*row[:6]), row[6]) if row else None
+
+    def end_session(self, digest: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM sessions WHERE digest = ?", (digest,))
+
+    # Drafts ----------------------------------------------------------------------------------------
+
+    def add_draft(self, draft: Draft, *, max_open: int, max_open_per_owner: int) -> None:
+        """Insert a draft unless the owner, or everybody, already has as many open drafts as allowed."""
+        with self.transaction() as db:
+            total = db.execute("SELECT COUNT(*) FROM drafts WHERE status = 'open'").fetchone()[0]
+            own = db.execute(
+                "SELECT COUNT(*) FROM drafts WHERE status = 'open' AND owner = ?", (draft.owner,)
+            ).fetchone()
+            if own[0] >= max_open_per_owner:
+                raise TooManyDrafts(
+                    f"you have {own[0]} open drafts, the most one submitter may have; discard one first"
+                )
+            if total >= max_open:
+                raise TooManyDrafts(f"there are {total} open drafts, the most this service holds; try again later")
+            db.execute("INSERT INTO drafts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _draft_row(draft))
+
+    def draft(self, draft_id: str) -> Draft | None:
+        row = self._one("SELECT * FROM drafts WHERE id = ?", (draft_id,))
+        return _draft(row) if row else None
+
+    def drafts(self, owner: str | None = None) -> list[Draft]:
+        """Open drafts, newest first: one owner's, or everybody's."""
+        if owner is None:
+            rows = self._all("SELECT * FROM drafts WHERE status = 'open' ORDER BY created DESC, id")
+        else:
+            rows = self._all(
+                "SELECT * FROM drafts WHERE status = 'open' AND owner = ? ORDER BY created DESC, id", (owner,)
+            )
+        return [_draft(row) for row in rows]
+
+    def all_drafts(self) -> list[Draft]:
+        return [_draft(row) for row in self._all("SELECT * FROM drafts ORDER BY created, id")]
+
+    def replace_draft(self, draft: Draft) -> None:
+        """Store a draft's new data, report and diff, if it is still open (Conflict otherwise)."""
+        with self.transaction() as db:
+            changed = db.execute(
+                "UPDATE drafts SET updated = ?, source = ?, nquads = ?, triples = ?, conforms = ?, violations = ?, "
+                "report = ?, base_release = ?, diff = ?, changeset = ? WHERE id = ? AND status = 'open'",
+                (
+                    draft.updated,
+                    draft.source,
+                    draft.nquads,
+                    draft.triples,
+                    int(draft.conforms),
+                    draft.violations,
+                    draft.report,
+                    draft.base_release,
+                    draft.diff,
+                    draft.changeset,
+                    draft.id,
+                ),
+            ).rowcount
+            if not changed:
+                raise Conflict(f"draft {draft.id} is no longer open")
+
+    def discard_draft(self, draft_id: str) -> bool:
+        with self.transaction() as db:
+            return bool(
+                db.execute(
+                    "UPDATE drafts SET status = 'discarded', nquads = x'', changeset = x'', updated = ? "
+                    "WHERE id = ? AND status = 'open'",
+                    (now(), draft_id),
+                ).rowcount
+            )
+
+    # Releases --------------------------------------------------------------------------------------
+
+    def releases(self) -> list[Release]:
+        return [_release(row) for row in self._all("SELECT * FROM releases ORDER BY n")]
+
+    def release(self, n: int) -> Release | None:
+        row = self._one("SELECT * FROM releases WHERE n = ?", (n,))
+        return _release(row) if row else None
+
+    @staticmethod
+    def add_release(db: sqlite3.Connection, release: Release) -> None:
+        db.execute(
+            "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                release.n,
+                release.issued,
+                release.previous,
+                release.draft_id,
+                release.publisher,
+                release.triples,
+                json.dumps(release.dumps, sort_keys=True),
+                release.withdrawn,
+                release.withdrawn_note,
+            ),
+        )
+
+    @staticmethod
+    def next_release_in(db: sqlite3.Connection) -> int:
+        return int(db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM releases").fetchone()[0])
+
+    # Audit and rate limits ---------------------------------------------------------------------------
+
+    @staticmethod
+    def audit_in(db: sqlite3.Connection, agent: str, action: str, target: str, outcome: str, detail: str = "") -> None:
+        db.execute(
+            "INSERT INTO audit (at, agent, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)",
+            (now(), agent, action, target, outcome, detail),
+        )
+
+    def audit(self, agent: str, action: str, target: str, outcome: str, detail: str = "") -> None:
+        with self.transaction() as db:
+            self.audit_in(db, agent, action, target, outcome, detail)
+
+    def audit_records(self) -> list[AuditRecord]:
+        return [AuditRecord(*row) for row in self._all("SELECT * FROM audit ORDER BY id")]
+
+    def count_write(self, budgets: tuple[tuple[str, int], ...], window: int) -> str | None:
+        """Count one write against each (key, limit) budget of this window; the first key at its limit
+        (the write is then refused and not counted), or None. Shared by every worker: one database."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM rate WHERE window < ?", (window - 1,))
+            for key, limit in budgets:
+                row = db.execute("SELECT count FROM rate WHERE key = ? AND window = ?", (key, window)).fetchone()
+                if row is not None and row[0] >= limit:
+                    return key
+            for key, _ in budgets:
+                db.execute(
+                    "INSERT INTO rate VALUES (?, ?, 1) ON CONFLICT (key, window) DO UPDATE SET count = count + 1",
+                    (key, window),
+                )
+        return None
+
+    # Export and import ---------------------------------------------------------------------------
+
+    def rows(self, table: str) -> list[tuple[Any, ...]]:
+        """Every row of one table, in key order (export)."""
+        if table not in _EXPORTED:
+            raise ValueError(table)
+        return self._all(f"SELECT * FROM {table} ORDER BY {_EXPORTED[table]}")  # noqa: S608 (names from _EXPORTED)
+
+    def is_empty(self) -> bool:
+        return not any(self._all(f"SELECT 1 FROM {table} LIMIT 1") for table in _EXPORTED)  # noqa: S608
+
+    def load_rows(self, tables: dict[str, list[list[Any]]], meta: dict[str, str]) -> None:
+        """Put exported rows back, in one transaction (import into an empty registry)."""
+        with self.transaction() as db:
+            for table, rows in tables.items():
+                if table not in _EXPORTED:
+                    raise ValueError(f"unknown table {table!r}")
+                for row in rows:
+                    marks = ", ".join("?" * len(row))
+                    db.execute(f"INSERT INTO {table} VALUES ({marks})", tuple(row))  # noqa: S608
+            for key, value in meta.items():
+                db.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
+
+    def meta(self) -> dict[str, str]:
+        return dict(self._all("SELECT key, value FROM meta ORDER BY key"))
+
+
+class TooManyDrafts(Exception):
+    """The open-draft count limit (per submitter, or for the service): 429."""
+
+
+# Tables an export holds (sessions and rate counters are transient), with their key order.
+_EXPORTED = {"tokens": "id", "drafts": "id", "releases": "n", "audit": "id"}
+
+
+def _token_row(token: Token) -> tuple[Any, ...]:
+    return (token.id, token.name, token.role, token.hash, token.created, token.revoked)
+
+
+def _draft_row(draft: Draft) -> tuple[Any, ...]:
+    return (
+        draft.id,
+        draft.owner,
+        draft.status,
+        draft.created,
+        draft.updated,
+        draft.source,
+        draft.nquads,
+        draft.triples,
+        int(draft.conforms),
+        draft.violations,
+        draft.report,
+        draft.base_release,
+        draft.diff,
+        draft.changeset,
+        draft.release,
+    )
+
+
+def _draft(row: tuple[Any, ...]) -> Draft:
+    values = list(row)
+    values[8] = bool(values[8])
+    return Draft(*values)
+
+
+def _release(row: tuple[Any, ...]) -> Release:
+    values = list(row)
+    values[6] = json.loads(values[6])
+    return Release(*values)

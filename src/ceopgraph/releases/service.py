@@ -1,0 +1,411 @@
+"""The write path's rules: who may do what to drafts and releases, and how a publish stays atomic.
+
+Every operation takes the acting ``Token`` (``OPERATOR`` for the command line, which runs with the data
+directory's owner's rights) and raises a domain error that ``web.errors`` maps to a status: 401 no
+token, 403 a role that may not, 404 a draft the actor may not see (so draft ids do not leak), 409 a
+state that changed, 422 a draft with violations, 429 a limit. Every write is audited in the same
+transaction as the change it records (who, what, when, outcome); refusals are audited on their own.
+
+The data directory holds the registry (``registry``) and one folder per release, ``releases/{n}/``,
+with its six dumps. A publish renders the dumps first (in a validation worker), writes them to a
+staging folder and syncs them, then in one registry transaction checks that nothing changed, moves the
+folder to its place and makes the release current. A crash before the commit leaves a folder no row
+names, which ``recover`` removes; after it, everything is in place. Released folders are never written
+again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rdflib import Dataset
+
+from ceopgraph import rdfio
+from ceopgraph.build import DUMP_STEM, graph_iri
+from ceopgraph.conneg import FORMATS_BY_EXTENSION
+from ceopgraph.releases import drafting
+from ceopgraph.releases.content import RELEASES_GRAPH, ListedRelease, Version, content_of, releases_graph
+from ceopgraph.releases.drafting import Prepared, PrepareJob, RenderJob
+from ceopgraph.releases.registry import Conflict, Draft, Registry, Release, Token, now
+from ceopgraph.releases.tokens import SessionBook, TokenBook
+from ceopgraph.validation.service import Submission
+
+RELEASES_FOLDER = "releases"
+LIVE_FOLDER = "live"
+_STAGING_PREFIX = ".staging-"
+# The command line acts as the operator: every role's rights, audited as "operator".
+OPERATOR = Token("operator", "operator (command line)", "operator", "", "", None)
+
+
+class NotSignedIn(Exception):
+    """401."""
+
+
+class Forbidden(Exception):
+    """403: the actor's role may not do this."""
+
+
+class DraftNotFound(Exception):
+    """404: no such draft, or one the actor may not see."""
+
+
+class ReleaseNotFound(Exception):
+    """404."""
+
+
+class DraftInvalid(Exception):
+    """422: the draft does not conform to the shapes; carries its report."""
+
+    def __init__(self, message: str, report_json: str) -> None:
+        super().__init__(message)
+        self.report_json = report_json
+
+
+class Unavailable(Exception):
+    """503: the write path is not configured (no data directory)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_open_drafts: int = 200
+    max_open_drafts_per_submitter: int = 20
+
+
+def may_submit(actor: Token) -> bool:
+    return actor.role in ("submitter", "operator")
+
+
+def may_publish(actor: Token) -> bool:
+    return actor.role in ("publisher", "operator")
+
+
+def sees_every_draft(actor: Token) -> bool:
+    return actor.role in ("publisher", "operator")
+
+
+# How drafts are prepared and releases rendered: in a validation worker (the server), or here (the CLI).
+Preparer = Callable[[PrepareJob], Prepared]
+Renderer = Callable[[RenderJob], dict[str, bytes]]
+
+
+class Releases:
+    """The drafts and releases in one data directory."""
+
+    def __init__(
+        self,
+        folder: Path,
+        base: str,
+        prepare: Preparer | None = None,
+        render: Renderer | None = None,
+        limits: Limits = Limits(),
+    ) -> None:
+        """``prepare`` and ``render`` do the work that grows with a draft; without them (the read path,
+        which only follows the current release) every write is Unavailable."""
+        self.folder = folder
+        self.base = base
+        self.registry = Registry(folder)
+        self.tokens = TokenBook(self.registry)
+        self.sessions = SessionBook(self.registry)
+        self._prepare = prepare
+        self._render = render
+        self._limits = limits
+        (folder / RELEASES_FOLDER).mkdir(exist_ok=True)
+        (folder / LIVE_FOLDER).mkdir(exist_ok=True)
+
+    # Recovery and the first release ----------------------------------------------------------------
+
+    def recover(self) -> list[str]:
+        """Remove what a crash left: staging folders, and release folders no committed row names."""
+        removed = []
+        known = {str(r.n) for r in self.registry.releases()}
+        for entry in sorted((self.folder / RELEASES_FOLDER).iterdir()):
+            if entry.name.startswith(_STAGING_PREFIX) or (entry.is_dir() and entry.name not in known):
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry.name)
+        return removed
+
+    def ensure_first_release(self, built_trig: Path) -> Release | None:
+        """Make the built dataset release 1 if there is no release yet (the published 2012/13 review)."""
+        if self.registry.releases():
+            return None
+        parsed = rdfio.parse_dataset(
+            built_trig.read_bytes(),
+            FORMATS_BY_EXTENSION["trig"],
+            str(built_trig),
+            drafting.OWN_FILE_LIMIT,
+            self.base,
+            drafting.draft_graph_name(self.base),
+        )
+        content = content_of(parsed, self.base)
+        encoded = rdfio.serialise(content, drafting.NQUADS)
+        try:
+            return self._commit_release(OPERATOR, encoded, len(set(content.quads())), None, expected_current=0)
+        except Conflict:  # another worker or process made it first
+            return None
+
+    # Drafts ------------------------------------------------------------------------------------------
+
+    def _prepared(self, submission: Submission, draft_id: str) -> tuple[Prepared, int]:
+        current, _ = self.registry.state()
+        job = PrepareJob(submission, self._content_path(current), current, drafting.changeset_iri(self.base, draft_id))
+        if self._prepare is None:
+            raise Unavailable("this process does not prepare drafts")
+        return self._prepare(job), current
+
+    def create_draft(self, actor: Token, submission: Submission) -> Draft:
+        if not may_submit(actor):
+            self._refused(actor, "create-draft", "-", "only a submitter may create drafts")
+        draft_id = secrets.token_hex(16)  # 128 random bits: ids cannot be guessed
+        prepared, base_release = self._prepared(submission, draft_id)
+        stamp = now()
+        draft = _draft_of(draft_id, actor.id, stamp, stamp, submission.source, prepared, base_release)
+        self.registry.add_draft(
+            draft, max_open=self._limits.max_open_drafts, max_open_per_owner=self._limits.max_open_drafts_per_submitter
+        )
+        self.registry.audit(actor.id, "create-draft", draft_id, "done", _summary(prepared))
+        return draft
+
+    def draft(self, actor: Token, draft_id: str) -> Draft:
+        """A draft the actor may see (its submitter's, or any for a publisher); DraftNotFound otherwise."""
+        found = self.registry.draft(draft_id) if len(draft_id) <= 64 else None
+        if found is None or found.status == "discarded" or not (sees_every_draft(actor) or found.owner == actor.id):
+            raise DraftNotFound("no such draft")
+        return found
+
+    def drafts(self, actor: Token) -> list[Draft]:
+        return self.registry.drafts(None if sees_every_draft(actor) else actor.id)
+
+    def _own_open_draft(self, actor: Token, draft_id: str, action: str) -> Draft:
+        draft = self.draft(actor, draft_id)
+        if draft.owner != actor.id and actor is not OPERATOR:
+            self._refused(actor, action, draft_id, "only the draft's submitter may change it")
+        if draft.status != "open":
+            self._conflict(actor, action, draft_id, f"draft {draft_id} is {draft.status}, it can no longer change")
+        return draft
+
+    def replace_draft(self, actor: Token, draft_id: str, submission: Submission) -> Draft:
+        old = self._own_open_draft(actor, draft_id, "replace-draft")
+        prepared, base_release = self._prepared(submission, draft_id)
+        draft = _draft_of(draft_id, old.owner, old.created, now(), submission.source, prepared, base_release)
+        self.registry.replace_draft(draft)
+        self.registry.audit(actor.id, "replace-draft", draft_id, "done", _summary(prepared))
+        return draft
+
+    def discard_draft(self, actor: Token, draft_id: str) -> None:
+        self._own_open_draft(actor, draft_id, "discard-draft")
+        if not self.registry.discard_draft(draft_id):
+            self._conflict(actor, "discard-draft", draft_id, f"draft {draft_id} is no longer open")
+        self.registry.audit(actor.id, "discard-draft", draft_id, "done")
+
+    def current_diff(self, actor: Token, draft_id: str) -> Draft:
+        """The draft with its diff against the current release, computed again if that changed (so the
+        diff a reviewer reads is the one a publish is checked against)."""
+        draft = self.draft(actor, draft_id)
+        current, _ = self.registry.state()
+        if draft.status != "open" or draft.base_release == current:
+            return draft
+        submission = Submission(draft.nquads, "nquads", draft.source)
+        prepared, base_release = self._prepared(submission, draft_id)
+        refreshed = _draft_of(draft_id, draft.owner, draft.created, now(), draft.source, prepared, base_release)
+        self.registry.replace_draft(refreshed)
+        return refreshed
+
+    # Publishing and withdrawing --------------------------------------------------------------------
+
+    def publish(self, actor: Token, draft_id: str) -> Release:
+        draft = self.draft(actor, draft_id)
+        if not may_publish(actor):
+            self._refused(actor, "publish", draft_id, "only a publisher may publish")
+        if draft.status != "open":
+            self._conflict(actor, "publish", draft_id, f"draft {draft_id} is {draft.status}")
+        if not draft.conforms:
+            self.registry.audit(actor.id, "publish", draft_id, "refused", f"{draft.violations} violations")
+            raise DraftInvalid(
+                f"draft {draft_id} has {draft.violations} violation(s) of the shapes; fix them and replace it",
+                draft.report,
+            )
+        current, _ = self.registry.state()
+        if draft.base_release != current:
+            self._conflict(
+                actor,
+                "publish",
+                draft_id,
+                f"the current release is {current}, not {draft.base_release} as when this draft's diff was "
+                "computed; read the diff again (GET /drafts/{id}/diff), then publish",
+            )
+        return self._commit_release(actor, draft.nquads, draft.triples, draft, expected_current=current)
+
+    def _commit_release(
+        self, actor: Token, content: bytes, triples: int, draft: Draft | None, *, expected_current: int
+    ) -> Release:
+        n = max((r.n for r in self.registry.releases()), default=0) + 1
+        version = Version(n, now(), expected_current or None)
+        if self._render is None:
+            raise Unavailable("this process does not publish")
+        dumps = self._render(RenderJob(content, version))
+        staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=self.folder / RELEASES_FOLDER))
+        try:
+            digests = _write_synced(staging, dumps)
+            release = Release(
+                n, version.issued, version.previous, draft.id if draft else None, actor.id, triples, digests, None, None
+            )
+            target = self.folder / RELEASES_FOLDER / str(n)
+            with self.registry.transaction() as db:
+                if Registry.current_in(db) != expected_current or Registry.next_release_in(db) != n:
+                    raise Conflict("another release was published meanwhile; read the diff again, then publish")
+                if draft is not None:
+                    status = db.execute("SELECT status FROM drafts WHERE id = ?", (draft.id,)).fetchone()[0]
+                    if status != "open":
+                        raise Conflict(f"draft {draft.id} is {status}")
+                if target.exists():  # a folder a crash left before its commit: no row names it
+                    shutil.rmtree(target)
+                os.rename(staging, target)
+                _sync_folder(target.parent)
+                Registry.add_release(db, release)
+                Registry.set_current(db, n)
+                if draft is not None:
+                    db.execute("UPDATE drafts SET status = 'published', release = ? WHERE id = ?", (n, draft.id))
+                Registry.audit_in(db, actor.id, "publish", draft.id if draft else "-", "done", f"release {n}")
+        except Conflict as exc:
+            self.registry.audit(actor.id, "publish", draft.id if draft else "-", "conflict", str(exc))
+            raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return release
+
+    def withdraw(self, actor: Token, n: int, note: str) -> Release:
+        if not may_publish(actor):
+            self._refused(actor, "withdraw", str(n), "only a publisher may withdraw a release")
+        note = note.strip()[:500]
+        with self.registry.transaction() as db:
+            row = db.execute("SELECT withdrawn FROM releases WHERE n = ?", (n,)).fetchone()
+            if row is None:
+                raise ReleaseNotFound(f"no release {n}")
+            if row[0] is not None:
+                raise Conflict(f"release {n} was withdrawn already, on {row[0]}")
+            current = Registry.current_in(db)
+            replacement = current
+            if n == current:
+                earlier = db.execute("SELECT MAX(n) FROM releases WHERE n < ? AND withdrawn IS NULL", (n,)).fetchone()[
+                    0
+                ]
+                if earlier is None:
+                    raise Conflict(f"release {n} is the only release in force; publish a replacement first")
+                replacement = earlier
+            db.execute("UPDATE releases SET withdrawn = ?, withdrawn_note = ? WHERE n = ?", (now(), note or None, n))
+            Registry.set_current(db, replacement)
+            Registry.audit_in(db, actor.id, "withdraw", str(n), "done", note)
+        found = self.registry.release(n)
+        assert found is not None
+        return found
+
+    # What the read path loads -----------------------------------------------------------------------
+
+    def release_folder(self, n: int) -> Path:
+        return self.folder / RELEASES_FOLDER / str(n)
+
+    def _content_path(self, n: int) -> str | None:
+        return str(self.release_folder(n) / f"{DUMP_STEM}.nq") if n else None
+
+    def live_files(self) -> tuple[int, int, list[Path]]:
+        """(current release, generation, the files to serve): the release's TriG dump and the live
+        releases graph of this generation, written once (its bytes are the same in every worker)."""
+        current, generation, releases = self.registry.snapshot()
+        if not current:
+            raise Unavailable("there is no release yet")
+        live = self.folder / LIVE_FOLDER / f"releases-{generation}.trig"
+        if not live.exists():
+            graph = releases_graph(self.base, [listed(r) for r in releases], current)
+            held = Dataset()
+            named = held.graph(graph_iri(self.base, RELEASES_GRAPH))
+            for triple in graph:
+                named.add(triple)
+            _write_atomically(live, rdfio.serialise(held, FORMATS_BY_EXTENSION["trig"]))
+        return current, generation, [self.release_folder(current) / f"{DUMP_STEM}.trig", live]
+
+    # Refusals ---------------------------------------------------------------------------------------
+
+    def _refused(self, actor: Token, action: str, target: str, why: str) -> None:
+        self.registry.audit(actor.id, action, target, "forbidden", why)
+        raise Forbidden(why)
+
+    def _conflict(self, actor: Token, action: str, target: str, why: str) -> None:
+        self.registry.audit(actor.id, action, target, "conflict", why)
+        raise Conflict(why)
+
+
+def listed(release: Release) -> ListedRelease:
+    dumps = tuple(
+        (name, FORMATS_BY_EXTENSION[name.rsplit(".", 1)[-1]].media_type, sha256)
+        for name, sha256 in sorted(release.dumps.items())
+    )
+    version = Version(release.n, release.issued, release.n - 1 if release.n > 1 else None)
+    return ListedRelease(version, dumps, release.withdrawn, release.withdrawn_note)
+
+
+def _draft_of(
+    draft_id: str, owner: str, created: str, updated: str, source: str, prepared: Prepared, base_release: int
+) -> Draft:
+    report = prepared.report
+    return Draft(
+        id=draft_id,
+        owner=owner,
+        status="open",
+        created=created,
+        updated=updated,
+        source=source,
+        nquads=prepared.content,
+        triples=prepared.triples,
+        conforms=report.conforms,
+        violations=len(report.violations),
+        report=report.to_json(),
+        base_release=base_release,
+        diff=json.dumps(prepared.diff, sort_keys=True),
+        changeset=prepared.changeset,
+        release=None,
+    )
+
+
+def _summary(prepared: Prepared) -> str:
+    report = prepared.report
+    return f"{prepared.triples} triples, {'conforms' if report.conforms else f'{len(report.violations)} violations'}"
+
+
+def _write_synced(folder: Path, files: dict[str, bytes]) -> dict[str, str]:
+    """Write files and make them durable (each file, then the folder); their sha256 by name."""
+    digests = {}
+    for name, data in sorted(files.items()):
+        path = folder / name
+        with path.open("wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        digests[name] = hashlib.sha256(data).hexdigest()
+    _sync_folder(folder)
+    return digests
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    scratch = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    with scratch.open("wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(scratch, path)
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -1,0 +1,114 @@
+"""Bearer tokens and sign-in sessions: random secrets shown once, stored only as slow hashes.
+
+A token reads ``cgt_{id}_{secret}``: the id (public, in the audit and ``tokens list``) finds the one
+stored hash to check, so a check costs one argon2 verification, not one per token; the secret (32
+random bytes) is never stored, only its argon2id hash (``argon2-cffi``, the library this module wraps).
+Verification is argon2's own constant-time comparison. A successful verification is remembered in this
+process by a SHA-256 of the presented token, so a script's burst of writes pays the slow hash once; the
+token's revocation is read from the registry on every request, so it takes effect at once everywhere.
+
+Sessions (the browser's sign-in) are random too; the cookie carries the session secret, the registry
+only its SHA-256 (a 256-bit random secret needs no slow hash), with the CSRF secret of its forms.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from ceopgraph.releases.registry import ROLES, Registry, Token, now
+
+_FORMAT = re.compile(r"cgt_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
+MAX_TOKEN_CHARS = 80
+SESSION_HOURS = 8
+# argon2id at RFC 9106's second recommended option scaled for a server's request thread: 19 MiB, two
+# passes (OWASP's minimum), ~20 ms here.
+_HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+class InvalidToken(Exception):
+    """No token, a malformed, unknown or revoked one, or a wrong secret: 401 (the same answer for all)."""
+
+
+class TokenBook:
+    """Issuing and checking tokens against one registry."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+        self._verified: set[str] = set()  # SHA-256 of presented tokens whose hash verified
+        self._lock = threading.Lock()
+
+    def create(self, role: str, name: str) -> tuple[Token, str]:
+        """A new token: its record and the token itself, which is shown once and never stored."""
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        if not name.strip() or len(name) > 200:
+            raise ValueError("a token needs a name (at most 200 characters) that says whose it is")
+        token_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        record = Token(token_id, name.strip(), role, _HASHER.hash(secret), now(), None)
+        self._registry.add_token(record)
+        return record, f"cgt_{token_id}_{secret}"
+
+    def check(self, presented: str) -> Token:
+        """The live token ``presented`` names, or InvalidToken (whatever is wrong, the same message)."""
+        refused = InvalidToken("no valid token: send Authorization: Bearer <token>, or sign in")
+        if len(presented) > MAX_TOKEN_CHARS:
+            raise refused
+        match = _FORMAT.fullmatch(presented)
+        if match is None:
+            raise refused
+        record = self._registry.token(match.group(1))
+        if record is None or record.revoked is not None:
+            raise refused
+        fingerprint = hashlib.sha256(presented.encode("ascii")).hexdigest()
+        with self._lock:
+            known = fingerprint in self._verified
+        if not known:
+            try:
+                _HASHER.verify(record.hash, match.group(2))
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                raise refused from None
+            with self._lock:
+                self._verified.add(fingerprint)
+        return record
+
+
+class SessionBook:
+    """Browser sessions: a cookie's secret to a live token, and the CSRF secret of its forms."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+
+    def open(self, token: Token) -> tuple[str, str]:
+        """A new session for ``token``: (the cookie's secret, the CSRF secret)."""
+        secret = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        expires = (datetime.now(UTC) + timedelta(hours=SESSION_HOURS)).replace(microsecond=0)
+        self._registry.add_session(_digest(secret), token.id, csrf, expires.isoformat().replace("+00:00", "Z"))
+        return secret, csrf
+
+    def find(self, secret: str) -> tuple[Token, str] | None:
+        if not secret or len(secret) > MAX_TOKEN_CHARS:
+            return None
+        return self._registry.session(_digest(secret))
+
+    def close(self, secret: str) -> None:
+        if secret and len(secret) <= MAX_TOKEN_CHARS:
+            self._registry.end_session(_digest(secret))
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """A constant-time comparison of two secrets (the CSRF field against the session's)."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8", "replace")).hexdigest()

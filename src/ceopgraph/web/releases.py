@@ -1,0 +1,430 @@
+"""The write path over HTTP: sign-in, drafts, their diffs and SPARQL endpoints, publishing, releases.
+
+Views are thin over ``releases.service`` (the rules) and answer JSON for programs, HTML for browsers.
+Who is acting comes from a bearer token (``Authorization: Bearer cgt_…``) or a sign-in session cookie
+(``HttpOnly``, ``SameSite=Strict``, ``Secure`` over HTTPS); a write by cookie must carry the session's
+CSRF secret (the form's hidden ``csrf`` field or ``X-CSRF-Token``) and, when the browser sends one, an
+``Origin`` equal to ours. Every write is counted against the token's and the client's per-minute budgets
+(one counter in the registry, shared by every worker) before any work. Nothing here is cached: every
+answer says ``Cache-Control: no-store``, and the replay cache never sees these paths.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from flask import Blueprint, Flask, Response, render_template, request, send_from_directory
+from rdflib import URIRef
+
+from ceopgraph import rdfio
+from ceopgraph.build import DUMP_STEM
+from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, negotiate, rdf_format_for_media_type
+from ceopgraph.releases.content import KIND_TITLES, releases_graph
+from ceopgraph.releases.registry import Conflict, Draft, Release, Token, TooManyDrafts
+from ceopgraph.releases.service import (
+    DraftInvalid,
+    DraftNotFound,
+    Forbidden,
+    NotSignedIn,
+    ReleaseNotFound,
+    Releases,
+    Unavailable,
+    listed,
+    may_publish,
+    may_submit,
+)
+from ceopgraph.releases.tokens import InvalidToken, same_secret
+from ceopgraph.web.services import current
+from ceopgraph.web.sparql import QueryAnswerer
+from ceopgraph.web.validation import FORM_TYPES, submission_from_request
+
+blueprint = Blueprint("releases", __name__)
+
+HTML = "text/html"
+JSON = "application/json"
+TRIG = FORMATS_BY_NAME["trig"]
+COOKIE = "ceopgraph_session"
+NO_STORE = {"Cache-Control": "no-store", "Vary": "Accept, Authorization, Cookie"}
+DUMP_NAMES = {f"{DUMP_STEM}.{f.extension}": f for f in RDF_FORMATS}
+
+
+class RateLimited(Exception):
+    """429: past a per-minute write budget."""
+
+
+# Who is acting ----------------------------------------------------------------------------------------
+
+
+def _releases() -> Releases:
+    found = current().releases
+    if found is None:
+        raise Unavailable("this server has no write path: it serves one built dataset (set CEOPGRAPH_DATA_DIR)")
+    return found
+
+
+def _session() -> tuple[Token, str] | None:
+    secret = request.cookies.get(COOKIE, "")
+    return _releases().sessions.find(secret) if secret else None
+
+
+def _actor(*, writing: bool = False) -> Token:
+    """The token acting: a bearer token, else a session (whose writes need its CSRF secret); NotSignedIn."""
+    releases = _releases()
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, presented = header.partition(" ")
+        if scheme.lower() != "bearer":
+            raise NotSignedIn("send Authorization: Bearer <token>")
+        try:
+            token = releases.tokens.check(presented.strip())
+        except InvalidToken as exc:
+            raise NotSignedIn(str(exc)) from None
+    else:
+        found = _session()
+        if found is None:
+            raise NotSignedIn("sign in, or send Authorization: Bearer <token>")
+        token, csrf = found
+        if writing:
+            _check_csrf(csrf)
+    if writing:
+        _count_write(token)
+    return token
+
+
+def _check_csrf(csrf: str) -> None:
+    """A cookie-authenticated write: the session's CSRF secret, and our own origin if the browser names one."""
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != request.host_url.rstrip("/"):
+        raise Forbidden(f"a write from another origin ({origin[:100]}) is refused")
+    given = request.headers.get("X-CSRF-Token") or request.form.get("csrf", "")
+    if not same_secret(given, csrf):
+        raise Forbidden("the form's CSRF token is missing or wrong; reload the page and try again")
+
+
+def _client() -> str:
+    return request.remote_addr or "-"
+
+
+def _count_write(token: Token) -> None:
+    settings = current().settings
+    budgets = ((f"token:{token.id}", settings.writes_per_token), (f"client:{_client()}", settings.writes_per_client))
+    over = _releases().registry.count_write(budgets, int(time.time() // 60))
+    if over is not None:
+        kind = "token" if over.startswith("token:") else "address"
+        raise RateLimited(f"too many writes from this {kind} in the last minute; try again in a minute")
+
+
+def _wants_html() -> bool:
+    return negotiate(request.headers.get("Accept"), [JSON, HTML], default=JSON) == HTML
+
+
+def _answer(data: dict[str, Any] | list[Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return Response(body, status=status, mimetype=JSON, headers={**NO_STORE, **(headers or {})})
+
+
+def _see_other(location: str) -> Response:
+    return Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})
+
+
+def _page(template: str, status: int = 200, **context: Any) -> Response:
+    found = _session()
+    context.setdefault("me", found[0] if found else None)
+    context.setdefault("csrf", found[1] if found else "")
+    return Response(render_template(template, **context), status=status, mimetype=HTML, headers=NO_STORE)
+
+
+# Sign-in ----------------------------------------------------------------------------------------------
+
+
+@blueprint.get("/sign-in")
+def sign_in_page() -> Response:
+    _releases()
+    return _page("sign_in.html", problem=None)
+
+
+@blueprint.post("/sign-in")
+def sign_in() -> Response:
+    releases = _releases()
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != request.host_url.rstrip("/"):
+        raise Forbidden(f"a sign-in from another origin ({origin[:100]}) is refused")
+    budget = ((f"sign-in:{_client()}", current().settings.sign_ins_per_client),)
+    if releases.registry.count_write(budget, int(time.time() // 60)) is not None:
+        raise RateLimited("too many sign-in attempts from this address; try again in a minute")
+    try:
+        token = releases.tokens.check(request.form.get("token", "").strip())
+    except InvalidToken:
+        releases.registry.audit("-", "sign-in", "-", "refused", f"from {_client()}")
+        return _page("sign_in.html", status=401, problem="That token is not valid (or was revoked).")
+    secret, _ = releases.sessions.open(token)
+    releases.registry.audit(token.id, "sign-in", token.id, "done")
+    response = _see_other(request.script_root + "/drafts")
+    response.set_cookie(
+        COOKIE, secret, httponly=True, secure=request.is_secure, samesite="Strict", path=request.script_root or "/"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.post("/sign-out")
+def sign_out() -> Response:
+    found = _session()
+    if found is not None:
+        _check_csrf(found[1])
+        _releases().sessions.close(request.cookies.get(COOKIE, ""))
+        _releases().registry.audit(found[0].id, "sign-out", found[0].id, "done")
+    response = _see_other(request.script_root + "/")
+    response.delete_cookie(COOKIE, path=request.script_root or "/")
+    return response
+
+
+# Drafts -----------------------------------------------------------------------------------------------
+
+
+def _draft_json(draft: Draft) -> dict[str, Any]:
+    root = request.script_root
+    return {
+        "id": draft.id,
+        "status": draft.status,
+        "submitted_by": draft.owner,
+        "created": draft.created,
+        "updated": draft.updated,
+        "source": draft.source,
+        "triples": draft.triples,
+        "conforms": draft.conforms,
+        "violations": draft.violations,
+        "report": json.loads(draft.report),
+        "base_release": draft.base_release,
+        "release": draft.release,
+        "links": {
+            "self": f"{root}/drafts/{draft.id}",
+            "diff": f"{root}/drafts/{draft.id}/diff",
+            "sparql": f"{root}/drafts/{draft.id}/sparql",
+            "publish": f"{root}/drafts/{draft.id}/publish",
+        },
+    }
+
+
+@blueprint.get("/drafts")
+def drafts() -> Response:
+    if _wants_html():
+        if _session() is None and not request.headers.get("Authorization"):
+            return _see_other(request.script_root + "/sign-in")
+        actor = _actor()
+        return _page("drafts.html", drafts=_releases().drafts(actor), may_submit=may_submit(actor), formats=RDF_FORMATS)
+    return _answer([_draft_json(d) for d in _releases().drafts(_actor())])
+
+
+@blueprint.post("/drafts")
+def create_draft() -> Response:
+    actor = _actor(writing=True)
+    draft = _releases().create_draft(actor, submission_from_request())
+    location = f"{request.script_root}/drafts/{draft.id}"
+    if _wants_html():
+        return _see_other(location)
+    return _answer(_draft_json(draft), status=201, headers={"Location": location})
+
+
+@blueprint.get("/drafts/<draft_id>")
+def draft(draft_id: str) -> Response:
+    actor = _actor()
+    found = _releases().draft(actor, draft_id)
+    if _wants_html():
+        return _draft_page(actor, found)
+    return _answer(_draft_json(found))
+
+
+def _draft_page(actor: Token, found: Draft) -> Response:
+    report = json.loads(found.report)
+    return _page(
+        "draft.html",
+        draft=found,
+        report=report,
+        diff=json.loads(found.diff),
+        kinds=KIND_TITLES,
+        may_publish=may_publish(actor),
+        is_owner=found.owner == actor.id,
+        formats=RDF_FORMATS,
+    )
+
+
+@blueprint.put("/drafts/<draft_id>")
+def replace_draft(draft_id: str) -> Response:
+    actor = _actor(writing=True)
+    return _answer(_draft_json(_releases().replace_draft(actor, draft_id, submission_from_request())))
+
+
+@blueprint.post("/drafts/<draft_id>/replace")
+def replace_draft_form(draft_id: str) -> Response:
+    """The browser's replace (a form cannot PUT)."""
+    actor = _actor(writing=True)
+    _releases().replace_draft(actor, draft_id, submission_from_request())
+    return _see_other(f"{request.script_root}/drafts/{draft_id}")
+
+
+@blueprint.delete("/drafts/<draft_id>")
+def discard_draft(draft_id: str) -> Response:
+    _releases().discard_draft(_actor(writing=True), draft_id)
+    return Response(status=204, headers=NO_STORE)
+
+
+@blueprint.post("/drafts/<draft_id>/discard")
+def discard_draft_form(draft_id: str) -> Response:
+    _releases().discard_draft(_actor(writing=True), draft_id)
+    return _see_other(f"{request.script_root}/drafts")
+
+
+@blueprint.get("/drafts/<draft_id>/diff")
+def diff(draft_id: str) -> Response:
+    """The diff against the current release: JSON (figures and things), TriG or N-Quads (the changeset:
+    graphs ``…/diff#removed`` and ``…/diff#added``), or a page."""
+    actor = _actor()
+    found = _releases().current_diff(actor, draft_id)
+    offered = [JSON, HTML, TRIG.media_type, FORMATS_BY_NAME["nquads"].media_type]
+    chosen = negotiate(request.headers.get("Accept"), offered, default=JSON)
+    if chosen == HTML:
+        return _draft_page(actor, found)
+    if chosen in (TRIG.media_type, FORMATS_BY_NAME["nquads"].media_type):
+        fmt = rdf_format_for_media_type(chosen)
+        assert fmt is not None
+        body = found.changeset if fmt is TRIG else _as(found.changeset, fmt.name)
+        return Response(body, mimetype=fmt.media_type, headers=NO_STORE)
+    if chosen is None:
+        return _answer({"error": "no acceptable format; offered: " + ", ".join(offered)}, status=406)
+    return _answer(json.loads(found.diff))
+
+
+def _as(trig: bytes, format_name: str) -> bytes:
+    """The changeset (ours, TriG, every triple in a named graph) in another quad format."""
+    base = current().settings.base_uri
+    parsed = rdfio.parse_dataset(trig, TRIG, "the changeset", len(trig) + 1, base, URIRef(base))
+    return rdfio.serialise(parsed, FORMATS_BY_NAME[format_name])
+
+
+@blueprint.route("/drafts/<draft_id>/sparql", methods=["GET", "POST"])
+def draft_sparql(draft_id: str) -> Response:
+    """SPARQL over the draft's data, for those who may see the draft; answers are never cached."""
+    actor = _actor()
+    found = _releases().draft(actor, draft_id)
+    services = current()
+    store = services.draft_stores.get(found)
+    answer = QueryAnswerer(services).answer(request.environ, request.method, store)
+    if answer is None:
+        return _answer({"error": "send a query: ?query=… or a POST (SPARQL 1.1 Protocol)"}, status=400)
+    status, headers, body = answer
+    kept = [(k, v) for k, v in headers if k not in ("Cache-Control", "ETag", "Vary")]
+    return Response(body, status=status, headers=[*kept, *NO_STORE.items()])
+
+
+@blueprint.post("/drafts/<draft_id>/publish")
+def publish(draft_id: str) -> Response:
+    actor = _actor(writing=True)
+    release = _releases().publish(actor, draft_id)
+    if _wants_html():
+        return _see_other(f"{request.script_root}/releases")
+    return _answer(_release_json(release), status=201, headers={"Location": f"{request.script_root}/releases"})
+
+
+# Releases ---------------------------------------------------------------------------------------------
+
+
+def _release_json(release: Release) -> dict[str, Any]:
+    base = current().settings.base_uri
+    root = request.script_root
+    return {
+        "release": release.n,
+        "iri": f"{base}data/ceopgraph/release/{release.n}",
+        "issued": release.issued,
+        "previous": release.previous,
+        "triples": release.triples,
+        "withdrawn": release.withdrawn,
+        "withdrawn_note": release.withdrawn_note,
+        "dumps": {
+            name: {"url": f"{root}/releases/{release.n}/dumps/{name}", "sha256": digest}
+            for name, digest in sorted(release.dumps.items())
+        },
+    }
+
+
+@blueprint.get("/releases")
+def releases_list() -> Response:
+    """Every release: a page, JSON, or the live releases graph in any RDF format."""
+    releases = _releases()
+    current_n, _ = releases.registry.state()
+    every = releases.registry.releases()
+    offered = [HTML, JSON, *(f.media_type for f in RDF_FORMATS)]
+    chosen = negotiate(request.headers.get("Accept"), offered, default=HTML)
+    if chosen == JSON:
+        return _answer({"current": current_n, "releases": [_release_json(r) for r in every]})
+    fmt = rdf_format_for_media_type(chosen) if chosen else None
+    if fmt is not None:
+        graph = releases_graph(current().settings.base_uri, [listed(r) for r in every], current_n)
+        return Response(rdfio.serialise(graph, fmt), mimetype=fmt.media_type, headers=NO_STORE)
+    if chosen is None:
+        return _answer({"error": "no acceptable format; offered: " + ", ".join(offered)}, status=406)
+    return _page("releases.html", releases=list(reversed(every)), current=current_n)
+
+
+@blueprint.get("/releases/<int:n>/dumps/<name>")
+def release_dump(n: int, name: str) -> Response:
+    """A release's dumps, immutable: cacheable for a year."""
+    release = _releases().registry.release(n)
+    fmt = DUMP_NAMES.get(name)
+    if release is None or fmt is None:
+        raise ReleaseNotFound(f"no release {n}, or no dump {name[:80]} of it")
+    response = send_from_directory(_releases().release_folder(n), name, mimetype=fmt.media_type, conditional=True)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+@blueprint.post("/releases/<int:n>/withdraw")
+def withdraw(n: int) -> Response:
+    actor = _actor(writing=True)
+    note = request.form.get("note", "") if request.mimetype in FORM_TYPES else ""
+    if request.mimetype == JSON:
+        body = request.get_json(silent=True)
+        note = str(body.get("note", "")) if isinstance(body, dict) else ""
+    release = _releases().withdraw(actor, n, note)
+    if _wants_html():
+        return _see_other(f"{request.script_root}/releases")
+    return _answer(_release_json(release))
+
+
+# Errors -----------------------------------------------------------------------------------------------
+
+_STATUSES: tuple[tuple[type[Exception], int, str], ...] = (
+    (NotSignedIn, 401, "Not signed in"),
+    (Forbidden, 403, "Forbidden"),
+    (DraftNotFound, 404, "Not found"),
+    (ReleaseNotFound, 404, "Not found"),
+    (Conflict, 409, "Conflict"),
+    (DraftInvalid, 422, "The draft does not conform"),
+    (TooManyDrafts, 429, "Too many drafts"),
+    (RateLimited, 429, "Too many requests"),
+    (Unavailable, 503, "Unavailable"),
+)
+
+
+def _error(exc: Exception) -> Response:
+    status, title = next((code, text) for kind, code, text in _STATUSES if isinstance(exc, kind))
+    headers = dict(NO_STORE)
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="ceopgraph"'
+    if status == 429:
+        headers["Retry-After"] = "60"
+    if _wants_html():
+        body = render_template("error.html", status=status, title=title, message=str(exc))
+        return Response(body, status=status, mimetype=HTML, headers=headers)
+    data: dict[str, Any] = {"error": str(exc), "status": status}
+    if isinstance(exc, DraftInvalid):
+        data["report"] = json.loads(exc.report_json)
+    return _answer(data, status=status, headers=headers)
+
+
+def register(app: Flask) -> None:
+    for kind, _, _ in _STATUSES:
+        app.register_error_handler(kind, _error)
+    app.context_processor(lambda: {"has_releases": current().releases is not None})
