@@ -156,7 +156,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.data_dir is not None:
         if settings.endpoint or settings.query_store != "memory" or args.data:
             raise SystemExit("cannot serve: CEOPGRAPH_DATA_DIR (releases) works with the embedded store in memory only")
-        writer = _local_releases(settings)
+        writer = local_releases(settings)
         for name in writer.recover():
             print(f"removed {name} from {settings.data_dir}: left by a publish that did not finish", file=sys.stderr)
         if writer.ensure_first_release(paths[0]) is not None:
@@ -238,7 +238,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return 0 if published.verified else 3
 
 
-def _local_releases(settings: Settings) -> Releases:
+def local_releases(settings: Settings) -> Releases:
     """The data directory's releases, for the operator: drafts prepared and releases rendered here."""
     if settings.data_dir is None:
         raise SystemExit("set CEOPGRAPH_DATA_DIR (or --data-dir): the folder of the releases, drafts and tokens")
@@ -266,7 +266,7 @@ def _releases_settings(args: argparse.Namespace) -> Settings:
 
 def cmd_tokens(args: argparse.Namespace) -> int:
     """Create, list or revoke the tokens of submitters and publishers."""
-    releases = _local_releases(_releases_settings(args))
+    releases = local_releases(_releases_settings(args))
     if args.action == "create":
         try:
             record, token = releases.tokens.create(args.role, args.name or "")
@@ -294,7 +294,7 @@ def cmd_draft(args: argparse.Namespace) -> int:
     """Create a draft from a file, show a draft's diff, or publish it (as the operator)."""
     import json
 
-    releases = _local_releases(_releases_settings(args))
+    releases = local_releases(_releases_settings(args))
     try:
         if args.action == "create":
             path = Path(args.target)
@@ -330,7 +330,7 @@ def cmd_draft(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from ceopgraph.releases.transfer import TransferError, export
 
-    releases = _local_releases(_releases_settings(args))
+    releases = local_releases(_releases_settings(args))
     try:
         counts = export(releases, Path(args.folder))
     except TransferError as exc:
@@ -343,7 +343,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from ceopgraph.releases.transfer import TransferError, import_
 
-    releases = _local_releases(_releases_settings(args))
+    releases = local_releases(_releases_settings(args))
     try:
         counts = import_(releases, Path(args.folder))
     except TransferError as exc:

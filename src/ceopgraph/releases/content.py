@@ -96,7 +96,7 @@ def version_metadata(base: str, version: Version) -> list[tuple[Node, Node, Node
     """The release's own DCAT 3 version description and its publication activity (immutable: in its dumps)."""
     release = release_iri(base, version.n)
     activity = publication_iri(base, version.n)
-    issued = Literal(version.issued, datatype=XSD.dateTime)
+    issued = Literal(version.issued, datatype=XSD.dateTime, normalize=False)  # as written: ...Z
     organisation = LocalNamespaces(base).id["organisation/ceopgraph"]
     triples: list[tuple[Node, Node, Node]] = [
         (release, RDF.type, DCAT.Dataset),
@@ -164,7 +164,9 @@ def releases_graph(base: str, listed: Iterable[ListedRelease], current: int) -> 
             graph.add((distribution, RDFS.comment, Literal(f"sha256 {sha256}")))
         if item.withdrawn is not None:
             graph.add((release, ADMS_STATUS, WITHDRAWN))
-            graph.add((release, PROV.invalidatedAtTime, Literal(item.withdrawn, datatype=XSD.dateTime)))
+            graph.add(
+                (release, PROV.invalidatedAtTime, Literal(item.withdrawn, datatype=XSD.dateTime, normalize=False))
+            )
             note = f"Withdrawn on {item.withdrawn}" + (f": {item.withdrawn_note}" if item.withdrawn_note else "")
             graph.add((release, SKOS.editorialNote, Literal(note, lang="en")))
     if current:

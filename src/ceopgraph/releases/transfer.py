@@ -22,7 +22,7 @@ from rdflib.namespace import PROV, RDF, RDFS, XSD
 
 from ceopgraph import rdfio
 from ceopgraph.conneg import FORMATS_BY_NAME
-from ceopgraph.namespaces import bind_prefixes
+from ceopgraph.namespaces import bind_prefixes, prefix_map
 from ceopgraph.releases.registry import AuditRecord
 from ceopgraph.releases.service import RELEASES_FOLDER, Releases
 
@@ -58,7 +58,9 @@ def export(releases: Releases, folder: Path) -> dict[str, int]:
     manifest = {"format": FORMAT_VERSION, "base_uri": releases.base, "meta": meta, "tables": tables}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
     (folder / "audit.trig").write_bytes(
-        rdfio.serialise(audit_graph(registry.audit_records(), releases.base), FORMATS_BY_NAME["trig"])
+        rdfio.serialise(
+            audit_graph(registry.audit_records(), releases.base), FORMATS_BY_NAME["trig"], prefix_map(releases.base)
+        )
     )
     return {table: len(rows) for table, rows in tables.items()}
 
@@ -110,7 +112,7 @@ def audit_graph(records: list[AuditRecord], base: str) -> Dataset:
         agent = URIRef(f"{base}audit/agent/{record.agent}")
         graph.add((activity, RDF.type, PROV.Activity))
         graph.add((activity, RDFS.label, Literal(f"{record.action} {record.target}: {record.outcome}")))
-        graph.add((activity, PROV.startedAtTime, Literal(record.at, datatype=XSD.dateTime)))
+        graph.add((activity, PROV.startedAtTime, Literal(record.at, datatype=XSD.dateTime, normalize=False)))
         graph.add((activity, PROV.wasAssociatedWith, agent))
         graph.add((agent, RDF.type, PROV.Agent))
         if record.detail:

@@ -33,6 +33,8 @@ from typing import Any
 from gunicorn.http.errors import ParseException
 from werkzeug.wsgi import get_content_length
 
+# Where a body read whole is kept, so that a second read of the same request gets it again.
+_READ_KEY = "ceopgraph.body"
 _CHUNK = 64 * 1024
 
 
@@ -69,6 +71,11 @@ class BodyReader:
         """The whole body of the request ``environ`` describes, at most ``limit`` bytes, also left as its
         input. Raises ``BodyRefused``: 400 when it ends early or its framing is broken, 408 when it does
         not arrive in time, 413 when it is larger than ``limit``, 503 when every reader is taken."""
+        already = environ.get(_READ_KEY)
+        if already is not None:  # read before (a CSRF check looked at the form first): the same bytes
+            if len(already) > limit:
+                raise BodyTooLarge(limit)
+            return bytes(already)
         stream = environ["wsgi.input"]
         declared = get_content_length(environ)
         if declared is not None and declared > limit:
@@ -97,6 +104,7 @@ class BodyReader:
             raise BodyTooLarge(limit)
         body = b"".join(parts)
         _replace_input(environ, body)
+        environ[_READ_KEY] = body
         return body
 
     def _read_in_a_reader(self, stream: Any, wanted: int) -> list[bytes]:

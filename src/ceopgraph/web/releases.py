@@ -36,6 +36,8 @@ from ceopgraph.releases.service import (
     may_submit,
 )
 from ceopgraph.releases.tokens import InvalidToken, same_secret
+from ceopgraph.validation.service import SubmissionTooLarge
+from ceopgraph.web.body import BodyTooLarge
 from ceopgraph.web.services import current
 from ceopgraph.web.sparql import QueryAnswerer
 from ceopgraph.web.validation import FORM_TYPES, submission_from_request
@@ -98,8 +100,19 @@ def _check_csrf(csrf: str) -> None:
     origin = request.headers.get("Origin")
     if origin is not None and origin != request.host_url.rstrip("/"):
         raise Forbidden(f"a write from another origin ({origin[:100]}) is refused")
-    given = request.headers.get("X-CSRF-Token") or request.form.get("csrf", "")
-    if not same_secret(given, csrf):
+    given = request.headers.get("X-CSRF-Token")
+    if given is None and request.mimetype in FORM_TYPES:  # the form holds it: read the body within limits first
+        settings = current().settings
+        request.max_content_length = settings.max_submission_bytes + 64 * 1024  # room for multipart framing
+        request.max_form_memory_size = settings.max_submission_bytes
+        try:
+            current().bodies.read(request.environ, settings.max_submission_bytes + 64 * 1024)
+        except BodyTooLarge:
+            raise SubmissionTooLarge(
+                f"the request is larger than the limit of {settings.max_submission_bytes:,} bytes"
+            ) from None
+        given = request.form.get("csrf", "")
+    if not same_secret(given or "", csrf):
         raise Forbidden("the form's CSRF token is missing or wrong; reload the page and try again")
 
 
@@ -254,6 +267,7 @@ def _draft_page(actor: Token, found: Draft) -> Response:
 @blueprint.put("/drafts/<draft_id>")
 def replace_draft(draft_id: str) -> Response:
     actor = _actor(writing=True)
+    _releases().draft(actor, draft_id)  # a draft the actor may not see is not found, whatever the body
     return _answer(_draft_json(_releases().replace_draft(actor, draft_id, submission_from_request())))
 
 
@@ -261,6 +275,7 @@ def replace_draft(draft_id: str) -> Response:
 def replace_draft_form(draft_id: str) -> Response:
     """The browser's replace (a form cannot PUT)."""
     actor = _actor(writing=True)
+    _releases().draft(actor, draft_id)
     _releases().replace_draft(actor, draft_id, submission_from_request())
     return _see_other(f"{request.script_root}/drafts/{draft_id}")
 

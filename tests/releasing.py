@@ -1,0 +1,129 @@
+"""Releases made for tests, in scratch data directories: never in ``data/``, never served by ``make serve``.
+
+``changed(trig, *replacements)`` is the published data with figures changed; ``BAD_FIGURE`` breaks a
+derivation the shapes check (one violation), ``GOOD_FIGURE`` changes a figure nothing is derived from
+(conforms). ``local_releases`` is the command line's ``Releases`` (work done in this process);
+``release_server`` a real server over a data directory, with a submitter's and a publisher's token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ceopgraph.cli import local_releases as cli_releases
+from ceopgraph.config import load_settings
+from ceopgraph.releases.service import Releases
+
+from .live import ROOT, LiveServer, running_server
+
+# The children safeguarded in 2012-2013: 85% up on the year before, which the derived count fixes.
+BAD_FIGURE = (b"sdmx-measure:obsValue 790 ;", b"sdmx-measure:obsValue 812 ;")
+# Children protected since launch: nothing is derived from it.
+GOOD_FIGURE = (b"sdmx-measure:obsValue 2255 ;", b"sdmx-measure:obsValue 2300 ;")
+GOOD_CHANGE = "Children protected since CEOP's launch in 2006, to the end of 2012-2013: 2255 → 2300"
+
+
+def changed(trig: bytes, *replacements: tuple[bytes, bytes]) -> bytes:
+    for old, new in replacements:
+        assert old in trig, old
+        trig = trig.replace(old, new)
+    return trig
+
+
+def local_releases(data_dir: Path) -> Releases:
+    return cli_releases(load_settings(environ={}, data_dir=data_dir))
+
+
+def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``ceopgraph ARGS`` in a fresh process over ``data_dir``."""
+    return subprocess.run(
+        [sys.executable, "-m", "ceopgraph.cli", *args],
+        env={**os.environ, "CEOPGRAPH_DATA_DIR": str(data_dir)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def new_token(data_dir: Path, role: str, name: str) -> str:
+    done = cli(data_dir, "tokens", "create", "--role", role, "--name", name)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
+@dataclass(frozen=True)
+class ReleaseServer:
+    server: LiveServer
+    data_dir: Path
+    submitter: str
+    publisher: str
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+@contextmanager
+def release_server(
+    data_dir: Path, dist: Path, log: Path, *, workers: int = 2, env: dict[str, str] | None = None
+) -> Iterator[ReleaseServer]:
+    """A real server (Granian) over ``data_dir``; tokens made first with the command line."""
+    submitter = new_token(data_dir, "submitter", "Sam Submitter")
+    publisher = new_token(data_dir, "publisher", "Pat Publisher")
+    with running_server(
+        ["--dist", str(dist), "--workers", str(workers), "--data-dir", str(data_dir)],
+        log,
+        env={"CEOPGRAPH_RELEASE_POLL_S": "0.5", **(env or {})},
+    ) as server:
+        yield ReleaseServer(server, data_dir, submitter, publisher)
+
+
+class _Unfollowed(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None  # a 303 is an answer to look at, not to follow
+
+
+_NOT_FOLLOWING = urllib.request.build_opener(_Unfollowed)
+
+
+def call(
+    url: str, method: str = "GET", body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """One request, whatever its status, redirects not followed: (status, headers by lower-case name, body)."""
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with _NOT_FOLLOWING.open(request, timeout=60) as answer:
+            return answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
+def bearer(token: str, **more: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **more}
+
+
+def submit(url: str, token: str, data: bytes) -> tuple[int, dict[str, object]]:
+    status, _, body = call(url + "drafts", "POST", data, bearer(token, **{"Content-Type": "application/trig"}))
+    return status, json.loads(body)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def store_state(data_dir: Path) -> dict[str, object]:
+    """What a write would change: the registry's rows (not sessions or counters) and every release file's hash."""
+    releases = local_releases(data_dir)
+    rows = {table: releases.registry.rows(table) for table in ("tokens", "drafts", "releases")}
+    files = {str(p.relative_to(data_dir)): sha256(p) for p in sorted((data_dir / "releases").rglob("*")) if p.is_file()}
+    return {"rows": repr(rows), "state": releases.registry.state(), "files": files}

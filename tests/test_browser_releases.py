@@ -1,0 +1,152 @@
+"""The release workflow in a real browser: a submitter signs in, uploads a draft with a violation, sees it,
+replaces the data with a fix, sees the figure-level diff; a publisher publishes it as release 2; release 1
+stays resolvable and the public SPARQL endpoint answers the new figure."""
+
+from __future__ import annotations
+
+import re
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from .browser import assert_accessible, browser, page, screenshot  # noqa: F401
+from .releasing import BAD_FIGURE, GOOD_CHANGE, GOOD_FIGURE, call, changed, release_server
+
+FIGURE = (
+    "https://w3id.org/ceopgraph/data/annual-review-2012-13/children-protected-since-launch/since-launch-to-2012-2013"
+)
+FIGURE_QUERY = f"SELECT ?v WHERE {{ <{FIGURE}> <http://purl.org/linked-data/sdmx/2009/measure#obsValue> ?v }}"
+VIOLATION = "Percentage change disagrees with the counts of its reference and comparison periods"
+SPARQL_SWITCH_S = 10.0
+
+
+def sign_in(page: Page, url: str, token: str, *, check: bool = False) -> None:
+    """Sign in with ``token`` on the sign-in page; ``check``: screenshot it and run axe on it first."""
+    page.goto(url + "sign-in")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+    if check:
+        screenshot(page, "releases-sign-in")
+        assert_accessible(page, "sign-in page")
+    page.get_by_label("Token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(url + "drafts")
+
+
+def post_form(page: Page, button: str, action: str) -> None:
+    """Click ``button``, whose form posts to ``action``; the server must answer 303 (to the next page)."""
+    with page.expect_response(lambda r: r.url == action and r.request.method == "POST") as posted:
+        page.get_by_role("button", name=button, exact=True).click()
+    answer = posted.value
+    if answer.status != 303:
+        page.wait_for_load_state()
+        shown = page.locator("main").inner_text() if page.locator("main").count() else answer.text()[:500]
+        pytest.fail(f"POST {action} answered {answer.status}, not 303: {' '.join(shown.split())}")
+
+
+def violations(page: Page) -> Locator:
+    """The items of the draft's results list that are violations (warnings are listed too)."""
+    return page.locator("#results li").filter(has=page.locator("strong", has_text=re.compile("^Violation$")))
+
+
+def sparql_values(url: str, query: str) -> list[str]:
+    status, _, body = call(url + "sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": "text/csv"})
+    assert status == 200, body[:500]
+    lines = body.decode().splitlines()
+    assert lines and lines[0].strip() == "v", lines
+    return [line.strip() for line in lines[1:] if line.strip()]
+
+
+@pytest.mark.browser
+def test_a_draft_is_fixed_and_published_as_release_2(page: Page, built_dist: Path, tmp_path: Path) -> None:
+    with release_server(tmp_path / "data", built_dist, tmp_path / "server.log") as server:
+        url = server.url
+        try:
+            requests_seen: list[str] = []
+            page.on("request", lambda request: requests_seen.append(request.url))
+
+            # 1. The current release's dump, broken (one violation) and changed (conforms).
+            status, _, release_1_dump = call(url + "releases/1/dumps/ceopgraph.trig")
+            assert status == 200, release_1_dump[:500]
+            bad, good = tmp_path / "bad.trig", tmp_path / "good.trig"
+            bad.write_bytes(changed(release_1_dump, BAD_FIGURE))
+            good.write_bytes(changed(release_1_dump, GOOD_FIGURE))
+            assert sparql_values(url, FIGURE_QUERY) == ["2255"]
+
+            # 2. The submitter signs in.
+            sign_in(page, url, server.submitter, check=True)
+            expect(page.get_by_role("heading", level=1)).to_have_text("Drafts")
+            expect(page.locator("#me")).to_have_text("Sam Submitter")
+
+            # 3. A draft with one violation.
+            page.get_by_label("File", exact=True).set_input_files(bad)
+            post_form(page, "Upload draft", url + "drafts")
+            expect(page).to_have_url(re.compile(re.escape(url + "drafts/") + r"[^/?#]+$"))
+            draft_url = page.url
+            expect(page.get_by_role("heading", level=1)).to_contain_text("Draft")
+            expect(page.locator("#verdict")).to_have_text("The draft has 1 violation(s) of the shapes")
+            expect(violations(page)).to_have_count(1)
+            expect(violations(page)).to_contain_text(VIOLATION)
+            screenshot(page, "releases-draft-violation")
+            assert_accessible(page, "draft page with a violation")
+
+            # 4. The fix replaces the draft's data; the figure-level diff shows the change.
+            page.get_by_label("New file").set_input_files(good)
+            post_form(page, "Replace the draft's data", draft_url + "/replace")
+            expect(page.locator("#verdict")).to_have_text("The draft conforms to the shapes")
+            assert page.url == draft_url
+            expect(violations(page)).to_have_count(0)
+            expect(page.locator("#figure-changes")).to_contain_text(GOOD_CHANGE)
+            screenshot(page, "releases-draft-fixed")
+            assert_accessible(page, "draft page, conforming")
+
+            # 5. The publisher publishes it.
+            post_form(page, "Sign out", url + "sign-out")
+            expect(page).to_have_url(url)
+            expect(page.locator("#me")).to_have_count(0)
+            sign_in(page, url, server.publisher)
+            expect(page.locator("#me")).to_have_text("Pat Publisher")
+            page.goto(draft_url)
+            expect(page.locator("#verdict")).to_have_text("The draft conforms to the shapes")
+            expect(page.locator("#figure-changes")).to_contain_text(GOOD_CHANGE)
+            publish = page.locator("#publish")
+            expect(publish).to_have_text("Publish as release 2")
+            screenshot(page, "releases-draft-publisher")
+            assert_accessible(page, "draft page, seen by a publisher")
+            post_form(page, "Publish as release 2", draft_url + "/publish")
+
+            expect(page).to_have_url(url + "releases")
+            expect(page.locator("#current")).to_have_text("release 2")
+            expect(page.locator("#release-1")).to_have_count(1)
+            expect(page.locator("#release-2")).to_have_count(1)
+            expect(page.locator("#release-1")).to_contain_text("superseded")
+            expect(page.locator("#release-2")).to_contain_text("current")
+            screenshot(page, "releases-list")
+            assert_accessible(page, "releases page")
+
+            # 6. Release 1 stays resolvable; the public endpoint switches to release 2.
+            release_1_page = url + "data/ceopgraph/release/1"
+            with page.expect_response(release_1_page) as shown:
+                page.get_by_role("link", name="Release 1", exact=True).click()
+            assert shown.value.status == 200, shown.value.status
+            expect(page).to_have_url(release_1_page)
+            expect(page.get_by_role("heading", level=1)).to_be_visible()
+            screenshot(page, "releases-release-1")
+            status, _, dump_after = call(url + "releases/1/dumps/ceopgraph.trig")
+            assert status == 200
+            assert dump_after == release_1_dump
+
+            deadline = time.monotonic() + SPARQL_SWITCH_S
+            values = sparql_values(url, FIGURE_QUERY)
+            while values != ["2300"] and time.monotonic() < deadline:
+                time.sleep(0.2)
+                values = sparql_values(url, FIGURE_QUERY)
+            assert values == ["2300"], f"after {SPARQL_SWITCH_S} s the public endpoint still answers {values}"
+
+            # 7. The browser only ever talked to our server.
+            elsewhere = [seen for seen in requests_seen if not seen.startswith(url)]
+            assert requests_seen and not elsewhere, elsewhere
+        finally:
+            page.goto("about:blank")  # nothing left loading from the server when it stops

@@ -1,0 +1,101 @@
+"""Crash safety: the server is killed with SIGKILL at many points of a publish (and of a draft upload),
+started again, and found with the old release or the new one current, never a mix, every release's dumps
+matching the hashes recorded for them, and nothing half-written left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from .releasing import GOOD_FIGURE, bearer, call, changed, local_releases, release_server, sha256, submit
+
+# Seconds into the request at which the server dies: from before the dumps are rendered to after the commit.
+PUBLISH_KILL_POINTS = (0.02, 0.15, 0.3, 0.5, 0.8, 1.2, 2.0)
+UPLOAD_KILL_POINTS = (0.05, 0.4)
+SINCE_LAUNCH = (
+    "https://w3id.org/ceopgraph/data/annual-review-2012-13/children-protected-since-launch/since-launch-to-2012-2013"
+)
+QUERY = f"SELECT ?v WHERE {{ <{SINCE_LAUNCH}> <http://purl.org/linked-data/sdmx/2009/measure#obsValue> ?v }}"
+
+
+def _consistent(data_dir: Path) -> int:
+    """Check the data directory as a restart finds it; the current release."""
+    releases = local_releases(data_dir)
+    releases.recover()
+    current, _ = releases.registry.state()
+    rows = releases.registry.releases()
+    assert [r.n for r in rows] == list(range(1, len(rows) + 1))
+    assert current == rows[-1].n
+    for release in rows:
+        folder = releases.release_folder(release.n)
+        assert sorted(p.name for p in folder.iterdir()) == sorted(release.dumps)
+        for name, digest in release.dumps.items():
+            assert sha256(folder / name) == digest, (release.n, name)
+    assert sorted(p.name for p in (data_dir / "releases").iterdir()) == [str(r.n) for r in rows]
+    published = {d.id: d.release for d in releases.registry.all_drafts() if d.status == "published"}
+    assert sorted(published.values()) == [r.n for r in rows if r.draft_id is not None]
+    return current
+
+
+def _killed_during(server_pid: int, request: threading.Thread, delay: float) -> None:
+    request.start()
+    time.sleep(delay)
+    os.killpg(server_pid, signal.SIGKILL)
+    request.join(timeout=30)
+
+
+@pytest.mark.parametrize("phase", ["publish", "upload"])
+def test_sigkill_during_a_write_leaves_the_old_state_or_the_new(phase: str, tmp_path: Path, built_dist: Path) -> None:
+    data_dir = tmp_path / "data"
+    points = PUBLISH_KILL_POINTS if phase == "publish" else UPLOAD_KILL_POINTS
+    outcomes = []
+    for index, delay in enumerate(points):
+        with release_server(data_dir, built_dist, tmp_path / f"server-{index}.log", workers=1) as server:
+            current = _consistent(data_dir)
+            status, _, listing = call(server.url + "releases", headers={"Accept": "application/json"})
+            assert status == 200 and f'"current": {current}'.encode() in listing
+            dump = call(server.url + f"releases/{current}/dumps/ceopgraph.trig")[2]
+            value = str(2300 + index).encode()
+            data = changed(
+                dump, (GOOD_FIGURE[0].replace(b"2255", _since_launch(dump)), b"sdmx-measure:obsValue " + value + b" ;")
+            )
+            drafts_before = len(local_releases(data_dir).registry.all_drafts())
+            if phase == "publish":
+                draft = submit(server.url, server.submitter, data)[1]
+                assert draft["conforms"], draft
+                url, body, headers = server.url + f"drafts/{draft['id']}/publish", b"", bearer(server.publisher)
+            else:
+                url, body = server.url + "drafts", data
+                headers = bearer(server.submitter, **{"Content-Type": "application/trig"})
+            request = threading.Thread(target=call, args=(url, "POST", body, headers), daemon=True)
+            _killed_during(server.server.pid, request, delay)
+        after = _consistent(data_dir)
+        if phase == "publish":
+            assert after in (current, current + 1)
+            outcomes.append(after - current)
+        else:
+            assert after == current
+            grown = len(local_releases(data_dir).registry.all_drafts()) - drafts_before
+            assert grown in (0, 1)
+            outcomes.append(grown)
+    # The last start serves what the registry says, with the figure of its current release.
+    with release_server(data_dir, built_dist, tmp_path / "server-last.log", workers=1) as server:
+        current = _consistent(data_dir)
+        query = urllib.parse.urlencode({"query": QUERY})
+        answer = call(server.url + "sparql?" + query, headers={"Accept": "text/csv"})[2].decode().split()[-1]
+        dump = call(server.url + f"releases/{current}/dumps/ceopgraph.trig")[2]
+        assert _since_launch(dump) == answer.encode()
+    if phase == "publish":  # the kill points span the publish: some died before its commit, some after
+        assert 0 in outcomes and 1 in outcomes, outcomes
+
+
+def _since_launch(dump: bytes) -> bytes:
+    """The since-launch figure as the dump writes it (the line after the observation's refPeriod)."""
+    block = dump.split(b"since-launch-to-2012-2013> ;", 1)[1]
+    return block.split(b"sdmx-measure:obsValue ", 1)[1].split(b" ;", 1)[0]

@@ -1,0 +1,212 @@
+"""The write path on a real server (Granian, two workers, a scratch data directory): the workflow over
+HTTP, the read path following a publish in every worker, and what an attacker would try, each refused
+with nothing changed (the registry's rows and every release file's hash compared before and after)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ceopgraph.build import DUMP_STEM
+
+from .listener import Listener, listener  # noqa: F401
+from .releasing import (
+    BAD_FIGURE,
+    GOOD_CHANGE,
+    GOOD_FIGURE,
+    ReleaseServer,
+    bearer,
+    call,
+    changed,
+    cli,
+    new_token,
+    release_server,
+    sha256,
+    store_state,
+    submit,
+)
+from .test_rdfio import REFUSED, hostile
+
+SINCE_LAUNCH = (
+    "https://w3id.org/ceopgraph/data/annual-review-2012-13/children-protected-since-launch/since-launch-to-2012-2013"
+)
+VALUE_QUERY = f"SELECT ?v WHERE {{ <{SINCE_LAUNCH}> <http://purl.org/linked-data/sdmx/2009/measure#obsValue> ?v }}"
+TRIG = {"Content-Type": "application/trig"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) -> Iterator[ReleaseServer]:
+    folder = tmp_path_factory.mktemp("releases-live")
+    # Every test here writes from 127.0.0.1: the per-address budget is raised, the per-token one is tested.
+    env = {"CEOPGRAPH_WRITES_PER_CLIENT": "10000"}
+    with release_server(folder / "data", built_dist, folder / "server.log", env=env) as running:
+        yield running
+
+
+def _release_1(server: ReleaseServer) -> bytes:
+    status, _, body = call(server.url + "releases/1/dumps/ceopgraph.trig")
+    assert status == 200
+    return body
+
+
+def _value(server: ReleaseServer) -> str:
+    status, _, body = call(
+        server.url + "sparql?" + urllib.parse.urlencode({"query": VALUE_QUERY}), headers={"Accept": "text/csv"}
+    )
+    assert status == 200, body
+    return body.decode().split()[-1]
+
+
+def test_submit_review_publish_and_every_worker_follows(server: ReleaseServer) -> None:
+    release_1 = _release_1(server)
+    void_before = call(server.url + ".well-known/void", headers={"Accept": "text/turtle"})[1]["etag"]
+    status, bad = submit(server.url, server.submitter, changed(release_1, BAD_FIGURE))
+    assert status == 201 and bad["conforms"] is False and bad["violations"] == 1
+    location = server.url + f"drafts/{bad['id']}"
+    status, _, body = call(location + "/publish", "POST", b"", bearer(server.publisher))
+    assert status == 422 and json.loads(body)["report"]["conforms"] is False
+
+    status, _, body = call(location, "PUT", changed(release_1, GOOD_FIGURE), bearer(server.submitter, **TRIG))
+    assert status == 200 and json.loads(body)["conforms"] is True
+    status, headers, body = call(location + "/diff", headers=bearer(server.publisher))
+    assert status == 200 and headers["cache-control"] == "no-store"
+    assert [f["change"] for f in json.loads(body)["figures"]] == [GOOD_CHANGE]
+    status, headers, body = call(location + "/diff", headers=bearer(server.publisher, Accept="application/trig"))
+    assert status == 200 and b"#added>" in body and b"2300" in body
+
+    ask = urllib.parse.urlencode({"query": VALUE_QUERY})
+    status, headers, body = call(f"{location}/sparql?{ask}", headers=bearer(server.submitter, Accept="text/csv"))
+    assert status == 200 and body.decode().split()[-1] == "2300" and headers["cache-control"] == "no-store"
+    assert _value(server) == "2255"  # the public endpoint still shows release 1
+
+    status, _, body = call(location + "/publish", "POST", b"", bearer(server.publisher))
+    assert status == 201 and json.loads(body)["release"] == 2
+    published = time.monotonic()
+    while {_value(server) for _ in range(20)} != {"2300"}:  # 20 answers in a row: both workers switched
+        assert time.monotonic() - published < 15, "a worker still serves release 1"
+        time.sleep(0.1)
+    assert call(server.url + ".well-known/void", headers={"Accept": "text/turtle"})[1]["etag"] != void_before
+
+    assert _release_1(server) == release_1  # immutable, still resolvable
+    status, _, page = call(server.url + "data/ceopgraph/release/1", headers={"Accept": "text/html"})
+    assert status == 200 and b"Release 1" in page
+    status, _, listing = call(server.url + "releases", headers={"Accept": "application/json"})
+    data = json.loads(listing)
+    assert data["current"] == 2 and [r["release"] for r in data["releases"]] == [1, 2]
+    current_dump = call(server.url + f"dumps/{DUMP_STEM}.trig")[2]
+    assert current_dump == call(server.url + "releases/2/dumps/ceopgraph.trig")[2]
+    for release in data["releases"]:
+        for name, dump in release["dumps"].items():
+            assert sha256(server.data_dir / "releases" / str(release["release"]) / name) == dump["sha256"]
+    status, _, turtle = call(server.url + "releases", headers={"Accept": "text/turtle"})
+    assert status == 200 and b"hasCurrentVersion" in turtle
+
+
+def test_attacks_are_refused_and_change_nothing(server: ReleaseServer, listener: Listener, tmp_path: Path) -> None:
+    url = server.url
+    mine = submit(url, server.submitter, changed(_release_1(server), GOOD_FIGURE))[1]["id"]
+    other = new_token(server.data_dir, "submitter", "Someone Else")
+    before = store_state(server.data_dir)
+    data = changed(_release_1(server), GOOD_FIGURE)
+    refused: list[tuple[str, str, dict[str, str], bytes, int]] = [
+        ("no token", "POST", TRIG, data, 401),
+        ("a malformed token", "POST", bearer("cgt_nope", **TRIG), data, 401),
+        ("a wrong secret", "POST", bearer(server.submitter[:-4] + "AAAA", **TRIG), data, 401),
+        ("basic auth", "POST", {"Authorization": "Basic YTpi", **TRIG}, data, 401),
+        ("an enormous token", "POST", bearer("cgt_" + "a" * 5000, **TRIG), data, 401),
+    ]
+    for why, method, headers, body, expected in refused:
+        status, _, answer = call(url + "drafts", method, body, headers)
+        assert status == expected, (why, status, answer)
+    draft = url + f"drafts/{mine}"
+    for method, path in (("GET", ""), ("PUT", ""), ("DELETE", ""), ("GET", "/diff"), ("GET", "/sparql?query=ASK{}"),
+                         ("POST", "/publish")):  # fmt: skip
+        status, _, _ = call(draft + path, method, data if method == "PUT" else None, bearer(other, **TRIG))
+        assert status == 404, (method, path, status)  # another submitter: as if there were no such draft
+        status, _, _ = call(url + "drafts/" + "f" * 32 + path, method, None, bearer(server.publisher))
+        assert status in (404, 403), (method, path, status)
+    assert call(draft + "/publish", "POST", b"", bearer(server.submitter))[0] == 403
+    assert call(url + "releases/1/withdraw", "POST", b"", bearer(server.submitter))[0] == 403
+    for update in ("INSERT DATA { <urn:a> <urn:b> <urn:c> }", "DROP ALL"):
+        for token in (server.publisher, server.submitter):
+            body = urllib.parse.urlencode({"update": update}).encode()
+            headers = bearer(token, **{"Content-Type": "application/x-www-form-urlencoded"})
+            status, _, _ = call(url + "sparql", "POST", body, headers)
+            assert 400 <= status < 500
+    for name, _reason in REFUSED:
+        path = hostile(name, listener.url, tmp_path)
+        media = {"rdf": "application/rdf+xml", "jsonld": "application/ld+json"}[path.suffix.lstrip(".")]
+        status, _, answer = call(
+            url + "drafts", "POST", path.read_bytes(), bearer(server.submitter, **{"Content-Type": media})
+        )
+        assert status == 400, (name, answer)
+    assert listener.requests == 0
+    assert _declared_too_large(url, server.submitter) == 413
+    assert store_state(server.data_dir) == before
+
+
+def test_a_browser_session_needs_its_csrf_token_and_our_origin(server: ReleaseServer) -> None:
+    url = server.url
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    status, headers, _ = call(
+        url + "sign-in", "POST", urllib.parse.urlencode({"token": server.submitter}).encode(), form
+    )
+    assert status == 303
+    cookie = headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    session = {"Cookie": cookie.split(";", 1)[0]}
+    page = call(url + "drafts", headers={**session, "Accept": "text/html"})[2].decode()
+    csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    before = store_state(server.data_dir)
+    data = changed(_release_1(server), GOOD_FIGURE)
+    for headers in ({**session, **TRIG}, {**session, **TRIG, "X-CSRF-Token": "wrong"},
+                    {**session, **TRIG, "X-CSRF-Token": csrf, "Origin": "https://evil.example"}):  # fmt: skip
+        assert call(url + "drafts", "POST", data, headers)[0] == 403
+    assert store_state(server.data_dir)["files"] == before["files"]
+    assert store_state(server.data_dir)["state"] == before["state"]
+    status, _, body = call(
+        url + "drafts", "POST", data, {**session, **TRIG, "X-CSRF-Token": csrf, "Origin": url.rstrip("/")}
+    )
+    assert status == 201, body
+    assert call(url + "sign-in", "POST", b"token=x", {**form, "Origin": "https://evil.example"})[0] == 403
+    call(url + "sign-out", "POST", urllib.parse.urlencode({"csrf": csrf}).encode(), {**session, **form})
+    assert call(url + "drafts", headers=session)[0] == 401  # the session is gone
+
+
+def test_revocation_takes_effect_at_once_in_every_worker(server: ReleaseServer) -> None:
+    token = new_token(server.data_dir, "submitter", "Soon Revoked")
+    assert {call(server.url + "drafts", headers=bearer(token))[0] for _ in range(6)} == {200}
+    token_id = token.split("_")[1]
+    done = cli(server.data_dir, "tokens", "revoke", token_id)
+    assert done.returncode == 0, done.stderr
+    assert {call(server.url + "drafts", headers=bearer(token))[0] for _ in range(10)} == {401}
+
+
+def test_writes_past_the_per_token_budget_get_429(server: ReleaseServer) -> None:
+    token = new_token(server.data_dir, "submitter", "Hasty")
+    if time.time() % 60 > 50:  # the budget is per minute: start in a fresh one
+        time.sleep(61 - time.time() % 60)
+    statuses = [call(server.url + "drafts/" + "0" * 32, "DELETE", None, bearer(token))[0] for _ in range(32)]
+    assert statuses[:30] == [404] * 30 and statuses[30:] == [429, 429]
+    status, headers, _ = call(server.url + "drafts/" + "0" * 32, "DELETE", None, bearer(token))
+    assert status == 429 and headers["retry-after"] == "60"
+
+
+def _declared_too_large(url: str, token: str) -> int:
+    """A draft declaring 64 MB: refused from its head, before a byte of the body is read."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.putrequest("POST", "/drafts")
+        for name, value in bearer(token, **{"Content-Type": "text/turtle", "Content-Length": str(64 << 20)}).items():
+            connection.putheader(name, value)
+        connection.endheaders(b"@prefix ex: <urn:x:> .\n")
+        return connection.getresponse().status
+    finally:
+        connection.close()

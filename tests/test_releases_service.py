@@ -1,0 +1,268 @@
+"""The write path's rules, in process (``releases.service`` with the command line's preparer): roles,
+visibility, the publish's checks and atomicity, withdrawals, recovery, limits, audit, export and import."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from rdflib import Dataset, Literal, URIRef
+from rdflib.namespace import RDF, VOID, XSD
+
+from ceopgraph import rdfio
+from ceopgraph.conneg import FORMATS_BY_NAME
+from ceopgraph.namespaces import SCHEMA
+from ceopgraph.releases.content import Version, content_of, release_dataset, release_iri, releases_graph
+from ceopgraph.releases.registry import Conflict, Token, TooManyDrafts
+from ceopgraph.releases.service import DraftInvalid, DraftNotFound, Forbidden, Releases, listed
+from ceopgraph.releases.tokens import InvalidToken
+from ceopgraph.releases.transfer import TransferError, export, import_
+from ceopgraph.validation.service import Submission
+
+from .releasing import BAD_FIGURE, GOOD_CHANGE, GOOD_FIGURE, changed, local_releases, sha256
+
+BASE = "https://w3id.org/ceopgraph/"
+
+
+@pytest.fixture
+def releases(tmp_path: Path, built_dist: Path) -> Releases:
+    made = local_releases(tmp_path / "data")
+    assert made.ensure_first_release(built_dist / "ceopgraph.trig") is not None
+    return made
+
+
+def _dump(releases: Releases, n: int = 1) -> bytes:
+    return (releases.release_folder(n) / "ceopgraph.trig").read_bytes()
+
+
+def _submission(data: bytes, name: str = "draft.trig") -> Submission:
+    return Submission(data, "trig", name)
+
+
+def _people(releases: Releases) -> tuple[Token, Token, Token]:
+    sam = releases.tokens.check(releases.tokens.create("submitter", "Sam")[1])
+    sue = releases.tokens.check(releases.tokens.create("submitter", "Sue")[1])
+    pat = releases.tokens.check(releases.tokens.create("publisher", "Pat")[1])
+    return sam, sue, pat
+
+
+def test_the_built_dataset_is_release_1_with_its_version_metadata(releases: Releases, built_dist: Path) -> None:
+    assert [r.n for r in releases.registry.releases()] == [1]
+    assert releases.registry.state()[0] == 1
+    assert releases.ensure_first_release(built_dist / "ceopgraph.trig") is None  # once only
+    dump = rdfio.parse_rdf(_dump(releases), FORMATS_BY_NAME["trig"], "release 1", 1 << 30)
+    release = release_iri(BASE, 1)
+    dcat = "http://www.w3.org/ns/dcat#"
+    assert (release, URIRef(dcat + "version"), Literal("1")) in dump
+    assert (release, URIRef(dcat + "isVersionOf"), URIRef(BASE + "data/ceopgraph")) in dump
+    assert (release, URIRef("http://www.w3.org/ns/prov#wasGeneratedBy"), None) in dump
+    # The release credits the organisation, never the token that published it.
+    assert "operator" not in _dump(releases).decode()
+    for name, digest in releases.registry.release(1).dumps.items():
+        assert sha256(releases.release_folder(1) / name) == digest
+
+
+def test_content_survives_a_release_round_trip(built_dist: Path) -> None:
+    """What a submitter downloads and uploads unchanged is the same content: computed triples go and return."""
+    trig = FORMATS_BY_NAME["trig"]
+    data = rdfio.parse_dataset(
+        (built_dist / "ceopgraph.trig").read_bytes(), trig, "built", 1 << 30, BASE, URIRef(BASE + "data/graph/x")
+    )
+    content = content_of(data, BASE)
+    release = release_dataset(content, BASE, Version(2, "2026-01-01T00:00:00Z", 1))
+    assert set(content_of(release, BASE).quads()) == set(content.quads())
+    counts = set(release.objects(URIRef(BASE + "data/ceopgraph"), VOID.triples))
+    assert counts == {Literal(len(set(release.quads())), datatype=XSD.integer)}
+
+
+def test_a_draft_is_validated_and_diffed_figure_by_figure(releases: Releases) -> None:
+    sam, _, _ = _people(releases)
+    bad = releases.create_draft(sam, _submission(changed(_dump(releases), BAD_FIGURE)))
+    assert not bad.conforms and bad.violations == 1
+    assert "Percentage change disagrees" in bad.report
+    diff = json.loads(bad.diff)
+    assert [f["change"] for f in diff["figures"]] == ["Children safeguarded and protected, 2012-2013: 790 → 812"]
+    assert diff["triples"] == {"added": 1, "removed": 1}
+    fixed = releases.replace_draft(sam, bad.id, _submission(changed(_dump(releases), GOOD_FIGURE)))
+    assert fixed.conforms and [f["change"] for f in json.loads(fixed.diff)["figures"]] == [GOOD_CHANGE]
+    changeset = Dataset()
+    changeset.parse(data=fixed.changeset, format="trig")
+    graphs = {str(g.identifier): len(g) for g in changeset.graphs() if len(g)}
+    assert graphs == {f"{BASE}drafts/{bad.id}/diff#added": 1, f"{BASE}drafts/{bad.id}/diff#removed": 1}
+
+
+def test_things_added_and_removed_are_listed(releases: Releases) -> None:
+    sam, _, _ = _people(releases)
+    data = Dataset()
+    data.parse(data=_dump(releases), format="trig")
+    quotation = URIRef(BASE + "id/quotation/past-year")
+    data.remove((quotation, RDF.type, SCHEMA.Quotation, None))
+    without_quotation = rdfio.serialise(data, FORMATS_BY_NAME["trig"])
+    draft = releases.create_draft(sam, _submission(without_quotation))
+    removed = json.loads(draft.diff)["quotations"]["removed"]
+    assert [q["iri"] for q in removed] == ["https://w3id.org/ceopgraph/id/quotation/past-year"]
+
+
+def test_roles_and_visibility(releases: Releases) -> None:
+    sam, sue, pat = _people(releases)
+    draft = releases.create_draft(sam, _submission(changed(_dump(releases), GOOD_FIGURE)))
+    with pytest.raises(DraftNotFound):  # another submitter: as if it did not exist
+        releases.draft(sue, draft.id)
+    with pytest.raises(DraftNotFound):
+        releases.replace_draft(sue, draft.id, _submission(_dump(releases)))
+    with pytest.raises(DraftNotFound):
+        releases.draft(sam, "0" * 32)
+    assert releases.draft(pat, draft.id).id == draft.id
+    assert [d.id for d in releases.drafts(sue)] == []
+    with pytest.raises(Forbidden):
+        releases.publish(sam, draft.id)
+    with pytest.raises(Forbidden):
+        releases.create_draft(pat, _submission(_dump(releases)))
+    with pytest.raises(Forbidden):
+        releases.withdraw(sam, 1, "no")
+    assert releases.registry.state()[0] == 1
+    outcomes = [(r.action, r.outcome) for r in releases.registry.audit_records()]
+    assert ("publish", "forbidden") in outcomes and ("create-draft", "done") in outcomes
+
+
+def test_revocation_is_immediate(releases: Releases) -> None:
+    record, token = releases.tokens.create("publisher", "Pat")
+    assert releases.tokens.check(token).id == record.id
+    other = local_releases(releases.folder)  # another worker, its own verification cache
+    assert other.tokens.check(token).id == record.id
+    assert releases.registry.revoke_token(record.id)
+    for book in (releases.tokens, other.tokens):
+        with pytest.raises(InvalidToken):
+            book.check(token)
+    with pytest.raises(InvalidToken):
+        releases.tokens.check(token[:-1] + ("A" if token[-1] != "A" else "B"))
+    assert record.hash.startswith("$argon2id$") and token.split("_")[-1] not in record.hash
+
+
+def test_publish_refuses_violations_and_a_stale_diff(releases: Releases) -> None:
+    sam, _, pat = _people(releases)
+    bad = releases.create_draft(sam, _submission(changed(_dump(releases), BAD_FIGURE)))
+    with pytest.raises(DraftInvalid) as refused:
+        releases.publish(pat, bad.id)
+    assert json.loads(refused.value.report_json)["conforms"] is False
+    first = releases.create_draft(sam, _submission(changed(_dump(releases), GOOD_FIGURE)))
+    second = releases.create_draft(sam, _submission(_dump(releases).replace(b"obsValue 16568", b"obsValue 16570")))
+    assert releases.publish(pat, first.id).n == 2
+    with pytest.raises(Conflict):  # its diff was against release 1
+        releases.publish(pat, second.id)
+    refreshed = releases.current_diff(pat, second.id)
+    assert refreshed.base_release == 2
+    assert releases.publish(pat, second.id).n == 3
+    assert releases.registry.state()[0] == 3
+    with pytest.raises(Conflict):
+        releases.publish(pat, first.id)
+
+
+def test_two_publishers_at_once_one_wins(releases: Releases) -> None:
+    sam, _, pat = _people(releases)
+    drafts = [
+        releases.create_draft(sam, _submission(changed(_dump(releases), GOOD_FIGURE))),
+        releases.create_draft(sam, _submission(_dump(releases).replace(b"obsValue 16568", b"obsValue 16570"))),
+    ]
+    outcomes: list[str] = []
+    start = threading.Barrier(2)
+
+    def publish(draft_id: str) -> None:
+        publisher = local_releases(releases.folder)  # as a second worker would
+        start.wait()
+        try:
+            publisher.publish(pat, draft_id)
+            outcomes.append("published")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=publish, args=(d.id,)) for d in drafts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(outcomes) == ["conflict", "published"]
+    assert [r.n for r in releases.registry.releases()] == [1, 2]
+    assert sorted(p.name for p in (releases.folder / "releases").iterdir()) == ["1", "2"]
+
+
+def test_withdrawal_keeps_the_release_and_moves_current_back(releases: Releases) -> None:
+    sam, _, pat = _people(releases)
+    draft = releases.create_draft(sam, _submission(changed(_dump(releases), GOOD_FIGURE)))
+    releases.publish(pat, draft.id)
+    before = releases.registry.state()
+    releases.withdraw(pat, 2, "a wrong figure")
+    with pytest.raises(Conflict):  # release 1 is now the only release in force
+        releases.withdraw(pat, 1, "nothing left")
+    assert releases.registry.state()[0] == 1 and releases.registry.state()[1] > before[1]
+    assert releases.registry.release(2).withdrawn is not None
+    graph = releases_graph(BASE, [listed(r) for r in releases.registry.releases()], 1)
+    assert (release_iri(BASE, 2), URIRef("http://www.w3.org/ns/adms#status"), None) in graph
+    assert (releases.release_folder(2) / "ceopgraph.trig").is_file()  # still resolvable
+
+
+def test_recovery_removes_what_an_unfinished_publish_left(releases: Releases) -> None:
+    (releases.folder / "releases" / ".staging-abc").mkdir()
+    (releases.folder / "releases" / "2").mkdir()  # renamed, never committed
+    (releases.folder / "releases" / "2" / "ceopgraph.trig").write_bytes(b"partial")
+    assert sorted(releases.recover()) == [".staging-abc", "2"]
+    assert sorted(p.name for p in (releases.folder / "releases").iterdir()) == ["1"]
+
+
+def test_open_draft_limits(tmp_path: Path, built_dist: Path) -> None:
+    from ceopgraph.releases.service import Limits
+
+    base = local_releases(tmp_path / "data")
+    limited = Releases(base.folder, BASE, base._prepare, base._render, Limits(3, 2))
+    limited.ensure_first_release(built_dist / "ceopgraph.trig")
+    sam, sue, _ = _people(limited)
+    data = _submission(changed(_dump(limited), GOOD_FIGURE))
+    limited.create_draft(sam, data)
+    limited.create_draft(sam, data)
+    with pytest.raises(TooManyDrafts):
+        limited.create_draft(sam, data)
+    limited.create_draft(sue, data)
+    with pytest.raises(TooManyDrafts):
+        limited.create_draft(sue, data)
+
+
+def test_rate_budgets_are_per_key_and_window(releases: Releases) -> None:
+    registry = releases.registry
+    budgets = (("token:a", 2), ("client:x", 3))
+    assert [registry.count_write(budgets, 100) for _ in range(2)] == [None, None]
+    assert registry.count_write(budgets, 100) == "token:a"
+    assert registry.count_write((("token:b", 2), ("client:x", 3)), 100) is None
+    assert registry.count_write((("token:c", 2), ("client:x", 3)), 100) == "client:x"
+    assert registry.count_write(budgets, 101) is None  # the next minute
+
+
+def test_export_and_import_lose_nothing(releases: Releases, tmp_path: Path) -> None:
+    sam, _, pat = _people(releases)
+    draft = releases.create_draft(sam, _submission(changed(_dump(releases), GOOD_FIGURE)))
+    releases.publish(pat, draft.id)
+    releases.create_draft(sam, _submission(changed(_dump(releases, 2), BAD_FIGURE)))
+    export(releases, tmp_path / "export")
+    assert (tmp_path / "export" / "audit.trig").read_bytes().count(b"prov:Activity") >= 4
+    copy = local_releases(tmp_path / "copy")
+    import_(copy, tmp_path / "export")
+    for table in ("tokens", "drafts", "releases", "audit"):
+        assert copy.registry.rows(table) == releases.registry.rows(table)
+    assert copy.registry.state() == releases.registry.state()
+    for n in (1, 2):
+        for name in releases.registry.release(n).dumps:
+            assert sha256(copy.release_folder(n) / name) == sha256(releases.release_folder(n) / name)
+    export(copy, tmp_path / "again")
+    assert (tmp_path / "again" / "registry.json").read_bytes() == (tmp_path / "export" / "registry.json").read_bytes()
+    with pytest.raises(TransferError):  # never over existing data
+        import_(copy, tmp_path / "export")
+
+
+def test_an_import_with_a_damaged_dump_changes_nothing(releases: Releases, tmp_path: Path) -> None:
+    export(releases, tmp_path / "export")
+    (tmp_path / "export" / "releases" / "1" / "ceopgraph.ttl").write_bytes(b"damaged")
+    copy = local_releases(tmp_path / "copy")
+    with pytest.raises(TransferError, match="sha256"):
+        import_(copy, tmp_path / "export")
+    assert copy.registry.is_empty() and copy.registry.state()[0] == 0
