@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed-stamp
 DIST := dist
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# The store of record of the write path (releases, drafts, tokens); the built dataset becomes its release 1.
+DATA_DIR ?= var
 
 ASSETS := node_modules/.package-lock.json
 
@@ -32,7 +34,7 @@ build: setup
 	$(BIN)/ceopgraph build --out $(DIST)
 
 serve: build
-	$(BIN)/ceopgraph serve --host $(HOST) --port $(PORT) --dist $(DIST)
+	$(BIN)/ceopgraph serve --host $(HOST) --port $(PORT) --dist $(DIST) --data-dir $(DATA_DIR)
 
 # Debian packages the test suite drives: libseccomp2 (the confined worker processes; `serve` needs it too, and
 # every Debian has it), Chromium for the browser tests, Virtuoso as the second independent SPARQL 1.1 store for

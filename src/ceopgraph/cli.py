@@ -161,6 +161,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"removed {name} from {settings.data_dir}: left by a publish that did not finish", file=sys.stderr)
         if writer.ensure_first_release(paths[0]) is not None:
             print(f"the built dataset is release 1 in {settings.data_dir}")
+        elif not writer.serves_built(paths[0]):
+            print(
+                f"warning: {settings.data_dir} serves its current release, which differs from the built dataset "
+                f"({paths[0]}); publish the change as a draft, or serve another data directory",
+                file=sys.stderr,
+            )
     limits = QueryLimits(
         settings.query_memory_mb,
         settings.fast_query_s,

@@ -132,10 +132,7 @@ class Releases:
                 removed.append(entry.name)
         return removed
 
-    def ensure_first_release(self, built_trig: Path) -> Release | None:
-        """Make the built dataset release 1 if there is no release yet (the published 2012/13 review)."""
-        if self.registry.releases():
-            return None
+    def _built_content(self, built_trig: Path) -> tuple[bytes, int]:
         parsed = rdfio.parse_dataset(
             built_trig.read_bytes(),
             FORMATS_BY_EXTENSION["trig"],
@@ -145,11 +142,24 @@ class Releases:
             drafting.draft_graph_name(self.base),
         )
         content = content_of(parsed, self.base)
-        encoded = rdfio.serialise(content, drafting.NQUADS)
+        return rdfio.serialise(content, drafting.NQUADS), len(set(content.quads()))
+
+    def ensure_first_release(self, built_trig: Path) -> Release | None:
+        """Make the built dataset release 1 if there is no release yet (the published 2012/13 review)."""
+        if self.registry.releases():
+            return None
+        encoded, triples = self._built_content(built_trig)
         try:
-            return self._commit_release(OPERATOR, encoded, len(set(content.quads())), None, expected_current=0)
+            return self._commit_release(OPERATOR, encoded, triples, None, expected_current=0)
         except Conflict:  # another worker or process made it first
             return None
+
+    def serves_built(self, built_trig: Path) -> bool:
+        """Whether the current release holds the built dataset's content (a changed build is not served
+        until it is published as a draft)."""
+        current, _ = self.registry.state()
+        served = drafting.read_content(Path(self._content_path(current) or ""), self.base) if current else None
+        return served is not None and rdfio.serialise(served, drafting.NQUADS) == self._built_content(built_trig)[0]
 
     # Drafts ------------------------------------------------------------------------------------------
 
