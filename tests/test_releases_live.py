@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -210,3 +211,59 @@ def _declared_too_large(url: str, token: str) -> int:
         return connection.getresponse().status
     finally:
         connection.close()
+
+
+def test_concurrent_uploads_do_not_interfere_and_reads_go_on_during_a_publish(server: ReleaseServer) -> None:
+    current = json.loads(call(server.url + "releases", headers={"Accept": "application/json"})[2])["current"]
+    dump = call(server.url + f"releases/{current}/dumps/ceopgraph.trig")[2]
+    figure = dump.split(b"since-launch-to-2012-2013> ;", 1)[1].split(b"sdmx-measure:obsValue ", 1)[1].split(b" ;")[0]
+    bodies = [
+        dump.replace(b"sdmx-measure:obsValue " + figure + b" ;", f"sdmx-measure:obsValue {4000 + i} ;".encode())
+        for i in range(6)
+    ]
+    results: dict[int, tuple[int, dict[str, object]]] = {}
+
+    def upload(index: int) -> None:
+        results[index] = submit(server.url, server.submitter, bodies[index])
+
+    threads = [threading.Thread(target=upload, args=(i,)) for i in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(status for status, _ in results.values()) == [201] * len(bodies)
+    assert len({draft["id"] for _, draft in results.values()}) == len(bodies)
+    for index, (_, draft) in results.items():
+        diff = json.loads(call(server.url + f"drafts/{draft['id']}/diff", headers=bearer(server.publisher))[2])
+        assert [f["after"] for f in diff["figures"]] == [str(4000 + index)]
+
+    reads: list[int] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            for path in (
+                "sparql?" + urllib.parse.urlencode({"query": VALUE_QUERY}),
+                "doc/organisation/ceop",
+                "dumps/ceopgraph.ttl",
+            ):
+                reads.append(
+                    call(server.url + path, headers={"Accept": "text/html" if "doc" in path else "text/csv"})[0]
+                )
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        status, _, body = call(
+            server.url + f"drafts/{results[0][1]['id']}/publish", "POST", b"", bearer(server.publisher)
+        )
+        assert status == 201, body
+        deadline = time.monotonic() + 15
+        while {_value(server) for _ in range(20)} != {"4000"}:
+            assert time.monotonic() < deadline
+    finally:
+        stop.set()
+        reader.join(timeout=60)
+    assert reads and set(reads) == {200}, sorted(set(reads))
+    status, _, body = call(server.url + f"drafts/{results[1][1]['id']}/publish", "POST", b"", bearer(server.publisher))
+    assert status == 409 and b"read the diff again" in body
