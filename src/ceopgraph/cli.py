@@ -333,29 +333,18 @@ def cmd_draft(args: argparse.Namespace) -> int:
         return 1
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    from ceopgraph.releases.transfer import TransferError, export
+def cmd_transfer(args: argparse.Namespace) -> int:
+    """``export DIR`` or ``import DIR``: every release, draft, token hash and audit record."""
+    from ceopgraph.releases.transfer import TransferError, export, import_
 
+    move, done = (export, "exported to") if args.command == "export" else (import_, "imported from")
     releases = local_releases(_releases_settings(args))
     try:
-        counts = export(releases, Path(args.folder))
+        counts = move(releases, Path(args.folder))
     except TransferError as exc:
-        print(f"export refused: {exc}", file=sys.stderr)
+        print(f"{args.command} refused: {exc}", file=sys.stderr)
         return 1
-    print(f"exported to {args.folder}: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
-    return 0
-
-
-def cmd_import(args: argparse.Namespace) -> int:
-    from ceopgraph.releases.transfer import TransferError, import_
-
-    releases = local_releases(_releases_settings(args))
-    try:
-        counts = import_(releases, Path(args.folder))
-    except TransferError as exc:
-        print(f"import refused: {exc}", file=sys.stderr)
-        return 1
-    print(f"imported from {args.folder}: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
+    print(f"{done} {args.folder}: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
     return 0
 
 
@@ -423,11 +412,11 @@ def _parser() -> argparse.ArgumentParser:
     out = commands.add_parser("export", help="write every release, draft, token hash and audit record to a folder")
     out.add_argument("folder")
     out.add_argument("--data-dir", help=data_dir_help)
-    out.set_defaults(handler=cmd_export)
+    out.set_defaults(handler=cmd_transfer)
     into = commands.add_parser("import", help="load an export into an empty data directory")
     into.add_argument("folder")
     into.add_argument("--data-dir", help=data_dir_help)
-    into.set_defaults(handler=cmd_import)
+    into.set_defaults(handler=cmd_transfer)
     return parser
 
 

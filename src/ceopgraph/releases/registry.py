@@ -272,19 +272,7 @@ class Registry:
             changed = db.execute(
                 "UPDATE drafts SET updated = ?, source = ?, nquads = ?, triples = ?, conforms = ?, violations = ?, "
                 "report = ?, base_release = ?, diff = ?, changeset = ? WHERE id = ? AND status = 'open'",
-                (
-                    draft.updated,
-                    draft.source,
-                    draft.nquads,
-                    draft.triples,
-                    int(draft.conforms),
-                    draft.violations,
-                    draft.report,
-                    draft.base_release,
-                    draft.diff,
-                    draft.changeset,
-                    draft.id,
-                ),
+                (*_draft_row(draft)[4:14], draft.id),  # updated … changeset, in the table's order
             ).rowcount
             if not changed:
                 raise Conflict(f"draft {draft.id} is no longer open")
