@@ -267,3 +267,31 @@ def test_concurrent_uploads_do_not_interfere_and_reads_go_on_during_a_publish(se
     assert reads and set(reads) == {200}, sorted(set(reads))
     status, _, body = call(server.url + f"drafts/{results[1][1]['id']}/publish", "POST", b"", bearer(server.publisher))
     assert status == 409 and b"read the diff again" in body
+
+
+def test_draft_pages_show_the_data_as_it_would_be_to_its_readers_only(server: ReleaseServer) -> None:
+    current = json.loads(call(server.url + "releases", headers={"Accept": "application/json"})[2])["current"]
+    dump = call(server.url + f"releases/{current}/dumps/ceopgraph.trig")[2]
+    figure = dump.split(b"since-launch-to-2012-2013> ;", 1)[1].split(b"sdmx-measure:obsValue ", 1)[1].split(b" ;")[0]
+    body = dump.replace(b"sdmx-measure:obsValue " + figure + b" ;", b"sdmx-measure:obsValue 9876 ;")
+    draft = submit(server.url, server.submitter, body)[1]["id"]
+    view = f"{server.url}drafts/{draft}/view/"
+    page_path = "data/annual-review-2012-13/children-protected-since-launch/since-launch-to-2012-2013"
+    html = bearer(server.submitter, Accept="text/html")
+    status, headers, page = call(view + page_path, headers=html)
+    assert status == 200 and b"9876" in page and b'id="preview-banner"' in page
+    assert headers["cache-control"] == "no-store" and "etag" not in headers
+    assert f'href="/drafts/{draft}/view/'.encode() in page  # its links stay in the preview
+    assert b"9876" not in call(server.url + page_path, headers={"Accept": "text/html"})[2]  # not published
+    status, _, turtle = call(view + page_path, headers=bearer(server.publisher, Accept="text/turtle"))
+    assert status == 200 and b"9876" in turtle
+    status, _, home = call(view, headers=html)
+    assert status == 200 and b'id="preview-banner"' in home
+    status, headers, _ = call(view + "id/organisation/ceop", headers=html)
+    assert status == 303 and headers["location"] == f"/drafts/{draft}/view/doc/organisation/ceop"
+    status, _, missing = call(view + "doc/organisation/nobody", headers=html)
+    assert status == 404 and b"preview-banner" in missing
+    other = new_token(server.data_dir, "submitter", "Not Theirs")
+    for token in (other, None):
+        headers = bearer(other, Accept="text/html") if token else {"Accept": "text/html"}
+        assert call(view + page_path, headers=headers)[0] in ((404,) if token else (401,))

@@ -15,7 +15,7 @@ import json
 import time
 from typing import Any
 
-from flask import Blueprint, Flask, Response, render_template, request, send_from_directory
+from flask import Blueprint, Flask, Response, g, render_template, request, send_from_directory
 from rdflib import URIRef
 
 from ceopgraph import rdfio
@@ -37,7 +37,10 @@ from ceopgraph.releases.service import (
 )
 from ceopgraph.releases.tokens import InvalidToken, same_secret
 from ceopgraph.validation.service import SubmissionTooLarge
+from ceopgraph.web import resources
 from ceopgraph.web.body import BodyTooLarge
+from ceopgraph.web.pages.index import SubjectIndex
+from ceopgraph.web.resources import View
 from ceopgraph.web.services import current
 from ceopgraph.web.sparql import QueryAnswerer
 from ceopgraph.web.validation import FORM_TYPES, submission_from_request
@@ -332,6 +335,26 @@ def draft_sparql(draft_id: str) -> Response:
     status, headers, body = answer
     kept = [(k, v) for k, v in headers if k not in ("Cache-Control", "ETag", "Vary")]
     return Response(body, status=status, headers=[*kept, *NO_STORE.items()])
+
+
+@blueprint.get("/drafts/<draft_id>/view/", defaults={"segment": "", "rest": ""})
+@blueprint.get("/drafts/<draft_id>/view/<any(id,doc,def,data):segment>/<path:rest>", merge_slashes=False)
+def draft_view(draft_id: str, segment: str, rest: str) -> Response:
+    """The draft's pages and documents as they would be published (links stay in the preview), for those
+    who may see the draft; private, never stored by a cache."""
+    actor = _actor()
+    found = _releases().draft(actor, draft_id)
+    services = current()
+    root = f"{request.script_root}/drafts/{draft_id}/view"
+    g.draft_preview = found
+    try:
+        response = resources.preview(View(services.draft_stores.get(found), root, SubjectIndex()), segment, rest)
+    except resources.NoSuchResource as exc:
+        response = resources.no_such_resource(exc)
+    for header in ("ETag", "Last-Modified"):
+        response.headers.pop(header, None)
+    response.headers.update(NO_STORE)
+    return response
 
 
 @blueprint.post("/drafts/<draft_id>/publish")

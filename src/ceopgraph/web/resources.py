@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request, send_from_directory
+from flask import Blueprint, Response, abort, g, render_template, request, send_from_directory
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import FOAF, RDFS, VOID
@@ -26,9 +26,11 @@ from rdflib.namespace import FOAF, RDFS, VOID
 from ceopgraph import describe, paths
 from ceopgraph.build import DUMP_STEM, METADATA_GRAPH, dataset_iri, graph_iri
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, RdfFormat, negotiate, rdf_format_for_media_type
+from ceopgraph.store.protocol import Store
 from ceopgraph.web import caching
 from ceopgraph.web.pages import notfound, resource
 from ceopgraph.web.pages.home import home_page
+from ceopgraph.web.pages.index import SubjectIndex
 from ceopgraph.web.services import current
 
 blueprint = Blueprint("resources", __name__)
@@ -51,6 +53,42 @@ _ENCODED_SEPARATOR = re.compile(r"%(2f|5c|00)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
+class View:
+    """What the documents are read from and where their links point: the published data at this server's
+    root, or a draft's data under its preview (``web.releases``: ``/drafts/{id}/view``)."""
+
+    store: Store
+    root: str  # the path prefix of the documents' own links
+    subjects: SubjectIndex
+
+
+_VIEW_KEY = "ceopgraph_view"
+
+
+def _view() -> View:
+    found: View | None = g.get(_VIEW_KEY)
+    if found is not None:
+        return found
+    services = current()
+    return View(services.store, request.script_root, services.subjects)
+
+
+PREVIEW_SEGMENTS = ("id", "doc", "def", "data")
+
+
+def preview(view: View, segment: str, rest: str) -> Response:
+    """The page ``/{segment}/{rest}`` (or the home page, segment "") of ``view`` (a draft's), answered as
+    the published one would be: the same negotiation, pages and 404s, its links under ``view.root``.
+    The caller makes the answer private."""
+    setattr(g, _VIEW_KEY, view)
+    if segment == "":
+        return _home_page()
+    if segment == "id":
+        return thing(rest)
+    return _answer(_resolve("id/" if segment == "doc" else segment + "/", rest))
+
+
+@dataclass(frozen=True)
 class Target:
     """A resolved request: the resource, the path of its document here, and an explicit format."""
 
@@ -68,7 +106,7 @@ def thing(rest: str) -> Response:
     target = _resolve("id/", rest)
     location = target.document + (f".{target.extension}" if target.extension else "")
     return caching.conditional(
-        "see-other", lambda: Response(status=303, headers={"Location": location}), context=request.script_root
+        "see-other", lambda: Response(status=303, headers={"Location": location}), context=_view().root
     )
 
 
@@ -93,15 +131,19 @@ def home() -> Response:
     clients asking for the base IRI get the dataset description, as at ``/.well-known/void``."""
     if negotiate(request.headers.get("Accept"), OFFERED, default=HTML) not in (HTML, "application/xhtml+xml"):
         return void()
-    services = current()
-    base = services.settings.base_uri
+    return _home_page()
+
+
+def _home_page() -> Response:
+    view = _view()
+    base = current().settings.base_uri
 
     def render() -> Response:
-        linker = paths.Linker(base, request.script_root)
-        page = home_page(services.store, base, linker, URIRef(dataset_iri(base)))
+        linker = paths.Linker(base, view.root)
+        page = home_page(view.store, base, linker, URIRef(dataset_iri(base)))
         return Response(render_template("home.html", home=page), mimetype=HTML)
 
-    return caching.conditional("home", render, vary_accept=True, context=request.script_root)
+    return caching.conditional("home", render, vary_accept=True, context=view.root)
 
 
 @blueprint.get("/.well-known/void")
@@ -139,20 +181,20 @@ def _resolve(space: str, rest: str) -> Target:
     """The resource a path names, or a 404 page. Nothing of the path is used before it is validated."""
     raw = str(request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or "").split("?", 1)[0]
     if _ENCODED_SEPARATOR.search(raw) or not paths.valid_rest(rest):
-        raise _NotFound(None)
+        raise NoSuchResource(None)
     base = current().settings.base_uri
     public = "doc/" if space == "id/" else space
     iri = URIRef(base + space + rest)
     if _exists(iri):
-        return Target(iri, f"{request.script_root}/{public}{rest}", None)
+        return Target(iri, f"{_view().root}/{public}{rest}", None)
     stem, extension = paths.split_extension(rest, EXTENSIONS)
     if extension and _exists(URIRef(base + space + stem)):
-        return Target(URIRef(base + space + stem), f"{request.script_root}/{public}{stem}", extension)
-    raise _NotFound(base + space + rest)
+        return Target(URIRef(base + space + stem), f"{_view().root}/{public}{stem}", extension)
+    raise NoSuchResource(base + space + rest)
 
 
 def _exists(iri: URIRef) -> bool:
-    return describe.exists(current().store, iri) or (_is_shape(iri) and (iri, None, None) in _shapes())
+    return describe.exists(_view().store, iri) or (_is_shape(iri) and (iri, None, None) in _shapes())
 
 
 def _is_shape(iri: URIRef) -> bool:
@@ -166,7 +208,7 @@ def _shapes() -> Graph:
 
 
 def _description(iri: URIRef) -> Graph:
-    store = current().store
+    store = _view().store
     base = current().settings.base_uri
     if iri.startswith(base + "data/graph/") and iri in store.graphs():
         return describe.graph_description(store, iri)
@@ -204,7 +246,7 @@ def _answer(target: Target, graph: Graph | None = None) -> Response:
     render: Callable[[], Response] = lambda: _render(target, fmt, media_type, graph)  # noqa: E731
     # The ETag comes from the bytes, and the prefix the Link and Content-Location headers start with.
     variant = fmt.name if fmt else "html"
-    response = caching.rendered(variant, render, vary_accept=target.extension is None, context=request.script_root)
+    response = caching.rendered(variant, render, vary_accept=target.extension is None, context=_view().root)
     response.headers["Link"] = ", ".join(
         f'<{a.href}>; rel="alternate"; type="{a.media_type}"' for a in _alternates(target)
     )
@@ -219,10 +261,9 @@ def _render(target: Target, fmt: RdfFormat | None, media_type: str, graph: Graph
     if fmt is not None:
         body = describe.serialise(_about(description, target.iri, base), fmt, base)
         return Response(_stable_json(body) if fmt.name == "jsonld" else body, mimetype=media_type)
-    linker = paths.Linker(base, request.script_root)
-    page = resource.resource_page(
-        current().store, base, linker, target.iri, description, _alternates(target), _shapes()
-    )
+    view = _view()
+    linker = paths.Linker(base, view.root)
+    page = resource.resource_page(view.store, base, linker, target.iri, description, _alternates(target), _shapes())
     return Response(render_template("resource.html", page=page), mimetype=HTML)
 
 
@@ -287,7 +328,7 @@ def _not_acceptable() -> Response:
     return response
 
 
-class _NotFound(Exception):
+class NoSuchResource(Exception):
     """No resource has this IRI (``iri``), or the path cannot be one of ours (None)."""
 
     def __init__(self, iri: str | None) -> None:
@@ -295,16 +336,16 @@ class _NotFound(Exception):
         self.iri = iri
 
 
-@blueprint.app_errorhandler(_NotFound)
-def _not_found(exc: _NotFound) -> Response:
+@blueprint.app_errorhandler(NoSuchResource)
+def no_such_resource(exc: NoSuchResource) -> Response:
     """404: for people, a page with where to look instead; for machines, one line. Never the path echoed."""
     if negotiate(request.headers.get("Accept"), ["text/plain", HTML]) != HTML:
         response = Response("Not found: no resource in this dataset has that IRI.\n", 404, mimetype="text/plain")
     else:
         base = current().settings.base_uri
-        linker = paths.Linker(base, request.script_root)
-        index = current().subjects
-        nearby = notfound.nearby(current().store, linker, exc.iri, base, index=index) if exc.iri else ()
+        view = _view()
+        linker = paths.Linker(base, view.root)
+        nearby = notfound.nearby(view.store, linker, exc.iri, base, index=view.subjects) if exc.iri else ()
         body = render_template("not_found.html", nearby=nearby, sparql=request.script_root + "/sparql")
         response = Response(body, 404, mimetype=HTML)
     response.vary.add("Accept")
