@@ -39,6 +39,25 @@ def changed(trig: bytes, *replacements: tuple[bytes, bytes]) -> bytes:
     return trig
 
 
+def since_launch(dump: bytes) -> bytes:
+    """The since-launch figure as a TriG dump writes it (the observation's only obsValue after its period)."""
+    block = dump.split(b"since-launch-to-2012-2013> ;", 1)[1]
+    return block.split(b"sdmx-measure:obsValue ", 1)[1].split(b" ;", 1)[0]
+
+
+def with_since_launch(dump: bytes, value: int) -> bytes:
+    """The dump with the since-launch figure set to ``value`` (a change that conforms)."""
+    return changed(
+        dump, (b"sdmx-measure:obsValue " + since_launch(dump) + b" ;", b"sdmx-measure:obsValue %d ;" % value)
+    )
+
+
+def current_dump(url: str) -> bytes:
+    """The current release's TriG dump, from a live server."""
+    current = json.loads(call(url + "releases", headers={"Accept": "application/json"})[2])["current"]
+    return call(url + f"releases/{current}/dumps/ceopgraph.trig")[2]
+
+
 def local_releases(data_dir: Path) -> Releases:
     return cli_releases(load_settings(environ={}, data_dir=data_dir))
 

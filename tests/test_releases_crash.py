@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .releasing import GOOD_FIGURE, bearer, call, changed, local_releases, release_server, sha256, submit
+from .releasing import bearer, call, local_releases, release_server, sha256, since_launch, submit, with_since_launch
 
 # Seconds into the request at which the server dies: from before the dumps are rendered to after the commit.
 PUBLISH_KILL_POINTS = (0.02, 0.15, 0.3, 0.5, 0.8, 1.2, 2.0)
@@ -68,10 +68,7 @@ def test_sigkill_during_a_write_leaves_the_old_state_or_the_new(phase: str, tmp_
             status, _, listing = call(server.url + "releases", headers={"Accept": "application/json"})
             assert status == 200 and f'"current": {current}'.encode() in listing
             dump = call(server.url + f"releases/{current}/dumps/ceopgraph.trig")[2]
-            value = str(2300 + index).encode()
-            data = changed(
-                dump, (GOOD_FIGURE[0].replace(b"2255", _since_launch(dump)), b"sdmx-measure:obsValue " + value + b" ;")
-            )
+            data = with_since_launch(dump, 2300 + index)
             drafts_before = len(local_releases(data_dir).registry.all_drafts())
             if phase == "publish":
                 draft = submit(server.url, server.submitter, data)[1]
@@ -97,12 +94,6 @@ def test_sigkill_during_a_write_leaves_the_old_state_or_the_new(phase: str, tmp_
         query = urllib.parse.urlencode({"query": QUERY})
         answer = call(server.url + "sparql?" + query, headers={"Accept": "text/csv"})[2].decode().split()[-1]
         dump = call(server.url + f"releases/{current}/dumps/ceopgraph.trig")[2]
-        assert _since_launch(dump) == answer.encode()
+        assert since_launch(dump) == answer.encode()
     if phase == "publish":  # the kill points span the publish: some died before its commit, some after
         assert 0 in outcomes and 1 in outcomes, outcomes
-
-
-def _since_launch(dump: bytes) -> bytes:
-    """The since-launch figure as the dump writes it (the line after the observation's refPeriod)."""
-    block = dump.split(b"since-launch-to-2012-2013> ;", 1)[1]
-    return block.split(b"sdmx-measure:obsValue ", 1)[1].split(b" ;", 1)[0]

@@ -26,11 +26,13 @@ from .releasing import (
     call,
     changed,
     cli,
+    current_dump,
     new_token,
     release_server,
     sha256,
     store_state,
     submit,
+    with_since_launch,
 )
 from .test_rdfio import REFUSED, hostile
 
@@ -214,13 +216,8 @@ def _declared_too_large(url: str, token: str) -> int:
 
 
 def test_concurrent_uploads_do_not_interfere_and_reads_go_on_during_a_publish(server: ReleaseServer) -> None:
-    current = json.loads(call(server.url + "releases", headers={"Accept": "application/json"})[2])["current"]
-    dump = call(server.url + f"releases/{current}/dumps/ceopgraph.trig")[2]
-    figure = dump.split(b"since-launch-to-2012-2013> ;", 1)[1].split(b"sdmx-measure:obsValue ", 1)[1].split(b" ;")[0]
-    bodies = [
-        dump.replace(b"sdmx-measure:obsValue " + figure + b" ;", f"sdmx-measure:obsValue {4000 + i} ;".encode())
-        for i in range(6)
-    ]
+    dump = current_dump(server.url)
+    bodies = [with_since_launch(dump, 4000 + i) for i in range(6)]
     results: dict[int, tuple[int, dict[str, object]]] = {}
 
     def upload(index: int) -> None:
@@ -270,10 +267,8 @@ def test_concurrent_uploads_do_not_interfere_and_reads_go_on_during_a_publish(se
 
 
 def test_draft_pages_show_the_data_as_it_would_be_to_its_readers_only(server: ReleaseServer) -> None:
-    current = json.loads(call(server.url + "releases", headers={"Accept": "application/json"})[2])["current"]
-    dump = call(server.url + f"releases/{current}/dumps/ceopgraph.trig")[2]
-    figure = dump.split(b"since-launch-to-2012-2013> ;", 1)[1].split(b"sdmx-measure:obsValue ", 1)[1].split(b" ;")[0]
-    body = dump.replace(b"sdmx-measure:obsValue " + figure + b" ;", b"sdmx-measure:obsValue 9876 ;")
+    dump = current_dump(server.url)
+    body = with_since_launch(dump, 9876)
     draft = submit(server.url, server.submitter, body)[1]["id"]
     view = f"{server.url}drafts/{draft}/view/"
     page_path = "data/annual-review-2012-13/children-protected-since-launch/since-launch-to-2012-2013"
@@ -295,3 +290,38 @@ def test_draft_pages_show_the_data_as_it_would_be_to_its_readers_only(server: Re
     for token in (other, None):
         headers = bearer(other, Accept="text/html") if token else {"Accept": "text/html"}
         assert call(view + page_path, headers=headers)[0] in ((404,) if token else (401,))
+
+
+def test_audit_and_tokens_are_never_public(server: ReleaseServer) -> None:
+    """Every write was audited, but the audit is not in the store, the dumps or the pages, and the
+    releases credit the organisation, not the token that published them."""
+    from .releasing import local_releases
+
+    dump = current_dump(server.url)
+    body = with_since_launch(dump, 5555)
+    draft = submit(server.url, server.submitter, body)[1]["id"]
+    assert call(server.url + f"drafts/{draft}/publish", "POST", b"", bearer(server.publisher))[0] == 201
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert (
+        call(server.url + "sign-in", "POST", urllib.parse.urlencode({"token": server.publisher}).encode(), form)[0]
+        == 303
+    )
+    records = local_releases(server.data_dir).registry.audit_records()
+    assert {"create-draft", "publish", "sign-in"} <= {r.action for r in records}
+    publisher_id = server.publisher.split("_")[1]
+    assert any(r.agent == publisher_id and r.action == "publish" and r.outcome == "done" for r in records)
+    audit = "ASK { ?a a prov:Activity ; prov:wasAssociatedWith ?who FILTER(CONTAINS(STR(?a), '/audit/')) }"
+    ask = urllib.parse.urlencode({"query": "PREFIX prov: <http://www.w3.org/ns/prov#> " + audit})
+    assert (
+        call(server.url + "sparql?" + ask, headers={"Accept": "application/sparql-results+json"})[2].count(b"false")
+        == 1
+    )
+    listing = json.loads(call(server.url + "releases", headers={"Accept": "application/json"})[2])
+    for release in listing["releases"]:
+        for name, dump in release["dumps"].items():
+            data = call(server.url + dump["url"].lstrip("/"))[2]
+            assert publisher_id.encode() not in data and b"Pat Publisher" not in data, (release["release"], name)
+    turtle = call(server.url + "releases", headers={"Accept": "text/turtle"})[2]
+    assert publisher_id.encode() not in turtle and b"Pat Publisher" not in turtle
+    page = call(server.url + "releases", headers={"Accept": "text/html"})[2]
+    assert publisher_id.encode() not in page

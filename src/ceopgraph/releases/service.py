@@ -339,6 +339,12 @@ class Releases:
             for triple in graph:
                 named.add(triple)
             _write_atomically(live, rdfio.serialise(held, FORMATS_BY_EXTENSION["trig"]))
+            for old in live.parent.glob("releases-*.trig"):  # a worker still loading one is a generation behind
+                if (
+                    old.stem.removeprefix("releases-").isdigit()
+                    and int(old.stem.removeprefix("releases-")) < generation - 2
+                ):
+                    old.unlink(missing_ok=True)
         return current, generation, [self.release_folder(current) / f"{DUMP_STEM}.trig", live]
 
     # Refusals ---------------------------------------------------------------------------------------
