@@ -325,3 +325,28 @@ def test_audit_and_tokens_are_never_public(server: ReleaseServer) -> None:
     assert publisher_id.encode() not in turtle and b"Pat Publisher" not in turtle
     page = call(server.url + "releases", headers={"Accept": "text/html"})[2]
     assert publisher_id.encode() not in page
+
+
+def test_two_publishers_at_once_one_wins_the_other_gets_409(server: ReleaseServer) -> None:
+    dump = current_dump(server.url)
+    first, second = (
+        submit(server.url, server.submitter, with_since_launch(dump, value))[1]["id"] for value in (7001, 7002)
+    )
+    other_publisher = new_token(server.data_dir, "publisher", "Second Publisher")
+    statuses: list[int] = []
+    start = threading.Barrier(2)
+
+    def publish(draft: str, token: str) -> None:
+        start.wait()
+        statuses.append(call(server.url + f"drafts/{draft}/publish", "POST", b"", bearer(token))[0])
+
+    threads = [
+        threading.Thread(target=publish, args=pair) for pair in ((first, server.publisher), (second, other_publisher))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(statuses) == [201, 409]
+    listing = json.loads(call(server.url + "releases", headers={"Accept": "application/json"})[2])
+    assert [r["release"] for r in listing["releases"]] == list(range(1, listing["current"] + 1))
