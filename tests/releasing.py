@@ -94,13 +94,20 @@ class ReleaseServer:
 
 @contextmanager
 def release_server(
-    data_dir: Path, dist: Path, log: Path, *, workers: int = 2, env: dict[str, str] | None = None
+    data_dir: Path,
+    dist: Path,
+    log: Path,
+    *,
+    workers: int = 2,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
 ) -> Iterator[ReleaseServer]:
-    """A real server (Granian) over ``data_dir``; tokens made first with the command line."""
+    """A real server (Granian) over ``data_dir``, with more ``args`` (``--endpoint URL``); tokens made
+    first with the command line."""
     submitter = new_token(data_dir, "submitter", "Sam Submitter")
     publisher = new_token(data_dir, "publisher", "Pat Publisher")
     with running_server(
-        ["--dist", str(dist), "--workers", str(workers), "--data-dir", str(data_dir)],
+        ["--dist", str(dist), "--workers", str(workers), "--data-dir", str(data_dir), *args],
         log,
         env={"CEOPGRAPH_RELEASE_POLL_S": "0.5", **(env or {})},
     ) as server:

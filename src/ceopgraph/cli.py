@@ -20,6 +20,7 @@ from ceopgraph.rdfio import UnreadableRdf, format_for_name, format_for_path, rea
 from ceopgraph.releases import drafting
 from ceopgraph.releases.follower import ReleaseStore
 from ceopgraph.releases.registry import Conflict
+from ceopgraph.releases.remote import StoreNotUpdated, push_current
 from ceopgraph.releases.service import OPERATOR, DraftInvalid, DraftNotFound, Releases
 from ceopgraph.server import SERVERS, serve
 from ceopgraph.store.disk import DiskStore
@@ -29,6 +30,7 @@ from ceopgraph.validation.engine import validate_graph
 from ceopgraph.validation.service import Submission, ValidatorConfig
 from ceopgraph.validation.shapes import load_shapes
 from ceopgraph.web.app import create_app
+from ceopgraph.web.services import push_target
 
 
 def _validated_dataset(settings: Settings, refusal: str) -> Dataset | int:
@@ -154,8 +156,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
 
     if settings.data_dir is not None:
-        if settings.endpoint or settings.query_store != "memory" or args.data:
-            raise SystemExit("cannot serve: CEOPGRAPH_DATA_DIR (releases) works with the embedded store in memory only")
+        if args.data or (not settings.endpoint and settings.query_store != "memory"):
+            raise SystemExit(
+                "cannot serve: CEOPGRAPH_DATA_DIR (releases) serves its releases: no --data, and the embedded "
+                "store in memory (CEOPGRAPH_QUERY_STORE=memory) or a remote one (--endpoint)"
+            )
+        if settings.endpoint and not paths:
+            paths, formats = _files_to_serve(settings, None, dist)  # the built dataset, for release 1
         writer = local_releases(settings)
         for name in writer.recover():
             print(f"removed {name} from {settings.data_dir}: left by a publish that did not finish", file=sys.stderr)
@@ -167,6 +174,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 f"({paths[0]}); publish the change as a draft, or serve another data directory",
                 file=sys.stderr,
             )
+        target = push_target(settings)
+        if target is not None:  # the store holds what the registry says is current, before any request
+            try:
+                current, report = push_current(writer, target)
+            except StoreNotUpdated as exc:
+                raise SystemExit(f"cannot serve: {exc}") from exc
+            print(f"release {current} is in the store ({report.triples} triples, {report.seconds:.1f} s)")
     limits = QueryLimits(
         settings.query_memory_mb,
         settings.fast_query_s,

@@ -38,6 +38,11 @@ class Settings:
     # A remote SPARQL 1.1 query endpoint; when set the front end serves from it.
     endpoint: str | None = None
     update_endpoint: str | None = None
+    # The store's account for writes (`serve --endpoint` with a data directory pushes releases there):
+    # from the environment only (CEOPGRAPH_UPDATE_PASSWORD), never a command line other users can read.
+    update_user: str | None = None
+    update_password: str | None = None
+    update_auth: str = "digest"
     # SPARQL endpoint limits.
     query_timeout_s: float = 10.0
     max_query_bytes: int = 64 * 1024

@@ -106,9 +106,12 @@ class Releases:
         prepare: Preparer | None = None,
         render: Renderer | None = None,
         limits: Limits = Limits(),
+        on_change: Callable[[Releases], object] | None = None,
     ) -> None:
         """``prepare`` and ``render`` do the work that grows with a draft; without them (the read path,
-        which only follows the current release) every write is Unavailable."""
+        which only follows the current release) every write is Unavailable. ``on_change`` runs after
+        each committed publish or withdrawal (a remote store's push: ``releases.remote``); what it
+        raises reaches the caller, the change committed."""
         self.folder = folder
         self.base = base
         self.registry = Registry(folder)
@@ -117,6 +120,7 @@ class Releases:
         self._prepare = prepare
         self._render = render
         self._limits = limits
+        self._on_change = on_change
         (folder / RELEASES_FOLDER).mkdir(exist_ok=True)
         (folder / LIVE_FOLDER).mkdir(exist_ok=True)
 
@@ -251,7 +255,9 @@ class Releases:
                 f"the current release is {current}, not {draft.base_release} as when this draft's diff was "
                 "computed; read the diff again (GET /drafts/{id}/diff), then publish",
             )
-        return self._commit_release(actor, draft.nquads, draft.triples, draft, expected_current=current)
+        release = self._commit_release(actor, draft.nquads, draft.triples, draft, expected_current=current)
+        self._changed()
+        return release
 
     def _commit_release(
         self, actor: Token, content: bytes, triples: int, draft: Draft | None, *, expected_current: int
@@ -313,9 +319,14 @@ class Releases:
             db.execute("UPDATE releases SET withdrawn = ?, withdrawn_note = ? WHERE n = ?", (now(), note or None, n))
             Registry.set_current(db, replacement)
             Registry.audit_in(db, actor.id, "withdraw", str(n), "done", note)
+        self._changed()
         found = self.registry.release(n)
         assert found is not None
         return found
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change(self)
 
     # What the read path loads -----------------------------------------------------------------------
 

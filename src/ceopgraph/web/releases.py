@@ -23,6 +23,7 @@ from ceopgraph.build import DUMP_STEM
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, negotiate, rdf_format_for_media_type
 from ceopgraph.releases.content import KIND_TITLES, releases_graph
 from ceopgraph.releases.registry import Conflict, Draft, Release, Token, TooManyDrafts
+from ceopgraph.releases.remote import StoreNotUpdated
 from ceopgraph.releases.service import (
     DraftInvalid,
     DraftNotFound,
@@ -443,6 +444,7 @@ _STATUSES: tuple[tuple[type[Exception], int, str], ...] = (
     (TooManyDrafts, 429, "Too many drafts"),
     (RateLimited, 429, "Too many requests"),
     (Unavailable, 503, "Unavailable"),
+    (StoreNotUpdated, 502, "The store was not updated"),
 )
 
 

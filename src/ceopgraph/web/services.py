@@ -22,10 +22,13 @@ from flask import Flask, current_app
 from rdflib import Graph
 
 from ceopgraph.config import Settings
+from ceopgraph.publish import Target
 from ceopgraph.queryvet import QueryChecker
 from ceopgraph.releases import drafting
 from ceopgraph.releases.follower import DraftStores, ReleaseStore
+from ceopgraph.releases.remote import push_current
 from ceopgraph.releases.service import Limits, Releases
+from ceopgraph.store.client import Credentials
 from ceopgraph.store.embedded import EmbeddedStore, QueryLimits
 from ceopgraph.store.protocol import Store
 from ceopgraph.validation.guide import GuideSection, example_submission, submission_guide
@@ -113,9 +116,11 @@ class Services:
 
     def dumps_folder(self) -> Path:
         """Where the dumps of what is served are: the current release's folder, or the built dumps."""
-        if self.releases is not None and isinstance(self.store, ReleaseStore):
+        if self.releases is None:
+            return self.settings.dist_dir.resolve()
+        if isinstance(self.store, ReleaseStore):  # the release this worker serves, even while it switches
             return self.releases.release_folder(self.store.release)
-        return self.settings.dist_dir.resolve()
+        return self.releases.release_folder(self.releases.registry.state()[0])  # a remote store's
 
     def close(self) -> None:
         """Stop the worker processes, and close the store if it is the app's own (``owns_store``)."""
@@ -146,7 +151,20 @@ def _write_path(settings: Settings, validator: ValidationPool) -> Releases | Non
         return rendered
 
     limits = Limits(settings.max_open_drafts, settings.max_open_drafts_per_submitter)
-    return Releases(settings.data_dir, settings.base_uri, prepare, render, limits)
+    target = push_target(settings)
+    on_change = None if target is None else (lambda releases: push_current(releases, target))
+    return Releases(settings.data_dir, settings.base_uri, prepare, render, limits, on_change)
+
+
+def push_target(settings: Settings) -> Target | None:
+    """Where a server with a remote store pushes its current release; None for the embedded store."""
+    if not settings.endpoint:
+        return None
+    credentials = None
+    if settings.update_user:
+        credentials = Credentials(settings.update_user, settings.update_password or "", scheme=settings.update_auth)
+    update = settings.update_endpoint or settings.endpoint
+    return Target(settings.endpoint, update, credentials=credentials, timeout_s=max(60.0, settings.query_timeout_s))
 
 
 def _draft_store(settings: Settings, engine: ox.Store, version: str) -> Store:
