@@ -71,6 +71,8 @@ def test_submit_review_publish_and_every_worker_follows(server: ReleaseServer) -
     void_before = call(server.url + ".well-known/void", headers={"Accept": "text/turtle"})[1]["etag"]
     status, bad = submit(server.url, server.submitter, changed(release_1, BAD_FIGURE))
     assert status == 201 and bad["conforms"] is False and bad["violations"] == 1
+    assert bad["submitted_by"] == {"id": server.submitter.split("_")[1], "name": "Sam Submitter"}
+    assert bad["created"].endswith("Z") and bad["report"]["results"][0]["severity"] == "Violation"
     location = server.url + f"drafts/{bad['id']}"
     status, _, body = call(location + "/publish", "POST", b"", bearer(server.publisher))
     assert status == 422 and json.loads(body)["report"]["conforms"] is False

@@ -206,7 +206,7 @@ def _draft_json(draft: Draft) -> dict[str, Any]:
     return {
         "id": draft.id,
         "status": draft.status,
-        "submitted_by": draft.owner,
+        "submitted_by": _who(draft.owner),
         "created": draft.created,
         "updated": draft.updated,
         "source": draft.source,
@@ -225,6 +225,12 @@ def _draft_json(draft: Draft) -> dict[str, Any]:
     }
 
 
+def _who(token_id: str) -> dict[str, str]:
+    """A draft's submitter for its readers: the token's id and name (the operator for the command line)."""
+    token = _releases().registry.token(token_id)
+    return {"id": token_id, "name": token.name if token else "operator (command line)"}
+
+
 @blueprint.get("/drafts")
 def drafts() -> Response:
     if _wants_html():
@@ -238,7 +244,9 @@ def drafts() -> Response:
 @blueprint.post("/drafts")
 def create_draft() -> Response:
     actor = _actor(writing=True)
-    draft = _releases().create_draft(actor, submission_from_request())
+    submission = submission_from_request()
+    with current().admission.expensive():  # a validation worker's job, as /validate's
+        draft = _releases().create_draft(actor, submission)
     location = f"{request.script_root}/drafts/{draft.id}"
     if _wants_html():
         return _see_other(location)
@@ -272,7 +280,9 @@ def _draft_page(actor: Token, found: Draft) -> Response:
 def replace_draft(draft_id: str) -> Response:
     actor = _actor(writing=True)
     _releases().draft(actor, draft_id)  # a draft the actor may not see is not found, whatever the body
-    return _answer(_draft_json(_releases().replace_draft(actor, draft_id, submission_from_request())))
+    submission = submission_from_request()
+    with current().admission.expensive():
+        return _answer(_draft_json(_releases().replace_draft(actor, draft_id, submission)))
 
 
 @blueprint.post("/drafts/<draft_id>/replace")
@@ -280,7 +290,9 @@ def replace_draft_form(draft_id: str) -> Response:
     """The browser's replace (a form cannot PUT)."""
     actor = _actor(writing=True)
     _releases().draft(actor, draft_id)
-    _releases().replace_draft(actor, draft_id, submission_from_request())
+    submission = submission_from_request()
+    with current().admission.expensive():
+        _releases().replace_draft(actor, draft_id, submission)
     return _see_other(f"{request.script_root}/drafts/{draft_id}")
 
 
@@ -361,7 +373,8 @@ def draft_view(draft_id: str, segment: str, rest: str) -> Response:
 @blueprint.post("/drafts/<draft_id>/publish")
 def publish(draft_id: str) -> Response:
     actor = _actor(writing=True)
-    release = _releases().publish(actor, draft_id)
+    with current().admission.expensive():
+        release = _releases().publish(actor, draft_id)
     if _wants_html():
         return _see_other(f"{request.script_root}/releases")
     return _answer(_release_json(release), status=201, headers={"Location": f"{request.script_root}/releases"})
