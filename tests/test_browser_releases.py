@@ -79,6 +79,7 @@ def test_a_draft_is_fixed_and_published_as_release_2(page: Page, built_dist: Pat
             sign_in(page, url, server.submitter, check=True)
             expect(page.get_by_role("heading", level=1)).to_have_text("Drafts")
             expect(page.locator("#me")).to_have_text("Sam Submitter")
+            assert_accessible(page, "drafts page")
 
             # 3. A draft with one violation.
             page.get_by_label("File", exact=True).set_input_files(bad)
@@ -101,6 +102,19 @@ def test_a_draft_is_fixed_and_published_as_release_2(page: Page, built_dist: Pat
             expect(page.locator("#figure-changes")).to_contain_text(GOOD_CHANGE)
             screenshot(page, "releases-draft-fixed")
             assert_accessible(page, "draft page, conforming")
+
+            # The draft's pages show the data as it would be published, inside the preview.
+            page.locator("#preview").click()
+            expect(page.locator("#preview-banner")).to_be_visible()
+            preview = draft_url.removeprefix(url.rstrip("/")) + "/view/"
+            inside = page.locator(f"main a[href^='{preview}']")
+            assert inside.count() > 10  # the home page's links stay in the preview
+            page.goto(draft_url + "/view/" + FIGURE.removeprefix("https://w3id.org/ceopgraph/"))
+            expect(page.locator("main")).to_contain_text("2300")
+            expect(page.locator("#preview-banner")).to_be_visible()
+            screenshot(page, "releases-draft-preview")
+            assert_accessible(page, "draft preview of a figure")
+            page.goto(draft_url)
 
             # 5. The publisher publishes it.
             post_form(page, "Sign out", url + "sign-out")
