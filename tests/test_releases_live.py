@@ -47,7 +47,7 @@ TRIG = {"Content-Type": "application/trig"}
 def server(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) -> Iterator[ReleaseServer]:
     folder = tmp_path_factory.mktemp("releases-live")
     # Every test here writes from 127.0.0.1: the per-address budget is raised, the per-token one is tested.
-    env = {"CEOPGRAPH_WRITES_PER_CLIENT": "10000"}
+    env = {"CEOPGRAPH_WRITES_PER_CLIENT": "10000", "CEOPGRAPH_TRUSTED_PROXIES": "127.0.0.1"}
     with release_server(folder / "data", built_dist, folder / "server.log", env=env) as running:
         yield running
 
@@ -352,3 +352,42 @@ def test_two_publishers_at_once_one_wins_the_other_gets_409(server: ReleaseServe
     assert sorted(statuses) == [201, 409]
     listing = json.loads(call(server.url + "releases", headers={"Accept": "application/json"})[2])
     assert [r["release"] for r in listing["releases"]] == list(range(1, listing["current"] + 1))
+
+
+def test_the_session_cookie_is_secure_over_https(server: ReleaseServer) -> None:
+    """Behind a configured proxy that says the client used HTTPS (here: this test, from 127.0.0.1)."""
+    form = {"Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-Proto": "https"}
+    body = urllib.parse.urlencode({"token": server.submitter}).encode()
+    status, headers, _ = call(
+        server.url + "sign-in", "POST", body, {**form, "Origin": "https://" + server.url.split("//")[1].rstrip("/")}
+    )
+    assert status == 303 and "Secure" in headers["set-cookie"] and "HttpOnly" in headers["set-cookie"]
+    status, headers, _ = call(
+        server.url + "sign-in", "POST", body, {"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert status == 303 and "Secure" not in headers["set-cookie"]
+
+
+def test_a_withdrawn_release_stays_resolvable_with_a_notice(server: ReleaseServer) -> None:
+    before = json.loads(call(server.url + "releases", headers={"Accept": "application/json"})[2])
+    dump = current_dump(server.url)
+    draft = submit(server.url, server.submitter, with_since_launch(dump, 8888))[1]["id"]
+    status, _, body = call(server.url + f"drafts/{draft}/publish", "POST", b"", bearer(server.publisher))
+    n = json.loads(body)["release"]
+    deadline = time.monotonic() + 15
+    while {_value(server) for _ in range(20)} != {"8888"}:
+        assert time.monotonic() < deadline
+    note = json.dumps({"note": "a figure was keyed wrongly"}).encode()
+    headers = bearer(server.publisher, **{"Content-Type": "application/json"})
+    status, _, body = call(server.url + f"releases/{n}/withdraw", "POST", note, headers)
+    assert status == 200 and json.loads(body)["withdrawn_note"] == "a figure was keyed wrongly"
+    assert call(server.url + f"releases/{n}/withdraw", "POST", note, headers)[0] == 409  # once only
+    listing = json.loads(call(server.url + "releases", headers={"Accept": "application/json"})[2])
+    assert listing["current"] == before["current"]  # the one before it is current again
+    deadline = time.monotonic() + 15
+    while {_value(server) for _ in range(20)} == {"8888"} or "8888" in {_value(server) for _ in range(20)}:
+        assert time.monotonic() < deadline
+    status, _, page = call(server.url + f"data/ceopgraph/release/{n}", headers={"Accept": "text/html"})
+    assert status == 200 and b"Withdrawn on" in page and b"a figure was keyed wrongly" in page
+    assert call(server.url + f"releases/{n}/dumps/ceopgraph.ttl")[0] == 200
+    assert b"adms#status" in call(server.url + "releases", headers={"Accept": "application/n-triples"})[2]

@@ -266,3 +266,15 @@ def test_an_import_with_a_damaged_dump_changes_nothing(releases: Releases, tmp_p
     with pytest.raises(TransferError, match="sha256"):
         import_(copy, tmp_path / "export")
     assert copy.registry.is_empty() and copy.registry.state()[0] == 0
+
+
+@pytest.mark.parametrize("fmt", ["trig", "nquads", "turtle", "ntriples", "jsonld", "rdfxml"])
+def test_a_draft_in_any_of_the_six_formats(fmt: str, releases: Releases) -> None:
+    """Release 1 sent back in each format is the same content: it conforms and changes nothing."""
+    sam, _, _ = _people(releases)
+    data = Dataset()
+    data.parse(data=_dump(releases), format="trig")
+    body = rdfio.serialise(data, FORMATS_BY_NAME[fmt])
+    draft = releases.create_draft(sam, Submission(body, fmt, f"release-1.{fmt}"))
+    assert draft.conforms, draft.report
+    assert json.loads(draft.diff)["triples"] == {"added": 0, "removed": 0}
