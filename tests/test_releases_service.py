@@ -16,7 +16,7 @@ from ceopgraph.conneg import FORMATS_BY_NAME
 from ceopgraph.namespaces import SCHEMA
 from ceopgraph.releases.content import Version, content_of, release_dataset, release_iri, releases_graph
 from ceopgraph.releases.registry import Conflict, Token, TooManyDrafts
-from ceopgraph.releases.service import DraftInvalid, DraftNotFound, Forbidden, Releases, listed
+from ceopgraph.releases.service import DraftInvalid, DraftNotFound, Forbidden, Releases, _hold, listed
 from ceopgraph.releases.tokens import InvalidToken
 from ceopgraph.releases.transfer import TransferError, export, import_
 from ceopgraph.validation.service import Submission
@@ -204,11 +204,20 @@ def test_withdrawal_keeps_the_release_and_moves_current_back(releases: Releases)
 
 
 def test_recovery_removes_what_an_unfinished_publish_left(releases: Releases) -> None:
-    (releases.folder / "releases" / ".staging-abc").mkdir()
-    (releases.folder / "releases" / "2").mkdir()  # renamed, never committed
-    (releases.folder / "releases" / "2" / "ceopgraph.trig").write_bytes(b"partial")
-    assert sorted(releases.recover()) == [".staging-abc", "2"]
-    assert sorted(p.name for p in (releases.folder / "releases").iterdir()) == ["1"]
+    folder = releases.folder / "releases"
+    (folder / ".staging-abc").mkdir()
+    (folder / ".staging-old.lock").touch()  # its folder went, its lock file stayed
+    (folder / "2").mkdir()  # renamed, never committed
+    (folder / "2" / "ceopgraph.trig").write_bytes(b"partial")
+    (folder / ".staging-busy").mkdir()  # a publish still running in another process holds its lock
+    busy = _hold(folder / ".staging-busy")
+    try:
+        assert sorted(releases.recover()) == [".staging-abc", ".staging-old.lock", "2"]
+        assert sorted(p.name for p in folder.iterdir()) == [".staging-busy", ".staging-busy.lock", "1"]
+    finally:
+        busy.close()
+    assert releases.recover() == [".staging-busy"]
+    assert sorted(p.name for p in folder.iterdir()) == ["1"]
 
 
 def test_open_draft_limits(tmp_path: Path, built_dist: Path) -> None:

@@ -70,7 +70,7 @@ class ReleaseStore:
         timer = threading.Timer(self._retire_after_s, old.close)
         timer.daemon = True
         timer.start()
-        self._retiring.append(timer)
+        self._retiring = [*(t for t in self._retiring if t.is_alive()), timer]
         log.info("now serving release %d (generation %d)", current, generation)
         return True
 

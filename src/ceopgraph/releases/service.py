@@ -16,6 +16,7 @@ again.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -25,6 +26,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from rdflib import Dataset
 
@@ -129,11 +131,24 @@ class Releases:
     def recover(self) -> list[str]:
         """Remove what a crash left: staging folders, and release folders no committed row names."""
         removed = []
-        known = {str(r.n) for r in self.registry.releases()}
-        for entry in sorted((self.folder / RELEASES_FOLDER).iterdir()):
-            if entry.name.startswith(_STAGING_PREFIX) or (entry.is_dir() and entry.name not in known):
-                shutil.rmtree(entry, ignore_errors=True)
-                removed.append(entry.name)
+        # Under the registry's write lock: a publish in another process moves its folder into place and
+        # commits its row while holding it, so no folder is taken for a leftover between the two.
+        with self.registry.transaction() as db:
+            known = {str(row[0]) for row in db.execute("SELECT n FROM releases")}
+            for entry in sorted((self.folder / RELEASES_FOLDER).iterdir()):
+                if not entry.exists():  # a lock file removed with its folder, just now
+                    continue
+                if entry.name.startswith(_STAGING_PREFIX):
+                    folder = entry.with_name(entry.name.removesuffix(".lock"))
+                    if entry.name.endswith(".lock") and folder.exists():
+                        continue  # decided with its folder
+                    if _abandoned(folder):
+                        shutil.rmtree(folder, ignore_errors=True)
+                        folder.with_name(folder.name + ".lock").unlink(missing_ok=True)
+                        removed.append(entry.name)
+                elif entry.is_dir() and entry.name not in known:
+                    shutil.rmtree(entry, ignore_errors=True)
+                    removed.append(entry.name)
         return removed
 
     def _built_content(self, built_trig: Path) -> tuple[bytes, int]:
@@ -268,6 +283,7 @@ class Releases:
             raise Unavailable("this process does not publish")
         dumps = self._render(RenderJob(content, version))
         staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=self.folder / RELEASES_FOLDER))
+        held = _hold(staging)  # a staging folder is abandoned once no process holds its lock
         try:
             digests = _write_synced(staging, dumps)
             release = Release(
@@ -295,6 +311,8 @@ class Releases:
             raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+            staging.with_name(staging.name + ".lock").unlink(missing_ok=True)
+            held.close()
         return release
 
     def withdraw(self, actor: Token, n: int, note: str) -> Release:
@@ -404,6 +422,23 @@ def _draft_of(
 def _summary(prepared: Prepared) -> str:
     report = prepared.report
     return f"{prepared.triples} triples, {'conforms' if report.conforms else f'{len(report.violations)} violations'}"
+
+
+def _hold(staging: Path) -> IO[bytes]:
+    """An exclusive lock on ``{staging}.lock``, held by this process until it closes the file (or dies)."""
+    held = staging.with_name(staging.name + ".lock").open("ab")
+    fcntl.flock(held, fcntl.LOCK_EX)
+    return held
+
+
+def _abandoned(staging: Path) -> bool:
+    """Whether no process holds the staging folder's lock (its publish ended, or died)."""
+    with staging.with_name(staging.name + ".lock").open("ab") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
 
 
 def _write_synced(folder: Path, files: dict[str, bytes]) -> dict[str, str]:
