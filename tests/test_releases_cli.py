@@ -33,6 +33,9 @@ def test_tokens_drafts_export_and_import(tmp_path: Path, built_dist: Path) -> No
     assert published.returncode == 0 and "release 2" in published.stdout
     assert cli(data, "draft", "diff", "0" * 32).returncode == 1
 
+    audit = cli(data, "audit")
+    assert audit.returncode == 0 and "prov:Activity" in audit.stdout and "publish - : done" not in audit.stdout
+    assert "audit/agent/operator" in audit.stdout and "create-token" in audit.stdout
     assert cli(data, "tokens", "revoke", token_id).returncode == 0
     assert cli(data, "tokens", "revoke", token_id).returncode == 1  # revoked already
 

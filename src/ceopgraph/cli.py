@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import Flask
 from rdflib import Dataset
 
-from ceopgraph import storedform
+from ceopgraph import rdfio, storedform
 from ceopgraph.build import BuildError, build_dataset, union_graph, write_dumps
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION, RdfFormat
@@ -362,6 +362,18 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    """The audit records, as PROV-O activities in the internal audit graph (TriG), on stdout."""
+    from ceopgraph.namespaces import prefix_map
+    from ceopgraph.releases.transfer import audit_graph
+
+    settings = _releases_settings(args)
+    releases = local_releases(settings)
+    graph = audit_graph(releases.registry.audit_records(), settings.base_uri)
+    sys.stdout.write(rdfio.serialise(graph, FORMATS_BY_EXTENSION["trig"], prefix_map(settings.base_uri)).decode())
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ceopgraph", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -431,6 +443,9 @@ def _parser() -> argparse.ArgumentParser:
     into.add_argument("folder")
     into.add_argument("--data-dir", help=data_dir_help)
     into.set_defaults(handler=cmd_transfer)
+    audit = commands.add_parser("audit", help="print the audit records (who did what, when, the outcome) as PROV")
+    audit.add_argument("--data-dir", help=data_dir_help)
+    audit.set_defaults(handler=cmd_audit)
     return parser
 
 
