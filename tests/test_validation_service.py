@@ -11,7 +11,9 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -36,6 +38,8 @@ from ceopgraph.validation.service import (
     ValidationTimeout,
     ValidatorConfig,
 )
+from ceopgraph.web.body import BodyRefused
+from ceopgraph.web.services import of
 from ceopgraph.web.validation import EXAMPLE_NAME, REPORT_TYPES
 
 from .apps import embedded_app
@@ -490,3 +494,31 @@ def test_the_page_past_the_limit_says_how_many_results_it_leaves_out(many_result
     omitted = many_results["json"].get_json()["omitted"]
     page = many_results["html"].get_data(as_text=True)
     assert f"The first {MAX_RESULTS_SHOWN} results are shown; {omitted} more are not." in page
+
+
+def test_no_free_body_reader_is_a_503_to_retry_in_a_moment(settings: Settings, built_dist: Path) -> None:
+    """Past ``body_readers`` bodies arriving at once, a body is refused at once, with when to try again."""
+    arrived = threading.Event()
+
+    class Trickle(io.RawIOBase):  # a body whose next byte has not arrived
+        def read(self, size: int = -1) -> bytes:
+            arrived.wait(10)
+            return b""
+
+    with embedded_app(settings, built_dist, body_readers=1) as app:
+        slow = {"wsgi.input": Trickle(), "CONTENT_LENGTH": "10"}
+        holder = threading.Thread(target=lambda: _refused(lambda: of(app).bodies.read(slow, 100)))
+        holder.start()
+        try:
+            time.sleep(0.2)  # the only reader waits for the trickle
+            answer = app.test_client().post("/validate", data=b"<a> <b> <c> .", content_type="text/turtle")
+        finally:
+            arrived.set()
+            holder.join(timeout=15)
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+    assert "arriving slowly already" in answer.get_data(as_text=True)
+
+
+def _refused(read: Callable[[], object]) -> None:
+    with pytest.raises(BodyRefused):
+        read()

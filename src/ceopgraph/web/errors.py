@@ -109,8 +109,12 @@ def _unavailable(
 
 
 def _body_refused(exc: BodyRefused) -> Response:
-    """A request body that cannot be judged (incomplete, undecodable, too large, too slow)."""
-    return error_response(exc.status, str(exc), TITLES.get(exc.status))
+    """A request body that cannot be judged (incomplete, undecodable, too large, too slow), or one no
+    reader is free for (503: a retry in a moment finds one)."""
+    response = error_response(exc.status, str(exc), TITLES.get(exc.status))
+    if exc.status == 503:
+        response.headers["Retry-After"] = "1"
+    return response
 
 
 def _http_error(exc: HTTPException) -> Response:
