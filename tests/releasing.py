@@ -143,6 +143,13 @@ def submit(url: str, token: str, data: bytes) -> tuple[int, dict[str, object]]:
     return status, json.loads(body)
 
 
+def publish(url: str, token: str, draft_id: str) -> tuple[int, dict[str, str], bytes]:
+    """Publish a draft as a publisher does: read it (its version, the ETag), then publish that version."""
+    status, headers, _ = call(url + f"drafts/{draft_id}", headers=bearer(token))
+    assert status == 200, status
+    return call(url + f"drafts/{draft_id}/publish", "POST", b"", bearer(token, **{"If-Match": headers["etag"]}))
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

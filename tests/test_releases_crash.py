@@ -73,7 +73,9 @@ def test_sigkill_during_a_write_leaves_the_old_state_or_the_new(phase: str, tmp_
             if phase == "publish":
                 draft = submit(server.url, server.submitter, data)[1]
                 assert draft["conforms"], draft
-                url, body, headers = server.url + f"drafts/{draft['id']}/publish", b"", bearer(server.publisher)
+                etag = call(server.url + f"drafts/{draft['id']}", headers=bearer(server.publisher))[1]["etag"]
+                url, body = server.url + f"drafts/{draft['id']}/publish", b""
+                headers = bearer(server.publisher, **{"If-Match": etag})
             else:
                 url, body = server.url + "drafts", data
                 headers = bearer(server.submitter, **{"Content-Type": "application/trig"})

@@ -28,6 +28,7 @@ from .releasing import (
     cli,
     current_dump,
     new_token,
+    publish,
     release_server,
     sha256,
     store_state,
@@ -47,7 +48,11 @@ TRIG = {"Content-Type": "application/trig"}
 def server(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) -> Iterator[ReleaseServer]:
     folder = tmp_path_factory.mktemp("releases-live")
     # Every test here writes from 127.0.0.1: the per-address budget is raised, the per-token one is tested.
-    env = {"CEOPGRAPH_WRITES_PER_CLIENT": "10000", "CEOPGRAPH_TRUSTED_PROXIES": "127.0.0.1"}
+    env = {
+        "CEOPGRAPH_WRITES_PER_CLIENT": "10000",
+        "CEOPGRAPH_SIGN_INS_PER_CLIENT": "10000",  # failed checks too: tested in test_releases_tokens_live
+        "CEOPGRAPH_TRUSTED_PROXIES": "127.0.0.1",
+    }
     with release_server(folder / "data", built_dist, folder / "server.log", env=env) as running:
         yield running
 
@@ -74,7 +79,7 @@ def test_submit_review_publish_and_every_worker_follows(server: ReleaseServer) -
     assert bad["submitted_by"] == {"id": server.submitter.split("_")[1], "name": "Sam Submitter"}
     assert bad["created"].endswith("Z") and bad["report"]["results"][0]["severity"] == "Violation"
     location = server.url + f"drafts/{bad['id']}"
-    status, _, body = call(location + "/publish", "POST", b"", bearer(server.publisher))
+    status, _, body = publish(server.url, server.publisher, bad["id"])
     assert status == 422 and json.loads(body)["report"]["conforms"] is False
 
     status, _, body = call(location, "PUT", changed(release_1, GOOD_FIGURE), bearer(server.submitter, **TRIG))
@@ -90,7 +95,7 @@ def test_submit_review_publish_and_every_worker_follows(server: ReleaseServer) -
     assert status == 200 and body.decode().split()[-1] == "2300" and headers["cache-control"] == "no-store"
     assert _value(server) == "2255"  # the public endpoint still shows release 1
 
-    status, _, body = call(location + "/publish", "POST", b"", bearer(server.publisher))
+    status, _, body = publish(server.url, server.publisher, bad["id"])
     assert status == 201 and json.loads(body)["release"] == 2
     published = time.monotonic()
     while {_value(server) for _ in range(20)} != {"2300"}:  # 20 answers in a row: both workers switched
@@ -253,9 +258,7 @@ def test_concurrent_uploads_do_not_interfere_and_reads_go_on_during_a_publish(se
     reader = threading.Thread(target=read)
     reader.start()
     try:
-        status, _, body = call(
-            server.url + f"drafts/{results[0][1]['id']}/publish", "POST", b"", bearer(server.publisher)
-        )
+        status, _, body = publish(server.url, server.publisher, results[0][1]["id"])
         assert status == 201, body
         deadline = time.monotonic() + 15
         while {_value(server) for _ in range(20)} != {"4000"}:
@@ -264,7 +267,7 @@ def test_concurrent_uploads_do_not_interfere_and_reads_go_on_during_a_publish(se
         stop.set()
         reader.join(timeout=60)
     assert reads and set(reads) == {200}, sorted(set(reads))
-    status, _, body = call(server.url + f"drafts/{results[1][1]['id']}/publish", "POST", b"", bearer(server.publisher))
+    status, _, body = publish(server.url, server.publisher, results[1][1]["id"])
     assert status == 409 and b"read the diff again" in body
 
 
@@ -302,7 +305,7 @@ def test_audit_and_tokens_are_never_public(server: ReleaseServer) -> None:
     dump = current_dump(server.url)
     body = with_since_launch(dump, 5555)
     draft = submit(server.url, server.submitter, body)[1]["id"]
-    assert call(server.url + f"drafts/{draft}/publish", "POST", b"", bearer(server.publisher))[0] == 201
+    assert publish(server.url, server.publisher, draft)[0] == 201
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     assert (
         call(server.url + "sign-in", "POST", urllib.parse.urlencode({"token": server.publisher}).encode(), form)[0]
@@ -335,12 +338,17 @@ def test_two_publishers_at_once_one_wins_the_other_gets_409(server: ReleaseServe
         submit(server.url, server.submitter, with_since_launch(dump, value))[1]["id"] for value in (7001, 7002)
     )
     other_publisher = new_token(server.data_dir, "publisher", "Second Publisher")
+    versions = {
+        d: call(server.url + f"drafts/{d}", headers=bearer(server.publisher))[1]["etag"] for d in (first, second)
+    }
     statuses: list[int] = []
     start = threading.Barrier(2)
 
     def publish(draft: str, token: str) -> None:
         start.wait()
-        statuses.append(call(server.url + f"drafts/{draft}/publish", "POST", b"", bearer(token))[0])
+        statuses.append(
+            call(server.url + f"drafts/{draft}/publish", "POST", b"", bearer(token, **{"If-Match": versions[draft]}))[0]
+        )
 
     threads = [
         threading.Thread(target=publish, args=pair) for pair in ((first, server.publisher), (second, other_publisher))
@@ -372,7 +380,7 @@ def test_a_withdrawn_release_stays_resolvable_with_a_notice(server: ReleaseServe
     before = json.loads(call(server.url + "releases", headers={"Accept": "application/json"})[2])
     dump = current_dump(server.url)
     draft = submit(server.url, server.submitter, with_since_launch(dump, 8888))[1]["id"]
-    status, _, body = call(server.url + f"drafts/{draft}/publish", "POST", b"", bearer(server.publisher))
+    status, _, body = publish(server.url, server.publisher, draft)
     n = json.loads(body)["release"]
     deadline = time.monotonic() + 15
     while {_value(server) for _ in range(20)} != {"8888"}:
@@ -391,3 +399,19 @@ def test_a_withdrawn_release_stays_resolvable_with_a_notice(server: ReleaseServe
     assert status == 200 and b"Withdrawn on" in page and b"a figure was keyed wrongly" in page
     assert call(server.url + f"releases/{n}/dumps/ceopgraph.ttl")[0] == 200
     assert b"adms#status" in call(server.url + "releases", headers={"Accept": "application/n-triples"})[2]
+
+
+def test_a_publish_is_of_the_version_reviewed(server: ReleaseServer) -> None:
+    """The submitter cannot swap the data between the publisher's reading and the publish."""
+    before = json.loads(call(server.url + "releases", headers={"Accept": "application/json"})[2])["current"]
+    draft = submit(server.url, server.submitter, with_since_launch(current_dump(server.url), 6001))[1]["id"]
+    status, headers, _ = call(server.url + f"drafts/{draft}", headers=bearer(server.publisher))
+    reviewed = headers["etag"]
+    status, _, body = call(server.url + f"drafts/{draft}/publish", "POST", b"", bearer(server.publisher))
+    assert status == 428 and b"If-Match" in body
+    swapped = with_since_launch(current_dump(server.url), 999999)
+    assert call(server.url + f"drafts/{draft}", "PUT", swapped, bearer(server.submitter, **TRIG))[0] == 200
+    headers = bearer(server.publisher, **{"If-Match": reviewed})
+    status, _, body = call(server.url + f"drafts/{draft}/publish", "POST", b"", headers)
+    assert status == 409 and b"changed since you read it" in body
+    assert json.loads(call(server.url + "releases", headers={"Accept": "application/json"})[2])["current"] == before

@@ -19,6 +19,7 @@ from .releasing import (
     call,
     current_dump,
     local_releases,
+    publish,
     release_server,
     since_launch,
     submit,
@@ -73,7 +74,7 @@ def test_releases_are_pushed_to_the_store_and_a_failed_push_is_mended(
                 f"{server.url}drafts/{draft['id']}/sparql?{query}", headers=bearer(server.publisher, Accept="text/csv")
             )
             assert status == 200 and body.decode().split()[-1] == "2301"  # the draft, not the store
-            assert call(f"{server.url}drafts/{draft['id']}/publish", "POST", b"", bearer(server.publisher))[0] == 201
+            assert publish(server.url, server.publisher, draft["id"])[0] == 201
             assert _in_store(store) == "2301"  # pushed before the publish answered
             _eventually(lambda: _served(server), "2301")
             listing = call(server.url + "releases", headers={"Accept": "text/turtle"})[2]
@@ -82,7 +83,7 @@ def test_releases_are_pushed_to_the_store_and_a_failed_push_is_mended(
 
             draft = submit(server.url, server.submitter, with_since_launch(current_dump(server.url), 2302))[1]
             store.stop()
-            status, _, body = call(f"{server.url}drafts/{draft['id']}/publish", "POST", b"", bearer(server.publisher))
+            status, _, body = publish(server.url, server.publisher, draft["id"])
             assert status == 502 and b"could not be updated" in body, body
         assert local_releases(data_dir).registry.state()[0] == 3  # committed here all the same
         store.start()

@@ -12,16 +12,27 @@ from rdflib import Dataset, Literal, URIRef
 from rdflib.namespace import RDF, VOID, XSD
 
 from ceopgraph import rdfio
+from ceopgraph.cli import local_releases as cli_releases
+from ceopgraph.config import load_settings
 from ceopgraph.conneg import FORMATS_BY_NAME
 from ceopgraph.namespaces import SCHEMA
+from ceopgraph.rdfio import UnreadableRdf
 from ceopgraph.releases.content import Version, content_of, release_dataset, release_iri, releases_graph
 from ceopgraph.releases.registry import Conflict, Token, TooManyDrafts
-from ceopgraph.releases.service import DraftInvalid, DraftNotFound, Forbidden, Releases, _hold, listed
+from ceopgraph.releases.service import (
+    DraftInvalid,
+    DraftNotFound,
+    Forbidden,
+    PreconditionRequired,
+    Releases,
+    _hold,
+    listed,
+)
 from ceopgraph.releases.tokens import InvalidToken
 from ceopgraph.releases.transfer import TransferError, export, import_
 from ceopgraph.validation.service import Submission
 
-from .releasing import BAD_FIGURE, GOOD_CHANGE, GOOD_FIGURE, changed, local_releases, sha256
+from .releasing import BAD_FIGURE, GOOD_CHANGE, GOOD_FIGURE, changed, local_releases, sha256, with_since_launch
 
 BASE = "https://w3id.org/ceopgraph/"
 
@@ -117,7 +128,7 @@ def test_roles_and_visibility(releases: Releases) -> None:
     assert releases.draft(pat, draft.id).id == draft.id
     assert [d.id for d in releases.drafts(sue)] == []
     with pytest.raises(Forbidden):
-        releases.publish(sam, draft.id)
+        releases.publish(sam, draft.id, None)
     with pytest.raises(Forbidden):
         releases.create_draft(pat, _submission(_dump(releases)))
     with pytest.raises(Forbidden):
@@ -145,19 +156,19 @@ def test_publish_refuses_violations_and_a_stale_diff(releases: Releases) -> None
     sam, _, pat = _people(releases)
     bad = releases.create_draft(sam, _submission(changed(_dump(releases), BAD_FIGURE)))
     with pytest.raises(DraftInvalid) as refused:
-        releases.publish(pat, bad.id)
+        releases.publish(pat, bad.id, releases.draft(pat, bad.id).version)
     assert json.loads(refused.value.report_json)["conforms"] is False
     first = releases.create_draft(sam, _submission(changed(_dump(releases), GOOD_FIGURE)))
     second = releases.create_draft(sam, _submission(_dump(releases).replace(b"obsValue 16568", b"obsValue 16570")))
-    assert releases.publish(pat, first.id).n == 2
+    assert releases.publish(pat, first.id, releases.draft(pat, first.id).version).n == 2
     with pytest.raises(Conflict):  # its diff was against release 1
-        releases.publish(pat, second.id)
+        releases.publish(pat, second.id, releases.draft(pat, second.id).version)
     refreshed = releases.current_diff(pat, second.id)
     assert refreshed.base_release == 2
-    assert releases.publish(pat, second.id).n == 3
+    assert releases.publish(pat, second.id, releases.draft(pat, second.id).version).n == 3
     assert releases.registry.state()[0] == 3
     with pytest.raises(Conflict):
-        releases.publish(pat, first.id)
+        releases.publish(pat, first.id, releases.draft(pat, first.id).version)
 
 
 def test_two_publishers_at_once_one_wins(releases: Releases) -> None:
@@ -173,7 +184,7 @@ def test_two_publishers_at_once_one_wins(releases: Releases) -> None:
         publisher = local_releases(releases.folder)  # as a second worker would
         start.wait()
         try:
-            publisher.publish(pat, draft_id)
+            publisher.publish(pat, draft_id, publisher.draft(pat, draft_id).version)
             outcomes.append("published")
         except Conflict:
             outcomes.append("conflict")
@@ -191,7 +202,7 @@ def test_two_publishers_at_once_one_wins(releases: Releases) -> None:
 def test_withdrawal_keeps_the_release_and_moves_current_back(releases: Releases) -> None:
     sam, _, pat = _people(releases)
     draft = releases.create_draft(sam, _submission(changed(_dump(releases), GOOD_FIGURE)))
-    releases.publish(pat, draft.id)
+    releases.publish(pat, draft.id, releases.draft(pat, draft.id).version)
     before = releases.registry.state()
     releases.withdraw(pat, 2, "a wrong figure")
     with pytest.raises(Conflict):  # release 1 is now the only release in force
@@ -250,7 +261,7 @@ def test_rate_budgets_are_per_key_and_window(releases: Releases) -> None:
 def test_export_and_import_lose_nothing(releases: Releases, tmp_path: Path) -> None:
     sam, _, pat = _people(releases)
     draft = releases.create_draft(sam, _submission(changed(_dump(releases), GOOD_FIGURE)))
-    releases.publish(pat, draft.id)
+    releases.publish(pat, draft.id, releases.draft(pat, draft.id).version)
     releases.create_draft(sam, _submission(changed(_dump(releases, 2), BAD_FIGURE)))
     export(releases, tmp_path / "export")
     assert (tmp_path / "export" / "audit.trig").read_bytes().count(b"prov:Activity") >= 4
@@ -287,3 +298,100 @@ def test_a_draft_in_any_of_the_six_formats(fmt: str, releases: Releases) -> None
     draft = releases.create_draft(sam, Submission(body, fmt, f"release-1.{fmt}"))
     assert draft.conforms, draft.report
     assert json.loads(draft.diff)["triples"] == {"added": 0, "removed": 0}
+
+
+def test_a_draft_names_only_our_graphs_and_a_move_between_graphs_shows(releases: Releases) -> None:
+    sam, _, _ = _people(releases)
+    dump = _dump(releases)
+    foreign = dump.replace(b"<https://w3id.org/ceopgraph/data/graph/figures> {", b"<http://evil.example/g> {")
+    with pytest.raises(UnreadableRdf, match="not one of this dataset's"):
+        releases.create_draft(sam, _submission(foreign))
+    reserved = dump + b"\n<https://w3id.org/ceopgraph/data/graph/releases> { <urn:a> <urn:b> <urn:c> . }\n"
+    with pytest.raises(UnreadableRdf, match="made by the service itself"):
+        releases.create_draft(sam, _submission(reserved))
+    moved = dump.replace(
+        b"<https://w3id.org/ceopgraph/data/graph/figures> {", b"<https://w3id.org/ceopgraph/data/graph/numbers> {"
+    )
+    diff = json.loads(releases.create_draft(sam, _submission(moved)).diff)
+    assert diff["triples"] == {"added": 0, "removed": 0}  # the union is the same
+    graphs = {g["label"]: (g["added"], g["removed"]) for g in diff["graphs"]["changed"]}
+    assert set(graphs) == {"figures", "numbers"} and graphs["figures"][0] == "0" and graphs["numbers"][1] == "0"
+
+
+def test_publishing_needs_the_version_reviewed(releases: Releases) -> None:
+    sam, _, pat = _people(releases)
+    draft = releases.create_draft(sam, _submission(changed(_dump(releases), GOOD_FIGURE)))
+    read = releases.draft(pat, draft.id).version
+    with pytest.raises(PreconditionRequired):
+        releases.publish(pat, draft.id, None)
+    releases.replace_draft(sam, draft.id, _submission(with_since_launch(_dump(releases), 999999)))
+    with pytest.raises(Conflict, match="changed since you read it"):
+        releases.publish(pat, draft.id, read)  # what the publisher read is not what is there now
+    assert releases.registry.state()[0] == 1
+    assert releases.publish(pat, draft.id, releases.draft(pat, draft.id).version).n == 2
+
+
+def test_a_diff_refresh_never_overwrites_a_replace(releases: Releases) -> None:
+    sam, _, pat = _people(releases)
+    draft = releases.create_draft(sam, _submission(changed(_dump(releases), GOOD_FIGURE)))
+    stale = releases.registry.draft(draft.id)
+    assert stale is not None
+    releases.replace_draft(sam, draft.id, _submission(changed(_dump(releases), BAD_FIGURE)))
+    with pytest.raises(Conflict):
+        releases.registry.replace_draft(stale, expected_revision=stale.revision)
+    assert releases.draft(pat, draft.id).violations == 1  # the replace stands
+
+
+def test_a_large_draft_can_be_compared_again_after_another_release(tmp_path: Path, built_dist: Path) -> None:
+    """A draft's stored N-Quads are larger than the TriG uploaded: comparing them again is not an upload."""
+    trig = (built_dist / "ceopgraph.trig").read_bytes()
+    tight = cli_releases(load_settings(environ={}, data_dir=tmp_path / "data", max_submission_bytes=len(trig) + 4096))
+    tight.ensure_first_release(built_dist / "ceopgraph.trig")
+    sam, _, pat = _people(tight)
+    first = tight.create_draft(sam, _submission(changed(_dump(tight), GOOD_FIGURE)))
+    second = tight.create_draft(sam, _submission(_dump(tight).replace(b"obsValue 16568", b"obsValue 16570")))
+    assert len(second.nquads) > len(trig) + 4096
+    tight.publish(pat, first.id, tight.draft(pat, first.id).version)
+    refreshed = tight.current_diff(pat, second.id)
+    assert refreshed.base_release == 2 and refreshed.revision == second.revision + 1
+    assert tight.publish(pat, second.id, refreshed.version).n == 3
+    assert ("refresh-diff", "done") in [(r.action, r.outcome) for r in tight.registry.audit_records()]
+
+
+def test_previous_version_is_the_release_that_was_current(releases: Releases) -> None:
+    sam, _, pat = _people(releases)
+    for value in (b"16570", b"16571"):
+        draft = releases.create_draft(
+            sam,
+            _submission(_dump(releases, releases.registry.state()[0]).replace(b"obsValue 16568", b"obsValue " + value)),
+        )
+        releases.publish(pat, draft.id, releases.draft(pat, draft.id).version)
+    releases.withdraw(pat, 3, "wrong")
+    draft = releases.create_draft(sam, _submission(_dump(releases, 2).replace(b"obsValue 16570", b"obsValue 16572")))
+    assert releases.publish(pat, draft.id, releases.draft(pat, draft.id).version).n == 4
+    dump = rdfio.parse_rdf(_dump(releases, 4), FORMATS_BY_NAME["trig"], "release 4", 1 << 30)
+    live = releases_graph(BASE, [listed(r) for r in releases.registry.releases()], 4)
+    previous = URIRef("http://www.w3.org/ns/dcat#previousVersion")
+    assert (
+        set(dump.objects(release_iri(BASE, 4), previous))
+        == set(live.objects(release_iri(BASE, 4), previous))
+        == {release_iri(BASE, 2)}
+    )
+
+
+def test_an_import_refuses_unrecorded_files_links_and_another_base(releases: Releases, tmp_path: Path) -> None:
+    export(releases, tmp_path / "export")
+    dumps = tmp_path / "export" / "releases" / "1"
+    (dumps / "extra.html").write_bytes(b"<script>")
+    with pytest.raises(TransferError, match="holds"):
+        import_(local_releases(tmp_path / "one"), tmp_path / "export")
+    (dumps / "extra.html").unlink()
+    (dumps / "ceopgraph.ttl").unlink()
+    (dumps / "ceopgraph.ttl").symlink_to("/etc/passwd")
+    with pytest.raises(TransferError, match="link"):
+        import_(local_releases(tmp_path / "two"), tmp_path / "export")
+    other = Releases(tmp_path / "three", "https://example.org/other/")
+    with pytest.raises(TransferError, match="base URI"):
+        import_(other, tmp_path / "export")
+    for name in ("one", "two", "three"):
+        assert not any((tmp_path / name / "releases").iterdir())

@@ -336,7 +336,7 @@ def cmd_draft(args: argparse.Namespace) -> int:
                     for item in diff[kind][change]:
                         print(f"  {kind.replace('_', ' ')} {change}: {item['label']}")
             return 0
-        release = releases.publish(OPERATOR, args.target)
+        release = releases.publish(OPERATOR, args.target, None)  # the operator publishes what is there
         print(f"published release {release.n} ({release.triples} triples), now current")
         return 0
     except UnreadableRdf as exc:

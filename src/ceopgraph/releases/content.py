@@ -223,7 +223,7 @@ class Diff:
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.removed)
+        return not (self.added or self.removed or self.things.get("graphs", {}).get("changed"))
 
 
 def label_of(graph: Graph, node: Node) -> str:
@@ -290,8 +290,31 @@ def diff(before: Dataset, after: Dataset, base: str, base_release: int, changese
             "removed": listed(was_there - is_there, old),
             "changed": listed((was_there & is_there) & touched, new),
         }
+    things["graphs"] = _graph_changes(before, after)
     result = Diff(base_release, len(added), len(removed), tuple(changes), things)
     return result, changeset
+
+
+def _graph_changes(before: Dataset, after: Dataset) -> dict[str, list[dict[str, str]]]:
+    """Per named graph, the triples added and removed (a triple moved between graphs shows here, not in
+    the union's counts): each graph with a change, its IRI and the two counts."""
+
+    def by_graph(dataset: Dataset) -> dict[str, Graph]:
+        graphs: dict[str, Graph] = {}
+        for s, p, o, g in dataset.quads():
+            graphs.setdefault(str(g), Graph()).add((s, p, o))
+        return graphs
+
+    old, new = by_graph(before), by_graph(after)
+    changed = []
+    for name in sorted(set(old) | set(new)):
+        was = set(to_canonical_graph(old.get(name, Graph())))
+        now = set(to_canonical_graph(new.get(name, Graph())))
+        if was != now:
+            changed.append(
+                {"iri": name, "label": local_name(name), "added": str(len(now - was)), "removed": str(len(was - now))}
+            )
+    return {"changed": changed}
 
 
 KIND_TITLES = dict(_KINDS)

@@ -10,7 +10,7 @@ with the draft. The command line runs the same functions in its own process (``p
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rdflib import Dataset, Graph, URIRef
@@ -19,7 +19,7 @@ from ceopgraph import rdfio
 from ceopgraph.build import DUMP_STEM, graph_iri, serialise_dump, union_graph
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS
 from ceopgraph.rdfio import UnreadableRdf, format_for_name
-from ceopgraph.releases.content import SUBMITTED_GRAPH, Version, content_of, diff, release_dataset
+from ceopgraph.releases.content import RELEASES_GRAPH, SUBMITTED_GRAPH, Version, content_of, diff, release_dataset
 from ceopgraph.releases.registry import now
 from ceopgraph.validation.engine import validate_graph
 from ceopgraph.validation.report import Report
@@ -65,6 +65,7 @@ def prepare(
     parsed = rdfio.parse_dataset(
         submission.data, fmt, submission.source, config.max_bytes, base, graph_iri(base, SUBMITTED_GRAPH)
     )
+    _refuse_foreign_graphs(parsed, base, submission.source)
     content = content_of(parsed, base)
     would_be = release_dataset(content, base, Version(base_release + 1, now(), base_release or None))
     report = validate_graph(union_graph(would_be), shapes)
@@ -77,6 +78,25 @@ def prepare(
         changes.as_json(),
         rdfio.serialise(changeset, FORMATS_BY_NAME["trig"]),
     )
+
+
+# Graphs the service makes itself, which no draft may bring: the live list of releases, the audit.
+RESERVED_GRAPHS = (RELEASES_GRAPH, "audit")
+
+
+def _refuse_foreign_graphs(parsed: Dataset, base: str, source: str) -> None:
+    """A release's graphs are ours (``{base}data/graph/…``, as the front end and a remote store expect)."""
+    ours = str(graph_iri(base, ""))
+    for graph in parsed.graphs():
+        name = str(graph.identifier)
+        if not len(graph) or name == "urn:x-rdflib:default":
+            continue
+        if not name.startswith(ours):
+            raise UnreadableRdf(
+                f"{source}: graph <{name[:200]}> is not one of this dataset's; name graphs <{ours}…>", source
+            )
+        if name.removeprefix(ours) in RESERVED_GRAPHS:
+            raise UnreadableRdf(f"{source}: graph <{name}> is made by the service itself; leave it out", source)
 
 
 def render(content: bytes, base: str, version: Version) -> dict[str, bytes]:
@@ -94,10 +114,13 @@ class PrepareJob:
     current: str | None  # the current release's N-Quads dump
     base_release: int
     changeset_iri: str
+    max_bytes: int | None = None  # instead of the upload limit (a stored draft, prepared again)
 
     def run(self, config: ValidatorConfig, shapes: Graph) -> tuple[str, object]:
         try:
             current = Path(self.current) if self.current else None
+            if self.max_bytes is not None:
+                config = replace(config, max_bytes=self.max_bytes)
             done = prepare(self.submission, shapes, config, current, self.base_release, self.changeset_iri)
         except UnreadableRdf as exc:
             return unreadable(exc)

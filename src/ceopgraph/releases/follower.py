@@ -3,11 +3,11 @@
 Each server worker holds one ``ReleaseStore``. It serves an embedded store of the current release's
 files (``Releases.live_files``: the TriG dump and the live releases graph). A thread reads the registry's
 generation every ``poll_s`` seconds; when a publish or a withdrawal changed it, it loads the new files
-into a new store, starts that store's query processes, then swaps it in with one assignment, so a
-request sees the old release or the new one, never a mix, and every worker switches within ``poll_s``
-plus the time to load the release. The old store's processes are stopped once the queries that may
-still run on it are past their time limit. The version (the ETag's basis) is the files' digest, so it
-changes with the release and is the same in every worker.
+into a new store, starts that store's query processes, then swaps it in with one assignment. Every
+worker switches within ``poll_s`` plus the time to load the release, and a request sees one release
+from its first byte to its last (``pinned``), never a mix. The old store's processes are stopped once
+the queries that may still run on it are past their time limit. The version (the ETag's basis) is the
+files' digest, so it changes with the release and is the same in every worker.
 """
 
 from __future__ import annotations
@@ -16,8 +16,11 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
@@ -27,6 +30,9 @@ from ceopgraph.releases.service import Releases
 from ceopgraph.sparqltext import Bindings
 from ceopgraph.store.jobs import QueryAnswer, QueryJob
 from ceopgraph.store.protocol import OwnQuery, Row, Store
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger(__name__)
 
@@ -44,19 +50,34 @@ class ReleaseStore:
         self._retire_after_s = retire_after_s
         current, generation, files = releases.live_files()
         self._held: tuple[int, int, Store] = (current, generation, make(files))
+        self._pinned: ContextVar[tuple[int, int, Store] | None] = ContextVar(f"pinned-{id(self)}", default=None)
         self._stop = threading.Event()
         self._retiring: list[threading.Timer] = []
         self._thread = threading.Thread(target=self._follow, name="release-follower", daemon=True)
         self._thread.start()
 
     @property
+    def _current(self) -> tuple[int, int, Store]:
+        return self._pinned.get() or self._held
+
+    @property
     def _store(self) -> Store:
-        return self._held[2]
+        return self._current[2]
 
     @property
     def release(self) -> int:
-        """The release this worker serves now."""
-        return self._held[0]
+        """The release this request sees (the one held when it began), or this worker serves now."""
+        return self._current[0]
+
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """Within the block, this thread sees the release held when it began, whatever a swap does: one
+        request never answers from two releases (a page's several queries, an answer and its ETag)."""
+        token = self._pinned.set(self._held)
+        try:
+            yield
+        finally:
+            self._pinned.reset(token)
 
     def refresh(self) -> bool:
         """Load the current release now if the registry's generation changed; whether it did."""
@@ -73,6 +94,15 @@ class ReleaseStore:
         self._retiring = [*(t for t in self._retiring if t.is_alive()), timer]
         log.info("now serving release %d (generation %d)", current, generation)
         return True
+
+    def pinning(self, wsgi_app: WSGIApplication) -> WSGIApplication:
+        """``wsgi_app`` with every request ``pinned`` (the answers are made within the call)."""
+
+        def pinned_app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+            with self.pinned():
+                return wsgi_app(environ, start_response)
+
+        return pinned_app
 
     def _follow(self) -> None:
         while not self._stop.wait(self._poll_s):
@@ -115,33 +145,54 @@ class ReleaseStore:
         self._store.close()
 
 
-class DraftStores:
-    """The stores behind the drafts' SPARQL endpoints: made on first use from the draft's content, the
-    last ``keep`` kept (a draft's store goes when it changes: keyed by its last update)."""
+class DraftStoresBusy(Exception):
+    """Every slot for a draft's store is taken by stores still retiring: 503, try again shortly."""
 
-    def __init__(self, make: Callable[[ox.Store, str], Store], keep: int = 2, retire_after_s: float = 30.0) -> None:
+
+class DraftStores:
+    """The stores behind the drafts' previews and SPARQL endpoints: made on first use from the draft's
+    content, the last ``keep`` kept, keyed by the draft's revision (a change makes a new one). A store
+    pushed out retires after ``retire_after_s`` (the requests still holding it are past their time
+    limit by then); while ``keep`` stores are still retiring no new one is made, so cycling through drafts
+    cannot pile up processes. The draft is loaded outside the lock, so one large draft holds up no other."""
+
+    def __init__(self, make: Callable[[ox.Store, str], Store], keep: int = 2, retire_after_s: float = 15.0) -> None:
         self._make = make
         self._keep = keep
         self._retire_after_s = retire_after_s
-        self._held: OrderedDict[tuple[str, str], Store] = OrderedDict()
+        self._held: OrderedDict[tuple[str, int], Store] = OrderedDict()
+        self._retiring: list[threading.Timer] = []
         self._lock = threading.Lock()
 
+    def holds(self, draft: Draft) -> bool:
+        with self._lock:
+            return (draft.id, draft.revision) in self._held
+
     def get(self, draft: Draft) -> Store:
-        key = (draft.id, draft.updated)
+        key = (draft.id, draft.revision)
         with self._lock:
             found = self._held.get(key)
             if found is not None:
                 self._held.move_to_end(key)
                 return found
-            engine = ox.Store()
-            engine.load(draft.nquads, format=ox.RdfFormat.N_QUADS)
-            made = self._make(engine, hashlib.sha256(draft.nquads).hexdigest()[:20])
+            self._retiring = [t for t in self._retiring if t.is_alive()]
+            if len(self._retiring) >= self._keep:
+                raise DraftStoresBusy("the drafts' stores are all in use; try again in a few seconds")
+        engine = ox.Store()
+        engine.load(draft.nquads, format=ox.RdfFormat.N_QUADS)
+        made = self._make(engine, hashlib.sha256(draft.nquads).hexdigest()[:20])
+        with self._lock:
+            found = self._held.get(key)
+            if found is not None:  # another request made it meanwhile
+                made.close()
+                return found
             self._held[key] = made
             while len(self._held) > self._keep:
                 _, old = self._held.popitem(last=False)
                 timer = threading.Timer(self._retire_after_s, old.close)
                 timer.daemon = True
                 timer.start()
+                self._retiring.append(timer)
             return made
 
     def close(self) -> None:
@@ -149,3 +200,7 @@ class DraftStores:
             for store in self._held.values():
                 store.close()
             self._held.clear()
+            for timer in self._retiring:
+                if timer.is_alive():
+                    timer.cancel()
+                    timer.function()

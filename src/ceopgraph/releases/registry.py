@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS drafts (
     id TEXT PRIMARY KEY, owner TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN ('open', 'published', 'discarded')),
     created TEXT NOT NULL, updated TEXT NOT NULL, source TEXT NOT NULL, nquads BLOB NOT NULL,
     triples INTEGER NOT NULL, conforms INTEGER NOT NULL, violations INTEGER NOT NULL, report TEXT NOT NULL,
-    base_release INTEGER NOT NULL, diff TEXT NOT NULL, changeset BLOB NOT NULL, release INTEGER
+    base_release INTEGER NOT NULL, diff TEXT NOT NULL, changeset BLOB NOT NULL, release INTEGER,
+    revision INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS releases (
     n INTEGER PRIMARY KEY, issued TEXT NOT NULL, previous INTEGER, draft_id TEXT, publisher TEXT NOT NULL,
@@ -92,6 +93,12 @@ class Draft:
     diff: str  # the figure-level diff as JSON (``releases.content.Diff.as_json``)
     changeset: bytes  # the triples added and removed, as TriG with two named graphs
     release: int | None  # the release it became
+    revision: int = 1  # one more at every change of its data or diff: what a publisher reviewed
+
+    @property
+    def version(self) -> str:
+        """The draft's version, as its ETag names it and a publish must name it (``If-Match``)."""
+        return f"{self.id[:8]}-{self.revision}"
 
 
 @dataclass(frozen=True)
@@ -247,7 +254,7 @@ class Registry:
                 )
             if total >= max_open:
                 raise TooManyDrafts(f"there are {total} open drafts, the most this service holds; try again later")
-            db.execute("INSERT INTO drafts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _draft_row(draft))
+            db.execute("INSERT INTO drafts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _draft_row(draft))
 
     def draft(self, draft_id: str) -> Draft | None:
         row = self._one("SELECT * FROM drafts WHERE id = ?", (draft_id,))
@@ -266,16 +273,22 @@ class Registry:
     def all_drafts(self) -> list[Draft]:
         return [_draft(row) for row in self._all("SELECT * FROM drafts ORDER BY created, id")]
 
-    def replace_draft(self, draft: Draft) -> None:
-        """Store a draft's new data, report and diff, if it is still open (Conflict otherwise)."""
+    def replace_draft(self, draft: Draft, expected_revision: int | None = None) -> Draft:
+        """Store a draft's new data, report and diff as its next revision, if it is still open (and still
+        at ``expected_revision``, when given); Conflict otherwise. The draft as stored."""
         with self.transaction() as db:
-            changed = db.execute(
-                "UPDATE drafts SET updated = ?, source = ?, nquads = ?, triples = ?, conforms = ?, violations = ?, "
-                "report = ?, base_release = ?, diff = ?, changeset = ? WHERE id = ? AND status = 'open'",
-                (*_draft_row(draft)[4:14], draft.id),  # updated … changeset, in the table's order
-            ).rowcount
-            if not changed:
+            row = db.execute("SELECT status, revision FROM drafts WHERE id = ?", (draft.id,)).fetchone()
+            if row is None or row[0] != "open":
                 raise Conflict(f"draft {draft.id} is no longer open")
+            if expected_revision is not None and row[1] != expected_revision:
+                raise Conflict(f"draft {draft.id} changed meanwhile")
+            db.execute(
+                "UPDATE drafts SET updated = ?, source = ?, nquads = ?, triples = ?, conforms = ?, violations = ?, "
+                "report = ?, base_release = ?, diff = ?, changeset = ?, revision = revision + 1 WHERE id = ?",
+                (*_draft_row(draft)[4:14], draft.id),  # updated … changeset, in the table's order
+            )
+            stored = db.execute("SELECT * FROM drafts WHERE id = ?", (draft.id,)).fetchone()
+        return _draft(stored)
 
     def discard_draft(self, draft_id: str) -> bool:
         with self.transaction() as db:
@@ -332,6 +345,11 @@ class Registry:
 
     def audit_records(self) -> list[AuditRecord]:
         return [AuditRecord(*row) for row in self._all("SELECT * FROM audit ORDER BY id")]
+
+    def spent(self, key: str, window: int) -> int:
+        """What ``key`` counted in this window so far (a budget looked at, not spent)."""
+        row = self._one("SELECT count FROM rate WHERE key = ? AND window = ?", (key, window))
+        return int(row[0]) if row else 0
 
     def count_write(self, budgets: tuple[tuple[str, int], ...], window: int) -> str | None:
         """Count one write against each (key, limit) budget of this window; the first key at its limit
@@ -405,6 +423,7 @@ def _draft_row(draft: Draft) -> tuple[Any, ...]:
         draft.diff,
         draft.changeset,
         draft.release,
+        draft.revision,
     )
 
 

@@ -22,7 +22,6 @@ import json
 import os
 import secrets
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +68,10 @@ class DraftInvalid(Exception):
     def __init__(self, message: str, report_json: str) -> None:
         super().__init__(message)
         self.report_json = report_json
+
+
+class PreconditionRequired(Exception):
+    """428: a publish that does not name the draft version its publisher reviewed."""
 
 
 class Unavailable(Exception):
@@ -182,9 +185,14 @@ class Releases:
 
     # Drafts ------------------------------------------------------------------------------------------
 
-    def _prepared(self, submission: Submission, draft_id: str) -> tuple[Prepared, int]:
+    def _prepared(self, submission: Submission, draft_id: str, *, ours: bool = False) -> tuple[Prepared, int]:
+        """``ours``: the submission is a stored draft's canonical N-Quads, accepted before (larger than
+        what was uploaded, so not held to the upload limit)."""
         current, _ = self.registry.state()
-        job = PrepareJob(submission, self._content_path(current), current, drafting.changeset_iri(self.base, draft_id))
+        changeset = drafting.changeset_iri(self.base, draft_id)
+        job = PrepareJob(
+            submission, self._content_path(current), current, changeset, drafting.OWN_FILE_LIMIT if ours else None
+        )
         if self._prepare is None:
             raise Unavailable("this process does not prepare drafts")
         return self._prepare(job), current
@@ -224,9 +232,9 @@ class Releases:
         old = self._own_open_draft(actor, draft_id, "replace-draft")
         prepared, base_release = self._prepared(submission, draft_id)
         draft = _draft_of(draft_id, old.owner, old.created, now(), submission.source, prepared, base_release)
-        self.registry.replace_draft(draft)
+        stored = self.registry.replace_draft(draft)
         self.registry.audit(actor.id, "replace-draft", draft_id, "done", _summary(prepared))
-        return draft
+        return stored
 
     def discard_draft(self, actor: Token, draft_id: str) -> None:
         self._own_open_draft(actor, draft_id, "discard-draft")
@@ -242,14 +250,20 @@ class Releases:
         if draft.status != "open" or draft.base_release == current:
             return draft
         submission = Submission(draft.nquads, "nquads", draft.source)
-        prepared, base_release = self._prepared(submission, draft_id)
+        prepared, base_release = self._prepared(submission, draft_id, ours=True)
         refreshed = _draft_of(draft_id, draft.owner, draft.created, now(), draft.source, prepared, base_release)
-        self.registry.replace_draft(refreshed)
-        return refreshed
+        try:  # only over the revision it was computed from: a replace meanwhile brought its own diff
+            stored = self.registry.replace_draft(refreshed, expected_revision=draft.revision)
+        except Conflict:
+            return self.draft(actor, draft_id)
+        self.registry.audit(actor.id, "refresh-diff", draft_id, "done", f"against release {base_release}")
+        return stored
 
     # Publishing and withdrawing --------------------------------------------------------------------
 
-    def publish(self, actor: Token, draft_id: str) -> Release:
+    def publish(self, actor: Token, draft_id: str, version: str | None) -> Release:
+        """Publish the draft as it was reviewed: ``version`` is the draft version the publisher read
+        (``Draft.version``; None only for the operator, who publishes what is there)."""
         draft = self.draft(actor, draft_id)
         if not may_publish(actor):
             self._refused(actor, "publish", draft_id, "only a publisher may publish")
@@ -261,6 +275,13 @@ class Releases:
                 f"draft {draft_id} has {draft.violations} violation(s) of the shapes; fix them and replace it",
                 draft.report,
             )
+        if version is None and actor is not OPERATOR:
+            raise PreconditionRequired(
+                f'name the version of draft {draft_id} you reviewed (If-Match: "{draft.version}", or the '
+                "form field version), so that what is published is what you read"
+            )
+        if version is not None and version != draft.version:
+            self._conflict(actor, "publish", draft_id, f"draft {draft_id} changed since you read it; read it again")
         current, _ = self.registry.state()
         if draft.base_release != current:
             self._conflict(
@@ -282,8 +303,10 @@ class Releases:
         if self._render is None:
             raise Unavailable("this process does not publish")
         dumps = self._render(RenderJob(content, version))
-        staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=self.folder / RELEASES_FOLDER))
-        held = _hold(staging)  # a staging folder is abandoned once no process holds its lock
+        # The lock first, then the folder: a staging folder is abandoned once no process holds its lock.
+        staging = self.folder / RELEASES_FOLDER / f"{_STAGING_PREFIX}{secrets.token_hex(8)}"
+        held = _hold(staging)
+        staging.mkdir()
         try:
             digests = _write_synced(staging, dumps)
             release = Release(
@@ -294,9 +317,13 @@ class Releases:
                 if Registry.current_in(db) != expected_current or Registry.next_release_in(db) != n:
                     raise Conflict("another release was published meanwhile; read the diff again, then publish")
                 if draft is not None:
-                    status = db.execute("SELECT status FROM drafts WHERE id = ?", (draft.id,)).fetchone()[0]
+                    status, revision = db.execute(
+                        "SELECT status, revision FROM drafts WHERE id = ?", (draft.id,)
+                    ).fetchone()
                     if status != "open":
                         raise Conflict(f"draft {draft.id} is {status}")
+                    if revision != draft.revision:  # replaced while its dumps were rendered
+                        raise Conflict(f"draft {draft.id} changed while it was being published; read it again")
                 if target.exists():  # a folder a crash left before its commit: no row names it
                     shutil.rmtree(target)
                 os.rename(staging, target)
@@ -392,7 +419,7 @@ def listed(release: Release) -> ListedRelease:
         (name, FORMATS_BY_EXTENSION[name.rsplit(".", 1)[-1]].media_type, sha256)
         for name, sha256 in sorted(release.dumps.items())
     )
-    version = Version(release.n, release.issued, release.n - 1 if release.n > 1 else None)
+    version = Version(release.n, release.issued, release.previous)
     return ListedRelease(version, dumps, release.withdrawn, release.withdrawn_note)
 
 

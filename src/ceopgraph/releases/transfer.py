@@ -76,29 +76,53 @@ def import_(releases: Releases, folder: Path) -> dict[str, int]:
         raise TransferError(f"{folder / MANIFEST}: {exc}") from exc
     if manifest.get("format") != FORMAT_VERSION:
         raise TransferError(f"{folder / MANIFEST}: not an export of format {FORMAT_VERSION}")
+    if manifest.get("base_uri") != releases.base:
+        raise TransferError(
+            f"the export is of base URI {manifest.get('base_uri')!r}, this data directory's is {releases.base!r}"
+        )
     tables: dict[str, list[list[Any]]] = manifest["tables"]
     for row in tables.get("drafts", []):
         for column in _DRAFT_BLOBS:
             row[column] = _inside(folder, row[column]).read_bytes()
+    dumps: dict[int, dict[str, bytes]] = {}
     for row in tables.get("releases", []):
-        n, dumps = int(row[0]), json.loads(row[6])
-        for name, digest in dumps.items():
-            path = _inside(folder, f"{RELEASES_FOLDER}/{n}/{name}")
-            if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
-                raise TransferError(f"{path}: its sha256 is not the one release {n} records; nothing was imported")
-    for row in tables.get("releases", []):
-        target = releases.release_folder(int(row[0]))
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(folder / RELEASES_FOLDER / str(row[0]), target)
-    registry.load_rows(tables, manifest["meta"])
+        n, recorded = int(row[0]), json.loads(row[6])
+        try:
+            present = sorted(entry.name for entry in (folder / RELEASES_FOLDER / str(n)).iterdir())
+        except OSError as exc:
+            raise TransferError(f"release {n}'s folder cannot be read: {exc}") from exc
+        if present != sorted(recorded):  # every file of a release folder is a recorded, checked dump
+            raise TransferError(
+                f"release {n}'s folder holds {present}, its row records {sorted(recorded)}; nothing was imported"
+            )
+        dumps[n] = {}
+        for name, digest in recorded.items():
+            data = _inside(folder, f"{RELEASES_FOLDER}/{n}/{name}").read_bytes()
+            if hashlib.sha256(data).hexdigest() != digest:
+                raise TransferError(f"release {n}'s {name}: its sha256 is not the one recorded; nothing was imported")
+            dumps[n][name] = data
+    written = []
+    try:
+        for n, files in dumps.items():
+            target = releases.release_folder(n)
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir()
+            written.append(target)
+            for name, data in files.items():
+                (target / name).write_bytes(data)
+        registry.load_rows(tables, manifest["meta"])
+    except BaseException:
+        for target in written:
+            shutil.rmtree(target, ignore_errors=True)
+        raise
     return {table: len(rows) for table, rows in tables.items()}
 
 
 def _inside(folder: Path, name: str) -> Path:
     """A file the manifest names, refused if the name leaves the export's folder."""
-    path = (folder / name).resolve()
-    if not path.is_relative_to(folder.resolve()) or not path.is_file():
-        raise TransferError(f"{name!r}: not a file of the export")
+    path = folder / name
+    if path.is_symlink() or not path.resolve().is_relative_to(folder.resolve()) or not path.is_file():
+        raise TransferError(f"{name!r}: not a file of the export (a link, or outside it)")
     return path
 
 

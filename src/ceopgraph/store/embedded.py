@@ -84,6 +84,7 @@ class EmbeddedStore:
         self._limits = limits or QueryLimits()
         self._pool: QueryPool | None = None
         self._pool_lock = threading.Lock()
+        self._closed = False
 
     @classmethod
     def from_files(
@@ -157,6 +158,8 @@ class EmbeddedStore:
         """Start the query worker processes now rather than on the first endpoint query; with
         ``wait``, return once they all answer (a server is healthy only when it can query)."""
         with self._pool_lock:
+            if self._closed:  # a store retired under a request that still held it: start nothing
+                raise StoreUnavailable("this data is no longer served (a newer version replaced it); try again")
             if self._pool is None:
                 self._pool = QueryPool(self._query_data(), self._query_processes, self._limits)
             pool = self._pool
@@ -183,8 +186,10 @@ class EmbeddedStore:
         return self._pool.run(job)
 
     def close(self) -> None:
-        """Stop the query workers; a scratch copy this store wrote for them is removed too."""
+        """Stop the query workers (for good: no query starts them again); a scratch copy this store wrote
+        for them is removed too."""
         with self._pool_lock:
+            self._closed = True
             if self._pool is not None:
                 self._pool.close()
                 self._pool = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ceopgraph.config import Settings
+from ceopgraph.releases.follower import ReleaseStore
 from ceopgraph.store.protocol import Store
 from ceopgraph.web import errors, middleware, proxies, releases, replay, resources, site, sparql, validation
 from ceopgraph.web.services import Services, install
@@ -33,4 +34,6 @@ def create_app(settings: Settings, store: Store, *, owns_store: bool = False) ->
     app.wsgi_app = sparql.QueryOperations(services, app.wsgi_app)  # type: ignore[method-assign]
     app.wsgi_app = replay.ReplayCache(store, app.wsgi_app, settings.answer_cache_mb * 1024 * 1024)  # type: ignore[method-assign]
     app.wsgi_app = proxies.TrustedProxies(app.wsgi_app, settings.trusted_proxies)  # type: ignore[method-assign]
+    if isinstance(store, ReleaseStore):  # outermost: the whole request sees one release
+        app.wsgi_app = store.pinning(app.wsgi_app)  # type: ignore[method-assign, assignment]
     return app

@@ -16,12 +16,12 @@ import time
 from typing import Any
 
 from flask import Blueprint, Flask, Response, g, render_template, request, send_from_directory
-from rdflib import URIRef
 
 from ceopgraph import rdfio
 from ceopgraph.build import DUMP_STEM
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, negotiate, rdf_format_for_media_type
 from ceopgraph.releases.content import KIND_TITLES, releases_graph
+from ceopgraph.releases.follower import DraftStoresBusy
 from ceopgraph.releases.registry import Conflict, Draft, Release, Token, TooManyDrafts
 from ceopgraph.releases.remote import StoreNotUpdated
 from ceopgraph.releases.service import (
@@ -29,6 +29,7 @@ from ceopgraph.releases.service import (
     DraftNotFound,
     Forbidden,
     NotSignedIn,
+    PreconditionRequired,
     ReleaseNotFound,
     Releases,
     Unavailable,
@@ -37,6 +38,7 @@ from ceopgraph.releases.service import (
     may_submit,
 )
 from ceopgraph.releases.tokens import InvalidToken, same_secret
+from ceopgraph.store.protocol import Store
 from ceopgraph.validation.service import SubmissionTooLarge
 from ceopgraph.web import resources
 from ceopgraph.web.body import BodyTooLarge
@@ -83,10 +85,7 @@ def _actor(*, writing: bool = False) -> Token:
         scheme, _, presented = header.partition(" ")
         if scheme.lower() != "bearer":
             raise NotSignedIn("send Authorization: Bearer <token>")
-        try:
-            token = releases.tokens.check(presented.strip())
-        except InvalidToken as exc:
-            raise NotSignedIn(str(exc)) from None
+        token = _checked(releases, presented.strip())
     else:
         found = _session()
         if found is None:
@@ -97,6 +96,18 @@ def _actor(*, writing: bool = False) -> Token:
     if writing:
         _count_write(token)
     return token
+
+
+def _checked(releases: Releases, presented: str) -> Token:
+    """A bearer token checked, within the address's budget of failed checks (each costs a slow hash)."""
+    key, limit, window = f"bad-token:{_client()}", current().settings.sign_ins_per_client, int(time.time() // 60)
+    if releases.registry.spent(key, window) >= limit and not releases.tokens.verified_before(presented):
+        raise RateLimited("too many invalid tokens from this address in the last minute; try again in a minute")
+    try:
+        return releases.tokens.check(presented)
+    except InvalidToken as exc:
+        releases.registry.count_write(((key, limit),), window)
+        raise NotSignedIn(str(exc)) from None
 
 
 def _check_csrf(csrf: str) -> None:
@@ -216,6 +227,7 @@ def _draft_json(draft: Draft) -> dict[str, Any]:
         "report": json.loads(draft.report),
         "base_release": draft.base_release,
         "release": draft.release,
+        "version": draft.version,
         "links": {
             "self": f"{root}/drafts/{draft.id}",
             "diff": f"{root}/drafts/{draft.id}/diff",
@@ -256,10 +268,10 @@ def create_draft() -> Response:
 @blueprint.get("/drafts/<draft_id>")
 def draft(draft_id: str) -> Response:
     actor = _actor()
+    if _wants_html():  # what a reviewer reads: the diff against the current release
+        return _draft_page(actor, _releases().current_diff(actor, draft_id))
     found = _releases().draft(actor, draft_id)
-    if _wants_html():
-        return _draft_page(actor, found)
-    return _answer(_draft_json(found))
+    return _answer(_draft_json(found), headers={"ETag": f'"{found.version}"'})
 
 
 def _draft_page(actor: Token, found: Draft) -> Response:
@@ -310,29 +322,27 @@ def discard_draft_form(draft_id: str) -> Response:
 
 @blueprint.get("/drafts/<draft_id>/diff")
 def diff(draft_id: str) -> Response:
-    """The diff against the current release: JSON (figures and things), TriG or N-Quads (the changeset:
-    graphs ``…/diff#removed`` and ``…/diff#added``), or a page."""
+    """The diff against the current release: JSON (figures, things, graphs), TriG (the changeset: graphs
+    ``…/diff#removed`` and ``…/diff#added``), or a page."""
     actor = _actor()
     found = _releases().current_diff(actor, draft_id)
-    offered = [JSON, HTML, TRIG.media_type, FORMATS_BY_NAME["nquads"].media_type]
+    offered = [JSON, HTML, TRIG.media_type]
     chosen = negotiate(request.headers.get("Accept"), offered, default=JSON)
     if chosen == HTML:
         return _draft_page(actor, found)
-    if chosen in (TRIG.media_type, FORMATS_BY_NAME["nquads"].media_type):
-        fmt = rdf_format_for_media_type(chosen)
-        assert fmt is not None
-        body = found.changeset if fmt is TRIG else _as(found.changeset, fmt.name)
-        return Response(body, mimetype=fmt.media_type, headers=NO_STORE)
+    if chosen == TRIG.media_type:  # as the worker wrote it: nothing parsed here
+        return Response(found.changeset, mimetype=TRIG.media_type, headers=NO_STORE)
     if chosen is None:
         return _answer({"error": "no acceptable format; offered: " + ", ".join(offered)}, status=406)
     return _answer(json.loads(found.diff))
 
 
-def _as(trig: bytes, format_name: str) -> bytes:
-    """The changeset (ours, TriG, every triple in a named graph) in another quad format."""
-    base = current().settings.base_uri
-    parsed = rdfio.parse_dataset(trig, TRIG, "the changeset", len(trig) + 1, base, URIRef(base))
-    return rdfio.serialise(parsed, FORMATS_BY_NAME[format_name])
+def _draft_store(actor: Token, found: Draft) -> Store:
+    """The draft's store; making one (a process, the draft in memory) counts as a write of the token's."""
+    stores = current().draft_stores
+    if not stores.holds(found):
+        _count_write(actor)
+    return stores.get(found)
 
 
 @blueprint.route("/drafts/<draft_id>/sparql", methods=["GET", "POST"])
@@ -341,8 +351,7 @@ def draft_sparql(draft_id: str) -> Response:
     actor = _actor()
     found = _releases().draft(actor, draft_id)
     services = current()
-    store = services.draft_stores.get(found)
-    answer = QueryAnswerer(services).answer(request.environ, request.method, store)
+    answer = QueryAnswerer(services).answer(request.environ, request.method, _draft_store(actor, found))
     if answer is None:
         return _answer({"error": "send a query: ?query=… or a POST (SPARQL 1.1 Protocol)"}, status=400)
     status, headers, body = answer
@@ -357,11 +366,11 @@ def draft_view(draft_id: str, segment: str, rest: str) -> Response:
     who may see the draft; private, never stored by a cache."""
     actor = _actor()
     found = _releases().draft(actor, draft_id)
-    services = current()
     root = f"{request.script_root}/drafts/{draft_id}/view"
     g.draft_preview = found
+    store = _draft_store(actor, found)
     try:
-        response = resources.preview(View(services.draft_stores.get(found), root, SubjectIndex()), segment, rest)
+        response = resources.preview(View(store, root, SubjectIndex()), segment, rest)
     except resources.NoSuchResource as exc:
         response = resources.no_such_resource(exc)
     for header in ("ETag", "Last-Modified"):
@@ -370,11 +379,24 @@ def draft_view(draft_id: str, segment: str, rest: str) -> Response:
     return response
 
 
+def _reviewed_version() -> str | None:
+    """The draft version the publisher read: ``If-Match`` (the draft's ETag), or the form's or JSON's ``version``."""
+    tags = request.if_match.as_set()
+    if len(tags) == 1:
+        return next(iter(tags))
+    if request.mimetype in FORM_TYPES:
+        return request.form.get("version") or None
+    if request.mimetype == JSON:
+        body = request.get_json(silent=True)
+        return str(body["version"]) if isinstance(body, dict) and "version" in body else None
+    return None
+
+
 @blueprint.post("/drafts/<draft_id>/publish")
 def publish(draft_id: str) -> Response:
     actor = _actor(writing=True)
     with current().admission.expensive():
-        release = _releases().publish(actor, draft_id)
+        release = _releases().publish(actor, draft_id, _reviewed_version())
     if _wants_html():
         return _see_other(f"{request.script_root}/releases")
     return _answer(_release_json(release), status=201, headers={"Location": f"{request.script_root}/releases"})
@@ -456,7 +478,9 @@ _STATUSES: tuple[tuple[type[Exception], int, str], ...] = (
     (DraftInvalid, 422, "The draft does not conform"),
     (TooManyDrafts, 429, "Too many drafts"),
     (RateLimited, 429, "Too many requests"),
+    (PreconditionRequired, 428, "Precondition required"),
     (Unavailable, 503, "Unavailable"),
+    (DraftStoresBusy, 503, "Busy"),
     (StoreNotUpdated, 502, "The store was not updated"),
 )
 
