@@ -221,10 +221,6 @@ class Diff:
             **self.things,
         }
 
-    @property
-    def empty(self) -> bool:
-        return not (self.added or self.removed or self.things.get("graphs", {}).get("changed"))
-
 
 def label_of(graph: Graph, node: Node) -> str:
     """A node's label for a diff: its label, else its IRI's last segment."""

@@ -46,9 +46,7 @@ def read_content(path: Path | None, base: str) -> Dataset:
     if path is None:
         return Dataset()
     data = path.read_bytes()  # ours, written by a publish (a bounded read would reserve the whole limit)
-    return content_of(
-        rdfio.parse_dataset(data, NQUADS, str(path), OWN_FILE_LIMIT, base, graph_iri(base, SUBMITTED_GRAPH)), base
-    )
+    return content_of(rdfio.parse_dataset(data, NQUADS, str(path), OWN_FILE_LIMIT, base, draft_graph_name(base)), base)
 
 
 def prepare(
@@ -63,7 +61,7 @@ def prepare(
     base = config.base_uri
     fmt = format_for_name(submission.format_name)
     parsed = rdfio.parse_dataset(
-        submission.data, fmt, submission.source, config.max_bytes, base, graph_iri(base, SUBMITTED_GRAPH)
+        submission.data, fmt, submission.source, config.max_bytes, base, draft_graph_name(base)
     )
     _refuse_foreign_graphs(parsed, base, submission.source)
     content = content_of(parsed, base)
@@ -101,7 +99,7 @@ def _refuse_foreign_graphs(parsed: Dataset, base: str, source: str) -> None:
 
 def render(content: bytes, base: str, version: Version) -> dict[str, bytes]:
     """The six dumps of a release: its content, version metadata and computed VoID/DCAT."""
-    parsed = rdfio.parse_dataset(content, NQUADS, "the draft", OWN_FILE_LIMIT, base, graph_iri(base, SUBMITTED_GRAPH))
+    parsed = rdfio.parse_dataset(content, NQUADS, "the draft", OWN_FILE_LIMIT, base, draft_graph_name(base))
     release = release_dataset(content_of(parsed, base), base, version)
     return {f"{DUMP_STEM}.{fmt.extension}": serialise_dump(release, fmt, base) for fmt in RDF_FORMATS}
 
@@ -150,4 +148,5 @@ def changeset_iri(base: str, draft_id: str) -> str:
 
 
 def draft_graph_name(base: str) -> URIRef:
+    """Where a submission's triples without a graph go."""
     return graph_iri(base, SUBMITTED_GRAPH)

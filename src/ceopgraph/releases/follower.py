@@ -40,6 +40,22 @@ log = logging.getLogger(__name__)
 StoreMaker = Callable[[list[Path]], Store]
 
 
+def retire(store: Store, after_s: float) -> threading.Timer:
+    """Close ``store`` in ``after_s`` seconds, once the requests that may still hold it are past their limit."""
+    timer = threading.Timer(after_s, store.close)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def retire_now(timers: list[threading.Timer]) -> None:
+    """Close at once what is still waiting to retire (the app is closing)."""
+    for timer in timers:
+        if timer.is_alive():
+            timer.cancel()
+            timer.function()
+
+
 class ReleaseStore:
     """A ``Store`` that is always the current release (see the module's docstring)."""
 
@@ -88,10 +104,7 @@ class ReleaseStore:
         fresh = self._make(files)
         old = self._held[2]
         self._held = (current, generation, fresh)
-        timer = threading.Timer(self._retire_after_s, old.close)
-        timer.daemon = True
-        timer.start()
-        self._retiring = [*(t for t in self._retiring if t.is_alive()), timer]
+        self._retiring = [*(t for t in self._retiring if t.is_alive()), retire(old, self._retire_after_s)]
         log.info("now serving release %d (generation %d)", current, generation)
         return True
 
@@ -138,10 +151,7 @@ class ReleaseStore:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=self._poll_s + 5)
-        for timer in self._retiring:
-            if timer.is_alive():
-                timer.cancel()
-                timer.function()
+        retire_now(self._retiring)
         self._store.close()
 
 
@@ -189,10 +199,7 @@ class DraftStores:
             self._held[key] = made
             while len(self._held) > self._keep:
                 _, old = self._held.popitem(last=False)
-                timer = threading.Timer(self._retire_after_s, old.close)
-                timer.daemon = True
-                timer.start()
-                self._retiring.append(timer)
+                self._retiring.append(retire(old, self._retire_after_s))
             return made
 
     def close(self) -> None:
@@ -200,7 +207,4 @@ class DraftStores:
             for store in self._held.values():
                 store.close()
             self._held.clear()
-            for timer in self._retiring:
-                if timer.is_alive():
-                    timer.cancel()
-                    timer.function()
+            retire_now(self._retiring)

@@ -70,9 +70,8 @@ class TokenBook:
 
     def verified_before(self, presented: str) -> bool:
         """Whether this process verified ``presented`` already (so checking it again costs no slow hash)."""
-        fingerprint = hashlib.sha256(presented.encode("utf-8", "replace")).hexdigest()
         with self._lock:
-            return fingerprint in self._verified
+            return _digest(presented) in self._verified
 
     def check(self, presented: str) -> Token:
         """The live token ``presented`` names, or InvalidToken (whatever is wrong, the same message)."""
@@ -86,16 +85,13 @@ class TokenBook:
         if record is None or record.revoked is not None:
             _spend_a_verification()  # as long as a wrong secret takes: the answer's time says nothing
             raise refused
-        fingerprint = hashlib.sha256(presented.encode("ascii")).hexdigest()
-        with self._lock:
-            known = fingerprint in self._verified
-        if not known:
+        if not self.verified_before(presented):
             try:
                 _HASHER.verify(record.hash, match.group(2))
             except (VerifyMismatchError, VerificationError, InvalidHashError):
                 raise refused from None
             with self._lock:
-                self._verified.add(fingerprint)
+                self._verified.add(_digest(presented))
         return record
 
 
@@ -129,4 +125,5 @@ def same_secret(given: str, expected: str) -> bool:
 
 
 def _digest(secret: str) -> str:
+    """A SHA-256 of a secret: what a session row, and this process's memory of a verified token, keep."""
     return hashlib.sha256(secret.encode("utf-8", "replace")).hexdigest()
