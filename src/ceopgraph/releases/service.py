@@ -1,10 +1,11 @@
 """The write path's rules: who may do what to drafts and releases, and how a publish stays atomic.
 
 Every operation takes the acting ``Token`` (``OPERATOR`` for the command line, which runs with the data
-directory's owner's rights) and raises a domain error that ``web.errors`` maps to a status: 401 no
+directory's owner's rights) and raises a domain error that ``web.releases`` maps to a status: 401 no
 token, 403 a role that may not, 404 a draft the actor may not see (so draft ids do not leak), 409 a
-state that changed, 422 a draft with violations, 429 a limit. Every write is audited in the same
-transaction as the change it records (who, what, when, outcome); refusals are audited on their own.
+state that changed, 422 a draft with violations, 428 a publish that names no reviewed version, 429 a
+limit. Every write is audited (who, what, when, outcome): a publish and a withdrawal in the same
+transaction as the change, a draft's write right after it; refusals too.
 
 The data directory holds the registry (``registry``) and one folder per release, ``releases/{n}/``,
 with its six dumps. A publish renders the dumps first (in a validation worker), writes them to a
