@@ -27,7 +27,7 @@ from ceopgraph.store.disk import DiskStore
 from ceopgraph.store.embedded import EmbeddedStore, QueryLimits
 from ceopgraph.store.sandbox import SandboxUnavailable, check_available
 from ceopgraph.validation.engine import validate_graph
-from ceopgraph.validation.service import Submission, ValidatorConfig
+from ceopgraph.validation.service import Submission, ValidatorConfig, payload_of
 from ceopgraph.validation.shapes import load_shapes
 from ceopgraph.web.app import create_app
 from ceopgraph.web.services import push_target
@@ -266,11 +266,7 @@ def local_releases(settings: Settings) -> Releases:
     config = ValidatorConfig(str(settings.shapes_dir), settings.base_uri, settings.max_submission_bytes)
 
     def prepare(job: drafting.PrepareJob) -> drafting.Prepared:
-        status, payload = job.run(config, shapes)
-        if status == "unreadable":
-            assert isinstance(payload, tuple)
-            raise UnreadableRdf(*payload)
-        return drafting.prepared_from(payload)
+        return drafting.prepared_from(payload_of(*job.run(config, shapes)))
 
     def render(job: drafting.RenderJob) -> dict[str, bytes]:
         return drafting.render(job.content, settings.base_uri, job.version)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 from rdflib import Dataset, Graph, URIRef
@@ -42,11 +43,19 @@ class Prepared:
 
 
 def read_content(path: Path | None, base: str) -> Dataset:
-    """The content of a release from its N-Quads dump (ours), or nothing before the first release."""
+    """The content of a release from its N-Quads dump (ours), or nothing before the first release. A worker
+    compares many drafts with one release: its content is parsed once per file as it is on disk (read
+    only; a release number that a crash left unused and a later publish took is another file)."""
     if path is None:
         return Dataset()
-    data = path.read_bytes()  # ours, written by a publish (a bounded read would reserve the whole limit)
-    return content_of(rdfio.parse_dataset(data, NQUADS, str(path), OWN_FILE_LIMIT, base, draft_graph_name(base)), base)
+    found = path.stat()
+    return _content_of_file(str(path), found.st_mtime_ns, found.st_size, base)
+
+
+@lru_cache(maxsize=2)
+def _content_of_file(path: str, _mtime_ns: int, _size: int, base: str) -> Dataset:
+    data = Path(path).read_bytes()  # ours, written by a publish (a bounded read would reserve the whole limit)
+    return content_of(rdfio.parse_dataset(data, NQUADS, path, OWN_FILE_LIMIT, base, draft_graph_name(base)), base)
 
 
 def prepare(

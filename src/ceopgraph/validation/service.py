@@ -115,6 +115,15 @@ def unreadable(exc: UnreadableRdf) -> tuple[str, object]:
     return ("unreadable", (exc.message, exc.source, exc.line, exc.column))
 
 
+def payload_of(status: str, payload: object) -> object:
+    """A job's reply as its caller takes it: the payload, or the parse refusal raised again (``unreadable``)."""
+    if status == "unreadable":
+        assert isinstance(payload, tuple)
+        message, source, line, column = payload
+        raise UnreadableRdf(message, source, line, column)
+    return payload
+
+
 def report_payload(report: Report) -> tuple[Any, ...]:
     """A report as a worker sends it: bounded, and rendered here, so the server neither receives nor
     parses a report that grows with the submission (a 79 KB submission gave 18,000 results, 8.5 MB of
@@ -174,10 +183,7 @@ class ValidationPool:
                     ),
                 },
             )
-        if status == "unreadable":
-            message, source, line, column = payload
-            raise UnreadableRdf(message, source, line, column)
-        return payload
+        return payload_of(status, payload)
 
     def close(self) -> None:
         """Kill the idle workers; busy ones exit when their socket closes."""

@@ -20,7 +20,7 @@ from flask import Blueprint, Flask, Response, g, render_template, request, send_
 from ceopgraph import rdfio
 from ceopgraph.build import DUMP_STEM
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, negotiate, rdf_format_for_media_type
-from ceopgraph.releases.content import KIND_TITLES, releases_graph
+from ceopgraph.releases.content import KIND_TITLES, release_iri, releases_graph
 from ceopgraph.releases.follower import DraftStoresBusy
 from ceopgraph.releases.registry import Conflict, Draft, Release, Token, TooManyDrafts
 from ceopgraph.releases.remote import StoreNotUpdated
@@ -39,14 +39,12 @@ from ceopgraph.releases.service import (
 )
 from ceopgraph.releases.tokens import InvalidToken, same_secret
 from ceopgraph.store.protocol import Store
-from ceopgraph.validation.service import SubmissionTooLarge
 from ceopgraph.web import resources
-from ceopgraph.web.body import BodyTooLarge
 from ceopgraph.web.pages.index import SubjectIndex
 from ceopgraph.web.resources import View
 from ceopgraph.web.services import current
 from ceopgraph.web.sparql import QueryAnswerer
-from ceopgraph.web.validation import FORM_TYPES, submission_from_request
+from ceopgraph.web.validation import FORM_TYPES, read_submission_body, submission_from_request
 
 blueprint = Blueprint("releases", __name__)
 
@@ -100,7 +98,7 @@ def _actor(*, writing: bool = False) -> Token:
 
 def _checked(releases: Releases, presented: str) -> Token:
     """A bearer token checked, within the address's budget of failed checks (each costs a slow hash)."""
-    key, limit, window = f"bad-token:{_client()}", current().settings.sign_ins_per_client, int(time.time() // 60)
+    key, limit, window = f"bad-token:{_client()}", current().settings.sign_ins_per_client, _minute()
     if releases.registry.spent(key, window) >= limit and not releases.tokens.verified_before(presented):
         raise RateLimited("too many invalid tokens from this address in the last minute; try again in a minute")
     try:
@@ -112,23 +110,37 @@ def _checked(releases: Releases, presented: str) -> Token:
 
 def _check_csrf(csrf: str) -> None:
     """A cookie-authenticated write: the session's CSRF secret, and our own origin if the browser names one."""
-    origin = request.headers.get("Origin")
-    if origin is not None and origin != request.host_url.rstrip("/"):
-        raise Forbidden(f"a write from another origin ({origin[:100]}) is refused")
+    _same_origin("a write")
     given = request.headers.get("X-CSRF-Token")
     if given is None and request.mimetype in FORM_TYPES:  # the form holds it: read the body within limits first
-        settings = current().settings
-        request.max_content_length = settings.max_submission_bytes + 64 * 1024  # room for multipart framing
-        request.max_form_memory_size = settings.max_submission_bytes
-        try:
-            current().bodies.read(request.environ, settings.max_submission_bytes + 64 * 1024)
-        except BodyTooLarge:
-            raise SubmissionTooLarge(
-                f"the request is larger than the limit of {settings.max_submission_bytes:,} bytes"
-            ) from None
+        read_submission_body()
         given = request.form.get("csrf", "")
     if not same_secret(given or "", csrf):
         raise Forbidden("the form's CSRF token is missing or wrong; reload the page and try again")
+
+
+def _same_origin(what: str) -> None:
+    """Refuse a browser's request from another site (its ``Origin``; requests without one are not a browser's
+    cross-site form, which always names it)."""
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != request.host_url.rstrip("/"):
+        raise Forbidden(f"{what} from another origin ({origin[:100]}) is refused")
+
+
+def _field(name: str) -> str | None:
+    """A field of a small form or JSON body (sign-in, publish, withdraw), read within limits like every body."""
+    if request.mimetype not in (*FORM_TYPES, JSON):
+        return None
+    read_submission_body()
+    if request.mimetype == JSON:
+        body = request.get_json(silent=True)
+        return str(body[name]) if isinstance(body, dict) and name in body else None
+    return request.form.get(name)
+
+
+def _minute() -> int:
+    """The window the per-minute budgets count in."""
+    return int(time.time() // 60)
 
 
 def _client() -> str:
@@ -138,7 +150,7 @@ def _client() -> str:
 def _count_write(token: Token) -> None:
     settings = current().settings
     budgets = ((f"token:{token.id}", settings.writes_per_token), (f"client:{_client()}", settings.writes_per_client))
-    over = _releases().registry.count_write(budgets, int(time.time() // 60))
+    over = _releases().registry.count_write(budgets, _minute())
     if over is not None:
         kind = "token" if over.startswith("token:") else "address"
         raise RateLimited(f"too many writes from this {kind} in the last minute; try again in a minute")
@@ -176,14 +188,12 @@ def sign_in_page() -> Response:
 @blueprint.post("/sign-in")
 def sign_in() -> Response:
     releases = _releases()
-    origin = request.headers.get("Origin")
-    if origin is not None and origin != request.host_url.rstrip("/"):
-        raise Forbidden(f"a sign-in from another origin ({origin[:100]}) is refused")
+    _same_origin("a sign-in")
     budget = ((f"sign-in:{_client()}", current().settings.sign_ins_per_client),)
-    if releases.registry.count_write(budget, int(time.time() // 60)) is not None:
+    if releases.registry.count_write(budget, _minute()) is not None:
         raise RateLimited("too many sign-in attempts from this address; try again in a minute")
     try:
-        token = releases.tokens.check(request.form.get("token", "").strip())
+        token = releases.tokens.check((_field("token") or "").strip())
     except InvalidToken:
         releases.registry.audit("-", "sign-in", "-", "refused", f"from {_client()}")
         return _page("sign_in.html", status=401, problem="That token is not valid (or was revoked).")
@@ -193,7 +203,6 @@ def sign_in() -> Response:
     response.set_cookie(
         COOKIE, secret, httponly=True, secure=request.is_secure, samesite="Strict", path=request.script_root or "/"
     )
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -290,22 +299,22 @@ def _draft_page(actor: Token, found: Draft) -> Response:
 
 @blueprint.put("/drafts/<draft_id>")
 def replace_draft(draft_id: str) -> Response:
-    actor = _actor(writing=True)
-    _releases().draft(actor, draft_id)  # a draft the actor may not see is not found, whatever the body
-    submission = submission_from_request()
-    with current().admission.expensive():
-        return _answer(_draft_json(_releases().replace_draft(actor, draft_id, submission)))
+    return _answer(_draft_json(_replaced(draft_id)))
 
 
 @blueprint.post("/drafts/<draft_id>/replace")
 def replace_draft_form(draft_id: str) -> Response:
     """The browser's replace (a form cannot PUT)."""
+    _replaced(draft_id)
+    return _see_other(f"{request.script_root}/drafts/{draft_id}")
+
+
+def _replaced(draft_id: str) -> Draft:
     actor = _actor(writing=True)
-    _releases().draft(actor, draft_id)
+    _releases().draft(actor, draft_id)  # a draft the actor may not see is not found, whatever the body
     submission = submission_from_request()
     with current().admission.expensive():
-        _releases().replace_draft(actor, draft_id, submission)
-    return _see_other(f"{request.script_root}/drafts/{draft_id}")
+        return _releases().replace_draft(actor, draft_id, submission)
 
 
 @blueprint.delete("/drafts/<draft_id>")
@@ -384,12 +393,7 @@ def _reviewed_version() -> str | None:
     tags = request.if_match.as_set()
     if len(tags) == 1:
         return next(iter(tags))
-    if request.mimetype in FORM_TYPES:
-        return request.form.get("version") or None
-    if request.mimetype == JSON:
-        body = request.get_json(silent=True)
-        return str(body["version"]) if isinstance(body, dict) and "version" in body else None
-    return None
+    return _field("version") or None
 
 
 @blueprint.post("/drafts/<draft_id>/publish")
@@ -410,7 +414,7 @@ def _release_json(release: Release) -> dict[str, Any]:
     root = request.script_root
     return {
         "release": release.n,
-        "iri": f"{base}data/ceopgraph/release/{release.n}",
+        "iri": str(release_iri(base, release.n)),
         "issued": release.issued,
         "previous": release.previous,
         "triples": release.triples,
@@ -457,11 +461,7 @@ def release_dump(n: int, name: str) -> Response:
 @blueprint.post("/releases/<int:n>/withdraw")
 def withdraw(n: int) -> Response:
     actor = _actor(writing=True)
-    note = request.form.get("note", "") if request.mimetype in FORM_TYPES else ""
-    if request.mimetype == JSON:
-        body = request.get_json(silent=True)
-        note = str(body.get("note", "")) if isinstance(body, dict) else ""
-    release = _releases().withdraw(actor, n, note)
+    release = _releases().withdraw(actor, n, _field("note") or "")
     if _wants_html():
         return _see_other(f"{request.script_root}/releases")
     return _answer(_release_json(release))

@@ -102,21 +102,38 @@ def _report_type() -> str:
     return chosen
 
 
-def submission_from_request() -> Submission:
-    """The submitted bytes within the submission limit (checked before reading, and while reading)."""
-    limit = current().settings.max_submission_bytes
-    too_large = SubmissionTooLarge(
+# Room for a multipart form's framing around a submission of the largest size.
+FORM_FRAMING = 64 * 1024
+
+
+def _too_large(limit: int) -> SubmissionTooLarge:
+    return SubmissionTooLarge(
         f"the submission is larger than the limit of {limit:,} bytes; split it, or validate it "
         "with the command line (ceopgraph validate)"
     )
+
+
+def read_submission_body() -> None:
+    """Read the request's body whole within the submission limit (checked before reading, and while
+    reading; ends early: 400, too slow: 408): a form is then parsed from the complete copy, and a second
+    read of the body (the submission, after a CSRF check looked at the form) gets the same bytes."""
+    limit = current().settings.max_submission_bytes
     if request.content_length is not None and request.content_length > limit:
-        raise too_large
+        raise _too_large(limit)
     # The app's MAX_CONTENT_LENGTH is the larger of the query and submission limits: this route's own.
-    request.max_content_length = limit + 64 * 1024  # room for the multipart framing
+    request.max_content_length = limit + FORM_FRAMING
     request.max_form_memory_size = limit
     try:
-        # Read whole first (ends early: 400, too slow: 408): forms are then parsed from the complete copy.
-        current().bodies.read(request.environ, limit + 64 * 1024)
+        current().bodies.read(request.environ, limit + FORM_FRAMING)
+    except BodyTooLarge:
+        raise _too_large(limit) from None
+
+
+def submission_from_request() -> Submission:
+    """The submitted bytes within the submission limit, from the body or the form's file or text."""
+    limit = current().settings.max_submission_bytes
+    read_submission_body()
+    try:
         if request.mimetype in FORM_TYPES:
             submission = _from_form()
         else:
@@ -128,12 +145,12 @@ def submission_from_request() -> Submission:
                     + ", or a form (multipart/form-data) with a file or a text field"
                 )
             submission = Submission(request.get_data(), fmt.name, "the submission")
-    except (RequestEntityTooLarge, BodyTooLarge):
-        raise too_large from None
+    except RequestEntityTooLarge:
+        raise _too_large(limit) from None
     if not submission.data.strip():
         raise SubmissionRefused("nothing to validate: the submission is empty")
     if len(submission.data) > limit:
-        raise too_large
+        raise _too_large(limit)
     return submission
 
 
