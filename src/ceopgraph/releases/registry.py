@@ -244,17 +244,14 @@ class Registry:
     def add_draft(self, draft: Draft, *, max_open: int, max_open_per_owner: int) -> None:
         """Insert a draft unless the owner, or everybody, already has as many open drafts as allowed."""
         with self.transaction() as db:
-            total = db.execute("SELECT COUNT(*) FROM drafts WHERE status = 'open'").fetchone()[0]
-            own = db.execute(
-                "SELECT COUNT(*) FROM drafts WHERE status = 'open' AND owner = ?", (draft.owner,)
-            ).fetchone()
-            if own[0] >= max_open_per_owner:
-                raise TooManyDrafts(
-                    f"you have {own[0]} open drafts, the most one submitter may have; discard one first"
-                )
-            if total >= max_open:
-                raise TooManyDrafts(f"there are {total} open drafts, the most this service holds; try again later")
+            _check_room(db, draft.owner, max_open, max_open_per_owner)
             db.execute("INSERT INTO drafts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _draft_row(draft))
+
+    def check_room(self, owner: str, *, max_open: int, max_open_per_owner: int) -> None:
+        """TooManyDrafts if ``owner`` could not add a draft now (before the work of preparing one; the
+        insert checks again)."""
+        with self._connection() as db:
+            _check_room(db, owner, max_open, max_open_per_owner)
 
     def draft(self, draft_id: str) -> Draft | None:
         row = self._one("SELECT * FROM drafts WHERE id = ?", (draft_id,))
@@ -400,6 +397,15 @@ class TooManyDrafts(Exception):
 
 # Tables an export holds (sessions and rate counters are transient), with their key order.
 _EXPORTED = {"tokens": "id", "drafts": "id", "releases": "n", "audit": "id"}
+
+
+def _check_room(db: sqlite3.Connection, owner: str, max_open: int, max_open_per_owner: int) -> None:
+    total = db.execute("SELECT COUNT(*) FROM drafts WHERE status = 'open'").fetchone()[0]
+    own = db.execute("SELECT COUNT(*) FROM drafts WHERE status = 'open' AND owner = ?", (owner,)).fetchone()[0]
+    if own >= max_open_per_owner:
+        raise TooManyDrafts(f"you have {own} open drafts, the most one submitter may have; discard one first")
+    if total >= max_open:
+        raise TooManyDrafts(f"there are {total} open drafts, the most this service holds; try again later")
 
 
 def _token_row(token: Token) -> tuple[Any, ...]:

@@ -201,13 +201,16 @@ class Releases:
     def create_draft(self, actor: Token, submission: Submission) -> Draft:
         if not may_submit(actor):
             self._refused(actor, "create-draft", "-", "only a submitter may create drafts")
+        room = {
+            "max_open": self._limits.max_open_drafts,
+            "max_open_per_owner": self._limits.max_open_drafts_per_submitter,
+        }
+        self.registry.check_room(actor.id, **room)  # before a worker's work, not only after it
         draft_id = secrets.token_hex(16)  # 128 random bits: ids cannot be guessed
         prepared, base_release = self._prepared(submission, draft_id)
         stamp = now()
         draft = _draft_of(draft_id, actor.id, stamp, stamp, submission.source, prepared, base_release)
-        self.registry.add_draft(
-            draft, max_open=self._limits.max_open_drafts, max_open_per_owner=self._limits.max_open_drafts_per_submitter
-        )
+        self.registry.add_draft(draft, **room)
         self.registry.audit(actor.id, "create-draft", draft_id, "done", _summary(prepared))
         return draft
 
