@@ -148,7 +148,7 @@ class PageBuilder:
         rows = [
             PropertyRow(
                 self.link(p, self.predicate_label(p)),
-                tuple(self.value(s) for s in sorted(subjects, key=lambda n: self.label(n).lower())),
+                tuple(self.value(s) for s in sorted(subjects, key=lambda n: (self.label(n).lower(), str(n)))),
             )
             for p, subjects in grouped.items()
         ]

@@ -316,7 +316,7 @@ def _quotations(builder: PageBuilder, store: Store) -> tuple[Quotation, ...]:
 
 def _claims(builder: PageBuilder, store: Store, local: LocalNamespaces) -> tuple[Link, ...]:
     rows = read_all(ClaimRow, store.select(CLAIMS_QUERY, {"claimClass": local.ceop["Claim"]}))
-    return tuple(sorted({builder.link(r.claim, str(r.label)) for r in rows}, key=lambda link: link.label))
+    return tuple(sorted({builder.link(r.claim, str(r.label)) for r in rows}, key=lambda link: (link.label, link.iri)))
 
 
 def _downloads(linker: Linker, store: Store, dataset: URIRef) -> tuple[Download, ...]:

@@ -113,7 +113,8 @@ def _members(
     title = ""
     if str(SD.NamedGraph) in type_iris:
         subjects = {s for s in store.graph_triples(iri).subjects() if isinstance(s, URIRef)}
-        members = tuple(sorted((builder.link(s) for s in subjects), key=lambda link: link.label.lower()))
+        # Ties (many ``position`` selectors) by IRI: a set's order differs between processes, and so would the ETag.
+        members = tuple(sorted((builder.link(s) for s in subjects), key=lambda link: (link.label.lower(), link.iri)))
         title = "Resources described in this graph"
     if shapes is not None and iri == URIRef(builder.base + "def/shapes"):
         shape_builder = PageBuilder(builder.base, builder.linker, shapes)
