@@ -9,7 +9,7 @@ import pytest
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
-from ceopgraph.web.pages.rows import UnexpectedSolution, read, read_all, text, variable_name
+from ceopgraph.web.pages.rows import UnexpectedSolution, join, read, read_all, text, variable_name
 
 OBS = URIRef("https://w3id.org/ceopgraph/data/annual-review-2012-13/children-safeguarded/2012-2013")
 
@@ -63,3 +63,18 @@ def test_rows_that_do_not_fit_are_left_off_not_the_page(caplog: pytest.LogCaptur
     solutions = [{"obs": BNode(), "value": Literal(1)}, {"obs": OBS, "value": Literal(790)}]
     assert read_all(_Row, solutions) == [_Row(OBS, None, Literal(790))]
     assert "?obs is a BNode" in caplog.text
+
+
+def test_join_merges_solutions_that_bind_the_keys_alike() -> None:
+    a, b, d = URIRef("https://example.org/a"), URIRef("https://example.org/b"), URIRef("https://example.org/d")
+    left = [{"obs": a, "dataset": d, "value": Literal(1)}, {"obs": b, "dataset": d, "value": Literal(2)}]
+    right = [
+        {"obs": a, "dataset": d, "status": Literal("reported")},
+        {"obs": a, "dataset": d, "status": Literal("revised")},
+        {"obs": a, "dataset": URIRef("https://example.org/other")},  # another dataset: not joined
+    ]
+    joined = join(left, right, ("obs", "dataset"))
+    assert joined == [
+        {"obs": a, "dataset": d, "value": Literal(1), "status": Literal("reported")},
+        {"obs": a, "dataset": d, "value": Literal(1), "status": Literal("revised")},
+    ]  # b has no solution on the right, so none joined

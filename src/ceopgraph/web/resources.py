@@ -273,7 +273,7 @@ def _about(description: Graph, iri: URIRef, base: str) -> Graph:
     document = paths.Linker(base, base.rstrip("/")).href(iri)
     if document is None or document == str(iri):
         return description
-    about = Graph()
+    about = Graph(bind_namespaces="none")
     about += description
     about.add((URIRef(document), FOAF.primaryTopic, iri))
     return about
@@ -289,9 +289,7 @@ def _stable(graph: Graph) -> Graph:
     """
     if any(isinstance(term, BNode) for triple in graph for term in triple):
         graph = to_canonical_graph(graph)
-    stable = Graph()
-    for prefix, namespace in graph.namespaces():
-        stable.bind(prefix, namespace, override=True, replace=True)
+    stable = Graph(bind_namespaces="none")  # the writers bind our prefixes (``describe.serialise``)
     for triple in sorted(graph, key=lambda t: tuple(term.n3() for term in t)):
         stable.add(triple)
     return stable

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, OWL, PROV, RDF, RDFS, SKOS, VOID
@@ -59,6 +60,12 @@ def curie(iri: str, prefixes: dict[str, str]) -> str:
     return iri
 
 
+@lru_cache(maxsize=8192)
+def _our_curie(iri: str, base: str) -> str:
+    """``curie`` with our prefixes: the same few predicates and types are on every page."""
+    return curie(iri, prefix_map(base))
+
+
 class PageBuilder:
     """Turns descriptions into page models: readable labels, safe links, nested blank nodes."""
 
@@ -105,7 +112,7 @@ class PageBuilder:
             label=found[:1].upper() + found[1:] if capital else found,
             iri=iri,
             href=self.linker.href(iri),
-            curie=curie(iri, self.prefixes),
+            curie=_our_curie(iri, self.base),
             local=self.linker.is_local(iri),
         )
 
@@ -115,7 +122,7 @@ class PageBuilder:
         if isinstance(node, BNode):
             return self.nested(node, depth + 1)
         assert isinstance(node, Literal)
-        datatype = curie(str(node.datatype), self.prefixes) if node.datatype else None
+        datatype = _our_curie(str(node.datatype), self.base) if node.datatype else None
         text = str(node)
         return Text(text, node.language, datatype, long=len(text) > 240)
 

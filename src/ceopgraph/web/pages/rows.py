@@ -12,7 +12,7 @@ import dataclasses
 import logging
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from rdflib import Literal, URIRef
@@ -21,6 +21,7 @@ from rdflib.term import Node
 logger = logging.getLogger("ceopgraph.pages")
 
 R = TypeVar("R")
+Row = Mapping[str, Node]
 _KINDS: tuple[type[Node], ...] = (URIRef, Literal, Node)
 
 
@@ -93,6 +94,15 @@ def read_all(record: type[R], solutions: Iterable[Mapping[str, Node]]) -> list[R
         except UnexpectedSolution as exc:
             logger.warning("left off a page: %s", exc)
     return found
+
+
+def join(left: Iterable[Row], right: Iterable[Row], keys: Sequence[str]) -> list[dict[str, Node]]:
+    """The SPARQL join of two queries' solutions that share only the variables ``keys``, bound in every
+    solution of both: each solution of ``left`` merged with each of ``right`` that binds them alike."""
+    by_key: dict[tuple[Node, ...], list[Row]] = {}
+    for solution in right:
+        by_key.setdefault(tuple(solution[k] for k in keys), []).append(solution)
+    return [{**solution, **other} for solution in left for other in by_key.get(tuple(solution[k] for k in keys), ())]
 
 
 def text(value: Node | None, default: str = "") -> str:
