@@ -42,8 +42,10 @@ def _substitutions(bindings: Bindings | None) -> dict[ox.Variable, OxTerm | ox.T
 
 
 def _graph_of(triples: Iterable[ox.Triple]) -> Graph:
-    # No prefixes bound: rdflib's defaults cost ~40 bind calls per graph, and no writer of ours reads them.
-    graph = Graph(bind_namespaces="none")
+    # rdflib's context-free store (2.5x cheaper to fill than its default, which keeps the graph of every
+    # triple), and no prefixes bound: rdflib's defaults cost ~40 bind calls per graph, and no writer of
+    # ours reads them.
+    graph = Graph(store="SimpleMemory", bind_namespaces="none")
     for triple in triples:
         graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate), to_rdflib(triple.object)))
     return graph
