@@ -11,6 +11,7 @@ import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -41,13 +42,18 @@ def _substitutions(bindings: Bindings | None) -> dict[ox.Variable, OxTerm | ox.T
     return {ox.Variable(name): to_oxigraph(value) for name, value in bindings.items()}
 
 
+# A term converted once: the same predicates, types, code-list IRIs and figures are in most answers,
+# and building rdflib terms (an IRI's check, a literal's datatype) cost pages more than the engine's work.
+_term = lru_cache(maxsize=16384)(to_rdflib)
+
+
 def _graph_of(triples: Iterable[ox.Triple]) -> Graph:
     # rdflib's context-free store (2.5x cheaper to fill than its default, which keeps the graph of every
     # triple), and no prefixes bound: rdflib's defaults cost ~40 bind calls per graph, and no writer of
     # ours reads them.
     graph = Graph(store="SimpleMemory", bind_namespaces="none")
     for triple in triples:
-        graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate), to_rdflib(triple.object)))
+        graph.add((_term(triple.subject), _term(triple.predicate), _term(triple.object)))
     return graph
 
 
@@ -133,15 +139,11 @@ class EmbeddedStore:
         solutions = self._run(query, bindings)
         assert isinstance(solutions, ox.QuerySolutions)
         names = [v.value for v in solutions.variables]
-        rows = []
-        for solution in solutions:
-            row = {}
-            for name in names:
-                value = solution[name]
-                if value is not None:
-                    row[name] = to_rdflib(value)
-            rows.append(row)
-        return rows
+        # A solution gives its values in the order of the variables (None where unbound).
+        return [
+            {name: _term(value) for name, value in zip(names, solution, strict=True) if value is not None}
+            for solution in solutions
+        ]
 
     def ask(self, query: OwnQuery, bindings: Bindings | None = None) -> bool:
         return bool(self._run(query, bindings))
