@@ -18,6 +18,7 @@ import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
 from ceopgraph.conneg import RdfFormat
+from ceopgraph.rdfio import light_graph
 from ceopgraph.sparqltext import Bindings
 from ceopgraph.store import workers
 from ceopgraph.store.disk import DiskStore, Source, load_sources, sources_of, version_of
@@ -48,10 +49,7 @@ _term = lru_cache(maxsize=16384)(to_rdflib)
 
 
 def _graph_of(triples: Iterable[ox.Triple]) -> Graph:
-    # rdflib's context-free store (2.5x cheaper to fill than its default, which keeps the graph of every
-    # triple), and no prefixes bound: rdflib's defaults cost ~40 bind calls per graph, and no writer of
-    # ours reads them.
-    graph = Graph(store="SimpleMemory", bind_namespaces="none")
+    graph = light_graph()
     for triple in triples:
         graph.add((_term(triple.subject), _term(triple.predicate), _term(triple.object)))
     return graph

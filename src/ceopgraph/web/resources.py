@@ -26,6 +26,7 @@ from rdflib.namespace import FOAF, RDFS, VOID
 from ceopgraph import describe, paths
 from ceopgraph.build import DUMP_STEM, METADATA_GRAPH, dataset_iri, graph_iri
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, RdfFormat, negotiate, rdf_format_for_media_type
+from ceopgraph.rdfio import light_graph
 from ceopgraph.store.protocol import Store
 from ceopgraph.web import caching
 from ceopgraph.web.pages import notfound, resource
@@ -273,7 +274,7 @@ def _about(description: Graph, iri: URIRef, base: str) -> Graph:
     document = paths.Linker(base, base.rstrip("/")).href(iri)
     if document is None or document == str(iri):
         return description
-    about = Graph(store="SimpleMemory", bind_namespaces="none")
+    about = light_graph()
     about += description
     about.add((URIRef(document), FOAF.primaryTopic, iri))
     return about
@@ -285,13 +286,12 @@ def _stable(graph: Graph) -> Graph:
     A document's ETag comes from its bytes, so every worker must render the same bytes for the same
     document, or caches would hold as many copies as there are workers: blank nodes get labels derived from the graph's
     content (RDFC-style hashing, ``rdflib.compare``) instead of random ones, and the triples are
-    inserted sorted, because rdflib's JSON-LD writer and the HTML page follow insertion order (in the
-    context-free store, the order of each subject's, predicate's and object's first insertion: sorted too).
+    inserted sorted, because rdflib's JSON-LD writer and the HTML page follow insertion order (in
+    ``rdfio.light_graph``, each term's first insertion: sorted too).
     """
     if any(isinstance(term, BNode) for triple in graph for term in triple):
         graph = to_canonical_graph(graph)
-    # Context-free and without prefixes, as ``store.embedded`` builds them: the writers bind ours.
-    stable = Graph(store="SimpleMemory", bind_namespaces="none")
+    stable = light_graph()
     for triple in sorted(graph, key=lambda t: tuple(term.n3() for term in t)):
         stable.add(triple)
     return stable

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from rdflib import URIRef
 from rdflib.term import Node
@@ -95,7 +96,14 @@ def _cube_bindings(base: str) -> dict[str, Node]:
 
 def _used(query: Template, bindings: dict[str, Node]) -> dict[str, Node]:
     """The bindings of the variables ``query`` names (a store binds only variables a query has)."""
-    return {name: value for name, value in bindings.items() if re.search(rf"\?{name}\b", query.text)}
+    named = _variables(query.text)
+    return {name: value for name, value in bindings.items() if name in named}
+
+
+@lru_cache(maxsize=16)
+def _variables(text: str) -> frozenset[str]:
+    """The variables one of our queries names (our own text, read once)."""
+    return frozenset(re.findall(r"\?(\w+)", text))
 
 
 def format_number(value: Decimal) -> str:

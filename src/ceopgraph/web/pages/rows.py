@@ -21,7 +21,6 @@ from rdflib.term import Node
 logger = logging.getLogger("ceopgraph.pages")
 
 R = TypeVar("R")
-Row = Mapping[str, Node]
 _KINDS: tuple[type[Node], ...] = (URIRef, Literal, Node)
 
 
@@ -96,10 +95,12 @@ def read_all(record: type[R], solutions: Iterable[Mapping[str, Node]]) -> list[R
     return found
 
 
-def join(left: Iterable[Row], right: Iterable[Row], keys: Sequence[str]) -> list[dict[str, Node]]:
+def join(
+    left: Iterable[Mapping[str, Node]], right: Iterable[Mapping[str, Node]], keys: Sequence[str]
+) -> list[dict[str, Node]]:
     """The SPARQL join of two queries' solutions that share only the variables ``keys``, bound in every
     solution of both: each solution of ``left`` merged with each of ``right`` that binds them alike."""
-    by_key: dict[tuple[Node, ...], list[Row]] = {}
+    by_key: dict[tuple[Node, ...], list[Mapping[str, Node]]] = {}
     for solution in right:
         by_key.setdefault(tuple(solution[k] for k in keys), []).append(solution)
     return [{**solution, **other} for solution in left for other in by_key.get(tuple(solution[k] for k in keys), ())]
