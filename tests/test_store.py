@@ -9,10 +9,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from rdflib import Graph, Literal, URIRef
 
 from ceopgraph.conneg import FORMATS_BY_EXTENSION
+from ceopgraph.store import embedded
 from ceopgraph.store.disk import DiskStore
 from ceopgraph.store.embedded import EmbeddedStore, QueryLimits
 from ceopgraph.store.jobs import DatasetSelection, QueryEvaluationError, QueryJob, QuerySyntaxError, QueryTimeout
@@ -212,3 +214,24 @@ def test_relative_iris_in_served_files_resolve_against_the_file(
     finally:
         served.close()
         disk.remove()
+
+
+def test_only_short_terms_are_kept_in_the_term_cache() -> None:
+    """A draft's preview reads a submitter's data: a long literal is converted, not kept."""
+    engine = ox.Store()
+    graph = ox.NamedNode("https://example.org/graph")
+    long_text, short_text = "x" * 10_000, "a short label"
+    for predicate, text in (("long", long_text), ("short", short_text)):
+        engine.add(ox.Quad(ox.NamedNode("https://example.org/s"), ox.NamedNode(f"https://example.org/{predicate}"),
+                           ox.Literal(text), graph))  # fmt: skip
+    store = EmbeddedStore(engine, "cache-test", query_processes=1)
+    try:
+        embedded._cached_term.cache_clear()
+        rows = store.select("SELECT ?o WHERE { ?s <https://example.org/long> ?o }")
+        assert rows == [{"o": Literal(long_text)}]
+        assert embedded._cached_term.cache_info().currsize == 0
+        rows = store.select("SELECT ?o WHERE { ?s <https://example.org/short> ?o }")
+        assert rows == [{"o": Literal(short_text)}]
+        assert embedded._cached_term.cache_info().currsize == 1
+    finally:
+        store.close()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
+from rdflib.term import Node
 
 from ceopgraph.conneg import RdfFormat
 from ceopgraph.rdfio import light_graph
@@ -45,7 +46,15 @@ def _substitutions(bindings: Bindings | None) -> dict[ox.Variable, OxTerm | ox.T
 
 # A term converted once: the same predicates, types, code-list IRIs and figures are in most answers,
 # and building rdflib terms (an IRI's check, a literal's datatype) cost pages more than the engine's work.
-_term = lru_cache(maxsize=16384)(to_rdflib)
+# Only short terms are kept: a draft's preview reads a submitter's data, and 16,384 long literals
+# (an article's text, or anything up to the submission limit) would hold far more than the cache is for.
+_CACHED_TERM_CHARS = 256
+_cached_term = lru_cache(maxsize=16384)(to_rdflib)
+
+
+def _term(term: object) -> Node:
+    short = isinstance(term, ox.NamedNode | ox.BlankNode | ox.Literal) and len(term.value) <= _CACHED_TERM_CHARS
+    return _cached_term(term) if short else to_rdflib(term)  # to_rdflib refuses what it cannot convert
 
 
 def _graph_of(triples: Iterable[ox.Triple]) -> Graph:

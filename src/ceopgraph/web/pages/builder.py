@@ -60,9 +60,14 @@ def curie(iri: str, prefixes: dict[str, str]) -> str:
     return iri
 
 
-@lru_cache(maxsize=8192)
 def _our_curie(iri: str, base: str) -> str:
-    """``curie`` with our prefixes: the same few predicates and types are on every page."""
+    """``curie`` with our prefixes: the same few predicates and types are on every page, so short IRIs
+    are kept (a draft's preview links whatever a submitter wrote, of any length)."""
+    return _cached_curie(iri, base) if len(iri) <= 256 else curie(iri, prefix_map(base))
+
+
+@lru_cache(maxsize=8192)
+def _cached_curie(iri: str, base: str) -> str:
     return curie(iri, prefix_map(base))
 
 
