@@ -14,7 +14,7 @@ def test_tokens_drafts_export_and_import(tmp_path: Path, built_dist: Path) -> No
     token = new_token(data, "publisher", "Pat")
     listed = cli(data, "tokens", "list")
     token_id = token.split("_")[1]
-    assert token_id in listed.stdout and "publisher" in listed.stdout and token.split("_")[2] not in listed.stdout
+    assert token_id in listed.stdout and "publisher" in listed.stdout and token.split("_", 2)[2] not in listed.stdout
     assert cli(data, "tokens", "create", "--role", "submitter").returncode == 2  # a token needs a name
 
     release_1 = (releases.release_folder(1) / "ceopgraph.trig").read_bytes()
