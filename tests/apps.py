@@ -9,7 +9,8 @@ closes its store, so no test module leaves worker processes behind.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,13 +25,17 @@ from ceopgraph.web.services import close_app
 
 @contextmanager
 def embedded_app(
-    settings: Settings, dist: Path, environ: dict[str, str] | None = None, **overrides: object
+    settings: Settings,
+    dist: Path,
+    environ: dict[str, str] | None = None,
+    clock: Callable[[], float] = time.time,
+    **overrides: object,
 ) -> Iterator[Flask]:
     """An app over the TriG dump in ``dist``, its settings from ``environ`` (``CEOPGRAPH_*``) and
-    ``overrides``, with one query process."""
+    ``overrides``, with one query process; ``clock`` places its write path's per-minute budgets."""
     store = EmbeddedStore.from_files([dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]], 1)
     made = load_settings(environ=environ or {}, root=settings.root, dist_dir=dist, **overrides)
-    app = create_app(made, store, owns_store=True)
+    app = create_app(made, store, owns_store=True, clock=clock)
     try:
         yield app
     finally:

@@ -101,7 +101,7 @@ class Settings:
     # release's load time, within which every worker serves a new release.
     release_poll_s: float = 1.0
     # Writes (drafts, publishes, withdrawals) per minute, shared by every worker: per token and per
-    # client address; sign-in attempts per client address.
+    # client address; failed token checks (sign-ins and bearer tokens, one budget) per client address.
     writes_per_token: int = 30
     writes_per_client: int = 60
     sign_ins_per_client: int = 10

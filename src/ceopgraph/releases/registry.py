@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 DATABASE_NAME = "registry.sqlite3"
+WINDOW_S = 60  # the rate budgets count per minute: the window a time falls in is ``int(t // WINDOW_S)``
 SCHEMA_VERSION = 1
 ROLES = ("submitter", "publisher")
 
@@ -125,15 +127,27 @@ class AuditRecord:
     detail: str
 
 
+@dataclass(frozen=True)
+class Reservation:
+    """One unit taken from a rate budget: the key and the window it was taken in (so a refund returns it there)."""
+
+    key: str
+    window: int
+
+
 class Conflict(Exception):
     """The state changed under a write that assumed it (a publish after another publish): 409."""
 
 
 class Registry:
-    """The database in ``folder``; a connection per operation, so threads and processes share nothing."""
+    """The database in ``folder``; a connection per operation, so threads and processes share nothing.
 
-    def __init__(self, folder: Path) -> None:
+    ``clock`` (seconds since the epoch) places the rate budgets' windows: the wall clock, or a test's own,
+    so a test turns the minute without waiting for it."""
+
+    def __init__(self, folder: Path, clock: Callable[[], float] = time.time) -> None:
         self.folder = folder
+        self._clock = clock
         self.path = folder / DATABASE_NAME
         folder.mkdir(parents=True, exist_ok=True)
         with self._connection() as db:
@@ -343,14 +357,37 @@ class Registry:
     def audit_records(self) -> list[AuditRecord]:
         return [AuditRecord(*row) for row in self._all("SELECT * FROM audit ORDER BY id")]
 
-    def spent(self, key: str, window: int) -> int:
-        """What ``key`` counted in this window so far (a budget looked at, not spent)."""
-        row = self._one("SELECT count FROM rate WHERE key = ? AND window = ?", (key, window))
-        return int(row[0]) if row else 0
+    def window(self) -> int:
+        """The window the per-minute budgets count in now, by this registry's clock."""
+        return int(self._clock() // WINDOW_S)
 
-    def count_write(self, budgets: tuple[tuple[str, int], ...], window: int) -> str | None:
+    def reserve(self, key: str, limit: int) -> Reservation | None:
+        """Take one unit of ``key``'s budget of this window if fewer than ``limit`` are taken; None if none
+        is left. One conditional write in one transaction: however many callers race (threads, workers),
+        at most ``limit`` units are taken per window, each before the work it pays for."""
+        window = self.window()
+        with self.transaction() as db:
+            db.execute("DELETE FROM rate WHERE window < ?", (window - 1,))
+            taken = db.execute(
+                "INSERT INTO rate SELECT ?, ?, 1 WHERE ? > 0 "
+                "ON CONFLICT (key, window) DO UPDATE SET count = count + 1 WHERE count < ?",
+                (key, window, limit, limit),
+            ).rowcount
+        return Reservation(key, window) if taken else None
+
+    def refund(self, reservation: Reservation) -> None:
+        """Give back a unit ``reserve`` took (the work it paid for turned out not to count)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE rate SET count = count - 1 WHERE key = ? AND window = ? AND count > 0",
+                (reservation.key, reservation.window),
+            )
+
+    def count_write(self, budgets: tuple[tuple[str, int], ...]) -> str | None:
         """Count one write against each (key, limit) budget of this window; the first key at its limit
-        (the write is then refused and not counted), or None. Shared by every worker: one database."""
+        (the write is then refused and not counted), or None. Checked and counted in one transaction,
+        shared by every worker: one database."""
+        window = self.window()
         with self.transaction() as db:
             db.execute("DELETE FROM rate WHERE window < ?", (window - 1,))
             for key, limit in budgets:

@@ -23,6 +23,7 @@ import json
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,14 +114,16 @@ class Releases:
         render: Renderer | None = None,
         limits: Limits = Limits(),
         on_change: Callable[[Releases], object] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         """``prepare`` and ``render`` do the work that grows with a draft; without them (the read path,
         which only follows the current release) every write is Unavailable. ``on_change`` runs after
         each committed publish or withdrawal (a remote store's push: ``releases.remote``); what it
-        raises reaches the caller, the change committed."""
+        raises reaches the caller, the change committed. ``clock`` places the rate budgets' minutes
+        (``Registry``)."""
         self.folder = folder
         self.base = base
-        self.registry = Registry(folder)
+        self.registry = Registry(folder, clock)
         self.tokens = TokenBook(self.registry)
         self.sessions = SessionBook(self.registry)
         self._prepare = prepare

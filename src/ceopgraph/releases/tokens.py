@@ -7,6 +7,13 @@ Verification is argon2's own constant-time comparison. A successful verification
 process by a SHA-256 of the presented token, so a script's burst of writes pays the slow hash once; the
 token's revocation is read from the registry on every request, so it takes effect at once everywhere.
 
+Guessing is bounded per client address (``FailureBudget``): every check that will hash first takes a unit
+of the address's budget of the minute in the registry, atomically, so however many requests race, at
+most that many hashes run; a failed check keeps its unit, a successful one gives it back. So the budget
+counts failed checks (sign-ins and bearer tokens alike, one budget), and past it an address's checks are
+refused (``TooManyFailedChecks``) before any hashing; a token this process verified before costs no hash
+and needs no unit.
+
 Sessions (the browser's sign-in) are random too; the cookie carries the session secret, the registry
 only its SHA-256 (a 256-bit random secret needs no slow hash), with the CSRF secret of its forms.
 """
@@ -19,6 +26,7 @@ import hmac
 import re
 import secrets
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -48,6 +56,22 @@ class InvalidToken(Exception):
     """No token, a malformed, unknown or revoked one, or a wrong secret: 401 (the same answer for all)."""
 
 
+class TooManyFailedChecks(Exception):
+    """The address's failed checks of this minute are spent: 429, refused before any hashing."""
+
+
+@dataclass(frozen=True)
+class FailureBudget:
+    """Whose failed checks a check counts against (a client address) and how many a minute it may fail."""
+
+    client: str
+    per_minute: int
+
+    @property
+    def key(self) -> str:
+        return f"failed-checks:{self.client}"
+
+
 class TokenBook:
     """Issuing and checking tokens against one registry."""
 
@@ -68,31 +92,52 @@ class TokenBook:
         self._registry.add_token(record)
         return record, f"cgt_{token_id}_{secret}"
 
-    def verified_before(self, presented: str) -> bool:
-        """Whether this process verified ``presented`` already (so checking it again costs no slow hash)."""
-        with self._lock:
-            return _digest(presented) in self._verified
+    def check(self, presented: str, budget: FailureBudget | None = None) -> Token:
+        """The live token ``presented`` names, or InvalidToken (whatever is wrong, the same message).
 
-    def check(self, presented: str) -> Token:
-        """The live token ``presented`` names, or InvalidToken (whatever is wrong, the same message)."""
+        With a ``budget`` (every check a request makes), a check that would hash first takes a unit of it
+        (TooManyFailedChecks if none is left) and gives it back if the token is valid. Without one (the
+        operator's own checks in a trusted process) nothing is counted."""
         refused = InvalidToken("no valid token: send Authorization: Bearer <token>, or sign in")
-        if len(presented) > MAX_TOKEN_CHARS:
-            raise refused
-        match = _FORMAT.fullmatch(presented)
+        match = _FORMAT.fullmatch(presented) if len(presented) <= MAX_TOKEN_CHARS else None
+        if match is not None and self._verified_before(presented):  # no hash: no unit
+            record = self._registry.token(match.group(1))
+            if record is None or record.revoked is not None:
+                raise refused
+            return record
+        reservation = None
+        if budget is not None:
+            reservation = self._registry.reserve(budget.key, budget.per_minute)
+            if reservation is None:
+                raise TooManyFailedChecks(
+                    "too many failed sign-ins or token checks from this address in the last minute; "
+                    "try again in a minute"
+                )
+        record = self._verify(match, refused)  # a failure keeps the unit: it counts
+        if reservation is not None:
+            self._registry.refund(reservation)
+        return record
+
+    def _verify(self, match: re.Match[str] | None, refused: InvalidToken) -> Token:
+        """The slow check of a well-formed token (one argon2 verification, a decoy one for an unknown id)."""
         if match is None:
             raise refused
         record = self._registry.token(match.group(1))
         if record is None or record.revoked is not None:
             _spend_a_verification()  # as long as a wrong secret takes: the answer's time says nothing
             raise refused
-        if not self.verified_before(presented):
-            try:
-                _HASHER.verify(record.hash, match.group(2))
-            except (VerifyMismatchError, VerificationError, InvalidHashError):
-                raise refused from None
-            with self._lock:
-                self._verified.add(_digest(presented))
+        try:
+            _HASHER.verify(record.hash, match.group(2))
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            raise refused from None
+        with self._lock:
+            self._verified.add(_digest(match.group(0)))
         return record
+
+    def _verified_before(self, presented: str) -> bool:
+        """Whether this process verified ``presented`` already (so checking it again costs no slow hash)."""
+        with self._lock:
+            return _digest(presented) in self._verified
 
 
 class SessionBook:

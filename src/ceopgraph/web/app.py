@@ -10,6 +10,9 @@ Flask: ``middleware`` (timing, the access log, security headers, CORS), one blue
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from flask import Flask
 
 from ceopgraph.config import Settings
@@ -19,12 +22,15 @@ from ceopgraph.web import errors, middleware, proxies, releases, replay, resourc
 from ceopgraph.web.services import Services, install
 
 
-def create_app(settings: Settings, store: Store, *, owns_store: bool = False) -> Flask:
+def create_app(
+    settings: Settings, store: Store, *, owns_store: bool = False, clock: Callable[[], float] = time.time
+) -> Flask:
     """An app over ``store``. Its services (``web.services``) are built now; ``close_app`` stops them,
-    and closes the store too when ``owns_store`` (the server's worker made it for this app alone)."""
+    and closes the store too when ``owns_store`` (the server's worker made it for this app alone).
+    ``clock`` places the write path's per-minute budgets: the wall clock, or a test's own."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = max(settings.max_query_bytes, settings.max_submission_bytes)
-    services = Services.build(settings, store, owns_store=owns_store)
+    services = Services.build(settings, store, owns_store=owns_store, clock=clock)
     install(app, services)
     errors.register(app)
     releases.register(app)

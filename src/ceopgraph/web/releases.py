@@ -5,14 +5,14 @@ Who is acting comes from a bearer token (``Authorization: Bearer cgt_…``) or a
 (``HttpOnly``, ``SameSite=Strict``, ``Secure`` over HTTPS); a write by cookie must carry the session's
 CSRF secret (the form's hidden ``csrf`` field or ``X-CSRF-Token``) and, when the browser sends one, an
 ``Origin`` equal to ours. Every write is counted against the token's and the client's per-minute budgets
-(one counter in the registry, shared by every worker) before any work. Nothing here is cached: every
+(one counter in the registry, shared by every worker) before any work; every token check, bearer or
+sign-in, against the client's one budget of failed checks (``releases.tokens``). Nothing here is cached: every
 answer says ``Cache-Control: no-store``, and the replay cache never sees these paths.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from flask import Blueprint, Flask, Response, g, render_template, request, send_from_directory
@@ -37,7 +37,7 @@ from ceopgraph.releases.service import (
     may_publish,
     may_submit,
 )
-from ceopgraph.releases.tokens import InvalidToken, same_secret
+from ceopgraph.releases.tokens import FailureBudget, InvalidToken, TooManyFailedChecks, same_secret
 from ceopgraph.store.protocol import Store
 from ceopgraph.web import resources
 from ceopgraph.web.pages.index import SubjectIndex
@@ -97,15 +97,16 @@ def _actor(*, writing: bool = False) -> Token:
 
 
 def _checked(releases: Releases, presented: str) -> Token:
-    """A bearer token checked, within the address's budget of failed checks (each costs a slow hash)."""
-    key, limit, window = f"bad-token:{_client()}", current().settings.sign_ins_per_client, _minute()
-    if releases.registry.spent(key, window) >= limit and not releases.tokens.verified_before(presented):
-        raise RateLimited("too many invalid tokens from this address in the last minute; try again in a minute")
+    """A bearer token checked within the address's budget of failed checks (each costs a slow hash)."""
     try:
-        return releases.tokens.check(presented)
+        return releases.tokens.check(presented, _failure_budget())
     except InvalidToken as exc:
-        releases.registry.count_write(((key, limit),), window)
         raise NotSignedIn(str(exc)) from None
+
+
+def _failure_budget() -> FailureBudget:
+    """The one budget of failed token checks, bearer and sign-in alike, of this request's address."""
+    return FailureBudget(_client(), current().settings.sign_ins_per_client)
 
 
 def _check_csrf(csrf: str) -> None:
@@ -138,11 +139,6 @@ def _field(name: str) -> str | None:
     return request.form.get(name)
 
 
-def _minute() -> int:
-    """The window the per-minute budgets count in."""
-    return int(time.time() // 60)
-
-
 def _client() -> str:
     return request.remote_addr or "-"
 
@@ -150,7 +146,7 @@ def _client() -> str:
 def _count_write(token: Token) -> None:
     settings = current().settings
     budgets = ((f"token:{token.id}", settings.writes_per_token), (f"client:{_client()}", settings.writes_per_client))
-    over = _releases().registry.count_write(budgets, _minute())
+    over = _releases().registry.count_write(budgets)
     if over is not None:
         kind = "token" if over.startswith("token:") else "address"
         raise RateLimited(f"too many writes from this {kind} in the last minute; try again in a minute")
@@ -189,11 +185,8 @@ def sign_in_page() -> Response:
 def sign_in() -> Response:
     releases = _releases()
     _same_origin("a sign-in")
-    budget = ((f"sign-in:{_client()}", current().settings.sign_ins_per_client),)
-    if releases.registry.count_write(budget, _minute()) is not None:
-        raise RateLimited("too many sign-in attempts from this address; try again in a minute")
     try:
-        token = releases.tokens.check((_field("token") or "").strip())
+        token = releases.tokens.check((_field("token") or "").strip(), _failure_budget())
     except InvalidToken:
         releases.registry.audit("-", "sign-in", "-", "refused", f"from {_client()}")
         return _page("sign_in.html", status=401, problem="That token is not valid (or was revoked).")
@@ -478,6 +471,7 @@ _STATUSES: tuple[tuple[type[Exception], int, str], ...] = (
     (DraftInvalid, 422, "The draft does not conform"),
     (TooManyDrafts, 429, "Too many drafts"),
     (RateLimited, 429, "Too many requests"),
+    (TooManyFailedChecks, 429, "Too many requests"),
     (PreconditionRequired, 428, "Precondition required"),
     (Unavailable, 503, "Unavailable"),
     (DraftStoresBusy, 503, "Busy"),

@@ -11,6 +11,7 @@ never by importing the package that creates the app.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -92,7 +93,10 @@ class Services:
     owns_store: bool = False
 
     @classmethod
-    def build(cls, settings: Settings, store: Store, owns_store: bool = False) -> Services:
+    def build(
+        cls, settings: Settings, store: Store, owns_store: bool = False, clock: Callable[[], float] = time.time
+    ) -> Services:
+        """The app's services; ``clock`` places the write path's per-minute budgets (a test's own clock)."""
         shapes = load_shapes(settings.shapes_dir, settings.base_uri)
         config = ValidatorConfig(str(settings.shapes_dir), settings.base_uri, settings.max_submission_bytes)
         validator = ValidationPool(config, settings.validation_processes, settings.validation_memory_mb)
@@ -109,7 +113,7 @@ class Services:
             example=PerVersion(lambda: example_submission(store, settings.base_uri)),
             first_seen=FirstSeen(),
             editor_assets=settings.root / YASGUI_BUILD,
-            releases=_write_path(settings, validator),
+            releases=_write_path(settings, validator, clock),
             draft_stores=DraftStores(lambda engine, version: _draft_store(settings, engine, version)),
             owns_store=owns_store,
         )
@@ -136,7 +140,7 @@ class Services:
                     self.store.close()
 
 
-def _write_path(settings: Settings, validator: ValidationPool) -> Releases | None:
+def _write_path(settings: Settings, validator: ValidationPool, clock: Callable[[], float]) -> Releases | None:
     """The drafts and releases of the data directory, their work done in the validation workers."""
     if settings.data_dir is None:
         return None
@@ -153,7 +157,7 @@ def _write_path(settings: Settings, validator: ValidationPool) -> Releases | Non
     limits = Limits(settings.max_open_drafts, settings.max_open_drafts_per_submitter)
     target = push_target(settings)
     on_change = None if target is None else (lambda releases: push_current(releases, target))
-    return Releases(settings.data_dir, settings.base_uri, prepare, render, limits, on_change)
+    return Releases(settings.data_dir, settings.base_uri, prepare, render, limits, on_change, clock)
 
 
 def push_target(settings: Settings) -> Target | None:
