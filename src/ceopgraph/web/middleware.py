@@ -4,7 +4,10 @@
   replay cache (``web.replay``) measures its own replays afresh.
 - **Access log**: one line per request, method, path, status, time and, for queries, the query's hash
   (also sent as ``X-Query-Hash``). The query itself is never logged (it can be long or carry personal
-  data); the hash is enough to find a query a user reports. Replays write the same line.
+  data); the hash is enough to find a query a user reports. Replays write the same line. A request's
+  fields are the client's text (a decoded path holds ``%0a`` as a newline, ``%00`` as a NUL), so every
+  character that is not printable, and the ``"`` and ``\\`` that delimit and escape, is written as
+  ``\\xNN``/``\\uNNNN``/``\\UNNNNNNNN``: one line per request always, and no line a client can forge.
 - **Security headers**: no MIME sniffing, no inline script, no framing; a page that needs another
   policy (the SPARQL editor) sets its own ``Content-Security-Policy`` first.
 - **CORS** (Fetch standard): any origin may read any answer, without credentials. Everything served
@@ -63,9 +66,27 @@ def install(app: Flask) -> None:
 
 
 def log_line(remote_addr: str, method: str, path: str, status: int, elapsed_ms: float, query_hash: str) -> None:
-    """The one format of an access line, also written by the replay cache."""
+    """The one format of an access line, also written by the replay cache and the query operation; every
+    text field escaped (``loggable``)."""
     if logger.isEnabledFor(logging.INFO):
-        logger.info('%s "%s %s" %d %.2fms query=%s', remote_addr, method, path, status, elapsed_ms, query_hash)
+        fields = (loggable(remote_addr), loggable(method), loggable(path))
+        logger.info('%s "%s %s" %d %.2fms query=%s', *fields, status, elapsed_ms, loggable(query_hash))
+
+
+def loggable(field: str) -> str:
+    """``field`` as a log line may hold it: characters that are not printable (controls, line and paragraph
+    separators, format characters), ``"`` and ``\\`` escaped in Python's ``\\x``/``\\u``/``\\U`` form, the
+    rest as it is. One pass; a field with nothing to escape is returned by a C-speed check."""
+    if field.isprintable() and '"' not in field and "\\" not in field:
+        return field
+    return "".join(_escaped(c) for c in field)
+
+
+def _escaped(c: str) -> str:
+    if c.isprintable() and c not in '"\\':
+        return c
+    code = ord(c)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def _start_timer() -> None:
