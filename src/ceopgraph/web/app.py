@@ -12,14 +12,42 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import NoReturn
 
-from flask import Flask
+from flask import Flask, Request
+from werkzeug.routing import RequestRedirect
 
 from ceopgraph.config import Settings
 from ceopgraph.releases.follower import ReleaseStore
 from ceopgraph.store.protocol import Store
 from ceopgraph.web import errors, middleware, proxies, releases, replay, resources, site, sparql, validation
 from ceopgraph.web.services import Services, install
+
+# A host of our own (RFC 2606: never a real one) that werkzeug's redirects are built with, then cut off.
+_REDIRECT_HOST = "redirect.invalid"
+
+
+class App(Flask):
+    """Flask with werkzeug's own redirects (a slash added to a route that ends in one, slashes merged) made
+    relative. werkzeug builds them absolute, from the request's ``Host`` (``Host: evil.example`` gave
+    ``Location: http://evil.example/…``); here the path is matched again against our URL map bound to a
+    host of our own, and the ``Location`` is what that match names after the host: our route, under the
+    deployment's path prefix, with the request's query."""
+
+    def raise_routing_exception(self, request: Request) -> NoReturn:
+        if isinstance(request.routing_exception, RequestRedirect):
+            adapter = self.url_map.bind(
+                _REDIRECT_HOST,
+                script_name=request.script_root or "/",
+                url_scheme="http",
+                path_info=request.path,
+                query_args=request.query_string.decode("latin-1"),
+            )
+            try:
+                adapter.match(method=request.method)
+            except RequestRedirect as ours:
+                raise RequestRedirect(ours.new_url.removeprefix(f"http://{_REDIRECT_HOST}")) from None
+        super().raise_routing_exception(request)
 
 
 def create_app(
@@ -28,7 +56,7 @@ def create_app(
     """An app over ``store``. Its services (``web.services``) are built now; ``close_app`` stops them,
     and closes the store too when ``owns_store`` (the server's worker made it for this app alone).
     ``clock`` places the write path's per-minute budgets: the wall clock, or a test's own."""
-    app = Flask(__name__)
+    app = App(__name__)
     app.config["MAX_CONTENT_LENGTH"] = max(settings.max_query_bytes, settings.max_submission_bytes)
     services = Services.build(settings, store, owns_store=owns_store, clock=clock)
     install(app, services)
