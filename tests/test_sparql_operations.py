@@ -109,3 +109,15 @@ def test_a_revalidation_gets_304_with_the_validators_and_the_hash_only(app: Flas
     for name in ("ETag", "X-Query-Hash", "Vary", "Cache-Control"):
         assert again.headers[name] == first.headers[name]
     assert "Content-Type" not in again.headers and "X-SPARQL-MaxRows" not in again.headers
+
+
+@pytest.mark.parametrize(("fmt", "written"), [("csv", '"=HYPERLINK(""http://evil.example"")"'), ("tsv", None)])
+def test_csv_and_tsv_results_carry_values_unchanged(app: Flask, fmt: str, written: str | None) -> None:
+    """The W3C result formats: a value that a spreadsheet would run is not neutralised (the README says to
+    open them with care; reports and table downloads go through ``csvsafe``)."""
+    query = 'SELECT ?x { BIND("=HYPERLINK(\\"http://evil.example\\")" AS ?x) }'
+    answer = app.test_client().get("/sparql", query_string={"query": query, "format": fmt})
+    assert answer.status_code == 200
+    lines = answer.get_data(as_text=True).splitlines()
+    expected = written if written is not None else '"=HYPERLINK(\\"http://evil.example\\")"'
+    assert lines[1] == expected

@@ -52,6 +52,16 @@ def test_csv_cells_never_run_as_spreadsheet_formulas() -> None:
     assert [r["value"] for r in rows] == ["'" + v for v in values[:4]] + values[4:]
 
 
+def test_csv_cells_hiding_a_formula_behind_space_a_line_break_or_a_fullwidth_form_are_neutralised() -> None:
+    def result(value: str) -> Result:
+        return Result("http://a.example/s", None, value, "Violation", "m", "http://a.example/shape", None)
+
+    values = [" =1+1", "plain\n=cmd", "＝1+1", "\u3000=1", "|cmd", "-790", "plain"]
+    report = Report(False, tuple(result(v) for v in values), Graph())
+    rows = list(csv.DictReader(io.StringIO(report.to_csv())))
+    assert [r["value"] for r in rows] == ["'" + v for v in values[:5]] + values[5:]
+
+
 def _results(*severities: str) -> tuple[Result, ...]:
     return tuple(
         Result(f"http://a.example/s{i}", None, None, s, "m", "http://a.example/shape", None)

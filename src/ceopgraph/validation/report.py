@@ -3,10 +3,7 @@ and every rendering the command line and the web service need (JSON, Turtle, JSO
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +14,7 @@ from rdflib.namespace import RDF
 from rdflib.term import Node
 
 from ceopgraph.conneg import FORMATS_BY_NAME
+from ceopgraph.csvsafe import csv_text
 from ceopgraph.labels import REPORT_LABEL_PROPERTIES, label
 from ceopgraph.namespaces import SH
 from ceopgraph.rdfio import serialise
@@ -143,17 +141,10 @@ class Report:
         return {prefix: str(namespace) for prefix, namespace in self.graph.namespaces() if prefix}
 
     def to_csv(self) -> str:
-        """One result per row, for spreadsheets (RFC 4180).
-
-        A cell a spreadsheet would run as a formula (starting ``=``, ``+``, ``@``, a tab, or ``-``
-        that does not begin a number) is prefixed with ``'`` (OWASP "CSV injection"); submitted
-        values are untrusted text and a report must not execute when opened.
-        """
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(CSV_COLUMNS)
-        for r in self.results:
-            row = (
+        """One result per row, for spreadsheets (RFC 4180); submitted values are untrusted text, so every
+        cell goes through ``csvsafe`` and a report never runs a formula when opened."""
+        rows = (
+            (
                 r.severity,
                 r.focus_node,
                 self.labels.get(r.focus_node),
@@ -164,8 +155,9 @@ class Report:
                 self.labels.get(r.source_shape),
                 r.source_constraint,
             )
-            writer.writerow(["" if cell is None else _spreadsheet_safe(cell) for cell in row])
-        return out.getvalue()
+            for r in self.results
+        )
+        return csv_text(CSV_COLUMNS, rows)
 
     def to_text(self) -> str:
         verdict = "conforms" if self.conforms else "does not conform"
@@ -195,13 +187,6 @@ CSV_COLUMNS = (
     "sourceShapeLabel",
     "sourceConstraint",
 )
-_NUMBER = re.compile(r"-\d+(\.\d*)?([eE][-+]?\d+)?")
-
-
-def _spreadsheet_safe(cell: str) -> str:
-    if cell[:1] in ("=", "+", "@", "\t", "\r") or (cell.startswith("-") and not _NUMBER.fullmatch(cell)):
-        return "'" + cell
-    return cell
 
 
 # Reading a report graph ---------------------------------------------------------------------------
