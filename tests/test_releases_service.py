@@ -18,6 +18,7 @@ from ceopgraph.conneg import FORMATS_BY_NAME
 from ceopgraph.namespaces import SCHEMA
 from ceopgraph.rdfio import UnreadableRdf
 from ceopgraph.releases.content import Version, content_of, release_dataset, release_iri, releases_graph
+from ceopgraph.releases.drafting import DraftTooLarge
 from ceopgraph.releases.registry import Conflict, Registry, Token, TooManyDrafts
 from ceopgraph.releases.service import (
     DraftInvalid,
@@ -336,7 +337,7 @@ def test_publishing_needs_the_version_reviewed(releases: Releases) -> None:
 def test_a_diff_refresh_never_overwrites_a_replace(releases: Releases) -> None:
     sam, _, pat = _people(releases)
     draft = releases.create_draft(sam, _submission(changed(_dump(releases), GOOD_FIGURE)))
-    stale = releases.registry.draft(draft.id)
+    stale = releases.registry.draft(draft.id, None)
     assert stale is not None
     releases.replace_draft(sam, draft.id, _submission(changed(_dump(releases), BAD_FIGURE)))
     with pytest.raises(Conflict):
@@ -397,3 +398,23 @@ def test_an_import_refuses_unrecorded_files_links_and_another_base(releases: Rel
         import_(other, tmp_path / "export")
     for name in ("one", "two", "three"):
         assert not any((tmp_path / name / "releases").iterdir())
+
+
+def test_what_a_draft_would_store_is_bounded_changeset_report_and_diff_included(releases: Releases) -> None:
+    """The bound is on the data, changeset, report and diff together: one byte under what a draft takes
+    refuses it (naming both sizes) and stores nothing; the bound itself admits it."""
+    sam, _, _ = _people(releases)
+    data = changed(_dump(releases), GOOD_FIGURE)
+    made = releases.create_draft(sam, _submission(data))
+    stored = len(made.nquads) + len(made.changeset) + len(made.report.encode()) + len(made.diff.encode())
+    assert len(made.nquads) < stored  # a bound between the two tests the changeset, report and diff
+    settings = load_settings(environ={}, data_dir=releases.folder, max_draft_bytes=stored - 1)
+    tight = cli_releases(settings)
+    before = tight.registry.rows("drafts")
+    with pytest.raises(DraftTooLarge) as refused:
+        tight.create_draft(sam, _submission(data))
+    assert f"would take {stored:,} bytes (data {len(made.nquads):,}, changeset" in str(refused.value)
+    assert f"more than the {stored - 1:,} bytes a draft may take" in str(refused.value)
+    assert tight.registry.rows("drafts") == before
+    exact = cli_releases(load_settings(environ={}, data_dir=releases.folder, max_draft_bytes=stored))
+    assert exact.create_draft(sam, _submission(data)).triples == made.triples

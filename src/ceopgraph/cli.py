@@ -21,7 +21,7 @@ from ceopgraph.releases import drafting
 from ceopgraph.releases.follower import ReleaseStore
 from ceopgraph.releases.registry import Conflict
 from ceopgraph.releases.remote import StoreNotUpdated, push_current
-from ceopgraph.releases.service import OPERATOR, DraftInvalid, DraftNotFound, Releases
+from ceopgraph.releases.service import OPERATOR, DraftInvalid, DraftNotFound, Limits, Releases
 from ceopgraph.server import SERVERS, serve
 from ceopgraph.store.disk import DiskStore
 from ceopgraph.store.embedded import EmbeddedStore, QueryLimits
@@ -271,7 +271,7 @@ def local_releases(settings: Settings) -> Releases:
     def render(job: drafting.RenderJob) -> dict[str, bytes]:
         return drafting.render(job.content, settings.base_uri, job.version)
 
-    return Releases(settings.data_dir, settings.base_uri, prepare, render)
+    return Releases(settings.data_dir, settings.base_uri, prepare, render, Limits.of(settings))
 
 
 def _releases_settings(args: argparse.Namespace) -> Settings:
@@ -337,6 +337,9 @@ def cmd_draft(args: argparse.Namespace) -> int:
         return 0
     except UnreadableRdf as exc:
         print(f"cannot read the draft: {exc.message}", file=sys.stderr)
+        return 2
+    except drafting.DraftTooLarge as exc:
+        print(f"draft {args.action} refused: {exc}", file=sys.stderr)
         return 2
     except (DraftNotFound, DraftInvalid, Conflict) as exc:
         print(f"draft {args.action} refused: {exc}", file=sys.stderr)

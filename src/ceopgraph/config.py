@@ -57,6 +57,11 @@ class Settings:
     answer_cache_mb: int = 64
     # Submission limits for the validation service and command.
     max_submission_bytes: int = 4 * 1024 * 1024
+    # What a draft may occupy in the registry once prepared: its data as canonical N-Quads, its changeset,
+    # report and diff (413 above it). Eight times the upload limit: a 4 MiB Turtle upload with the usual
+    # prefixes is about 13 MiB of N-Quads and a changeset as large as its TriG; a 2,000-character prefix
+    # made an 81 KB upload 82 MB. The published dataset as a draft takes 0.2 MB.
+    max_draft_bytes: int = 32 * 1024 * 1024
     validation_timeout_s: float = 30.0
     # Validation worker processes per server worker (a validation past its time limit is killed).
     validation_processes: int = 2

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
-from ceopgraph.releases.registry import Draft
+from ceopgraph.releases.registry import Draft, DraftSummary
 from ceopgraph.releases.service import Releases
 from ceopgraph.sparqltext import Bindings
 from ceopgraph.store.jobs import QueryAnswer, QueryJob
@@ -174,11 +174,12 @@ class DraftStores:
         self._retiring: list[threading.Timer] = []
         self._lock = threading.Lock()
 
-    def holds(self, draft: Draft) -> bool:
+    def holds(self, draft: DraftSummary) -> bool:
         with self._lock:
             return (draft.id, draft.revision) in self._held
 
-    def get(self, draft: Draft) -> Store:
+    def get(self, draft: DraftSummary, load: Callable[[], Draft]) -> Store:
+        """The store of ``draft``'s revision; ``load`` reads the draft's data only when one must be made."""
         key = (draft.id, draft.revision)
         with self._lock:
             found = self._held.get(key)
@@ -188,9 +189,11 @@ class DraftStores:
             self._retiring = [t for t in self._retiring if t.is_alive()]
             if len(self._retiring) >= self._keep:
                 raise DraftStoresBusy("the drafts' stores are all in use; try again in a few seconds")
+        loaded = load()
+        key = (loaded.id, loaded.revision)  # the revision read (a replace meanwhile is another store)
         engine = ox.Store()
-        engine.load(draft.nquads, format=ox.RdfFormat.N_QUADS)
-        made = self._make(engine, hashlib.sha256(draft.nquads).hexdigest()[:20])
+        engine.load(loaded.nquads, format=ox.RdfFormat.N_QUADS)
+        made = self._make(engine, hashlib.sha256(loaded.nquads).hexdigest()[:20])
         with self._lock:
             found = self._held.get(key)
             if found is not None:  # another request made it meanwhile

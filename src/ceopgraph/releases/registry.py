@@ -19,7 +19,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,8 @@ DATABASE_NAME = "registry.sqlite3"
 WINDOW_S = 60  # the rate budgets count per minute: the window a time falls in is ``int(t // WINDOW_S)``
 SCHEMA_VERSION = 1
 ROLES = ("submitter", "publisher")
+# The numbers a release can have: from 1 to SQLite's largest integer (a larger one cannot even be looked up).
+RELEASE_NUMBERS = range(1, 1 << 63)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -79,21 +81,21 @@ class Token:
 
 
 @dataclass(frozen=True)
-class Draft:
+class DraftSummary:
+    """A draft without its data, report and diff: what a listing shows and what deciding who may see a
+    draft needs. Those blobs grow with the submission (megabytes each), so only ``Draft`` holds them, read
+    for the one draft shown, diffed or published."""
+
     id: str
     owner: str
     status: str
     created: str
     updated: str
     source: str  # the submission's name ("figures.ttl", "the request body")
-    nquads: bytes
     triples: int
     conforms: bool
     violations: int
-    report: str  # the report as JSON (``Report.to_json``)
     base_release: int  # the current release when its diff was computed
-    diff: str  # the figure-level diff as JSON (``releases.content.Diff.as_json``)
-    changeset: bytes  # the triples added and removed, as TriG with two named graphs
     release: int | None  # the release it became
     revision: int = 1  # one more at every change of its data or diff: what a publisher reviewed
 
@@ -101,6 +103,16 @@ class Draft:
     def version(self) -> str:
         """The draft's version, as its ETag names it and a publish must name it (``If-Match``)."""
         return f"{self.id[:8]}-{self.revision}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Draft(DraftSummary):
+    """A draft with its blobs."""
+
+    nquads: bytes  # its content, as canonical N-Quads
+    report: str  # the report as JSON (``Report.to_json``)
+    diff: str  # the figure-level diff as JSON (``releases.content.Diff.as_json``)
+    changeset: bytes  # the triples added and removed, as TriG with two named graphs
 
 
 @dataclass(frozen=True)
@@ -267,22 +279,29 @@ class Registry:
         with self._connection() as db:
             _check_room(db, owner, max_open, max_open_per_owner)
 
-    def draft(self, draft_id: str) -> Draft | None:
-        row = self._one("SELECT * FROM drafts WHERE id = ?", (draft_id,))
+    def draft_summary(self, draft_id: str, owner: str | None) -> DraftSummary | None:
+        """The draft ``draft_id`` if it is not discarded and, when ``owner`` is given, is theirs; None
+        otherwise. One query by id and owner, so a draft of somebody else's costs what an unknown id does."""
+        sql = f"SELECT {_SUMMARY} FROM drafts WHERE {_VISIBLE}"  # noqa: S608 (our constants; values bound)
+        row = self._one(sql, (draft_id, owner, owner))
+        return _summary(row) if row else None
+
+    def draft(self, draft_id: str, owner: str | None) -> Draft | None:
+        """``draft_summary`` with the draft's blobs: for the one draft shown, diffed or published."""
+        sql = f"SELECT {_SUMMARY}, {_BLOBS} FROM drafts WHERE {_VISIBLE}"  # noqa: S608 (our constants)
+        row = self._one(sql, (draft_id, owner, owner))
         return _draft(row) if row else None
 
-    def drafts(self, owner: str | None = None) -> list[Draft]:
-        """Open drafts, newest first: one owner's, or everybody's."""
-        if owner is None:
-            rows = self._all("SELECT * FROM drafts WHERE status = 'open' ORDER BY created DESC, id")
-        else:
-            rows = self._all(
-                "SELECT * FROM drafts WHERE status = 'open' AND owner = ? ORDER BY created DESC, id", (owner,)
-            )
-        return [_draft(row) for row in rows]
+    def drafts(self, owner: str | None = None) -> list[DraftSummary]:
+        """Open drafts, newest first: one owner's, or everybody's; never their blobs (a publisher's list
+        of 200 drafts would otherwise read them all)."""
+        sql = f"SELECT {_SUMMARY} FROM drafts WHERE status = 'open' AND (? IS NULL OR owner = ?) "  # noqa: S608
+        rows = self._all(sql + "ORDER BY created DESC, id", (owner, owner))
+        return [_summary(row) for row in rows]
 
-    def all_drafts(self) -> list[Draft]:
-        return [_draft(row) for row in self._all("SELECT * FROM drafts ORDER BY created, id")]
+    def all_drafts(self) -> list[DraftSummary]:
+        sql = f"SELECT {_SUMMARY} FROM drafts ORDER BY created, id"  # noqa: S608 (our constants)
+        return [_summary(row) for row in self._all(sql)]
 
     def replace_draft(self, draft: Draft, expected_revision: int | None = None) -> Draft:
         """Store a draft's new data, report and diff as its next revision, if it is still open (and still
@@ -298,8 +317,21 @@ class Registry:
                 "report = ?, base_release = ?, diff = ?, changeset = ?, revision = revision + 1 WHERE id = ?",
                 (*_draft_row(draft)[4:14], draft.id),  # updated … changeset, in the table's order
             )
-            stored = db.execute("SELECT * FROM drafts WHERE id = ?", (draft.id,)).fetchone()
+            sql = f"SELECT {_SUMMARY}, {_BLOBS} FROM drafts WHERE id = ?"  # noqa: S608 (our constants)
+            stored = db.execute(sql, (draft.id,)).fetchone()
         return _draft(stored)
+
+    @staticmethod
+    def owner_revoked_in(db: sqlite3.Connection, draft_id: str) -> str | None:
+        """When the token that submitted the draft was revoked, or None (live, or the operator's draft)."""
+        row = db.execute(
+            "SELECT t.revoked FROM drafts d JOIN tokens t ON t.id = d.owner WHERE d.id = ?", (draft_id,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def owner_revoked(self, draft_id: str) -> str | None:
+        with self._connection() as db:
+            return self.owner_revoked_in(db, draft_id)
 
     def discard_draft(self, draft_id: str) -> bool:
         with self.transaction() as db:
@@ -317,6 +349,9 @@ class Registry:
         return [_release(row) for row in self._all("SELECT * FROM releases ORDER BY n")]
 
     def release(self, n: int) -> Release | None:
+        """Release ``n``, or None (a number no release can have, past SQLite's integers, included)."""
+        if n not in RELEASE_NUMBERS:
+            return None
         row = self._one("SELECT * FROM releases WHERE n = ?", (n,))
         return _release(row) if row else None
 
@@ -470,10 +505,24 @@ def _draft_row(draft: Draft) -> tuple[Any, ...]:
     )
 
 
+# A draft's columns: its summary (``DraftSummary``'s fields, in order), then its blobs (``Draft``'s own).
+_SUMMARY_COLUMNS = tuple(f.name for f in fields(DraftSummary))
+_BLOB_COLUMNS = tuple(f.name for f in fields(Draft) if f.name not in _SUMMARY_COLUMNS)
+_SUMMARY = ", ".join(_SUMMARY_COLUMNS)
+_BLOBS = ", ".join(_BLOB_COLUMNS)
+# A draft by id that is not discarded and is the owner's (the owner bound twice; NULL: anybody's).
+_VISIBLE = "id = ? AND status != 'discarded' AND (? IS NULL OR owner = ?)"
+
+
+def _summary(row: tuple[Any, ...]) -> DraftSummary:
+    values = dict(zip(_SUMMARY_COLUMNS, row, strict=True))
+    return DraftSummary(**{**values, "conforms": bool(values["conforms"])})
+
+
 def _draft(row: tuple[Any, ...]) -> Draft:
-    values = list(row)
-    values[8] = bool(values[8])
-    return Draft(*values)
+    summary = _summary(row[: len(_SUMMARY_COLUMNS)])
+    blobs = dict(zip(_BLOB_COLUMNS, row[len(_SUMMARY_COLUMNS) :], strict=True))
+    return Draft(**{f.name: getattr(summary, f.name) for f in fields(DraftSummary)}, **blobs)
 
 
 def _release(row: tuple[Any, ...]) -> Release:

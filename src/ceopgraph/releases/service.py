@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import os
 import secrets
 import shutil
@@ -33,11 +32,12 @@ from rdflib import Dataset
 
 from ceopgraph import rdfio
 from ceopgraph.build import DUMP_STEM, graph_iri
+from ceopgraph.config import Settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION
 from ceopgraph.releases import drafting
 from ceopgraph.releases.content import RELEASES_GRAPH, ListedRelease, Version, content_of, releases_graph
 from ceopgraph.releases.drafting import Prepared, PrepareJob, RenderJob
-from ceopgraph.releases.registry import Conflict, Draft, Registry, Release, Token, now
+from ceopgraph.releases.registry import RELEASE_NUMBERS, Conflict, Draft, DraftSummary, Registry, Release, Token, now
 from ceopgraph.releases.tokens import SessionBook, TokenBook
 from ceopgraph.validation.service import Submission
 
@@ -84,10 +84,20 @@ class Unavailable(Exception):
 class Limits:
     max_open_drafts: int = 200
     max_open_drafts_per_submitter: int = 20
+    max_draft_bytes: int = 32 * 1024 * 1024
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        return cls(settings.max_open_drafts, settings.max_open_drafts_per_submitter, settings.max_draft_bytes)
 
 
 def may_submit(actor: Token) -> bool:
     return actor.role in ("submitter", "operator")
+
+
+def _viewer(actor: Token) -> str | None:
+    """Whose drafts the actor sees: its own (a submitter), or everybody's (None)."""
+    return None if sees_every_draft(actor) else actor.id
 
 
 def may_publish(actor: Token) -> bool:
@@ -195,7 +205,12 @@ class Releases:
         current, _ = self.registry.state()
         changeset = drafting.changeset_iri(self.base, draft_id)
         job = PrepareJob(
-            submission, self._content_path(current), current, changeset, drafting.OWN_FILE_LIMIT if ours else None
+            submission,
+            self._content_path(current),
+            current,
+            changeset,
+            self._limits.max_draft_bytes,
+            drafting.OWN_FILE_LIMIT if ours else None,
         )
         if self._prepare is None:
             raise Unavailable("this process does not prepare drafts")
@@ -217,18 +232,28 @@ class Releases:
         self.registry.audit(actor.id, "create-draft", draft_id, "done", _summary(prepared))
         return draft
 
-    def draft(self, actor: Token, draft_id: str) -> Draft:
-        """A draft the actor may see (its submitter's, or any for a publisher); DraftNotFound otherwise."""
-        found = self.registry.draft(draft_id) if len(draft_id) <= 64 else None
-        if found is None or found.status == "discarded" or not (sees_every_draft(actor) or found.owner == actor.id):
+    def find_draft(self, actor: Token, draft_id: str) -> DraftSummary:
+        """A draft the actor may see (its submitter's, or any for a publisher), without its blobs;
+        DraftNotFound otherwise, after the same single lookup whether the id is unknown or somebody else's."""
+        found = self.registry.draft_summary(draft_id, _viewer(actor)) if len(draft_id) <= 64 else None
+        if found is None:
             raise DraftNotFound("no such draft")
         return found
 
-    def drafts(self, actor: Token) -> list[Draft]:
-        return self.registry.drafts(None if sees_every_draft(actor) else actor.id)
+    def draft(self, actor: Token, draft_id: str) -> Draft:
+        """``find_draft`` with the draft's data, report and diff: for the one draft shown, diffed or published.
+        The blobs are selected only once the summary found the draft visible: a 404 never reads them."""
+        self.find_draft(actor, draft_id)
+        found = self.registry.draft(draft_id, _viewer(actor))
+        if found is None:  # discarded just now
+            raise DraftNotFound("no such draft")
+        return found
 
-    def _own_open_draft(self, actor: Token, draft_id: str, action: str) -> Draft:
-        draft = self.draft(actor, draft_id)
+    def drafts(self, actor: Token) -> list[DraftSummary]:
+        return self.registry.drafts(_viewer(actor))
+
+    def _own_open_draft(self, actor: Token, draft_id: str, action: str) -> DraftSummary:
+        draft = self.find_draft(actor, draft_id)
         if draft.owner != actor.id and actor is not OPERATOR:
             self._refused(actor, action, draft_id, "only the draft's submitter may change it")
         if draft.status != "open":
@@ -270,8 +295,10 @@ class Releases:
 
     def publish(self, actor: Token, draft_id: str, version: str | None) -> Release:
         """Publish the draft as it was reviewed: ``version`` is the draft version the publisher read
-        (``Draft.version``; None only for the operator, who publishes what is there)."""
-        draft = self.draft(actor, draft_id)
+        (``Draft.version``; None only for the operator, who publishes what is there). A draft whose
+        submitter's token was revoked is refused (409): the revocation withdrew their say in what is
+        published, including what they had submitted before it."""
+        draft = self.find_draft(actor, draft_id)  # every check on the summary: blobs read only to publish
         if not may_publish(actor):
             self._refused(actor, "publish", draft_id, "only a publisher may publish")
         if draft.status != "open":
@@ -280,7 +307,7 @@ class Releases:
             self.registry.audit(actor.id, "publish", draft_id, "refused", f"{draft.violations} violations")
             raise DraftInvalid(
                 f"draft {draft_id} has {draft.violations} violation(s) of the shapes; fix them and replace it",
-                draft.report,
+                self.draft(actor, draft_id).report,
             )
         if version is None and actor is not OPERATOR:
             raise PreconditionRequired(
@@ -289,6 +316,9 @@ class Releases:
             )
         if version is not None and version != draft.version:
             self._conflict(actor, "publish", draft_id, f"draft {draft_id} changed since you read it; read it again")
+        revoked = _revocation(draft_id, self.registry.owner_revoked(draft_id))
+        if revoked is not None:
+            self._conflict(actor, "publish", draft_id, revoked)
         current, _ = self.registry.state()
         if draft.base_release != current:
             self._conflict(
@@ -298,7 +328,10 @@ class Releases:
                 f"the current release is {current}, not {draft.base_release} as when this draft's diff was "
                 "computed; read the diff again (GET /drafts/{id}/diff), then publish",
             )
-        release = self._commit_release(actor, draft.nquads, draft.triples, draft, expected_current=current)
+        content = self.draft(actor, draft_id)
+        if content.revision != draft.revision:
+            self._conflict(actor, "publish", draft_id, f"draft {draft_id} changed since you read it; read it again")
+        release = self._commit_release(actor, content.nquads, content.triples, content, expected_current=current)
         self._changed()
         return release
 
@@ -331,6 +364,9 @@ class Releases:
                         raise Conflict(f"draft {draft.id} is {status}")
                     if revision != draft.revision:  # replaced while its dumps were rendered
                         raise Conflict(f"draft {draft.id} changed while it was being published; read it again")
+                    revoked = _revocation(draft.id, Registry.owner_revoked_in(db, draft.id))
+                    if revoked is not None:  # revoked while its dumps were rendered
+                        raise Conflict(revoked)
                 if target.exists():  # a folder a crash left before its commit: no row names it
                     shutil.rmtree(target)
                 os.rename(staging, target)
@@ -352,6 +388,8 @@ class Releases:
     def withdraw(self, actor: Token, n: int, note: str) -> Release:
         if not may_publish(actor):
             self._refused(actor, "withdraw", str(n), "only a publisher may withdraw a release")
+        if n not in RELEASE_NUMBERS:
+            raise ReleaseNotFound(f"no release {n}: release numbers run from 1")
         note = note.strip()[:500]
         with self.registry.transaction() as db:
             row = db.execute("SELECT withdrawn FROM releases WHERE n = ?", (n,)).fetchone()
@@ -445,11 +483,21 @@ def _draft_of(
         triples=prepared.triples,
         conforms=report.conforms,
         violations=len(report.violations),
-        report=report.to_json(),
+        report=drafting.stored_report(report),
         base_release=base_release,
-        diff=json.dumps(prepared.diff, sort_keys=True),
+        diff=drafting.stored_diff(prepared.diff),
         changeset=prepared.changeset,
         release=None,
+    )
+
+
+def _revocation(draft_id: str, revoked: str | None) -> str | None:
+    """Why a draft whose submitter's token was revoked (at ``revoked``) is not published, or None."""
+    if revoked is None:
+        return None
+    return (
+        f"draft {draft_id} was submitted with a token revoked on {revoked}; it can no longer be published "
+        "(its submitter may submit it again with a valid token)"
     )
 
 

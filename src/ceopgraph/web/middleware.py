@@ -49,7 +49,7 @@ CORS_HEADERS = (("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-He
 # What an answer that sets none of these itself carries, in the order the hooks below add them.
 ANSWER_HEADERS = (*CORS_HEADERS, *SECURITY_HEADERS)
 # The order methods are listed in, whatever order the routes declare them.
-_METHOD_ORDER = ("GET", "HEAD", "POST", "OPTIONS")
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS")
 PREFLIGHT_MAX_AGE_S = 86400
 
 
@@ -129,14 +129,16 @@ def _allow_any_origin(response: Response) -> Response:
 
 
 def _preflight() -> Response | None:
-    """A preflight (``OPTIONS``) on any route, answered with the methods that route takes: GET, HEAD and
-    OPTIONS on documents, POST besides on ``/sparql`` and ``/validate``. A path no route matches falls
-    through to its 404 (with the CORS headers)."""
+    """A preflight (``OPTIONS``) on any route, answered with exactly the methods its path takes, whichever
+    rules declare them: GET, HEAD and OPTIONS on documents, POST besides on ``/sparql`` and ``/validate``,
+    PUT and DELETE on ``/drafts/{id}``. A path no route matches falls through to its 404 (with the CORS
+    headers)."""
     if request.method != "OPTIONS" or request.url_rule is None:
         return None
     adapter = current_app.url_map.bind_to_environ(request.environ)
     offered = set(adapter.allowed_methods())
-    methods = ", ".join(m for m in _METHOD_ORDER if m in offered)
+    rank = {method: i for i, method in enumerate(_METHOD_ORDER)}
+    methods = ", ".join(sorted(offered, key=lambda m: (rank.get(m, len(rank)), m)))
     return Response(
         status=204,
         headers={

@@ -21,8 +21,9 @@ from ceopgraph import rdfio
 from ceopgraph.build import DUMP_STEM
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, negotiate, rdf_format_for_media_type
 from ceopgraph.releases.content import KIND_TITLES, release_iri, releases_graph
+from ceopgraph.releases.drafting import DraftTooLarge
 from ceopgraph.releases.follower import DraftStoresBusy
-from ceopgraph.releases.registry import Conflict, Draft, Release, Token, TooManyDrafts
+from ceopgraph.releases.registry import Conflict, Draft, DraftSummary, Release, Token, TooManyDrafts
 from ceopgraph.releases.remote import StoreNotUpdated
 from ceopgraph.releases.service import (
     DraftInvalid,
@@ -214,7 +215,8 @@ def sign_out() -> Response:
 # Drafts -----------------------------------------------------------------------------------------------
 
 
-def _draft_json(draft: Draft) -> dict[str, Any]:
+def _summary_json(draft: DraftSummary) -> dict[str, Any]:
+    """A draft as a listing shows it: no report (``GET /drafts/{id}`` has it)."""
     root = request.script_root
     return {
         "id": draft.id,
@@ -226,7 +228,6 @@ def _draft_json(draft: Draft) -> dict[str, Any]:
         "triples": draft.triples,
         "conforms": draft.conforms,
         "violations": draft.violations,
-        "report": json.loads(draft.report),
         "base_release": draft.base_release,
         "release": draft.release,
         "version": draft.version,
@@ -237,6 +238,10 @@ def _draft_json(draft: Draft) -> dict[str, Any]:
             "publish": f"{root}/drafts/{draft.id}/publish",
         },
     }
+
+
+def _draft_json(draft: Draft) -> dict[str, Any]:
+    return {**_summary_json(draft), "report": json.loads(draft.report)}
 
 
 def _who(token_id: str) -> dict[str, str]:
@@ -252,7 +257,7 @@ def drafts() -> Response:
             return _see_other(request.script_root + "/sign-in")
         actor = _actor()
         return _page("drafts.html", drafts=_releases().drafts(actor), may_submit=may_submit(actor), formats=RDF_FORMATS)
-    return _answer([_draft_json(d) for d in _releases().drafts(_actor())])
+    return _answer([_summary_json(d) for d in _releases().drafts(_actor())])
 
 
 @blueprint.post("/drafts")
@@ -304,7 +309,7 @@ def replace_draft_form(draft_id: str) -> Response:
 
 def _replaced(draft_id: str) -> Draft:
     actor = _actor(writing=True)
-    _releases().draft(actor, draft_id)  # a draft the actor may not see is not found, whatever the body
+    _releases().find_draft(actor, draft_id)  # a draft the actor may not see is not found, whatever the body
     submission = submission_from_request()
     with current().admission.expensive():
         return _releases().replace_draft(actor, draft_id, submission)
@@ -339,19 +344,20 @@ def diff(draft_id: str) -> Response:
     return _answer(json.loads(found.diff))
 
 
-def _draft_store(actor: Token, found: Draft) -> Store:
-    """The draft's store; making one (a process, the draft in memory) counts as a write of the token's."""
+def _draft_store(actor: Token, found: DraftSummary) -> Store:
+    """The draft's store; making one (a process, the draft in memory) counts as a write of the token's,
+    and only then is the draft's data read."""
     stores = current().draft_stores
     if not stores.holds(found):
         _count_write(actor)
-    return stores.get(found)
+    return stores.get(found, lambda: _releases().draft(actor, found.id))
 
 
 @blueprint.route("/drafts/<draft_id>/sparql", methods=["GET", "POST"])
 def draft_sparql(draft_id: str) -> Response:
     """SPARQL over the draft's data, for those who may see the draft; answers are never cached."""
     actor = _actor()
-    found = _releases().draft(actor, draft_id)
+    found = _releases().find_draft(actor, draft_id)
     services = current()
     answer = QueryAnswerer(services).answer(request.environ, request.method, _draft_store(actor, found))
     if answer is None:
@@ -367,7 +373,7 @@ def draft_view(draft_id: str, segment: str, rest: str) -> Response:
     """The draft's pages and documents as they would be published (links stay in the preview), for those
     who may see the draft; private, never stored by a cache."""
     actor = _actor()
-    found = _releases().draft(actor, draft_id)
+    found = _releases().find_draft(actor, draft_id)
     root = f"{request.script_root}/drafts/{draft_id}/view"
     g.draft_preview = found
     store = _draft_store(actor, found)
@@ -468,6 +474,7 @@ _STATUSES: tuple[tuple[type[Exception], int, str], ...] = (
     (DraftNotFound, 404, "Not found"),
     (ReleaseNotFound, 404, "Not found"),
     (Conflict, 409, "Conflict"),
+    (DraftTooLarge, 413, "Too large"),
     (DraftInvalid, 422, "The draft does not conform"),
     (TooManyDrafts, 429, "Too many drafts"),
     (RateLimited, 429, "Too many requests"),

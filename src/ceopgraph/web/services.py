@@ -154,7 +154,7 @@ def _write_path(settings: Settings, validator: ValidationPool, clock: Callable[[
         assert isinstance(rendered, dict)
         return rendered
 
-    limits = Limits(settings.max_open_drafts, settings.max_open_drafts_per_submitter)
+    limits = Limits.of(settings)
     target = push_target(settings)
     on_change = None if target is None else (lambda releases: push_current(releases, target))
     return Releases(settings.data_dir, settings.base_uri, prepare, render, limits, on_change, clock)
