@@ -395,3 +395,40 @@ def test_an_import_refuses_unrecorded_files_links_and_another_base(releases: Rel
         import_(other, tmp_path / "export")
     for name in ("one", "two", "three"):
         assert not any((tmp_path / name / "releases").iterdir())
+
+
+GRAPHS = BASE + "data/graph/"
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        (GRAPHS + "releases/", "made by the service itself"),
+        (GRAPHS + "releases#x", "made by the service itself"),
+        (GRAPHS + "%72eleases", "made by the service itself"),
+        (GRAPHS + "./releases", "made by the service itself"),
+        (GRAPHS + "x/../releases", "made by the service itself"),
+        (GRAPHS + "releases?x", "made by the service itself"),
+        (GRAPHS + "audit/x", "made by the service itself"),
+        (GRAPHS, "not a graph name this dataset makes"),
+        (GRAPHS + "figures/", "not a graph name this dataset makes"),
+        (GRAPHS + "figures#x", "not a graph name this dataset makes"),
+        (GRAPHS + "figures#", "not a graph name this dataset makes"),
+        (GRAPHS + "figures?", "not a graph name this dataset makes"),
+        (GRAPHS + "a/b", "not a graph name this dataset makes"),
+        (GRAPHS + ".hidden", "not a graph name this dataset makes"),
+        (GRAPHS + "%66igures", "spelled otherwise"),
+        ("https://W3ID.ORG:443/ceopgraph/data/graph/figures", "spelled otherwise"),
+        ("urn:x-rdflib:default", "the name rdflib gives the default graph"),
+    ],
+)
+def test_graph_names_the_scheme_cannot_make_are_refused(name: str, says: str, releases: Releases) -> None:
+    """Graph names are parsed and normalised before the rule: look-alikes of the reserved graphs, names of
+    more or less than one segment, other spellings of a graph and rdflib's default-graph placeholder are
+    refused, naming the graph, and no draft is made."""
+    sam, _, _ = _people(releases)
+    extra = f'\n<{name}> {{ <{BASE}id/organisation/ceop> <http://www.w3.org/2000/01/rdf-schema#comment> "x" . }}\n'
+    with pytest.raises(UnreadableRdf, match=says) as refused:
+        releases.create_draft(sam, _submission(_dump(releases) + extra.encode()))
+    assert f"<{name}>" in refused.value.message
+    assert releases.drafts(sam) == []

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rdflib import Dataset, Graph, URIRef
 
-from ceopgraph import rdfio
+from ceopgraph import paths, rdfio
 from ceopgraph.build import DUMP_STEM, graph_iri, serialise_dump, union_graph
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS
 from ceopgraph.rdfio import UnreadableRdf, format_for_name
@@ -92,18 +92,40 @@ RESERVED_GRAPHS = (RELEASES_GRAPH, "audit")
 
 
 def _refuse_foreign_graphs(parsed: Dataset, base: str, source: str) -> None:
-    """A release's graphs are ours (``{base}data/graph/…``, as the front end and a remote store expect)."""
-    ours = str(graph_iri(base, ""))
+    """A release's graphs are ours, and only those our scheme makes: ``{base}data/graph/NAME``, NAME one
+    segment (``paths.valid_segment``), spelled as ``build.graph_iri`` spells it, and not a graph the
+    service makes itself. The name is parsed and normalised first (``paths.parse_iri``), so a look-alike
+    of a reserved graph (``…/graph/%72eleases``, ``…/graph/./releases``, ``…/graph/releases#x``,
+    ``…/graph/audit/x``) is named for what it is, and no two spellings of one graph go through."""
     for graph in parsed.graphs():
-        name = str(graph.identifier)
-        if not len(graph) or name == "urn:x-rdflib:default":
-            continue
-        if not name.startswith(ours):
-            raise UnreadableRdf(
-                f"{source}: graph <{name[:200]}> is not one of this dataset's; name graphs <{ours}…>", source
-            )
-        if name.removeprefix(ours) in RESERVED_GRAPHS:
-            raise UnreadableRdf(f"{source}: graph <{name}> is made by the service itself; leave it out", source)
+        if len(graph):
+            _check_graph_name(str(graph.identifier), base, source)
+
+
+def _check_graph_name(name: str, base: str, source: str) -> None:
+    ours = str(graph_iri(base, ""))
+    shown = name if len(name) <= 200 else name[:200] + "…"
+    parsed = paths.parse_iri(name)
+    rest = parsed.relative_path(paths.parse_iri(ours))
+    if rest is None:
+        raise UnreadableRdf(f"{source}: graph <{shown}> is not one of this dataset's; name graphs <{ours}…>", source)
+    first = rest.split("/", 1)[0]
+    if first in RESERVED_GRAPHS:
+        raise UnreadableRdf(
+            f"{source}: graph <{shown}> is (or looks like) <{ours}{first}>, made by the service itself; leave it out",
+            source,
+        )
+    if not paths.valid_segment(rest) or parsed.query is not None or parsed.fragment is not None:
+        raise UnreadableRdf(
+            f"{source}: graph <{shown}> is not a graph name this dataset makes: name graphs <{ours}NAME>, NAME "
+            "one segment of letters, digits and '-', '_', '~', '.' (not first), without '?' or '#'",
+            source,
+        )
+    canonical = str(graph_iri(base, rest))
+    if name != canonical:
+        raise UnreadableRdf(
+            f"{source}: graph <{shown}> is <{canonical}> spelled otherwise; write it as <{canonical}>", source
+        )
 
 
 def render(content: bytes, base: str, version: Version) -> dict[str, bytes]:
