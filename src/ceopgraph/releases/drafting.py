@@ -20,7 +20,17 @@ from ceopgraph import paths, rdfio
 from ceopgraph.build import DUMP_STEM, graph_iri, serialise_dump, union_graph
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS
 from ceopgraph.rdfio import UnreadableRdf, format_for_name
-from ceopgraph.releases.content import RELEASES_GRAPH, SUBMITTED_GRAPH, Version, content_of, diff, release_dataset
+from ceopgraph.releases.content import (
+    RELEASES_GRAPH,
+    SUBMITTED_GRAPH,
+    Version,
+    content_of,
+    diff,
+    dropped_statements,
+    merged,
+    release_dataset,
+    split_service_statements,
+)
 from ceopgraph.releases.registry import now
 from ceopgraph.validation.engine import validate_graph
 from ceopgraph.validation.report import Report
@@ -43,19 +53,25 @@ class Prepared:
 
 
 def read_content(path: Path | None, base: str) -> Dataset:
-    """The content of a release from its N-Quads dump (ours), or nothing before the first release. A worker
-    compares many drafts with one release: its content is parsed once per file as it is on disk (read
+    """The content of a release from its N-Quads dump (ours), or nothing before the first release."""
+    return read_release(path, base)[1]
+
+
+def read_release(path: Path | None, base: str) -> tuple[Dataset, Dataset]:
+    """A release as published (its N-Quads dump) and its content; nothing before the first release. A
+    worker compares many drafts with one release: it is parsed once per file as it is on disk (read
     only; a release number that a crash left unused and a later publish took is another file)."""
     if path is None:
-        return Dataset()
+        return Dataset(), Dataset()
     found = path.stat()
-    return _content_of_file(str(path), found.st_mtime_ns, found.st_size, base)
+    return _release_file(str(path), found.st_mtime_ns, found.st_size, base)
 
 
 @lru_cache(maxsize=2)
-def _content_of_file(path: str, _mtime_ns: int, _size: int, base: str) -> Dataset:
+def _release_file(path: str, _mtime_ns: int, _size: int, base: str) -> tuple[Dataset, Dataset]:
     data = Path(path).read_bytes()  # ours, written by a publish (a bounded read would reserve the whole limit)
-    return content_of(rdfio.parse_dataset(data, NQUADS, path, OWN_FILE_LIMIT, base, draft_graph_name(base)), base)
+    published = rdfio.parse_dataset(data, NQUADS, path, OWN_FILE_LIMIT, base, draft_graph_name(base))
+    return published, content_of(published, base)
 
 
 def prepare(
@@ -73,10 +89,15 @@ def prepare(
         submission.data, fmt, submission.source, config.max_bytes, base, draft_graph_name(base)
     )
     _refuse_foreign_graphs(parsed, base, submission.source)
-    content = content_of(parsed, base)
+    published, current_content = read_release(current, base)
+    # What the draft says of the service's resources is not the draft's to say: taken out, listed in the
+    # diff. The service's own description (the dataset's title, its endpoint…) comes from the release before.
+    submitted, taken_out = split_service_statements(parsed, base)
+    content = merged(submitted, split_service_statements(current_content, base)[1])
     would_be = release_dataset(content, base, Version(base_release + 1, now(), base_release or None))
     report = validate_graph(union_graph(would_be), shapes)
-    changes, changeset = diff(read_content(current, base), content, base, base_release, changeset_iri)
+    changes, changeset = diff(current_content, content, base, base_release, changeset_iri)
+    changes = replace(changes, dropped=dropped_statements(taken_out, published, would_be))
     encoded = rdfio.serialise(content, NQUADS)
     return Prepared(
         encoded,
