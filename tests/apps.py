@@ -18,6 +18,8 @@ from flask import Flask
 
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION
+from ceopgraph.releases.follower import ReleaseStore
+from ceopgraph.releases.service import Releases
 from ceopgraph.store.embedded import EmbeddedStore
 from ceopgraph.web.app import create_app
 from ceopgraph.web.services import close_app
@@ -36,6 +38,21 @@ def embedded_app(
     store = EmbeddedStore.from_files([dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]], 1)
     made = load_settings(environ=environ or {}, root=settings.root, dist_dir=dist, **overrides)
     app = create_app(made, store, owns_store=True, clock=clock)
+    try:
+        yield app
+    finally:
+        close_app(app)
+
+
+@contextmanager
+def release_app(settings: Settings, dist: Path, data_dir: Path) -> Iterator[Flask]:
+    """An app over the releases of ``data_dir`` (its current release followed, as ``ceopgraph serve
+    --data-dir`` serves it), with one query process."""
+    made = load_settings(environ={}, root=settings.root, dist_dir=dist, data_dir=data_dir)
+    trig = FORMATS_BY_EXTENSION["trig"]
+    reader = Releases(data_dir, made.base_uri)
+    store = ReleaseStore(reader, lambda files: EmbeddedStore.from_files(files, [trig] * len(files), 1), poll_s=3600)
+    app = create_app(made, store, owns_store=True)
     try:
         yield app
     finally:

@@ -370,3 +370,19 @@ def test_a_light_graph_binds_no_prefixes_and_gives_sorted_triples_back_in_order(
     s, p = URIRef(f"{ex}s1"), URIRef(f"{ex}p1")
     assert list(graph.objects(s, p)) == [o for ts, tp, o in triples if (ts, tp) == (s, p)]
     assert list(graph.predicate_objects(s)) == [(tp, o) for ts, tp, o in triples if ts == s]
+
+
+@pytest.mark.parametrize("fmt", ["trig", "nquads"])
+def test_the_default_graph_placeholder_is_not_a_graph_name(fmt: str) -> None:
+    """rdflib files the triples of a graph named ``<urn:x-rdflib:default>`` into its default graph: a draft's
+    preview showed them there and they were published into ``…/graph/submitted``. The name is refused."""
+    triple = '<urn:x:s> <urn:x:p> "o"'
+    data = f"<urn:x-rdflib:default> {{ {triple} . }}" if fmt == "trig" else f"{triple} <urn:x-rdflib:default> ."
+    with pytest.raises(UnreadableRdf, match=r"graph <urn:x-rdflib:default> is the name rdflib gives the default"):
+        rdfio.parse_dataset(
+            data.encode(), format_for_name(fmt), "draft", LIMIT, "https://x.example/", URIRef("urn:x:default")
+        )
+    plain = rdfio.parse_dataset(
+        f"{triple} .".encode(), format_for_name("nquads"), "draft", LIMIT, "https://x.example/", URIRef("urn:x:g")
+    )
+    assert [str(g) for _, _, _, g in plain.quads()] == ["urn:x:g"]  # the default graph goes where it is told

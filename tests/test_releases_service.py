@@ -8,12 +8,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 from rdflib import Dataset, Literal, URIRef
 from rdflib.namespace import RDF, VOID, XSD
 
 from ceopgraph import rdfio
 from ceopgraph.cli import local_releases as cli_releases
-from ceopgraph.config import load_settings
+from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import FORMATS_BY_NAME
 from ceopgraph.namespaces import SCHEMA
 from ceopgraph.rdfio import UnreadableRdf
@@ -33,6 +34,7 @@ from ceopgraph.releases.tokens import InvalidToken
 from ceopgraph.releases.transfer import TransferError, export, import_
 from ceopgraph.validation.service import Submission
 
+from .apps import release_app
 from .releasing import BAD_FIGURE, GOOD_CHANGE, GOOD_FIGURE, changed, local_releases, sha256, with_since_launch
 
 BASE = "https://w3id.org/ceopgraph/"
@@ -418,3 +420,111 @@ def test_what_a_draft_would_store_is_bounded_changeset_report_and_diff_included(
     assert tight.registry.rows("drafts") == before
     exact = cli_releases(load_settings(environ={}, data_dir=releases.folder, max_draft_bytes=stored))
     assert exact.create_draft(sam, _submission(data)).triples == made.triples
+
+
+GRAPHS = BASE + "data/graph/"
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        (GRAPHS + "releases/", "made by the service itself"),
+        (GRAPHS + "releases#x", "made by the service itself"),
+        (GRAPHS + "%72eleases", "made by the service itself"),
+        (GRAPHS + "./releases", "made by the service itself"),
+        (GRAPHS + "x/../releases", "made by the service itself"),
+        (GRAPHS + "releases?x", "made by the service itself"),
+        (GRAPHS + "audit/x", "made by the service itself"),
+        (GRAPHS, "not a graph name this dataset makes"),
+        (GRAPHS + "figures/", "not a graph name this dataset makes"),
+        (GRAPHS + "figures#x", "not a graph name this dataset makes"),
+        (GRAPHS + "figures#", "not a graph name this dataset makes"),
+        (GRAPHS + "figures?", "not a graph name this dataset makes"),
+        (GRAPHS + "a/b", "not a graph name this dataset makes"),
+        (GRAPHS + ".hidden", "not a graph name this dataset makes"),
+        (GRAPHS + "%66igures", "spelled otherwise"),
+        ("https://W3ID.ORG:443/ceopgraph/data/graph/figures", "spelled otherwise"),
+        ("urn:x-rdflib:default", "the name rdflib gives the default graph"),
+    ],
+)
+def test_graph_names_the_scheme_cannot_make_are_refused(name: str, says: str, releases: Releases) -> None:
+    """Graph names are parsed and normalised before the rule: look-alikes of the reserved graphs, names of
+    more or less than one segment, other spellings of a graph and rdflib's default-graph placeholder are
+    refused, naming the graph, and no draft is made."""
+    sam, _, _ = _people(releases)
+    extra = f'\n<{name}> {{ <{BASE}id/organisation/ceop> <http://www.w3.org/2000/01/rdf-schema#comment> "x" . }}\n'
+    with pytest.raises(UnreadableRdf, match=says) as refused:
+        releases.create_draft(sam, _submission(_dump(releases) + extra.encode()))
+    assert f"<{name}>" in refused.value.message
+    assert releases.drafts(sam) == []
+
+
+DUMP_1 = f"{BASE}releases/1/dumps/ceopgraph.trig"
+WHOLE = f"{BASE}data/ceopgraph"
+SPDX = "http://spdx.org/rdf/terms#"
+FORGED = f"""
+<{GRAPHS}metadata> {{
+  <{DUMP_1}> <http://www.w3.org/2000/01/rdf-schema#comment> "sha256 {"0" * 64}" ;
+      <{SPDX}checksum> [ <{SPDX}algorithm> <{SPDX}checksumAlgorithm_sha256> ; <{SPDX}checksumValue> "{"0" * 64}" ] .
+  <{WHOLE}> <http://www.w3.org/ns/prov#wasGeneratedBy> <http://evil.example/act> ;
+      <http://rdfs.org/ns/void#sparqlEndpoint> <http://evil.example/sparql> ;
+      <http://purl.org/dc/terms/title> "Forged"@en .
+  <{BASE}data/%63eopgraph> <http://rdfs.org/ns/void#sparqlEndpoint> <http://evil.example/sparql2> .
+  <{BASE}id/service/sparql> <http://www.w3.org/ns/dcat#endpointURL> <http://evil.example/sparql> .
+  <http://evil.example/catalogue> <http://www.w3.org/ns/dcat#dataset> <{WHOLE}> .
+  <http://evil.example/thing> <http://rdfs.org/ns/void#inDataset> <{WHOLE}/release/1> .
+}}
+"""
+# What the draft claimed, as the diff lists it (the checksum's blank node aside).
+CLAIMS = {
+    f'<{DUMP_1}> <http://www.w3.org/2000/01/rdf-schema#comment> "sha256 {"0" * 64}" .',
+    f"<{WHOLE}> <http://www.w3.org/ns/prov#wasGeneratedBy> <http://evil.example/act> .",
+    f"<{WHOLE}> <http://rdfs.org/ns/void#sparqlEndpoint> <http://evil.example/sparql> .",
+    f'<{WHOLE}> <http://purl.org/dc/terms/title> "Forged"@en .',
+    f"<{BASE}data/%63eopgraph> <http://rdfs.org/ns/void#sparqlEndpoint> <http://evil.example/sparql2> .",
+    f"<{BASE}id/service/sparql> <http://www.w3.org/ns/dcat#endpointURL> <http://evil.example/sparql> .",
+    f"<http://evil.example/catalogue> <http://www.w3.org/ns/dcat#dataset> <{WHOLE}> .",
+    f"<http://evil.example/thing> <http://rdfs.org/ns/void#inDataset> <{WHOLE}/release/1> .",
+}
+
+
+def test_forged_service_metadata_is_taken_out_listed_and_never_published(
+    releases: Releases, settings: Settings, built_dist: Path
+) -> None:
+    """What the service says of its dataset, releases, dumps and endpoint is the service's: a draft's
+    statements about them are dropped, listed in the diff (JSON and page), and the release, its dumps, the
+    releases graph and ``/.well-known/void`` carry the service's values only."""
+    sam, _, _ = _people(releases)
+    secret = releases.tokens.create("publisher", "Pat")[1]
+    pat = releases.tokens.check(secret)
+    draft = releases.create_draft(sam, _submission(changed(_dump(releases), GOOD_FIGURE) + FORGED.encode()))
+    assert draft.conforms, draft.report
+    diff = json.loads(draft.diff)
+    assert diff["triples"] == {"added": 1, "removed": 1}  # the figure only: nothing forged is content
+    listed = {d["statement"] for d in diff["dropped"]}
+    assert {s for s in listed if "_:" not in s} == CLAIMS
+    assert len(listed - CLAIMS) == 3  # the checksum, its algorithm and its value, its blank node with it
+    assert {d["graph"] for d in diff["dropped"]} == {GRAPHS + "metadata"}
+    releases.publish(pat, draft.id, releases.draft(pat, draft.id).version)
+    dump = _dump(releases, 2)
+    assert b"evil.example" not in dump and b"Forged" not in dump and b"0" * 64 not in dump
+    published = rdfio.parse_rdf(dump, FORMATS_BY_NAME["trig"], "release 2", 1 << 30)
+    assert set(published.objects(URIRef(WHOLE), VOID.sparqlEndpoint)) == {URIRef(BASE + "sparql")}
+    title = URIRef("http://purl.org/dc/terms/title")
+    assert set(published.objects(URIRef(WHOLE), title)) == {
+        Literal("CEOP Annual Review 2012/13 as linked open data", lang="en")
+    }
+    with release_app(settings, built_dist, releases.folder) as app:
+        client = app.test_client()
+        void = client.get("/.well-known/void", headers={"Accept": "application/n-triples"})
+        assert void.status_code == 200 and b"evil.example" not in void.data
+        described = rdfio.parse_rdf(void.data, FORMATS_BY_NAME["ntriples"], "void", 1 << 24)
+        endpoints = set(described.objects(URIRef(WHOLE), VOID.sparqlEndpoint))
+        assert endpoints == {URIRef(BASE + "sparql"), URIRef("http://localhost/sparql")}  # ours, and this server's
+        series = client.get("/releases", headers={"Accept": "application/n-triples"})
+        assert series.status_code == 200 and b"evil.example" not in series.data and b"0" * 64 not in series.data
+        reviewer = {"Authorization": f"Bearer {secret}"}
+        page = client.get(f"/drafts/{draft.id}/diff", headers={**reviewer, "Accept": "text/html"}).get_data(True)
+        assert all(str(escape(claim)) in page for claim in CLAIMS)
+        as_json = client.get(f"/drafts/{draft.id}/diff", headers={**reviewer, "Accept": "application/json"})
+        assert as_json.json is not None and as_json.json["dropped"] == diff["dropped"]

@@ -30,6 +30,7 @@ from xml.parsers import expat
 
 import pyoxigraph as ox
 from rdflib import BNode, Dataset, Graph, URIRef
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.term import Node
 
 from ceopgraph.conneg import FORMATS_BY_EXTENSION, FORMATS_BY_NAME, RdfFormat
@@ -157,9 +158,17 @@ def parse_dataset(
     data: bytes, fmt: RdfFormat, source: str, max_bytes: int, base_uri: str, default_graph: URIRef
 ) -> Dataset:
     """Parse untrusted bytes into a dataset, keeping the named graphs of the quad formats; triples of the
-    default graph (and of the triple formats) go into ``default_graph``. The refusals of ``parse_rdf``."""
+    default graph (and of the triple formats) go into ``default_graph``. The refusals of ``parse_rdf``, and
+    a graph named ``<urn:x-rdflib:default>``: rdflib's name for a dataset's default graph, so its triples
+    would silently join the default graph rather than be a graph of their own."""
     dataset = Dataset()
     for graph_name, triple in _parsed(data, fmt, source, max_bytes, base_uri):
+        if graph_name == DATASET_DEFAULT_GRAPH_ID:
+            raise UnreadableRdf(
+                f"{source}: graph <{DATASET_DEFAULT_GRAPH_ID}> is the name rdflib gives the default graph, not "
+                "accepted as a graph name; put these triples in the default graph or in a named graph",
+                source,
+            )
         dataset.graph(default_graph if graph_name is None else graph_name).add(triple)
     return dataset
 

@@ -18,14 +18,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rdflib import Dataset, Graph, Literal, Namespace, URIRef
+from rdflib import BNode, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, VOID, XSD
 from rdflib.term import Node
 
+from ceopgraph import paths
 from ceopgraph.build import DATASET_PATH, METADATA_GRAPH, OGL_V3, add_metadata, dataset_iri, graph_iri
 from ceopgraph.labels import label, local_name
-from ceopgraph.namespaces import IANA_MEDIA, QB, SCHEMA, SDMX_MEASURE, LocalNamespaces, bind_prefixes
+from ceopgraph.namespaces import IANA_MEDIA, QB, SCHEMA, SD, SDMX_MEASURE, LocalNamespaces, bind_prefixes
 
 # DCAT with its version 3 terms (rdflib's closed DCAT namespace predates them).
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
@@ -81,6 +82,140 @@ def content_of(dataset: Dataset, base: str) -> Dataset:
         assert isinstance(g, URIRef)
         content.graph(g).add((s, p, o))
     return content
+
+
+# The service's own resources, as paths under the base: the dataset, and under it its releases, their
+# publication activities and distributions; the graphs' descriptions; the dumps, current and per release;
+# the SPARQL endpoint and its service description; the shapes; the landing page; the drafts' diffs.
+_SERVICE_PATHS = frozenset(("", DATASET_PATH, "sparql", "releases", "def/shapes"))
+_SERVICE_SPACES = (
+    f"{DATASET_PATH}/",
+    "data/graph/",
+    "releases/",
+    "dumps/",
+    "sparql/",
+    "id/service/",
+    "def/shapes/",
+    ".well-known/",
+    "drafts/",
+)
+# The predicates by which the service ties its resources together: a statement of anyone's with one of
+# them pointing at a service resource (``<x> void:inDataset <…/data/ceopgraph>``) is a claim on the
+# service's description, so it is the service's to make too. Other links to our resources stay content
+# (a curated subset's ``dct:isPartOf``, a ``rdfs:seeAlso``).
+_SERVICE_LINKS = frozenset(
+    (
+        VOID.inDataset,
+        VOID.subset,
+        VOID.dataDump,
+        VOID.sparqlEndpoint,
+        DCAT.dataset,
+        DCAT.distribution,
+        DCAT.downloadURL,
+        DCAT.accessURL,
+        DCAT.accessService,
+        DCAT.servesDataset,
+        DCAT.endpointURL,
+        DCAT.hasVersion,
+        DCAT.hasCurrentVersion,
+        DCAT.previousVersion,
+        DCAT.isVersionOf,
+        SD.endpoint,
+        PROV.wasGeneratedBy,
+        PROV.generated,
+        DCTERMS.conformsTo,
+    )
+)
+
+
+def is_service_resource(node: Node, base: str) -> bool:
+    """Whether ``node`` is one of the service's own resources (``_SERVICE_PATHS``, ``_SERVICE_SPACES``),
+    however its IRI is spelled: compared as parsed and normalised IRIs (``paths.parse_iri``), so
+    ``…/data/%63eopgraph`` and ``…/data/./ceopgraph#x`` are the dataset too."""
+    if not isinstance(node, URIRef):
+        return False
+    rest = paths.parse_iri(str(node)).relative_path(paths.parse_iri(base))
+    return rest is not None and (rest in _SERVICE_PATHS or rest.startswith(_SERVICE_SPACES))
+
+
+def split_service_statements(dataset: Dataset, base: str) -> tuple[Dataset, Dataset]:
+    """(the rest, the service's statements): what is said about a service resource, or links one with a
+    predicate of ``_SERVICE_LINKS``, and the blank nodes such statements alone hold (an ``spdx:checksum
+    [ … ]`` of a dump goes whole, not leaving its blank node behind, describing nothing). A draft's service
+    statements are taken out (``prepare``): what the service says of itself is computed
+    (``release_dataset``) or carried from the release before."""
+    seen: dict[Node, bool] = {}
+
+    def ours(node: Node) -> bool:
+        if node not in seen:
+            seen[node] = is_service_resource(node, base)
+        return seen[node]
+
+    quads = [(s, p, o, g) for s, p, o, g in dataset.quads()]
+    taken = [ours(s) or (p in _SERVICE_LINKS and ours(o)) for s, p, o, _ in quads]
+    held_by_rest = {o for (_, _, o, _), out in zip(quads, taken, strict=True) if not out and isinstance(o, BNode)}
+    by_subject: dict[Node, list[int]] = {}
+    for i, (s, _, _, _) in enumerate(quads):
+        if isinstance(s, BNode):
+            by_subject.setdefault(s, []).append(i)
+    pending: list[Node] = [o for (_, _, o, _), out in zip(quads, taken, strict=True) if out and isinstance(o, BNode)]
+    while pending:  # each blank node's statements are visited once: linear in the dataset
+        node = pending.pop()
+        if node in held_by_rest:
+            continue
+        for i in by_subject.pop(node, ()):
+            if not taken[i]:
+                taken[i] = True
+                if isinstance(quads[i][2], BNode):
+                    pending.append(quads[i][2])
+    rest, service = Dataset(), Dataset()
+    bind_prefixes(rest, base)
+    bind_prefixes(service, base)
+    graphs: dict[tuple[bool, Node], Graph] = {}  # rdflib makes a graph object at each ``graph()``
+    for (s, p, o, g), out in zip(quads, taken, strict=True):
+        assert isinstance(g, URIRef)
+        if (out, g) not in graphs:
+            graphs[out, g] = (service if out else rest).graph(g)
+        graphs[out, g].add((s, p, o))
+    return rest, service
+
+
+def merged(*datasets: Dataset) -> Dataset:
+    """The quads of all ``datasets``, each in its graph."""
+    union = Dataset()
+    graphs: dict[Node, Graph] = {}
+    for dataset in datasets:
+        for s, p, o, g in dataset.quads():
+            assert isinstance(g, URIRef)
+            if g not in graphs:
+                graphs[g] = union.graph(g)
+            graphs[g].add((s, p, o))
+    return union
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A statement a draft made about the service's resources that the release will not carry."""
+
+    graph: str
+    subject: str
+    statement: str  # N-Triples
+
+    def as_json(self) -> dict[str, str]:
+        return {"graph": self.graph, "subject": self.subject, "statement": self.statement}
+
+
+def dropped_statements(taken_out: Dataset, *said: Dataset) -> tuple[Dropped, ...]:
+    """The draft's service statements (``split_service_statements``) that none of ``said`` (the current
+    release as published, the release the draft would make) makes: what the draft claimed and loses. The
+    rest are the service's own words, copied from a dump; listing them would bury the claims."""
+    known = {(s, p, o) for dataset in said for s, p, o, _ in dataset.quads()}
+    found = {
+        Dropped(str(g), str(s), f"{s.n3()} {p.n3()} {o.n3()} .")
+        for s, p, o, g in taken_out.quads()
+        if (s, p, o) not in known
+    }
+    return tuple(sorted(found, key=lambda d: (d.graph, d.subject, d.statement)))
 
 
 @dataclass(frozen=True)
@@ -209,6 +344,7 @@ class Diff:
     removed: int
     figures: tuple[FigureChange, ...]
     things: dict[str, dict[str, list[dict[str, str]]]] = field(default_factory=dict)
+    dropped: tuple[Dropped, ...] = ()  # what the draft said of the service's resources, taken out
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -219,6 +355,7 @@ class Diff:
                 for f in self.figures
             ],
             **self.things,
+            "dropped": [d.as_json() for d in self.dropped],
         }
 
 

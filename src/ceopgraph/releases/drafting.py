@@ -19,11 +19,21 @@ from pathlib import Path
 
 from rdflib import Dataset, Graph, URIRef
 
-from ceopgraph import rdfio
+from ceopgraph import paths, rdfio
 from ceopgraph.build import DUMP_STEM, graph_iri, serialise_dump, union_graph
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS
 from ceopgraph.rdfio import UnreadableRdf, format_for_name
-from ceopgraph.releases.content import RELEASES_GRAPH, SUBMITTED_GRAPH, Version, content_of, diff, release_dataset
+from ceopgraph.releases.content import (
+    RELEASES_GRAPH,
+    SUBMITTED_GRAPH,
+    Version,
+    content_of,
+    diff,
+    dropped_statements,
+    merged,
+    release_dataset,
+    split_service_statements,
+)
 from ceopgraph.releases.registry import now
 from ceopgraph.validation.engine import validate_graph
 from ceopgraph.validation.report import Report
@@ -58,19 +68,25 @@ class Prepared:
 
 
 def read_content(path: Path | None, base: str) -> Dataset:
-    """The content of a release from its N-Quads dump (ours), or nothing before the first release. A worker
-    compares many drafts with one release: its content is parsed once per file as it is on disk (read
+    """The content of a release from its N-Quads dump (ours), or nothing before the first release."""
+    return read_release(path, base)[1]
+
+
+def read_release(path: Path | None, base: str) -> tuple[Dataset, Dataset]:
+    """A release as published (its N-Quads dump) and its content; nothing before the first release. A
+    worker compares many drafts with one release: it is parsed once per file as it is on disk (read
     only; a release number that a crash left unused and a later publish took is another file)."""
     if path is None:
-        return Dataset()
+        return Dataset(), Dataset()
     found = path.stat()
-    return _content_of_file(str(path), found.st_mtime_ns, found.st_size, base)
+    return _release_file(str(path), found.st_mtime_ns, found.st_size, base)
 
 
 @lru_cache(maxsize=2)
-def _content_of_file(path: str, _mtime_ns: int, _size: int, base: str) -> Dataset:
+def _release_file(path: str, _mtime_ns: int, _size: int, base: str) -> tuple[Dataset, Dataset]:
     data = Path(path).read_bytes()  # ours, written by a publish (a bounded read would reserve the whole limit)
-    return content_of(rdfio.parse_dataset(data, NQUADS, path, OWN_FILE_LIMIT, base, draft_graph_name(base)), base)
+    published = rdfio.parse_dataset(data, NQUADS, path, OWN_FILE_LIMIT, base, draft_graph_name(base))
+    return published, content_of(published, base)
 
 
 def prepare(
@@ -91,7 +107,11 @@ def prepare(
         submission.data, fmt, submission.source, config.max_bytes, base, draft_graph_name(base)
     )
     _refuse_foreign_graphs(parsed, base, submission.source)
-    content = content_of(parsed, base)
+    published, current_content = read_release(current, base)
+    # What the draft says of the service's resources is not the draft's to say: taken out, listed in the
+    # diff. The service's own description (the dataset's title, its endpoint…) comes from the release before.
+    submitted, taken_out = split_service_statements(parsed, base)
+    content = merged(submitted, split_service_statements(current_content, base)[1])
     encoded = rdfio.serialise(content, NQUADS)
     if len(encoded) > max_stored_bytes:
         raise DraftTooLarge(
@@ -101,7 +121,8 @@ def prepare(
         )
     would_be = release_dataset(content, base, Version(base_release + 1, now(), base_release or None))
     report = validate_graph(union_graph(would_be), shapes)
-    changes, changeset = diff(read_content(current, base), content, base, base_release, changeset_iri)
+    changes, changeset = diff(current_content, content, base, base_release, changeset_iri)
+    changes = replace(changes, dropped=dropped_statements(taken_out, published, would_be))
     done = Prepared(encoded, len(set(content.quads())), report, changes.as_json(), rdfio.serialise(changeset, TRIG))
     parts = {
         "data": len(encoded),
@@ -133,18 +154,40 @@ RESERVED_GRAPHS = (RELEASES_GRAPH, "audit")
 
 
 def _refuse_foreign_graphs(parsed: Dataset, base: str, source: str) -> None:
-    """A release's graphs are ours (``{base}data/graph/…``, as the front end and a remote store expect)."""
-    ours = str(graph_iri(base, ""))
+    """A release's graphs are ours, and only those our scheme makes: ``{base}data/graph/NAME``, NAME one
+    segment (``paths.valid_segment``), spelled as ``build.graph_iri`` spells it, and not a graph the
+    service makes itself. The name is parsed and normalised first (``paths.parse_iri``), so a look-alike
+    of a reserved graph (``…/graph/%72eleases``, ``…/graph/./releases``, ``…/graph/releases#x``,
+    ``…/graph/audit/x``) is named for what it is, and no two spellings of one graph go through."""
     for graph in parsed.graphs():
-        name = str(graph.identifier)
-        if not len(graph) or name == "urn:x-rdflib:default":
-            continue
-        if not name.startswith(ours):
-            raise UnreadableRdf(
-                f"{source}: graph <{name[:200]}> is not one of this dataset's; name graphs <{ours}…>", source
-            )
-        if name.removeprefix(ours) in RESERVED_GRAPHS:
-            raise UnreadableRdf(f"{source}: graph <{name}> is made by the service itself; leave it out", source)
+        if len(graph):
+            _check_graph_name(str(graph.identifier), base, source)
+
+
+def _check_graph_name(name: str, base: str, source: str) -> None:
+    ours = str(graph_iri(base, ""))
+    shown = name if len(name) <= 200 else name[:200] + "…"
+    parsed = paths.parse_iri(name)
+    rest = parsed.relative_path(paths.parse_iri(ours))
+    if rest is None:
+        raise UnreadableRdf(f"{source}: graph <{shown}> is not one of this dataset's; name graphs <{ours}…>", source)
+    first = rest.split("/", 1)[0]
+    if first in RESERVED_GRAPHS:
+        raise UnreadableRdf(
+            f"{source}: graph <{shown}> is (or looks like) <{ours}{first}>, made by the service itself; leave it out",
+            source,
+        )
+    if not paths.valid_segment(rest) or parsed.query is not None or parsed.fragment is not None:
+        raise UnreadableRdf(
+            f"{source}: graph <{shown}> is not a graph name this dataset makes: name graphs <{ours}NAME>, NAME "
+            "one segment of letters, digits and '-', '_', '~', '.' (not first), without '?' or '#'",
+            source,
+        )
+    canonical = str(graph_iri(base, rest))
+    if name != canonical:
+        raise UnreadableRdf(
+            f"{source}: graph <{shown}> is <{canonical}> spelled otherwise; write it as <{canonical}>", source
+        )
 
 
 def render(content: bytes, base: str, version: Version) -> dict[str, bytes]:
