@@ -44,6 +44,28 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path, se
     raise RuntimeError(f"server not healthy after {seconds} s:\n{log.read_text()}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far, all its threads included."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time used so far by ``pid`` and every process below it (a server, its workers, their query
+    processes); one that exits while being read counts for nothing."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            total += cpu_seconds(current)
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
 def stop_process_group(process: subprocess.Popen[bytes], grace_s: float = 10) -> None:
     """SIGTERM to the process group a test started (server and its workers), SIGKILL if it lingers; bounded."""
     if process.poll() is not None:

@@ -1,11 +1,11 @@
 """The HTTP layer against hostile clients on loopback, through the real servers (gunicorn, the default,
 and Granian): forwarding headers, ETags that name one representation, malformed and truncated bodies,
-slow clients. Raw sockets for what no HTTP client library would send."""
+slow clients, HTTP/2 clients and idle connections. Raw sockets (and hand-written HTTP/2 frames,
+``tests.h2frames``) for what no HTTP client library would send."""
 
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import threading
 import time
@@ -18,7 +18,8 @@ import requests
 
 from ceopgraph.headfirst import BUFFER_BUDGET
 
-from .live import LiveServer, running_server
+from . import h2frames
+from .live import LiveServer, cpu_seconds, running_server, tree_cpu_seconds
 
 TURTLE = b"<urn:x:aa> <urn:x:bb> <urn:x:c> .\n"  # 34 bytes: conforms (no shapes apply to it)
 
@@ -368,13 +369,6 @@ def _worker_pid(server: LiveServer) -> int:
     return int(children[0])
 
 
-def _cpu_s(pid: int) -> float:
-    """User and system CPU time a process has used so far, all its threads included."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _wait_until_read(server: LiveServer, seconds: float = 10) -> None:
     """Until the server has read every byte clients sent it (no loopback socket of its port has any queued)."""
     local = f"0100007F:{urllib.parse.urlsplit(server.url).port:04X}"
@@ -458,7 +452,7 @@ def test_a_body_in_small_segments_costs_the_event_loop_little_cpu(one_worker: Li
     size, segment = 4_000_000, b"#" * 1448
     headers = {"Content-Type": "application/sparql-query", "Content-Length": str(size), "Connection": "close"}
     worker = _worker_pid(one_worker)
-    before = _cpu_s(worker)
+    before = cpu_seconds(worker)
     with connect(one_worker) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.sendall(request_bytes("POST", "/sparql", headers))
@@ -467,7 +461,7 @@ def test_a_body_in_small_segments_costs_the_event_loop_little_cpu(one_worker: Li
             time.sleep(0.0003)  # one segment per read by the server
         sock.sendall(segment[: size % len(segment)])
         status, _, answer = read_answer(sock)
-    used = _cpu_s(worker) - before
+    used = cpu_seconds(worker) - before
     assert status == 413, answer[:300]  # larger than a query may be: refused once it is all in
     assert used < 0.5, f"the worker used {used:.2f} s of CPU time to take in a 4 MB body"
 
@@ -506,10 +500,124 @@ def test_a_chunked_body_of_small_chunks_costs_the_worker_little_cpu(one_worker: 
     chunk = b"5a0\r\n" + b"#" * 0x59F + b"\n\r\n"
     body = b"%x\r\n" % len(TURTLE) + TURTLE + b"\r\n" + chunk * (4_000_000 // 0x5A0) + b"0\r\n\r\n"
     worker = _worker_pid(one_worker)
-    before = _cpu_s(worker)
+    before = cpu_seconds(worker)
     status, _, answer = exchange(
         one_worker, request_bytes("POST", "/validate", {**headers, "Connection": "close"}, body)
     )
-    used = _cpu_s(worker) - before
+    used = cpu_seconds(worker) - before
     assert status == 200 and b"conforms" in answer, answer[:300]
     assert used < 1, f"the worker used {used:.2f} s of CPU time to take in a 4 MB chunked body"
+
+
+# 7. HTTP/2 and idle connections ----------------------------------------------------------------------------
+
+ATTACK_S = 3  # how long each HTTP/2 attack goes on while /healthz is probed
+HOLD_S = 6  # the longest an attacker keeps a connection the server leaves open
+
+
+def _until_closed(sock: socket.socket, limit_s: float) -> tuple[float, bytes]:
+    """The seconds until the server closed ``sock`` (``limit_s`` if it did not) and what it sent meanwhile."""
+    started, got = time.monotonic(), b""
+    sock.settimeout(0.2)
+    while time.monotonic() - started < limit_s:
+        try:
+            part = sock.recv(65536)
+        except TimeoutError:
+            continue
+        except OSError:  # reset by the server
+            break
+        if not part:
+            break
+        got += part
+    return time.monotonic() - started, got
+
+
+def _h2_attacker(server: LiveServer, kind: str, results: list[tuple[float, bytes]]) -> None:
+    """One prior-knowledge connection of ``kind``: ``abandoned body`` (a POST stream whose head is complete
+    and whose body never comes, then the client goes), ``half head`` (HEADERS without END_HEADERS, never
+    continued), ``idle`` (the preface and SETTINGS, then nothing), ``flood`` (one of many connections that
+    open with a whole GET). Records how long the server kept it open, and what it sent."""
+    authority = urllib.parse.urlsplit(server.url).netloc
+    sparql = [("content-type", "application/sparql-query")]
+    first = {
+        "abandoned body": h2frames.opening(authority, "POST", "/sparql", h2frames.END_HEADERS, sparql),
+        "half head": h2frames.opening(authority, "GET", "/healthz", 0, [("x-pad", "a" * 200)]),
+        "idle": h2frames.PREFACE + h2frames.frame(h2frames.SETTINGS, 0, 0),
+        "flood": h2frames.opening(authority, "GET", "/healthz", h2frames.END_HEADERS | h2frames.END_STREAM),
+    }[kind]
+    try:
+        with connect(server, timeout=5) as sock:
+            sock.sendall(first)
+            results.append(_until_closed(sock, 0.5 if kind == "abandoned body" else HOLD_S))
+    except OSError:  # reset before the whole opening was sent: closed at once, unanswered
+        results.append((0.0, b""))
+
+
+def _probe_healthz(server: LiveServer, until: float) -> list[float]:
+    """Seconds each /healthz took, probed every 0.2 s until ``until``; every answer must be a 200."""
+    took = []
+    while time.monotonic() < until:
+        started = time.monotonic()
+        assert requests.get(server.url + "healthz", timeout=5).status_code == 200
+        took.append(time.monotonic() - started)
+        time.sleep(0.2)
+    return took
+
+
+@pytest.mark.parametrize(("kind", "count"), [("abandoned body", 5), ("half head", 10), ("idle", 10), ("flood", 200)])
+def test_http2_clients_are_refused_at_once_and_spin_no_worker(any_server: LiveServer, kind: str, count: int) -> None:
+    """The server speaks HTTP/1.1 only (a proxy in front does HTTP/2). Prior-knowledge HTTP/2 connections
+    that abandon a body (one such POST left a worker thread spinning for good), leave a head unfinished
+    (it stayed open 40 s), idle, or come by the hundred: each is closed within a second, answered at most
+    with an HTTP/1.1 400, never an HTTP/2 frame; /healthz answers within a second throughout; and once
+    they are gone the server's processes use next to no CPU."""
+    results: list[tuple[float, bytes]] = []
+    attackers = [threading.Thread(target=_h2_attacker, args=(any_server, kind, results)) for _ in range(count)]
+    for attacker in attackers:
+        attacker.start()
+    try:
+        took = _probe_healthz(any_server, time.monotonic() + ATTACK_S)
+    finally:
+        for attacker in attackers:
+            attacker.join(timeout=HOLD_S + 10)
+    time.sleep(0.5)  # what the server still had in hand is done
+    before = tree_cpu_seconds(any_server.pid)
+    time.sleep(2)
+    used = tree_cpu_seconds(any_server.pid) - before
+    assert len(results) == count
+    assert max(took) < 1, f"/healthz took {max(took):.2f} s during the {kind} attack"
+    assert used < 0.4, f"the server used {used:.2f} s of CPU in 2 s after the {kind} attack ended"
+    held = max(seconds for seconds, _ in results)
+    assert held < 1, f"a {kind} connection was held open {held:.1f} s"
+    replies = {got[:40] for _, got in results}
+    assert all(not got or got.startswith(b"HTTP/1.1 400") for got in replies), replies
+
+
+@pytest.mark.parametrize("fixture", ["impatient", "impatient_granian"])
+def test_idle_connections_are_closed_within_the_header_timeout(request: pytest.FixtureRequest, fixture: str) -> None:
+    """With heads given 2 s: a connection that sends nothing, a kept-alive one after its answers (kept
+    alive: a second request on it is answered) and a prior-knowledge HTTP/2 one are all closed within
+    the bound (gunicorn kept idle kept-alive connections 30 s; Granian, listening for both protocols,
+    kept a connection that sent nothing, and an HTTP/2 one, past it)."""
+    server: LiveServer = request.getfixturevalue(fixture)
+    bound = 2 + 1.5  # the head's time, and gunicorn's loop looks at its deadlines once a second
+    results: dict[str, tuple[float, bytes]] = {}
+
+    def wait(name: str, sock: socket.socket) -> None:
+        results[name] = _until_closed(sock, bound + 4)
+
+    with connect(server) as kept:
+        for _ in range(2):
+            kept.sendall(request_bytes("GET", "/healthz", {}))
+            status, headers, _ = read_answer(kept)
+            assert status == 200 and headers.get("connection") != "close"
+        with connect(server) as fresh, connect(server) as h2:
+            h2.sendall(h2frames.PREFACE + h2frames.frame(h2frames.SETTINGS, 0, 0))
+            connections = {"kept alive": kept, "fresh": fresh, "HTTP/2": h2}
+            waiters = [threading.Thread(target=wait, args=item) for item in connections.items()]
+            for waiter in waiters:
+                waiter.start()
+            for waiter in waiters:
+                waiter.join(timeout=bound + 10)
+    assert {name: seconds < bound for name, (seconds, _) in results.items()} == dict.fromkeys(results, True), results
+    assert results["HTTP/2"][0] < 1  # refused at once, not left to idle

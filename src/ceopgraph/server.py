@@ -19,11 +19,23 @@ Slow clients hold no worker thread: Granian reads heads in Rust, asynchronously,
 ``header_timeout_s``; gunicorn runs ``HeadFirstWorker`` (``ceopgraph.headfirst``), which reads the head
 and the body in its event loop and hands a connection to a thread only once they are in, within
 ``header_timeout_s`` and ``body_timeout_s`` (else 408).
+
+Both servers speak HTTP/1.1 only; a TLS-terminating proxy in front does HTTP/2. Granian's HTTP/2 has
+none of those deadlines (its only settings are flow-control windows, stream counts and keep-alive
+pings): a stream whose head never ends stayed open 40 s, idle connections were never dropped, and a
+POST stream abandoned before its body left a worker thread spinning at 100% CPU for good (Granian's
+WSGI body read takes a reset stream's endless errors for empty data). So Granian is started
+HTTP/1-only: a client that opens with the HTTP/2 preface is disconnected at once, unanswered, and
+gunicorn (HTTP/1.1 by default, set here all the same) answers it 400. Idle connections have one bound
+under both servers, ``header_timeout_s``: a connection on which no request head has begun to arrive
+within it, since it opened or since its last answer, is closed (Granian's header timer runs while a
+connection is idle; gunicorn's keep-alive timeout is set to it).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -90,7 +102,10 @@ def serve(
         "workers": workers,
         "threads": threads,
         "worker_class": "ceopgraph.headfirst.HeadFirstWorker",
-        "keepalive": 30,
+        # A kept-alive connection waits for its next request as long as a fresh one may (Granian's
+        # bound too): idle connections cannot pile up for longer than a head may take.
+        "keepalive": max(1, math.ceil(header_timeout_s)),
+        "http_protocols": "h1",
         "worker_connections": 1000,
         # The app writes one access line per request itself (with the query hash): no second log.
         "accesslog": None,
@@ -115,7 +130,7 @@ def _serve_granian(
     make_app: Callable[[], Flask], host: str, port: int, workers: int, threads: int, header_timeout_s: float
 ) -> None:
     """Granian's WSGI interface: worker processes forked from here, each loading its own app."""
-    from granian.constants import Interfaces
+    from granian.constants import HTTPModes, Interfaces
     from granian.http import HTTP1Settings
     from granian.server import Server
 
@@ -124,6 +139,7 @@ def _serve_granian(
         address=host,
         port=port,
         interface=Interfaces.WSGI,
+        http=HTTPModes.http1,  # no HTTP/2: see the module's docstring
         workers=workers,
         blocking_threads=threads,
         log_access=False,  # the app writes one access line per request itself
