@@ -66,13 +66,18 @@ def test_a_body_that_blocks_gets_408_at_the_deadline_and_past_the_readers_503_at
 
 
 def test_readers_wait_for_bodies_in_parallel() -> None:
+    """Bodies of different clients are read at once (one client gets a quarter of the readers: below)."""
     reader = BodyReader(timeout_s=5, readers=4)
     pairs = [socket.socketpair() for _ in range(4)]
     results: list[bytes] = []
     try:
         threads = [
-            threading.Thread(target=lambda s=theirs: results.append(reader.read(_environ(s.makefile("rb"), 2), 10)))
-            for _, theirs in pairs
+            threading.Thread(
+                target=lambda s=theirs, n=n: results.append(
+                    reader.read({**_environ(s.makefile("rb"), 2), "REMOTE_ADDR": f"192.0.2.{n}"}, 10)
+                )
+            )
+            for n, (_, theirs) in enumerate(pairs)
         ]
         for thread in threads:
             thread.start()
@@ -82,6 +87,39 @@ def test_readers_wait_for_bodies_in_parallel() -> None:
         for thread in threads:
             thread.join(5)
         assert results == [b"ok"] * 4
+    finally:
+        for ours, theirs in pairs:
+            ours.close()
+            theirs.close()
+        reader.close()
+
+
+def test_one_client_that_stalls_bodies_holds_a_quarter_of_the_readers_and_others_keep_reading() -> None:
+    """Granian keeps a connection whose client declared a body and sent nothing for as long as the client
+    likes, and its reader with it: one address gets a quarter of the readers, then 503 for its own bodies,
+    while another address's bodies are still read."""
+    reader = BodyReader(timeout_s=0.3, readers=8)
+    pairs = [socket.socketpair() for _ in range(3)]
+    try:
+        for _, theirs in pairs[:2]:
+            with pytest.raises(BodyRefused) as late:
+                reader.read({**_environ(theirs.makefile("rb"), 100), "REMOTE_ADDR": "192.0.2.1"}, 1000)
+            assert late.value.status == 408
+        started = time.monotonic()
+        with pytest.raises(BodyRefused, match="2 request bodies from this client") as own:
+            reader.read({**_environ(pairs[2][1].makefile("rb"), 100), "REMOTE_ADDR": "192.0.2.1"}, 1000)
+        assert own.value.status == 503 and time.monotonic() - started < 0.2
+        assert reader.read({**_environ(io.BytesIO(b"ok"), 2), "REMOTE_ADDR": "192.0.2.2"}, 10) == b"ok"
+        pairs[0][0].close()  # one stalled client goes: its address may send a body again
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                assert reader.read({**_environ(io.BytesIO(b"y"), 1), "REMOTE_ADDR": "192.0.2.1"}, 10) == b"y"
+                break
+            except BodyRefused:
+                time.sleep(0.05)
+        else:
+            raise AssertionError("the stalled client's reader was not given back when it went")
     finally:
         for ours, theirs in pairs:
             ours.close()

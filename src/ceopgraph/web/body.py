@@ -16,7 +16,11 @@ read by one of the app's reader threads (``Settings.body_readers``) while the re
 for it until the deadline, then answers 408. A reader whose client keeps trickling stays blocked until
 the client is done or gone, keeping none of what it reads. When every reader is taken, by bodies
 arriving or by trickling clients, another body is refused at once (503), so at most that many threads
-ever wait for a body, and pages and GET queries, which have none, keep the others.
+ever wait for a body, and pages and GET queries, which have none, keep the others. Granian keeps a
+connection open as long as its client does, even after the 408, so a client that declares a body and
+sends nothing holds its reader for as long as it likes: one client address may hold at most a quarter
+of the readers (``per_client``), so one client that stalls bodies on many connections is refused its
+own further bodies (503) and cannot take the uploads and POST queries of everyone else.
 """
 
 from __future__ import annotations
@@ -64,8 +68,11 @@ class BodyReader:
     def __init__(self, timeout_s: float, readers: int) -> None:
         self.timeout_s = timeout_s
         self.readers = max(1, readers)
+        self.per_client = max(1, self.readers // 4)
         self._pool = ThreadPoolExecutor(max_workers=self.readers, thread_name_prefix="body-reader")
         self._free = threading.BoundedSemaphore(self.readers)
+        self._held: dict[str, int] = {}  # readers each client address holds now
+        self._held_lock = threading.Lock()
 
     def read(self, environ: dict[str, Any], limit: int) -> bytes:
         """The whole body of the request ``environ`` describes, at most ``limit`` bytes, also left as its
@@ -86,7 +93,7 @@ class BodyReader:
             if sock is not None:
                 parts = _read_from_socket(stream, sock, wanted, time.monotonic() + self.timeout_s)
             else:
-                parts = self._read_in_a_reader(stream, wanted)
+                parts = self._read_in_a_reader(stream, wanted, environ.get("REMOTE_ADDR") or "-")
         except TimeoutError:
             _stop_reading(sock)
             raise BodyRefused(408, f"the request body did not arrive within {self.timeout_s:g} seconds") from None
@@ -107,10 +114,31 @@ class BodyReader:
         environ[_READ_KEY] = body
         return body
 
-    def _read_in_a_reader(self, stream: Any, wanted: int) -> list[bytes]:
+    def _take(self, client: str) -> None:
+        """A reader for ``client``, or 503 at once: its own share is taken, or every reader is."""
+        with self._held_lock:
+            if self._held.get(client, 0) >= self.per_client:
+                raise BodyRefused(
+                    503,
+                    f"{self.per_client} request bodies from this client are arriving slowly already; "
+                    "send one at a time",
+                )
+            if not self._free.acquire(blocking=False):
+                raise BodyRefused(
+                    503, f"{self.readers} request bodies are arriving slowly already; try again in a moment"
+                )
+            self._held[client] = self._held.get(client, 0) + 1
+
+    def _give_back(self, client: str) -> None:
+        with self._held_lock:
+            left = self._held.pop(client) - 1
+            if left:
+                self._held[client] = left
+            self._free.release()
+
+    def _read_in_a_reader(self, stream: Any, wanted: int, client: str) -> list[bytes]:
         """Up to ``wanted`` bytes, read by a reader thread within the time limit (``TimeoutError`` past it)."""
-        if not self._free.acquire(blocking=False):
-            raise BodyRefused(503, f"{self.readers} request bodies are arriving slowly already; try again in a moment")
+        self._take(client)
         abandoned = threading.Event()
 
         def read() -> list[bytes]:
@@ -125,7 +153,7 @@ class BodyReader:
                     if not abandoned.is_set():  # once the request was answered 408, nothing is kept
                         parts.append(part)
             finally:
-                self._free.release()
+                self._give_back(client)
             return parts
 
         reading: Future[list[bytes]] = self._pool.submit(read)
