@@ -17,6 +17,7 @@ from pathlib import Path
 from rdflib import Dataset, Graph, URIRef
 
 from ceopgraph import rdfio
+from ceopgraph.bnodes import IndistinguishableBlankNodes, relabel_dataset
 from ceopgraph.build import DUMP_STEM, graph_iri, serialise_dump, union_graph
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS
 from ceopgraph.rdfio import UnreadableRdf, format_for_name
@@ -66,14 +67,21 @@ def prepare(
     base_release: int,
     changeset_iri: str,
 ) -> Prepared:
-    """Parse, reduce, validate (as the release it would make) and compare a submission."""
+    """Parse, reduce, validate (as the release it would make) and compare a submission.
+
+    The content is stored with stable blank node labels (``ceopgraph.bnodes``), so the draft's preview and,
+    once published, its dumps and pages carry them: no request thread ever labels blank nodes. Blank nodes
+    that cannot be told apart within the labelling's budget are refused here, as unreadable."""
     base = config.base_uri
     fmt = format_for_name(submission.format_name)
     parsed = rdfio.parse_dataset(
         submission.data, fmt, submission.source, config.max_bytes, base, draft_graph_name(base)
     )
     _refuse_foreign_graphs(parsed, base, submission.source)
-    content = content_of(parsed, base)
+    try:
+        content = relabel_dataset(content_of(parsed, base))
+    except IndistinguishableBlankNodes as exc:
+        raise UnreadableRdf(f"{submission.source}: {exc}", submission.source) from exc
     would_be = release_dataset(content, base, Version(base_release + 1, now(), base_release or None))
     report = validate_graph(union_graph(would_be), shapes)
     changes, changeset = diff(read_content(current, base), content, base, base_release, changeset_iri)
@@ -109,7 +117,7 @@ def _refuse_foreign_graphs(parsed: Dataset, base: str, source: str) -> None:
 def render(content: bytes, base: str, version: Version) -> dict[str, bytes]:
     """The six dumps of a release: its content, version metadata and computed VoID/DCAT."""
     parsed = rdfio.parse_dataset(content, NQUADS, "the draft", OWN_FILE_LIMIT, base, draft_graph_name(base))
-    release = release_dataset(content_of(parsed, base), base, version)
+    release = relabel_dataset(release_dataset(content_of(parsed, base), base, version))
     return {f"{DUMP_STEM}.{fmt.extension}": serialise_dump(release, fmt, base) for fmt in RDF_FORMATS}
 
 

@@ -28,6 +28,7 @@ from rdflib import Graph, URIRef
 from ceopgraph.releases.registry import Draft
 from ceopgraph.releases.service import Releases
 from ceopgraph.sparqltext import Bindings
+from ceopgraph.store.disk import load_keeping_labels
 from ceopgraph.store.jobs import QueryAnswer, QueryJob
 from ceopgraph.store.protocol import OwnQuery, Row, Store
 
@@ -189,7 +190,7 @@ class DraftStores:
             if len(self._retiring) >= self._keep:
                 raise DraftStoresBusy("the drafts' stores are all in use; try again in a few seconds")
         engine = ox.Store()
-        engine.load(draft.nquads, format=ox.RdfFormat.N_QUADS)
+        load_keeping_labels(engine, draft.nquads)  # its stable labels: the preview's pages only sort
         made = self._make(engine, hashlib.sha256(draft.nquads).hexdigest()[:20])
         with self._lock:
             found = self._held.get(key)
