@@ -33,7 +33,17 @@ from ceopgraph.releases.tokens import InvalidToken
 from ceopgraph.releases.transfer import TransferError, export, import_
 from ceopgraph.validation.service import Submission
 
-from .releasing import BAD_FIGURE, GOOD_CHANGE, GOOD_FIGURE, changed, local_releases, sha256, with_since_launch
+from .releasing import (
+    BAD_FIGURE,
+    GOOD_CHANGE,
+    GOOD_FIGURE,
+    changed,
+    local_releases,
+    sha256,
+    with_cycles,
+    with_since_launch,
+    with_twins,
+)
 from .test_rdfio import bounded
 
 BASE = "https://w3id.org/ceopgraph/"
@@ -400,22 +410,6 @@ def test_an_import_refuses_unrecorded_files_links_and_another_base(releases: Rel
 
 
 # Blank nodes: rdflib's canonical labelling took 19 s for 40 identical ones, 60 s and more for 100.
-
-CEOP = "https://w3id.org/ceopgraph/id/organisation/ceop"
-SEE_ALSO = "http://www.w3.org/2000/01/rdf-schema#seeAlso"
-
-
-def with_twins(dump: bytes, n: int, label: str = "b") -> bytes:
-    """The dump with ``n`` identical blank nodes ``_:bi rdfs:seeAlso <ceop>`` in the figures graph."""
-    twins = "".join(f"_:{label}{i} <{SEE_ALSO}> <{CEOP}> .\n" for i in range(n))
-    return dump + f"\n<{BASE}data/graph/figures> {{\n{twins}}}\n".encode()
-
-
-def with_cycles(dump: bytes, k: int) -> bytes:
-    """The dump with ``k`` 3-cycles of blank nodes on one blank hub: no labelling can tell them apart cheaply."""
-    lines = [f"_:r{i}a <{SEE_ALSO}> _:r{i}b . _:r{i}b <{SEE_ALSO}> _:r{i}c . _:r{i}c <{SEE_ALSO}> _:r{i}a .\n"
-             f"_:hub <{SEE_ALSO}> _:r{i}a .\n" for i in range(k)]  # fmt: skip
-    return dump + f"\n<{BASE}data/graph/figures> {{\n{''.join(lines)}}}\n".encode()
 
 
 @pytest.mark.parametrize("n", [34, 100])
