@@ -33,9 +33,11 @@ from .releasing import (
     sha256,
     store_state,
     submit,
+    with_cycles,
     with_since_launch,
+    with_twins,
 )
-from .test_rdfio import REFUSED, hostile
+from .test_rdfio import REFUSED, bounded, hostile
 
 SINCE_LAUNCH = (
     "https://w3id.org/ceopgraph/data/annual-review-2012-13/children-protected-since-launch/since-launch-to-2012-2013"
@@ -408,3 +410,21 @@ def test_a_publish_is_of_the_version_reviewed(server: ReleaseServer) -> None:
     status, _, body = call(server.url + f"drafts/{draft}/publish", "POST", b"", headers)
     assert status == 409 and b"changed since you read it" in body
     assert json.loads(call(server.url + "releases", headers={"Accept": "application/json"})[2])["current"] == before
+
+
+def test_blank_node_bombs_cost_the_server_nothing(server: ReleaseServer) -> None:
+    """100 identical blank nodes (rdflib's labelling: over 60 s, in every preview) are a prompt draft whose
+    preview answers the same bytes from either worker; symmetric cycles are refused by the worker, 400."""
+    status, draft = bounded(lambda: submit(server.url, server.submitter, with_twins(_release_1(server), 100)), 60.0)
+    assert status == 201, draft
+    page = f"{server.url}drafts/{draft['id']}/view/doc/organisation/ceop"
+    answers = set()
+    for accept in ("text/turtle", "text/turtle", "application/ld+json", "application/ld+json", "text/html"):
+        status, _, body = bounded(lambda a=accept: call(page, headers=bearer(server.publisher, Accept=a)), 20.0)
+        assert status == 200 and body.count(b"_:") >= (0 if accept == "text/html" else 100)
+        answers.add((accept, body))  # a preview is private: no ETag, but the same bytes
+    assert len(answers) == 3  # one answer per format, whichever worker gave it
+    assert call(server.url + "healthz")[0] == 200
+    cycles = with_cycles(_release_1(server), 150)
+    status, _, refusal = bounded(lambda: call(server.url + "drafts", "POST", cycles, bearer(server.submitter, **TRIG)))
+    assert status == 400 and b"blank nodes cannot be told apart" in refusal, refusal

@@ -4,6 +4,7 @@ with content negotiation, caching and refusal of hostile paths."""
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from collections.abc import Iterator
 from functools import cache
@@ -12,14 +13,15 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from rdflib import Graph, URIRef
-from rdflib.namespace import FOAF
+from rdflib import BNode, Dataset, Graph, URIRef
+from rdflib.namespace import FOAF, RDFS
 
-from ceopgraph.build import build_dataset, union_graph
+from ceopgraph.build import build_dataset, union_graph, write_dumps
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION, RDF_FORMATS
 
 from .apps import embedded_app
+from .test_rdfio import bounded
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = load_settings(environ={}, root=ROOT).base_uri
@@ -384,6 +386,43 @@ def test_hostile_paths_are_refused_safely(client: FlaskClient, path: str, accept
     body = answer.get_data(as_text=True)
     assert "<script>" not in body and "onmouseover" not in body and "evil.example" not in body
     assert "javascript:" not in body
+
+
+# Hostile data: blank nodes rdflib's canonical labelling took minutes over (19 s for 40) -----------------
+
+TWINS = 1_000
+
+
+@pytest.fixture(scope="module")
+def twins_dist(tmp_path_factory: pytest.TempPathFactory, built_dist: Path, settings: Settings) -> Path:
+    """The dataset with 1,000 identical blank nodes ``_:b rdfs:seeAlso <ceop>``, dumped as a release is."""
+    data = Dataset()
+    data.parse(built_dist / "ceopgraph.trig", format="trig")
+    figures = data.graph(URIRef(BASE + "data/graph/figures"))
+    for _ in range(TWINS):
+        figures.add((BNode(), RDFS.seeAlso, URIRef(BASE + "id/organisation/ceop")))
+    out = tmp_path_factory.mktemp("twins")
+    write_dumps(data, out, settings.base_uri)
+    return out
+
+
+@pytest.mark.parametrize("accept", [BROWSER_ACCEPT, "text/turtle", "application/ld+json", "application/n-triples"])
+def test_pages_with_many_blank_nodes_are_prompt_and_the_same_in_two_apps(
+    settings: Settings, twins_dist: Path, accept: str
+) -> None:
+    """The request thread labels nothing: the stores keep the dump's stable labels, so two apps (as two
+    server workers) answer the same bytes and ETag, and an anonymous page costs a sort, not a search."""
+    answers = []
+    for _ in range(2):
+        with embedded_app(settings, twins_dist) as app:
+            client = app.test_client()
+            for path in ("/doc/organisation/ceop", "/def/shapes"):
+                answer = bounded(lambda client=client, path=path: get(client, path, accept), 30.0)
+                assert answer.status_code == 200
+                answers.append((path, answer.headers["ETag"], answer.get_data()))
+    assert answers[:2] == answers[2:]
+    page = answers[0][2]
+    assert len(set(re.findall(rb"_:([0-9a-f]{32})", page))) == TWINS or accept == BROWSER_ACCEPT
 
 
 @pytest.mark.parametrize("path", ["/id//evil.example", "/id/organisation/ceop/../../..//evil.example"])

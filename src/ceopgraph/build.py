@@ -20,6 +20,7 @@ from rdflib.namespace import DCAT, DCTERMS, RDF, RDFS, VOID, XSD
 from rdflib.term import IdentifiedNode
 
 from ceopgraph import rdfio
+from ceopgraph.bnodes import relabel_dataset
 from ceopgraph.config import Settings
 from ceopgraph.conneg import RDF_FORMATS, RdfFormat
 from ceopgraph.namespaces import SCHEMA, SD, STANDARD_PREFIXES, LocalNamespaces, bind_prefixes, prefix_map
@@ -171,7 +172,9 @@ class Dump:
 
 
 def serialise_dump(dataset: Dataset, fmt: RdfFormat, base_uri: str) -> bytes:
-    """One dump: formats with named graphs keep them, the others hold the union of all graphs."""
+    """One dump: formats with named graphs keep them, the others hold the union of all graphs. Callers pass
+    the dataset with stable blank node labels (``bnodes.relabel_dataset``, once for all six): the stores
+    that load a dump keep its labels, so pages show them as they are and equal data gives equal bytes."""
     return rdfio.serialise(dataset, fmt, prefix_map(base_uri))
 
 
@@ -181,6 +184,7 @@ def write_dumps(
     """Write every dump, or none: files go to a scratch folder first and are moved in at the end."""
     out_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".build-", dir=out_dir))
+    dataset = relabel_dataset(dataset)
     try:
         staged = []
         for fmt in formats:

@@ -7,7 +7,8 @@ made from a downloaded dump carries the old computed triples; ``content_of`` tak
 a draft's diff shows what the submitter changed, never a stale count, and ``release_dataset`` computes
 them afresh for the release.
 
-The diff is two things: the triples added and removed (blank nodes matched by canonical labelling), as a
+The diff is two things: the triples added and removed (blank nodes matched by their stable labels,
+``ceopgraph.bnodes``), as a
 changeset of two named graphs, and for people, the figures whose value changed ("Children safeguarded and
 protected, 2012-2013: 790 → 812") and the threat areas, quotations and claims added, removed or changed.
 """
@@ -19,11 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rdflib import BNode, Dataset, Graph, Literal, Namespace, URIRef
-from rdflib.compare import to_canonical_graph
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, VOID, XSD
 from rdflib.term import Node
 
 from ceopgraph import paths
+from ceopgraph.bnodes import relabel_triples
 from ceopgraph.build import DATASET_PATH, METADATA_GRAPH, OGL_V3, add_metadata, dataset_iri, graph_iri
 from ceopgraph.labels import label, local_name
 from ceopgraph.namespaces import IANA_MEDIA, QB, SCHEMA, SD, SDMX_MEASURE, LocalNamespaces, bind_prefixes
@@ -364,10 +365,11 @@ def label_of(graph: Graph, node: Node) -> str:
     return label(graph, node) or local_name(str(node))
 
 
-def _union(dataset: Dataset) -> Graph:
+def _stable_union(dataset: Dataset) -> Graph:
+    """The union of the dataset's graphs, its blank nodes labelled by their place in the union."""
     union = Graph()
-    for s, p, o, _ in dataset.quads():
-        union.add((s, p, o))
+    for triple in relabel_triples((s, p, o) for s, p, o, _ in dataset.quads()):
+        union.add(triple)
     return union
 
 
@@ -393,7 +395,7 @@ def _figures(graph: Graph) -> dict[Node, tuple[str, str]]:
 def diff(before: Dataset, after: Dataset, base: str, base_release: int, changeset_iri: str) -> tuple[Diff, Dataset]:
     """The diff of two contents (``content_of``), and the changeset: graphs ``{changeset_iri}#removed``
     and ``#added`` holding the triples of each side that the other lacks (blank nodes canonically named)."""
-    old, new = to_canonical_graph(_union(before)), to_canonical_graph(_union(after))
+    old, new = _stable_union(before), _stable_union(after)
     removed, added = set(old) - set(new), set(new) - set(old)
     changeset = Dataset()
     bind_prefixes(changeset, base)
@@ -441,8 +443,8 @@ def _graph_changes(before: Dataset, after: Dataset) -> dict[str, list[dict[str, 
     old, new = by_graph(before), by_graph(after)
     changed = []
     for name in sorted(set(old) | set(new)):
-        was = set(to_canonical_graph(old.get(name, Graph())))
-        now = set(to_canonical_graph(new.get(name, Graph())))
+        was = relabel_triples(old.get(name, Graph()))
+        now = relabel_triples(new.get(name, Graph()))
         if was != now:
             changed.append(
                 {"iri": name, "label": local_name(name), "added": str(len(now - was)), "removed": str(len(was - now))}

@@ -20,6 +20,7 @@ from pathlib import Path
 from rdflib import Dataset, Graph, URIRef
 
 from ceopgraph import paths, rdfio
+from ceopgraph.bnodes import IndistinguishableBlankNodes, relabel_dataset
 from ceopgraph.build import DUMP_STEM, graph_iri, serialise_dump, union_graph
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS
 from ceopgraph.rdfio import UnreadableRdf, format_for_name
@@ -100,7 +101,11 @@ def prepare(
 ) -> Prepared:
     """Parse, reduce, validate (as the release it would make) and compare a submission; DraftTooLarge if
     what would be stored (content, changeset, report, diff) exceeds ``max_stored_bytes``. The content is
-    measured first, before the work of validating and comparing it."""
+    measured first, before the work of validating and comparing it.
+
+    The content is stored with stable blank node labels (``ceopgraph.bnodes``), so the draft's preview and,
+    once published, its dumps and pages carry them: no request thread ever labels blank nodes. Blank nodes
+    that cannot be told apart within the labelling's budget are refused here, as unreadable."""
     base = config.base_uri
     fmt = format_for_name(submission.format_name)
     parsed = rdfio.parse_dataset(
@@ -111,7 +116,10 @@ def prepare(
     # What the draft says of the service's resources is not the draft's to say: taken out, listed in the
     # diff. The service's own description (the dataset's title, its endpoint…) comes from the release before.
     submitted, taken_out = split_service_statements(parsed, base)
-    content = merged(submitted, split_service_statements(current_content, base)[1])
+    try:
+        content = relabel_dataset(merged(submitted, split_service_statements(current_content, base)[1]))
+    except IndistinguishableBlankNodes as exc:
+        raise UnreadableRdf(f"{submission.source}: {exc}", submission.source) from exc
     encoded = rdfio.serialise(content, NQUADS)
     if len(encoded) > max_stored_bytes:
         raise DraftTooLarge(
@@ -193,7 +201,7 @@ def _check_graph_name(name: str, base: str, source: str) -> None:
 def render(content: bytes, base: str, version: Version) -> dict[str, bytes]:
     """The six dumps of a release: its content, version metadata and computed VoID/DCAT."""
     parsed = rdfio.parse_dataset(content, NQUADS, "the draft", OWN_FILE_LIMIT, base, draft_graph_name(base))
-    release = release_dataset(content_of(parsed, base), base, version)
+    release = relabel_dataset(release_dataset(content_of(parsed, base), base, version))
     return {f"{DUMP_STEM}.{fmt.extension}": serialise_dump(release, fmt, base) for fmt in RDF_FORMATS}
 
 

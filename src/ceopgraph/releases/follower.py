@@ -28,6 +28,7 @@ from rdflib import Graph, URIRef
 from ceopgraph.releases.registry import Draft, DraftSummary
 from ceopgraph.releases.service import Releases
 from ceopgraph.sparqltext import Bindings
+from ceopgraph.store.disk import load_keeping_labels
 from ceopgraph.store.jobs import QueryAnswer, QueryJob
 from ceopgraph.store.protocol import OwnQuery, Row, Store
 
@@ -192,7 +193,7 @@ class DraftStores:
         loaded = load()
         key = (loaded.id, loaded.revision)  # the revision read (a replace meanwhile is another store)
         engine = ox.Store()
-        engine.load(loaded.nquads, format=ox.RdfFormat.N_QUADS)
+        load_keeping_labels(engine, loaded.nquads)  # its stable labels: the preview's pages only sort
         made = self._make(engine, hashlib.sha256(loaded.nquads).hexdigest()[:20])
         with self._lock:
             found = self._held.get(key)

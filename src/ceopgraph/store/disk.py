@@ -36,12 +36,25 @@ def sources_of(paths: Sequence[Path], formats: Sequence[RdfFormat]) -> list[Sour
 
 
 def load_sources(store: ox.Store, sources: Sequence[Source]) -> None:
-    for path, format_name, graph in sources:
-        target = None if graph is None else ox.NamedNode(graph)
+    """Load the files; the first file's blank node labels are kept when it names its own graphs (a dump of
+    ours, which carries stable labels: ``ceopgraph.bnodes``), so every process that loads it gives pages the
+    same labels. Other files' blank nodes are renamed apart, as Oxigraph's loader does, so that equal labels
+    in two files never join two nodes."""
+    for position, (path, format_name, graph) in enumerate(sources):
+        fmt = getattr(ox.RdfFormat, format_name)
         # Relative IRIs (``<>``, ``rdf:resource=""``, ``<#x>``) resolve against the file's own IRI, as a
         # parser reading the file from its location would (RFC 3986 §5.1.3); without a base they are refused.
         base = Path(path).as_uri()
-        store.bulk_load(path=path, format=getattr(ox.RdfFormat, format_name), to_graph=target, base_iri=base)
+        if position == 0 and graph is None:
+            store.bulk_extend(ox.parse(path=path, format=fmt, base_iri=base))  # the parser keeps labels
+        else:
+            target = None if graph is None else ox.NamedNode(graph)
+            store.bulk_load(path=path, format=fmt, to_graph=target, base_iri=base)
+
+
+def load_keeping_labels(store: ox.Store, nquads: bytes) -> None:
+    """Load N-Quads of ours (a stored draft's content) with their blank node labels as written."""
+    store.bulk_extend(ox.parse(nquads, format=ox.RdfFormat.N_QUADS))
 
 
 def load_files(store: ox.Store, paths: Sequence[Path], formats: Sequence[RdfFormat]) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
+from ceopgraph.bnodes import relabel_graph
 from ceopgraph.labels import local_name
 from ceopgraph.namespaces import SH, bind_prefixes, prefix_map
 
@@ -32,7 +33,7 @@ def load_shapes(shapes_dir: Path, base_uri: str) -> Graph:
         shapes.add((declaration, SH.prefix, Literal(prefix)))
         shapes.add((declaration, SH.namespace, Literal(namespace, datatype=XSD.anyURI)))
     _name_blank_shapes(shapes)
-    return shapes
+    return relabel_graph(shapes)  # the rest (lists, paths): stable labels, for the shape pages' ETags
 
 
 def sparql_prefixes(base_uri: str) -> dict[str, str]:

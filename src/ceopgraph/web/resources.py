@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, abort, g, render_template, request, send_from_directory
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.compare import to_canonical_graph
+from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import FOAF, RDFS, VOID
 
 from ceopgraph import describe, paths
@@ -281,16 +280,16 @@ def _about(description: Graph, iri: URIRef, base: str) -> Graph:
 
 
 def _stable(graph: Graph) -> Graph:
-    """The same triples with the same blank node labels, in the same order, in every process.
+    """The same triples in the same order in every process.
 
     A document's ETag comes from its bytes, so every worker must render the same bytes for the same
-    document, or caches would hold as many copies as there are workers: blank nodes get labels derived from the graph's
-    content (RDFC-style hashing, ``rdflib.compare``) instead of random ones, and the triples are
-    inserted sorted, because rdflib's JSON-LD writer and the HTML page follow insertion order (in
-    ``rdfio.light_graph``, each term's first insertion: sorted too).
+    document, or caches would hold as many copies as there are workers. Blank node labels are already the
+    same everywhere: the store keeps the stable labels the dumps and drafts were written with (computed in
+    a worker, ``ceopgraph.bnodes``), and the shapes get theirs when loaded; labelling here would be work
+    that grows faster than the document, in the request thread. The triples are inserted sorted, because
+    rdflib's JSON-LD writer and the HTML page follow insertion order (in ``rdfio.light_graph``, each term's
+    first insertion: sorted too).
     """
-    if any(isinstance(term, BNode) for triple in graph for term in triple):
-        graph = to_canonical_graph(graph)
     stable = light_graph()
     for triple in sorted(graph, key=lambda t: tuple(term.n3() for term in t)):
         stable.add(triple)
