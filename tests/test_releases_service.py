@@ -485,6 +485,8 @@ FORGED = f"""
   <{BASE}id/service/sparql> <http://www.w3.org/ns/dcat#endpointURL> <http://evil.example/sparql> .
   <http://evil.example/catalogue> <http://www.w3.org/ns/dcat#dataset> <{WHOLE}> .
   <http://evil.example/thing> <http://rdfs.org/ns/void#inDataset> <{WHOLE}/release/1> .
+  <http://evil.example/ds> <http://rdfs.org/ns/void#sparqlEndpoint> <http://evil.example/sparql3> .
+  <{BASE}data/annual-review-2012-13> <http://www.w3.org/ns/dcat#downloadURL> <http://evil.example/dump> .
 }}
 """
 # What the draft claimed, as the diff lists it (the checksum's blank node aside).
@@ -497,6 +499,8 @@ CLAIMS = {
     f"<{BASE}id/service/sparql> <http://www.w3.org/ns/dcat#endpointURL> <http://evil.example/sparql> .",
     f"<http://evil.example/catalogue> <http://www.w3.org/ns/dcat#dataset> <{WHOLE}> .",
     f"<http://evil.example/thing> <http://rdfs.org/ns/void#inDataset> <{WHOLE}/release/1> .",
+    "<http://evil.example/ds> <http://rdfs.org/ns/void#sparqlEndpoint> <http://evil.example/sparql3> .",
+    f"<{BASE}data/annual-review-2012-13> <http://www.w3.org/ns/dcat#downloadURL> <http://evil.example/dump> .",
 }
 
 

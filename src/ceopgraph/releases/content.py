@@ -128,6 +128,26 @@ _SERVICE_LINKS = frozenset(
     )
 )
 
+# The predicates that say where data is served or downloaded: only the service says where (its endpoint,
+# its dumps), whatever the subject, so a draft cannot advertise another endpoint through ours
+# (``<http://evil.example/ds> void:sparqlEndpoint <http://evil.example/sparql>`` in the metadata graph
+# would be listed at ``/.well-known/void``).
+_ACCESS_POINTS = frozenset(
+    (
+        VOID.sparqlEndpoint,
+        VOID.dataDump,
+        VOID.uriLookupEndpoint,
+        VOID.openSearchDescription,
+        VOID.rootResource,
+        DCAT.downloadURL,
+        DCAT.accessURL,
+        DCAT.accessService,
+        DCAT.endpointURL,
+        DCAT.endpointDescription,
+        SD.endpoint,
+    )
+)
+
 
 def is_service_resource(node: Node, base: str) -> bool:
     """Whether ``node`` is one of the service's own resources (``_SERVICE_PATHS``, ``_SERVICE_SPACES``),
@@ -141,10 +161,10 @@ def is_service_resource(node: Node, base: str) -> bool:
 
 def split_service_statements(dataset: Dataset, base: str) -> tuple[Dataset, Dataset]:
     """(the rest, the service's statements): what is said about a service resource, or links one with a
-    predicate of ``_SERVICE_LINKS``, and the blank nodes such statements alone hold (an ``spdx:checksum
-    [ … ]`` of a dump goes whole, not leaving its blank node behind, describing nothing). A draft's service
-    statements are taken out (``prepare``): what the service says of itself is computed
-    (``release_dataset``) or carried from the release before."""
+    predicate of ``_SERVICE_LINKS``, any statement of where data is served (``_ACCESS_POINTS``), and the
+    blank nodes such statements alone hold (an ``spdx:checksum [ … ]`` of a dump goes whole, not leaving
+    its blank node behind, describing nothing). A draft's service statements are taken out (``prepare``):
+    what the service says of itself is computed (``release_dataset``) or carried from the release before."""
     seen: dict[Node, bool] = {}
 
     def ours(node: Node) -> bool:
@@ -153,7 +173,7 @@ def split_service_statements(dataset: Dataset, base: str) -> tuple[Dataset, Data
         return seen[node]
 
     quads = [(s, p, o, g) for s, p, o, g in dataset.quads()]
-    taken = [ours(s) or (p in _SERVICE_LINKS and ours(o)) for s, p, o, _ in quads]
+    taken = [ours(s) or p in _ACCESS_POINTS or (p in _SERVICE_LINKS and ours(o)) for s, p, o, _ in quads]
     held_by_rest = {o for (_, _, o, _), out in zip(quads, taken, strict=True) if not out and isinstance(o, BNode)}
     by_subject: dict[Node, list[int]] = {}
     for i, (s, _, _, _) in enumerate(quads):
