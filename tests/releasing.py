@@ -160,23 +160,3 @@ def store_state(data_dir: Path) -> dict[str, object]:
     rows = {table: releases.registry.rows(table) for table in ("tokens", "drafts", "releases")}
     files = {str(p.relative_to(data_dir)): sha256(p) for p in sorted((data_dir / "releases").rglob("*")) if p.is_file()}
     return {"rows": repr(rows), "state": releases.registry.state(), "files": files}
-
-
-# Blank nodes: rdflib's canonical labelling took 19 s for 40 identical ones, 60 s and more for 100.
-
-BASE_URI = "https://w3id.org/ceopgraph/"
-CEOP = "https://w3id.org/ceopgraph/id/organisation/ceop"
-SEE_ALSO = "http://www.w3.org/2000/01/rdf-schema#seeAlso"
-
-
-def with_twins(dump: bytes, n: int, label: str = "b") -> bytes:
-    """The dump with ``n`` identical blank nodes ``_:bi rdfs:seeAlso <ceop>`` in the figures graph."""
-    twins = "".join(f"_:{label}{i} <{SEE_ALSO}> <{CEOP}> .\n" for i in range(n))
-    return dump + f"\n<{BASE_URI}data/graph/figures> {{\n{twins}}}\n".encode()
-
-
-def with_cycles(dump: bytes, k: int) -> bytes:
-    """The dump with ``k`` 3-cycles of blank nodes on one blank hub: no labelling can tell them apart cheaply."""
-    lines = [f"_:r{i}a <{SEE_ALSO}> _:r{i}b . _:r{i}b <{SEE_ALSO}> _:r{i}c . _:r{i}c <{SEE_ALSO}> _:r{i}a .\n"
-             f"_:hub <{SEE_ALSO}> _:r{i}a .\n" for i in range(k)]  # fmt: skip
-    return dump + f"\n<{BASE_URI}data/graph/figures> {{\n{''.join(lines)}}}\n".encode()

@@ -33,10 +33,9 @@ from .releasing import (
     sha256,
     store_state,
     submit,
-    with_cycles,
     with_since_launch,
-    with_twins,
 )
+from .submissions.drafts import with_cycles, with_twins
 from .test_rdfio import REFUSED, bounded, hostile
 
 SINCE_LAUNCH = (

@@ -43,10 +43,9 @@ from .releasing import (
     changed,
     local_releases,
     sha256,
-    with_cycles,
     with_since_launch,
-    with_twins,
 )
+from .submissions.drafts import with_cycles, with_twins
 from .test_rdfio import bounded
 
 BASE = "https://w3id.org/ceopgraph/"
