@@ -386,3 +386,21 @@ def test_the_default_graph_placeholder_is_not_a_graph_name(fmt: str) -> None:
         f"{triple} .".encode(), format_for_name("nquads"), "draft", LIMIT, "https://x.example/", URIRef("urn:x:g")
     )
     assert [str(g) for _, _, _, g in plain.quads()] == ["urn:x:g"]  # the default graph goes where it is told
+
+
+def test_a_parse_with_a_bound_on_its_quads_stops_at_the_bound_not_at_the_end() -> None:
+    """Compact Turtle names far more than it weighs: 4,000 triples over a 2,000-character prefix are ~24 MB as
+    N-Quads from ~60 KB of text. With ``max_expanded`` the parse stops as soon as what it read passes the
+    bound, and says how much; below it, the dataset is the same as without a bound."""
+    prefix = "http://example.org/" + "a" * 2_000 + "/"
+    turtle = f"@prefix p: <{prefix}> .\n" + "".join(f"p:s{i} p:p p:o{i} .\n" for i in range(4_000))
+    turtle_format = format_for_name("turtle")
+    graph = URIRef("http://example.org/g")
+    with pytest.raises(rdfio.ExpandsTooFar) as refused:
+        rdfio.parse_dataset(turtle.encode(), turtle_format, "long.ttl", 1 << 20, "http://example.org/", graph, 1 << 20)
+    assert 1 << 20 < refused.value.expanded < (1 << 20) + 7_000  # one quad past the bound, not the whole file
+    whole = rdfio.parse_dataset(turtle.encode(), turtle_format, "long.ttl", 1 << 20, "http://example.org/", graph)
+    bounded_whole = rdfio.parse_dataset(
+        turtle.encode(), turtle_format, "long.ttl", 1 << 20, "http://example.org/", graph, 1 << 25
+    )
+    assert len(whole) == len(bounded_whole) == 4_000

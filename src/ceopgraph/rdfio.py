@@ -154,15 +154,34 @@ def parse_rdf(data: bytes, fmt: RdfFormat, source: str, max_bytes: int, base_uri
     return graph
 
 
+class ExpandsTooFar(Exception):
+    """Bytes whose quads, written out in full as N-Quads, pass a limit (``parse_dataset``'s ``max_expanded``):
+    compact syntax (prefixes, lists, ``;`` and ``,``) lets a few kilobytes name megabytes of IRIs."""
+
+    def __init__(self, source: str, expanded: int, limit: int) -> None:
+        super().__init__(f"{source}: its quads take at least {expanded:,} bytes as N-Quads, more than {limit:,}")
+        self.source = source
+        self.expanded = expanded
+        self.limit = limit
+
+
 def parse_dataset(
-    data: bytes, fmt: RdfFormat, source: str, max_bytes: int, base_uri: str, default_graph: URIRef
+    data: bytes,
+    fmt: RdfFormat,
+    source: str,
+    max_bytes: int,
+    base_uri: str,
+    default_graph: URIRef,
+    max_expanded: int | None = None,
 ) -> Dataset:
     """Parse untrusted bytes into a dataset, keeping the named graphs of the quad formats; triples of the
     default graph (and of the triple formats) go into ``default_graph``. The refusals of ``parse_rdf``, and
     a graph named ``<urn:x-rdflib:default>``: rdflib's name for a dataset's default graph, so its triples
-    would silently join the default graph rather than be a graph of their own."""
+    would silently join the default graph rather than be a graph of their own. With ``max_expanded``, the
+    parse stops (``ExpandsTooFar``) as soon as the quads read so far pass that many bytes as N-Quads, before
+    they are all held in memory: 4 MiB of Turtle over a 2,000-character prefix is gigabytes of terms."""
     dataset = Dataset()
-    for graph_name, triple in _parsed(data, fmt, source, max_bytes, base_uri):
+    for graph_name, triple in _parsed(data, fmt, source, max_bytes, base_uri, max_expanded):
         if graph_name == DATASET_DEFAULT_GRAPH_ID:
             raise UnreadableRdf(
                 f"{source}: graph <{DATASET_DEFAULT_GRAPH_ID}> is the name rdflib gives the default graph, not "
@@ -174,9 +193,10 @@ def parse_dataset(
 
 
 def _parsed(
-    data: bytes, fmt: RdfFormat, source: str, max_bytes: int, base_uri: str | None
+    data: bytes, fmt: RdfFormat, source: str, max_bytes: int, base_uri: str | None, max_expanded: int | None = None
 ) -> Iterator[tuple[URIRef | None, tuple[Node, Node, Node]]]:
-    """The quads of untrusted bytes as rdflib terms, after the refusals: (graph name or None, triple)."""
+    """The quads of untrusted bytes as rdflib terms, after the refusals: (graph name or None, triple); past
+    ``max_expanded`` bytes of quads as N-Quads, ``ExpandsTooFar`` (counted while parsing, one quad at a time)."""
     if len(data) > max_bytes:
         raise UnreadableRdf(f"{source}: {len(data):,} bytes is more than the limit of {max_bytes:,} bytes", source)
     if fmt.name == "rdfxml":
@@ -185,8 +205,15 @@ def _parsed(
     elif fmt.name == "jsonld":
         _refuse_deep_json(data, source)  # first: what follows (and Oxigraph) recurses with depth
         _refuse_remote_contexts(data, source)
+    quads: list[ox.Quad] = []
+    expanded = 0
     try:
-        quads = list(ox.parse(data, format=getattr(ox.RdfFormat, fmt.oxigraph_name), base_iri=base_uri))
+        for quad in ox.parse(data, format=getattr(ox.RdfFormat, fmt.oxigraph_name), base_iri=base_uri):
+            quads.append(quad)
+            if max_expanded is not None:
+                expanded += len(str(quad)) + 3  # the line's " .\n"
+                if expanded > max_expanded:
+                    raise ExpandsTooFar(source, expanded, max_expanded)
     except SyntaxError as exc:
         line, column = exc.lineno, exc.offset
         if line is None and fmt.name == "rdfxml":

@@ -108,9 +108,12 @@ def prepare(
     that cannot be told apart within the labelling's budget are refused here, as unreadable."""
     base = config.base_uri
     fmt = format_for_name(submission.format_name)
-    parsed = rdfio.parse_dataset(
-        submission.data, fmt, submission.source, config.max_bytes, base, draft_graph_name(base)
-    )
+    try:
+        parsed = rdfio.parse_dataset(
+            submission.data, fmt, submission.source, config.max_bytes, base, draft_graph_name(base), max_stored_bytes
+        )
+    except rdfio.ExpandsTooFar as exc:  # counted while parsing: refused before it is all in memory
+        raise DraftTooLarge(_too_large(submission.source, exc.expanded, max_stored_bytes)) from exc
     _refuse_foreign_graphs(parsed, base, submission.source)
     published, current_content = read_release(current, base)
     # What the draft says of the service's resources is not the draft's to say: taken out, listed in the
@@ -122,11 +125,7 @@ def prepare(
         raise UnreadableRdf(f"{submission.source}: {exc}", submission.source) from exc
     encoded = rdfio.serialise(content, NQUADS)
     if len(encoded) > max_stored_bytes:
-        raise DraftTooLarge(
-            f"{submission.source}: stored, this draft would take at least {len(encoded):,} bytes (its data as "
-            f"canonical N-Quads, every IRI written out in full), more than the {max_stored_bytes:,} bytes a draft "
-            "may take; use shorter IRIs, or submit less"
-        )
+        raise DraftTooLarge(_too_large(submission.source, len(encoded), max_stored_bytes))
     would_be = release_dataset(content, base, Version(base_release + 1, now(), base_release or None))
     report = validate_graph(union_graph(would_be), shapes)
     changes, changeset = diff(current_content, content, base, base_release, changeset_iri)
@@ -145,6 +144,14 @@ def prepare(
             f"than the {max_stored_bytes:,} bytes a draft may take; use shorter IRIs, or submit less"
         )
     return done
+
+
+def _too_large(source: str, at_least: int, limit: int) -> str:
+    return (
+        f"{source}: stored, this draft would take at least {at_least:,} bytes (its data as canonical N-Quads, "
+        f"every IRI written out in full), more than the {limit:,} bytes a draft may take; use shorter IRIs, or "
+        "submit less"
+    )
 
 
 def stored_report(report: Report) -> str:
