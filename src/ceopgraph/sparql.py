@@ -8,7 +8,7 @@ The endpoint is read-only and never reaches the network: updates in any form are
 ``SERVICE`` (the embedded engine, pyoxigraph, federates it unconditionally, and so do most stores), so
 every query is parsed and decided on its parse tree before any engine sees it (``ceopgraph.sparqltext``,
 whose refusals are the errors below); what the checker cannot parse is refused (and the engine's
-processes cannot reach the network either: ``ceopgraph.store.sandbox``).
+processes cannot reach the network either: ``ceopgraph.processes.sandbox``).
 ``FROM``/``FROM NAMED`` and the protocol's ``default-graph-uri``/``named-graph-uri`` name graphs of the
 store only; a graph it does not hold is empty.
 """
