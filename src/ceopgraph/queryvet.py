@@ -1,12 +1,13 @@
 """The query checker's worker processes: every endpoint query is parsed here before any engine sees it.
 
 Parsing grows with the query (pyparsing: seconds and hundreds of megabytes for a hostile 64 KB query),
-so it runs in killable, confined worker processes (``ceopgraph.processes.pool``), not in the server's threads,
-and the same checker guards the embedded engine and a remote store (which federates ``SERVICE`` too).
-The verdict is ``ceopgraph.sparqltext.vet_query``'s: the query form, its dataset clauses, and the
-text to run; or the refusal to answer with. A query of a shape already vetted (``ceopgraph.queryshape``:
-the same tokens, other constants) gets its shape's verdict here, in the calling thread, without a parse:
-real traffic repeats a few shapes with different subjects and thresholds, and a parse costs milliseconds.
+so it runs in killable, confined worker processes (``ceopgraph.processes.pool``), not in the server's
+threads, and the same checker guards the embedded engine and a remote store (which federates ``SERVICE``
+too). The verdict is ``ceopgraph.sparqltext.vet_query``'s: the query form, its dataset clauses, and the
+text to run; or the refusal, answered with its protocol error (``ceopgraph.sparql.refusal_error``). A
+query of a shape already vetted (``ceopgraph.queryshape``: the same tokens, other constants) gets its
+shape's verdict here, in the calling thread, without a parse: real traffic repeats a few shapes with
+different subjects and thresholds, and a parse costs milliseconds.
 
 It stays beside ``ceopgraph.sparqltext``, not in the store package: it is the endpoint's front door,
 which the store never calls (the store runs jobs already vetted).
@@ -18,8 +19,8 @@ import sys
 
 from ceopgraph.processes import pool
 from ceopgraph.queryshape import Verdict, Verdicts, shape_of
-from ceopgraph.sparql import MalformedQuery, ProtocolError
-from ceopgraph.sparqltext import QueryInfo, vet_query
+from ceopgraph.sparql import MalformedQuery, refusal_error
+from ceopgraph.sparqltext import QueryInfo, QueryRefused, vet_query
 
 # Lanes: a parse past FAST_PARSE_S takes the one slow slot, so the other checker keeps answering the
 # ordinary queries (1-4 ms each) while one client's long query is parsed.
@@ -42,7 +43,7 @@ def worker_main(fd: int) -> None:
 def _vet(_: None, query: str) -> tuple[str, object]:
     try:
         return ("ok", vet_query(query))
-    except ProtocolError as exc:
+    except QueryRefused as exc:
         return ("refused", exc)
 
 
@@ -95,7 +96,7 @@ class QueryChecker:
                 },
             )
         if status == "refused":
-            raise payload
+            raise refusal_error(payload)
         info: QueryInfo = payload
         return info
 
