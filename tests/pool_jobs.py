@@ -1,7 +1,7 @@
-"""A worker for the pool's own tests (``ceopgraph.store.workers``): jobs that allocate, sleep, or try the network.
+"""A worker for the pool's own tests (``ceopgraph.processes.pool``): jobs that allocate, sleep, or try the network.
 
 Started by ``WorkerPool("tests.pool_jobs:worker_main", …)`` from the project's root, confined like every
-worker (``ceopgraph.store.sandbox``); each job says what it did, so a test can tell what the system allowed.
+worker (``ceopgraph.processes.sandbox``); each job says what it did, so a test can tell what the system allowed.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import os
 import socket
 import time
 
-from ceopgraph.store.workers import hold_and_fork, serve_jobs
+from ceopgraph.processes.pool import hold_and_fork, serve_jobs
 
 _held: list[bytearray] = []  # what "hold" jobs keep, so the worker stays large after the job
 SHARED_MB = 200  # what a holder holds for the workers it forks

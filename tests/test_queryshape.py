@@ -10,7 +10,8 @@ import pytest
 from ceopgraph import sparqltext
 from ceopgraph.queryshape import MAX_SHAPED_CHARS, Shape, Verdict, Verdicts, shape_of
 from ceopgraph.queryvet import CheckerUnavailable, QueryChecker
-from ceopgraph.sparql import MalformedQuery, ProtocolError, ServiceRefused
+from ceopgraph.sparql import MalformedQuery, ServiceRefused
+from ceopgraph.sparqltext import QueryRefused, UnparsableQuery
 
 from .test_sparqltext import SERVICE_QUERIES
 
@@ -126,16 +127,16 @@ def test_every_w3c_query_of_a_known_shape_gets_the_verdict_its_own_parse_gives()
             continue
         try:
             verdict = sparqltext.vet_query(original)
-        except ProtocolError:
+        except QueryRefused:
             continue  # refused: nothing would be kept for its shape
         varied = _vary_constants(original)
         if shape_of(varied) != shape:
             continue
         try:
             again = sparqltext.vet_query(varied)
-        except MalformedQuery:
+        except UnparsableQuery:
             continue
-        except ProtocolError as exc:  # SERVICE or an update that the original's verdict would let through
+        except QueryRefused as exc:  # SERVICE or an update that the original's verdict would let through
             raise AssertionError(f"{path.name}: the shape's verdict would let through {exc}") from None
         assert (again.form, again.variable_order) == (verdict.form, verdict.variable_order), path.name
         compared += 1

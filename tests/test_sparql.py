@@ -11,9 +11,11 @@ from ceopgraph.sparql import (
     NotAcceptable,
     ProtocolError,
     RequestTooLarge,
+    ServiceRefused,
     UnsupportedMediaType,
     UpdateRefused,
 )
+from ceopgraph.sparqltext import QueryIsUpdate, QueryRefused, QueryUsesService, UnparsableQuery
 
 LIMIT = 64 * 1024
 
@@ -159,3 +161,22 @@ def test_format_parameter_must_fit_the_query_form() -> None:
 def test_query_hash_is_short_and_stable() -> None:
     assert sparql.QueryRequest("ASK {}").query_hash == sparql.QueryRequest("ASK {}").query_hash
     assert len(sparql.QueryRequest("ASK {}").query_hash) == 12
+
+
+@pytest.mark.parametrize(
+    ("refusal", "error", "status"),
+    [
+        (UnparsableQuery("the query does not parse at line 1, column 3"), MalformedQuery, 400),
+        (QueryIsUpdate("this endpoint is read-only"), UpdateRefused, 403),
+        (QueryUsesService("SERVICE is not allowed"), ServiceRefused, 400),
+        (QueryRefused("a refusal of a kind the protocol has no error of its own for"), MalformedQuery, 400),
+    ],
+)
+def test_a_refused_query_is_answered_with_its_kinds_protocol_error(
+    refusal: QueryRefused, error: type[ProtocolError], status: int
+) -> None:
+    """The checker's refusals are domain errors (``ceopgraph.sparqltext``); the protocol gives them their
+    status, and says what the refusal said."""
+    answer = sparql.refusal_error(refusal)
+    assert type(answer) is error
+    assert (answer.status, str(answer)) == (status, str(refusal))

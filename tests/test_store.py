@@ -14,10 +14,11 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 
 from ceopgraph.conneg import FORMATS_BY_EXTENSION
+from ceopgraph.querydataset import DatasetSelection
 from ceopgraph.store import embedded
 from ceopgraph.store.disk import DiskStore
 from ceopgraph.store.embedded import EmbeddedStore, QueryLimits
-from ceopgraph.store.jobs import DatasetSelection, QueryEvaluationError, QueryJob, QuerySyntaxError, QueryTimeout
+from ceopgraph.store.jobs import QueryEvaluationError, QueryJob, QuerySyntaxError, QueryTimeout
 
 COSTLY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 GRAPH = "https://w3id.org/ceopgraph/data/graph/"

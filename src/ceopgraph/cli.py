@@ -16,6 +16,7 @@ from ceopgraph import rdfio, storedform
 from ceopgraph.build import BuildError, build_dataset, union_graph, write_dumps
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION, RdfFormat
+from ceopgraph.processes.sandbox import SandboxUnavailable, check_available
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, format_for_path, read_bounded, read_files
 from ceopgraph.releases import drafting
 from ceopgraph.releases.follower import ReleaseStore
@@ -25,7 +26,6 @@ from ceopgraph.releases.service import OPERATOR, DraftInvalid, DraftNotFound, Li
 from ceopgraph.server import SERVERS, serve
 from ceopgraph.store.disk import DiskStore
 from ceopgraph.store.embedded import EmbeddedStore, QueryLimits
-from ceopgraph.store.sandbox import SandboxUnavailable, check_available
 from ceopgraph.validation.engine import validate_graph
 from ceopgraph.validation.service import Submission, ValidatorConfig, payload_of
 from ceopgraph.validation.shapes import load_shapes

@@ -6,10 +6,13 @@ arguments, so that a deployment is configured without code changes and tests can
 
 from __future__ import annotations
 
+import math
 import os
+import types
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 DEFAULT_BASE_URI = "https://w3id.org/ceopgraph/"
 
@@ -132,29 +135,82 @@ class Settings:
         return self.root / "shapes"
 
 
-def _coerce(kind: Any, raw: str) -> Any:
-    text = str(kind)
-    if "tuple" in text:  # a comma-separated list
-        return tuple(item.strip() for item in raw.split(",") if item.strip())
-    if "Path" in text:
-        return Path(raw) if raw else None
-    if "float" in text:
-        return float(raw)
-    if "int" in text:
-        return int(raw)
-    return raw or None if "None" in text else raw
+class SettingsError(ValueError):
+    """A ``CEOPGRAPH_*`` variable whose value is not one of its setting's type; the message names both."""
 
 
-def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+def _items(raw: str) -> tuple[str, ...]:
+    """A comma-separated list; blanks around items and empty items are dropped."""
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _number(raw: str) -> float:
+    """A finite decimal number (``float`` would also take "nan" and "inf", which bound nothing)."""
+    value = float(raw)
+    if not math.isfinite(value):
+        raise ValueError(f"{raw!r} is not a finite number")
+    return value
+
+
+def _text(raw: str) -> str:
+    """Text for a setting that has no None: empty, a base URI, a mode or a folder would fail later, vaguely."""
+    if not raw:
+        raise ValueError("empty")
+    return raw
+
+
+def _path(raw: str) -> Path:
+    return Path(_text(raw))
+
+
+# How an environment value becomes each type a setting has, with what a bad value is said to miss. A
+# ``T | None`` setting takes T's parser, and an empty value means None.
+_PARSERS: dict[object, tuple[Callable[[str], Any], str]] = {
+    str: (_text, "non-empty text"),
+    int: (int, "a whole number"),
+    float: (_number, "a finite number"),
+    Path: (_path, "a non-empty path"),
+    tuple[str, ...]: (_items, "a comma-separated list"),
+}
+
+
+def _parser(kind: object) -> tuple[Callable[[str], Any], str, bool]:
+    """The parser of a setting's type, what it expects, and whether an empty value means None."""
+    optional = get_origin(kind) in (Union, types.UnionType) and type(None) in get_args(kind)
+    if optional:
+        rest = [arg for arg in get_args(kind) if arg is not type(None)]
+        kind = rest[0] if len(rest) == 1 else kind
+    if kind not in _PARSERS:
+        raise TypeError(f"no parser for settings of type {kind!r}: add one to config._PARSERS")
+    parse, expected = _PARSERS[kind]
+    return parse, expected, optional
+
+
+def _setting_types() -> dict[str, object]:
+    """Each setting's type, resolved from its annotation (this module's annotations are strings)."""
+    hints = get_type_hints(Settings)
+    return {f.name: hints[f.name] for f in fields(Settings)}
+
+
+def parse_setting(key: str, kind: object, raw: str) -> Any:
+    """The value of variable ``key`` for a setting of type ``kind``, or a ``SettingsError`` that names the
+    variable, its value and what it should have been."""
+    parse, expected, optional = _parser(kind)
+    if optional and raw == "":
+        return None
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{key}={raw!r} is not {expected}") from exc
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Defaults, then ``CEOPGRAPH_<FIELD>`` variables, then keyword overrides (None means 'not given')."""
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    for f in fields(Settings):
-        key = "CEOPGRAPH_" + f.name.upper()
+    for name, kind in _setting_types().items():
+        key = "CEOPGRAPH_" + name.upper()
         if key in env:
-            try:
-                values[f.name] = _coerce(f.type, env[key])
-            except ValueError as exc:
-                raise ValueError(f"{key}={env[key]!r} is not a valid {f.type}") from exc
+            values[name] = parse_setting(key, kind, env[key])
     values.update({k: v for k, v in overrides.items() if v is not None})
     return replace(Settings(), **values)

@@ -1,12 +1,13 @@
 """The query checker's worker processes: every endpoint query is parsed here before any engine sees it.
 
 Parsing grows with the query (pyparsing: seconds and hundreds of megabytes for a hostile 64 KB query),
-so it runs in killable, confined worker processes (``ceopgraph.store.workers``), not in the server's threads,
-and the same checker guards the embedded engine and a remote store (which federates ``SERVICE`` too).
-The verdict is ``ceopgraph.sparqltext.vet_query``'s: the query form, its dataset clauses, and the
-text to run; or the refusal to answer with. A query of a shape already vetted (``ceopgraph.queryshape``:
-the same tokens, other constants) gets its shape's verdict here, in the calling thread, without a parse:
-real traffic repeats a few shapes with different subjects and thresholds, and a parse costs milliseconds.
+so it runs in killable, confined worker processes (``ceopgraph.processes.pool``), not in the server's
+threads, and the same checker guards the embedded engine and a remote store (which federates ``SERVICE``
+too). The verdict is ``ceopgraph.sparqltext.vet_query``'s: the query form, its dataset clauses, and the
+text to run; or the refusal, answered with its protocol error (``ceopgraph.sparql.refusal_error``). A
+query of a shape already vetted (``ceopgraph.queryshape``: the same tokens, other constants) gets its
+shape's verdict here, in the calling thread, without a parse: real traffic repeats a few shapes with
+different subjects and thresholds, and a parse costs milliseconds.
 
 It stays beside ``ceopgraph.sparqltext``, not in the store package: it is the endpoint's front door,
 which the store never calls (the store runs jobs already vetted).
@@ -16,10 +17,10 @@ from __future__ import annotations
 
 import sys
 
+from ceopgraph.processes import pool
 from ceopgraph.queryshape import Verdict, Verdicts, shape_of
-from ceopgraph.sparql import MalformedQuery, ProtocolError
-from ceopgraph.sparqltext import QueryInfo, vet_query
-from ceopgraph.store import workers
+from ceopgraph.sparql import MalformedQuery, refusal_error
+from ceopgraph.sparqltext import QueryInfo, QueryRefused, vet_query
 
 # Lanes: a parse past FAST_PARSE_S takes the one slow slot, so the other checker keeps answering the
 # ordinary queries (1-4 ms each) while one client's long query is parsed.
@@ -36,13 +37,13 @@ class CheckerUnavailable(Exception):
 def worker_main(fd: int) -> None:
     """A checker process: answer ``vet_query`` for each query text until the pool goes away."""
     sys.setrecursionlimit(_RECURSION_LIMIT)
-    workers.serve_jobs(fd, lambda _: None, _vet)
+    pool.serve_jobs(fd, lambda _: None, _vet)
 
 
 def _vet(_: None, query: str) -> tuple[str, object]:
     try:
         return ("ok", vet_query(query))
-    except ProtocolError as exc:
+    except QueryRefused as exc:
         return ("refused", exc)
 
 
@@ -50,7 +51,7 @@ class QueryChecker:
     """Checker processes for one server worker; ``check`` gives a verdict within a time limit."""
 
     def __init__(self, size: int, memory_mb: int) -> None:
-        self._workers = workers.WorkerPool(
+        self._workers = pool.WorkerPool(
             "ceopgraph.queryvet:worker_main",
             None,
             size,
@@ -76,26 +77,26 @@ class QueryChecker:
     def _parse(self, query: str, timeout_s: float) -> QueryInfo:
         try:
             status, payload = self._workers.run(query, timeout_s)
-        except workers.WorkerPoolError as exc:
-            workers.raise_as(
+        except pool.WorkerPoolError as exc:
+            pool.raise_as(
                 exc,
                 {
-                    workers.DeadlinePassed: lambda _: MalformedQuery(
+                    pool.DeadlinePassed: lambda _: MalformedQuery(
                         f"the query could not be parsed within {timeout_s:g} s: simplify it"
                     ),
-                    workers.MemoryExceeded: lambda _: MalformedQuery(
+                    pool.MemoryExceeded: lambda _: MalformedQuery(
                         f"parsing the query needed more than {self._workers.memory_mb} MiB: simplify it"
                     ),
-                    (workers.NoIdleWorker, workers.HeavyLaneFull): lambda exc: CheckerUnavailable(
+                    (pool.NoIdleWorker, pool.HeavyLaneFull): lambda exc: CheckerUnavailable(
                         f"the query checker is busy ({exc}); try again in a moment"
                     ),
-                    workers.WorkerFailed: lambda _: CheckerUnavailable(
+                    pool.WorkerFailed: lambda _: CheckerUnavailable(
                         "a query checker failed; it is being replaced, try again"
                     ),
                 },
             )
         if status == "refused":
-            raise payload
+            raise refusal_error(payload)
         info: QueryInfo = payload
         return info
 

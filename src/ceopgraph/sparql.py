@@ -7,8 +7,8 @@ unless another spec is named.
 The endpoint is read-only and never reaches the network: updates in any form are refused, and so is
 ``SERVICE`` (the embedded engine, pyoxigraph, federates it unconditionally, and so do most stores), so
 every query is parsed and decided on its parse tree before any engine sees it (``ceopgraph.sparqltext``,
-whose refusals are the errors below); what the checker cannot parse is refused (and the engine's
-processes cannot reach the network either: ``ceopgraph.store.sandbox``).
+whose refusals ``refusal_error`` turns into the errors below); what the checker cannot parse is refused
+(and the engine's processes cannot reach the network either: ``ceopgraph.processes.sandbox``).
 ``FROM``/``FROM NAMED`` and the protocol's ``default-graph-uri``/``named-graph-uri`` name graphs of the
 store only; a graph it does not hold is empty.
 """
@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl
 import pyoxigraph as ox
 
 from ceopgraph.conneg import RDF_FORMATS, negotiate
+from ceopgraph.sparqltext import QueryIsUpdate, QueryRefused, QueryUsesService
 
 # Errors ----------------------------------------------------------------------------------------
 
@@ -69,6 +70,20 @@ class NotAcceptable(ProtocolError):
     """No result format the client accepts (HTTP 406)."""
 
     status = 406
+
+
+# The protocol's error for each kind of refusal of the query checker (``ceopgraph.sparqltext``); any
+# other refusal is §2.1.4's "MalformedQuery".
+_REFUSAL_ERRORS: dict[type[QueryRefused], type[ProtocolError]] = {
+    QueryIsUpdate: UpdateRefused,
+    QueryUsesService: ServiceRefused,
+}
+
+
+def refusal_error(refusal: QueryRefused) -> ProtocolError:
+    """The protocol's answer to a query the checker refused: the refusal's message, its kind's status."""
+    kind = next((error for found, error in _REFUSAL_ERRORS.items() if isinstance(refusal, found)), MalformedQuery)
+    return kind(str(refusal))
 
 
 # Result formats, as data -------------------------------------------------------------------------

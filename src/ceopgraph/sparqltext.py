@@ -39,8 +39,7 @@ from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Node, Variable
 
-from ceopgraph.sparql import MalformedQuery, ServiceRefused, UpdateRefused
-from ceopgraph.store.jobs import DatasetClauses, DatasetSelection
+from ceopgraph.querydataset import DatasetClauses, DatasetSelection
 from ceopgraph.terms import XSD_STRING
 
 Bindings = Mapping[str, Node]
@@ -48,6 +47,27 @@ Bindings = Mapping[str, Node]
 
 class UnsafeTerm(ValueError):
     """A term or name that cannot be written into a query without changing its meaning (a programming error)."""
+
+
+# Refusals: why a query is not passed on to an engine. Domain errors, with no HTTP in them: the protocol
+# layer (``ceopgraph.sparql.refusal_error``) gives each kind its status. The checker's processes send
+# them back pickled, so they keep to a message.
+
+
+class QueryRefused(Exception):
+    """A query that is not passed on to any engine; the message says why, and where in the text."""
+
+
+class UnparsableQuery(QueryRefused):
+    """The text is not a SPARQL 1.1 query, or not one that every reader would read the same way."""
+
+
+class QueryIsUpdate(QueryRefused):
+    """The text is a SPARQL 1.1 Update: the service is read-only."""
+
+
+class QueryUsesService(QueryRefused):
+    """The query holds ``SERVICE``, which would make an engine fetch from the network."""
 
 
 # Writing terms -----------------------------------------------------------------------------------
@@ -142,9 +162,9 @@ def _read_head(text: str) -> _Head:
     try:
         found = _HEAD.parse_string(text)
     except ParseException as exc:
-        raise MalformedQuery(f"the query's head does not parse: {exc.msg}") from None
+        raise UnparsableQuery(f"the query's head does not parse: {exc.msg}") from None
     except RecursionError:
-        raise MalformedQuery("the query nests groups, brackets or operators too deeply to be parsed") from None
+        raise UnparsableQuery("the query nests groups, brackets or operators too deeply to be parsed") from None
     group = found.get("group")
     return _Head(
         str(found[1]),  # the form's keyword, after the prologue
@@ -179,7 +199,7 @@ class Template:
     def _head(self) -> _Head:
         try:
             return _read_head(self.text)
-        except MalformedQuery as exc:
+        except UnparsableQuery as exc:
             raise UnsafeTerm(f"not a query values can be bound into: {exc}") from None
 
     def bind(self, bindings: Bindings | None) -> str:
@@ -291,13 +311,13 @@ def expand_codepoint_escapes(query: str) -> str:
     def character(match: re.Match[str]) -> str:
         code = int(match.group(1) or match.group(2), 16)
         if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
-            raise MalformedQuery(f"{match.group()} at character {match.start()} is not a Unicode character")
+            raise UnparsableQuery(f"{match.group()} at character {match.start()} is not a Unicode character")
         return chr(code)
 
     text = _CODEPOINT.sub(character, query)
     left = _ESCAPE_LEFT.search(text)
     if left is not None:
-        raise MalformedQuery(f"{left.group()}: an escape that is not whole, or expands to another, is not accepted")
+        raise UnparsableQuery(f"{left.group()}: an escape that is not whole, or expands to another, is not accepted")
     return text
 
 
@@ -310,16 +330,16 @@ def vet_query(query: str) -> QueryInfo:
     text = expand_codepoint_escapes(query)
     bare = _BARE_CR.search(text)
     if bare is not None:
-        raise MalformedQuery(
+        raise UnparsableQuery(
             f"a carriage return without a line feed at character {bare.start()}: end lines with LF or CRLF"
         )
     tree = _parsed(text)
     names = {node.name for node in walk(tree) if isinstance(node, CompValue)}
     if "ServiceGraphPattern" in names:
-        raise ServiceRefused("SERVICE is not allowed: this endpoint answers from its own data and does not federate")
+        raise QueryUsesService("SERVICE is not allowed: this endpoint answers from its own data and does not federate")
     top = next((node for node in walk(tree) if isinstance(node, CompValue) and node.name in _QUERY_FORMS), None)
     if top is None:  # the grammar has no other top-level form
-        raise MalformedQuery("a query is SELECT, ASK, CONSTRUCT or DESCRIBE")
+        raise UnparsableQuery("a query is SELECT, ASK, CONSTRUCT or DESCRIBE")
     star = top.name == "SelectQuery" and "projection" not in top
     order = _variables_in_order(dict.get(top, "where")) if star else ()
     clauses = read_dataset_clauses(text) if "DatasetClause" in names else None
@@ -327,21 +347,21 @@ def vet_query(query: str) -> QueryInfo:
 
 
 def _parsed(text: str) -> ParseResults:
-    """The parse tree of a query, or the ``ProtocolError`` that says why there is none."""
+    """The parse tree of a query, or the ``QueryRefused`` that says why there is none."""
     try:
         return parseQuery(text)
     except ParseException as exc:
         if _parses_as_update(text):
-            raise UpdateRefused("this endpoint is read-only: SPARQL Update is not accepted") from None
+            raise QueryIsUpdate("this endpoint is read-only: SPARQL Update is not accepted") from None
         if _TRIPLE_TERMS.search(text):
-            raise MalformedQuery(
+            raise UnparsableQuery(
                 "RDF 1.2 triple terms (<< >>, TRIPLE()) are not supported by this endpoint: the data has none"
             ) from None
-        raise MalformedQuery(
+        raise UnparsableQuery(
             f"the query does not parse at line {exc.lineno}, column {exc.col}: {_short(exc.msg)}"
         ) from None
     except RecursionError:
-        raise MalformedQuery("the query nests groups, brackets or operators too deeply to be parsed") from None
+        raise UnparsableQuery("the query nests groups, brackets or operators too deeply to be parsed") from None
 
 
 def _parses_as_update(text: str) -> bool:

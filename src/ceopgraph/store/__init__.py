@@ -7,8 +7,9 @@
 - ``disk``: the files the store loads, and the on-disk copy the query processes open read-only.
 - ``remote`` and ``client``: a remote SPARQL 1.1 store over HTTP, and what every request to one has in
   common (``publish`` writes with it too).
-- ``workers`` and ``sandbox``: killable worker processes, confined (no network, capped heap); the query
-  checker (``ceopgraph.queryvet``) and the validation service run on them too.
+
+The query processes are workers of ``ceopgraph.processes`` (killable, confined: no network, a capped
+heap), the room below this one that the query checker and the validation service use too.
 
 Nothing is imported here: every process that imports a module of the package runs this file first,
 and the query processes must stay light (no rdflib).

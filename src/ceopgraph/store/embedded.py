@@ -19,9 +19,9 @@ from rdflib import Graph, URIRef
 from rdflib.term import Node
 
 from ceopgraph.conneg import RdfFormat
+from ceopgraph.processes import pool
 from ceopgraph.rdfio import light_graph
 from ceopgraph.sparqltext import Bindings
-from ceopgraph.store import workers
 from ceopgraph.store.disk import DiskStore, Source, load_sources, sources_of, version_of
 from ceopgraph.store.jobs import (
     QueryAnswer,
@@ -174,9 +174,9 @@ class EmbeddedStore:
                 raise StoreUnavailable("this data is no longer served (a newer version replaced it); try again")
             if self._pool is None:
                 self._pool = QueryPool(self._query_data(), self._query_processes, self._limits)
-            pool = self._pool
+            started = self._pool
         if wait:
-            pool.wait_ready()
+            started.wait_ready()
 
     def _query_data(self) -> DiskStore | list[Source]:
         """What the query workers read: the files (a holder loads them into memory) or the on-disk copy;
@@ -227,7 +227,7 @@ class QueryLimits:
 
 
 class QueryPool:
-    """Worker processes answering endpoint queries, one query each at a time (``ceopgraph.store.workers``).
+    """Worker processes answering endpoint queries, one query each at a time (``ceopgraph.processes.pool``).
 
     A query waits for an idle worker, then for its answer, both within the job's time limit; past it
     the worker is killed (SIGKILL: the only way to stop pyoxigraph mid-query) and a fresh one is
@@ -239,7 +239,7 @@ class QueryPool:
 
     def __init__(self, data: DiskStore | list[Source], size: int, limits: QueryLimits) -> None:
         in_memory = not isinstance(data, DiskStore)
-        self._workers = workers.WorkerPool(
+        self._workers = pool.WorkerPool(
             "ceopgraph.store.queryproc:" + ("holder_main" if in_memory else "worker_main"),
             data if not isinstance(data, DiskStore) else str(data.path),
             size,
@@ -259,26 +259,26 @@ class QueryPool:
         limit = f"{job.timeout_s:g} s"
         try:
             (status, payload), ran_long = self._workers.run_in_lanes(job, job.timeout_s, 1 if job.demoted else 0)
-        except workers.WorkerPoolError as exc:
-            workers.raise_as(
+        except pool.WorkerPoolError as exc:
+            pool.raise_as(
                 exc,
                 {
-                    workers.NoIdleWorker: lambda _: QueryTimeout(
+                    pool.NoIdleWorker: lambda _: QueryTimeout(
                         f"no query worker became free within the {limit} limit; try again later"
                     ),
-                    workers.DeadlinePassed: lambda _: QueryStopped(
+                    pool.DeadlinePassed: lambda _: QueryStopped(
                         f"the query ran longer than the {limit} limit and was stopped; "
                         "narrow it down (LIMIT, more specific patterns) and try again"
                     ),
-                    workers.HeavyLaneFull: lambda _: QueryStopped(
+                    pool.HeavyLaneFull: lambda _: QueryStopped(
                         f"the query ran past {self._fast_s:g} s while {self._workers.heavy_slots} long queries "
                         "were running already, and was stopped; try again later, or narrow it down"
                     ),
-                    workers.MemoryExceeded: lambda _: QueryMemoryExceeded(
+                    pool.MemoryExceeded: lambda _: QueryMemoryExceeded(
                         f"the query needed more than the {self._workers.memory_mb} MiB a query may use and was "
                         "stopped; narrow it down (LIMIT, more specific patterns, fewer ORDER BY keys)"
                     ),
-                    workers.WorkerFailed: lambda _: StoreUnavailable(
+                    pool.WorkerFailed: lambda _: StoreUnavailable(
                         "a query worker failed; it is being replaced, try again"
                     ),
                 },

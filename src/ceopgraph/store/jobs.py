@@ -1,8 +1,8 @@
 """What the store room is asked and answers: endpoint jobs, their answers, and the store's errors.
 
-Light on imports (pyoxigraph and the standard library, no rdflib), because the query processes
-(``ceopgraph.store.queryproc``) unpickle these values: every process of every server worker pays for
-its imports in memory (~20 MB each for rdflib). Both backends write answers with pyoxigraph's writers,
+Light on imports (pyoxigraph, the standard library and ``ceopgraph.querydataset``, no rdflib), because
+the query processes (``ceopgraph.store.queryproc``) unpickle these values: every process of every server
+worker pays for its imports in memory (~20 MB each for rdflib). Both backends write answers with pyoxigraph's writers,
 so the format names of a job map to them here, once.
 """
 
@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
+
+from ceopgraph.querydataset import DatasetClauses, DatasetSelection
 
 # Errors ----------------------------------------------------------------------------------------
 
@@ -49,29 +51,6 @@ class QueryEvaluationError(StoreError):
 
 
 # Jobs and answers ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DatasetSelection:
-    """SPARQL Protocol ``default-graph-uri`` / ``named-graph-uri``; empty means the store's own dataset
-    (default graph = union of the named graphs)."""
-
-    default_graphs: tuple[str, ...] = ()
-    named_graphs: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class DatasetClauses:
-    """A query's own ``FROM`` / ``FROM NAMED`` clauses (SPARQL 1.1 Query §13.2), as the query checker
-    read them from the parse (``ceopgraph.sparqltext.read_dataset_clauses``): the graphs they name,
-    IRIs resolved, and the query's text with the clauses cut out.
-
-    A remote store needs both (it must not resolve the clauses itself: a shared store holds graphs that
-    are not ours); the embedded engine reads the query's clauses itself.
-    """
-
-    graphs: DatasetSelection
-    query_without: str
 
 
 @dataclass(frozen=True)

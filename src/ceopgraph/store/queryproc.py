@@ -20,6 +20,7 @@ import itertools
 
 import pyoxigraph as ox
 
+from ceopgraph.processes.pool import hold_and_fork, serve_jobs
 from ceopgraph.store.disk import Source, load_sources
 from ceopgraph.store.jobs import (
     GRAPH_WRITERS,
@@ -32,7 +33,6 @@ from ceopgraph.store.jobs import (
     StoreUnavailable,
     ordered_variables,
 )
-from ceopgraph.store.workers import hold_and_fork, serve_jobs
 
 
 def evaluate(store: ox.Store, job: QueryJob) -> QueryAnswer:

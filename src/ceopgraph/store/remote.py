@@ -34,11 +34,11 @@ from ceopgraph import rdfio
 from ceopgraph.config import Settings
 from ceopgraph.conneg import FORMATS_BY_NAME, rdf_format_for_media_type
 from ceopgraph.namespaces import LocalNamespaces
+from ceopgraph.querydataset import DatasetSelection
 from ceopgraph.sparqltext import Bindings, Template, sparql_string, template
 from ceopgraph.store.client import USER_AGENT, Credentials, configure, raise_failure, store_message
 from ceopgraph.store.jobs import (
     RESULTS_WRITERS,
-    DatasetSelection,
     QueryAnswer,
     QueryJob,
     QuerySyntaxError,

@@ -1,5 +1,5 @@
 """Validating untrusted submissions: the safe parser, then our shapes, in worker processes that a time
-limit can kill (``ceopgraph.store.workers``); the refusals a service answers with.
+limit can kill (``ceopgraph.processes.pool``); the refusals a service answers with.
 
 The exceptions here say what went wrong, not how to answer it: ``ceopgraph.web.errors`` maps each to
 its HTTP status.
@@ -13,9 +13,9 @@ from typing import Any, Protocol
 
 from rdflib import Graph
 
+from ceopgraph.processes import pool
+from ceopgraph.processes.pool import WorkerPool, serve_jobs
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, parse_rdf
-from ceopgraph.store import workers
-from ceopgraph.store.workers import WorkerPool, serve_jobs
 from ceopgraph.validation.engine import validate_graph
 from ceopgraph.validation.report import Report
 from ceopgraph.validation.shapes import load_shapes
@@ -78,12 +78,12 @@ def validate_submission(submission: Submission, shapes: Graph, config: Validator
     return validate_graph(data, shapes)
 
 
-# The entry point ``ValidationPool`` gives its workers ("module:function", see ``ceopgraph.store.workers.WorkerPool``).
+# The entry point ``ValidationPool`` gives its workers ("module:function", see ``ceopgraph.processes.pool.WorkerPool``).
 WORKER_ENTRY = "ceopgraph.validation.service:validation_worker_main"
 
 
 def validation_worker_main(fd: int) -> None:
-    """A validation worker (``ceopgraph.store.workers``): load the shapes once, then parse and validate
+    """A validation worker (``ceopgraph.processes.pool``): load the shapes once, then parse and validate
     submissions until the server goes away or kills it (a time limit)."""
     serve_jobs(fd, _worker_setup, _worker_validate)
 
@@ -142,7 +142,7 @@ class ValidationPool:
     """Worker processes that validate submissions, one at a time each.
 
     pySHACL has no way to stop a validation, so the only real time limit is a process that can be
-    killed: the SPARQL endpoint's mechanism (``ceopgraph.store.workers``), with a worker that runs the safe
+    killed: the SPARQL endpoint's mechanism (``ceopgraph.processes.pool``), with a worker that runs the safe
     parser and pySHACL instead of the query engine. A submission waits for an idle worker and for its
     report within one time limit; past it the worker gets SIGKILL and a fresh one is started in the
     background. Workers start on first use, so creating an app costs nothing.
@@ -163,22 +163,22 @@ class ValidationPool:
         """Run one job in a worker within ``timeout_s`` seconds: its payload, or the refusal it replied."""
         try:
             status, payload = self._workers.run(job, timeout_s)
-        except workers.WorkerPoolError as exc:
-            workers.raise_as(
+        except pool.WorkerPoolError as exc:
+            pool.raise_as(
                 exc,
                 {
-                    workers.NoIdleWorker: lambda _: ValidationTimeout(
+                    pool.NoIdleWorker: lambda _: ValidationTimeout(
                         f"no validator became free within the {timeout_s:g} s limit; try again in a moment"
                     ),
-                    workers.DeadlinePassed: lambda _: ValidationTimeout(
+                    pool.DeadlinePassed: lambda _: ValidationTimeout(
                         f"validation took longer than the {timeout_s:g} s limit and was stopped; "
                         "submit a smaller file, or split it"
                     ),
-                    workers.MemoryExceeded: lambda _: ValidationMemoryExceeded(
+                    pool.MemoryExceeded: lambda _: ValidationMemoryExceeded(
                         f"validating the submission needed more than the {self._workers.memory_mb} MiB a "
                         "validation may use and was stopped; submit a smaller file, or split it"
                     ),
-                    workers.WorkerFailed: lambda _: ValidatorUnavailable(
+                    pool.WorkerFailed: lambda _: ValidatorUnavailable(
                         "a validation worker failed; it is being replaced, try again"
                     ),
                 },

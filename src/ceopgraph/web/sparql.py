@@ -27,9 +27,10 @@ from werkzeug.wrappers import Request
 from ceopgraph import rdfio, sparql
 from ceopgraph.conneg import RDF_FORMATS, negotiate
 from ceopgraph.namespaces import FORMATS, SD, STANDARD_PREFIXES
+from ceopgraph.querydataset import DatasetSelection
 from ceopgraph.sparql import QueryRequest, ResultFormat
 from ceopgraph.sparqltext import QueryInfo
-from ceopgraph.store.jobs import DatasetSelection, QueryAnswer, QueryJob, QueryMemoryExceeded, QueryStopped
+from ceopgraph.store.jobs import QueryAnswer, QueryJob, QueryMemoryExceeded, QueryStopped
 from ceopgraph.store.protocol import Store
 from ceopgraph.web import caching, middleware
 from ceopgraph.web.replay import SPARQL_PATHS

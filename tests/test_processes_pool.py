@@ -1,4 +1,4 @@
-"""``ceopgraph.store.workers``: killable, confined worker processes, their memory cap, recycling and lanes.
+"""``ceopgraph.processes.pool``: killable, confined worker processes, their memory cap, recycling and lanes.
 
 The workers run ``tests.pool_jobs`` (jobs that allocate, sleep or try the network) under the same
 confinement as the query and validation processes.
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ceopgraph.store.workers import HeavyLaneFull, MemoryExceeded, NoIdleWorker, WorkerPool
+from ceopgraph.processes.pool import HeavyLaneFull, MemoryExceeded, NoIdleWorker, WorkerPool
 
 from .listener import Listener, listener  # noqa: F401
 from .pool_jobs import SHARED_MB
@@ -53,7 +53,7 @@ def test_forked_workers_share_what_their_holder_holds_without_a_copy_each(forked
 
 
 def test_a_forked_worker_killed_at_its_time_limit_is_replaced_by_a_fork(forked: WorkerPool) -> None:
-    from ceopgraph.store.workers import DeadlinePassed
+    from ceopgraph.processes.pool import DeadlinePassed
 
     holder = forked.run(("family", None), 30)[1][1]
     with pytest.raises(DeadlinePassed):
@@ -63,7 +63,7 @@ def test_a_forked_worker_killed_at_its_time_limit_is_replaced_by_a_fork(forked: 
 
 
 def test_a_holder_that_dies_is_replaced_and_its_workers_with_it(forked: WorkerPool) -> None:
-    from ceopgraph.store.workers import DeadlinePassed
+    from ceopgraph.processes.pool import DeadlinePassed
 
     holder = forked.run(("family", None), 30)[1][1]
     os.kill(holder, signal.SIGKILL)
@@ -97,7 +97,7 @@ def test_a_worker_grown_past_a_quarter_of_its_cap_retires_after_its_job(pool: Wo
 
 
 def test_a_job_past_its_time_limit_is_killed_and_the_pool_recovers(pool: WorkerPool) -> None:
-    from ceopgraph.store.workers import DeadlinePassed
+    from ceopgraph.processes.pool import DeadlinePassed
 
     with pytest.raises(DeadlinePassed):
         pool.run(("sleep", 30), 0.5)

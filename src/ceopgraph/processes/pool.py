@@ -6,7 +6,7 @@ a fresh one is started in the background, so one costly job never holds up the o
 
 Each worker is a fresh interpreter (never a fork of the threaded server process, whose locks and
 threads a fork would copy half-way) talking to the pool over a socket pair. It is confined before it
-imports anything (``ceopgraph.store.sandbox``: no network, a heap cap), then runs ``serve_jobs``: receive
+imports anything (``ceopgraph.processes.sandbox``: no network, a heap cap), then runs ``serve_jobs``: receive
 one setup value, prepare, say it is ready, then answer jobs until the socket closes (the server went
 away) or it is killed. A job that needs more memory than the cap ends its worker; the pool tells that
 apart from other failures (``MemoryExceeded``). A worker that has grown past a quarter of its cap
@@ -51,7 +51,7 @@ from multiprocessing import reduction
 from multiprocessing.connection import Connection
 from typing import IO, Any, NoReturn, TypeVar
 
-from ceopgraph.store.sandbox import NOT_CONFINED_EXIT, worker_command
+from ceopgraph.processes.sandbox import NOT_CONFINED_EXIT, worker_command
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""``ceopgraph.store.sandbox``: a confined process has no network and a capped heap; without seccomp, nothing runs.
+"""``ceopgraph.processes.sandbox``: a confined process has no network and a capped heap; without seccomp, nothing runs.
 
 The system without seccomp is made by putting a ``pyseccomp`` that cannot load its library first on
 the path of the child process: what a machine without libseccomp gives.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ceopgraph.store.sandbox import NOT_CONFINED_EXIT, check_available, worker_command
+from ceopgraph.processes.sandbox import NOT_CONFINED_EXIT, check_available, worker_command
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,7 +26,7 @@ def without_seccomp(tmp_path: Path) -> dict[str, str]:
 
 
 def confined(code: str, memory_mb: int = 256, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    program = f"from ceopgraph.store.sandbox import confine; confine({memory_mb})\n{code}"
+    program = f"from ceopgraph.processes.sandbox import confine; confine({memory_mb})\n{code}"
     return subprocess.run(
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, env=env, cwd=ROOT, check=False
     )

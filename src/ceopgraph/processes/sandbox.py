@@ -82,7 +82,7 @@ def worker_command(entry: str, memory_mb: int) -> str:
     module, function = entry.split(":")
     return (
         "import sys\n"
-        "from ceopgraph.store.sandbox import SandboxUnavailable, confine\n"
+        "from ceopgraph.processes.sandbox import SandboxUnavailable, confine\n"
         "try:\n"
         f"    confine({int(memory_mb)})\n"
         "except SandboxUnavailable as exc:\n"
@@ -96,7 +96,7 @@ def worker_command(entry: str, memory_mb: int) -> str:
 def check_available() -> None:
     """Raise ``SandboxUnavailable`` with the reason unless a fresh process can be confined here:
     ``serve`` calls it before it starts, so a system without seccomp is refused up front."""
-    probe = "from ceopgraph.store.sandbox import confine; confine(256)"
+    probe = "from ceopgraph.processes.sandbox import confine; confine(256)"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=60)
     if done.returncode != 0:
         reason = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
