@@ -96,6 +96,20 @@ OWN_TRIPLES_QUERY = _part(OWN_TRIPLES)
 LINKED_LABELS_QUERY = _part(LINKED_LABELS)
 BLANK_NODES_QUERY = _part(BLANK_NODES)
 GRAPH_TRIPLES_QUERY = _part(GRAPH_TRIPLES)
+# The resources a named graph describes (its page lists them), one past the cap.
+GRAPH_SUBJECTS_QUERY = Template(
+    "SELECT DISTINCT ?resource ?s WHERE { GRAPH ?resource { ?s ?p ?o } FILTER(isIRI(?s)) }\n"
+    f"LIMIT {MAX_STATEMENTS + 1}\n"
+)
+
+
+def graph_subjects(store: Store, graph_iri: URIRef) -> list[URIRef] | None:
+    """The IRIs a named graph holds statements about; None when they are more than ``MAX_STATEMENTS``
+    (unordered, so any choice of some would differ between processes: the page lists none, and says it is cut)."""
+    rows = store.select(GRAPH_SUBJECTS_QUERY, {"resource": graph_iri})
+    subjects = [row["s"] for row in rows if isinstance(row["s"], URIRef)]
+    return subjects if len(rows) <= MAX_STATEMENTS else None
+
 
 EXISTS_QUERY = Template("ASK { { ?resource ?p ?o } UNION { ?s ?p ?resource } }")
 
