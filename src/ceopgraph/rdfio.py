@@ -154,13 +154,15 @@ def parse_rdf(data: bytes, fmt: RdfFormat, source: str, max_bytes: int, base_uri
     return graph
 
 
-def parse_store_answer(data: bytes, fmt: RdfFormat) -> Graph:
-    """A graph our store wrote (a query process's answer), its blank nodes keeping the store's labels:
-    the stable labels the dumps were written with (``ceopgraph.bnodes``), so that every process reads
-    the same nodes. Only for answers of our own queries; untrusted files go through ``parse_rdf``."""
+def statements_of_answer(data: bytes) -> Graph:
+    """The statements of a SPARQL JSON answer of ours with columns ``s``, ``p``, ``o`` (a query process's
+    answer), blank nodes keeping the store's labels: the stable labels the dumps were written with
+    (``ceopgraph.bnodes``), so that every process reads the same nodes. Only for answers of our own queries."""
     graph = light_graph()
-    for quad in ox.parse(data, format=getattr(ox.RdfFormat, fmt.oxigraph_name)):
-        graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
+    solutions = ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
+    assert isinstance(solutions, ox.QuerySolutions)
+    for row in solutions:
+        graph.add((to_rdflib(row["s"]), to_rdflib(row["p"]), to_rdflib(row["o"])))
     return graph
 
 
