@@ -53,7 +53,7 @@ def _iri(local: str) -> str:
 
 
 def test_a_description_follows_blank_nodes_three_levels_and_labels_what_it_links(store: EmbeddedStore) -> None:
-    found = _lines(describe.describe(store, URIRef(EX + "thing")))
+    found = _lines(describe.describe(store, URIRef(EX + "thing")).graph)
     label = "<http://www.w3.org/2000/01/rdf-schema#label>"
     expected = {
         f"{_iri('thing')} {_iri('linksTo')} {_iri('other')}",
@@ -75,7 +75,7 @@ def test_a_description_follows_blank_nodes_three_levels_and_labels_what_it_links
 
 
 def test_a_description_without_blank_nodes(store: EmbeddedStore) -> None:
-    found = _lines(describe.describe(store, URIRef(EX + "plain")))
+    found = _lines(describe.describe(store, URIRef(EX + "plain")).graph)
     label = "<http://www.w3.org/2000/01/rdf-schema#label>"
     assert found == {
         f"{_iri('plain')} {_iri('linksTo')} {_iri('other')}",
@@ -85,4 +85,4 @@ def test_a_description_without_blank_nodes(store: EmbeddedStore) -> None:
 
 
 def test_an_unknown_resource_has_an_empty_description(store: EmbeddedStore) -> None:
-    assert len(describe.describe(store, URIRef(EX + "nothing"))) == 0
+    assert len(describe.describe(store, URIRef(EX + "nothing")).graph) == 0

@@ -112,7 +112,7 @@ def test_home_page_is_computed_from_the_store(store: EmbeddedStore, settings: Se
 def test_derived_figure_page_shows_the_words_it_rests_on(store: EmbeddedStore, settings: Settings) -> None:
     base = settings.base_uri
     iri = URIRef(base + "data/annual-review-2012-13/children-safeguarded/2011-2012")
-    page = resource.resource_page(store, base, paths.Linker(base), iri, describe.describe(store, iri))
+    page = resource.resource_page(store, base, paths.Linker(base), iri, describe.describe(store, iri).graph)
     assert page.figure is not None and page.figure.derived
     assert {e.exact for e in page.excerpts} == {
         "The Centre safeguarded and protected 790 children in 2012/2013",

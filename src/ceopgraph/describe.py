@@ -14,6 +14,9 @@ subquery's projection), and only after the IRI was built from a path that matche
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from rdflib import BNode, Dataset, Graph, URIRef
 from rdflib.namespace import DCTERMS, FOAF, RDFS, SKOS
 from rdflib.term import Node
@@ -22,7 +25,8 @@ from ceopgraph import rdfio
 from ceopgraph.conneg import RdfFormat
 from ceopgraph.namespaces import SCHEMA, STANDARD_PREFIXES, bind_prefixes, prefix_map
 from ceopgraph.sparqltext import Template
-from ceopgraph.store.protocol import Store
+from ceopgraph.store.jobs import QueryJob
+from ceopgraph.store.protocol import Row, Store
 
 # Descriptions -----------------------------------------------------------------------------------
 
@@ -46,43 +50,76 @@ def with_prefixes(body: str) -> Template:
 # ``VALUES`` list. (At 100k triples this took the description of an observation from ~45 ms to ~1 ms.)
 _LABEL = f". ?s ?p ?o FILTER(?p IN ({', '.join(p.n3() for p in LABEL_PROPERTIES)}))"
 
-# The symmetric CBD plus labels, in three queries: the resource's own triples either way; the labels
-# of the things the resource links to, of those linking to it and of every predicate either way; and,
+# A document lists at most this many statements of the data, whatever the data: a draft of 4 MiB can
+# hang 21,000 blank nodes (or IRIs) off one resource, and rendering them all took ~1.5 s of a server
+# thread. The largest document of the built dataset holds 261 (a named graph's); the shapes pages add
+# our own shapes (1,097 statements, not data) to theirs. ``tests/test_resources.py`` checks that no
+# document of the built dataset is cut.
+MAX_STATEMENTS = 1_000
+
+# The symmetric CBD plus labels, in three parts: the resource's own triples either way; the labels of
+# the things the resource links to, of those linking to it and of every predicate either way; and,
 # only when the resource has blank-node objects, those followed three levels deep (none of our data has
 # deeper nesting; the dataset has no blank nodes at all today) with the labels of the objects and
-# predicates of its first-level blank nodes. Three, not one: Oxigraph plans a query again at every
-# call, and the eleven branches in one query took ~0.6 ms to plan, these ~0.2 ms (the third is rarely
-# needed). Their union is what the one query constructed.
-OWN_TRIPLES_QUERY = Template(
-    """
-CONSTRUCT { ?s ?p ?o } WHERE {
+# predicates of its first-level blank nodes. Three queries, not one: Oxigraph plans a query again at
+# every call, and the eleven branches in one query took ~0.6 ms to plan, these ~0.2 ms (the third is
+# rarely needed). Each part's statements are ``?s ?p ?o``, one solution each (DISTINCT: the same triple
+# in two graphs, or reached two ways, is one statement).
+OWN_TRIPLES = """
   { ?resource ?p ?o BIND(?resource AS ?s) }
   UNION { ?s ?p ?resource BIND(?resource AS ?o) }
-}
 """
-)
-LINKED_LABELS_QUERY = Template(
-    f"""
-CONSTRUCT {{ ?s ?p ?o }} WHERE {{
+LINKED_LABELS = f"""
   {{ ?resource ?p0 ?s FILTER(isIRI(?s)) {_LABEL} }}
   UNION {{ ?s ?p0 ?resource FILTER(isIRI(?s)) {_LABEL} }}
   UNION {{ {{ SELECT DISTINCT ?resource ?s WHERE {{ ?resource ?s ?o0 }} }} {_LABEL} }}
   UNION {{ {{ SELECT DISTINCT ?resource ?s WHERE {{ ?s0 ?s ?resource }} }} {_LABEL} }}
-}}
 """
-)
-BLANK_NODES_QUERY = Template(
-    f"""
-CONSTRUCT {{ ?s ?p ?o }} WHERE {{
+BLANK_NODES = f"""
   {{ ?resource ?p1 ?s FILTER(isBlank(?s)) ?s ?p ?o }}
   UNION {{ ?resource ?p1 ?b1 FILTER(isBlank(?b1)) ?b1 ?p2 ?s FILTER(isBlank(?s)) ?s ?p ?o }}
   UNION {{ ?resource ?p1 ?b1 FILTER(isBlank(?b1)) ?b1 ?p2 ?b2 FILTER(isBlank(?b2))
            ?b2 ?p3 ?s FILTER(isBlank(?s)) ?s ?p ?o }}
   UNION {{ ?resource ?p1 ?b1 FILTER(isBlank(?b1)) ?b1 ?p2 ?s FILTER(isIRI(?s)) {_LABEL} }}
   UNION {{ ?resource ?p1 ?b1 FILTER(isBlank(?b1)) ?b1 ?s ?o2 {_LABEL} }}
-}}
 """
+# The same labels without subqueries, for the query of all of a document's statements: its values come as a
+# VALUES block first in the WHERE group, outside any subquery, which Oxigraph would then evaluate over the
+# whole store (39 s at 22,000 blank nodes). Its solutions repeat a label once per statement that links
+# to it: the query is DISTINCT.
+LINKED_LABELS_FLAT = f"""
+  {{ ?resource ?p0 ?s FILTER(isIRI(?s)) {_LABEL} }}
+  UNION {{ ?s ?p0 ?resource FILTER(isIRI(?s)) {_LABEL} }}
+  UNION {{ ?resource ?s ?o0 {_LABEL} }}
+  UNION {{ ?s0 ?s ?resource {_LABEL} }}
+"""
+# A named graph's triples, the graph bound as ``?resource``.
+GRAPH_TRIPLES = "\n  { GRAPH ?resource { ?s ?p ?o } }\n"
+
+
+def _part(where: str) -> Template:
+    """The statements of one part, at most one past the cap: Oxigraph stops there, unordered (cheap)."""
+    return Template(f"SELECT DISTINCT ?resource ?s ?p ?o WHERE {{{where}}}\nLIMIT {MAX_STATEMENTS + 1}\n")
+
+
+OWN_TRIPLES_QUERY = _part(OWN_TRIPLES)
+LINKED_LABELS_QUERY = _part(LINKED_LABELS)
+BLANK_NODES_QUERY = _part(BLANK_NODES)
+GRAPH_TRIPLES_QUERY = _part(GRAPH_TRIPLES)
+# The resources a named graph describes (its page lists them), one past the cap.
+GRAPH_SUBJECTS_QUERY = Template(
+    "SELECT DISTINCT ?resource ?s WHERE { GRAPH ?resource { ?s ?p ?o } FILTER(isIRI(?s)) }\n"
+    f"LIMIT {MAX_STATEMENTS + 1}\n"
 )
+
+
+def graph_subjects(store: Store, graph_iri: URIRef) -> list[URIRef] | None:
+    """The IRIs a named graph holds statements about; None when they are more than ``MAX_STATEMENTS``
+    (unordered, so any choice of some would differ between processes: the page lists none, and says it is cut)."""
+    rows = store.select(GRAPH_SUBJECTS_QUERY, {"resource": graph_iri})
+    subjects = [row["s"] for row in rows if isinstance(row["s"], URIRef)]
+    return subjects if len(rows) <= MAX_STATEMENTS else None
+
 
 EXISTS_QUERY = Template("ASK { { ?resource ?p ?o } UNION { ?s ?p ?resource } }")
 
@@ -91,14 +128,77 @@ def exists(store: Store, iri: URIRef) -> bool:
     return store.ask(EXISTS_QUERY, {"resource": iri})
 
 
-def describe(store: Store, iri: URIRef) -> Graph:
+@dataclass(frozen=True)
+class Description:
+    """A document's statements, and whether they are all of them.
+
+    ``rest`` is None when ``graph`` holds every statement of the document; else ``graph`` holds the first
+    ``MAX_STATEMENTS`` in SPARQL order (``ORDER BY ?s ?p ?o``: the same choice in every process) and
+    ``rest`` is the query of all of them, ordered, its values bound: what a client runs at the SPARQL
+    endpoint (with LIMIT and OFFSET) to read on.
+    """
+
+    graph: Graph
+    rest: str | None = None
+
+    def __add__(self, more: Graph) -> Description:
+        """This description with statements of ours added (a constant few: the shapes, the endpoint)."""
+        found = rdfio.light_graph()
+        found += self.graph
+        found += more
+        return Description(found, self.rest)
+
+
+def describe(store: Store, iri: URIRef, timeout_s: float = 10.0) -> Description:
     """The symmetric concise bounded description of ``iri`` in the store, with labels of linked things."""
     bound = {"resource": iri}
-    found = store.construct(OWN_TRIPLES_QUERY, bound)
-    found += store.construct(LINKED_LABELS_QUERY, bound)
-    if any(isinstance(o, BNode) for o in found.objects(iri, None)):
-        found += store.construct(BLANK_NODES_QUERY, bound)
-    return found
+    own = store.select(OWN_TRIPLES_QUERY, bound)
+    parts = [own, store.select(LINKED_LABELS_QUERY, bound)]
+    objects = (row["o"] for row in own if row["s"] == iri)
+    blank = any(isinstance(o, BNode) for o in objects)
+    if blank:
+        parts.append(store.select(BLANK_NODES_QUERY, bound))
+    wheres = (OWN_TRIPLES, LINKED_LABELS_FLAT, *((BLANK_NODES,) if blank else ()))
+    return _capped(store, iri, parts, wheres, timeout_s)
+
+
+def graph_description(store: Store, graph_iri: URIRef, timeout_s: float = 10.0) -> Description:
+    """A named graph as a resource: its own description (from the metadata) and every triple in it."""
+    bound = {"resource": graph_iri}
+    parts = [store.select(q, bound) for q in (OWN_TRIPLES_QUERY, LINKED_LABELS_QUERY, GRAPH_TRIPLES_QUERY)]
+    return _capped(store, graph_iri, parts, (OWN_TRIPLES, LINKED_LABELS_FLAT, GRAPH_TRIPLES), timeout_s)
+
+
+def graph_contents(store: Store, graph_iri: URIRef, timeout_s: float = 10.0) -> Description:
+    """Every triple of one named graph (the metadata, as the VoID document), capped like a description."""
+    parts = [store.select(GRAPH_TRIPLES_QUERY, {"resource": graph_iri})]
+    return _capped(store, graph_iri, parts, (GRAPH_TRIPLES,), timeout_s)
+
+
+def rest_query(wheres: Sequence[str]) -> Template:
+    """All the statements of a document made of these parts, in the order a cut document keeps."""
+    union = "\n  UNION\n".join(f"  {{{where}  }}" for where in wheres)
+    return Template(f"SELECT DISTINCT ?s ?p ?o WHERE {{\n{union}\n}}\nORDER BY ?s ?p ?o\n")
+
+
+def _capped(
+    store: Store, iri: URIRef, parts: Sequence[list[Row]], wheres: Sequence[str], timeout_s: float
+) -> Description:
+    """The statements of ``parts`` when they are at most ``MAX_STATEMENTS`` in all; else the first
+    ``MAX_STATEMENTS`` of them in SPARQL order, chosen by the store in a query process (``Store.execute``:
+    killable, with the endpoint's time limit), since ordering grows with the data (21,000 statements took
+    Oxigraph ~0.4 s to sort) and this thread must answer in a time that does not."""
+    found = rdfio.light_graph()
+    for rows in parts:
+        for row in rows:
+            found.add((row["s"], row["p"], row["o"]))
+    if len(found) <= MAX_STATEMENTS and all(len(rows) <= MAX_STATEMENTS for rows in parts):
+        return Description(found)
+    rest = rest_query(wheres).bind({"resource": iri})
+    job = QueryJob(query=f"{rest}LIMIT {MAX_STATEMENTS}\n", form="SELECT", result_format="json",
+                   max_rows=MAX_STATEMENTS, timeout_s=timeout_s)  # fmt: skip
+    answer = store.execute(job)
+    return Description(rdfio.statements_of_answer(answer.body), rest)
 
 
 def describe_in_graph(graph: Graph, iri: URIRef) -> Graph:
@@ -125,14 +225,6 @@ def describe_in_graph(graph: Graph, iri: URIRef) -> Graph:
             for prop in LABEL_PROPERTIES:
                 for value in graph.objects(node, prop):
                     out.add((node, prop, value))
-    return out
-
-
-def graph_description(store: Store, graph_iri: URIRef) -> Graph:
-    """A named graph as a resource: its own description (from the metadata) and every triple in it."""
-    out = describe(store, graph_iri)
-    for triple in store.graph_triples(graph_iri):
-        out.add(triple)
     return out
 
 

@@ -165,6 +165,18 @@ class ExpandsTooFar(Exception):
         self.limit = limit
 
 
+def statements_of_answer(data: bytes) -> Graph:
+    """The statements of a SPARQL JSON answer of ours with columns ``s``, ``p``, ``o`` (a query process's
+    answer), blank nodes keeping the store's labels: the stable labels the dumps were written with
+    (``ceopgraph.bnodes``), so that every process reads the same nodes. Only for answers of our own queries."""
+    graph = light_graph()
+    solutions = ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
+    assert isinstance(solutions, ox.QuerySolutions)
+    for row in solutions:
+        graph.add((to_rdflib(row["s"]), to_rdflib(row["p"]), to_rdflib(row["o"])))
+    return graph
+
+
 def parse_dataset(
     data: bytes,
     fmt: RdfFormat,

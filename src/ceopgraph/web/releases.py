@@ -378,7 +378,8 @@ def draft_view(draft_id: str, segment: str, rest: str) -> Response:
     g.draft_preview = found
     store = _draft_store(actor, found)
     try:
-        response = resources.preview(View(store, root, SubjectIndex()), segment, rest)
+        view = View(store, root, SubjectIndex(), f"{request.script_root}/drafts/{draft_id}/sparql")
+        response = resources.preview(view, segment, rest)
     except resources.NoSuchResource as exc:
         response = resources.no_such_resource(exc)
     for header in ("ETag", "Last-Modified"):

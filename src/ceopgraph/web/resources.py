@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, g, render_template, request, send_from_directory
 from rdflib import Graph, Literal, URIRef
@@ -60,6 +61,7 @@ class View:
     store: Store
     root: str  # the path prefix of the documents' own links
     subjects: SubjectIndex
+    endpoint: str  # the path of the SPARQL endpoint over the same data (where a cut document points)
 
 
 _VIEW_KEY = "ceopgraph_view"
@@ -70,7 +72,7 @@ def _view() -> View:
     if found is not None:
         return found
     services = current()
-    return View(services.store, request.script_root, services.subjects)
+    return View(services.store, request.script_root, services.subjects, request.script_root + "/sparql")
 
 
 PREVIEW_SEGMENTS = ("id", "doc", "def", "data")
@@ -207,32 +209,36 @@ def _shapes() -> Graph:
     return current().shapes
 
 
-def _description(iri: URIRef) -> Graph:
+def _description(iri: URIRef) -> describe.Description:
     store = _view().store
-    base = current().settings.base_uri
+    settings = current().settings
+    base = settings.base_uri
     if iri.startswith(base + "data/graph/") and iri in store.graphs():
-        return describe.graph_description(store, iri)
-    found = describe.describe(store, iri)
+        return describe.graph_description(store, iri, settings.query_timeout_s)
+    found = describe.describe(store, iri, settings.query_timeout_s)
     if _is_shape(iri):
         shapes = _shapes()
         found += shapes if iri == URIRef(base + "def/shapes") else describe.describe_in_graph(shapes, iri)
     return found
 
 
-def _void_graph(base: str, whole: URIRef) -> Graph:
+def _void_graph(base: str, whole: URIRef) -> describe.Description:
     """The metadata graph, plus this server's own SPARQL endpoint when it is not the canonical one."""
-    found = current().store.graph_triples(graph_iri(base, METADATA_GRAPH))
+    services = current()
+    found = describe.graph_contents(services.store, graph_iri(base, METADATA_GRAPH), services.settings.query_timeout_s)
     live = request.host_url.rstrip("/") + request.script_root + "/sparql"
-    if live != base + "sparql":
-        found.add((whole, VOID.sparqlEndpoint, URIRef(live)))
-        found.add((URIRef(live), RDFS.comment, Literal("The endpoint of this server", lang="en")))
-    return found
+    if live == base + "sparql":
+        return found
+    endpoint = light_graph()
+    endpoint.add((whole, VOID.sparqlEndpoint, URIRef(live)))
+    endpoint.add((URIRef(live), RDFS.comment, Literal("The endpoint of this server", lang="en")))
+    return found + endpoint
 
 
 # Answers -----------------------------------------------------------------------------------------
 
 
-def _answer(target: Target, graph: Graph | None = None) -> Response:
+def _answer(target: Target, graph: describe.Description | None = None) -> Response:
     """HTML or RDF for ``target``: by extension when given, else by ``Accept`` (HTML for browsers)."""
     if target.extension is not None:
         fmt = EXTENSIONS[target.extension]
@@ -255,16 +261,23 @@ def _answer(target: Target, graph: Graph | None = None) -> Response:
     return response
 
 
-def _render(target: Target, fmt: RdfFormat | None, media_type: str, graph: Graph | None) -> Response:
-    description = _stable(graph if graph is not None else _description(target.iri))
+def _render(target: Target, fmt: RdfFormat | None, media_type: str, graph: describe.Description | None) -> Response:
+    found = graph if graph is not None else _description(target.iri)
+    description = _stable(found.graph)
     base = current().settings.base_uri
+    view = _view()
+    # A cut document says so to machines as the endpoint says it of a cut answer (``X-SPARQL-MaxRows``,
+    # here counting statements), and to people on the page, with a link to the query of the rest.
+    headers = {} if found.rest is None else {"X-SPARQL-MaxRows": str(describe.MAX_STATEMENTS)}
     if fmt is not None:
         body = describe.serialise(_about(description, target.iri, base), fmt, base)
-        return Response(_stable_json(body) if fmt.name == "jsonld" else body, mimetype=media_type)
-    view = _view()
+        body = _stable_json(body) if fmt.name == "jsonld" else body
+        return Response(body, mimetype=media_type, headers=headers)
     linker = paths.Linker(base, view.root)
     page = resource.resource_page(view.store, base, linker, target.iri, description, _alternates(target), _shapes())
-    return Response(render_template("resource.html", page=page), mimetype=HTML)
+    rest = None if found.rest is None else f"{view.endpoint}?{urlencode({'query': found.rest})}"
+    html = render_template("resource.html", page=page, cut=describe.MAX_STATEMENTS if rest else None, rest=rest)
+    return Response(html, mimetype=HTML, headers=headers)
 
 
 def _about(description: Graph, iri: URIRef, base: str) -> Graph:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
 
-from ceopgraph import labels
+from ceopgraph import describe, labels
 from ceopgraph.namespaces import OA, QB, SCHEMA, SD, SH
 from ceopgraph.paths import Linker
 from ceopgraph.store.protocol import Store
@@ -112,7 +112,7 @@ def _members(
     members: tuple[Link, ...] = ()
     title = ""
     if str(SD.NamedGraph) in type_iris:
-        subjects = {s for s in store.graph_triples(iri).subjects() if isinstance(s, URIRef)}
+        subjects = set(describe.graph_subjects(store, iri) or ())  # none past the cap: the page says it is cut
         # Ties (many ``position`` selectors) by IRI: a set's order differs between processes, and so would the ETag.
         members = tuple(sorted((builder.link(s) for s in subjects), key=lambda link: (link.label.lower(), link.iri)))
         title = "Resources described in this graph"
