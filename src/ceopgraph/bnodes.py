@@ -38,6 +38,9 @@ from rdflib.term import Node
 # Work units (edges visited, quads written, nodes copied) a search of ties on cycles may spend: about
 # 1-2 s of CPU. Tree-like data never searches; its work grows as edges x log(nodes).
 SEARCH_BUDGET = 1_000_000
+# Labels are this letter and 32 hex digits: RDF/XML's ``rdf:nodeID`` must be an XML name, which a digit cannot
+# start (a label of digits first made RDF/XML no parser reads back).
+LABEL_PREFIX = "b"
 
 Quad = tuple[Node, Node, Node, Node | None]
 _Key = tuple[str, str, str]  # (direction, predicate, graph) of an edge, as seen from one end
@@ -68,7 +71,7 @@ def _digest(*parts: bytes | str) -> bytes:
 
 
 def stable_labels(quads: Iterable[Quad]) -> dict[BNode, BNode]:
-    """Each blank node of ``quads`` (graph None for triples) mapped to its stable label (32 hex digits)."""
+    """Each blank node of ``quads`` (graph None for triples) mapped to its stable label (``b`` and 32 hex digits)."""
     return _Labeller(quads).labels()
 
 
@@ -167,7 +170,7 @@ class _Labeller:
             twin = counts.get(form, 0)  # identical components: numbered in any order (swapping them is harmless)
             counts[form] = twin + 1
             for node, name in names.items():
-                labels[self.nodes[node]] = BNode(_digest(form, str(twin), name).hex())
+                labels[self.nodes[node]] = BNode(LABEL_PREFIX + _digest(form, str(twin), name).hex())
         return labels
 
 
