@@ -75,7 +75,7 @@ def test_a_stored_drafts_content_is_parsed_once(
 
     def counting(data: bytes, *args: object, **kwargs: object) -> object:
         parsed.append(hashlib.sha256(data).hexdigest())
-        return real(data, *args, **kwargs)  # type: ignore[arg-type]
+        return real(data, *args, **kwargs)
 
     monkeypatch.setattr(drafting.rdfio, "parse_dataset", counting)
     monkeypatch.setattr(drafting, "_stored", {})  # nothing parsed by an earlier test of this process
