@@ -16,11 +16,9 @@ from pathlib import Path
 
 from flask import Flask
 
+from ceopgraph.compose import embedded_store, open_store
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION
-from ceopgraph.releases.follower import ReleaseStore
-from ceopgraph.releases.service import Releases
-from ceopgraph.store.embedded import EmbeddedStore
 from ceopgraph.web.app import create_app
 from ceopgraph.web.services import close_app
 
@@ -35,8 +33,9 @@ def embedded_app(
 ) -> Iterator[Flask]:
     """An app over the TriG dump in ``dist``, its settings from ``environ`` (``CEOPGRAPH_*``) and
     ``overrides``, with one query process; ``clock`` places its write path's per-minute budgets."""
-    store = EmbeddedStore.from_files([dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]], 1)
-    made = load_settings(environ=environ or {}, root=settings.root, dist_dir=dist, **overrides)
+    values = {"query_processes": 1, **overrides}
+    made = load_settings(environ=environ or {}, root=settings.root, dist_dir=dist, **values)
+    store = embedded_store(made, [dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]])
     app = create_app(made, store, owns_store=True, clock=clock)
     try:
         yield app
@@ -48,11 +47,10 @@ def embedded_app(
 def release_app(settings: Settings, dist: Path, data_dir: Path) -> Iterator[Flask]:
     """An app over the releases of ``data_dir`` (its current release followed, as ``ceopgraph serve
     --data-dir`` serves it), with one query process."""
-    made = load_settings(environ={}, root=settings.root, dist_dir=dist, data_dir=data_dir)
-    trig = FORMATS_BY_EXTENSION["trig"]
-    reader = Releases(data_dir, made.base_uri)
-    store = ReleaseStore(reader, lambda files: EmbeddedStore.from_files(files, [trig] * len(files), 1), poll_s=3600)
-    app = create_app(made, store, owns_store=True)
+    made = load_settings(
+        environ={}, root=settings.root, dist_dir=dist, data_dir=data_dir, query_processes=1, release_poll_s=3600
+    )
+    app = create_app(made, open_store(made), owns_store=True)
     try:
         yield app
     finally:

@@ -4,6 +4,9 @@ while the store is down commits here, answers 502, and the next start brings the
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -13,6 +16,7 @@ import pytest
 
 from ceopgraph.store.remote import RemoteStore
 
+from .live import ROOT
 from .releasing import (
     ReleaseServer,
     bearer,
@@ -91,5 +95,38 @@ def test_releases_are_pushed_to_the_store_and_a_failed_push_is_mended(
         with release_server(data_dir, built_dist, tmp_path / "two.log", env=_env(store), args=args) as server:
             assert _in_store(store) == "2302"  # the start pushed what the registry says is current
             _eventually(lambda: _served(server), "2302")
+    finally:
+        store.stop()
+
+
+def test_the_command_lines_publish_pushes_to_the_remote_store(tmp_path: Path, built_dist: Path) -> None:
+    """``ceopgraph draft publish`` with a remote store pushes the new release as the server's publish does;
+    a store that is down is said (exit 3), the release committed here all the same."""
+    store = make_store("oxigraph", tmp_path / "oxigraph")
+    store.start()
+    data_dir = tmp_path / "data"
+    env = {**os.environ, "CEOPGRAPH_DATA_DIR": str(data_dir), "CEOPGRAPH_ENDPOINT": store.query_url, **_env(store)}
+
+    def ceopgraph(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "ceopgraph.cli", *args]
+        return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    try:
+        releases = local_releases(data_dir)
+        releases.ensure_first_release(built_dist / "ceopgraph.trig")
+        release_1 = (releases.release_folder(1) / "ceopgraph.trig").read_bytes()
+        for value in (2301, 2302):
+            (tmp_path / f"{value}.trig").write_bytes(with_since_launch(release_1, value))
+        drafts = [ceopgraph("draft", "create", str(tmp_path / f"{value}.trig")) for value in (2301, 2302)]
+        assert all(made.returncode == 0 for made in drafts), [made.stderr for made in drafts]
+        ids = [made.stdout.split()[1].rstrip(":") for made in drafts]
+        published = ceopgraph("draft", "publish", ids[0])
+        assert published.returncode == 0 and "release 2" in published.stdout, published.stderr
+        assert _in_store(store) == "2301"  # pushed by the command line itself
+        store.stop()
+        assert ceopgraph("draft", "diff", ids[1]).returncode == 0  # against release 2 now
+        refused = ceopgraph("draft", "publish", ids[1])
+        assert refused.returncode == 3 and "could not be updated" in refused.stderr, refused.stderr
+        assert local_releases(data_dir).registry.state()[0] == 3
     finally:
         store.stop()

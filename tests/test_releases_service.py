@@ -15,13 +15,14 @@ from rdflib.namespace import RDF, VOID, XSD
 
 from ceopgraph import rdfio
 from ceopgraph.cli import local_releases as cli_releases
+from ceopgraph.compose import open_releases
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import FORMATS_BY_NAME
 from ceopgraph.namespaces import SCHEMA
 from ceopgraph.rdfio import UnreadableRdf
 from ceopgraph.releases.content import Version, content_of, release_dataset, release_iri, releases_graph
 from ceopgraph.releases.drafting import DraftTooLarge
-from ceopgraph.releases.registry import Conflict, Registry, Token, TooManyDrafts
+from ceopgraph.releases.registry import Conflict, SqliteRegistry, Token, TooManyDrafts
 from ceopgraph.releases.service import (
     DraftInvalid,
     DraftNotFound,
@@ -246,10 +247,8 @@ def test_recovery_removes_what_an_unfinished_publish_left(releases: Releases) ->
 
 
 def test_open_draft_limits(tmp_path: Path, built_dist: Path) -> None:
-    from ceopgraph.releases.service import Limits
-
-    base = local_releases(tmp_path / "data")
-    limited = Releases(base.folder, BASE, base._prepare, base._render, Limits(3, 2))
+    settings = load_settings(environ={}, data_dir=tmp_path / "data", max_open_drafts=3, max_open_drafts_per_submitter=2)
+    limited = cli_releases(settings)
     limited.ensure_first_release(built_dist / "ceopgraph.trig")
     sam, sue, _ = _people(limited)
     data = _submission(changed(_dump(limited), GOOD_FIGURE))
@@ -264,7 +263,7 @@ def test_open_draft_limits(tmp_path: Path, built_dist: Path) -> None:
 
 def test_rate_budgets_are_per_key_and_window(tmp_path: Path) -> None:
     clock = [6000.0]  # the registry's minutes by a clock of the test's own: minute 100
-    registry = Registry(tmp_path, lambda: clock[0])
+    registry = SqliteRegistry(tmp_path, lambda: clock[0])
     budgets = (("token:a", 2), ("client:x", 3))
     assert [registry.count_write(budgets) for _ in range(2)] == [None, None]
     assert registry.count_write(budgets) == "token:a"
@@ -406,7 +405,7 @@ def test_an_import_refuses_unrecorded_files_links_and_another_base(releases: Rel
     (dumps / "ceopgraph.ttl").symlink_to("/etc/passwd")
     with pytest.raises(TransferError, match="link"):
         import_(local_releases(tmp_path / "two"), tmp_path / "export")
-    other = Releases(tmp_path / "three", "https://example.org/other/")
+    other = open_releases(load_settings(environ={}, data_dir=tmp_path / "three", base_uri="https://example.org/other/"))
     with pytest.raises(TransferError, match="base URI"):
         import_(other, tmp_path / "export")
     for name in ("one", "two", "three"):

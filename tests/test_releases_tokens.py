@@ -17,7 +17,7 @@ from werkzeug.test import TestResponse
 
 from ceopgraph.config import Settings
 from ceopgraph.releases import tokens
-from ceopgraph.releases.registry import Registry
+from ceopgraph.releases.registry import SqliteRegistry
 from ceopgraph.releases.service import Releases
 from ceopgraph.web.services import of
 
@@ -90,7 +90,7 @@ def _sign_in(app: Flask, token: str) -> TestResponse:
 
 def test_a_reservation_is_atomic_per_key_and_window_and_a_refund_gives_it_back(tmp_path: Path) -> None:
     clock = Clock(MINUTE)
-    registry = Registry(tmp_path, clock)
+    registry = SqliteRegistry(tmp_path, clock)
     barrier = threading.Barrier(24)
 
     def take(_: int) -> bool:

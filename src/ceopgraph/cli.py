@@ -14,23 +14,21 @@ from rdflib import Dataset
 
 from ceopgraph import rdfio, storedform
 from ceopgraph.build import BuildError, build_dataset, union_graph, write_dumps
+from ceopgraph.compose import open_releases, open_store, push_target, run_in_process
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION, RdfFormat
 from ceopgraph.processes.sandbox import SandboxUnavailable, check_available
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, format_for_path, read_bounded, read_files
 from ceopgraph.releases import drafting
-from ceopgraph.releases.follower import ReleaseStore
 from ceopgraph.releases.registry import Conflict
 from ceopgraph.releases.remote import StoreNotUpdated, push_current
-from ceopgraph.releases.service import OPERATOR, DraftInvalid, DraftNotFound, Limits, Releases
+from ceopgraph.releases.service import OPERATOR, DraftInvalid, DraftNotFound, Releases
 from ceopgraph.server import SERVERS, serve
 from ceopgraph.store.disk import DiskStore
-from ceopgraph.store.embedded import EmbeddedStore, QueryLimits
 from ceopgraph.validation.engine import validate_graph
-from ceopgraph.validation.service import Submission, ValidatorConfig, payload_of
+from ceopgraph.validation.service import Submission
 from ceopgraph.validation.shapes import load_shapes
 from ceopgraph.web.app import create_app
-from ceopgraph.web.services import push_target
 
 
 def _validated_dataset(settings: Settings, refusal: str) -> Dataset | int:
@@ -181,32 +179,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             except StoreNotUpdated as exc:
                 raise SystemExit(f"cannot serve: {exc}") from exc
             print(f"release {current} is in the store ({report.triples} triples, {report.seconds:.1f} s)")
-    limits = QueryLimits(
-        settings.query_memory_mb,
-        settings.fast_query_s,
-        settings.heavy_queries,
-        in_memory=settings.query_store == "memory",
-        holder_memory_mb=settings.query_data_memory_mb,
-    )
 
-    def embedded(files: list[Path], formats: Sequence[RdfFormat]) -> EmbeddedStore:
-        store = EmbeddedStore.from_files(files, formats, settings.query_processes, disk, limits)
-        store.start_query_pool(wait=True)  # endpoint queries run in worker processes a timeout can kill
-        return store
-
-    def make_app() -> Flask:
-        if settings.endpoint:  # a remote SPARQL 1.1 store: nothing to load, nothing local to assume
-            from ceopgraph.store.remote import RemoteStore
-
-            return create_app(settings, RemoteStore.from_settings(settings), owns_store=True)
-        if settings.data_dir is not None:  # the current release, followed as publishers publish
-            reader = Releases(settings.data_dir, settings.base_uri)
-            trig = FORMATS_BY_EXTENSION["trig"]
-            following = ReleaseStore(
-                reader, lambda files: embedded(files, [trig] * len(files)), settings.release_poll_s
-            )
-            return create_app(settings, following, owns_store=True)
-        return create_app(settings, embedded(paths, formats), owns_store=True)
+    def make_app() -> Flask:  # in each server worker; queries run in processes a timeout can kill
+        return create_app(settings, open_store(settings, paths, formats, disk, start=True), owns_store=True)
 
     print(f"serving on http://{args.host}:{args.port}/ (base URI {settings.base_uri})", flush=True)
     try:
@@ -262,16 +237,7 @@ def local_releases(settings: Settings) -> Releases:
     """The data directory's releases, for the operator: drafts prepared and releases rendered here."""
     if settings.data_dir is None:
         raise SystemExit("set CEOPGRAPH_DATA_DIR (or --data-dir): the folder of the releases, drafts and tokens")
-    shapes = load_shapes(settings.shapes_dir, settings.base_uri)
-    config = ValidatorConfig(str(settings.shapes_dir), settings.base_uri, settings.max_submission_bytes)
-
-    def prepare(job: drafting.PrepareJob) -> drafting.Prepared:
-        return drafting.prepared_from(payload_of(*job.run(config, shapes)))
-
-    def render(job: drafting.RenderJob) -> dict[str, bytes]:
-        return drafting.render(job.content, settings.base_uri, job.version)
-
-    return Releases(settings.data_dir, settings.base_uri, prepare, render, Limits.of(settings))
+    return open_releases(settings, run_in_process(settings))
 
 
 def _releases_settings(args: argparse.Namespace) -> Settings:
@@ -344,6 +310,9 @@ def cmd_draft(args: argparse.Namespace) -> int:
     except (DraftNotFound, DraftInvalid, Conflict) as exc:
         print(f"draft {args.action} refused: {exc}", file=sys.stderr)
         return 1
+    except StoreNotUpdated as exc:  # published here; the remote store is mended by the next push
+        print(f"draft {args.action}: {exc}", file=sys.stderr)
+        return 3
 
 
 def cmd_transfer(args: argparse.Namespace) -> int:

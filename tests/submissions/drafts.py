@@ -32,7 +32,7 @@ TURTLE = "text/turtle"
 
 
 def _in_figures(dump: bytes, lines: str) -> bytes:
-    """The dump with more triples (TriG, blank node labels unlike the dump's ``b`` and 32 hex digits) in the figures graph."""
+    """The dump with more triples (TriG, blank node labels unlike the dump's) in the figures graph."""
     return dump + f"\n<{BASE_URI}data/graph/figures> {{\n{lines}}}\n".encode()
 
 

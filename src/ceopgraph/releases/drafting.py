@@ -7,11 +7,16 @@ current release, all in a validation worker that a time limit can kill and that 
 too, before anything is stored: a Turtle file of 81 KB whose IRIs share a 2,000-character prefix is
 61.6 MB of N-Quads (every IRI written out in full) and a 20.5 MB changeset. Rendering a release's six
 dumps is a job too: it grows with the draft. The command line runs the same functions in its own
-process (``prepare``, ``render``).
+process (``validation.service.run_here``). Jobs and replies are frozen dataclasses: a job answers its
+typed result (``Prepared``, ``Rendered``) or a typed refusal (``validation.service.Refusal``).
+
+A stored draft's N-Quads are parsed once per content in a worker (``_stored_content``): a diff refreshed
+and the release rendered at publish read the parse of the same bytes, not two.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -27,6 +32,7 @@ from ceopgraph.rdfio import UnreadableRdf, format_for_name
 from ceopgraph.releases.content import (
     RELEASES_GRAPH,
     SUBMITTED_GRAPH,
+    Diff,
     Version,
     content_of,
     diff,
@@ -40,11 +46,11 @@ from ceopgraph.validation.engine import validate_graph
 from ceopgraph.validation.report import Report
 from ceopgraph.validation.service import (
     MAX_RESULTS_SHOWN,
+    Refusal,
+    SentReport,
     Submission,
+    Unreadable,
     ValidatorConfig,
-    report_from,
-    report_payload,
-    unreadable,
 )
 
 NQUADS = FORMATS_BY_NAME["nquads"]
@@ -58,14 +64,32 @@ class DraftTooLarge(Exception):
 
 
 @dataclass(frozen=True)
+class TooLarge(Refusal):
+    """``DraftTooLarge``, as a reply."""
+
+    message: str
+
+    def error(self) -> Exception:
+        return DraftTooLarge(self.message)
+
+
+@dataclass(frozen=True)
 class Prepared:
-    """A draft as stored: its content (canonical N-Quads), its report, and its diff with its base."""
+    """A draft as stored: its content (canonical N-Quads), its report (bounded, as a worker sends it), and
+    its diff with its base (serialised only when stored: ``stored_diff``)."""
 
     content: bytes
     triples: int
-    report: Report
-    diff: dict[str, object]
+    report: SentReport
+    diff: Diff
     changeset: bytes
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A release's six dumps, by file name."""
+
+    dumps: dict[str, bytes]
 
 
 def read_content(path: Path | None, base: str) -> Dataset:
@@ -98,6 +122,7 @@ def prepare(
     base_release: int,
     changeset_iri: str,
     max_stored_bytes: int,
+    stored: bool = False,
 ) -> Prepared:
     """Parse, reduce, validate (as the release it would make) and compare a submission; DraftTooLarge if
     what would be stored (content, changeset, report, diff) exceeds ``max_stored_bytes``. The content is
@@ -105,15 +130,25 @@ def prepare(
 
     The content is stored with stable blank node labels (``ceopgraph.bnodes``), so the draft's preview and,
     once published, its dumps and pages carry them: no request thread ever labels blank nodes. Blank nodes
-    that cannot be told apart within the labelling's budget are refused here, as unreadable."""
+    that cannot be told apart within the labelling's budget are refused here, as unreadable. ``stored``:
+    the submission is a stored draft's canonical N-Quads (its parse is shared, ``_stored_content``)."""
     base = config.base_uri
     fmt = format_for_name(submission.format_name)
-    try:
-        parsed = rdfio.parse_dataset(
-            submission.data, fmt, submission.source, config.max_bytes, base, draft_graph_name(base), max_stored_bytes
-        )
-    except rdfio.ExpandsTooFar as exc:  # counted while parsing: refused before it is all in memory
-        raise DraftTooLarge(_too_large(submission.source, exc.expanded, max_stored_bytes)) from exc
+    if stored:
+        parsed = _stored_content(submission.data, base, submission.source, config.max_bytes)
+    else:
+        try:
+            parsed = rdfio.parse_dataset(
+                submission.data,
+                fmt,
+                submission.source,
+                config.max_bytes,
+                base,
+                draft_graph_name(base),
+                max_stored_bytes,
+            )
+        except rdfio.ExpandsTooFar as exc:  # counted while parsing: refused before it is all in memory
+            raise DraftTooLarge(_too_large(submission.source, exc.expanded, max_stored_bytes)) from exc
     _refuse_foreign_graphs(parsed, base, submission.source)
     published, current_content = read_release(current, base)
     # What the draft says of the service's resources is not the draft's to say: taken out, listed in the
@@ -130,11 +165,12 @@ def prepare(
     report = validate_graph(union_graph(would_be), shapes)
     changes, changeset = diff(current_content, content, base, base_release, changeset_iri)
     changes = replace(changes, dropped=dropped_statements(taken_out, published, would_be))
-    done = Prepared(encoded, len(set(content.quads())), report, changes.as_json(), rdfio.serialise(changeset, TRIG))
+    sent = SentReport.of(report)
+    done = Prepared(encoded, len(set(content.quads())), sent, changes, rdfio.serialise(changeset, TRIG))
     parts = {
         "data": len(encoded),
         "changeset": len(done.changeset),
-        "report": len(stored_report(report).encode()),
+        "report": len(stored_report(sent.report()).encode()),
         "diff": len(stored_diff(done.diff).encode()),
     }
     if sum(parts.values()) > max_stored_bytes:
@@ -155,13 +191,32 @@ def _too_large(source: str, at_least: int, limit: int) -> str:
 
 
 def stored_report(report: Report) -> str:
-    """A draft's report as the registry keeps it: the results a worker sends (``report_payload``), as JSON."""
+    """A draft's report as the registry keeps it: the results a worker sends (``SentReport``), as JSON."""
     return report.first(MAX_RESULTS_SHOWN).to_json()
 
 
-def stored_diff(changes: dict[str, object]) -> str:
-    """A draft's figure-level diff as the registry keeps it."""
-    return json.dumps(changes, sort_keys=True)
+def stored_diff(changes: Diff) -> str:
+    """A draft's figure-level diff as the registry keeps it (the one place it is serialised)."""
+    return json.dumps(changes.as_json(), sort_keys=True)
+
+
+# How many stored contents a worker keeps parsed: a draft's refreshed diff and its publish follow each other.
+_STORED_KEPT = 2
+_stored: dict[str, Dataset] = {}
+
+
+def _stored_content(data: bytes, base: str, source: str, max_bytes: int) -> Dataset:
+    """A stored draft's N-Quads (ours, canonical), parsed once per content in this process: keyed by their
+    sha256, so equal bytes (the draft as refreshed, then as published) share one parse, and other bytes
+    (a replaced draft, another draft) never do. The dataset returned is shared: callers only read it."""
+    key = hashlib.sha256(data).hexdigest()
+    found = _stored.pop(key, None)
+    if found is None:
+        found = rdfio.parse_dataset(data, NQUADS, source, max_bytes, base, draft_graph_name(base))
+    _stored[key] = found  # the most recently used last
+    while len(_stored) > _STORED_KEPT:
+        del _stored[next(iter(_stored))]
+    return found
 
 
 # Graphs the service makes itself, which no draft may bring: the live list of releases, the audit.
@@ -206,8 +261,8 @@ def _check_graph_name(name: str, base: str, source: str) -> None:
 
 
 def render(content: bytes, base: str, version: Version) -> dict[str, bytes]:
-    """The six dumps of a release: its content, version metadata and computed VoID/DCAT."""
-    parsed = rdfio.parse_dataset(content, NQUADS, "the draft", OWN_FILE_LIMIT, base, draft_graph_name(base))
+    """The six dumps of a release: its content (stored N-Quads), version metadata and computed VoID/DCAT."""
+    parsed = _stored_content(content, base, "the draft", OWN_FILE_LIMIT)
     release = relabel_dataset(release_dataset(content_of(parsed, base), base, version))
     return {f"{DUMP_STEM}.{fmt.extension}": serialise_dump(release, fmt, base) for fmt in RDF_FORMATS}
 
@@ -221,31 +276,28 @@ class PrepareJob:
     base_release: int
     changeset_iri: str
     max_stored_bytes: int  # what the draft may occupy once stored (``Settings.max_draft_bytes``)
-    max_bytes: int | None = None  # instead of the upload limit (a stored draft, prepared again)
+    max_bytes: int | None = None  # instead of the upload limit: a stored draft (ours), prepared again
 
-    def run(self, config: ValidatorConfig, shapes: Graph) -> tuple[str, object]:
-        """The prepared draft, a parse refusal, or the DraftTooLarge refusal itself as the payload."""
+    def run(self, config: ValidatorConfig, shapes: Graph) -> Prepared | Refusal:
+        """The prepared draft, or why not (unreadable, too large)."""
         try:
             current = Path(self.current) if self.current else None
             if self.max_bytes is not None:
                 config = replace(config, max_bytes=self.max_bytes)
-            done = prepare(
-                self.submission, shapes, config, current, self.base_release, self.changeset_iri, self.max_stored_bytes
+            return prepare(
+                self.submission,
+                shapes,
+                config,
+                current,
+                self.base_release,
+                self.changeset_iri,
+                self.max_stored_bytes,
+                stored=self.max_bytes is not None,
             )
         except UnreadableRdf as exc:
-            return unreadable(exc)
+            return Unreadable.of(exc)
         except DraftTooLarge as exc:
-            return ("ok", exc)
-        return ("ok", (done.content, done.triples, report_payload(done.report), json.dumps(done.diff), done.changeset))
-
-
-def prepared_from(payload: object) -> Prepared:
-    """A ``PrepareJob``'s reply, as the worker sent it (DraftTooLarge raised again here)."""
-    if isinstance(payload, DraftTooLarge):
-        raise payload
-    assert isinstance(payload, tuple)
-    content, triples, report, diff_json, changeset = payload
-    return Prepared(content, triples, report_from(report), json.loads(diff_json), changeset)
+            return TooLarge(str(exc))
 
 
 @dataclass(frozen=True)
@@ -255,8 +307,8 @@ class RenderJob:
     content: bytes
     version: Version
 
-    def run(self, config: ValidatorConfig, shapes: Graph) -> tuple[str, object]:
-        return ("ok", render(self.content, config.base_uri, self.version))
+    def run(self, config: ValidatorConfig, shapes: Graph) -> Rendered:
+        return Rendered(render(self.content, config.base_uri, self.version))
 
 
 def changeset_iri(base: str, draft_id: str) -> str:

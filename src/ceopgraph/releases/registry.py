@@ -8,8 +8,13 @@ server runs several workers): a write-ahead log with ``synchronous=FULL``, so a 
 survives a SIGKILL or a power cut, and ``BEGIN IMMEDIATE`` for every change, so two writers serialise
 on the database's lock instead of interleaving.
 
-The rows are plain values (``Token``, ``Draft``, ``Release``, ``AuditRecord``); the rules of who may do
-what live in ``releases.service``, not here.
+``Registry`` is the interface the write path uses, in its own terms (tokens, drafts, releases, audit,
+rate budgets); ``RegistryTransaction`` is one atomic change of several steps (a publish, a withdrawal),
+opened explicitly with ``Registry.transaction()``. ``SqliteRegistry`` is their implementation and holds
+every SQL statement of the code base: a second backend (PostgreSQL) is one more implementation of the
+two protocols, and nothing outside this module sees a connection. The rows are plain frozen values
+(``Token``, ``Draft``, ``Release``, ``AuditRecord``); the rules of who may do what live in
+``releases.service``, not here.
 """
 
 from __future__ import annotations
@@ -18,11 +23,11 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 DATABASE_NAME = "registry.sqlite3"
 WINDOW_S = 60  # the rate budgets count per minute: the window a time falls in is ``int(t // WINDOW_S)``
@@ -147,12 +152,229 @@ class Reservation:
     window: int
 
 
+@dataclass(frozen=True)
+class DraftState:
+    """Where a draft is in its life: what a publish checks again inside its transaction."""
+
+    status: str
+    revision: int
+
+
 class Conflict(Exception):
     """The state changed under a write that assumed it (a publish after another publish): 409."""
 
 
-class Registry:
-    """The database in ``folder``; a connection per operation, so threads and processes share nothing.
+class RegistryTransaction(Protocol):
+    """One atomic change of several steps (``Registry.transaction``): every write of it commits, or none.
+    While it is open no other writer runs (a publish in another process waits for it)."""
+
+    def current(self) -> int:
+        """The current release (0: none yet)."""
+        ...
+
+    def next_release(self) -> int:
+        """The number the next release takes."""
+        ...
+
+    def release_numbers(self) -> set[int]:
+        """The numbers of every committed release."""
+        ...
+
+    def release(self, n: int) -> Release | None: ...
+
+    def latest_in_force_before(self, n: int) -> int | None:
+        """The newest release before ``n`` that is not withdrawn, or None."""
+        ...
+
+    def draft_state(self, draft_id: str) -> DraftState | None: ...
+
+    def owner_revoked(self, draft_id: str) -> str | None:
+        """When the token that submitted the draft was revoked, or None (live, or the operator's draft)."""
+        ...
+
+    def add_release(self, release: Release) -> None: ...
+
+    def set_current(self, n: int) -> None:
+        """Make release ``n`` current and bump the generation (the read path reloads)."""
+        ...
+
+    def mark_published(self, draft_id: str, n: int) -> None:
+        """The draft became release ``n``."""
+        ...
+
+    def withdraw(self, n: int, note: str | None) -> None: ...
+
+    def audit(self, agent: str, action: str, target: str, outcome: str, detail: str = "") -> None: ...
+
+
+class Registry(Protocol):
+    """The store of record of the write path (see the module's docstring). A method that changes
+    something is one transaction of its own; a change of several steps is a ``transaction()``."""
+
+    def transaction(self) -> AbstractContextManager[RegistryTransaction]:
+        """One atomic change: every write of the block commits, or none (an exception rolls back)."""
+        ...
+
+    # The state: the current release and a generation that every publish or withdrawal bumps
+    def state(self) -> tuple[int, int]:
+        """(current release, generation): the read path reloads when the generation changes."""
+        ...
+
+    def snapshot(self) -> tuple[int, int, list[Release]]:
+        """(current, generation, every release), read as one consistent state."""
+        ...
+
+    # Tokens and sessions
+    def add_token(self, token: Token) -> None: ...
+    def token(self, token_id: str) -> Token | None: ...
+    def tokens(self) -> list[Token]: ...
+    def revoke_token(self, token_id: str) -> bool:
+        """Revoke a token and end its sessions; False if there is no such token (or it was revoked)."""
+        ...
+
+    def add_session(self, digest: str, token_id: str, csrf: str, expires: str) -> None: ...
+    def session(self, digest: str) -> tuple[Token, str] | None:
+        """The live token and CSRF secret of a session, or None (unknown, expired, or its token revoked)."""
+        ...
+
+    def end_session(self, digest: str) -> None: ...
+
+    # Drafts
+    def add_draft(self, draft: Draft, *, max_open: int, max_open_per_owner: int) -> None:
+        """Insert a draft unless the owner, or everybody, already has as many open drafts as allowed."""
+        ...
+
+    def check_room(self, owner: str, *, max_open: int, max_open_per_owner: int) -> None:
+        """TooManyDrafts if ``owner`` could not add a draft now."""
+        ...
+
+    def draft_summary(self, draft_id: str, owner: str | None) -> DraftSummary | None:
+        """The draft if it is not discarded and, when ``owner`` is given, is theirs; None otherwise."""
+        ...
+
+    def draft(self, draft_id: str, owner: str | None) -> Draft | None:
+        """``draft_summary`` with the draft's blobs."""
+        ...
+
+    def drafts(self, owner: str | None = None) -> list[DraftSummary]:
+        """Open drafts, newest first: one owner's, or everybody's; never their blobs."""
+        ...
+
+    def all_drafts(self) -> list[DraftSummary]: ...
+    def replace_draft(self, draft: Draft, expected_revision: int | None = None) -> Draft:
+        """Store a draft's new data as its next revision if it is still open (and still at
+        ``expected_revision``, when given); Conflict otherwise. The draft as stored."""
+        ...
+
+    def owner_revoked(self, draft_id: str) -> str | None: ...
+    def discard_draft(self, draft_id: str) -> bool: ...
+
+    # Releases
+    def releases(self) -> list[Release]: ...
+    def release(self, n: int) -> Release | None: ...
+
+    # Audit and rate limits
+    def audit(self, agent: str, action: str, target: str, outcome: str, detail: str = "") -> None: ...
+    def audit_records(self) -> list[AuditRecord]: ...
+    def window(self) -> int: ...
+    def reserve(self, key: str, limit: int) -> Reservation | None:
+        """Take one unit of ``key``'s budget of this window if fewer than ``limit`` are taken; None if none is left."""
+        ...
+
+    def refund(self, reservation: Reservation) -> None: ...
+    def count_write(self, budgets: tuple[tuple[str, int], ...]) -> str | None:
+        """Count one write against each (key, limit) budget of this window; the first key at its limit, or None."""
+        ...
+
+    # Export and import
+    def rows(self, table: str) -> list[tuple[Any, ...]]:
+        """Every row of one exported table, in key order, as the export writes it."""
+        ...
+
+    def is_empty(self) -> bool: ...
+    def load_rows(self, tables: dict[str, list[list[Any]]], meta: dict[str, str]) -> None:
+        """Put exported rows back, in one transaction (import into an empty registry)."""
+        ...
+
+    def meta(self) -> dict[str, str]: ...
+
+
+class _SqliteTransaction:
+    """``RegistryTransaction`` over one SQLite connection inside ``BEGIN IMMEDIATE``."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def current(self) -> int:
+        return int(self._db.execute("SELECT value FROM meta WHERE key = 'current'").fetchone()[0])
+
+    def next_release(self) -> int:
+        return int(self._db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM releases").fetchone()[0])
+
+    def release_numbers(self) -> set[int]:
+        return {int(row[0]) for row in self._db.execute("SELECT n FROM releases")}
+
+    def release(self, n: int) -> Release | None:
+        if n not in RELEASE_NUMBERS:
+            return None
+        row = self._db.execute("SELECT * FROM releases WHERE n = ?", (n,)).fetchone()
+        return _release(row) if row else None
+
+    def latest_in_force_before(self, n: int) -> int | None:
+        row = self._db.execute("SELECT MAX(n) FROM releases WHERE n < ? AND withdrawn IS NULL", (n,)).fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def draft_state(self, draft_id: str) -> DraftState | None:
+        row = self._db.execute("SELECT status, revision FROM drafts WHERE id = ?", (draft_id,)).fetchone()
+        return DraftState(row[0], row[1]) if row else None
+
+    def owner_revoked(self, draft_id: str) -> str | None:
+        row = self._db.execute(
+            "SELECT t.revoked FROM drafts d JOIN tokens t ON t.id = d.owner WHERE d.id = ?", (draft_id,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def add_release(self, release: Release) -> None:
+        self._db.execute(
+            "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                release.n,
+                release.issued,
+                release.previous,
+                release.draft_id,
+                release.publisher,
+                release.triples,
+                json.dumps(release.dumps, sort_keys=True),
+                release.withdrawn,
+                release.withdrawn_note,
+            ),
+        )
+
+    def set_current(self, n: int) -> None:
+        self._db.execute("UPDATE meta SET value = ? WHERE key = 'current'", (str(n),))
+        self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+
+    def mark_published(self, draft_id: str, n: int) -> None:
+        self._db.execute("UPDATE drafts SET status = 'published', release = ? WHERE id = ?", (n, draft_id))
+
+    def withdraw(self, n: int, note: str | None) -> None:
+        self._db.execute("UPDATE releases SET withdrawn = ?, withdrawn_note = ? WHERE n = ?", (now(), note, n))
+
+    def audit(self, agent: str, action: str, target: str, outcome: str, detail: str = "") -> None:
+        self._db.execute(
+            "INSERT INTO audit (at, agent, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)",
+            (now(), agent, action, target, outcome, detail),
+        )
+
+    # For the registry's own single-step writes.
+    @property
+    def db(self) -> sqlite3.Connection:
+        return self._db
+
+
+class SqliteRegistry:
+    """``Registry`` in the SQLite database in ``folder``; a connection per operation, so threads and
+    processes share nothing.
 
     ``clock`` (seconds since the epoch) places the rate budgets' windows: the wall clock, or a test's own,
     so a test turns the minute without waiting for it."""
@@ -180,16 +402,22 @@ class Registry:
             db.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[_SqliteTransaction]:
         """One atomic change: every write of the block commits, or none (an exception rolls back)."""
         with self._connection() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
-                yield db
+                yield _SqliteTransaction(db)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """The connection of one single-step write (its own transaction)."""
+        with self.transaction() as tx:
+            yield tx.db
 
     def _one(self, sql: str, args: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
         with self._connection() as db:
@@ -216,19 +444,10 @@ class Registry:
             db.execute("COMMIT")
         return int(rows["current"]), int(rows["generation"]), releases
 
-    @staticmethod
-    def set_current(db: sqlite3.Connection, n: int) -> None:
-        db.execute("UPDATE meta SET value = ? WHERE key = 'current'", (str(n),))
-        db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
-
-    @staticmethod
-    def current_in(db: sqlite3.Connection) -> int:
-        return int(db.execute("SELECT value FROM meta WHERE key = 'current'").fetchone()[0])
-
     # Tokens and sessions -----------------------------------------------------------------------------
 
     def add_token(self, token: Token) -> None:
-        with self.transaction() as db:
+        with self._writing() as db:
             db.execute("INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?)", _token_row(token))
 
     def token(self, token_id: str) -> Token | None:
@@ -240,7 +459,7 @@ class Registry:
 
     def revoke_token(self, token_id: str) -> bool:
         """Revoke a token and end its sessions; False if there is no such token (or it was revoked)."""
-        with self.transaction() as db:
+        with self._writing() as db:
             changed = db.execute(
                 "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL", (now(), token_id)
             ).rowcount
@@ -248,7 +467,7 @@ class Registry:
         return bool(changed)
 
     def add_session(self, digest: str, token_id: str, csrf: str, expires: str) -> None:
-        with self.transaction() as db:
+        with self._writing() as db:
             db.execute("DELETE FROM sessions WHERE expires < ?", (now(),))
             db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?)", (digest, token_id, csrf, now(), expires))
 
@@ -262,14 +481,14 @@ class Registry:
         return (Token(*row[:6]), row[6]) if row else None
 
     def end_session(self, digest: str) -> None:
-        with self.transaction() as db:
+        with self._writing() as db:
             db.execute("DELETE FROM sessions WHERE digest = ?", (digest,))
 
     # Drafts ----------------------------------------------------------------------------------------
 
     def add_draft(self, draft: Draft, *, max_open: int, max_open_per_owner: int) -> None:
         """Insert a draft unless the owner, or everybody, already has as many open drafts as allowed."""
-        with self.transaction() as db:
+        with self._writing() as db:
             _check_room(db, draft.owner, max_open, max_open_per_owner)
             db.execute("INSERT INTO drafts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _draft_row(draft))
 
@@ -306,7 +525,7 @@ class Registry:
     def replace_draft(self, draft: Draft, expected_revision: int | None = None) -> Draft:
         """Store a draft's new data, report and diff as its next revision, if it is still open (and still
         at ``expected_revision``, when given); Conflict otherwise. The draft as stored."""
-        with self.transaction() as db:
+        with self._writing() as db:
             row = db.execute("SELECT status, revision FROM drafts WHERE id = ?", (draft.id,)).fetchone()
             if row is None or row[0] != "open":
                 raise Conflict(f"draft {draft.id} is no longer open")
@@ -321,20 +540,13 @@ class Registry:
             stored = db.execute(sql, (draft.id,)).fetchone()
         return _draft(stored)
 
-    @staticmethod
-    def owner_revoked_in(db: sqlite3.Connection, draft_id: str) -> str | None:
-        """When the token that submitted the draft was revoked, or None (live, or the operator's draft)."""
-        row = db.execute(
-            "SELECT t.revoked FROM drafts d JOIN tokens t ON t.id = d.owner WHERE d.id = ?", (draft_id,)
-        ).fetchone()
-        return row[0] if row else None
-
     def owner_revoked(self, draft_id: str) -> str | None:
+        """When the token that submitted the draft was revoked, or None (live, or the operator's draft)."""
         with self._connection() as db:
-            return self.owner_revoked_in(db, draft_id)
+            return _SqliteTransaction(db).owner_revoked(draft_id)
 
     def discard_draft(self, draft_id: str) -> bool:
-        with self.transaction() as db:
+        with self._writing() as db:
             return bool(
                 db.execute(
                     "UPDATE drafts SET status = 'discarded', nquads = x'', changeset = x'', updated = ? "
@@ -355,39 +567,11 @@ class Registry:
         row = self._one("SELECT * FROM releases WHERE n = ?", (n,))
         return _release(row) if row else None
 
-    @staticmethod
-    def add_release(db: sqlite3.Connection, release: Release) -> None:
-        db.execute(
-            "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                release.n,
-                release.issued,
-                release.previous,
-                release.draft_id,
-                release.publisher,
-                release.triples,
-                json.dumps(release.dumps, sort_keys=True),
-                release.withdrawn,
-                release.withdrawn_note,
-            ),
-        )
-
-    @staticmethod
-    def next_release_in(db: sqlite3.Connection) -> int:
-        return int(db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM releases").fetchone()[0])
-
     # Audit and rate limits ---------------------------------------------------------------------------
 
-    @staticmethod
-    def audit_in(db: sqlite3.Connection, agent: str, action: str, target: str, outcome: str, detail: str = "") -> None:
-        db.execute(
-            "INSERT INTO audit (at, agent, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)",
-            (now(), agent, action, target, outcome, detail),
-        )
-
     def audit(self, agent: str, action: str, target: str, outcome: str, detail: str = "") -> None:
-        with self.transaction() as db:
-            self.audit_in(db, agent, action, target, outcome, detail)
+        with self.transaction() as tx:
+            tx.audit(agent, action, target, outcome, detail)
 
     def audit_records(self) -> list[AuditRecord]:
         return [AuditRecord(*row) for row in self._all("SELECT * FROM audit ORDER BY id")]
@@ -401,7 +585,7 @@ class Registry:
         is left. One conditional write in one transaction: however many callers race (threads, workers),
         at most ``limit`` units are taken per window, each before the work it pays for."""
         window = self.window()
-        with self.transaction() as db:
+        with self._writing() as db:
             db.execute("DELETE FROM rate WHERE window < ?", (window - 1,))
             taken = db.execute(
                 "INSERT INTO rate SELECT ?, ?, 1 WHERE ? > 0 "
@@ -412,7 +596,7 @@ class Registry:
 
     def refund(self, reservation: Reservation) -> None:
         """Give back a unit ``reserve`` took (the work it paid for turned out not to count)."""
-        with self.transaction() as db:
+        with self._writing() as db:
             db.execute(
                 "UPDATE rate SET count = count - 1 WHERE key = ? AND window = ? AND count > 0",
                 (reservation.key, reservation.window),
@@ -423,7 +607,7 @@ class Registry:
         (the write is then refused and not counted), or None. Checked and counted in one transaction,
         shared by every worker: one database."""
         window = self.window()
-        with self.transaction() as db:
+        with self._writing() as db:
             db.execute("DELETE FROM rate WHERE window < ?", (window - 1,))
             for key, limit in budgets:
                 row = db.execute("SELECT count FROM rate WHERE key = ? AND window = ?", (key, window)).fetchone()
@@ -449,7 +633,7 @@ class Registry:
 
     def load_rows(self, tables: dict[str, list[list[Any]]], meta: dict[str, str]) -> None:
         """Put exported rows back, in one transaction (import into an empty registry)."""
-        with self.transaction() as db:
+        with self._writing() as db:
             for table, rows in tables.items():
                 if table not in _EXPORTED:
                     raise ValueError(f"unknown table {table!r}")

@@ -22,7 +22,6 @@ import hashlib
 import os
 import secrets
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +38,7 @@ from ceopgraph.releases.content import RELEASES_GRAPH, ListedRelease, Version, c
 from ceopgraph.releases.drafting import Prepared, PrepareJob, RenderJob
 from ceopgraph.releases.registry import RELEASE_NUMBERS, Conflict, Draft, DraftSummary, Registry, Release, Token, now
 from ceopgraph.releases.tokens import SessionBook, TokenBook
-from ceopgraph.validation.service import Submission
+from ceopgraph.validation.service import JobRunner, Submission
 
 RELEASES_FOLDER = "releases"
 LIVE_FOLDER = "live"
@@ -108,11 +107,6 @@ def sees_every_draft(actor: Token) -> bool:
     return actor.role in ("publisher", "operator")
 
 
-# How drafts are prepared and releases rendered: in a validation worker (the server), or here (the CLI).
-Preparer = Callable[[PrepareJob], Prepared]
-Renderer = Callable[[RenderJob], dict[str, bytes]]
-
-
 class Releases:
     """The drafts and releases in one data directory."""
 
@@ -120,24 +114,23 @@ class Releases:
         self,
         folder: Path,
         base: str,
-        prepare: Preparer | None = None,
-        render: Renderer | None = None,
+        registry: Registry,
+        run: JobRunner | None = None,
         limits: Limits = Limits(),
         on_change: Callable[[Releases], object] | None = None,
-        clock: Callable[[], float] = time.time,
     ) -> None:
-        """``prepare`` and ``render`` do the work that grows with a draft; without them (the read path,
-        which only follows the current release) every write is Unavailable. ``on_change`` runs after
-        each committed publish or withdrawal (a remote store's push: ``releases.remote``); what it
-        raises reaches the caller, the change committed. ``clock`` places the rate budgets' minutes
-        (``Registry``)."""
+        """``folder`` holds the releases' dumps, ``registry`` the records. ``run`` runs the work that grows
+        with a draft (preparing it, rendering a release: ``drafting``'s jobs), in a validation worker or
+        in process; without it (the read path, which only follows the current release) every write is
+        Unavailable. ``on_change`` runs after each committed publish or withdrawal (a remote store's
+        push: ``releases.remote``); what it raises reaches the caller, the change committed. Built by
+        ``ceopgraph.compose.open_releases``."""
         self.folder = folder
         self.base = base
-        self.registry = Registry(folder, clock)
+        self.registry = registry
         self.tokens = TokenBook(self.registry)
         self.sessions = SessionBook(self.registry)
-        self._prepare = prepare
-        self._render = render
+        self._run = run
         self._limits = limits
         self._on_change = on_change
         (folder / RELEASES_FOLDER).mkdir(exist_ok=True)
@@ -150,8 +143,8 @@ class Releases:
         removed = []
         # Under the registry's write lock: a publish in another process moves its folder into place and
         # commits its row while holding it, so no folder is taken for a leftover between the two.
-        with self.registry.transaction() as db:
-            known = {str(row[0]) for row in db.execute("SELECT n FROM releases")}
+        with self.registry.transaction() as tx:
+            known = {str(n) for n in tx.release_numbers()}
             for entry in sorted((self.folder / RELEASES_FOLDER).iterdir()):
                 if not entry.exists():  # a lock file removed with its folder, just now
                     continue
@@ -212,9 +205,9 @@ class Releases:
             self._limits.max_draft_bytes,
             drafting.OWN_FILE_LIMIT if ours else None,
         )
-        if self._prepare is None:
+        if self._run is None:
             raise Unavailable("this process does not prepare drafts")
-        return self._prepare(job), current
+        return self._run(job), current
 
     def create_draft(self, actor: Token, submission: Submission) -> Draft:
         if not may_submit(actor):
@@ -340,9 +333,9 @@ class Releases:
     ) -> Release:
         n = max((r.n for r in self.registry.releases()), default=0) + 1
         version = Version(n, now(), expected_current or None)
-        if self._render is None:
+        if self._run is None:
             raise Unavailable("this process does not publish")
-        dumps = self._render(RenderJob(content, version))
+        dumps = self._run(RenderJob(content, version)).dumps
         # The lock first, then the folder: a staging folder is abandoned once no process holds its lock.
         staging = self.folder / RELEASES_FOLDER / f"{_STAGING_PREFIX}{secrets.token_hex(8)}"
         held = _hold(staging)
@@ -353,29 +346,28 @@ class Releases:
                 n, version.issued, version.previous, draft.id if draft else None, actor.id, triples, digests, None, None
             )
             target = self.folder / RELEASES_FOLDER / str(n)
-            with self.registry.transaction() as db:
-                if Registry.current_in(db) != expected_current or Registry.next_release_in(db) != n:
+            with self.registry.transaction() as tx:
+                if tx.current() != expected_current or tx.next_release() != n:
                     raise Conflict("another release was published meanwhile; read the diff again, then publish")
                 if draft is not None:
-                    status, revision = db.execute(
-                        "SELECT status, revision FROM drafts WHERE id = ?", (draft.id,)
-                    ).fetchone()
-                    if status != "open":
-                        raise Conflict(f"draft {draft.id} is {status}")
-                    if revision != draft.revision:  # replaced while its dumps were rendered
+                    found = tx.draft_state(draft.id)
+                    assert found is not None  # drafts are never deleted
+                    if found.status != "open":
+                        raise Conflict(f"draft {draft.id} is {found.status}")
+                    if found.revision != draft.revision:  # replaced while its dumps were rendered
                         raise Conflict(f"draft {draft.id} changed while it was being published; read it again")
-                    revoked = _revocation(draft.id, Registry.owner_revoked_in(db, draft.id))
+                    revoked = _revocation(draft.id, tx.owner_revoked(draft.id))
                     if revoked is not None:  # revoked while its dumps were rendered
                         raise Conflict(revoked)
                 if target.exists():  # a folder a crash left before its commit: no row names it
                     shutil.rmtree(target)
                 os.rename(staging, target)
                 _sync_folder(target.parent)
-                Registry.add_release(db, release)
-                Registry.set_current(db, n)
+                tx.add_release(release)
+                tx.set_current(n)
                 if draft is not None:
-                    db.execute("UPDATE drafts SET status = 'published', release = ? WHERE id = ?", (n, draft.id))
-                Registry.audit_in(db, actor.id, "publish", draft.id if draft else "-", "done", f"release {n}")
+                    tx.mark_published(draft.id, n)
+                tx.audit(actor.id, "publish", draft.id if draft else "-", "done", f"release {n}")
         except Conflict as exc:
             self.registry.audit(actor.id, "publish", draft.id if draft else "-", "conflict", str(exc))
             raise
@@ -391,28 +383,26 @@ class Releases:
         if n not in RELEASE_NUMBERS:
             raise ReleaseNotFound(f"no release {n}: release numbers run from 1")
         note = note.strip()[:500]
-        with self.registry.transaction() as db:
-            row = db.execute("SELECT withdrawn FROM releases WHERE n = ?", (n,)).fetchone()
-            if row is None:
+        with self.registry.transaction() as tx:
+            found = tx.release(n)
+            if found is None:
                 raise ReleaseNotFound(f"no release {n}")
-            if row[0] is not None:
-                raise Conflict(f"release {n} was withdrawn already, on {row[0]}")
-            current = Registry.current_in(db)
+            if found.withdrawn is not None:
+                raise Conflict(f"release {n} was withdrawn already, on {found.withdrawn}")
+            current = tx.current()
             replacement = current
             if n == current:
-                earlier = db.execute("SELECT MAX(n) FROM releases WHERE n < ? AND withdrawn IS NULL", (n,)).fetchone()[
-                    0
-                ]
+                earlier = tx.latest_in_force_before(n)
                 if earlier is None:
                     raise Conflict(f"release {n} is the only release in force; publish a replacement first")
                 replacement = earlier
-            db.execute("UPDATE releases SET withdrawn = ?, withdrawn_note = ? WHERE n = ?", (now(), note or None, n))
-            Registry.set_current(db, replacement)
-            Registry.audit_in(db, actor.id, "withdraw", str(n), "done", note)
+            tx.withdraw(n, note or None)
+            tx.set_current(replacement)
+            tx.audit(actor.id, "withdraw", str(n), "done", note)
         self._changed()
-        found = self.registry.release(n)
-        assert found is not None
-        return found
+        withdrawn = self.registry.release(n)
+        assert withdrawn is not None
+        return withdrawn
 
     def _changed(self) -> None:
         if self._on_change is not None:
@@ -471,7 +461,7 @@ def listed(release: Release) -> ListedRelease:
 def _draft_of(
     draft_id: str, owner: str, created: str, updated: str, source: str, prepared: Prepared, base_release: int
 ) -> Draft:
-    report = prepared.report
+    report = prepared.report.report()
     return Draft(
         id=draft_id,
         owner=owner,
@@ -502,7 +492,7 @@ def _revocation(draft_id: str, revoked: str | None) -> str | None:
 
 
 def _summary(prepared: Prepared) -> str:
-    report = prepared.report
+    report = prepared.report.report()
     return f"{prepared.triples} triples, {'conforms' if report.conforms else f'{len(report.violations)} violations'}"
 
 

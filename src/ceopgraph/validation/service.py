@@ -7,9 +7,11 @@ its HTTP status.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol, TypeVar
 
 from rdflib import Graph
 
@@ -17,7 +19,7 @@ from ceopgraph.processes import pool
 from ceopgraph.processes.pool import WorkerPool, serve_jobs
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, parse_rdf
 from ceopgraph.validation.engine import validate_graph
-from ceopgraph.validation.report import Report
+from ceopgraph.validation.report import Report, Result
 from ceopgraph.validation.shapes import load_shapes
 
 
@@ -85,57 +87,117 @@ WORKER_ENTRY = "ceopgraph.validation.service:validation_worker_main"
 def validation_worker_main(fd: int) -> None:
     """A validation worker (``ceopgraph.processes.pool``): load the shapes once, then parse and validate
     submissions until the server goes away or kills it (a time limit)."""
-    serve_jobs(fd, _worker_setup, _worker_validate)
+    serve_jobs(fd, _worker_setup, _worker_run)
 
 
 def _worker_setup(config: ValidatorConfig) -> tuple[ValidatorConfig, Graph]:
     return config, load_shapes(Path(config.shapes_dir), config.base_uri)
 
 
-class WorkerJob(Protocol):
-    """Other work on untrusted submissions that needs the shapes (``releases.drafting``: a draft is parsed,
-    validated and compared here): run in a validation worker, answering ``(status, payload)``."""
+class Refusal(ABC):
+    """A job's typed refusal, sent back as a value (the exceptions it stands for do not all pickle) and
+    raised again on the caller's side by ``error``."""
 
-    def run(self, config: ValidatorConfig, shapes: Graph) -> tuple[str, object]: ...
-
-
-def _worker_validate(state: tuple[ValidatorConfig, Graph], job: Submission | WorkerJob) -> tuple[str, object]:
-    config, shapes = state
-    if not isinstance(job, Submission):
-        return job.run(config, shapes)
-    try:
-        report = validate_submission(job, shapes, config)
-    except UnreadableRdf as exc:
-        return unreadable(exc)
-    return ("ok", report_payload(report))
+    @abstractmethod
+    def error(self) -> Exception:
+        """The exception the caller raises."""
 
 
-def unreadable(exc: UnreadableRdf) -> tuple[str, object]:
-    """A parse refusal as a reply: its constructor takes four arguments, so it is sent as values, rebuilt."""
-    return ("unreadable", (exc.message, exc.source, exc.line, exc.column))
+@dataclass(frozen=True)
+class Unreadable(Refusal):
+    """The submission could not be parsed (``UnreadableRdf``, whose constructor takes four arguments)."""
+
+    message: str
+    source: str
+    line: int | None
+    column: int | None
+
+    @classmethod
+    def of(cls, exc: UnreadableRdf) -> Unreadable:
+        return cls(exc.message, exc.source, exc.line, exc.column)
+
+    def error(self) -> Exception:
+        return UnreadableRdf(self.message, self.source, self.line, self.column)
 
 
-def payload_of(status: str, payload: object) -> object:
-    """A job's reply as its caller takes it: the payload, or the parse refusal raised again (``unreadable``)."""
-    if status == "unreadable":
-        assert isinstance(payload, tuple)
-        message, source, line, column = payload
-        raise UnreadableRdf(message, source, line, column)
-    return payload
+R = TypeVar("R", covariant=True)
+T = TypeVar("T")
 
 
-def report_payload(report: Report) -> tuple[Any, ...]:
-    """A report as a worker sends it: bounded, and rendered here, so the server neither receives nor
+class WorkerJob(Protocol[R]):
+    """Work on untrusted submissions that needs the shapes (``ValidateJob``; ``releases.drafting``: a draft
+    is parsed, validated and compared here), run in a validation worker or, on the command line, in
+    process (``run_here``): its typed result, or a typed ``Refusal``."""
+
+    def run(self, config: ValidatorConfig, shapes: Graph) -> R | Refusal: ...
+
+
+class JobRunner(Protocol):
+    """Where jobs run: ``ValidationPool.runner`` (the server) or ``run_here`` (the command line). Either
+    way the result is returned and a refusal raised as its exception."""
+
+    def __call__(self, job: WorkerJob[T], /) -> T: ...
+
+
+def result_of(reply: T | Refusal) -> T:
+    """A job's result, or its refusal raised again as its exception."""
+    if isinstance(reply, Refusal):
+        raise reply.error()
+    return reply
+
+
+def run_here(config: ValidatorConfig, shapes: Graph) -> JobRunner:
+    """A runner of jobs in this process (the command line: the operator's own files, no time limit)."""
+
+    def run(job: WorkerJob[T]) -> T:
+        return result_of(job.run(config, shapes))
+
+    return run
+
+
+@dataclass(frozen=True)
+class SentReport:
+    """A report as a worker sends it: bounded, and rendered there, so the server neither receives nor
     parses a report that grows with the submission (a 79 KB submission gave 18,000 results, 8.5 MB of
     Turtle, 8.5 s to parse in the server)."""
-    shown = report.first(MAX_RESULTS_SHOWN)
-    rendered = (shown.to_turtle(), shown.to_jsonld())
-    return (shown.conforms, shown.results, dict(shown.labels), shown.omitted, rendered)
+
+    conforms: bool
+    results: tuple[Result, ...]
+    labels: Mapping[str, str]
+    omitted: int
+    rendered: tuple[str, bytes]
+
+    @classmethod
+    def of(cls, report: Report) -> SentReport:
+        shown = report.first(MAX_RESULTS_SHOWN)
+        rendered = (shown.to_turtle(), shown.to_jsonld())
+        return cls(shown.conforms, shown.results, dict(shown.labels), shown.omitted, rendered)
+
+    def report(self) -> Report:
+        return Report(self.conforms, self.results, Graph(), self.labels, self.omitted, self.rendered)
 
 
-def report_from(payload: tuple[Any, ...]) -> Report:
-    conforms, results, labels, omitted, rendered = payload
-    return Report(conforms, results, Graph(), labels, omitted, rendered)
+@dataclass(frozen=True)
+class ValidateJob:
+    """Parse a submission and validate it against our shapes."""
+
+    submission: Submission
+
+    def run(self, config: ValidatorConfig, shapes: Graph) -> SentReport | Refusal:
+        try:
+            return SentReport.of(validate_submission(self.submission, shapes, config))
+        except UnreadableRdf as exc:
+            return Unreadable.of(exc)
+
+
+# The pool's own envelope: a job that ran replies (status, payload); this status says "it ran" (the pool
+# uses others for its failures, ``ceopgraph.processes.pool``). What it ran answered is the typed payload.
+_RAN = "ok"
+
+
+def _worker_run(state: tuple[ValidatorConfig, Graph], job: WorkerJob[object]) -> tuple[str, object]:
+    config, shapes = state
+    return (_RAN, job.run(config, shapes))
 
 
 class ValidationPool:
@@ -157,12 +219,20 @@ class ValidationPool:
 
     def validate(self, submission: Submission, timeout_s: float) -> Report:
         """Parse and validate ``submission`` within ``timeout_s`` seconds, waiting included."""
-        return report_from(self.run(submission, timeout_s))  # type: ignore[arg-type]
+        return self.run(ValidateJob(submission), timeout_s).report()
 
-    def run(self, job: Submission | WorkerJob, timeout_s: float) -> object:
-        """Run one job in a worker within ``timeout_s`` seconds: its payload, or the refusal it replied."""
+    def runner(self, timeout_s: float) -> JobRunner:
+        """``run`` with this time limit, for ``releases.service.Releases``."""
+
+        def run(job: WorkerJob[T]) -> T:
+            return self.run(job, timeout_s)
+
+        return run
+
+    def run(self, job: WorkerJob[T], timeout_s: float) -> T:
+        """Run one job in a worker within ``timeout_s`` seconds: its result, or its refusal raised."""
         try:
-            status, payload = self._workers.run(job, timeout_s)
+            _, reply = self._workers.run(job, timeout_s)
         except pool.WorkerPoolError as exc:
             pool.raise_as(
                 exc,
@@ -183,7 +253,7 @@ class ValidationPool:
                     ),
                 },
             )
-        return payload_of(status, payload)
+        return result_of(reply)
 
     def close(self) -> None:
         """Kill the idle workers; busy ones exit when their socket closes."""

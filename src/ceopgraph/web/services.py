@@ -22,14 +22,11 @@ import pyoxigraph as ox
 from flask import Flask, current_app
 from rdflib import Graph
 
+from ceopgraph.compose import open_releases
 from ceopgraph.config import Settings
-from ceopgraph.publish import Target
 from ceopgraph.queryvet import QueryChecker
-from ceopgraph.releases import drafting
 from ceopgraph.releases.follower import DraftStores, ReleaseStore
-from ceopgraph.releases.remote import push_current
-from ceopgraph.releases.service import Limits, Releases
-from ceopgraph.store.client import Credentials
+from ceopgraph.releases.service import Releases
 from ceopgraph.store.embedded import EmbeddedStore, QueryLimits
 from ceopgraph.store.protocol import Store
 from ceopgraph.validation.guide import GuideSection, example_submission, submission_guide
@@ -113,7 +110,11 @@ class Services:
             example=PerVersion(lambda: example_submission(store, settings.base_uri)),
             first_seen=FirstSeen(),
             editor_assets=settings.root / YASGUI_BUILD,
-            releases=_write_path(settings, validator, clock),
+            releases=(
+                None
+                if settings.data_dir is None  # the write path: its work done in the validation workers
+                else open_releases(settings, validator.runner(settings.validation_timeout_s), clock)
+            ),
             draft_stores=DraftStores(lambda engine, version: _draft_store(settings, engine, version)),
             owns_store=owns_store,
         )
@@ -138,37 +139,6 @@ class Services:
             finally:
                 if self.owns_store:
                     self.store.close()
-
-
-def _write_path(settings: Settings, validator: ValidationPool, clock: Callable[[], float]) -> Releases | None:
-    """The drafts and releases of the data directory, their work done in the validation workers."""
-    if settings.data_dir is None:
-        return None
-    timeout = settings.validation_timeout_s
-
-    def prepare(job: drafting.PrepareJob) -> drafting.Prepared:
-        return drafting.prepared_from(validator.run(job, timeout))
-
-    def render(job: drafting.RenderJob) -> dict[str, bytes]:
-        rendered = validator.run(job, timeout)
-        assert isinstance(rendered, dict)
-        return rendered
-
-    limits = Limits.of(settings)
-    target = push_target(settings)
-    on_change = None if target is None else (lambda releases: push_current(releases, target))
-    return Releases(settings.data_dir, settings.base_uri, prepare, render, limits, on_change, clock)
-
-
-def push_target(settings: Settings) -> Target | None:
-    """Where a server with a remote store pushes its current release; None for the embedded store."""
-    if not settings.endpoint:
-        return None
-    credentials = None
-    if settings.update_user:
-        credentials = Credentials(settings.update_user, settings.update_password or "", scheme=settings.update_auth)
-    update = settings.update_endpoint or settings.endpoint
-    return Target(settings.endpoint, update, credentials=credentials, timeout_s=max(60.0, settings.query_timeout_s))
 
 
 def _draft_store(settings: Settings, engine: ox.Store, version: str) -> Store:

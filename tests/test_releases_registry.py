@@ -1,0 +1,86 @@
+"""The registry's interface: the write path reaches its records only through ``Registry`` and
+``RegistryTransaction`` (so a second backend is one more implementation), and a transaction is all or
+nothing."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from ceopgraph.compose import run_in_process
+from ceopgraph.config import load_settings
+from ceopgraph.releases.registry import Registry, RegistryTransaction, Release, SqliteRegistry
+from ceopgraph.releases.service import OPERATOR, Releases
+from ceopgraph.validation.service import Submission
+
+from .releasing import GOOD_FIGURE, changed
+
+
+def _members(protocol: type) -> set[str]:
+    return {name for name, _ in inspect.getmembers(protocol, inspect.isfunction) if not name.startswith("_")}
+
+
+class _OnlyThe:
+    """``inner`` seen through ``protocol`` alone: any other attribute (a connection, a private helper,
+    an implementation's extra) is refused, and every call is recorded."""
+
+    def __init__(self, inner: object, protocol: type, calls: list[str]) -> None:
+        self._inner, self._names, self._calls = inner, _members(protocol), calls
+
+    def __getattr__(self, name: str) -> object:
+        if name not in self._names:
+            raise AttributeError(f"{name} is not part of the registry's interface")
+        self._calls.append(name)
+        return getattr(self._inner, name)
+
+
+class _Interface(_OnlyThe):
+    def __init__(self, inner: SqliteRegistry, calls: list[str]) -> None:
+        super().__init__(inner, Registry, calls)
+        self._registry = inner
+
+    @contextmanager
+    def transaction(self) -> Iterator[RegistryTransaction]:
+        self._calls.append("transaction")
+        with self._registry.transaction() as tx:
+            yield _OnlyThe(tx, RegistryTransaction, self._calls)
+
+
+def test_the_write_path_uses_the_registry_only_through_its_interface(tmp_path: Path, built_dist: Path) -> None:
+    settings = load_settings(environ={}, data_dir=tmp_path / "data")
+    calls: list[str] = []
+    registry = _Interface(SqliteRegistry(tmp_path / "data"), calls)
+    releases = Releases(tmp_path / "data", settings.base_uri, registry, run_in_process(settings))
+    assert releases.ensure_first_release(built_dist / "ceopgraph.trig") is not None
+    trig = (releases.release_folder(1) / "ceopgraph.trig").read_bytes()
+    draft = releases.create_draft(OPERATOR, Submission(changed(trig, GOOD_FIGURE), "trig", "draft.trig"))
+    assert releases.current_diff(OPERATOR, draft.id).id == draft.id
+    assert releases.publish(OPERATOR, draft.id, None).n == 2
+    assert releases.withdraw(OPERATOR, 2, "a mistake").withdrawn is not None
+    assert releases.recover() == []
+    assert releases.registry.state()[0] == 1
+    # The publish and the withdrawal each ran as one unit of work of the interface's own steps.
+    assert calls.count("transaction") >= 3  # the first release, the publish, the withdrawal (and recover)
+    assert {"add_release", "set_current", "mark_published", "withdraw", "latest_in_force_before"} <= set(calls)
+
+
+def test_a_transaction_commits_every_step_or_none(tmp_path: Path) -> None:
+    registry = SqliteRegistry(tmp_path)
+    release = Release(1, "2026-01-01T00:00:00Z", None, None, "operator", 3, {}, None, None)
+    with pytest.raises(RuntimeError), registry.transaction() as tx:
+        tx.add_release(release)
+        tx.set_current(1)
+        tx.audit("operator", "publish", "-", "done")
+        raise RuntimeError("the process failed before the commit")
+    assert registry.state() == (0, 0) and registry.releases() == [] and registry.audit_records() == []
+    with registry.transaction() as tx:
+        tx.add_release(release)
+        tx.set_current(1)
+    assert registry.state() == (1, 1) and registry.releases() == [release]
+    with registry.transaction() as tx:
+        assert tx.current() == 1 and tx.next_release() == 2 and tx.release_numbers() == {1}
+        assert tx.release(1) == release and tx.release(1 << 70) is None and tx.latest_in_force_before(1) is None
