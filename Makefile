@@ -11,7 +11,7 @@ DATA_DIR ?= var
 
 ASSETS := node_modules/.package-lock.json
 
-.PHONY: setup build serve test lint typecheck pytest system-deps w3c-suite bench clean
+.PHONY: setup build serve test check lint typecheck pytest system-deps w3c-suite bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +91,11 @@ bench: build
 	$(BIN)/python bench/scale.py
 
 test: lint typecheck pytest
+
+# The edit loop: lint, types and every test that starts no process of its own (no server, store, browser or
+# command line; tests/tiers.py marks the others `live`). `make test` runs these and the live ones.
+check: lint typecheck $(W3C_STAMP)
+	$(BIN)/pytest -m "not live"
 
 clean:
 	rm -rf $(DIST) .mypy_cache .ruff_cache .pytest_cache tests/artifacts $(W3C_CACHE)

@@ -1,4 +1,5 @@
-"""Shared fixtures: settings, the built dataset and the source text, built once per session."""
+"""Shared fixtures: settings, the built dataset and the source text, built once per session; and the
+suite's two tiers (``tiers``): tests that start processes are marked ``live``, the rest must start none."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,11 +17,42 @@ from ceopgraph.build import build_dataset, read_source_text, union_graph, write_
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.validation.shapes import load_shapes
 
+from . import tiers
 from .live import LiveServer, running_server
 from .submissions import Corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_TEXT_PATH = ROOT / "data" / "source" / "ceop-annual-review-2012-13-news.txt"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that start processes ``live``: ``make check`` runs the others (``-m "not live"``)."""
+    for item in items:
+        if tiers.is_live(item):
+            item.add_marker(tiers.LIVE)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    return (yield from _in_its_tier(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    return (yield from _in_its_tier(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+    return (yield from _in_its_tier(item))
+
+
+def _in_its_tier(item: pytest.Item) -> Generator[None, None, None]:
+    """A fast-tier test, its fixtures included, starts no process of its own (``tiers``)."""
+    if item.get_closest_marker(tiers.LIVE) is not None:
+        return (yield)
+    with tiers.no_processes_from_tests(item.nodeid):
+        return (yield)
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,7 @@ from ceopgraph.namespaces import prefix_map
 
 from .browser import assert_accessible, browser, page, screenshot  # noqa: F401
 from .live import LiveServer
-from .submissions import MUTATIONS
-from .test_shapes import mutate
+from .submissions import MUTATIONS, mutate
 
 
 @pytest.mark.browser

@@ -11,24 +11,22 @@ from rdflib.namespace import RDF
 
 from ceopgraph.config import Settings
 from ceopgraph.namespaces import SH
-from ceopgraph.validation.engine import validate_graph
 from ceopgraph.validation.report import Report, Result, with_description
 
-from .submissions import MUTATIONS, absolute, mutate
+from .submissions import MUTATIONS, Corpus, absolute
 
 
-def test_a_complex_result_path_is_written_out_not_a_blank_node(union: Graph, shapes: Graph, settings: Settings) -> None:
+def test_a_complex_result_path_is_written_out_not_a_blank_node(corpus: Corpus, settings: Settings) -> None:
     """Regression: a sequence path was reported as a random blank-node label."""
     (mutation,) = [m for m in MUTATIONS if m.name == "threat-area-numbered-in-words"]
-    report = validate_graph(mutate(union, settings, mutation.update), shapes)
+    report = corpus.report(mutation.name)
     (result,) = [r for r in report.results if r.source_shape == absolute(settings, mutation.shape)]
     skos = "http://www.w3.org/2004/02/skos/core#"
     assert result.result_path == f"(<{skos}hasTopConcept>/<{skos}notation>)"
 
 
-def test_reports_render_as_json_turtle_and_grouped_text(union: Graph, shapes: Graph, settings: Settings) -> None:
-    mutation = next(m for m in MUTATIONS if m.name == "negative-count")
-    report = validate_graph(mutate(union, settings, mutation.update), shapes)
+def test_reports_render_as_json_turtle_and_grouped_text(corpus: Corpus) -> None:
+    report = corpus.report("negative-count")
     document = json.loads(report.to_json())
     assert document["conforms"] is False
     keys = {"focusNode", "resultPath", "value", "severity", "message", "sourceShape", "sourceConstraint"}

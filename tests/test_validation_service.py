@@ -1,6 +1,7 @@
-"""``/validate``: the invalid-submission corpus over HTTP gives the command line's results in every input
-and report format; refusals get the right status with zero outbound requests; the guide and the example
-come from the shapes and the data; a validation past its time limit is killed."""
+"""``/validate``: every corpus case's report reaches the client as the engine made it, in every report
+format, and a sample of cases POSTed in every input format gets that report; refusals get the right
+status with zero outbound requests; the guide and the example come from the shapes and the data; a
+validation past its time limit is killed."""
 
 from __future__ import annotations
 
@@ -31,21 +32,24 @@ from ceopgraph.namespaces import SH, prefix_map
 from ceopgraph.rdfio import guess_format, parse_rdf
 from ceopgraph.validation.engine import validate_graph
 from ceopgraph.validation.guide import submission_guide
+from ceopgraph.validation.report import Report
 from ceopgraph.validation.service import (
     MAX_RESULTS_SHOWN,
     Submission,
     ValidationPool,
     ValidationTimeout,
     ValidatorConfig,
+    report_from,
+    report_payload,
 )
 from ceopgraph.web.body import BodyRefused
 from ceopgraph.web.services import of
-from ceopgraph.web.validation import EXAMPLE_NAME, REPORT_TYPES
+from ceopgraph.web.validation import EXAMPLE_NAME, REPORT_TYPES, report_page
 
 from .apps import embedded_app
 from .conftest import ROOT
 from .listener import Listener, listener  # noqa: F401 (the fixture)
-from .submissions import BLANK_NODE, MUTATIONS, Mutation, absolute, mutate
+from .submissions import BLANK_NODE, MUTATIONS, Corpus, Mutation, absolute
 from .test_rdfio import REFUSED, bounded, hostile
 
 # A property shape, a SHACL-SPARQL consistency check, a Data Cube IC, a warning, a provenance check.
@@ -69,13 +73,6 @@ def submission_bytes(graph: Graph, fmt: RdfFormat, settings: Settings) -> bytes:
     return rdfio.serialise(graph, fmt, prefix_map(settings.base_uri))
 
 
-def cli_json(data: bytes, fmt: RdfFormat, shapes: Graph, settings: Settings) -> dict[str, object]:
-    """What ``ceopgraph validate --format json`` prints for these bytes: its own functions, in-process
-    (``test_cli_and_service_print_the_same_json`` checks that against the real command)."""
-    graph = parse_rdf(data, fmt, "submission", LIMIT, settings.base_uri)
-    return normalised(json.loads(validate_graph(graph, shapes).to_json()))
-
-
 _BNODE = re.compile(r"^[nN]?[0-9a-f]{20,}$|^_:")
 
 
@@ -95,19 +92,26 @@ def post(client: FlaskClient, data: bytes, fmt: RdfFormat, accept: str = "applic
     return client.post("/validate", data=data, headers={"Content-Type": fmt.media_type, "Accept": accept})
 
 
-# The corpus over HTTP ----------------------------------------------------------------------------
+# The corpus: what the engine reported reaches the client ------------------------------------------
+
+
+def engine_json(corpus: Corpus, name: str) -> dict[str, object]:
+    """The corpus case's report as ``ceopgraph validate --format json`` prints it: the session's one
+    validation of that case (``Corpus``), never a second one."""
+    return normalised(json.loads(corpus.report(name).to_json()))
 
 
 @pytest.mark.parametrize("mutation", MUTATIONS, ids=[m.name for m in MUTATIONS])
-def test_every_invalid_submission_gets_the_command_lines_report(
-    mutation: Mutation, client: FlaskClient, union: Graph, shapes: Graph, settings: Settings
+def test_every_invalid_submission_reaches_the_client_as_the_engine_reported_it(
+    mutation: Mutation, corpus: Corpus, settings: Settings
 ) -> None:
-    turtle = FORMATS_BY_NAME["turtle"]
-    data = submission_bytes(mutate(union, settings, mutation.update), turtle, settings)
-    answer = post(client, data, turtle)
-    assert answer.status_code == 200
-    document = normalised(answer.get_json())
-    assert document == cli_json(data, turtle, shapes, settings)
+    """What a validation worker sends for a report (``report_payload``) and the server renders from it
+    (``report_from``) is the engine's report in every format, for every case of the corpus."""
+    report = corpus.report(mutation.name)
+    sent = report_from(report_payload(report))
+    for render in ("to_json", "to_csv", "to_text", "to_turtle", "to_jsonld"):
+        assert getattr(sent, render)() == getattr(report, render)(), render
+    document = engine_json(corpus, mutation.name)
     assert document["conforms"] is (mutation.severity != "Violation")
     shape = absolute(settings, mutation.shape)
     focus = "_:blank" if mutation.focus == BLANK_NODE else absolute(settings, mutation.focus)
@@ -146,43 +150,91 @@ def _expected(document: dict[str, object]) -> set[tuple[str, str, str]]:
     return {(r["focusNode"], r["sourceShape"], r["severity"]) for r in results}
 
 
-@pytest.mark.parametrize("fmt", RDF_FORMATS, ids=[f.name for f in RDF_FORMATS])
-@pytest.mark.parametrize("mutation", SAMPLE_MUTATIONS, ids=[m.name for m in SAMPLE_MUTATIONS])
-def test_every_input_format_gives_the_same_report_in_every_report_format(
-    mutation: Mutation, fmt: RdfFormat, client: FlaskClient, union: Graph, shapes: Graph, settings: Settings
-) -> None:
-    data = submission_bytes(mutate(union, settings, mutation.update), fmt, settings)
-    expected = cli_json(data, fmt, shapes, settings)
-    assert expected["results"], "the mutation must be reported"
-    answers = {media_type: post(client, data, fmt, media_type) for media_type in REPORT_TYPES}
-    assert {a.status_code for a in answers.values()} == {200}
-    assert {m: a.mimetype for m, a in answers.items()} == {m: m for m in REPORT_TYPES}
-
-    assert normalised(answers["application/json"].get_json()) == expected
-
-    rows = list(csv.DictReader(io.StringIO(answers["text/csv"].get_data(as_text=True))))
-    assert sorted(_row(r) for r in rows) == sorted(_row(r) for r in expected["results"])  # type: ignore[attr-defined]
-
-    for media_type, rdflib_format in (("text/turtle", "turtle"), ("application/ld+json", "json-ld")):
-        report = Graph().parse(data=answers[media_type].get_data(as_text=True), format=rdflib_format)
+def assert_says(media_type: str, body: str, expected: dict[str, object]) -> None:
+    """A report in ``media_type`` says what ``expected`` (a normalised JSON report) says: the verdict and
+    every result, as far as the format carries them."""
+    results = expected["results"]
+    assert isinstance(results, list) and results, "the mutation must be reported"
+    if media_type == "application/json":
+        assert normalised(json.loads(body)) == expected
+    elif media_type == "text/csv":
+        rows = list(csv.DictReader(io.StringIO(body)))
+        assert sorted(_row(r) for r in rows) == sorted(_row(r) for r in results)
+    elif media_type in ("text/turtle", "application/ld+json"):
+        report = Graph().parse(data=body, format="turtle" if media_type == "text/turtle" else "json-ld")
         assert (None, SH.conforms, Literal(expected["conforms"])) in report
         assert _triples(report) == _expected(expected)
+    elif media_type == "text/html":
+        assert "does not conform" in body if not expected["conforms"] else "The submission conforms" in body
+        for result in results:
+            assert str(escape(result["message"])) in body
+            if result["focusNode"] != "_:blank":
+                assert str(escape(result["focusNode"])) in body
+    else:
+        assert media_type == "text/plain", media_type
+        assert body.startswith("Data conforms" if expected["conforms"] else "Data does not conform")
+        for result in results:
+            assert f"{result['severity']}: {result['message']}" in body
+            if result["focusNode"] != "_:blank":
+                assert f"<{result['focusNode']}>" in body
 
-    page = answers["text/html"].get_data(as_text=True)
-    assert "does not conform" in page if not expected["conforms"] else "The submission conforms" in page
-    for result in expected["results"]:  # type: ignore[attr-defined]
-        assert str(escape(result["message"])) in page
-        if result["focusNode"] != "_:blank":
-            assert str(escape(result["focusNode"])) in page
+
+def rendered(report: Report, media_type: str, app: Flask) -> str:
+    """``report`` in ``media_type`` as ``POST /validate`` renders it (the page through the view's own
+    renderer), in process."""
+    if media_type == "text/html":
+        with app.test_request_context("/validate", method="POST"):
+            return report_page(report, status=200).get_data(as_text=True)
+    made = {
+        "application/json": report.to_json,
+        "text/csv": report.to_csv,
+        "text/turtle": report.to_turtle,
+        "application/ld+json": report.to_jsonld,
+        "text/plain": report.to_text,
+    }[media_type]()
+    return made.decode() if isinstance(made, bytes) else made
+
+
+@pytest.mark.parametrize("media_type", REPORT_TYPES)
+@pytest.mark.parametrize("mutation", SAMPLE_MUTATIONS, ids=[m.name for m in SAMPLE_MUTATIONS])
+def test_every_report_format_says_what_the_report_says(
+    mutation: Mutation, media_type: str, corpus: Corpus, app: Flask
+) -> None:
+    """One ``Report`` per sample case, rendered in each report format the service offers."""
+    report = corpus.report(mutation.name)
+    assert_says(media_type, rendered(report, media_type, app), engine_json(corpus, mutation.name))
+
+
+def _accepted(mutation: Mutation, fmt: RdfFormat) -> str:
+    """The report format one POST asks for: over a sample case's six input formats, each report format
+    once; over an input format's sample cases, four of the six."""
+    shift = SAMPLE_MUTATIONS.index(mutation) + RDF_FORMATS.index(fmt)
+    return list(REPORT_TYPES)[shift % len(REPORT_TYPES)]
+
+
+@pytest.mark.parametrize("fmt", RDF_FORMATS, ids=[f.name for f in RDF_FORMATS])
+@pytest.mark.parametrize("mutation", SAMPLE_MUTATIONS, ids=[m.name for m in SAMPLE_MUTATIONS])
+def test_every_input_format_over_http_gives_the_engines_report(
+    mutation: Mutation, fmt: RdfFormat, client: FlaskClient, corpus: Corpus, settings: Settings
+) -> None:
+    """The sample case written in each input format and POSTed once: parsed, validated in a worker and
+    rendered, the answer says what the engine said of the data before it was written out."""
+    data = submission_bytes(corpus.data(mutation.name), fmt, settings)
+    media_type = _accepted(mutation, fmt)
+    answer = post(client, data, fmt, media_type)
+    assert answer.status_code == 200
+    assert answer.mimetype == media_type
+    assert_says(media_type, answer.get_data(as_text=True), engine_json(corpus, mutation.name))
 
 
 @pytest.mark.parametrize("mutation", SAMPLE_MUTATIONS[:2], ids=[m.name for m in SAMPLE_MUTATIONS[:2]])
-def test_cli_and_service_print_the_same_json(
-    mutation: Mutation, client: FlaskClient, union: Graph, settings: Settings, tmp_path: Path
+def test_the_command_line_prints_the_engines_json(
+    mutation: Mutation, corpus: Corpus, settings: Settings, tmp_path: Path
 ) -> None:
+    """The real command, in its own process, prints the report the service's engine made (the service
+    answers that report: ``test_every_input_format_over_http_gives_the_engines_report``)."""
     turtle = FORMATS_BY_NAME["turtle"]
-    data = submission_bytes(mutate(union, settings, mutation.update), turtle, settings)
-    (tmp_path / "submission.ttl").write_bytes(data)
+    (tmp_path / "submission.ttl").write_bytes(submission_bytes(corpus.data(mutation.name), turtle, settings))
     done = subprocess.run(
         [sys.executable, "-m", "ceopgraph.cli", "validate", str(tmp_path / "submission.ttl"), "--format", "json"],
         capture_output=True,
@@ -192,15 +244,16 @@ def test_cli_and_service_print_the_same_json(
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT / "src")},
     )
     assert done.returncode == 1, done.stderr
-    assert normalised(json.loads(done.stdout)) == normalised(post(client, data, turtle).get_json())
+    assert normalised(json.loads(done.stdout)) == engine_json(corpus, mutation.name)
 
 
 # The form ----------------------------------------------------------------------------------------
 
 
-def test_pasted_text_is_recognised_and_reported_as_html(client: FlaskClient, union: Graph, settings: Settings) -> None:
-    mutation = next(m for m in MUTATIONS if m.name == "negative-count")
-    text = submission_bytes(mutate(union, settings, mutation.update), FORMATS_BY_NAME["turtle"], settings).decode()
+def test_pasted_text_is_recognised_and_reported_as_html(
+    client: FlaskClient, corpus: Corpus, settings: Settings
+) -> None:
+    text = submission_bytes(corpus.data("negative-count"), FORMATS_BY_NAME["turtle"], settings).decode()
     answer = client.post("/validate", data={"text": text, "format": "auto"}, headers={"Accept": "text/html"})
     assert answer.status_code == 200
     page = answer.get_data(as_text=True)

@@ -9,13 +9,17 @@ next to this module.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
-from rdflib import Graph
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF
 
 from ceopgraph.config import Settings
+from ceopgraph.namespaces import SH
+from ceopgraph.validation.bulk import BulkConstraint, split_shapes
 from ceopgraph.validation.engine import validate_graph
-from ceopgraph.validation.report import Report
+from ceopgraph.validation.report import Report, Result
 from ceopgraph.validation.shapes import sparql_prefixes
 
 HERE = Path(__file__).resolve().parent
@@ -889,27 +893,67 @@ def mutate(union: Graph, settings: Settings, update: str) -> Graph:
 
 PUBLISHED = "published"  # as a corpus case: the published data itself, unchanged
 
+# What a node shape carries besides its constraints: what it is, whom it targets (SHACL 2.1.3), how it
+# reports (2.1.4, 2.1.5) and whether it runs (2.1.6). The reference shapes keep these and the constraints.
+_SHAPE_KEPT: tuple[URIRef, ...] = (RDF.type, SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
+_SHAPE_KEPT += (SH.target, SH.severity, SH.message, SH.deactivated)
+
+
+def reference_shapes(shapes: Graph, constraints: tuple[BulkConstraint, ...]) -> Graph:
+    """The shapes graph cut down to ``constraints`` (the SHACL-SPARQL constraints the bulk path takes):
+    their node shapes with their targets, each constraint with its query and prefix declarations. Run
+    by pySHACL alone (``validate_graph(..., bulk=False)``) it pre-binds ``$this`` once per focus node,
+    the reference the bulk run is compared with, without running the other constraints a second time."""
+    kept = Graph()
+    for prefix, namespace in shapes.namespaces():
+        kept.bind(prefix, namespace, override=True, replace=True)
+    for constraint in constraints:
+        kept += ((constraint.shape, p, o) for p in _SHAPE_KEPT for o in shapes.objects(constraint.shape, p))
+        kept.add((constraint.shape, SH.sparql, constraint.constraint))
+        kept += shapes.cbd(constraint.constraint)
+        for declarations in shapes.objects(constraint.constraint, SH.prefixes):  # each sh:declare is an IRI
+            kept += ((declarations, SH.declare, d) for d in shapes.objects(declarations, SH.declare))
+            kept += (t for d in shapes.objects(declarations, SH.declare) for t in shapes.cbd(d))
+    return kept
+
 
 @dataclass
 class Corpus:
-    """Each case's data and reports, made once: several test modules validate every case (the shapes
-    tests, and the comparison of the bulk SPARQL constraints with pySHACL alone)."""
+    """Each case's data and report, made once per session: the shapes tests, the comparison of the bulk
+    SPARQL constraints with pySHACL alone, and the report and service tests all read them."""
 
     union: Graph
     shapes: Graph
     settings: Settings
     _data: dict[str, Graph] = field(default_factory=dict)
-    _reports: dict[tuple[str, bool], Report] = field(default_factory=dict)
+    _reports: dict[str, Report] = field(default_factory=dict)
 
     def data(self, name: str) -> Graph:
-        """The published data (``PUBLISHED``) or the mutation of that name."""
+        """The published data (``PUBLISHED``) or the mutation of that name (its blank nodes the same on
+        every call, so that two reports on it name the same nodes)."""
         if name not in self._data:
             update = next(m.update for m in MUTATIONS if m.name == name) if name != PUBLISHED else None
             self._data[name] = self.union if update is None else mutate(self.union, self.settings, update)
         return self._data[name]
 
-    def report(self, name: str, bulk: bool = True) -> Report:
-        """The case's validation report, the SHACL-SPARQL constraints run in bulk or all in pySHACL."""
-        if (name, bulk) not in self._reports:
-            self._reports[name, bulk] = validate_graph(self.data(name), self.shapes, bulk=bulk)
-        return self._reports[name, bulk]
+    def report(self, name: str) -> Report:
+        """The case's validation report, by the engine every caller uses (``validate_graph``)."""
+        if name not in self._reports:
+            self._reports[name] = validate_graph(self.data(name), self.shapes)
+        return self._reports[name]
+
+    @cached_property
+    def bulk(self) -> tuple[BulkConstraint, ...]:
+        """The SHACL-SPARQL constraints the engine runs in bulk."""
+        return split_shapes(self.shapes).bulk
+
+    @cached_property
+    def _reference_shapes(self) -> Graph:
+        return reference_shapes(self.shapes, self.bulk)
+
+    def reference(self, name: str) -> tuple[Result, ...]:
+        """The results of the bulk constraints on the case's data, run by pySHACL alone instead: once per
+        focus node, ``$this`` pre-bound (SHACL 5.3.1)."""
+        taken = {str(c.constraint) for c in self.bulk}
+        report = validate_graph(self.data(name), self._reference_shapes, bulk=False)
+        return tuple(r for r in report.results if r.source_constraint in taken)

@@ -51,7 +51,7 @@ EXAMPLE_NAME = "example-submission.ttl"
 def page() -> Response:
     """The form, the example and the guide; opening it starts the validation workers."""
     current().validator.start()
-    return _html(None, status=200)
+    return report_page(None, status=200)
 
 
 @blueprint.post("/validate")
@@ -64,7 +64,7 @@ def submit() -> Response:
         report = current().validator.validate(submission, settings.validation_timeout_s)
     if report_type == HTML:
         pasted = request.form.get("text", "") if request.mimetype in FORM_TYPES else ""
-        return _html(report, status=200, pasted=pasted)
+        return report_page(report, status=200, pasted=pasted)
     rendered: dict[str, Callable[[], str | bytes]] = {
         "json": report.to_json,
         "turtle": report.to_turtle,
@@ -181,7 +181,9 @@ def _format_of_name(name: str) -> str | None:
         return None
 
 
-def _html(report: Report | None, status: int, pasted: str = "") -> Response:
+def report_page(report: Report | None, status: int, pasted: str = "") -> Response:
+    """The page: the form (``pasted`` kept in its box) and the guide, with ``report`` grouped by rule when
+    there is one; what ``POST /validate`` answers a browser, and what the report tests render in process."""
     body = render_template(
         "validate.html",
         report=report,
