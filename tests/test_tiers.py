@@ -10,7 +10,6 @@ import threading
 from pathlib import PurePath
 
 import pytest
-
 from ceopgraph.store.workers import WorkerPool
 
 from . import tiers

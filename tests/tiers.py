@@ -7,7 +7,7 @@ from their compiled code (the names it refers to), never from their text. No fil
 
 The classification is checked on every run, not trusted: while a test of the fast tier runs (its fixtures
 included), a process started from the suite's own code is refused and fails the test. Processes the code
-under test starts for itself (``ceopgraph.store.workers``: the validation and query workers an app owns)
+under test starts for itself (``ceopgraph.processes.pool``: the validation and query workers an app owns)
 are its business, not the test's, and stay allowed.
 """
 
