@@ -10,7 +10,8 @@ import threading
 from pathlib import PurePath
 
 import pytest
-from ceopgraph.store.workers import WorkerPool
+
+from ceopgraph.processes.pool import WorkerPool
 
 from . import tiers
 from .conftest import gunicorn_server, live_server, run_build, shapes
