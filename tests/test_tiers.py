@@ -16,7 +16,7 @@ from ceopgraph.processes.pool import WorkerPool
 from . import tiers
 from .conftest import gunicorn_server, live_server, run_build, shapes
 from .live import running_server
-from .test_workers import ENTRY
+from .test_processes_pool import ENTRY
 
 
 def _start_a_process() -> None:

@@ -35,12 +35,11 @@ from ceopgraph.validation.guide import submission_guide
 from ceopgraph.validation.report import Report
 from ceopgraph.validation.service import (
     MAX_RESULTS_SHOWN,
+    SentReport,
     Submission,
     ValidationPool,
     ValidationTimeout,
     ValidatorConfig,
-    report_from,
-    report_payload,
 )
 from ceopgraph.web.body import BodyRefused
 from ceopgraph.web.services import of
@@ -105,10 +104,10 @@ def engine_json(corpus: Corpus, name: str) -> dict[str, object]:
 def test_every_invalid_submission_reaches_the_client_as_the_engine_reported_it(
     mutation: Mutation, corpus: Corpus, settings: Settings
 ) -> None:
-    """What a validation worker sends for a report (``report_payload``) and the server renders from it
-    (``report_from``) is the engine's report in every format, for every case of the corpus."""
+    """What a validation worker sends for a report (``SentReport.of``) and the server renders from it
+    (``SentReport.report``) is the engine's report in every format, for every case of the corpus."""
     report = corpus.report(mutation.name)
-    sent = report_from(report_payload(report))
+    sent = SentReport.of(report).report()
     for render in ("to_json", "to_csv", "to_text", "to_turtle", "to_jsonld"):
         assert getattr(sent, render)() == getattr(report, render)(), render
     document = engine_json(corpus, mutation.name)
