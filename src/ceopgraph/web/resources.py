@@ -29,6 +29,7 @@ from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, RdfFormat, negotiate,
 from ceopgraph.rdfio import light_graph
 from ceopgraph.store.protocol import Store
 from ceopgraph.web import caching
+from ceopgraph.web.admission import AdmittedStore
 from ceopgraph.web.pages import notfound, resource
 from ceopgraph.web.pages.capped import Cut
 from ceopgraph.web.pages.home import home_page
@@ -211,8 +212,14 @@ def _shapes() -> Graph:
     return current().shapes
 
 
+def _page_store(store: Store) -> Store:
+    """``store`` as a page reads it: a cut document's statements are chosen in a query process, admitted
+    as the client's endpoint queries are (``web.admission``)."""
+    return AdmittedStore(store, current().admission, request.remote_addr or "-")
+
+
 def _description(iri: URIRef) -> describe.Description:
-    store = _view().store
+    store = _page_store(_view().store)
     settings = current().settings
     base = settings.base_uri
     if iri.startswith(base + "data/graph/") and iri in store.graphs():
@@ -227,7 +234,8 @@ def _description(iri: URIRef) -> describe.Description:
 def _void_graph(base: str, whole: URIRef) -> describe.Description:
     """The metadata graph, plus this server's own SPARQL endpoint when it is not the canonical one."""
     services = current()
-    found = describe.graph_contents(services.store, graph_iri(base, METADATA_GRAPH), services.settings.query_timeout_s)
+    metadata = graph_iri(base, METADATA_GRAPH)
+    found = describe.graph_contents(_page_store(services.store), metadata, services.settings.query_timeout_s)
     live = request.host_url.rstrip("/") + request.script_root + "/sparql"
     if live == base + "sparql":
         return found
