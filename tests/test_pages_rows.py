@@ -73,8 +73,17 @@ def test_join_merges_solutions_that_bind_the_keys_alike() -> None:
         {"obs": a, "dataset": d, "status": Literal("revised")},
         {"obs": a, "dataset": URIRef("https://example.org/other")},  # another dataset: not joined
     ]
-    joined = join(left, right, ("obs", "dataset"))
+    joined = join(left, right, ("obs", "dataset"), at_most=2)
     assert joined == [
         {"obs": a, "dataset": d, "value": Literal(1), "status": Literal("reported")},
         {"obs": a, "dataset": d, "value": Literal(1), "status": Literal("revised")},
     ]  # b has no solution on the right, so none joined
+
+
+def test_a_join_past_its_bound_stops_there() -> None:
+    """1,000 solutions joined with 1,000 that bind the same key would be a million: the join stops at its bound."""
+    a, d = URIRef("https://example.org/a"), URIRef("https://example.org/d")
+    left = [{"obs": a, "dataset": d, "value": Literal(i)} for i in range(1_000)]
+    right = [{"obs": a, "dataset": d, "status": Literal(i)} for i in range(1_000)]
+    assert join(left, right, ("obs", "dataset"), at_most=1_000) is None
+    assert join(left[:1], right, ("obs", "dataset"), at_most=1_000) is not None

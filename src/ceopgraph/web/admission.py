@@ -19,8 +19,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+
+from rdflib import Graph, URIRef
 
 from ceopgraph.sparql import ProtocolError
+from ceopgraph.sparqltext import Bindings
+from ceopgraph.store.jobs import QueryAnswer, QueryJob, QueryMemoryExceeded, QueryStopped
+from ceopgraph.store.protocol import OwnQuery, Row, Store
 
 
 class ServerBusy(Exception):
@@ -63,6 +69,19 @@ class Admission:
             since = self._heavy_since.get(client)
         return since is not None and time.monotonic() - since < HEAVY_MEMORY_S
 
+    def run(self, store: Store, job: QueryJob, client: str) -> QueryAnswer:
+        """Run ``job`` (admitted by the caller) for ``client``, demoted if it was heavy lately; a query that
+        runs past the fast lane's budget, or is stopped, demotes the client for a while, so resending heavy
+        queries (or requesting pages that need one) does not keep the fast lane busy."""
+        try:
+            answer = store.execute(replace(job, demoted=job.demoted or self.demoted(client)))
+        except (QueryStopped, QueryMemoryExceeded):
+            self.note_heavy(client)
+            raise
+        if answer.ran_long:  # time spent waiting for a process does not count: that is others' doing
+            self.note_heavy(client)
+        return answer
+
     @contextmanager
     def expensive(self, client: str | None = None) -> Iterator[None]:
         """Hold a place for the block (and one of ``client``'s, when given), or refuse at once."""
@@ -89,3 +108,42 @@ class Admission:
                         self._by_client[client] = left
                     else:
                         del self._by_client[client]
+
+
+class AdmittedStore:
+    """A store for one client's page: its query-process work (``execute``: the statements a cut document
+    keeps) is admitted as that client's endpoint queries are, so requesting cut pages (with a fresh
+    ``Accept`` each time, past the replay cache) holds no more query processes than querying does. Its
+    own queries (``select``, ``ask``…), which ordinary pages are made of, pass through untouched."""
+
+    def __init__(self, store: Store, admission: Admission, client: str) -> None:
+        self._store = store
+        self._admission = admission
+        self._client = client
+
+    @property
+    def version(self) -> str:
+        return self._store.version
+
+    def graphs(self) -> list[URIRef]:
+        return self._store.graphs()
+
+    def select(self, query: OwnQuery, bindings: Bindings | None = None) -> list[Row]:
+        return self._store.select(query, bindings)
+
+    def ask(self, query: OwnQuery, bindings: Bindings | None = None) -> bool:
+        return self._store.ask(query, bindings)
+
+    def construct(self, query: OwnQuery, bindings: Bindings | None = None) -> Graph:
+        return self._store.construct(query, bindings)
+
+    def graph_triples(self, graph: URIRef) -> Graph:
+        return self._store.graph_triples(graph)
+
+    def execute(self, job: QueryJob) -> QueryAnswer:
+        """``job`` within the client's places (429 past them; 503 when the server is busy)."""
+        with self._admission.expensive(self._client):
+            return self._admission.run(self._store, job, self._client)
+
+    def close(self) -> None:
+        """Nothing: the store is its owner's to close."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -29,7 +29,9 @@ from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, RdfFormat, negotiate,
 from ceopgraph.rdfio import light_graph
 from ceopgraph.store.protocol import Store
 from ceopgraph.web import caching
+from ceopgraph.web.admission import AdmittedStore
 from ceopgraph.web.pages import notfound, resource
+from ceopgraph.web.pages.capped import Cut
 from ceopgraph.web.pages.home import home_page
 from ceopgraph.web.pages.index import SubjectIndex
 from ceopgraph.web.services import current
@@ -143,7 +145,8 @@ def _home_page() -> Response:
     def render() -> Response:
         linker = paths.Linker(base, view.root)
         page = home_page(view.store, base, linker, URIRef(dataset_iri(base)))
-        return Response(render_template("home.html", home=page), mimetype=HTML)
+        html = render_template("home.html", home=page, cuts=_cut_links(view, page.cuts))
+        return Response(html, mimetype=HTML)
 
     return caching.conditional("home", render, vary_accept=True, context=view.root)
 
@@ -209,8 +212,14 @@ def _shapes() -> Graph:
     return current().shapes
 
 
+def _page_store(store: Store) -> Store:
+    """``store`` as a page reads it: a cut document's statements are chosen in a query process, admitted
+    as the client's endpoint queries are (``web.admission``)."""
+    return AdmittedStore(store, current().admission, request.remote_addr or "-")
+
+
 def _description(iri: URIRef) -> describe.Description:
-    store = _view().store
+    store = _page_store(_view().store)
     settings = current().settings
     base = settings.base_uri
     if iri.startswith(base + "data/graph/") and iri in store.graphs():
@@ -225,7 +234,8 @@ def _description(iri: URIRef) -> describe.Description:
 def _void_graph(base: str, whole: URIRef) -> describe.Description:
     """The metadata graph, plus this server's own SPARQL endpoint when it is not the canonical one."""
     services = current()
-    found = describe.graph_contents(services.store, graph_iri(base, METADATA_GRAPH), services.settings.query_timeout_s)
+    metadata = graph_iri(base, METADATA_GRAPH)
+    found = describe.graph_contents(_page_store(services.store), metadata, services.settings.query_timeout_s)
     live = request.host_url.rstrip("/") + request.script_root + "/sparql"
     if live == base + "sparql":
         return found
@@ -275,9 +285,20 @@ def _render(target: Target, fmt: RdfFormat | None, media_type: str, graph: descr
         return Response(body, mimetype=media_type, headers=headers)
     linker = paths.Linker(base, view.root)
     page = resource.resource_page(view.store, base, linker, target.iri, description, _alternates(target), _shapes())
-    rest = None if found.rest is None else f"{view.endpoint}?{urlencode({'query': found.rest})}"
-    html = render_template("resource.html", page=page, cut=describe.MAX_STATEMENTS if rest else None, rest=rest)
+    rest = None if found.rest is None else _query_link(view, found.rest)
+    cut = describe.MAX_STATEMENTS if rest else None
+    html = render_template("resource.html", page=page, cut=cut, rest=rest, cuts=_cut_links(view, page.cuts))
     return Response(html, mimetype=HTML, headers=headers)
+
+
+def _query_link(view: View, query: str) -> str:
+    """Where ``query`` is answered: the SPARQL endpoint over the page's data (a draft's, in a preview)."""
+    return f"{view.endpoint}?{urlencode({'query': query})}"
+
+
+def _cut_links(view: View, cuts: Sequence[Cut]) -> list[tuple[Cut, str]]:
+    """The parts a page left out (``pages.capped``), each with the link to its query."""
+    return [(cut, _query_link(view, cut.query)) for cut in cuts]
 
 
 def _about(description: Graph, iri: URIRef, base: str) -> Graph:

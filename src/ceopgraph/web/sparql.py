@@ -30,7 +30,7 @@ from ceopgraph.namespaces import FORMATS, SD, STANDARD_PREFIXES
 from ceopgraph.querydataset import DatasetSelection
 from ceopgraph.sparql import QueryRequest, ResultFormat
 from ceopgraph.sparqltext import QueryInfo
-from ceopgraph.store.jobs import QueryAnswer, QueryJob, QueryMemoryExceeded, QueryStopped
+from ceopgraph.store.jobs import QueryAnswer, QueryJob
 from ceopgraph.store.protocol import Store
 from ceopgraph.web import caching, middleware
 from ceopgraph.web.replay import SPARQL_PATHS
@@ -103,23 +103,10 @@ class QueryAnswerer:
         with services.admission.expensive(client):
             info = services.checker.check(operation.query, settings.check_timeout_s)
             fmt = sparql.choose_format(info.form, environ.get("HTTP_ACCEPT"), operation.formats)
-            result = self._execute(self._job(operation, info, fmt, client, base_url), client, store)
+            result = services.admission.run(store, self._job(operation, info, fmt, base_url), client)
         return self._send(environ, method, result, fmt, operation, (base_url, row_limit_url), store.version)
 
-    def _execute(self, job: QueryJob, client: str, store: Store) -> QueryAnswer:
-        """Run ``job``; a client whose query runs past the fast lane's budget, or is stopped, is demoted for
-        a while (``web.admission``), so resending heavy queries does not keep the fast lane busy."""
-        services = self._services
-        try:
-            answer = store.execute(job)
-        except (QueryStopped, QueryMemoryExceeded):
-            services.admission.note_heavy(client)
-            raise
-        if answer.ran_long:  # time spent waiting for a process does not count: that is others' doing
-            services.admission.note_heavy(client)
-        return answer
-
-    def _job(self, operation: QueryRequest, info: QueryInfo, fmt: ResultFormat, client: str, base_url: str) -> QueryJob:
+    def _job(self, operation: QueryRequest, info: QueryInfo, fmt: ResultFormat, base_url: str) -> QueryJob:
         settings = self._services.settings
         return QueryJob(
             query=info.query,
@@ -130,7 +117,6 @@ class QueryAnswerer:
             timeout_s=settings.query_timeout_s,
             max_rows=settings.max_result_rows,
             prefixes=self._prefixes,
-            demoted=self._services.admission.demoted(client),
             variable_order=info.variable_order,
             base_iri=base_url,
             dataset_clauses=info.dataset_clauses,

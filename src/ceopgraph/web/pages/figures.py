@@ -14,6 +14,7 @@ from ceopgraph.describe import with_prefixes
 from ceopgraph.namespaces import LocalNamespaces
 from ceopgraph.sparqltext import Template
 from ceopgraph.store.protocol import Store
+from ceopgraph.web.pages import capped
 from ceopgraph.web.pages.builder import PageBuilder
 from ceopgraph.web.pages.model import Figure
 from ceopgraph.web.pages.rows import join, read_all, text
@@ -56,6 +57,13 @@ FIGURE_ATTRIBUTE_QUERIES = tuple(
 """,
     )
 )
+
+
+# Each query stopped one solution past the cap (``capped``): a cube's figures are listed all, or none.
+_LIMITED = tuple(capped.limited(query) for query in (FIGURE_QUERY, *FIGURE_ATTRIBUTE_QUERIES))
+# What a cut page links: every solution of the main query, in the order of the observations' IRIs.
+_ORDER = "?obs ?statistic ?period ?value"
+_KEYS = ("obs", "dataset")
 
 
 @dataclass(frozen=True)
@@ -114,16 +122,22 @@ def format_number(value: Decimal) -> str:
 
 def figures(
     store: Store, builder: PageBuilder, dataset: URIRef | None = None, obs: URIRef | None = None
-) -> tuple[Figure, ...]:
-    """The observations of a dataset (or one observation) as figures, reported first."""
+) -> tuple[Figure, ...] | capped.Cut:
+    """The observations of a dataset (or one observation) as figures, reported first; or, when one of
+    the queries has more than ``capped.MAX_ROWS`` solutions, the ``Cut`` that says so."""
     bindings = _cube_bindings(builder.base)
     if dataset is not None:
         bindings["dataset"] = dataset
     if obs is not None:
         bindings["obs"] = obs
-    solutions = store.select(FIGURE_QUERY, _used(FIGURE_QUERY, bindings))
-    for query in FIGURE_ATTRIBUTE_QUERIES:
-        solutions = join(solutions, store.select(query, _used(query, bindings)), ("obs", "dataset"))
+    main, *attributes = _LIMITED
+    solutions = capped.select(store, main, _used(main, bindings))
+    for query in attributes:
+        more = None if solutions is None else capped.select(store, query, _used(query, bindings))
+        solutions = None if solutions is None or more is None else join(solutions, more, _KEYS, capped.MAX_ROWS)
+    if solutions is None:
+        whole = capped.ordered(FIGURE_QUERY, _ORDER, _used(FIGURE_QUERY, bindings))
+        return capped.Cut("figures", capped.MAX_ROWS, whole)
     found = [_figure(builder, row) for row in read_all(Observation, solutions)]
     # One figure per observation, placed where the source text first gives it.
     unique: dict[str, Figure] = {}

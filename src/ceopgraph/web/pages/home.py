@@ -17,7 +17,9 @@ from rdflib.term import Node
 from ceopgraph.describe import with_prefixes
 from ceopgraph.namespaces import IANA_MEDIA, LocalNamespaces
 from ceopgraph.paths import Linker
+from ceopgraph.sparqltext import Template
 from ceopgraph.store.protocol import Store
+from ceopgraph.web.pages import capped
 from ceopgraph.web.pages.builder import PageBuilder
 from ceopgraph.web.pages.figures import figures, format_number
 from ceopgraph.web.pages.model import Figure, Link
@@ -77,6 +79,7 @@ class HomePage:
     vocabulary: Link | None
     shapes: Link | None
     sparql: str | None
+    cuts: tuple[capped.Cut, ...] = ()  # the parts left out, each over its cap (``capped``)
 
 
 # The queries, and a record of one solution of each ---------------------------------------------------
@@ -222,6 +225,23 @@ class VocabularyRow:
     vocabulary: Node
 
 
+# Each part's query stopped one past the cap: a part is listed all, or none (``capped``), in the order
+# given to a client that reads it all at the endpoint. The dataset's own description and vocabulary
+# give one value each (the first bound): capped, never cut.
+_PARTS: dict[str, tuple[Template, Template, str]] = {
+    part: (query, capped.limited(query), order)
+    for part, query, order in (
+        ("threat areas", THREATS_QUERY, "?concept ?label"),
+        ("transitions", TRANSITIONS_QUERY, "?event ?org"),
+        ("quotations", QUOTATIONS_QUERY, "?quotation"),
+        ("claims", CLAIMS_QUERY, "?claim ?label"),
+        ("downloads", DOWNLOADS_QUERY, "?url"),
+    )
+}
+_DATASET = capped.limited(DATASET_QUERY)
+_VOCABULARY = capped.limited(VOCABULARY_QUERY)
+
+
 # The page -------------------------------------------------------------------------------------------
 
 
@@ -230,15 +250,35 @@ def _first(values: Iterable[T | None]) -> T | None:
     return next((v for v in values if v is not None), None)
 
 
+class _Parts:
+    """The solutions of a page's parts, and the parts left out."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.cuts: list[capped.Cut] = []
+
+    def rows(self, part: str, bindings: dict[str, Node] | None = None) -> list[dict[str, Node]]:
+        """The solutions of ``part``'s query; none when they are over the cap (and the cut is noted)."""
+        query, limited, order = _PARTS[part]
+        found = capped.select(self.store, limited, bindings)
+        if found is None:
+            self.cuts.append(capped.Cut(part, capped.MAX_ROWS, capped.ordered(query, order, bindings)))
+        return found or []
+
+
 def home_page(store: Store, base: str, linker: Linker, dataset: URIRef) -> HomePage:
     """The home page, entirely from the store: nothing about the dataset is typed into the template."""
     builder = PageBuilder(base, linker, Graph())
     local = LocalNamespaces(base)
-    rows = read_all(DatasetRow, store.select(DATASET_QUERY, {"dataset": dataset}))
+    parts = _Parts(store)
+    rows = read_all(DatasetRow, store.select(_DATASET, {"dataset": dataset}))
     title = str(_first(r.title for r in rows) or "ceopgraph")
     cube = _first(r.cube for r in rows)
-    all_figures = figures(store, builder, dataset=cube) if isinstance(cube, URIRef) else ()
-    threats = read_all(ThreatRow, store.select(THREATS_QUERY))
+    found = figures(store, builder, dataset=cube) if isinstance(cube, URIRef) else ()
+    all_figures = found if isinstance(found, tuple) else ()
+    if isinstance(found, capped.Cut):
+        parts.cuts.append(found)
+    threats = read_all(ThreatRow, parts.rows("threat areas"))
     scheme = _first(r.scheme for r in threats)
     triples = _first(r.triples for r in rows)
     licence = _first(r.licence for r in rows)
@@ -246,8 +286,7 @@ def home_page(store: Store, base: str, linker: Linker, dataset: URIRef) -> HomeP
     sparql = _first(r.sparql for r in rows)
     shapes = _first(r.shapes for r in rows)
     vocabulary = _first(
-        r.vocabulary
-        for r in read_all(VocabularyRow, store.select(VOCABULARY_QUERY, {"vocabulary": local.def_["ceop"]}))
+        r.vocabulary for r in read_all(VocabularyRow, store.select(_VOCABULARY, {"vocabulary": local.def_["ceop"]}))
     )
     return HomePage(
         title=title,
@@ -263,13 +302,14 @@ def home_page(store: Store, base: str, linker: Linker, dataset: URIRef) -> HomeP
         if isinstance(scheme, URIRef)
         else None,
         threat_areas=_threat_areas(builder, threats),
-        transitions=_transitions(builder, store, local),
-        quotations=_quotations(builder, store),
-        claims=_claims(builder, store, local),
-        downloads=_downloads(linker, store, dataset),
+        transitions=_transitions(builder, parts, local),
+        quotations=_quotations(builder, parts),
+        claims=_claims(builder, parts, local),
+        downloads=_downloads(linker, parts, dataset),
         vocabulary=builder.link(vocabulary, "Vocabulary") if isinstance(vocabulary, URIRef) else None,
         shapes=builder.link(shapes, "SHACL shapes") if isinstance(shapes, URIRef) else None,
         sparql=linker.href(str(sparql)) if isinstance(sparql, URIRef) else None,
+        cuts=tuple(parts.cuts),
     )
 
 
@@ -286,11 +326,11 @@ def _threat_areas(builder: PageBuilder, threats: list[ThreatRow]) -> tuple[Threa
     return tuple(sorted(areas.values(), key=lambda t: t.notation))
 
 
-def _transitions(builder: PageBuilder, store: Store, local: LocalNamespaces) -> tuple[Transition, ...]:
+def _transitions(builder: PageBuilder, parts: _Parts, local: LocalNamespaces) -> tuple[Transition, ...]:
     """Each change event with every organisation it involves (one solution per organisation)."""
     transitions: dict[str, Transition] = {}
-    bindings = {"statusProperty": local.ceop["statusAtPublication"]}
-    for r in read_all(TransitionRow, store.select(TRANSITIONS_QUERY, bindings)):
+    bindings: dict[str, Node] = {"statusProperty": local.ceop["statusAtPublication"]}
+    for r in read_all(TransitionRow, parts.rows("transitions", bindings)):
         key = str(r.event)
         orgs = transitions[key].organisations if key in transitions else ()
         if isinstance(r.org, URIRef) and str(r.org) not in {o.iri for o in orgs}:
@@ -301,7 +341,7 @@ def _transitions(builder: PageBuilder, store: Store, local: LocalNamespaces) -> 
     return tuple(transitions.values())
 
 
-def _quotations(builder: PageBuilder, store: Store) -> tuple[Quotation, ...]:
+def _quotations(builder: PageBuilder, parts: _Parts) -> tuple[Quotation, ...]:
     quotations = {
         str(r.quotation): Quotation(
             builder.link(r.quotation, text(r.label)),
@@ -309,18 +349,18 @@ def _quotations(builder: PageBuilder, store: Store) -> tuple[Quotation, ...]:
             builder.link(r.speaker, text(r.speaker_label)),
             None if r.post_label is None else str(r.post_label),
         )
-        for r in read_all(QuotationRow, store.select(QUOTATIONS_QUERY))
+        for r in read_all(QuotationRow, parts.rows("quotations"))
     }
     return tuple(sorted(quotations.values(), key=lambda q: q.link.iri, reverse=True))
 
 
-def _claims(builder: PageBuilder, store: Store, local: LocalNamespaces) -> tuple[Link, ...]:
-    rows = read_all(ClaimRow, store.select(CLAIMS_QUERY, {"claimClass": local.ceop["Claim"]}))
+def _claims(builder: PageBuilder, parts: _Parts, local: LocalNamespaces) -> tuple[Link, ...]:
+    rows = read_all(ClaimRow, parts.rows("claims", {"claimClass": local.ceop["Claim"]}))
     return tuple(sorted({builder.link(r.claim, str(r.label)) for r in rows}, key=lambda link: (link.label, link.iri)))
 
 
-def _downloads(linker: Linker, store: Store, dataset: URIRef) -> tuple[Download, ...]:
-    rows = read_all(DownloadRow, store.select(DOWNLOADS_QUERY, {"dataset": dataset}))
+def _downloads(linker: Linker, parts: _Parts, dataset: URIRef) -> tuple[Download, ...]:
+    rows = read_all(DownloadRow, parts.rows("downloads", {"dataset": dataset}))
     found = {
         Download(str(r.url).rsplit("/", 1)[-1], str(r.media_type).removeprefix(IANA_MEDIA), linker.href(str(r.url)))
         for r in rows

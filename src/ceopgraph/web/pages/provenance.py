@@ -8,7 +8,6 @@ holds, not what the store holds.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rdflib import URIRef
@@ -16,6 +15,7 @@ from rdflib.term import Node
 
 from ceopgraph.describe import with_prefixes
 from ceopgraph.store.protocol import Store
+from ceopgraph.web.pages import capped
 from ceopgraph.web.pages.builder import PageBuilder
 from ceopgraph.web.pages.model import Excerpt
 from ceopgraph.web.pages.rows import read, read_all
@@ -38,16 +38,33 @@ SELECT ?resource ?segment ?via ?viaLabel WHERE {
 """
 )
 
+# The words around a segment come from the store, never its article's whole text: an article may be a
+# literal of megabytes, and a page may cite a hundred segments of it. The store cuts out the segment
+# (at most ``MAX_EXACT`` characters of it) and up to ``CONTEXT`` characters either side, where the
+# sentence around it is looked for; offsets count characters, in SPARQL as in Python.
+CONTEXT = 1_000
+MAX_EXACT = 2_000
 SEGMENT_QUERY = with_prefixes(
-    """
-SELECT * WHERE {
+    f"""
+SELECT ?segment ?article ?start ?end ?articleLabel ?length ?before ?exact ?after WHERE {{
   ?segment oa:hasSource ?article ; oa:hasSelector ?selector .
   ?selector oa:start ?start ; oa:end ?end .
   ?article schema:text ?text .
-  OPTIONAL { ?article rdfs:label ?articleLabel }
-}
+  OPTIONAL {{ ?article rdfs:label ?articleLabel }}
+  BIND(STRLEN(?text) AS ?length)
+  BIND(IF(?start > {CONTEXT}, ?start - {CONTEXT}, 0) AS ?from)
+  BIND(SUBSTR(?text, ?from + 1, ?start - ?from) AS ?before)
+  BIND(SUBSTR(?text, ?start + 1, IF(?end - ?start > {MAX_EXACT}, {MAX_EXACT}, ?end - ?start)) AS ?exact)
+  BIND(SUBSTR(?text, ?end + 1, {CONTEXT}) AS ?after)
+}}
+LIMIT 1
 """
 )
+# A resource's excerpts, all of them or, past this many cited segments, none (``capped``): each costs a
+# query. The built dataset's most is 4.
+MAX_EXCERPTS = 100
+_CITED_SEGMENTS = capped.limited(CITED_SEGMENTS_QUERY, MAX_EXCERPTS)
+
 
 # Again two steps: the segments next to the resource, then the words of each.
 NEIGHBOUR_SEGMENTS_QUERY = with_prefixes(
@@ -59,9 +76,13 @@ SELECT DISTINCT ?resource ?segment WHERE {
 """
 )
 
+# The first words only (a page shows at most 60 characters of them: ``shorten``), of one selector.
 SEGMENT_WORDS_QUERY = with_prefixes(
     """
-SELECT * WHERE { ?segment oa:hasSelector ?selector . ?selector oa:exact ?exact }
+SELECT ?segment (SUBSTR(?words, 1, 61) AS ?exact) WHERE {
+  ?segment oa:hasSelector ?selector . ?selector oa:exact ?words
+}
+LIMIT 1
 """
 )
 
@@ -77,14 +98,18 @@ class CitedSegment:
 
 @dataclass(frozen=True)
 class SegmentText:
-    """A solution of ``SEGMENT_QUERY``: where a segment stands in which article."""
+    """A solution of ``SEGMENT_QUERY``: where a segment stands in which article, and the words around it.
+    The words are unbound where the offsets are not integers."""
 
     segment: URIRef
     article: URIRef
     start: Node
     end: Node
-    text: Node
     article_label: Node | None
+    length: Node
+    before: Node | None
+    exact: Node | None
+    after: Node | None
 
 
 @dataclass(frozen=True)
@@ -115,33 +140,43 @@ def sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
     return begin, finish
 
 
-def excerpts(store: Store, builder: PageBuilder, iri: URIRef) -> tuple[Excerpt, ...]:
+def excerpts(store: Store, builder: PageBuilder, iri: URIRef) -> tuple[Excerpt, ...] | capped.Cut:
     """The sentences of the source text that ``iri`` cites, is, or is a selector of; for a derived
-    figure also those of the reported figures it comes from (``via``)."""
+    figure also those of the reported figures it comes from (``via``). A ``Cut`` when it cites more
+    than ``MAX_EXCERPTS`` segments."""
+    cited = capped.select(store, _CITED_SEGMENTS, {"resource": iri}, MAX_EXCERPTS)
+    if cited is None:
+        query = capped.ordered(CITED_SEGMENTS_QUERY, "?segment ?via", {"resource": iri})
+        return capped.Cut("excerpts of the source text", MAX_EXCERPTS, query)
     found: dict[tuple[str, str], Excerpt] = {}
-    for cited, segment in _cited(store, iri):
-        excerpt = _excerpt(builder, cited, segment)
-        if excerpt is not None:
-            found[(str(segment.segment), str(cited.via or ""))] = excerpt
+    for one in read_all(CitedSegment, cited):
+        for row in store.select(SEGMENT_QUERY, {"segment": one.segment}):
+            segment = read(SegmentText, row)
+            excerpt = _excerpt(builder, one, segment)
+            if excerpt is not None:
+                found[(str(segment.segment), str(one.via or ""))] = excerpt
     return tuple(sorted(found.values(), key=lambda e: (e.via is not None, e.start)))
 
 
 def _excerpt(builder: PageBuilder, cited: CitedSegment, segment: SegmentText) -> Excerpt | None:
-    """The excerpt of one cited segment; None where its offsets do not fall in its article's text."""
+    """The excerpt of one cited segment; None where its offsets do not fall in its article's text.
+    Where the store cut the words short (``CONTEXT``, ``MAX_EXACT``), an ellipsis says so."""
     try:
-        start, end = int(str(segment.start)), int(str(segment.end))
+        start, end, length = int(str(segment.start)), int(str(segment.end)), int(str(segment.length))
     except ValueError:
         return None
-    text = str(segment.text)
-    if not 0 <= start < end <= len(text):
+    if not 0 <= start < end <= length or segment.before is None or segment.exact is None or segment.after is None:
         return None
-    begin, finish = sentence_around(text, start, end)
-    exact = text[start:end]
+    before, exact, after = str(segment.before), str(segment.exact), str(segment.after)
+    words = before + exact + after
+    begin, finish = sentence_around(words, len(before), len(before) + len(exact))
+    clipped_before = begin == 0 and start > CONTEXT
+    clipped_after = finish == len(words) and end + CONTEXT < length
     via = cited.via
     return Excerpt(
-        before=text[begin:start],
-        exact=exact,
-        after=text[end:finish],
+        before=("…" if clipped_before else "") + before[begin:],
+        exact=exact + ("…" if end - start > MAX_EXACT else ""),
+        after=after[: finish - len(before) - len(exact)] + ("…" if clipped_after else ""),
         segment=builder.link(segment.segment, f"“{shorten(exact)}”"),
         article=builder.link(segment.article, str(segment.article_label or builder.label(segment.article))),
         start=start,
@@ -150,20 +185,21 @@ def _excerpt(builder: PageBuilder, cited: CitedSegment, segment: SegmentText) ->
     )
 
 
-def _cited(store: Store, iri: URIRef) -> Iterator[tuple[CitedSegment, SegmentText]]:
-    for cited in read_all(CitedSegment, store.select(CITED_SEGMENTS_QUERY, {"resource": iri})):
-        for row in store.select(SEGMENT_QUERY, {"segment": cited.segment}):
-            yield cited, read(SegmentText, row)
-
-
 def shorten(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+# A page names at most this many neighbouring segments by their words (one query each): past it, none
+# (they keep the names made from their IRIs). The built dataset's most is 21 (its news item's).
+MAX_SEGMENT_LABELS = 100
+_NEIGHBOUR_SEGMENTS = capped.limited(NEIGHBOUR_SEGMENTS_QUERY, MAX_SEGMENT_LABELS)
+
+
 def segment_labels(store: Store, iri: URIRef) -> dict[str, str]:
     """Segments of the source text have no label of their own: name them by their words."""
+    neighbours = capped.select(store, _NEIGHBOUR_SEGMENTS, {"resource": iri}, MAX_SEGMENT_LABELS) or []
     return {
         str(words.segment): f"“{shorten(str(words.exact))}”"
-        for neighbour in read_all(CitedSegment, store.select(NEIGHBOUR_SEGMENTS_QUERY, {"resource": iri}))
+        for neighbour in read_all(CitedSegment, neighbours)
         for words in read_all(SegmentWords, store.select(SEGMENT_WORDS_QUERY, {"segment": neighbour.segment}))
     }

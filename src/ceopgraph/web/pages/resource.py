@@ -17,6 +17,7 @@ from ceopgraph.namespaces import OA, QB, SCHEMA, SD, SH
 from ceopgraph.paths import Linker
 from ceopgraph.store.protocol import Store
 from ceopgraph.web.pages.builder import PageBuilder, curie
+from ceopgraph.web.pages.capped import Cut
 from ceopgraph.web.pages.chart import Chart, chart
 from ceopgraph.web.pages.figures import figures
 from ceopgraph.web.pages.model import Excerpt, Figure, Link, PropertyRow
@@ -47,6 +48,7 @@ class ResourcePage:
     members_title: str = ""
     article_text: tuple[str, ...] = ()
     alternates: tuple[Alternate, ...] = field(default=())
+    cuts: tuple[Cut, ...] = ()  # the parts left out, each over its cap (``capped``)
 
 
 DESCRIPTION_PROPERTIES: tuple[URIRef, ...] = (
@@ -75,13 +77,19 @@ def resource_page(
     text = next((str(o) for p in DESCRIPTION_PROPERTIES for o in description.objects(iri, p)), None)
     figure = None
     observations: tuple[Figure, ...] = ()
+    cuts: list[Cut] = []
     if str(QB.Observation) in type_iris:
         found = figures(store, builder, obs=iri)
-        figure = found[0] if found else None
+        figure = found[0] if isinstance(found, tuple) and found else None
+        cuts += [found] if isinstance(found, Cut) else []
     if str(QB.DataSet) in type_iris:
-        observations = figures(store, builder, dataset=iri)
+        found = figures(store, builder, dataset=iri)
+        observations = found if isinstance(found, tuple) else ()
+        cuts += [found] if isinstance(found, Cut) else []
     members, members_title = _members(store, builder, iri, type_iris, shapes)
-    cited = excerpts(store, builder, iri)
+    excerpted = excerpts(store, builder, iri)
+    cited = excerpted if isinstance(excerpted, tuple) else ()
+    cuts += [excerpted] if isinstance(excerpted, Cut) else []
     label = labels.label(description, iri)
     if label is None and str(OA.SpecificResource) in type_iris and cited:
         label = f"Source text: {cited[0].segment.label}"
@@ -102,6 +110,7 @@ def resource_page(
         members_title=members_title,
         article_text=_article_text(description, iri) if str(SCHEMA.NewsArticle) in type_iris else (),
         alternates=tuple(alternates),
+        cuts=tuple(cuts),
     )
 
 

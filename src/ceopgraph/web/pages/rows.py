@@ -96,14 +96,21 @@ def read_all(record: type[R], solutions: Iterable[Mapping[str, Node]]) -> list[R
 
 
 def join(
-    left: Iterable[Mapping[str, Node]], right: Iterable[Mapping[str, Node]], keys: Sequence[str]
-) -> list[dict[str, Node]]:
+    left: Iterable[Mapping[str, Node]], right: Iterable[Mapping[str, Node]], keys: Sequence[str], at_most: int
+) -> list[dict[str, Node]] | None:
     """The SPARQL join of two queries' solutions that share only the variables ``keys``, bound in every
-    solution of both: each solution of ``left`` merged with each of ``right`` that binds them alike."""
+    solution of both: each solution of ``left`` merged with each of ``right`` that binds them alike. None
+    when it has more than ``at_most`` solutions (it can hold the product of the two: it stops there)."""
     by_key: dict[tuple[Node, ...], list[Mapping[str, Node]]] = {}
     for solution in right:
         by_key.setdefault(tuple(solution[k] for k in keys), []).append(solution)
-    return [{**solution, **other} for solution in left for other in by_key.get(tuple(solution[k] for k in keys), ())]
+    joined: list[dict[str, Node]] = []
+    for solution in left:
+        for other in by_key.get(tuple(solution[k] for k in keys), ()):
+            if len(joined) == at_most:
+                return None
+            joined.append({**solution, **other})
+    return joined
 
 
 def text(value: Node | None, default: str = "") -> str:
