@@ -94,20 +94,20 @@ def test_readers_wait_for_bodies_in_parallel() -> None:
         reader.close()
 
 
-def test_one_client_that_stalls_bodies_holds_a_quarter_of_the_readers_and_others_keep_reading() -> None:
+def test_one_client_that_stalls_bodies_leaves_a_quarter_of_the_readers_to_the_others() -> None:
     """Granian keeps a connection whose client declared a body and sent nothing for as long as the client
-    likes, and its reader with it: one address gets a quarter of the readers, then 503 for its own bodies,
-    while another address's bodies are still read."""
+    likes, and its reader with it: past its quarter, one address gets readers only while more than a
+    quarter stay free, then 503 for its own bodies, while another address's bodies are still read."""
     reader = BodyReader(timeout_s=0.3, readers=8)
-    pairs = [socket.socketpair() for _ in range(3)]
+    pairs = [socket.socketpair() for _ in range(7)]
     try:
-        for _, theirs in pairs[:2]:
+        for _, theirs in pairs[:6]:  # its share (2), then more while more than 2 readers stay free
             with pytest.raises(BodyRefused) as late:
                 reader.read({**_environ(theirs.makefile("rb"), 100), "REMOTE_ADDR": "192.0.2.1"}, 1000)
             assert late.value.status == 408
         started = time.monotonic()
-        with pytest.raises(BodyRefused, match="2 request bodies from this client") as own:
-            reader.read({**_environ(pairs[2][1].makefile("rb"), 100), "REMOTE_ADDR": "192.0.2.1"}, 1000)
+        with pytest.raises(BodyRefused, match="this client has 6 request bodies arriving slowly") as own:
+            reader.read({**_environ(pairs[6][1].makefile("rb"), 100), "REMOTE_ADDR": "192.0.2.1"}, 1000)
         assert own.value.status == 503 and time.monotonic() - started < 0.2
         assert reader.read({**_environ(io.BytesIO(b"ok"), 2), "REMOTE_ADDR": "192.0.2.2"}, 10) == b"ok"
         pairs[0][0].close()  # one stalled client goes: its address may send a body again
@@ -120,6 +120,36 @@ def test_one_client_that_stalls_bodies_holds_a_quarter_of_the_readers_and_others
                 time.sleep(0.05)
         else:
             raise AssertionError("the stalled client's reader was not given back when it went")
+    finally:
+        for ours, theirs in pairs:
+            ours.close()
+            theirs.close()
+        reader.close()
+
+
+def test_a_burst_of_prompt_bodies_from_one_client_is_read() -> None:
+    """Twelve bodies at once from one address, each arriving promptly, are all read: the share limits a
+    client only while few readers are free (sixteen concurrent validations from one address got 503s)."""
+    reader = BodyReader(timeout_s=5, readers=16)
+    pairs = [socket.socketpair() for _ in range(12)]
+    results: list[bytes] = []
+    try:
+        threads = [
+            threading.Thread(
+                target=lambda s=theirs: results.append(
+                    reader.read({**_environ(s.makefile("rb"), 2), "REMOTE_ADDR": "192.0.2.1"}, 10)
+                )
+            )
+            for _, theirs in pairs
+        ]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.2)  # all twelve wait for their bytes at once
+        for ours, _ in pairs:
+            ours.sendall(b"ok")
+        for thread in threads:
+            thread.join(5)
+        assert results == [b"ok"] * 12
     finally:
         for ours, theirs in pairs:
             ours.close()

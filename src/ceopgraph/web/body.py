@@ -18,9 +18,10 @@ the client is done or gone, keeping none of what it reads. When every reader is 
 arriving or by trickling clients, another body is refused at once (503), so at most that many threads
 ever wait for a body, and pages and GET queries, which have none, keep the others. Granian keeps a
 connection open as long as its client does, even after the 408, so a client that declares a body and
-sends nothing holds its reader for as long as it likes: one client address may hold at most a quarter
-of the readers (``per_client``), so one client that stalls bodies on many connections is refused its
-own further bodies (503) and cannot take the uploads and POST queries of everyone else.
+sends nothing holds its reader for as long as it likes: past its share (a quarter of the readers,
+``per_client``), a client address gets another reader only while more than a quarter stay free, so one
+client that stalls bodies on many connections is refused its own further bodies (503) and leaves a
+quarter of the readers to everyone else, while a burst of quick bodies from one address is still read.
 """
 
 from __future__ import annotations
@@ -70,8 +71,8 @@ class BodyReader:
         self.readers = max(1, readers)
         self.per_client = max(1, self.readers // 4)
         self._pool = ThreadPoolExecutor(max_workers=self.readers, thread_name_prefix="body-reader")
-        self._free = threading.BoundedSemaphore(self.readers)
         self._held: dict[str, int] = {}  # readers each client address holds now
+        self._in_use = 0
         self._held_lock = threading.Lock()
 
     def read(self, environ: dict[str, Any], limit: int) -> bytes:
@@ -115,26 +116,28 @@ class BodyReader:
         return body
 
     def _take(self, client: str) -> None:
-        """A reader for ``client``, or 503 at once: its own share is taken, or every reader is."""
+        """A reader for ``client``, or 503 at once: every reader is taken, or the client has its share and
+        taking more would leave a quarter of the readers or fewer to everyone else."""
         with self._held_lock:
-            if self._held.get(client, 0) >= self.per_client:
-                raise BodyRefused(
-                    503,
-                    f"{self.per_client} request bodies from this client are arriving slowly already; "
-                    "send one at a time",
-                )
-            if not self._free.acquire(blocking=False):
+            free = self.readers - self._in_use
+            if not free:
                 raise BodyRefused(
                     503, f"{self.readers} request bodies are arriving slowly already; try again in a moment"
                 )
+            if self._held.get(client, 0) >= self.per_client and free <= self.per_client:
+                raise BodyRefused(
+                    503,
+                    f"this client has {self._held[client]} request bodies arriving slowly already; send one at a time",
+                )
             self._held[client] = self._held.get(client, 0) + 1
+            self._in_use += 1
 
     def _give_back(self, client: str) -> None:
         with self._held_lock:
             left = self._held.pop(client) - 1
             if left:
                 self._held[client] = left
-            self._free.release()
+            self._in_use -= 1
 
     def _read_in_a_reader(self, stream: Any, wanted: int, client: str) -> list[bytes]:
         """Up to ``wanted`` bytes, read by a reader thread within the time limit (``TimeoutError`` past it)."""
