@@ -256,7 +256,7 @@ def _answer(target: Target, graph: describe.Description | None = None) -> Respon
     else:
         chosen = negotiate(request.headers.get("Accept"), OFFERED, default=HTML)
         if chosen is None:
-            return _not_acceptable()
+            raise DocumentNotAcceptable(", ".join([HTML, *(f.media_type for f in FORMATS)]))
         media_type = HTML if chosen == "application/xhtml+xml" else chosen
         fmt = None if media_type == HTML else rdf_format_for_media_type(media_type)
     render: Callable[[], Response] = lambda: _render(target, fmt, media_type, graph)  # noqa: E731
@@ -354,11 +354,11 @@ def _alternates(target: Target) -> list[resource.Alternate]:
     return found
 
 
-def _not_acceptable() -> Response:
-    offered = ", ".join([HTML, *(f.media_type for f in FORMATS)])
-    response = Response(f"Not acceptable: this resource is available as {offered}\n", 406, mimetype="text/plain")
-    response.vary.add("Accept")
-    return response
+class DocumentNotAcceptable(Exception):
+    """The client accepts none of a document's formats; the message lists those offered."""
+
+    def __init__(self, offered: str) -> None:
+        super().__init__(f"this resource is available as {offered}")
 
 
 class NoSuchResource(Exception):
@@ -369,17 +369,17 @@ class NoSuchResource(Exception):
         self.iri = iri
 
 
-@blueprint.app_errorhandler(NoSuchResource)
-def no_such_resource(exc: NoSuchResource) -> Response:
-    """404: for people, a page with where to look instead; for machines, one line. Never the path echoed."""
+def not_found_answer(status: int, title: str, exc: NoSuchResource) -> Response:
+    """For people, a page with where to look instead; for machines, one line. Never the path echoed.
+    ``web.errors`` gives the status and title."""
     if negotiate(request.headers.get("Accept"), ["text/plain", HTML]) != HTML:
-        response = Response("Not found: no resource in this dataset has that IRI.\n", 404, mimetype="text/plain")
+        response = Response(f"{title}: no resource in this dataset has that IRI.\n", status, mimetype="text/plain")
     else:
         base = current().settings.base_uri
         view = _view()
         linker = paths.Linker(base, view.root)
         nearby = notfound.nearby(view.store, linker, exc.iri, base, index=view.subjects) if exc.iri else ()
         body = render_template("not_found.html", nearby=nearby, sparql=request.script_root + "/sparql")
-        response = Response(body, 404, mimetype=HTML)
+        response = Response(body, status, mimetype=HTML)
     response.vary.add("Accept")
     return response
