@@ -15,7 +15,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, render_template, request, send_from_directory
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    has_request_context,
+    render_template,
+    request,
+    send_from_directory,
+)
 
 from ceopgraph import rdfio
 from ceopgraph.build import DUMP_STEM
@@ -35,7 +44,7 @@ from ceopgraph.releases.service import (
 )
 from ceopgraph.releases.tokens import FailureBudget, InvalidToken, same_secret
 from ceopgraph.store.protocol import Store
-from ceopgraph.web import resources
+from ceopgraph.web import requeststate, resources
 from ceopgraph.web.pages.index import SubjectIndex
 from ceopgraph.web.resources import View
 from ceopgraph.web.services import current
@@ -370,7 +379,7 @@ def draft_view(draft_id: str, segment: str, rest: str) -> Response:
     actor = _actor()
     found = _releases().find_draft(actor, draft_id)
     root = f"{request.script_root}/drafts/{draft_id}/view"
-    g.draft_preview = found
+    requeststate.current().draft_preview = found
     store = _draft_store(actor, found)
     try:
         view = View(store, root, SubjectIndex(), f"{request.script_root}/drafts/{draft_id}/sparql")
@@ -479,3 +488,9 @@ def error_answer(status: int, title: str, message: str, exc: Exception) -> Respo
 
 def register(app: Flask) -> None:
     app.context_processor(lambda: {"has_releases": current().releases is not None})
+    app.context_processor(_preview_context)
+
+
+def _preview_context() -> dict[str, DraftSummary | None]:
+    """The draft a page previews, for its banner (none outside a request)."""
+    return {"draft_preview": requeststate.current().draft_preview if has_request_context() else None}

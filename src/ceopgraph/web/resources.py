@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, g, render_template, request, send_from_directory
+from flask import Blueprint, Response, abort, render_template, request, send_from_directory
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import FOAF, RDFS, VOID
 
@@ -28,7 +28,7 @@ from ceopgraph.build import DUMP_STEM, METADATA_GRAPH, dataset_iri, graph_iri
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, RdfFormat, negotiate, rdf_format_for_media_type
 from ceopgraph.rdfio import light_graph
 from ceopgraph.store.protocol import Store
-from ceopgraph.web import caching
+from ceopgraph.web import caching, requeststate
 from ceopgraph.web.admission import AdmittedStore
 from ceopgraph.web.pages import notfound, resource
 from ceopgraph.web.pages.capped import Cut
@@ -66,11 +66,8 @@ class View:
     endpoint: str  # the path of the SPARQL endpoint over the same data (where a cut document points)
 
 
-_VIEW_KEY = "ceopgraph_view"
-
-
 def _view() -> View:
-    found: View | None = g.get(_VIEW_KEY)
+    found = requeststate.current().view
     if found is not None:
         return found
     services = current()
@@ -84,7 +81,7 @@ def preview(view: View, segment: str, rest: str) -> Response:
     """The page ``/{segment}/{rest}`` (or the home page, segment "") of ``view`` (a draft's), answered as
     the published one would be: the same negotiation, pages and 404s, its links under ``view.root``.
     The caller makes the answer private."""
-    setattr(g, _VIEW_KEY, view)
+    requeststate.current().view = view
     if segment == "":
         return _home_page()
     if segment == "id":
