@@ -1,4 +1,4 @@
-"""``ceopgraph.queryvet``: the checker's refusals cross from its process as the protocol's errors.
+"""``ceopgraph.queryvet``: the checker's refusals cross from its process as they were raised there.
 
 (One verdict per shape, and refusals never kept: ``test_queryshape``.)
 """
@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from ceopgraph.queryvet import QueryChecker
-from ceopgraph.sparql import MalformedQuery, ProtocolError, ServiceRefused, UpdateRefused
+from ceopgraph.sparqltext import QueryIsUpdate, QueryRefused, QueryUsesService, UnparsableQuery
+from ceopgraph.web.errors import status_of
 
 
 @pytest.fixture(scope="module")
@@ -23,14 +24,14 @@ def checker() -> Iterator[QueryChecker]:
 @pytest.mark.parametrize(
     ("query", "error", "status", "says"),
     [
-        ("CLEAR ALL", UpdateRefused, 403, "read-only"),
-        ("ASK { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }", ServiceRefused, 400, "SERVICE is not allowed"),
-        ("SELECT * { ?s ?p }", MalformedQuery, 400, "line 1, column"),
+        ("CLEAR ALL", QueryIsUpdate, 403, "read-only"),
+        ("ASK { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }", QueryUsesService, 400, "SERVICE is not allowed"),
+        ("SELECT * { ?s ?p }", UnparsableQuery, 400, "line 1, column"),
     ],
 )
-def test_a_refusal_is_the_protocol_error_of_its_kind(
-    checker: QueryChecker, query: str, error: type[ProtocolError], status: int, says: str
+def test_a_refusal_is_answered_with_its_kinds_status(
+    checker: QueryChecker, query: str, error: type[QueryRefused], status: int, says: str
 ) -> None:
     with pytest.raises(error, match=says) as refused:
         checker.check(query, timeout_s=10)
-    assert refused.value.status == status
+    assert status_of(refused.value) == status

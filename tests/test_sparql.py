@@ -11,11 +11,10 @@ from ceopgraph.sparql import (
     NotAcceptable,
     ProtocolError,
     RequestTooLarge,
-    ServiceRefused,
     UnsupportedMediaType,
     UpdateRefused,
 )
-from ceopgraph.sparqltext import QueryIsUpdate, QueryRefused, QueryUsesService, UnparsableQuery
+from ceopgraph.web.errors import status_of
 
 LIMIT = 64 * 1024
 
@@ -93,7 +92,7 @@ def test_bad_requests_are_refused_with_a_status(
 ) -> None:
     with pytest.raises(error) as raised:
         parse(method, qs, ctype, body)
-    assert 400 <= raised.value.status < 500
+    assert 400 <= status_of(raised.value) < 500
     assert str(raised.value)
 
 
@@ -161,22 +160,3 @@ def test_format_parameter_must_fit_the_query_form() -> None:
 def test_query_hash_is_short_and_stable() -> None:
     assert sparql.QueryRequest("ASK {}").query_hash == sparql.QueryRequest("ASK {}").query_hash
     assert len(sparql.QueryRequest("ASK {}").query_hash) == 12
-
-
-@pytest.mark.parametrize(
-    ("refusal", "error", "status"),
-    [
-        (UnparsableQuery("the query does not parse at line 1, column 3"), MalformedQuery, 400),
-        (QueryIsUpdate("this endpoint is read-only"), UpdateRefused, 403),
-        (QueryUsesService("SERVICE is not allowed"), ServiceRefused, 400),
-        (QueryRefused("a refusal of a kind the protocol has no error of its own for"), MalformedQuery, 400),
-    ],
-)
-def test_a_refused_query_is_answered_with_its_kinds_protocol_error(
-    refusal: QueryRefused, error: type[ProtocolError], status: int
-) -> None:
-    """The checker's refusals are domain errors (``ceopgraph.sparqltext``); the protocol gives them their
-    status, and says what the refusal said."""
-    answer = sparql.refusal_error(refusal)
-    assert type(answer) is error
-    assert (answer.status, str(answer)) == (status, str(refusal))

@@ -15,7 +15,7 @@ from rdflib import Dataset
 from ceopgraph import rdfio, storedform
 from ceopgraph.build import BuildError, build_dataset, union_graph, write_dumps
 from ceopgraph.compose import open_releases, open_store, push_target, run_in_process
-from ceopgraph.config import Settings, load_settings
+from ceopgraph.config import Settings, SettingsError, load_settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION, RdfFormat
 from ceopgraph.processes.sandbox import SandboxUnavailable, check_available
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, format_for_path, read_bounded, read_files
@@ -418,9 +418,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a ``CEOPGRAPH_*`` variable whose value is not of its setting's type ends it with one
+    line naming the variable (exit 2, as for unreadable input), not a stack trace."""
     args = _parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
-    return handler(args)
+    try:
+        return handler(args)
+    except SettingsError as exc:
+        print(f"ceopgraph: bad setting: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Parsing grows with the query (pyparsing: seconds and hundreds of megabytes for a
 so it runs in killable, confined worker processes (``ceopgraph.processes.pool``), not in the server's
 threads, and the same checker guards the embedded engine and a remote store (which federates ``SERVICE``
 too). The verdict is ``ceopgraph.sparqltext.vet_query``'s: the query form, its dataset clauses, and the
-text to run; or the refusal, answered with its protocol error (``ceopgraph.sparql.refusal_error``). A
+text to run; or the refusal, raised as it is (``web.errors`` gives each kind its status). A
 query of a shape already vetted (``ceopgraph.queryshape``: the same tokens, other constants) gets its
 shape's verdict here, in the calling thread, without a parse: real traffic repeats a few shapes with
 different subjects and thresholds, and a parse costs milliseconds.
@@ -19,7 +19,7 @@ import sys
 
 from ceopgraph.processes import pool
 from ceopgraph.queryshape import Verdict, Verdicts, shape_of
-from ceopgraph.sparql import MalformedQuery, refusal_error
+from ceopgraph.sparql import MalformedQuery
 from ceopgraph.sparqltext import QueryInfo, QueryRefused, vet_query
 
 # Lanes: a parse past FAST_PARSE_S takes the one slow slot, so the other checker keeps answering the
@@ -63,7 +63,7 @@ class QueryChecker:
         self._verdicts = Verdicts()
 
     def check(self, query: str, timeout_s: float) -> QueryInfo:
-        """The verdict on ``query``, or the ``ProtocolError`` that refuses it: its shape's, when a query of
+        """The verdict on ``query``, or the ``QueryRefused`` that refuses it: its shape's, when a query of
         that shape was accepted before, else a full parse's."""
         shape = shape_of(query)
         known = self._verdicts.get(shape) if shape is not None else None
@@ -96,7 +96,8 @@ class QueryChecker:
                 },
             )
         if status == "refused":
-            raise refusal_error(payload)
+            refusal: QueryRefused = payload
+            raise refusal
         info: QueryInfo = payload
         return info
 

@@ -1,13 +1,13 @@
 """SPARQL 1.1 Protocol, the query side: request parsing, result formats, the notice on cut answers.
 
-Pure functions and small values; the web layer feeds them the raw request and maps the exceptions
-below to HTTP statuses. Section numbers refer to SPARQL 1.1 Protocol (W3C Recommendation, 2013-03-21)
-unless another spec is named.
+Pure functions and small values; the web layer feeds them the raw request and answers the exceptions
+below (``web.errors`` gives each its status). Section numbers refer to SPARQL 1.1 Protocol (W3C
+Recommendation, 2013-03-21) unless another spec is named.
 
 The endpoint is read-only and never reaches the network: updates in any form are refused, and so is
 ``SERVICE`` (the embedded engine, pyoxigraph, federates it unconditionally, and so do most stores), so
 every query is parsed and decided on its parse tree before any engine sees it (``ceopgraph.sparqltext``,
-whose refusals ``refusal_error`` turns into the errors below); what the checker cannot parse is refused
+whose refusals ``web.errors`` answers as it answers the errors below); what the checker cannot parse is refused
 (and the engine's processes cannot reach the network either: ``ceopgraph.processes.sandbox``).
 ``FROM``/``FROM NAMED`` and the protocol's ``default-graph-uri``/``named-graph-uri`` name graphs of the
 store only; a graph it does not hold is empty.
@@ -25,15 +25,12 @@ from urllib.parse import parse_qsl
 import pyoxigraph as ox
 
 from ceopgraph.conneg import RDF_FORMATS, negotiate
-from ceopgraph.sparqltext import QueryIsUpdate, QueryRefused, QueryUsesService
 
 # Errors ----------------------------------------------------------------------------------------
 
 
 class ProtocolError(Exception):
-    """A request the endpoint refuses; ``status`` is the HTTP status, the message says why."""
-
-    status = 400
+    """A request the endpoint refuses; the message says why."""
 
 
 class MalformedRequest(ProtocolError):
@@ -47,43 +44,17 @@ class MalformedQuery(ProtocolError):
 class UnsupportedMediaType(ProtocolError):
     """§2.1.2/§2.1.3: a POST body that is neither a form nor ``application/sparql-query`` (HTTP 415)."""
 
-    status = 415
-
 
 class UpdateRefused(ProtocolError):
     """The endpoint is read-only: SPARQL 1.1 Update is refused in every form (HTTP 403)."""
-
-    status = 403
-
-
-class ServiceRefused(ProtocolError):
-    """``SERVICE`` would make the server fetch from the network: refused (HTTP 400)."""
 
 
 class RequestTooLarge(ProtocolError):
     """Query or body above the configured limit (HTTP 413)."""
 
-    status = 413
-
 
 class NotAcceptable(ProtocolError):
     """No result format the client accepts (HTTP 406)."""
-
-    status = 406
-
-
-# The protocol's error for each kind of refusal of the query checker (``ceopgraph.sparqltext``); any
-# other refusal is §2.1.4's "MalformedQuery".
-_REFUSAL_ERRORS: dict[type[QueryRefused], type[ProtocolError]] = {
-    QueryIsUpdate: UpdateRefused,
-    QueryUsesService: ServiceRefused,
-}
-
-
-def refusal_error(refusal: QueryRefused) -> ProtocolError:
-    """The protocol's answer to a query the checker refused: the refusal's message, its kind's status."""
-    kind = next((error for found, error in _REFUSAL_ERRORS.items() if isinstance(refusal, found)), MalformedQuery)
-    return kind(str(refusal))
 
 
 # Result formats, as data -------------------------------------------------------------------------

@@ -48,23 +48,23 @@ OPERATOR = Token("operator", "operator (command line)", "operator", "", "", None
 
 
 class NotSignedIn(Exception):
-    """401."""
+    """No token or session says who is acting."""
 
 
 class Forbidden(Exception):
-    """403: the actor's role may not do this."""
+    """The actor's role may not do this."""
 
 
 class DraftNotFound(Exception):
-    """404: no such draft, or one the actor may not see."""
+    """No such draft, or one the actor may not see."""
 
 
 class ReleaseNotFound(Exception):
-    """404."""
+    """No release has this number."""
 
 
 class DraftInvalid(Exception):
-    """422: the draft does not conform to the shapes; carries its report."""
+    """The draft does not conform to the shapes; carries its report."""
 
     def __init__(self, message: str, report_json: str) -> None:
         super().__init__(message)
@@ -72,11 +72,11 @@ class DraftInvalid(Exception):
 
 
 class PreconditionRequired(Exception):
-    """428: a publish that does not name the draft version its publisher reviewed."""
+    """A publish that does not name the draft version its publisher reviewed."""
 
 
 class Unavailable(Exception):
-    """503: the write path is not configured (no data directory)."""
+    """The write path is not configured (no data directory)."""
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,6 @@ class ServerBusy(Exception):
 class TooManyQueries(ProtocolError):
     """The client has as many queries running as it may; it should wait for one (HTTP 429)."""
 
-    status = 429
-
 
 # How long a client stays demoted after a heavy query, and how many such clients are remembered.
 HEAVY_MEMORY_S = 30.0

@@ -4,7 +4,7 @@ A body is read whole before anything looks at it: exactly ``Content-Length`` byt
 stream to its end, within a size limit and a time limit. What the server's own readers let through
 is refused here: a body that ends before its declared length (the client half-closed its socket),
 chunked framing the server cannot decode, a body past the limit, a body that does not arrive in
-time. Each is a ``BodyRefused`` with a status and a one-line message (``web.errors`` answers it).
+time. Each is a kind of ``BodyRefused`` with a one-line message (``web.errors`` gives each its status).
 
 The body is then put back as the request's input, so that form parsing (``request.form``,
 ``request.files``) reads the complete copy, never the socket.
@@ -44,18 +44,26 @@ _CHUNK = 64 * 1024
 
 
 class BodyRefused(Exception):
-    """A request body that cannot be judged: ``status`` (400, 408, 413) and what is wrong."""
+    """A request body that cannot be judged; the message says what is wrong."""
 
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+
+class BodyIncomplete(BodyRefused):
+    """The body ended before its declared length or its last chunk, or its chunked framing is broken."""
+
+
+class BodyTimedOut(BodyRefused):
+    """The body did not arrive within the time limit."""
 
 
 class BodyTooLarge(BodyRefused):
-    """Larger than the route's limit (413); routes with a message of their own catch it."""
+    """Larger than the route's limit; routes with a message of their own catch it."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is larger than the limit of {limit:,} bytes")
+        super().__init__(f"the request body is larger than the limit of {limit:,} bytes")
+
+
+class BodyReadersBusy(BodyRefused):
+    """Every reader, or this client's share of them, is taken: a retry in a moment finds one."""
 
 
 class BodyReader:
@@ -77,8 +85,8 @@ class BodyReader:
 
     def read(self, environ: dict[str, Any], limit: int) -> bytes:
         """The whole body of the request ``environ`` describes, at most ``limit`` bytes, also left as its
-        input. Raises ``BodyRefused``: 400 when it ends early or its framing is broken, 408 when it does
-        not arrive in time, 413 when it is larger than ``limit``, 503 when every reader is taken."""
+        input. Raises ``BodyIncomplete`` when it ends early or its framing is broken, ``BodyTimedOut`` when it
+        does not arrive in time, ``BodyTooLarge`` past ``limit``, ``BodyReadersBusy`` when every reader is taken."""
         already = environ.get(_READ_KEY)
         if already is not None:  # read before (a CSRF check looked at the form first): the same bytes
             if len(already) > limit:
@@ -97,16 +105,16 @@ class BodyReader:
                 parts = self._read_in_a_reader(stream, wanted, environ.get("REMOTE_ADDR") or "-")
         except TimeoutError:
             _stop_reading(sock)
-            raise BodyRefused(408, f"the request body did not arrive within {self.timeout_s:g} seconds") from None
+            raise BodyTimedOut(f"the request body did not arrive within {self.timeout_s:g} seconds") from None
         except (ParseException, OSError, ValueError) as exc:  # chunked framing the server could not decode
             _stop_reading(sock)
             if isinstance(exc, OSError):  # the stream ended inside a chunk, or before the last one
-                raise BodyRefused(400, "the request body ended before its last chunk") from None
-            raise BodyRefused(400, f"the request body's chunked framing is malformed ({type(exc).__name__})") from None
+                raise BodyIncomplete("the request body ended before its last chunk") from None
+            raise BodyIncomplete(f"the request body's chunked framing is malformed ({type(exc).__name__})") from None
         received = sum(map(len, parts))
         if declared is not None and received < declared:
             _stop_reading(sock)
-            raise BodyRefused(400, f"the request body ended after {received} of {declared} bytes")
+            raise BodyIncomplete(f"the request body ended after {received} of {declared} bytes")
         if received > limit:
             _stop_reading(sock)
             raise BodyTooLarge(limit)
@@ -121,13 +129,12 @@ class BodyReader:
         with self._held_lock:
             free = self.readers - self._in_use
             if not free:
-                raise BodyRefused(
-                    503, f"{self.readers} request bodies are arriving slowly already; try again in a moment"
+                raise BodyReadersBusy(
+                    f"{self.readers} request bodies are arriving slowly already; try again in a moment"
                 )
             if self._held.get(client, 0) >= self.per_client and free <= self.per_client:
-                raise BodyRefused(
-                    503,
-                    f"this client has {self._held[client]} request bodies arriving slowly already; send one at a time",
+                raise BodyReadersBusy(
+                    f"this client has {self._held[client]} request bodies arriving slowly already; send one at a time"
                 )
             self._held[client] = self._held.get(client, 0) + 1
             self._in_use += 1

@@ -1,18 +1,56 @@
-"""Errors are values with a status: domain exceptions map to HTTP statuses here, in one place.
+"""Errors are values: every domain exception reaches HTTP through ``TABLE``, the one place that says its
+status, title, message and extra headers (``Retry-After``, ``WWW-Authenticate``).
 
-Every error answer is short and says what is wrong; browsers get a page, everything else plain text.
-No handler catches ``Exception`` wholesale: a real bug must surface as a 500 in the logs and tests.
+Domain modules raise errors with no HTTP in them; each row names how its answer is presented: a short
+page for browsers and plain text otherwise (``page``), the write path's JSON or page (``web.releases``),
+the documents' 404 with where to look instead (``web.resources``), or plain text naming what is offered
+(``offered``). No handler catches ``Exception`` wholesale: a real bug must surface as a 500 in the logs and
+tests; ``NOT_ANSWERED`` lists the exceptions of the code base that never reach a client, and why.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from ceopgraph.bnodes import IndistinguishableBlankNodes
+from ceopgraph.build import BuildError
+from ceopgraph.config import SettingsError
 from ceopgraph.conneg import negotiate
+from ceopgraph.processes.pool import WorkerPoolError
+from ceopgraph.processes.sandbox import SandboxUnavailable
+from ceopgraph.publish import PublishError
 from ceopgraph.queryvet import CheckerUnavailable
-from ceopgraph.rdfio import UnreadableRdf
-from ceopgraph.sparql import ProtocolError
+from ceopgraph.rdfio import ExpandsTooFar, UnreadableRdf
+from ceopgraph.releases.drafting import DraftTooLarge
+from ceopgraph.releases.follower import DraftStoresBusy
+from ceopgraph.releases.registry import Conflict, TooManyDrafts
+from ceopgraph.releases.remote import StoreNotUpdated
+from ceopgraph.releases.service import (
+    DraftInvalid,
+    DraftNotFound,
+    Forbidden,
+    NotSignedIn,
+    PreconditionRequired,
+    ReleaseNotFound,
+    Unavailable,
+)
+from ceopgraph.releases.tokens import InvalidToken, TooManyFailedChecks
+from ceopgraph.releases.transfer import TransferError
+from ceopgraph.sparql import (
+    MalformedQuery,
+    MalformedRequest,
+    NotAcceptable,
+    ProtocolError,
+    RequestTooLarge,
+    UnsupportedMediaType,
+    UpdateRefused,
+)
+from ceopgraph.sparqltext import QueryIsUpdate, QueryRefused, QueryUsesService, UnsafeTerm
 from ceopgraph.store.jobs import (
     QueryEvaluationError,
     QuerySyntaxError,
@@ -21,6 +59,7 @@ from ceopgraph.store.jobs import (
     StoreError,
     StoreUnavailable,
 )
+from ceopgraph.validation.bulk import UnsafeShapes
 from ceopgraph.validation.service import (
     ReportNotAcceptable,
     SubmissionRefused,
@@ -30,95 +69,164 @@ from ceopgraph.validation.service import (
     ValidationTimeout,
     ValidatorUnavailable,
 )
-from ceopgraph.web.admission import ServerBusy
-from ceopgraph.web.body import BodyRefused
+from ceopgraph.web import releases, resources
+from ceopgraph.web.admission import ServerBusy, TooManyQueries
+from ceopgraph.web.body import BodyIncomplete, BodyReadersBusy, BodyRefused, BodyTimedOut, BodyTooLarge
+from ceopgraph.web.pages.rows import UnexpectedSolution
 
-TITLES = {
-    400: "Bad request",
-    408: "Request timeout",
-    404: "Not found",
-    405: "Method not allowed",
-    406: "Not acceptable",
-    413: "Too large",
-    403: "Forbidden",
-    415: "Unsupported media type",
-    429: "Too many requests",
-    502: "Bad gateway",
-    503: "Unavailable",
-}
+
+def page(status: int, message: str, title: str) -> Response:
+    """An error answer in HTML for browsers, plain text otherwise."""
+    if negotiate(request.headers.get("Accept"), ["text/plain", "text/html"]) == "text/html":
+        body = render_template("error.html", status=status, title=title, message=message)
+        return Response(body, status=status, mimetype="text/html")
+    return Response(f"{title}: {message}\n", status=status, mimetype="text/plain")
+
+
+def _page(entry: Entry, exc: Exception) -> Response:
+    return page(entry.status, entry.message(exc), entry.title)
+
+
+def _offered(entry: Entry, exc: Exception) -> Response:
+    """Plain text whatever was asked for (the asker accepts none of the formats named)."""
+    response = Response(f"{entry.title}: {entry.message(exc)}\n", entry.status, mimetype="text/plain")
+    response.vary.add("Accept")
+    return response
+
+
+def _write_path(entry: Entry, exc: Exception) -> Response:
+    return releases.error_answer(entry.status, entry.title, entry.message(exc), exc)
+
+
+def _not_found(entry: Entry, exc: Exception) -> Response:
+    assert isinstance(exc, resources.NoSuchResource)
+    return resources.not_found_answer(entry.status, entry.title, exc)
+
+
+Present = Callable[["Entry", Exception], Response]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """How one kind of domain error is answered: ``message`` derives the text from the exception."""
+
+    kind: type[Exception]
+    status: int
+    title: str
+    present: Present = _page
+    headers: tuple[tuple[str, str], ...] = ()
+    message: Callable[[Any], str] = field(default=str)
+
+
+_RETRY_SOON = (("Retry-After", "1"),)
+_RETRY_LATER = (("Retry-After", "5"),)
+_RETRY_IN_A_MINUTE = (("Retry-After", "60"),)
 
 # First match wins: subclasses before their bases.
-STATUS_OF: dict[type[StoreError], int] = {
-    StoreBadGateway: 502,
-    QuerySyntaxError: 400,
-    QueryEvaluationError: 400,
-    QueryTimeout: 503,
-    StoreUnavailable: 503,
-}
+TABLE: tuple[Entry, ...] = (
+    # The store (``store.jobs``).
+    Entry(StoreBadGateway, 502, "Bad gateway"),
+    Entry(QuerySyntaxError, 400, "Bad request"),
+    Entry(QueryEvaluationError, 400, "Bad request"),
+    Entry(QueryTimeout, 503, "Unavailable", headers=_RETRY_LATER),
+    Entry(StoreUnavailable, 503, "Unavailable", headers=_RETRY_LATER),
+    Entry(StoreError, 503, "Unavailable", headers=_RETRY_LATER),
+    # The SPARQL Protocol (``sparql``) and the query checker's refusals (``sparqltext``).
+    Entry(MalformedRequest, 400, "Bad request"),
+    Entry(MalformedQuery, 400, "Bad request"),
+    Entry(UnsupportedMediaType, 415, "Unsupported media type"),
+    Entry(UpdateRefused, 403, "Forbidden"),
+    Entry(RequestTooLarge, 413, "Too large"),
+    Entry(NotAcceptable, 406, "Not acceptable"),
+    Entry(TooManyQueries, 429, "Too many requests", headers=_RETRY_SOON),
+    Entry(ProtocolError, 400, "Bad request"),
+    Entry(QueryIsUpdate, 403, "Forbidden"),
+    Entry(QueryUsesService, 400, "Bad request"),
+    Entry(QueryRefused, 400, "Bad request"),
+    # Request bodies (``web.body``).
+    Entry(BodyIncomplete, 400, "Bad request"),
+    Entry(BodyTimedOut, 408, "Request timeout"),
+    Entry(BodyTooLarge, 413, "Too large"),
+    Entry(BodyReadersBusy, 503, "Unavailable", headers=_RETRY_SOON),
+    Entry(BodyRefused, 400, "Bad request"),
+    # Validation of a submission (``validation.service``).
+    Entry(UnreadableRdf, 400, "Unreadable submission", message=lambda exc: exc.message),
+    Entry(SubmissionTooLarge, 413, "Too large"),
+    Entry(UnsupportedSubmissionType, 415, "Unsupported media type"),
+    Entry(ReportNotAcceptable, 406, "Not acceptable"),
+    Entry(SubmissionRefused, 400, "Bad request"),
+    Entry(ValidationTimeout, 503, "Unavailable", headers=_RETRY_LATER),
+    Entry(ValidationMemoryExceeded, 503, "Unavailable", headers=_RETRY_LATER),
+    Entry(ValidatorUnavailable, 503, "Unavailable", headers=_RETRY_LATER),
+    Entry(CheckerUnavailable, 503, "Unavailable", headers=_RETRY_LATER),
+    Entry(ServerBusy, 503, "Unavailable", headers=_RETRY_LATER),
+    # The documents (``web.resources``).
+    Entry(resources.NoSuchResource, 404, "Not found", present=_not_found),
+    Entry(resources.DocumentNotAcceptable, 406, "Not acceptable", present=_offered),
+    # The write path (``releases``, ``web.releases``).
+    Entry(NotSignedIn, 401, "Not signed in", _write_path, (("WWW-Authenticate", 'Bearer realm="ceopgraph"'),)),
+    Entry(Forbidden, 403, "Forbidden", _write_path),
+    Entry(DraftNotFound, 404, "Not found", _write_path),
+    Entry(ReleaseNotFound, 404, "Not found", _write_path),
+    Entry(Conflict, 409, "Conflict", _write_path),
+    Entry(DraftTooLarge, 413, "Too large", _write_path),
+    Entry(DraftInvalid, 422, "The draft does not conform", _write_path),
+    Entry(TooManyDrafts, 429, "Too many drafts", _write_path, _RETRY_IN_A_MINUTE),
+    Entry(releases.RateLimited, 429, "Too many requests", _write_path, _RETRY_IN_A_MINUTE),
+    Entry(TooManyFailedChecks, 429, "Too many requests", _write_path, _RETRY_IN_A_MINUTE),
+    Entry(PreconditionRequired, 428, "Precondition required", _write_path),
+    Entry(Unavailable, 503, "Unavailable", _write_path),
+    Entry(DraftStoresBusy, 503, "Busy", _write_path),
+    Entry(StoreNotUpdated, 502, "The store was not updated", _write_path),
+)
 
-# A refused submission's status (first match wins, so subclasses first); any other refusal is a 400.
-SUBMISSION_STATUS_OF: dict[type[SubmissionRefused], int] = {
-    SubmissionTooLarge: 413,
-    UnsupportedSubmissionType: 415,
-    ReportNotAcceptable: 406,
-}
+# Exceptions of the code base that never reach a client as themselves: caught and answered as one of the
+# rows above, raised only by the command line, or programming errors that must surface as a 500.
+NOT_ANSWERED: frozenset[type[Exception]] = frozenset(
+    {
+        InvalidToken,  # answered as NotSignedIn, the same message whatever is wrong
+        WorkerPoolError,  # turned into the caller's own error (``processes.pool.raise_as``)
+        ExpandsTooFar,  # caught by the reader, which refuses the input as UnreadableRdf
+        SandboxUnavailable,  # the server does not start without its sandbox
+        SettingsError,  # bad configuration: the command line says which variable (``cli.main``)
+        BuildError,  # the command line's ``build``
+        PublishError,  # the command line's ``publish``
+        TransferError,  # the command line's release transfer
+        UnsafeShapes,  # the operator's shapes, checked when the server starts
+        UnsafeTerm,  # a programming error
+        UnexpectedSolution,  # a programming error: a page's query answered off its shape
+        IndistinguishableBlankNodes,  # a programming error in a build
+    }
+)
 
 
-def error_response(status: int, message: str, title: str | None = None) -> Response:
-    """An error answer in HTML for browsers, plain text otherwise."""
-    heading = title or {400: "Bad request", 404: "Not found", 413: "Too large", 503: "Unavailable"}.get(status, "Error")
-    if negotiate(request.headers.get("Accept"), ["text/plain", "text/html"]) == "text/html":
-        body = render_template("error.html", status=status, title=heading, message=message)
-        return Response(body, status=status, mimetype="text/html")
-    return Response(f"{heading}: {message}\n", status=status, mimetype="text/plain")
+def entry_for(exc: BaseException) -> Entry:
+    """The first row whose kind ``exc`` is; a KeyError for an exception no row answers."""
+    found = next((entry for entry in TABLE if isinstance(exc, entry.kind)), None)
+    if found is None:
+        raise KeyError(type(exc).__name__)
+    return found
 
 
-def _store_error(exc: StoreError) -> Response:
-    status = next((code for kind, code in STATUS_OF.items() if isinstance(exc, kind)), 503)
-    response = error_response(status, str(exc), TITLES.get(status))
-    if status == 503:
-        response.headers["Retry-After"] = "5"
-    return response
+def status_of(exc: BaseException) -> int:
+    """The HTTP status ``exc`` is answered with."""
+    return entry_for(exc).status
 
 
-def _protocol_error(exc: ProtocolError) -> Response:
-    """SPARQL Protocol refusals (``ceopgraph.sparql``): the status the exception carries, its message."""
-    response = error_response(exc.status, str(exc), TITLES.get(exc.status))
-    if exc.status == 429:
-        response.headers["Retry-After"] = "1"
-    return response
-
-
-def _unreadable_submission(exc: UnreadableRdf) -> Response:
-    """A submission that cannot be read as RDF: 400, the parser's message (it names line and column)."""
-    return error_response(400, exc.message, "Unreadable submission")
-
-
-def _submission_refused(exc: SubmissionRefused) -> Response:
-    """Too large (413), an unknown media type (415), no acceptable report format (406)…"""
-    status = next((code for kind, code in SUBMISSION_STATUS_OF.items() if isinstance(exc, kind)), 400)
-    return error_response(status, str(exc), TITLES.get(status))
-
-
-def _unavailable(
-    exc: ValidationTimeout | ValidationMemoryExceeded | ValidatorUnavailable | CheckerUnavailable | ServerBusy,
-) -> Response:
-    response = error_response(503, str(exc), TITLES[503])
-    response.headers["Retry-After"] = "5"
-    return response
-
-
-def _body_refused(exc: BodyRefused) -> Response:
-    """A request body that cannot be judged (incomplete, undecodable, too large, too slow), or one no
-    reader is free for (503: a retry in a moment finds one)."""
-    response = error_response(exc.status, str(exc), TITLES.get(exc.status))
-    if exc.status == 503:
-        response.headers["Retry-After"] = "1"
+def answer(exc: Exception) -> Response:
+    """The answer to ``exc`` by its row: status, headers and body as the row says."""
+    entry = entry_for(exc)
+    response = entry.present(entry, exc)
+    for name, value in entry.headers:
+        response.headers[name] = value
     return response
 
 
 def _http_error(exc: HTTPException) -> Response:
-    response = error_response(exc.code or 500, exc.description or exc.name)
+    """Flask's own refusals (no route, wrong method…): the same short page, the headers they carry."""
+    titles = {400: "Bad request", 404: "Not found", 413: "Too large", 503: "Unavailable"}
+    code = exc.code or 500
+    response = page(code, exc.description or exc.name, titles.get(code, "Error"))
     for header in ("Allow", "Retry-After"):
         original = exc.get_response().headers.get(header)
         if original:
@@ -127,14 +235,6 @@ def _http_error(exc: HTTPException) -> Response:
 
 
 def register(app: Flask) -> None:
-    app.register_error_handler(StoreError, _store_error)
-    app.register_error_handler(ProtocolError, _protocol_error)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(UnreadableRdf, _unreadable_submission)
-    app.register_error_handler(SubmissionRefused, _submission_refused)
-    app.register_error_handler(BodyRefused, _body_refused)
-    app.register_error_handler(ValidationTimeout, _unavailable)
-    app.register_error_handler(ValidationMemoryExceeded, _unavailable)
-    app.register_error_handler(ValidatorUnavailable, _unavailable)
-    app.register_error_handler(CheckerUnavailable, _unavailable)
-    app.register_error_handler(ServerBusy, _unavailable)
+    for entry in TABLE:
+        app.register_error_handler(entry.kind, answer)

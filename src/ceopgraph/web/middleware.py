@@ -30,6 +30,8 @@ import time
 
 from flask import Flask, Response, current_app, g, request
 
+from ceopgraph.web import requeststate
+
 logger = logging.getLogger("ceopgraph.access")
 
 CONTENT_SECURITY_POLICY = (
@@ -111,7 +113,8 @@ def _server_timing(response: Response) -> Response:
 def _log(response: Response) -> Response:
     if logger.isEnabledFor(logging.INFO):
         remote = request.remote_addr or "-"
-        log_line(remote, request.method, request.path, response.status_code, _elapsed_ms(), g.get("query_hash", "-"))
+        query_hash = requeststate.current().query_hash or "-"
+        log_line(remote, request.method, request.path, response.status_code, _elapsed_ms(), query_hash)
     return response
 
 

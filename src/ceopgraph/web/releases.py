@@ -15,22 +15,26 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, render_template, request, send_from_directory
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    has_request_context,
+    render_template,
+    request,
+    send_from_directory,
+)
 
 from ceopgraph import rdfio
 from ceopgraph.build import DUMP_STEM
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, negotiate, rdf_format_for_media_type
 from ceopgraph.releases.content import KIND_TITLES, release_iri, releases_graph
-from ceopgraph.releases.drafting import DraftTooLarge
-from ceopgraph.releases.follower import DraftStoresBusy
-from ceopgraph.releases.registry import Conflict, Draft, DraftSummary, Release, Token, TooManyDrafts
-from ceopgraph.releases.remote import StoreNotUpdated
+from ceopgraph.releases.registry import Draft, DraftSummary, Release, Token
 from ceopgraph.releases.service import (
     DraftInvalid,
-    DraftNotFound,
     Forbidden,
     NotSignedIn,
-    PreconditionRequired,
     ReleaseNotFound,
     Releases,
     Unavailable,
@@ -38,9 +42,9 @@ from ceopgraph.releases.service import (
     may_publish,
     may_submit,
 )
-from ceopgraph.releases.tokens import FailureBudget, InvalidToken, TooManyFailedChecks, same_secret
+from ceopgraph.releases.tokens import FailureBudget, InvalidToken, same_secret
 from ceopgraph.store.protocol import Store
-from ceopgraph.web import resources
+from ceopgraph.web import requeststate, resources
 from ceopgraph.web.pages.index import SubjectIndex
 from ceopgraph.web.resources import View
 from ceopgraph.web.services import current
@@ -58,7 +62,7 @@ DUMP_NAMES = {f"{DUMP_STEM}.{f.extension}": f for f in RDF_FORMATS}
 
 
 class RateLimited(Exception):
-    """429: past a per-minute write budget."""
+    """Past a per-minute write budget."""
 
 
 # Who is acting ----------------------------------------------------------------------------------------
@@ -375,13 +379,13 @@ def draft_view(draft_id: str, segment: str, rest: str) -> Response:
     actor = _actor()
     found = _releases().find_draft(actor, draft_id)
     root = f"{request.script_root}/drafts/{draft_id}/view"
-    g.draft_preview = found
+    requeststate.current().draft_preview = found
     store = _draft_store(actor, found)
     try:
         view = View(store, root, SubjectIndex(), f"{request.script_root}/drafts/{draft_id}/sparql")
         response = resources.preview(view, segment, rest)
-    except resources.NoSuchResource as exc:
-        response = resources.no_such_resource(exc)
+    except (resources.NoSuchResource, resources.DocumentNotAcceptable) as exc:
+        response = current_app.make_response(current_app.handle_user_exception(exc))  # web.errors answers it
     for header in ("ETag", "Last-Modified"):
         response.headers.pop(header, None)
     response.headers.update(NO_STORE)
@@ -469,41 +473,24 @@ def withdraw(n: int) -> Response:
 
 # Errors -----------------------------------------------------------------------------------------------
 
-_STATUSES: tuple[tuple[type[Exception], int, str], ...] = (
-    (NotSignedIn, 401, "Not signed in"),
-    (Forbidden, 403, "Forbidden"),
-    (DraftNotFound, 404, "Not found"),
-    (ReleaseNotFound, 404, "Not found"),
-    (Conflict, 409, "Conflict"),
-    (DraftTooLarge, 413, "Too large"),
-    (DraftInvalid, 422, "The draft does not conform"),
-    (TooManyDrafts, 429, "Too many drafts"),
-    (RateLimited, 429, "Too many requests"),
-    (TooManyFailedChecks, 429, "Too many requests"),
-    (PreconditionRequired, 428, "Precondition required"),
-    (Unavailable, 503, "Unavailable"),
-    (DraftStoresBusy, 503, "Busy"),
-    (StoreNotUpdated, 502, "The store was not updated"),
-)
 
-
-def _error(exc: Exception) -> Response:
-    status, title = next((code, text) for kind, code, text in _STATUSES if isinstance(exc, kind))
-    headers = dict(NO_STORE)
-    if status == 401:
-        headers["WWW-Authenticate"] = 'Bearer realm="ceopgraph"'
-    if status == 429:
-        headers["Retry-After"] = "60"
+def error_answer(status: int, title: str, message: str, exc: Exception) -> Response:
+    """A write-path error as this blueprint answers: JSON (a refused draft's report with it), or a page for
+    browsers; never cached. ``web.errors`` gives the status, title, message and any further headers."""
     if _wants_html():
-        body = render_template("error.html", status=status, title=title, message=str(exc))
-        return Response(body, status=status, mimetype=HTML, headers=headers)
-    data: dict[str, Any] = {"error": str(exc), "status": status}
+        body = render_template("error.html", status=status, title=title, message=message)
+        return Response(body, status=status, mimetype=HTML, headers=NO_STORE)
+    data: dict[str, Any] = {"error": message, "status": status}
     if isinstance(exc, DraftInvalid):
         data["report"] = json.loads(exc.report_json)
-    return _answer(data, status=status, headers=headers)
+    return _answer(data, status=status)
 
 
 def register(app: Flask) -> None:
-    for kind, _, _ in _STATUSES:
-        app.register_error_handler(kind, _error)
     app.context_processor(lambda: {"has_releases": current().releases is not None})
+    app.context_processor(_preview_context)
+
+
+def _preview_context() -> dict[str, DraftSummary | None]:
+    """The draft a page previews, for its banner (none outside a request)."""
+    return {"draft_preview": requeststate.current().draft_preview if has_request_context() else None}

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, g, render_template, request, send_from_directory
+from flask import Blueprint, Response, abort, render_template, request, send_from_directory
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import FOAF, RDFS, VOID
 
@@ -28,7 +28,7 @@ from ceopgraph.build import DUMP_STEM, METADATA_GRAPH, dataset_iri, graph_iri
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, RdfFormat, negotiate, rdf_format_for_media_type
 from ceopgraph.rdfio import light_graph
 from ceopgraph.store.protocol import Store
-from ceopgraph.web import caching
+from ceopgraph.web import caching, requeststate
 from ceopgraph.web.admission import AdmittedStore
 from ceopgraph.web.pages import notfound, resource
 from ceopgraph.web.pages.capped import Cut
@@ -66,11 +66,8 @@ class View:
     endpoint: str  # the path of the SPARQL endpoint over the same data (where a cut document points)
 
 
-_VIEW_KEY = "ceopgraph_view"
-
-
 def _view() -> View:
-    found: View | None = g.get(_VIEW_KEY)
+    found = requeststate.current().view
     if found is not None:
         return found
     services = current()
@@ -84,7 +81,7 @@ def preview(view: View, segment: str, rest: str) -> Response:
     """The page ``/{segment}/{rest}`` (or the home page, segment "") of ``view`` (a draft's), answered as
     the published one would be: the same negotiation, pages and 404s, its links under ``view.root``.
     The caller makes the answer private."""
-    setattr(g, _VIEW_KEY, view)
+    requeststate.current().view = view
     if segment == "":
         return _home_page()
     if segment == "id":
@@ -256,7 +253,7 @@ def _answer(target: Target, graph: describe.Description | None = None) -> Respon
     else:
         chosen = negotiate(request.headers.get("Accept"), OFFERED, default=HTML)
         if chosen is None:
-            return _not_acceptable()
+            raise DocumentNotAcceptable(", ".join([HTML, *(f.media_type for f in FORMATS)]))
         media_type = HTML if chosen == "application/xhtml+xml" else chosen
         fmt = None if media_type == HTML else rdf_format_for_media_type(media_type)
     render: Callable[[], Response] = lambda: _render(target, fmt, media_type, graph)  # noqa: E731
@@ -354,11 +351,11 @@ def _alternates(target: Target) -> list[resource.Alternate]:
     return found
 
 
-def _not_acceptable() -> Response:
-    offered = ", ".join([HTML, *(f.media_type for f in FORMATS)])
-    response = Response(f"Not acceptable: this resource is available as {offered}\n", 406, mimetype="text/plain")
-    response.vary.add("Accept")
-    return response
+class DocumentNotAcceptable(Exception):
+    """The client accepts none of a document's formats; the message lists those offered."""
+
+    def __init__(self, offered: str) -> None:
+        super().__init__(f"this resource is available as {offered}")
 
 
 class NoSuchResource(Exception):
@@ -369,17 +366,17 @@ class NoSuchResource(Exception):
         self.iri = iri
 
 
-@blueprint.app_errorhandler(NoSuchResource)
-def no_such_resource(exc: NoSuchResource) -> Response:
-    """404: for people, a page with where to look instead; for machines, one line. Never the path echoed."""
+def not_found_answer(status: int, title: str, exc: NoSuchResource) -> Response:
+    """For people, a page with where to look instead; for machines, one line. Never the path echoed.
+    ``web.errors`` gives the status and title."""
     if negotiate(request.headers.get("Accept"), ["text/plain", HTML]) != HTML:
-        response = Response("Not found: no resource in this dataset has that IRI.\n", 404, mimetype="text/plain")
+        response = Response(f"{title}: no resource in this dataset has that IRI.\n", status, mimetype="text/plain")
     else:
         base = current().settings.base_uri
         view = _view()
         linker = paths.Linker(base, view.root)
         nearby = notfound.nearby(view.store, linker, exc.iri, base, index=view.subjects) if exc.iri else ()
         body = render_template("not_found.html", nearby=nearby, sparql=request.script_root + "/sparql")
-        response = Response(body, 404, mimetype=HTML)
+        response = Response(body, status, mimetype=HTML)
     response.vary.add("Accept")
     return response

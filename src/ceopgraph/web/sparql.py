@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from flask import Blueprint, Response, g, render_template, request, send_from_directory
+from flask import Blueprint, Response, render_template, request, send_from_directory
 from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import RDF
 from werkzeug.wrappers import Request
@@ -32,7 +32,7 @@ from ceopgraph.sparql import QueryRequest, ResultFormat
 from ceopgraph.sparqltext import QueryInfo
 from ceopgraph.store.jobs import QueryAnswer, QueryJob
 from ceopgraph.store.protocol import Store
-from ceopgraph.web import caching, middleware
+from ceopgraph.web import caching, middleware, requeststate
 from ceopgraph.web.replay import SPARQL_PATHS
 from ceopgraph.web.services import Services, current
 
@@ -66,9 +66,6 @@ FORMAT_IRIS = {
     "rdfxml": "RDF_XML",
 }
 
-# Where ``QueryOperations`` leaves, for the view, what Flask is to answer: the failure, and the query's hash.
-FAILURE_KEY = "ceopgraph.query_failure"
-QUERY_HASH_KEY = "ceopgraph.query_hash"
 _QUERY_METHODS = ("GET", "HEAD", "POST")
 _STATUS_TEXT = {200: "200 OK", 304: "304 Not Modified"}
 
@@ -97,7 +94,7 @@ class QueryAnswerer:
         )
         if operation is None:
             return None
-        environ[QUERY_HASH_KEY] = operation.query_hash
+        requeststate.state_of(environ).query_hash = operation.query_hash
         client = environ.get("REMOTE_ADDR") or "-"
         base_url, row_limit_url = _endpoint_urls(*(environ.get(name, "") for name in _URL_PARTS))
         with services.admission.expensive(client):
@@ -168,7 +165,7 @@ class QueryOperations(QueryAnswerer):
         try:
             answer = self.answer(environ, method, self._services.store)
         except Exception as exc:  # every failure is answered by the app (web.errors), in one place
-            environ[FAILURE_KEY] = exc
+            requeststate.state_of(environ).query_failure = exc  # for the view (``endpoint``)
             return self._next(environ, start_response)
         if answer is None:  # no query: the editor or the service description
             return self._next(environ, start_response)
@@ -177,7 +174,8 @@ class QueryOperations(QueryAnswerer):
         timing = middleware.server_timing(elapsed_ms)
         start_response(_STATUS_TEXT[status], [*headers, *middleware.ANSWER_HEADERS, timing])
         remote = environ.get("REMOTE_ADDR") or "-"
-        middleware.log_line(remote, method, environ["PATH_INFO"], status, elapsed_ms, environ[QUERY_HASH_KEY])
+        query_hash = requeststate.state_of(environ).query_hash or "-"
+        middleware.log_line(remote, method, environ["PATH_INFO"], status, elapsed_ms, query_hash)
         return [b"" if method == "HEAD" else body]
 
 
@@ -203,9 +201,8 @@ def endpoint() -> Response:
     description otherwise. ``/sparql/`` (a trailing slash, as some clients write endpoint URLs) answers
     queries as ``/sparql`` does, whatever the client's redirect rules for a POST; its bare GET is sent
     to ``/sparql``, where the editor and the description live."""
-    failure = request.environ.get(FAILURE_KEY)
+    failure = requeststate.current().query_failure
     if failure is not None:
-        g.query_hash = request.environ.get(QUERY_HASH_KEY, "-")
         raise failure
     if request.path.endswith("/"):
         return Response(status=308, headers={"Location": request.script_root + "/sparql"})
