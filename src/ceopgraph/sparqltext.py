@@ -50,7 +50,7 @@ class UnsafeTerm(ValueError):
 
 
 # Refusals: why a query is not passed on to an engine. Domain errors, with no HTTP in them: the protocol
-# layer (``ceopgraph.sparql.refusal_error``) gives each kind its status. The checker's processes send
+# layer (the table in ``ceopgraph.web.errors``) gives each kind its status. The checker's processes send
 # them back pickled, so they keep to a message.
 
 
