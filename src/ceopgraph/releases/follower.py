@@ -23,14 +23,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
-from rdflib import Graph, URIRef
 
 from ceopgraph.releases.registry import Draft, DraftSummary
 from ceopgraph.releases.service import Releases
-from ceopgraph.sparqltext import Bindings
 from ceopgraph.store.disk import load_keeping_labels
-from ceopgraph.store.jobs import QueryAnswer, QueryJob
-from ceopgraph.store.protocol import OwnQuery, Row, Store
+from ceopgraph.store.protocol import DelegatingStore, Store
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -57,7 +54,7 @@ def retire_now(timers: list[threading.Timer]) -> None:
             timer.function()
 
 
-class ReleaseStore:
+class ReleaseStore(DelegatingStore):
     """A ``Store`` that is always the current release (see the module's docstring)."""
 
     def __init__(self, releases: Releases, make: StoreMaker, poll_s: float = 1.0, retire_after_s: float = 30.0) -> None:
@@ -124,30 +121,6 @@ class ReleaseStore:
                 self.refresh()
             except Exception:  # a registry or a load that failed: keep serving the release held, try again
                 log.exception("could not load the current release; still serving release %d", self.release)
-
-    # The Store protocol, delegated to the store of the release held -----------------------------------
-
-    @property
-    def version(self) -> str:
-        return self._store.version
-
-    def graphs(self) -> list[URIRef]:
-        return self._store.graphs()
-
-    def select(self, query: OwnQuery, bindings: Bindings | None = None) -> list[Row]:
-        return self._store.select(query, bindings)
-
-    def ask(self, query: OwnQuery, bindings: Bindings | None = None) -> bool:
-        return self._store.ask(query, bindings)
-
-    def construct(self, query: OwnQuery, bindings: Bindings | None = None) -> Graph:
-        return self._store.construct(query, bindings)
-
-    def graph_triples(self, graph: URIRef) -> Graph:
-        return self._store.graph_triples(graph)
-
-    def execute(self, job: QueryJob) -> QueryAnswer:
-        return self._store.execute(job)
 
     def close(self) -> None:
         self._stop.set()

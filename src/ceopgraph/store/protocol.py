@@ -49,3 +49,35 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release what the store holds (worker processes, scratch copies); its owner calls it once."""
+
+
+class DelegatingStore:
+    """A ``Store`` that hands every call to the store it stands for now (``_store``): the current release's
+    (``releases.follower.ReleaseStore``), or one client's view of the server's (``web.admission.AdmittedStore``).
+    A subclass names that store and overrides only what it changes; ``close`` is each subclass's own."""
+
+    @property
+    def _store(self) -> Store:
+        raise NotImplementedError
+
+    @property
+    def version(self) -> str:
+        return self._store.version
+
+    def graphs(self) -> list[URIRef]:
+        return self._store.graphs()
+
+    def select(self, query: OwnQuery, bindings: Bindings | None = None) -> list[Row]:
+        return self._store.select(query, bindings)
+
+    def ask(self, query: OwnQuery, bindings: Bindings | None = None) -> bool:
+        return self._store.ask(query, bindings)
+
+    def construct(self, query: OwnQuery, bindings: Bindings | None = None) -> Graph:
+        return self._store.construct(query, bindings)
+
+    def graph_triples(self, graph: URIRef) -> Graph:
+        return self._store.graph_triples(graph)
+
+    def execute(self, job: QueryJob) -> QueryAnswer:
+        return self._store.execute(job)

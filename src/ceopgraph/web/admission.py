@@ -21,12 +21,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
-from rdflib import Graph, URIRef
-
 from ceopgraph.sparql import ProtocolError
-from ceopgraph.sparqltext import Bindings
 from ceopgraph.store.jobs import QueryAnswer, QueryJob, QueryMemoryExceeded, QueryStopped
-from ceopgraph.store.protocol import OwnQuery, Row, Store
+from ceopgraph.store.protocol import DelegatingStore, Store
 
 
 class ServerBusy(Exception):
@@ -108,35 +105,20 @@ class Admission:
                         del self._by_client[client]
 
 
-class AdmittedStore:
+class AdmittedStore(DelegatingStore):
     """A store for one client's page: its query-process work (``execute``: the statements a cut document
     keeps) is admitted as that client's endpoint queries are, so requesting cut pages (with a fresh
     ``Accept`` each time, past the replay cache) holds no more query processes than querying does. Its
     own queries (``select``, ``ask``…), which ordinary pages are made of, pass through untouched."""
 
     def __init__(self, store: Store, admission: Admission, client: str) -> None:
-        self._store = store
+        self._server_store = store
         self._admission = admission
         self._client = client
 
     @property
-    def version(self) -> str:
-        return self._store.version
-
-    def graphs(self) -> list[URIRef]:
-        return self._store.graphs()
-
-    def select(self, query: OwnQuery, bindings: Bindings | None = None) -> list[Row]:
-        return self._store.select(query, bindings)
-
-    def ask(self, query: OwnQuery, bindings: Bindings | None = None) -> bool:
-        return self._store.ask(query, bindings)
-
-    def construct(self, query: OwnQuery, bindings: Bindings | None = None) -> Graph:
-        return self._store.construct(query, bindings)
-
-    def graph_triples(self, graph: URIRef) -> Graph:
-        return self._store.graph_triples(graph)
+    def _store(self) -> Store:
+        return self._server_store
 
     def execute(self, job: QueryJob) -> QueryAnswer:
         """``job`` within the client's places (429 past them; 503 when the server is busy)."""
