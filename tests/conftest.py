@@ -18,7 +18,7 @@ from ceopgraph.config import Settings, load_settings
 from ceopgraph.validation.shapes import load_shapes
 
 from . import tiers
-from .live import LiveServer, running_server
+from .live import CAPPED_ROWS, LiveServer, running_server
 from .submissions import Corpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,6 +108,16 @@ def gunicorn_server(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) 
     """The other server (``serve --server gunicorn``), one worker, for the whole session."""
     log = tmp_path_factory.mktemp("gunicorn") / "server.log"
     with running_server(["--dist", str(built_dist), "--workers", "1", "--server", "gunicorn"], log) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def capped_server(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) -> Iterator[LiveServer]:
+    """One server whose endpoint stops every answer at CAPPED_ROWS rows (and says so in X-SPARQL-MaxRows),
+    shared by the endpoint's tests and the editor's: the same settings need one start, not one per module."""
+    log = tmp_path_factory.mktemp("capped") / "server.log"
+    env = {"CEOPGRAPH_MAX_RESULT_ROWS": str(CAPPED_ROWS)}
+    with running_server(["--dist", str(built_dist), "--workers", "1"], log, env) as server:
         yield server
 
 

@@ -30,7 +30,7 @@ from ceopgraph.store.embedded import EmbeddedStore
 from ceopgraph.web.sparql import FORMAT_IRIS
 
 from .listener import Listener, listener  # noqa: F401
-from .live import LiveServer, running_server
+from .live import CAPPED_ROWS, LiveServer, running_server
 
 G = "https://w3id.org/ceopgraph/data/graph/"
 ID = "https://w3id.org/ceopgraph/id/"
@@ -349,14 +349,12 @@ def test_malformed_input_is_never_a_server_error(endpoint: str, request_args: di
     assert answer.headers["Access-Control-Allow-Origin"] == "*"  # a browser tool can read the reason
 
 
-def test_row_cap_is_signalled(tmp_path: Path, built_dist: Path) -> None:
-    env = {"CEOPGRAPH_MAX_RESULT_ROWS": "25"}
-    with running_server(["--dist", str(built_dist), "--workers", "1"], tmp_path / "server.log", env) as server:
-        answer = requests.get(server.url + "sparql", params={"query": "SELECT * { ?s ?p ?o }"}, timeout=10)
-        assert answer.headers["X-SPARQL-MaxRows"] == "25"
-        assert len(answer.json()["results"]["bindings"]) == 25
-        small = requests.get(server.url + "sparql", params={"query": "SELECT * { ?s ?p ?o } LIMIT 3"}, timeout=10)
-        assert "X-SPARQL-MaxRows" not in small.headers
+def test_row_cap_is_signalled(capped_server: LiveServer) -> None:
+    answer = requests.get(capped_server.url + "sparql", params={"query": "SELECT * { ?s ?p ?o }"}, timeout=10)
+    assert CAPPED_ROWS == 25 and answer.headers["X-SPARQL-MaxRows"] == "25"
+    assert len(answer.json()["results"]["bindings"]) == 25
+    small = requests.get(capped_server.url + "sparql", params={"query": "SELECT * { ?s ?p ?o } LIMIT 3"}, timeout=10)
+    assert "X-SPARQL-MaxRows" not in small.headers
 
 
 # The service description --------------------------------------------------------------------------------
