@@ -11,13 +11,17 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from rdflib import Dataset, Graph
 
 from ceopgraph.build import build_dataset, read_source_text, union_graph, write_dumps
 from ceopgraph.config import Settings, load_settings
+from ceopgraph.conneg import FORMATS_BY_EXTENSION
+from ceopgraph.store.embedded import EmbeddedStore
 from ceopgraph.validation.shapes import load_shapes
 
 from . import tiers
+from .apps import embedded_app
 from .live import CAPPED_ROWS, LiveServer, running_server
 from .submissions import Corpus
 
@@ -119,6 +123,25 @@ def capped_server(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) ->
     env = {"CEOPGRAPH_MAX_RESULT_ROWS": str(CAPPED_ROWS)}
     with running_server(["--dist", str(built_dist), "--workers", "1"], log, env) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def app(settings: Settings, built_dist: Path) -> Iterator[Flask]:
+    """The app over the built dataset with the default settings, one per module: its caches and
+    per-client budgets are state a module's tests may change. A module needing other settings defines
+    its own ``app``."""
+    with embedded_app(settings, built_dist) as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def built_store(built_dist: Path) -> Iterator[EmbeddedStore]:
+    """The embedded store over the built dataset (two query processes), one per module, closed after it."""
+    store = EmbeddedStore.from_files([built_dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]])
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def project_copy(folder: Path, figures: tuple[str, str] | None = None) -> Path:
