@@ -22,6 +22,7 @@ from ceopgraph.validation.shapes import load_shapes
 
 from . import tiers
 from .apps import embedded_app
+from .listener import Listener, listening
 from .live import CAPPED_ROWS, LiveServer, running_server
 from .submissions import Corpus
 
@@ -142,6 +143,13 @@ def built_store(built_dist: Path) -> Iterator[EmbeddedStore]:
         yield store
     finally:
         store.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    """A local HTTP listener that counts requests (``tests/listener.py``), stopped at teardown."""
+    with listening() as state:
+        yield state
 
 
 def project_copy(folder: Path, figures: tuple[str, str] | None = None) -> Path:

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from ceopgraph.store.embedded import EmbeddedStore
 from ceopgraph.store.jobs import QueryJob, StoreError
 
-from .listener import Listener, listener  # noqa: F401
+from .listener import Listener
 from .live import LiveServer, running_server
 
 CARTESIAN = "SELECT ?c ?f ?i WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?c ?f ?i LIMIT 1"

@@ -28,7 +28,7 @@ from ceopgraph.namespaces import SD
 from ceopgraph.store.embedded import EmbeddedStore
 from ceopgraph.web.sparql import FORMAT_IRIS
 
-from .listener import Listener, listener  # noqa: F401
+from .listener import Listener
 from .live import CAPPED_ROWS, LiveServer, running_server
 
 G = "https://w3id.org/ceopgraph/data/graph/"
