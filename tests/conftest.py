@@ -11,14 +11,19 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from rdflib import Dataset, Graph
 
 from ceopgraph.build import build_dataset, read_source_text, union_graph, write_dumps
 from ceopgraph.config import Settings, load_settings
+from ceopgraph.conneg import FORMATS_BY_EXTENSION
+from ceopgraph.store.embedded import EmbeddedStore
 from ceopgraph.validation.shapes import load_shapes
 
 from . import tiers
-from .live import LiveServer, running_server
+from .apps import embedded_app
+from .listener import Listener, listening
+from .live import CAPPED_ROWS, LiveServer, running_server
 from .submissions import Corpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,6 +114,42 @@ def gunicorn_server(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) 
     log = tmp_path_factory.mktemp("gunicorn") / "server.log"
     with running_server(["--dist", str(built_dist), "--workers", "1", "--server", "gunicorn"], log) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def capped_server(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) -> Iterator[LiveServer]:
+    """One server whose endpoint stops every answer at CAPPED_ROWS rows (and says so in X-SPARQL-MaxRows),
+    shared by the endpoint's tests and the editor's: the same settings need one start, not one per module."""
+    log = tmp_path_factory.mktemp("capped") / "server.log"
+    env = {"CEOPGRAPH_MAX_RESULT_ROWS": str(CAPPED_ROWS)}
+    with running_server(["--dist", str(built_dist), "--workers", "1"], log, env) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def app(settings: Settings, built_dist: Path) -> Iterator[Flask]:
+    """The app over the built dataset with the default settings, one per module: its caches and
+    per-client budgets are state a module's tests may change. A module needing other settings defines
+    its own ``app``."""
+    with embedded_app(settings, built_dist) as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def built_store(built_dist: Path) -> Iterator[EmbeddedStore]:
+    """The embedded store over the built dataset (two query processes), one per module, closed after it."""
+    store = EmbeddedStore.from_files([built_dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]])
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    """A local HTTP listener that counts requests (``tests/listener.py``), stopped at teardown."""
+    with listening() as state:
+        yield state
 
 
 def project_copy(folder: Path, figures: tuple[str, str] | None = None) -> Path:

@@ -1,6 +1,6 @@
 """A local HTTP listener that counts requests: the proof that a hostile input made no network access.
 
-Use the ``listener`` fixture: point a remote @context, an external entity or an owl:imports at
+Use the ``listener`` fixture (conftest.py): point a remote @context, an external entity or an owl:imports at
 ``listener.url`` and assert ``listener.requests == 0`` afterwards.
 """
 
@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import pytest
 
 
 @dataclass
@@ -47,9 +46,10 @@ def _handler(listener: Listener) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture
-def listener() -> Iterator[Listener]:
-    """An HTTP server on 127.0.0.1 (a free port, its own thread), stopped at teardown."""
+@contextmanager
+def listening() -> Iterator[Listener]:
+    """An HTTP server on 127.0.0.1 (a free port, its own thread), stopped on leaving; the ``listener``
+    fixture of conftest.py."""
     state = Listener(port=0)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     state.port = server.server_address[1]

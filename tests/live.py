@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# The row cap of the session's capped server (``capped_server`` in conftest.py).
+CAPPED_ROWS = 25
 
 
 def free_port() -> int:

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ceopgraph.cli import local_releases as cli_releases
+from ceopgraph.compose import open_releases
 from ceopgraph.config import load_settings
-from ceopgraph.releases.service import Releases
+from ceopgraph.releases.service import OPERATOR, Releases
 
 from .live import ROOT, LiveServer, running_server
 
@@ -75,6 +76,17 @@ def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def new_token(data_dir: Path, role: str, name: str) -> str:
+    """A token made in this process as ``ceopgraph tokens create`` makes it: the registry's ``TokenBook``,
+    the creation audited as the operator's. A fresh process per token cost a second or more each; the
+    command itself is tested by ``cli_token`` (``test_releases_cli``)."""
+    releases = open_releases(load_settings(environ={}, data_dir=data_dir))
+    record, token = releases.tokens.create(role, name)
+    releases.registry.audit(OPERATOR.id, "create-token", record.id, "done", f"{record.role} {record.name}")
+    return token
+
+
+def cli_token(data_dir: Path, role: str, name: str) -> str:
+    """A token made by ``ceopgraph tokens create`` in a fresh process, for the tests of that command."""
     done = cli(data_dir, "tokens", "create", "--role", role, "--name", name)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()[-1]
@@ -103,7 +115,7 @@ def release_server(
     args: tuple[str, ...] = (),
 ) -> Iterator[ReleaseServer]:
     """A real server (Granian) over ``data_dir``, with more ``args`` (``--endpoint URL``); tokens made
-    first with the command line."""
+    first (``new_token``)."""
     submitter = new_token(data_dir, "submitter", "Sam Submitter")
     publisher = new_token(data_dir, "publisher", "Pat Publisher")
     with running_server(

@@ -3,21 +3,8 @@ client's ``Host``. Our views' redirects are relative already (``test_resources``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from flask import Flask
-
-from ceopgraph.config import Settings
-
-from .apps import embedded_app
-
-
-@pytest.fixture(scope="module")
-def app(settings: Settings, built_dist: Path) -> Iterator[Flask]:
-    with embedded_app(settings, built_dist) as app:
-        yield app
 
 
 @pytest.mark.parametrize(

@@ -6,21 +6,17 @@ import importlib
 import inspect
 import json
 import pkgutil
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
 
 import ceopgraph
-from ceopgraph.config import Settings
 from ceopgraph.rdfio import UnreadableRdf
 from ceopgraph.releases.service import DraftInvalid
 from ceopgraph.sparqltext import QueryIsUpdate, QueryRefused, QueryUsesService, UnparsableQuery
 from ceopgraph.web import errors
 from ceopgraph.web.body import BodyTooLarge
 from ceopgraph.web.resources import DocumentNotAcceptable, NoSuchResource
-from tests.apps import embedded_app
 
 
 def _exception_classes() -> list[type[Exception]]:
@@ -79,12 +75,6 @@ def _instance(kind: type[Exception]) -> Exception:
         DocumentNotAcceptable: DocumentNotAcceptable("what is wrong"),
     }
     return made.get(kind) or kind("what is wrong")
-
-
-@pytest.fixture(scope="module")
-def app(settings: Settings, built_dist: Path) -> Iterator[Flask]:
-    with embedded_app(settings, built_dist) as app:
-        yield app
 
 
 @pytest.mark.parametrize("entry", errors.TABLE, ids=lambda entry: entry.kind.__qualname__)

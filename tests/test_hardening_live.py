@@ -19,11 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ceopgraph.conneg import FORMATS_BY_EXTENSION
 from ceopgraph.store.embedded import EmbeddedStore
 from ceopgraph.store.jobs import QueryJob, StoreError
 
-from .listener import Listener, listener  # noqa: F401
+from .listener import Listener
 from .live import LiveServer, running_server
 
 CARTESIAN = "SELECT ?c ?f ?i WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?c ?f ?i LIMIT 1"
@@ -110,15 +109,13 @@ def test_service_glued_to_a_number_a_prefix_or_behind_escapes_reaches_nothing(
     assert listener.requests == 0, listener.paths
 
 
-def test_the_engine_cannot_federate_even_when_the_check_is_bypassed(built_dist: Path, listener: Listener) -> None:
+def test_the_engine_cannot_federate_even_when_the_check_is_bypassed(
+    built_store: EmbeddedStore, listener: Listener
+) -> None:
     """Below the application: a SERVICE query handed straight to the query processes fetches nothing."""
-    store = EmbeddedStore.from_files([built_dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]])
-    try:
-        job = QueryJob(f"SELECT * {{ SERVICE <{listener.url}sparql> {{ ?s ?p ?o }} }}", "SELECT", "json")
-        with pytest.raises(StoreError, match="Permission denied"):  # the system's refusal, not the checker's
-            store.execute(job)
-    finally:
-        store.close()
+    job = QueryJob(f"SELECT * {{ SERVICE <{listener.url}sparql> {{ ?s ?p ?o }} }}", "SELECT", "json")
+    with pytest.raises(StoreError, match="Permission denied"):  # the system's refusal, not the checker's
+        built_store.execute(job)
     assert listener.requests == 0
 
 

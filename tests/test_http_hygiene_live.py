@@ -41,6 +41,11 @@ def _server(
 def any_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, built_dist: Path
 ) -> Iterator[LiveServer]:
+    """Each server with its defaults (two workers, 32 threads); Granian's is the session's ``live_server``,
+    whose settings those are, so it is not started a second time."""
+    if request.param == "granian":
+        yield request.getfixturevalue("live_server")
+        return
     with _server(tmp_path_factory, built_dist, request.param) as server:
         yield server
 

@@ -5,22 +5,11 @@ write a control character into the log."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
 
-from ceopgraph.config import Settings
 from ceopgraph.web import middleware
-
-from .apps import embedded_app
-
-
-@pytest.fixture(scope="module")
-def app(settings: Settings, built_dist: Path) -> Iterator[Flask]:
-    with embedded_app(settings, built_dist) as app:
-        yield app
 
 
 def _lines(caplog: pytest.LogCaptureFixture) -> list[str]:

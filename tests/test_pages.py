@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from rdflib import Graph, URIRef
 
 from ceopgraph import describe, labels, paths
 from ceopgraph.config import Settings
-from ceopgraph.conneg import FORMATS_BY_EXTENSION
 from ceopgraph.store.embedded import EmbeddedStore
 from ceopgraph.web.pages import notfound, provenance, resource
 from ceopgraph.web.pages.builder import PageBuilder
 from ceopgraph.web.pages.figures import figures as observation_figures
 from ceopgraph.web.pages.home import home_page
 from ceopgraph.web.pages.index import SUBJECTS_QUERY, SubjectIndex
-
-
-@pytest.fixture(scope="module")
-def store(built_dist: Path) -> EmbeddedStore:
-    return EmbeddedStore.from_files([built_dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]])
 
 
 @pytest.mark.parametrize(
@@ -85,10 +77,10 @@ def test_readable_names() -> None:
     assert labels.humanise("https://w3id.org/ceopgraph/def/unit/child") == "child"
 
 
-def test_figures_come_from_the_store_in_source_order(store: EmbeddedStore, settings: Settings) -> None:
+def test_figures_come_from_the_store_in_source_order(built_store: EmbeddedStore, settings: Settings) -> None:
     base = settings.base_uri
     builder = PageBuilder(base, paths.Linker(base), Graph())
-    figures = observation_figures(store, builder, dataset=URIRef(base + "data/annual-review-2012-13"))
+    figures = observation_figures(built_store, builder, dataset=URIRef(base + "data/annual-review-2012-13"))
     reported = [f.shown for f in figures if not f.derived]
     assert reported == ["790", "85%", "2,255", "18,887", "14%", "1,600"]
     derived = [f for f in figures if f.derived]
@@ -96,9 +88,9 @@ def test_figures_come_from_the_store_in_source_order(store: EmbeddedStore, setti
     assert all(f.derivation and f.value_range for f in derived)
 
 
-def test_home_page_is_computed_from_the_store(store: EmbeddedStore, settings: Settings) -> None:
+def test_home_page_is_computed_from_the_store(built_store: EmbeddedStore, settings: Settings) -> None:
     base = settings.base_uri
-    home = home_page(store, base, paths.Linker(base), URIRef(base + "data/ceopgraph"))
+    home = home_page(built_store, base, paths.Linker(base), URIRef(base + "data/ceopgraph"))
     assert home.title == "CEOP Annual Review 2012/13 as linked open data"
     assert home.triples and int(home.triples.replace(",", "")) > 1000
     assert [t.notation for t in home.threat_areas] == ["1", "2", "3", "4"]
@@ -109,10 +101,10 @@ def test_home_page_is_computed_from_the_store(store: EmbeddedStore, settings: Se
     assert home.sparql == "/sparql" and home.licence is not None
 
 
-def test_derived_figure_page_shows_the_words_it_rests_on(store: EmbeddedStore, settings: Settings) -> None:
+def test_derived_figure_page_shows_the_words_it_rests_on(built_store: EmbeddedStore, settings: Settings) -> None:
     base = settings.base_uri
     iri = URIRef(base + "data/annual-review-2012-13/children-safeguarded/2011-2012")
-    page = resource.resource_page(store, base, paths.Linker(base), iri, describe.describe(store, iri).graph)
+    page = resource.resource_page(built_store, base, paths.Linker(base), iri, describe.describe(built_store, iri).graph)
     assert page.figure is not None and page.figure.derived
     assert {e.exact for e in page.excerpts} == {
         "The Centre safeguarded and protected 790 children in 2012/2013",
@@ -137,9 +129,11 @@ class _CountingStore:
         return self._store.select(query, bindings)  # type: ignore[arg-type]
 
 
-def test_not_found_hints_scan_the_store_once_per_dataset_version(store: EmbeddedStore, settings: Settings) -> None:
+def test_not_found_hints_scan_the_store_once_per_dataset_version(
+    built_store: EmbeddedStore, settings: Settings
+) -> None:
     """Regression: every 404 page scanned every triple of the store for its hint."""
-    counting = _CountingStore(store)
+    counting = _CountingStore(built_store)
     index = SubjectIndex()
     linker = paths.Linker(settings.base_uri, "")
     for missing in ("no-such-body", "another", "yet-another"):

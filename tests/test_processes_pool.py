@@ -17,7 +17,7 @@ import pytest
 
 from ceopgraph.processes.pool import HeavyLaneFull, MemoryExceeded, NoIdleWorker, WorkerPool
 
-from .listener import Listener, listener  # noqa: F401
+from .listener import Listener
 from .pool_jobs import SHARED_MB
 
 ENTRY = "tests.pool_jobs:worker_main"

@@ -23,7 +23,7 @@ from ceopgraph.validation.engine import validate_graph
 from ceopgraph.validation.shapes import load_shapes
 
 from .conftest import ROOT
-from .listener import Listener, listener  # noqa: F401 (the fixture)
+from .listener import Listener
 from .submissions import HERE as SUBMISSIONS
 
 LIMIT = 4 * 1024 * 1024

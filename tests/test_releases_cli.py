@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .releasing import BAD_FIGURE, GOOD_CHANGE, GOOD_FIGURE, changed, cli, local_releases, new_token
+from .releasing import BAD_FIGURE, GOOD_CHANGE, GOOD_FIGURE, changed, cli, cli_token, local_releases
 
 
 def test_tokens_drafts_export_and_import(tmp_path: Path, built_dist: Path) -> None:
     data = tmp_path / "data"
     releases = local_releases(data)
     releases.ensure_first_release(built_dist / "ceopgraph.trig")
-    token = new_token(data, "publisher", "Pat")
+    token = cli_token(data, "publisher", "Pat")
     listed = cli(data, "tokens", "list")
     token_id = token.split("_")[1]
     assert token_id in listed.stdout and "publisher" in listed.stdout and token.split("_", 2)[2] not in listed.stdout

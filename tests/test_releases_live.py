@@ -16,7 +16,7 @@ import pytest
 
 from ceopgraph.build import DUMP_STEM
 
-from .listener import Listener, listener  # noqa: F401
+from .listener import Listener
 from .releasing import (
     BAD_FIGURE,
     GOOD_CHANGE,

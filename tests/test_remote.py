@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from rdflib.namespace import XSD
 from rdflib.term import Node
 
 from ceopgraph.config import Settings
-from ceopgraph.conneg import FORMATS_BY_EXTENSION, rdf_format_for_media_type
+from ceopgraph.conneg import rdf_format_for_media_type
 from ceopgraph.namespaces import LocalNamespaces
 from ceopgraph.publish import Target, publish
 from ceopgraph.sparqltext import read_dataset_clauses
@@ -48,13 +47,6 @@ def normal(term: Node) -> object:
 
 def normal_graph(graph: Graph) -> set[tuple[object, ...]]:
     return {tuple(normal(t) for t in triple) for triple in graph}
-
-
-@pytest.fixture(scope="module")
-def embedded(built_dist: Path) -> Iterator[EmbeddedStore]:
-    store = EmbeddedStore.from_files([built_dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]])
-    yield store
-    store.close()
 
 
 @pytest.fixture(scope="module", params=STORE_KINDS)
@@ -85,33 +77,33 @@ def remote(published: StoreProcess, settings: Settings) -> RemoteStore:
 # The Store protocol -------------------------------------------------------------------------------
 
 
-def test_graphs_and_version(remote: RemoteStore, embedded: EmbeddedStore) -> None:
-    assert remote.graphs() == embedded.graphs()
+def test_graphs_and_version(remote: RemoteStore, built_store: EmbeddedStore) -> None:
+    assert remote.graphs() == built_store.graphs()
     assert remote.version == remote.version  # stable while the data is
 
 
-def test_select_with_bound_values(remote: RemoteStore, embedded: EmbeddedStore, settings: Settings) -> None:
+def test_select_with_bound_values(remote: RemoteStore, built_store: EmbeddedStore, settings: Settings) -> None:
     query = "SELECT ?s ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?s ?p"
     subject = {"s": URIRef(settings.base_uri + "id/organisation/ceop")}
 
     def rows(store: Any) -> set[tuple[object, ...]]:
         return {tuple(normal(v) for _, v in sorted(row.items())) for row in store.select(query, subject)}
 
-    assert rows(remote) == rows(embedded)
+    assert rows(remote) == rows(built_store)
     assert rows(remote)
 
 
-def test_ask_and_construct(remote: RemoteStore, embedded: EmbeddedStore, settings: Settings) -> None:
+def test_ask_and_construct(remote: RemoteStore, built_store: EmbeddedStore, settings: Settings) -> None:
     ceop = URIRef(settings.base_uri + "id/organisation/ceop")
-    assert remote.ask("ASK { ?s ?p ?o }", {"s": ceop}) is embedded.ask("ASK { ?s ?p ?o }", {"s": ceop}) is True
+    assert remote.ask("ASK { ?s ?p ?o }", {"s": ceop}) is built_store.ask("ASK { ?s ?p ?o }", {"s": ceop}) is True
     assert remote.ask("ASK { ?s ?p ?o }", {"s": URIRef("urn:x:nothing")}) is False
     query = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
-    assert normal_graph(remote.construct(query, {"s": ceop})) == normal_graph(embedded.construct(query, {"s": ceop}))
+    assert normal_graph(remote.construct(query, {"s": ceop})) == normal_graph(built_store.construct(query, {"s": ceop}))
 
 
-def test_graph_triples(remote: RemoteStore, embedded: EmbeddedStore) -> None:
-    for graph in embedded.graphs():
-        assert normal_graph(remote.graph_triples(graph)) == normal_graph(embedded.graph_triples(graph))
+def test_graph_triples(remote: RemoteStore, built_store: EmbeddedStore) -> None:
+    for graph in built_store.graphs():
+        assert normal_graph(remote.graph_triples(graph)) == normal_graph(built_store.graph_triples(graph))
 
 
 def test_graphs_that_are_not_ours_stay_invisible(remote: RemoteStore, published: StoreProcess) -> None:
@@ -141,10 +133,10 @@ def test_execute_select_formats_and_row_cap(remote: RemoteStore, fmt: str) -> No
 
 
 @pytest.mark.parametrize("fmt", ["turtle", "ntriples", "jsonld", "rdfxml"])
-def test_execute_construct_formats(remote: RemoteStore, embedded: EmbeddedStore, fmt: str) -> None:
+def test_execute_construct_formats(remote: RemoteStore, built_store: EmbeddedStore, fmt: str) -> None:
     query = "CONSTRUCT { ?s a ?t } WHERE { ?s a ?t }"
     ours = remote.execute(QueryJob(query, "CONSTRUCT", fmt, max_rows=100_000))
-    theirs = embedded.execute(QueryJob(query, "CONSTRUCT", fmt, max_rows=100_000))
+    theirs = built_store.execute(QueryJob(query, "CONSTRUCT", fmt, max_rows=100_000))
     from ceopgraph.conneg import FORMATS_BY_NAME
     from ceopgraph.rdfio import parse_rdf
 
@@ -180,8 +172,8 @@ REQUESTS = [
 
 
 @pytest.fixture(scope="module")
-def apps(remote: RemoteStore, embedded: EmbeddedStore, settings: Settings) -> Iterator[tuple[Flask, Flask]]:
-    made = create_app(settings, embedded), create_app(settings, remote)
+def apps(remote: RemoteStore, built_store: EmbeddedStore, settings: Settings) -> Iterator[tuple[Flask, Flask]]:
+    made = create_app(settings, built_store), create_app(settings, remote)
     yield made
     for app in made:
         close_app(app)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -53,12 +52,6 @@ def object_only_iris() -> list[str]:
 
 def local_path(iri: str) -> str:
     return "/" + iri[len(BASE) :]
-
-
-@pytest.fixture(scope="module")
-def app(settings: Settings, built_dist: Path) -> Iterator[Flask]:
-    with embedded_app(settings, built_dist) as app:
-        yield app
 
 
 @pytest.fixture

@@ -4,14 +4,12 @@ runs a query against the endpoint and shows the results, with no console error."
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from .browser import VIEWPORT, ConsoleErrors, assert_accessible, browser, console_errors, page, screenshot  # noqa: F401
-from .live import LiveServer, running_server
+from .live import CAPPED_ROWS, LiveServer
 
 
 @pytest.mark.browser
@@ -143,17 +141,6 @@ def test_a_long_error_message_wraps_inside_the_page(
 
 # The row limit is shown -----------------------------------------------------------------------------------
 
-ROW_LIMIT = 25
-
-
-@pytest.fixture(scope="module")
-def capped_server(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) -> Iterator[LiveServer]:
-    """A server whose endpoint stops every answer at ROW_LIMIT rows (and says so in X-SPARQL-MaxRows)."""
-    log = tmp_path_factory.mktemp("capped") / "server.log"
-    env = {"CEOPGRAPH_MAX_RESULT_ROWS": str(ROW_LIMIT)}
-    with running_server(["--dist", str(built_dist), "--workers", "1"], log, env) as server:
-        yield server
-
 
 @pytest.mark.browser
 def test_the_editor_says_when_the_row_limit_cut_the_answer(page: Page, capped_server: LiveServer) -> None:
@@ -162,10 +149,10 @@ def test_the_editor_says_when_the_row_limit_cut_the_answer(page: Page, capped_se
     notice = page.locator(".sparql-notice")
     rows = page.locator(".yasr table.dataTable tbody tr")
 
-    run_query(page, "SELECT * WHERE { ?s ?p ?o }")  # far more than ROW_LIMIT triples
-    expect(rows).to_have_count(ROW_LIMIT, timeout=15_000)
+    run_query(page, "SELECT * WHERE { ?s ?p ?o }")  # far more than CAPPED_ROWS triples
+    expect(rows).to_have_count(CAPPED_ROWS, timeout=15_000)
     expect(notice).to_be_visible()
-    expect(notice).to_have_text(re.compile(rf"^Only the first {ROW_LIMIT} results are shown: .*\b{ROW_LIMIT}\b"))
+    expect(notice).to_have_text(re.compile(rf"^Only the first {CAPPED_ROWS} results are shown: .*\b{CAPPED_ROWS}\b"))
     expect(notice).to_have_attribute("role", "status")
     assert_accessible(page, "editor, row-limit notice")
     screenshot(page, "sparql-editor-row-limit")
@@ -175,6 +162,6 @@ def test_the_editor_says_when_the_row_limit_cut_the_answer(page: Page, capped_se
     expect(notice).to_have_text("")
     expect(notice).to_be_hidden()
 
-    run_query(page, f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {ROW_LIMIT + 1}")  # one over: the notice again
-    expect(rows).to_have_count(ROW_LIMIT, timeout=15_000)
+    run_query(page, f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {CAPPED_ROWS + 1}")  # one over: the notice again
+    expect(rows).to_have_count(CAPPED_ROWS, timeout=15_000)
     expect(notice).to_be_visible()

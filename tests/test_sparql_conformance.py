@@ -26,12 +26,6 @@ STAR = "SELECT * WHERE { ?o ?p2 ?s . ?s ?p ?o . BIND(1 AS ?a) } LIMIT 2"
 ORDER = ["o", "p2", "s", "p", "a"]
 
 
-@pytest.fixture(scope="module")
-def app(settings: Settings, built_dist: Path) -> Iterator[Flask]:
-    with embedded_app(settings, built_dist) as app:
-        yield app
-
-
 def columns(media_type: str, body: bytes) -> list[str]:
     """The answer's variables, read by a parser of each format (not by ours)."""
     if media_type == "application/sparql-results+json":

@@ -4,7 +4,6 @@ the app's own."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,15 +14,7 @@ from ceopgraph.store.jobs import StoreUnavailable
 from ceopgraph.web.app import create_app
 from ceopgraph.web.services import close_app
 
-from .apps import embedded_app
-
 QUERY = "SELECT ?p ?o WHERE { <https://w3id.org/ceopgraph/id/quotation/past-year> ?p ?o }"
-
-
-@pytest.fixture(scope="module")
-def app(settings: Settings, built_dist: Path) -> Iterator[Flask]:
-    with embedded_app(settings, built_dist) as app:
-        yield app
 
 
 def test_repeated_get_is_replayed_with_the_same_headers(app: Flask, caplog: pytest.LogCaptureFixture) -> None:

@@ -9,7 +9,6 @@ import io
 import json
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -24,13 +23,13 @@ from rdflib.query import Result
 from requests.structures import CaseInsensitiveDict
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 
-from ceopgraph.conneg import FORMATS_BY_EXTENSION, RDF_FORMATS, RdfFormat
+from ceopgraph.conneg import RDF_FORMATS, RdfFormat
 from ceopgraph.namespaces import SD
 from ceopgraph.store.embedded import EmbeddedStore
 from ceopgraph.web.sparql import FORMAT_IRIS
 
-from .listener import Listener, listener  # noqa: F401
-from .live import LiveServer, running_server
+from .listener import Listener
+from .live import CAPPED_ROWS, LiveServer, running_server
 
 G = "https://w3id.org/ceopgraph/data/graph/"
 ID = "https://w3id.org/ceopgraph/id/"
@@ -43,14 +42,6 @@ SELECT ?s ?label ?n WHERE {
   OPTIONAL { ?s <http://purl.org/linked-data/sdmx/2009/measure#obsValue> ?n }
 } ORDER BY ?s ?label"""
 CONSTRUCT = """CONSTRUCT { ?s ?p ?o } WHERE { GRAPH <https://w3id.org/ceopgraph/data/graph/quotations> { ?s ?p ?o } }"""
-
-
-@pytest.fixture(scope="module")
-def engine(built_dist: Path) -> Iterator[EmbeddedStore]:
-    """The engine in this process, to compare the endpoint's answers with."""
-    store = EmbeddedStore.from_files([built_dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]])
-    yield store
-    store.close()
 
 
 @pytest.fixture(scope="module")
@@ -167,20 +158,20 @@ def test_w3c_protocol_case(endpoint: str, case: Case) -> None:
         assert len(Graph().parse(data=answer.text, format="turtle")) > 0
 
 
-def test_updates_changed_nothing(endpoint: str, engine: EmbeddedStore) -> None:
+def test_updates_changed_nothing(endpoint: str, built_store: EmbeddedStore) -> None:
     for case in W3C_CASES:
         if "update" in case.name:
             send(endpoint, case)
     count = requests.get(endpoint, params={"query": "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"}, timeout=10).json()
-    expected = engine.select("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")[0]["n"]
+    expected = built_store.select("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")[0]["n"]
     assert int(count["results"]["bindings"][0]["n"]["value"]) == int(expected)
 
 
-# Every result format, read back by an independent parser and compared with the engine's answer --------
+# Every result format, read back by an independent parser and compared with the engine's answer -------------
 
 
-def engine_rows(engine: EmbeddedStore) -> list[tuple[str | None, ...]]:
-    rows = engine.select(SELECT)
+def engine_rows(built_store: EmbeddedStore) -> list[tuple[str | None, ...]]:
+    rows = built_store.select(SELECT)
     return sorted(tuple(None if row.get(v) is None else str(row[v]) for v in ("s", "label", "n")) for row in rows)
 
 
@@ -201,14 +192,16 @@ def parsed_rows(media_type: str, body: bytes) -> list[tuple[str | None, ...]]:
     ["application/sparql-results+json", "application/sparql-results+xml", "text/csv", "text/tab-separated-values"],
 )
 @pytest.mark.parametrize("method", ["GET", "POST"])
-def test_select_in_every_results_format(endpoint: str, engine: EmbeddedStore, media_type: str, method: str) -> None:
+def test_select_in_every_results_format(
+    endpoint: str, built_store: EmbeddedStore, media_type: str, method: str
+) -> None:
     if method == "GET":
         answer = requests.get(endpoint, params={"query": SELECT}, headers={"Accept": media_type}, timeout=10)
     else:
         answer = requests.post(endpoint, data={"query": SELECT}, headers={"Accept": media_type}, timeout=10)
     assert answer.status_code == 200
     assert answer.headers["Content-Type"].split(";")[0] == media_type
-    expected = engine_rows(engine)
+    expected = engine_rows(built_store)
     assert len(expected) > 20
     assert parsed_rows(media_type, answer.content) == expected
 
@@ -233,7 +226,7 @@ def test_ask_in_both_results_formats(endpoint: str, fmt: str) -> None:
     ],
 )
 def test_construct_in_every_rdf_format(
-    endpoint: str, engine: EmbeddedStore, media_type: str, rdflib_format: str
+    endpoint: str, built_store: EmbeddedStore, media_type: str, rdflib_format: str
 ) -> None:
     answer = requests.get(endpoint, params={"query": CONSTRUCT}, headers={"Accept": media_type}, timeout=10)
     assert answer.status_code == 200
@@ -248,7 +241,7 @@ def test_construct_in_every_rdf_format(
             graph.add((s, p, o))
     else:
         graph = Graph().parse(data=answer.content, format=rdflib_format)
-    expected = engine.construct(CONSTRUCT)
+    expected = built_store.construct(CONSTRUCT)
     assert len(expected) > 10
     assert isomorphic(graph, expected)
 
@@ -264,25 +257,25 @@ def test_describe_a_resource(endpoint: str) -> None:
 
 @pytest.mark.parametrize("method", ["GET", POST])
 @pytest.mark.parametrize("return_format", [JSON, XML, CSV, TSV])
-def test_sparqlwrapper_select(endpoint: str, engine: EmbeddedStore, method: str, return_format: str) -> None:
+def test_sparqlwrapper_select(endpoint: str, built_store: EmbeddedStore, method: str, return_format: str) -> None:
     client = SPARQLWrapper(endpoint, returnFormat=return_format)
     client.setMethod(method)
     client.setQuery(SELECT)
     result = client.query()
     media_type = result.response.headers["Content-Type"].split(";")[0]
     body = result.response.read()
-    assert parsed_rows(media_type, body) == engine_rows(engine)
+    assert parsed_rows(media_type, body) == engine_rows(built_store)
 
 
 @pytest.mark.parametrize("method", ["GET", POST])
 @pytest.mark.parametrize("return_format", [TURTLE, N3, RDFXML, XML, JSONLD])
-def test_sparqlwrapper_construct(endpoint: str, engine: EmbeddedStore, method: str, return_format: str) -> None:
+def test_sparqlwrapper_construct(endpoint: str, built_store: EmbeddedStore, method: str, return_format: str) -> None:
     client = SPARQLWrapper(endpoint, returnFormat=return_format)
     client.setMethod(method)
     client.setQuery(CONSTRUCT)
     converted = client.queryAndConvert()
     graph = converted if isinstance(converted, Graph) else Graph().parse(data=converted, format="turtle")
-    assert isomorphic(graph, engine.construct(CONSTRUCT))
+    assert isomorphic(graph, built_store.construct(CONSTRUCT))
 
 
 @pytest.mark.parametrize("method", ["GET", POST])
@@ -349,14 +342,12 @@ def test_malformed_input_is_never_a_server_error(endpoint: str, request_args: di
     assert answer.headers["Access-Control-Allow-Origin"] == "*"  # a browser tool can read the reason
 
 
-def test_row_cap_is_signalled(tmp_path: Path, built_dist: Path) -> None:
-    env = {"CEOPGRAPH_MAX_RESULT_ROWS": "25"}
-    with running_server(["--dist", str(built_dist), "--workers", "1"], tmp_path / "server.log", env) as server:
-        answer = requests.get(server.url + "sparql", params={"query": "SELECT * { ?s ?p ?o }"}, timeout=10)
-        assert answer.headers["X-SPARQL-MaxRows"] == "25"
-        assert len(answer.json()["results"]["bindings"]) == 25
-        small = requests.get(server.url + "sparql", params={"query": "SELECT * { ?s ?p ?o } LIMIT 3"}, timeout=10)
-        assert "X-SPARQL-MaxRows" not in small.headers
+def test_row_cap_is_signalled(capped_server: LiveServer) -> None:
+    answer = requests.get(capped_server.url + "sparql", params={"query": "SELECT * { ?s ?p ?o }"}, timeout=10)
+    assert CAPPED_ROWS == 25 and answer.headers["X-SPARQL-MaxRows"] == "25"
+    assert len(answer.json()["results"]["bindings"]) == 25
+    small = requests.get(capped_server.url + "sparql", params={"query": "SELECT * { ?s ?p ?o } LIMIT 3"}, timeout=10)
+    assert "X-SPARQL-MaxRows" not in small.headers
 
 
 # The service description --------------------------------------------------------------------------------
@@ -365,7 +356,7 @@ def test_row_cap_is_signalled(tmp_path: Path, built_dist: Path) -> None:
 @pytest.mark.parametrize(
     ("accept", "fmt"), [("text/turtle", "turtle"), ("application/rdf+xml", "xml"), ("*/*", "turtle")]
 )
-def test_service_description(endpoint: str, engine: EmbeddedStore, accept: str, fmt: str) -> None:
+def test_service_description(endpoint: str, built_store: EmbeddedStore, accept: str, fmt: str) -> None:
     answer = requests.get(endpoint, headers={"Accept": accept}, timeout=10)
     assert answer.status_code == 200
     sd = Graph().parse(data=answer.content, format=fmt)
@@ -378,7 +369,7 @@ def test_service_description(endpoint: str, engine: EmbeddedStore, accept: str, 
     assert URIRef("http://www.w3.org/ns/formats/Turtle") in formats
     dataset = sd.value(service, SD.defaultDataset)
     names = {sd.value(named, SD.name) for named in sd.objects(dataset, SD.namedGraph)}
-    assert names == set(engine.graphs())
+    assert names == set(built_store.graphs())
     assert sd.value(dataset, SD.defaultGraph) is not None
 
 

@@ -6,7 +6,6 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -24,35 +23,28 @@ COSTLY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 GRAPH = "https://w3id.org/ceopgraph/data/graph/"
 
 
-@pytest.fixture(scope="module")
-def store(built_dist: Path) -> Iterator[EmbeddedStore]:
-    embedded = EmbeddedStore.from_files([built_dist / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]], 2)
-    yield embedded
-    embedded.close()
-
-
 def bindings(answer: bytes) -> list[dict[str, dict[str, str]]]:
     result: list[dict[str, dict[str, str]]] = json.loads(answer)["results"]["bindings"]
     return result
 
 
-def test_version_and_graphs(store: EmbeddedStore) -> None:
-    assert len(store.version) == 20
-    assert URIRef(GRAPH + "figures") in store.graphs()
+def test_version_and_graphs(built_store: EmbeddedStore) -> None:
+    assert len(built_store.version) == 20
+    assert URIRef(GRAPH + "figures") in built_store.graphs()
 
 
-def test_select_binds_values_instead_of_splicing(store: EmbeddedStore) -> None:
-    rows = store.select(
+def test_select_binds_values_instead_of_splicing(built_store: EmbeddedStore) -> None:
+    rows = built_store.select(
         "SELECT ?s ?label { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?label }",
         {"s": URIRef("https://w3id.org/ceopgraph/id/quotation/past-year")},
     )
     assert [row["label"] for row in rows] == [Literal("Peter Davies on the past year", lang="en")]
 
 
-def test_execute_uses_the_union_default_graph(store: EmbeddedStore) -> None:
-    answer = store.execute(QueryJob("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", "SELECT", "json"))
+def test_execute_uses_the_union_default_graph(built_store: EmbeddedStore) -> None:
+    answer = built_store.execute(QueryJob("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", "SELECT", "json"))
     union = int(bindings(answer.body)[0]["n"]["value"])
-    per_graph = store.select("SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }")[0]["n"]
+    per_graph = built_store.select("SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }")[0]["n"]
     assert union == int(per_graph) > 500
 
 
@@ -78,47 +70,47 @@ def test_execute_uses_the_union_default_graph(store: EmbeddedStore) -> None:
     ],
 )
 def test_dataset_selection(
-    store: EmbeddedStore, selection: DatasetSelection, query_has_dataset: bool, query: str, expected: bool
+    built_store: EmbeddedStore, selection: DatasetSelection, query_has_dataset: bool, query: str, expected: bool
 ) -> None:
-    answer = store.execute(QueryJob(query, "ASK", "json", selection, query_has_dataset))
+    answer = built_store.execute(QueryJob(query, "ASK", "json", selection, query_has_dataset))
     assert json.loads(answer.body)["boolean"] is expected
 
 
-def test_rows_are_capped_with_a_signal(store: EmbeddedStore) -> None:
-    answer = store.execute(QueryJob("SELECT * { ?s ?p ?o }", "SELECT", "json", max_rows=7))
+def test_rows_are_capped_with_a_signal(built_store: EmbeddedStore) -> None:
+    answer = built_store.execute(QueryJob("SELECT * { ?s ?p ?o }", "SELECT", "json", max_rows=7))
     assert answer.truncated and len(bindings(answer.body)) == 7
-    full = store.execute(QueryJob("SELECT * { ?s ?p ?o } LIMIT 7", "SELECT", "json", max_rows=7))
+    full = built_store.execute(QueryJob("SELECT * { ?s ?p ?o } LIMIT 7", "SELECT", "json", max_rows=7))
     assert not full.truncated and len(bindings(full.body)) == 7
 
 
-def test_triples_are_capped_with_a_signal(store: EmbeddedStore) -> None:
-    answer = store.execute(QueryJob("CONSTRUCT WHERE { ?s ?p ?o }", "CONSTRUCT", "ntriples", max_rows=5))
+def test_triples_are_capped_with_a_signal(built_store: EmbeddedStore) -> None:
+    answer = built_store.execute(QueryJob("CONSTRUCT WHERE { ?s ?p ?o }", "CONSTRUCT", "ntriples", max_rows=5))
     assert answer.truncated and len(Graph().parse(data=answer.body, format="nt")) == 5
 
 
-def test_errors_are_domain_exceptions(store: EmbeddedStore) -> None:
+def test_errors_are_domain_exceptions(built_store: EmbeddedStore) -> None:
     with pytest.raises(QuerySyntaxError, match="does not parse"):
-        store.execute(QueryJob("ASK {", "ASK", "json"))
+        built_store.execute(QueryJob("ASK {", "ASK", "json"))
     with pytest.raises(QueryEvaluationError):
-        store.execute(QueryJob("SELECT (<http://ex/f>(1) AS ?x) {}", "SELECT", "json"))
+        built_store.execute(QueryJob("SELECT (<http://ex/f>(1) AS ?x) {}", "SELECT", "json"))
     # The worker survived both and still answers.
-    assert json.loads(store.execute(QueryJob("ASK {}", "ASK", "json")).body)["boolean"] is True
+    assert json.loads(built_store.execute(QueryJob("ASK {}", "ASK", "json")).body)["boolean"] is True
 
 
-def test_timeout_kills_the_work_and_the_pool_recovers(store: EmbeddedStore) -> None:
+def test_timeout_kills_the_work_and_the_pool_recovers(built_store: EmbeddedStore) -> None:
     started = time.monotonic()
     with pytest.raises(QueryTimeout, match="longer than the 1 s limit"):
-        store.execute(QueryJob(COSTLY, "SELECT", "json", timeout_s=1.0))
+        built_store.execute(QueryJob(COSTLY, "SELECT", "json", timeout_s=1.0))
     assert time.monotonic() - started < 2.5
-    assert json.loads(store.execute(QueryJob("ASK {}", "ASK", "json", timeout_s=10)).body)["boolean"] is True
+    assert json.loads(built_store.execute(QueryJob("ASK {}", "ASK", "json", timeout_s=10)).body)["boolean"] is True
 
 
-def test_a_costly_query_does_not_hold_up_others(store: EmbeddedStore) -> None:
+def test_a_costly_query_does_not_hold_up_others(built_store: EmbeddedStore) -> None:
     errors: list[BaseException] = []
 
     def costly() -> None:
         try:
-            store.execute(QueryJob(COSTLY, "SELECT", "json", timeout_s=3.0))
+            built_store.execute(QueryJob(COSTLY, "SELECT", "json", timeout_s=3.0))
         except QueryTimeout as exc:
             errors.append(exc)
 
@@ -126,7 +118,7 @@ def test_a_costly_query_does_not_hold_up_others(store: EmbeddedStore) -> None:
     thread.start()
     time.sleep(0.3)
     started = time.monotonic()
-    answer = store.execute(QueryJob("ASK { ?s ?p ?o }", "ASK", "json", timeout_s=3.0))
+    answer = built_store.execute(QueryJob("ASK { ?s ?p ?o }", "ASK", "json", timeout_s=3.0))
     assert time.monotonic() - started < 0.5
     assert json.loads(answer.body)["boolean"] is True
     thread.join()
@@ -134,10 +126,10 @@ def test_a_costly_query_does_not_hold_up_others(store: EmbeddedStore) -> None:
 
 
 @pytest.mark.parametrize("in_memory", [True, False])
-def test_a_store_built_in_memory_serves_endpoint_queries(store: EmbeddedStore, in_memory: bool) -> None:
+def test_a_store_built_in_memory_serves_endpoint_queries(built_store: EmbeddedStore, in_memory: bool) -> None:
     """A store built in memory gives its query workers a scratch dump to hold in memory, or a scratch
     copy on disk, removed on close."""
-    copy = EmbeddedStore(store.engine, "copy", query_processes=1, limits=QueryLimits(in_memory=in_memory))
+    copy = EmbeddedStore(built_store.engine, "copy", query_processes=1, limits=QueryLimits(in_memory=in_memory))
     try:
         answer = copy.execute(QueryJob("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", "SELECT", "json"))
         assert int(bindings(answer.body)[0]["n"]["value"]) > 500
@@ -146,8 +138,8 @@ def test_a_store_built_in_memory_serves_endpoint_queries(store: EmbeddedStore, i
 
 
 @pytest.mark.parametrize("in_memory", [True, False])
-def test_a_store_built_in_memory_removes_its_scratch_copy_on_close(store: EmbeddedStore, in_memory: bool) -> None:
-    copy = EmbeddedStore(store.engine, "copy", query_processes=1, limits=QueryLimits(in_memory=in_memory))
+def test_a_store_built_in_memory_removes_its_scratch_copy_on_close(built_store: EmbeddedStore, in_memory: bool) -> None:
+    copy = EmbeddedStore(built_store.engine, "copy", query_processes=1, limits=QueryLimits(in_memory=in_memory))
     copy.start_query_pool(wait=True)
     scratch = Path(copy._dump.name) if copy._dump is not None else copy._scratch.path if copy._scratch else None
     assert scratch is not None and scratch.is_dir()

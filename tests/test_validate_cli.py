@@ -19,7 +19,7 @@ from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, RdfFormat
 from ceopgraph.namespaces import prefix_map
 
 from .conftest import ROOT
-from .listener import Listener, listener  # noqa: F401 (the fixture)
+from .listener import Listener
 from .submissions import HERE as SUBMISSIONS
 from .submissions import MUTATIONS, absolute, mutate
 from .test_rdfio import REFUSED, hostile

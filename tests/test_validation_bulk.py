@@ -16,7 +16,7 @@ from ceopgraph.validation.bulk import UnsafeShapes, split_shapes
 from ceopgraph.validation.engine import validate_graph
 from ceopgraph.validation.report import Result
 
-from .listener import Listener, listener  # noqa: F401 (the fixture)
+from .listener import Listener
 from .submissions import MUTATIONS, PUBLISHED, Corpus, absolute, mutate
 
 # IC-1 as first written: a UNION whose first group filters on $this. Run once for all focus nodes,

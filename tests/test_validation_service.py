@@ -47,7 +47,7 @@ from ceopgraph.web.validation import EXAMPLE_NAME, REPORT_TYPES, report_page
 
 from .apps import embedded_app
 from .conftest import ROOT
-from .listener import Listener, listener  # noqa: F401 (the fixture)
+from .listener import Listener
 from .submissions import BLANK_NODE, MUTATIONS, Corpus, Mutation, absolute
 from .test_rdfio import REFUSED, bounded, hostile
 
