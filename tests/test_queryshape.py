@@ -10,8 +10,7 @@ import pytest
 from ceopgraph import sparqltext
 from ceopgraph.queryshape import MAX_SHAPED_CHARS, Shape, Verdict, Verdicts, shape_of
 from ceopgraph.queryvet import CheckerUnavailable, QueryChecker
-from ceopgraph.sparql import MalformedQuery, ServiceRefused
-from ceopgraph.sparqltext import QueryRefused, UnparsableQuery
+from ceopgraph.sparqltext import QueryRefused, QueryUsesService, UnparsableQuery
 
 from .test_sparqltext import SERVICE_QUERIES
 
@@ -163,12 +162,12 @@ def test_a_query_of_a_known_shape_is_answered_without_the_checker_processes(chec
 def test_refusals_are_never_kept_for_a_shape() -> None:
     checker = QueryChecker(size=1, memory_mb=512)
     try:
-        with pytest.raises(ServiceRefused):
+        with pytest.raises(QueryUsesService):
             checker.check("SELECT * { ?a ?b ?c SERVICE ?where { ?s ?p ?o } }", timeout_s=10)
-        with pytest.raises(MalformedQuery):
+        with pytest.raises(UnparsableQuery):
             checker.check("SELECT * { ?s ?p 1 2 }", timeout_s=10)
         assert shape_of("SELECT * { ?s ?p 3 4 }") == shape_of("SELECT * { ?s ?p 1 2 }")
-        with pytest.raises(MalformedQuery):  # the same shape as the one before: parsed again, refused again
+        with pytest.raises(UnparsableQuery):  # the same shape as the one before: parsed again, refused again
             checker.check("SELECT * { ?s ?p 3 4 }", timeout_s=10)
     finally:
         checker.close()
