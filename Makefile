@@ -54,6 +54,7 @@ lint: setup
 	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/ruff format --check src tests $(wildcard bench)
 
+# One mypy run (pyproject.toml's [tool.mypy]): src/ceopgraph in strict mode, tests/ with every body checked.
 typecheck: setup
 	$(BIN)/mypy
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ceopgraph.cli import local_releases as cli_releases
 from ceopgraph.compose import open_releases
@@ -150,7 +151,7 @@ def bearer(token: str, **more: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", **more}
 
 
-def submit(url: str, token: str, data: bytes) -> tuple[int, dict[str, object]]:
+def submit(url: str, token: str, data: bytes) -> tuple[int, dict[str, Any]]:  # the draft as JSON
     status, _, body = call(url + "drafts", "POST", data, bearer(token, **{"Content-Type": "application/trig"}))
     return status, json.loads(body)
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
-from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, RDFS, SKOS, XSD
+from rdflib.namespace import DCAT, DCTERMS, OWL, PROV, RDF, RDFS, SKOS, VOID, XSD
 
 from ceopgraph.build import build_dataset, dataset_iri, graph_iri, write_dumps
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import RDF_FORMATS, RdfFormat
-from ceopgraph.namespaces import OA, PROV, QB, SCHEMA, SDMX_DIMENSION, SDMX_MEASURE, VOID
+from ceopgraph.namespaces import OA, QB, SCHEMA, SDMX_DIMENSION, SDMX_MEASURE
 
 from .conftest import ROOT, project_copy, run_build
 
@@ -130,15 +130,15 @@ def test_derived_previous_year_counts_are_marked_and_consistent(
     sources = set(union.objects(obs, PROV.wasDerivedFrom))
     assert {(s, RDF.type, QB.Observation) in union for s in sources} == {True}, "derived from observations only"
     value_range = union.value(obs, iri(settings, "def/attribute/value-range"))
-    low = int(union.value(value_range, SCHEMA.minValue))  # type: ignore[arg-type]
-    high = int(union.value(value_range, SCHEMA.maxValue))  # type: ignore[arg-type]
+    low = int(union.value(value_range, SCHEMA.minValue))  # type: ignore[call-overload]  # an xsd:integer Literal
+    high = int(union.value(value_range, SCHEMA.maxValue))  # type: ignore[call-overload]  # an xsd:integer Literal
     for count in range(low, high + 1):
         assert round((this_year / count - 1) * 100) == change, f"{count} does not give {change}%"
     assert round((this_year / (low - 1) - 1) * 100) != change
     assert round((this_year / (high + 1) - 1) * 100) != change
 
 
-def selectors(union: Graph) -> list[tuple[str, str, str]]:
+def selectors(union: Graph) -> list[tuple[str, ...]]:
     rows = union.query(
         """
         PREFIX oa: <http://www.w3.org/ns/oa#>
@@ -149,7 +149,8 @@ def selectors(union: Graph) -> list[tuple[str, str, str]]:
           OPTIONAL { ?q oa:prefix ?prefix } OPTIONAL { ?q oa:suffix ?suffix }
         } ORDER BY ?segment"""
     )
-    return [tuple(str(v) if v is not None else "" for v in row) for row in rows]  # type: ignore[misc]
+    # A SELECT's rows are ResultRows; rdflib types them as any query's result.
+    return [tuple(str(v) if v is not None else "" for v in row) for row in rows]  # type: ignore[union-attr]
 
 
 def test_there_is_a_segment_for_every_citation(union: Graph) -> None:
@@ -314,7 +315,7 @@ def test_dumps_round_trip_to_isomorphic_graphs(
         names = {g for *_, g in dataset.quads()}
         assert {g for *_, g in parsed.quads()} == names
         for name in names:
-            assert isomorphic(parsed.graph(name), dataset.graph(name)), name  # type: ignore[arg-type]
+            assert isomorphic(parsed.graph(name), dataset.graph(name)), name
     else:
         parsed_graph = Graph().parse(dumps[fmt.name], format=fmt.rdflib_name)
         assert isomorphic(parsed_graph, union)

@@ -11,6 +11,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ def _server(
     env: dict[str, str] | None = None,
     workers: int = 2,
     threads: int = 32,
-):
+) -> AbstractContextManager[LiveServer]:
     log = tmp_path_factory.mktemp(server) / "server.log"
     args = ["--dist", str(dist), "--workers", str(workers), "--threads", str(threads), "--server", server]
     return running_server(args, log, env)

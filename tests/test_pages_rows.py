@@ -68,7 +68,7 @@ def test_rows_that_do_not_fit_are_left_off_not_the_page(caplog: pytest.LogCaptur
 def test_join_merges_solutions_that_bind_the_keys_alike() -> None:
     a, b, d = URIRef("https://example.org/a"), URIRef("https://example.org/b"), URIRef("https://example.org/d")
     left = [{"obs": a, "dataset": d, "value": Literal(1)}, {"obs": b, "dataset": d, "value": Literal(2)}]
-    right = [
+    right: list[dict[str, Node]] = [
         {"obs": a, "dataset": d, "status": Literal("reported")},
         {"obs": a, "dataset": d, "status": Literal("revised")},
         {"obs": a, "dataset": URIRef("https://example.org/other")},  # another dataset: not joined

@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import pickle
 from pathlib import Path
+from typing import Any
 
 import pytest
+from rdflib import Dataset
 
 from ceopgraph import rdfio
 from ceopgraph.cli import local_releases
@@ -73,11 +75,11 @@ def test_a_stored_drafts_content_is_parsed_once(
     parsed: list[str] = []
     real = rdfio.parse_dataset
 
-    def counting(data: bytes, *args: object, **kwargs: object) -> object:
+    def counting(data: bytes, *args: Any, **kwargs: Any) -> Dataset:
         parsed.append(hashlib.sha256(data).hexdigest())
         return real(data, *args, **kwargs)
 
-    monkeypatch.setattr(drafting.rdfio, "parse_dataset", counting)
+    monkeypatch.setattr(rdfio, "parse_dataset", counting)  # the module drafting calls it in
     monkeypatch.setattr(drafting, "_stored", {})  # nothing parsed by an earlier test of this process
     releases.publish(OPERATOR, first.id, None)
     refreshed = releases.current_diff(OPERATOR, second.id)

@@ -11,6 +11,7 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -154,10 +155,10 @@ def test_attacks_are_refused_and_change_nothing(server: ReleaseServer, listener:
             status, _, _ = call(url + "sparql", "POST", body, headers)
             assert 400 <= status < 500
     for name, _reason in REFUSED:
-        path = hostile(name, listener.url, tmp_path)
-        media = {"rdf": "application/rdf+xml", "jsonld": "application/ld+json"}[path.suffix.lstrip(".")]
+        file = hostile(name, listener.url, tmp_path)
+        media = {"rdf": "application/rdf+xml", "jsonld": "application/ld+json"}[file.suffix.lstrip(".")]
         status, _, answer = call(
-            url + "drafts", "POST", path.read_bytes(), bearer(server.submitter, **{"Content-Type": media})
+            url + "drafts", "POST", file.read_bytes(), bearer(server.submitter, **{"Content-Type": media})
         )
         assert status == 400, (name, answer)
     assert listener.requests == 0
@@ -205,7 +206,7 @@ def test_revocation_takes_effect_at_once_in_every_worker(server: ReleaseServer) 
 def _declared_too_large(url: str, token: str) -> int:
     """A draft declaring 64 MB: refused from its head, before a byte of the body is read."""
     parts = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)  # type: ignore[arg-type]  # a URL with a host
     try:
         connection.putrequest("POST", "/drafts")
         for name, value in bearer(token, **{"Content-Type": "text/turtle", "Content-Length": str(64 << 20)}).items():
@@ -219,7 +220,7 @@ def _declared_too_large(url: str, token: str) -> int:
 def test_concurrent_uploads_do_not_interfere_and_reads_go_on_during_a_publish(server: ReleaseServer) -> None:
     dump = current_dump(server.url)
     bodies = [with_since_launch(dump, 4000 + i) for i in range(6)]
-    results: dict[int, tuple[int, dict[str, object]]] = {}
+    results: dict[int, tuple[int, dict[str, Any]]] = {}
 
     def upload(index: int) -> None:
         results[index] = submit(server.url, server.submitter, bodies[index])
@@ -419,7 +420,7 @@ def test_blank_node_bombs_cost_the_server_nothing(server: ReleaseServer) -> None
     page = f"{server.url}drafts/{draft['id']}/view/doc/organisation/ceop"
     answers = set()
     for accept in ("text/turtle", "text/turtle", "application/ld+json", "application/ld+json", "text/html"):
-        status, _, body = bounded(lambda a=accept: call(page, headers=bearer(server.publisher, Accept=a)), 20.0)
+        status, _, body = bounded(lambda a=accept: call(page, headers=bearer(server.publisher, Accept=a)), 20.0)  # type: ignore[misc]  # a lambda binding the loop's values by default
         assert status == 200 and body.count(b"_:") >= (0 if accept == "text/html" else 100)
         answers.add((accept, body))  # a preview is private: no ETag, but the same bytes
     assert len(answers) == 3  # one answer per format, whichever worker gave it

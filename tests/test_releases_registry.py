@@ -47,14 +47,14 @@ class _Interface(_OnlyThe):
     def transaction(self) -> Iterator[RegistryTransaction]:
         self._calls.append("transaction")
         with self._registry.transaction() as tx:
-            yield _OnlyThe(tx, RegistryTransaction, self._calls)
+            yield _OnlyThe(tx, RegistryTransaction, self._calls)  # type: ignore[misc]  # a proxy of the protocol
 
 
 def test_the_write_path_uses_the_registry_only_through_its_interface(tmp_path: Path, built_dist: Path) -> None:
     settings = load_settings(environ={}, data_dir=tmp_path / "data")
     calls: list[str] = []
     registry = _Interface(SqliteRegistry(tmp_path / "data"), calls)
-    releases = Releases(tmp_path / "data", settings.base_uri, registry, run_in_process(settings))
+    releases = Releases(tmp_path / "data", settings.base_uri, registry, run_in_process(settings))  # type: ignore[arg-type]  # a proxy
     assert releases.ensure_first_release(built_dist / "ceopgraph.trig") is not None
     trig = (releases.release_folder(1) / "ceopgraph.trig").read_bytes()
     draft = releases.create_draft(OPERATOR, Submission(changed(trig, GOOD_FIGURE), "trig", "draft.trig"))

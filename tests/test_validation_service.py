@@ -184,13 +184,14 @@ def rendered(report: Report, media_type: str, app: Flask) -> str:
     if media_type == "text/html":
         with app.test_request_context("/validate", method="POST"):
             return report_page(report, status=200).get_data(as_text=True)
-    made = {
+    makers: dict[str, Callable[[], str | bytes]] = {
         "application/json": report.to_json,
         "text/csv": report.to_csv,
         "text/turtle": report.to_turtle,
         "application/ld+json": report.to_jsonld,
         "text/plain": report.to_text,
-    }[media_type]()
+    }
+    made = makers[media_type]()
     return made.decode() if isinstance(made, bytes) else made
 
 

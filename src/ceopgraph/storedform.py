@@ -28,7 +28,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import XSD
 from rdflib.term import Node
 
-from ceopgraph.rdfio import RdfFormat
+from ceopgraph.conneg import RdfFormat
 from ceopgraph.terms import literal, to_oxigraph
 
 _XSD = str(XSD)

@@ -231,6 +231,8 @@ class ValidationPool:
 
     def run(self, job: WorkerJob[T], timeout_s: float) -> T:
         """Run one job in a worker within ``timeout_s`` seconds: its result, or its refusal raised."""
+        # What the worker sent back is what ``job.run`` returned there (``_worker_run``), unpickled here.
+        reply: T | Refusal
         try:
             _, reply = self._workers.run(job, timeout_s)
         except pool.WorkerPoolError as exc:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, request
 
 from ceopgraph.web import requeststate
 
@@ -92,11 +92,13 @@ def _escaped(c: str) -> str:
 
 
 def _start_timer() -> None:
-    g.ceopgraph_started = time.perf_counter()
+    requeststate.current().started = time.perf_counter()
 
 
 def _elapsed_ms() -> float:
-    return (time.perf_counter() - g.get("ceopgraph_started", time.perf_counter())) * 1000
+    now = time.perf_counter()
+    started = requeststate.current().started
+    return (now - (now if started is None else started)) * 1000
 
 
 def server_timing(elapsed_ms: float) -> tuple[str, str]:

@@ -25,10 +25,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ceopgraph.store.jobs import StoreError
-from ceopgraph.store.protocol import Store
 from ceopgraph.web import middleware
 
 if TYPE_CHECKING:
@@ -69,10 +68,17 @@ def replayable(environ: WSGIEnvironment) -> bool:
     return path.startswith(RESOURCE_PREFIXES) and not environ.get("QUERY_STRING")
 
 
+class Versioned(Protocol):
+    """All the cache asks of a store: its version, which keys every entry (``store.protocol.Store``)."""
+
+    @property
+    def version(self) -> str: ...
+
+
 class ReplayCache:
     """WSGI middleware in front of the Flask app: see the module's docstring."""
 
-    def __init__(self, store: Store, wsgi_app: WSGIApplication, max_bytes: int) -> None:
+    def __init__(self, store: Versioned, wsgi_app: WSGIApplication, max_bytes: int) -> None:
         self._store = store
         self._next = wsgi_app
         self._max_bytes = max_bytes

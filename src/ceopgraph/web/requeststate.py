@@ -3,8 +3,9 @@
 The endpoint's WSGI fast path (``web.sparql.QueryOperations``) runs before Flask has a request, so what it
 leaves for the Flask view (a failure to answer, the query's hash for the access log) travels in the WSGI
 environ, the one object both see; a draft's preview (``web.releases``) tells the documents' views
-(``web.resources``) which data and links to use, and the page template which draft it shows. Each is a
-field of ``RequestState``, kept under one environ key and reached only through ``state_of``/``current``.
+(``web.resources``) which data and links to use, and the page template which draft it shows; the middleware
+times the request from its first hook to its last (``web.middleware``). Each is a field of ``RequestState``,
+kept under one environ key and reached only through ``state_of``/``current``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class RequestState:
     query_hash: str | None = None  # the query's hash, for the access log
     view: View | None = None  # the data and links a draft's preview shows documents with
     draft_preview: DraftSummary | None = None  # the draft a preview page shows (its banner)
+    started: float | None = None  # when the app took the request (perf_counter), for Server-Timing and the log
 
 
 def state_of(environ: dict[str, Any]) -> RequestState:
