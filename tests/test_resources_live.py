@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import http.client
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -29,13 +31,18 @@ RAW_PATHS = [
 ]
 
 
-def raw_get(server: LiveServer, path: str, accept: str = "text/html") -> http.client.HTTPResponse:
+@contextmanager
+def raw_get(server: LiveServer, path: str, accept: str = "text/html") -> Iterator[http.client.HTTPResponse]:
+    """The answer to ``GET path`` sent as it is (no client normalises it); the connection closed afterwards."""
     address = urllib.parse.urlsplit(server.url)
     connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=10)
-    connection.putrequest("GET", path, skip_accept_encoding=True)
-    connection.putheader("Accept", accept)
-    connection.endheaders()
-    return connection.getresponse()
+    try:
+        connection.putrequest("GET", path, skip_accept_encoding=True)
+        connection.putheader("Accept", accept)
+        connection.endheaders()
+        yield connection.getresponse()
+    finally:
+        connection.close()
 
 
 @pytest.fixture(params=["granian", "gunicorn"])
@@ -46,33 +53,33 @@ def either_server(request: pytest.FixtureRequest) -> LiveServer:
 
 @pytest.mark.parametrize("path", RAW_PATHS)
 def test_hostile_request_lines_never_redirect_off_host_or_fail(either_server: LiveServer, path: str) -> None:
-    answer = raw_get(either_server, path)
-    body = answer.read().decode("utf-8", "replace")
-    assert answer.status in (400, 404), (path, answer.status)
-    location = answer.getheader("Location")
-    assert location is None or (location.startswith("/") and not location.startswith("//"))
-    assert "<script>" not in body and "evil.example" not in body
+    with raw_get(either_server, path) as answer:
+        body = answer.read().decode("utf-8", "replace")
+        assert answer.status in (400, 404), (path, answer.status)
+        location = answer.getheader("Location")
+        assert location is None or (location.startswith("/") and not location.startswith("//"))
+        assert "<script>" not in body and "evil.example" not in body
 
 
 def test_id_redirects_relative_to_the_document(live_server: LiveServer) -> None:
-    answer = raw_get(live_server, "/id/person/peter-davies", "text/turtle")
-    assert answer.status == 303
-    assert answer.getheader("Location") == "/doc/person/peter-davies"
+    with raw_get(live_server, "/id/person/peter-davies", "text/turtle") as answer:
+        assert answer.status == 303
+        assert answer.getheader("Location") == "/doc/person/peter-davies"
 
 
 def test_dumps_download_from_the_served_dist(live_server: LiveServer) -> None:
-    answer = raw_get(live_server, "/dumps/ceopgraph.nt", "*/*")
-    assert answer.status == 200
-    assert answer.getheader("Content-Type", "").startswith("application/n-triples")
-    assert len(answer.read()) > 10_000
+    with raw_get(live_server, "/dumps/ceopgraph.nt", "*/*") as answer:
+        assert answer.status == 200
+        assert answer.getheader("Content-Type", "").startswith("application/n-triples")
+        assert len(answer.read()) > 10_000
 
 
 def test_pages_report_their_render_time(live_server: LiveServer) -> None:
-    answer = raw_get(live_server, "/data/annual-review-2012-13")
-    answer.read()
-    timing = answer.getheader("Server-Timing", "")
-    assert timing.startswith("app;dur=")
-    assert float(timing.split("=", 1)[1]) >= 0  # how fast: bench/scale.py, not a test
+    with raw_get(live_server, "/data/annual-review-2012-13") as answer:
+        answer.read()
+        timing = answer.getheader("Server-Timing", "")
+        assert timing.startswith("app;dur=")
+        assert float(timing.split("=", 1)[1]) >= 0  # how fast: bench/scale.py, not a test
 
 
 @pytest.mark.parametrize(
