@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -35,6 +36,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if tiers.is_live(item):
             item.add_marker(tiers.LIVE)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    tiers.install()  # from the start, so that the census counts every process the run starts
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A parallel run's worker hands its census to the controlling process (``pytest_testnodedown``)."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["started"] = dict(tiers.GUARD.started)
+
+
+def pytest_testnodedown(node: Any, error: object) -> None:
+    for kind, count in getattr(node, "workeroutput", {}).get("started", {}).items():
+        tiers.GUARD.started[kind] = tiers.GUARD.started.get(kind, 0) + count
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The census of what the run started: server starts are the suite's dearest fixture."""
+    started = sorted(tiers.GUARD.started.items(), key=lambda item: (-item[1], item[0]))
+    if started:
+        terminalreporter.write_sep("-", "processes started by the run")
+        for kind, count in started:
+            terminalreporter.write_line(f"{count:6d}  {kind}")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -107,3 +107,29 @@ def test_the_code_under_test_may_start_its_own_workers() -> None:
         finally:
             pool.close()
     assert status == "ok" and isinstance(pid, int)
+
+
+@pytest.mark.parametrize(
+    ("argv", "kind"),
+    [
+        ([sys.executable, "-m", "ceopgraph.cli", "serve", "--port", "9"], "ceopgraph serve (server)"),
+        ([sys.executable, "-m", "ceopgraph.cli", "build", "--out", "dist"], "ceopgraph build"),
+        (["/usr/local/bin/ceopgraph", "serve"], "ceopgraph serve (server)"),
+        (["/venv/bin/oxigraph", "serve", "--location", "db"], "oxigraph (SPARQL store)"),
+        (
+            [sys.executable, "-c", "from ceopgraph.processes.sandbox import confine"],
+            "worker process of an app in the suite's own process",
+        ),
+        (["chromium", "--headless"], "chromium"),
+        ("true", "true"),
+    ],
+)
+def test_the_census_names_each_started_process_by_its_argument_vector(argv: object, kind: str) -> None:
+    assert tiers.process_kind(argv) == kind
+
+
+def test_the_census_counts_a_server_start() -> None:
+    census = tiers._Guard()
+    census.count([sys.executable, "-m", "ceopgraph.cli", "serve"])
+    census.count([sys.executable, "-m", "ceopgraph.cli", "serve", "--server", "gunicorn"])
+    assert census.started == {"ceopgraph serve (server)": 2}

@@ -112,12 +112,20 @@ class StartedAProcess(Exception):
 
 @dataclass
 class _Guard:
-    """What the audit hook consults: the fast-tier test running, if any, and what was refused in it."""
+    """What the audit hook consults: the fast-tier test running, if any, and what was refused in it; and
+    the census of the processes the whole run started, by kind (``started``)."""
 
     test: str | None = None
     refused: list[str] = field(default_factory=list)
+    started: dict[str, int] = field(default_factory=dict)
+
+    def count(self, argv: object) -> None:
+        kind = process_kind(argv)
+        self.started[kind] = self.started.get(kind, 0) + 1
 
     def hook(self, event: str, args: tuple[object, ...]) -> None:
+        if event == "subprocess.Popen":
+            self.count(args[1])
         if self.test is None or event not in PROCESS_EVENTS:
             return
         origin = _innermost_project_module(sys._getframe(1))
@@ -128,6 +136,27 @@ class _Guard:
             )
             self.refused.append(what)
             raise StartedAProcess(what)
+
+
+def process_kind(argv: object) -> str:
+    """What a started process is, from its argument vector: ``ceopgraph serve`` (a server), another
+    ``ceopgraph`` command, a SPARQL store, or anything else by its program's name."""
+    words = [os.fspath(word) if isinstance(word, (str, os.PathLike)) else repr(word) for word in _as_list(argv)]
+    program = PurePath(words[0]).name if words else "?"
+    if "ceopgraph.cli" in words[:3] or program == "ceopgraph":
+        command = words[words.index("ceopgraph.cli") + 1] if "ceopgraph.cli" in words[:3] else " ".join(words[1:2])
+        return "ceopgraph serve (server)" if command == "serve" else f"ceopgraph {command}"
+    if program in ("oxigraph", "virtuoso-t"):
+        return f"{program} (SPARQL store)"
+    if words[1:2] == ["-c"] and "ceopgraph.processes" in " ".join(words[2:3]):
+        return "worker process of an app in the suite's own process"
+    return program
+
+
+def _as_list(argv: object) -> list[object]:
+    if isinstance(argv, (str, bytes, os.PathLike)):
+        return [argv]
+    return list(argv) if isinstance(argv, (list, tuple)) else []
 
 
 def _innermost_project_module(frame: types.FrameType | None) -> str | None:
@@ -151,8 +180,8 @@ _installed: list[bool] = []
 
 
 def install() -> None:
-    """Add the audit hook once per interpreter (an audit hook cannot be removed; it does nothing between
-    fast-tier tests)."""
+    """Add the audit hook once per interpreter (an audit hook cannot be removed; between fast-tier tests
+    it only counts the processes started)."""
     if not _installed:
         sys.addaudithook(GUARD.hook)
         _installed.append(True)
