@@ -40,8 +40,7 @@ Triple = tuple[Node, Node, Node]
 REVERTS = "reverts"
 REMOVALS = "removals"
 ACKNOWLEDGEMENTS = (REVERTS, REMOVALS)
-# Removing more than this share of a kind's members is a warning (1 of 4 threat areas is; 1 of 16 figures
-# is not).
+# Removing more than this share of a kind's members is a warning (1 of the 8 figures is; 1 of 20 would not be).
 REMOVAL_SHARE = 0.1
 # The kinds the home page lists: a draft that leaves none of them leaves the page without content.
 HOME_PAGE_KINDS = ("threat_areas", "quotations", "claims")
