@@ -181,7 +181,7 @@ def test_publish_refuses_violations_and_a_stale_diff(releases: Releases) -> None
         releases.publish(pat, second.id, releases.draft(pat, second.id).version)
     refreshed = releases.current_diff(pat, second.id)
     assert refreshed.base_release == 2 and refreshed.made_from == 1
-    with pytest.raises(NotAcknowledged, match="made from release 1 .* release 2: Children protected since"):
+    with pytest.raises(NotAcknowledged, match=r"made from release 1 .* release 2: Children protected since"):
         releases.publish(pat, second.id, refreshed.version)  # it takes back release 2's change
     reviewed = releases.draft(pat, second.id).version
     assert releases.publish(pat, second.id, reviewed, acknowledged=frozenset({"reverts"})).n == 3
