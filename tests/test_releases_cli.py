@@ -53,3 +53,15 @@ def test_tokens_drafts_export_and_import(tmp_path: Path, built_dist: Path) -> No
     assert (copy.release_folder(2) / "ceopgraph.nq").read_bytes() == (
         releases.release_folder(2) / "ceopgraph.nq"
     ).read_bytes()
+
+    # A draft made from release 1, after release 2: its diff says what it takes back, and the operator too
+    # publishes it only by acknowledging that.
+    (tmp_path / "stale.trig").write_bytes(release_1.replace(b"obsValue 16568", b"obsValue 16570"))
+    stale = cli(data, "draft", "create", "--base", "1", str(tmp_path / "stale.trig"))
+    stale_id = stale.stdout.split()[1].rstrip(":")
+    diff = cli(data, "draft", "diff", stale_id)
+    assert "made from release 1" in diff.stdout and "needs --acknowledge reverts: It was made from" in diff.stdout
+    refused = cli(data, "draft", "publish", stale_id)
+    assert refused.returncode == 1 and "needs acknowledge=reverts" in refused.stderr
+    published = cli(data, "draft", "publish", "--acknowledge", "reverts", stale_id)
+    assert published.returncode == 0 and "release 3" in published.stdout, published.stderr

@@ -5,8 +5,10 @@ nothing."""
 from __future__ import annotations
 
 import inspect
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,38 @@ def test_a_transaction_commits_every_step_or_none(tmp_path: Path) -> None:
     with registry.transaction() as tx:
         assert tx.current() == 1 and tx.next_release() == 2 and tx.release_numbers() == {1}
         assert tx.release(1) == release and tx.release(1 << 70) is None and tx.latest_in_force_before(1) is None
+
+
+# The drafts table as schema 1 made it, before drafts recorded the release they were made from.
+_SCHEMA_1_DRAFTS = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO meta VALUES ('schema', '1'), ('current', '3'), ('generation', '3');
+CREATE TABLE drafts (
+    id TEXT PRIMARY KEY, owner TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN ('open', 'published', 'discarded')),
+    created TEXT NOT NULL, updated TEXT NOT NULL, source TEXT NOT NULL, nquads BLOB NOT NULL,
+    triples INTEGER NOT NULL, conforms INTEGER NOT NULL, violations INTEGER NOT NULL, report TEXT NOT NULL,
+    base_release INTEGER NOT NULL, diff TEXT NOT NULL, changeset BLOB NOT NULL, release INTEGER,
+    revision INTEGER NOT NULL
+);
+"""
+_SCHEMA_1_DRAFT = ("d1", "sam", "open", "t0", "t1", "a.trig", b"", 0, 1, 0, "{}", 3, "{}", b"", None, 2)
+
+
+def test_a_registry_of_schema_1_is_migrated_and_its_exports_still_load(tmp_path: Path) -> None:
+    """Drafts made before the base release was recorded: taken to be made from the release they were
+    diffed against, needing no acknowledgement until their diff is computed again."""
+    old = tmp_path / "old"
+    old.mkdir()
+    db = sqlite3.connect(old / "registry.sqlite3")
+    db.executescript(_SCHEMA_1_DRAFTS)
+    db.execute(f"INSERT INTO drafts VALUES ({', '.join('?' * len(_SCHEMA_1_DRAFT))})", _SCHEMA_1_DRAFT)
+    db.commit()
+    db.close()
+    registry = SqliteRegistry(old)
+    found = registry.draft_summary("d1", None)
+    assert found is not None and (found.base_release, found.made_from, found.needs()) == (3, 3, {})
+    assert found.revision == 2 and registry.meta()["schema"] == "2"
+    assert SqliteRegistry(old).draft_summary("d1", None) == found  # opened again: nothing to migrate
+    fresh = SqliteRegistry(tmp_path / "new")
+    fresh.load_rows({"drafts": [list(_SCHEMA_1_DRAFT)]}, {})  # an export of schema 1
+    assert fresh.draft_summary("d1", None) == replace(found, made_from=0)

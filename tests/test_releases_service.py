@@ -27,6 +27,7 @@ from ceopgraph.releases.service import (
     DraftInvalid,
     DraftNotFound,
     Forbidden,
+    NotAcknowledged,
     PreconditionRequired,
     Releases,
     _hold,
@@ -179,8 +180,11 @@ def test_publish_refuses_violations_and_a_stale_diff(releases: Releases) -> None
     with pytest.raises(Conflict):  # its diff was against release 1
         releases.publish(pat, second.id, releases.draft(pat, second.id).version)
     refreshed = releases.current_diff(pat, second.id)
-    assert refreshed.base_release == 2
-    assert releases.publish(pat, second.id, releases.draft(pat, second.id).version).n == 3
+    assert refreshed.base_release == 2 and refreshed.made_from == 1
+    with pytest.raises(NotAcknowledged, match=r"made from release 1 .* release 2: Children protected since"):
+        releases.publish(pat, second.id, refreshed.version)  # it takes back release 2's change
+    reviewed = releases.draft(pat, second.id).version
+    assert releases.publish(pat, second.id, reviewed, acknowledged=frozenset({"reverts"})).n == 3
     assert releases.registry.state()[0] == 3
     with pytest.raises(Conflict):
         releases.publish(pat, first.id, releases.draft(pat, first.id).version)
@@ -369,7 +373,7 @@ def test_a_large_draft_can_be_compared_again_after_another_release(tmp_path: Pat
     tight.publish(pat, first.id, tight.draft(pat, first.id).version)
     refreshed = tight.current_diff(pat, second.id)
     assert refreshed.base_release == 2 and refreshed.revision == second.revision + 1
-    assert tight.publish(pat, second.id, refreshed.version).n == 3
+    assert tight.publish(pat, second.id, refreshed.version, acknowledged=frozenset({"reverts"})).n == 3
     assert ("refresh-diff", "done") in [(r.action, r.outcome) for r in tight.registry.audit_records()]
 
 

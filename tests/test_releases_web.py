@@ -208,6 +208,7 @@ PREFLIGHTS = {
     "/drafts/ID/replace": {"POST", "OPTIONS"},
     "/drafts/ID/discard": {"POST", "OPTIONS"},
     "/drafts/ID/diff": {"GET", "HEAD", "OPTIONS"},
+    "/drafts/ID/diff.json": {"GET", "HEAD", "OPTIONS"},
     "/drafts/ID/sparql": {"GET", "HEAD", "POST", "OPTIONS"},
     "/drafts/ID/view/": {"GET", "HEAD", "OPTIONS"},
     "/drafts/ID/view/doc/x": {"GET", "HEAD", "OPTIONS"},
@@ -232,3 +233,144 @@ def test_every_write_path_preflight_lists_exactly_the_methods_its_route_takes(ap
         assert answer.status_code == 204, path
         assert set(answer.headers["Allow"].split(", ")) == methods, path
         assert answer.headers["Access-Control-Allow-Methods"] == answer.headers["Allow"]
+
+
+# The diff a reviewer reads, and what a publish must acknowledge ---------------------------------------
+
+IMAGES = "https://w3id.org/ceopgraph/def/threat-area/indecent-images"
+
+
+@pytest.fixture
+def fresh(tmp_path: Path, settings: Settings, built_dist: Path) -> Iterator[Flask]:
+    """An app over its own data directory (release 1), for tests that publish."""
+    data_dir = tmp_path / "data"
+    assert local_releases(data_dir).ensure_first_release(built_dist / "ceopgraph.trig") is not None
+    with embedded_app(settings, built_dist, data_dir=data_dir, writes_per_client=1000, writes_per_token=1000) as made:
+        yield made
+
+
+def _with_alt_labels(dump: bytes, n: int) -> bytes:
+    labels = ", ".join(f'"alias {i}"@en' for i in range(n))
+    return dump + f"\n<{BASE}data/graph/threat-areas> {{ <{IMAGES}> <{SKOS}altLabel> {labels} . }}\n".encode()
+
+
+BASE = "https://w3id.org/ceopgraph/"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+
+
+def test_the_diff_page_lists_every_change_its_link_gives_json_and_its_counts_agree(app: Flask) -> None:
+    """The issue: the page said "10 triple(s) added" and "submitted: 479 added", an added altLabel was
+    "1 triple(s) added", nowhere saying which, and its "the diff as JSON" link opened the same HTML."""
+    client = app.test_client()
+    _, sam = _token(app, "submitter", "Sam")
+    draft = _draft(client, sam, _with_alt_labels(changed(_dump(client), GOOD_FIGURE), 1))
+    page = client.get(f"/drafts/{draft['id']}/diff", headers={**sam, "Accept": "text/html"}).get_data(as_text=True)
+    assert 'id="counts">1 statement(s) added, 0 removed, 1 changed' in page
+    assert "triple(s) added, " not in page  # one set of counts
+    altlabel = re.search(r'<tr class="added">.*?</tr>', page, re.S)
+    assert altlabel and "skos:altLabel" in altlabel.group() and "alias 0" in altlabel.group()
+    assert f'href="/drafts/{draft["id"]}/view/def/threat-area/indecent-images"' in page  # into the preview
+    assert "<td>2255</td><td>2300</td>" in page.replace("\n    ", "")
+    link = re.search(r'href="([^"]+)" id="diff-json"', page)
+    assert link and link.group(1) == f"/drafts/{draft['id']}/diff.json"
+    as_json = client.get(link.group(1), headers={**sam, "Accept": "text/html,*/*;q=0.8"})  # as a browser asks
+    assert as_json.mimetype == "application/json" and as_json.get_json()["statements"] == {
+        "added": 1,
+        "removed": 0,
+        "changed": 1,
+    }
+    negotiated = client.get(f"/drafts/{draft['id']}/diff", headers={**sam, "Accept": "application/json"})
+    assert negotiated.get_json() == as_json.get_json()
+    trig = client.get(f"/drafts/{draft['id']}/diff.trig", headers={**sam, "Accept": "text/html"})
+    assert trig.mimetype == "application/trig" and b"diff#added" in trig.data
+
+
+def test_the_diff_page_caps_its_rows(app: Flask) -> None:
+    client = app.test_client()
+    _, sam = _token(app, "submitter", "Sam")
+    draft = _draft(client, sam, _with_alt_labels(_dump(client), 350))
+    page = client.get(f"/drafts/{draft['id']}", headers={**sam, "Accept": "text/html"}).get_data(as_text=True)
+    table = page.split('id="statement-changes"', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr class=") == 300
+    assert "And 50 more change(s), all in the diff as JSON." in page
+
+
+def test_a_draft_that_removes_most_of_the_release_needs_acknowledge_removals(fresh: Flask) -> None:
+    """The issue: a draft from ``/validate/example-submission.ttl`` plus one figure removed 456 statements,
+    every threat area, quotation and claim, and was published with one click."""
+    client = fresh.test_client()
+    _, sam = _token(fresh, "submitter", "Sam")
+    _, pat = _token(fresh, "publisher", "Pat")
+    example = client.get("/validate/example-submission.ttl").data
+    figure = (
+        b"\n<https://w3id.org/ceopgraph/data/annual-review-2012-13/children-safeguarded/2013-2014> "
+        b'<http://www.w3.org/2000/01/rdf-schema#label> "Children safeguarded and protected, 2013-2014"@en .\n'
+    )
+    made = client.post("/drafts", data=example + figure, headers={**sam, "Content-Type": "text/turtle"})
+    assert made.status_code == 201, made.data
+    draft = made.get_json()
+    assert draft["acknowledge"] == ["removals"]
+    diff = client.get(f"/drafts/{draft['id']}/diff", headers=pat).get_json()
+    assert diff["statements"]["removed"] > 400
+    page = client.get(f"/drafts/{draft['id']}", headers={**pat, "Accept": "text/html"}).get_data(as_text=True)
+    warnings = page.split('id="warnings"', 1)[1].split("</div>", 1)[0]
+    assert "It removes 4 of the 4 threat areas of release 1" in warnings and "The home page would be empty" in warnings
+    assert page.index('id="warnings"') < page.index('id="counts"')  # at the top of the diff
+    assert 'name="acknowledge" value="removals" required' in page
+    registry = _releases(fresh).registry
+    before = registry.state()
+    version = {"If-Match": f'"{draft["version"]}"'}
+    refused = client.post(f"/drafts/{draft['id']}/publish", headers={**pat, **version})
+    assert refused.status_code == 409 and "acknowledge=removals" in refused.get_json()["error"]
+    assert "It removes 4 of the 4 threat areas" in refused.get_json()["error"]
+    wrong = client.post(f"/drafts/{draft['id']}/publish?acknowledge=reverts", headers={**pat, **version})
+    assert wrong.status_code == 409 and registry.state() == before
+    bogus = client.post(f"/drafts/{draft['id']}/publish?acknowledge=everything", headers={**pat, **version})
+    assert bogus.status_code == 400 and "acknowledge=everything: not an acknowledgement" in bogus.get_json()["error"]
+    done = client.post(
+        f"/drafts/{draft['id']}/publish",
+        data={"acknowledge": "reverts,removals"},
+        headers={**pat, **version},
+    )
+    assert done.status_code == 201, done.data
+    assert ("publish", "refused") in [(r.action, r.outcome) for r in registry.audit_records()]
+
+
+def test_a_stale_draft_shows_what_it_reverts_and_needs_acknowledge_reverts(fresh: Flask) -> None:
+    """The issue: a draft made from release 1, diffed again against release 2, showed a change of release
+    2's as its own, nothing said it was written against release 1, and one click reverted release 2."""
+    client = fresh.test_client()
+    _, sam = _token(fresh, "submitter", "Sam")
+    _, pat = _token(fresh, "publisher", "Pat")
+    one = _dump(client)
+    first = _draft(client, sam, changed(one, GOOD_FIGURE))
+    published = client.post(f"/drafts/{first['id']}/publish", headers={**pat, "If-Match": f'"{first["version"]}"'})
+    assert published.status_code == 201, published.data
+    stale = one.replace(b"obsValue 16568", b"obsValue 16570")
+    guessed = _draft(client, sam, stale)  # no base named: release 1 matches it best
+    assert guessed["made_from"] == 1 and guessed["acknowledge"] == ["reverts"]
+    assert _draft(client, sam, _dump_of(client, 2).replace(b"obsValue 16568", b"obsValue 16570"))["made_from"] == 2
+    bad = client.post("/drafts?base=one", data=stale, headers={**sam, "Content-Type": "application/trig"})
+    assert bad.status_code == 400 and "base=one" in bad.get_json()["error"]
+    unknown = client.post("/drafts?base=9", data=stale, headers={**sam, "Content-Type": "application/trig"})
+    assert unknown.status_code == 422 and "no release 9" in unknown.get_json()["error"]
+    named = client.post("/drafts?base=2", data=stale, headers={**sam, "Content-Type": "application/trig"})
+    assert named.status_code == 201 and named.get_json()["made_from"] == 2  # as its submitter says
+    draft = guessed
+    diff = client.get(f"/drafts/{draft['id']}/diff", headers=pat).get_json()
+    (revert,) = diff["reverts"]
+    assert revert["releases"] == "release 2"
+    assert [(c["before"], c["after"]) for s in revert["subjects"] for c in s["changes"]] == [("2300", "2255")]
+    page = client.get(f"/drafts/{draft['id']}", headers={**pat, "Accept": "text/html"}).get_data(as_text=True)
+    assert "Made from release 1" in page and "What it takes back of release 2: 1 statement(s)" in page
+    version = {"If-Match": f'"{draft["version"]}"'}
+    refused = client.post(f"/drafts/{draft['id']}/publish", headers={**pat, **version})
+    assert refused.status_code == 409
+    message = refused.get_json()["error"]
+    assert "acknowledge=reverts" in message and "made from release 1" in message and "release 2: " in message
+    done = client.post(f"/drafts/{draft['id']}/publish", json={"acknowledge": ["reverts"]}, headers={**pat, **version})
+    assert done.status_code == 201, done.data
+
+
+def _dump_of(client: FlaskClient, n: int) -> bytes:
+    return client.get(f"/releases/{n}/dumps/ceopgraph.trig").data

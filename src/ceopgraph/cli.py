@@ -22,7 +22,16 @@ from ceopgraph.rdfio import UnreadableRdf, format_for_name, format_for_path, rea
 from ceopgraph.releases import drafting
 from ceopgraph.releases.registry import Conflict
 from ceopgraph.releases.remote import StoreNotUpdated, push_current
-from ceopgraph.releases.service import OPERATOR, DraftInvalid, DraftNotFound, Releases
+from ceopgraph.releases.service import (
+    OPERATOR,
+    DraftInvalid,
+    DraftNotFound,
+    NotAcknowledged,
+    Releases,
+    UnknownAcknowledgement,
+    UnknownBase,
+    acknowledgements,
+)
 from ceopgraph.server import SERVERS, serve
 from ceopgraph.store.disk import DiskStore
 from ceopgraph.validation.engine import validate_graph
@@ -282,15 +291,19 @@ def cmd_draft(args: argparse.Namespace) -> int:
             path = Path(args.target)
             fmt = format_for_name(args.input_format) if args.input_format else format_for_path(path)
             data = read_bounded(path, load_settings().max_submission_bytes)
-            draft = releases.create_draft(OPERATOR, Submission(data, fmt.name, path.name))
+            draft = releases.create_draft(OPERATOR, Submission(data, fmt.name, path.name), args.base)
             verdict = "conforms" if draft.conforms else f"{draft.violations} violation(s)"
             print(f"draft {draft.id}: {draft.triples} triples, {verdict}")
             return 0 if draft.conforms else 1
         if args.action == "diff":
             draft = releases.current_diff(OPERATOR, args.target)
             diff = json.loads(draft.diff)
-            print(f"against release {diff['base_release']}: {diff['triples']['added']} triples added, "
-                  f"{diff['triples']['removed']} removed")  # fmt: skip
+            counted = diff["statements"]
+            print(f"against release {diff['base_release']}, made from release {diff['made_from']}: "
+                  f"{counted['added']} statement(s) added, {counted['removed']} removed, "
+                  f"{counted['changed']} changed")  # fmt: skip
+            for warning in diff["warnings"]:
+                print(f"  needs --acknowledge {warning['acknowledge']}: {warning['message']}")
             for figure in diff["figures"]:
                 print(f"  {figure['change']}")
             for kind in ("threat_areas", "quotations", "claims"):
@@ -298,7 +311,8 @@ def cmd_draft(args: argparse.Namespace) -> int:
                     for item in diff[kind][change]:
                         print(f"  {kind.replace('_', ' ')} {change}: {item['label']}")
             return 0
-        release = releases.publish(OPERATOR, args.target, None)  # the operator publishes what is there
+        acknowledged = acknowledgements(args.acknowledge)
+        release = releases.publish(OPERATOR, args.target, None, acknowledged=acknowledged)  # what is there
         print(f"published release {release.n} ({release.triples} triples), now current")
         return 0
     except UnreadableRdf as exc:
@@ -307,7 +321,7 @@ def cmd_draft(args: argparse.Namespace) -> int:
     except drafting.DraftTooLarge as exc:
         print(f"draft {args.action} refused: {exc}", file=sys.stderr)
         return 2
-    except (DraftNotFound, DraftInvalid, Conflict) as exc:
+    except (DraftNotFound, DraftInvalid, Conflict, NotAcknowledged, UnknownAcknowledgement, UnknownBase) as exc:
         print(f"draft {args.action} refused: {exc}", file=sys.stderr)
         return 1
     except StoreNotUpdated as exc:  # published here; the remote store is mended by the next push
@@ -400,6 +414,14 @@ def _parser() -> argparse.ArgumentParser:
     draft.add_argument("action", choices=["create", "diff", "publish"])
     draft.add_argument("target", metavar="FILE|ID", help="the file of a new draft, or a draft's id")
     draft.add_argument("--input-format", metavar="NAME", help="read the file as NAME (default: by extension)")
+    draft.add_argument("--base", type=int, metavar="N", help="create: the release the file was made from")
+    draft.add_argument(
+        "--acknowledge",
+        action="append",
+        default=[],
+        metavar="reverts|removals",
+        help="publish: acknowledge what the diff warns of (repeated, or comma-separated)",
+    )
     draft.add_argument("--data-dir", help=data_dir_help)
     draft.set_defaults(handler=cmd_draft)
 

@@ -7,27 +7,21 @@ made from a downloaded dump carries the old computed triples; ``content_of`` tak
 a draft's diff shows what the submitter changed, never a stale count, and ``release_dataset`` computes
 them afresh for the release.
 
-The diff is two things: the triples added and removed (blank nodes matched by their stable labels,
-``ceopgraph.bnodes``), as a
-changeset of two named graphs, and for people, the figures whose value changed ("Children safeguarded and
-protected, 2012-2013: 790 → 812") and the threat areas, quotations and claims added, removed or changed.
+What changed between two contents is ``releases.changes``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from rdflib import BNode, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, VOID, XSD
 from rdflib.term import Node
 
 from ceopgraph import paths
-from ceopgraph.bnodes import relabel_triples
 from ceopgraph.build import DATASET_PATH, METADATA_GRAPH, OGL_V3, add_metadata, dataset_iri, graph_iri
-from ceopgraph.labels import label, local_name
-from ceopgraph.namespaces import IANA_MEDIA, QB, SCHEMA, SD, SDMX_MEASURE, LocalNamespaces, bind_prefixes
+from ceopgraph.namespaces import IANA_MEDIA, SD, LocalNamespaces, bind_prefixes
 
 # DCAT with its version 3 terms (rdflib's closed DCAT namespace predates them).
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
@@ -329,147 +323,3 @@ def releases_graph(base: str, listed: Iterable[ListedRelease], current: int) -> 
         graph.add((whole, DCAT.hasCurrentVersion, release_iri(base, current)))
         graph.add((whole, DCAT.version, Literal(str(current))))
     return graph
-
-
-# Diffs ------------------------------------------------------------------------------------------------
-
-# The kinds of things a person reviews besides the figures: (key, title, how to find them).
-_KINDS: tuple[tuple[str, str], ...] = (
-    ("threat_areas", "threat areas"),
-    ("quotations", "quotations"),
-    ("claims", "claims"),
-)
-
-
-@dataclass(frozen=True)
-class FigureChange:
-    iri: str
-    label: str
-    before: str | None  # None: the figure is new
-    after: str | None  # None: the figure was removed
-
-    def describe(self) -> str:
-        if self.before is None:
-            return f"{self.label}: new, {self.after}"
-        if self.after is None:
-            return f"{self.label}: removed (was {self.before})"
-        return f"{self.label}: {self.before} → {self.after}"
-
-
-@dataclass(frozen=True)
-class Diff:
-    """What a draft changes against a release: counts, figures, and things by kind."""
-
-    base_release: int
-    added: int
-    removed: int
-    figures: tuple[FigureChange, ...]
-    things: dict[str, dict[str, list[dict[str, str]]]] = field(default_factory=dict)
-    dropped: tuple[Dropped, ...] = ()  # what the draft said of the service's resources, taken out
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "base_release": self.base_release,
-            "triples": {"added": self.added, "removed": self.removed},
-            "figures": [
-                {"iri": f.iri, "label": f.label, "before": f.before, "after": f.after, "change": f.describe()}
-                for f in self.figures
-            ],
-            **self.things,
-            "dropped": [d.as_json() for d in self.dropped],
-        }
-
-
-def label_of(graph: Graph, node: Node) -> str:
-    """A node's label for a diff: its label, else its IRI's last segment."""
-    return label(graph, node) or local_name(str(node))
-
-
-def _stable_union(dataset: Dataset) -> Graph:
-    """The union of the dataset's graphs, its blank nodes labelled by their place in the union."""
-    union = Graph()
-    for triple in relabel_triples((s, p, o) for s, p, o, _ in dataset.quads()):
-        union.add(triple)
-    return union
-
-
-def _members(graph: Graph, base: str) -> dict[str, set[Node]]:
-    ns = LocalNamespaces(base)
-    threat_scheme = ns.def_["threat-area"]
-    return {
-        "threat_areas": set(graph.subjects(SKOS.inScheme, threat_scheme)),
-        "quotations": set(graph.subjects(RDF.type, SCHEMA.Quotation)),
-        "claims": set(graph.subjects(RDF.type, ns.ceop.Claim)),
-    }
-
-
-def _figures(graph: Graph) -> dict[Node, tuple[str, str]]:
-    """Each observation: (its label, its value as written)."""
-    figures = {}
-    for obs in graph.subjects(RDF.type, QB.Observation):
-        value = graph.value(obs, SDMX_MEASURE.obsValue)
-        figures[obs] = (label_of(graph, obs), "" if value is None else str(value))
-    return figures
-
-
-def diff(before: Dataset, after: Dataset, base: str, base_release: int, changeset_iri: str) -> tuple[Diff, Dataset]:
-    """The diff of two contents (``content_of``), and the changeset: graphs ``{changeset_iri}#removed``
-    and ``#added`` holding the triples of each side that the other lacks (blank nodes canonically named)."""
-    old, new = _stable_union(before), _stable_union(after)
-    removed, added = set(old) - set(new), set(new) - set(old)
-    changeset = Dataset()
-    bind_prefixes(changeset, base)
-    for name, triples in (("removed", removed), ("added", added)):
-        graph = changeset.graph(URIRef(f"{changeset_iri}#{name}"))
-        for triple in triples:
-            graph.add(triple)
-    old_figures, new_figures = _figures(old), _figures(new)
-    changes = []
-    for obs in sorted(set(old_figures) | set(new_figures), key=str):
-        was, now = old_figures.get(obs), new_figures.get(obs)
-        if was is not None and now is not None and was[1] == now[1]:
-            continue
-        label = (now or was or ("", ""))[0]
-        changes.append(FigureChange(str(obs), label, was[1] if was else None, now[1] if now else None))
-    touched = {s for s, _, _ in removed | added}
-    old_members, new_members = _members(old, base), _members(new, base)
-    things: dict[str, dict[str, list[dict[str, str]]]] = {}
-    for key, _title in _KINDS:
-        was_there, is_there = old_members[key], new_members[key]
-
-        def listed(nodes: Iterable[Node], graph: Graph) -> list[dict[str, str]]:
-            return [{"iri": str(node), "label": label_of(graph, node)} for node in sorted(nodes, key=str)]
-
-        things[key] = {
-            "added": listed(is_there - was_there, new),
-            "removed": listed(was_there - is_there, old),
-            "changed": listed((was_there & is_there) & touched, new),
-        }
-    things["graphs"] = _graph_changes(before, after)
-    result = Diff(base_release, len(added), len(removed), tuple(changes), things)
-    return result, changeset
-
-
-def _graph_changes(before: Dataset, after: Dataset) -> dict[str, list[dict[str, str]]]:
-    """Per named graph, the triples added and removed (a triple moved between graphs shows here, not in
-    the union's counts): each graph with a change, its IRI and the two counts."""
-
-    def by_graph(dataset: Dataset) -> dict[str, Graph]:
-        graphs: dict[str, Graph] = {}
-        for s, p, o, g in dataset.quads():
-            graphs.setdefault(str(g), Graph()).add((s, p, o))
-        return graphs
-
-    old, new = by_graph(before), by_graph(after)
-    changed = []
-    for name in sorted(set(old) | set(new)):
-        was = relabel_triples(old.get(name, Graph()))
-        now = relabel_triples(new.get(name, Graph()))
-        if was != now:
-            changed.append(
-                {"iri": name, "label": local_name(name), "added": str(len(now - was)), "removed": str(len(was - now))}
-            )
-    return {"changed": changed}
-
-
-KIND_TITLES = dict(_KINDS)

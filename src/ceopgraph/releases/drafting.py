@@ -29,13 +29,12 @@ from ceopgraph.bnodes import IndistinguishableBlankNodes, relabel_dataset
 from ceopgraph.build import DUMP_STEM, graph_iri, serialise_dump, union_graph
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS
 from ceopgraph.rdfio import UnreadableRdf, format_for_name
+from ceopgraph.releases.changes import MAX_RELEASES_APART, Diff, diff, union_of
 from ceopgraph.releases.content import (
     RELEASES_GRAPH,
     SUBMITTED_GRAPH,
-    Diff,
     Version,
     content_of,
-    diff,
     dropped_statements,
     merged,
     release_dataset,
@@ -120,6 +119,31 @@ def _release_file(path: str, _mtime_ns: int, _size: int, base: str) -> tuple[Dat
     return published, content_of(published, base)
 
 
+# How many of the latest releases a draft that names no base is compared with, to find the one it was made from.
+MAX_CANDIDATES = 5
+
+
+@dataclass(frozen=True)
+class ReleaseFile:
+    """A release and its N-Quads dump, as a job names it."""
+
+    n: int
+    path: str
+
+
+def best_match(content: Dataset, candidates: tuple[ReleaseFile, ...], base: str) -> ReleaseFile | None:
+    """The release whose content shares the largest part of its statements with the draft's (Jaccard
+    similarity of the two sets; the newest on a tie); None without candidates."""
+    mine = set(union_of(content))
+    best: tuple[float, int, ReleaseFile] | None = None
+    for candidate in candidates:
+        theirs = set(union_of(read_content(Path(candidate.path), base)))
+        score = len(mine & theirs) / max(len(mine | theirs), 1)
+        if best is None or (score, candidate.n) > best[:2]:
+            best = (score, candidate.n, candidate)
+    return None if best is None else best[2]
+
+
 def prepare(
     submission: Submission,
     shapes: Graph,
@@ -129,6 +153,8 @@ def prepare(
     changeset_iri: str,
     max_stored_bytes: int,
     stored: bool = False,
+    lineage: tuple[ReleaseFile, ...] = (),
+    made_from: ReleaseFile | None = None,
 ) -> Prepared:
     """Parse, reduce, validate (as the release it would make) and compare a submission; DraftTooLarge if
     what would be stored (content, changeset, report, diff) exceeds ``max_stored_bytes``. The content is
@@ -137,7 +163,11 @@ def prepare(
     The content is stored with stable blank node labels (``ceopgraph.bnodes``), so the draft's preview and,
     once published, its dumps and pages carry them: no request thread ever labels blank nodes. Blank nodes
     that cannot be told apart within the labelling's budget are refused here, as unreadable. ``stored``:
-    the submission is a stored draft's canonical N-Quads (its parse is shared, ``_stored_content``)."""
+    the submission is a stored draft's canonical N-Quads (its parse is shared, ``_stored_content``).
+
+    ``lineage``: the releases in force up to the current one, oldest first; ``made_from``: the release the
+    draft was made from, else the one of the last ``MAX_CANDIDATES`` of the lineage it matches best
+    (``best_match``). The diff shows what the draft reverts of the releases between the two."""
     base = config.base_uri
     fmt = format_for_name(submission.format_name)
     if stored:
@@ -173,7 +203,18 @@ def prepare(
         raise DraftTooLarge(_too_large(submission.source, len(encoded), max_stored_bytes))
     would_be = release_dataset(content, base, Version(base_release + 1, now(), base_release or None))
     report = validate_graph(union_graph(would_be), shapes)
-    changes, changeset = diff(current_content, content, base, base_release, changeset_iri)
+    origin = made_from or best_match(content, lineage[-MAX_CANDIDATES:], base) or ReleaseFile(base_release, "")
+    since = [r for r in lineage if r.n > origin.n]
+    history = []
+    if origin.n != base_release and since and since[-1].n == base_release:
+        kept = since[-MAX_RELEASES_APART:]
+        history = [(r.n, read_content(Path(r.path), base)) for r in (origin, *kept[:-1])] + [
+            (base_release, current_content)
+        ]
+    changes, changeset = diff(
+        current_content, content, base, base_release, changeset_iri, history, since[0].n if history else None
+    )
+    changes = replace(changes, made_from=origin.n)
     changes = replace(changes, dropped=dropped_statements(taken_out, published, would_be))
     sent = SentReport.of(report)
     done = Prepared(encoded, len(set(content.quads())), sent, changes, rdfio.serialise(changeset, TRIG))
@@ -287,6 +328,8 @@ class PrepareJob:
     changeset_iri: str
     max_stored_bytes: int  # what the draft may occupy once stored (``Settings.max_draft_bytes``)
     max_bytes: int | None = None  # instead of the upload limit: a stored draft (ours), prepared again
+    lineage: tuple[ReleaseFile, ...] = ()  # the releases in force, oldest first, the current one last
+    made_from: ReleaseFile | None = None  # the release the draft was made from, if known
 
     def run(self, config: ValidatorConfig, shapes: Graph) -> Prepared | Refusal:
         """The prepared draft, or why not (unreadable, too large)."""
@@ -303,6 +346,8 @@ class PrepareJob:
                 self.changeset_iri,
                 self.max_stored_bytes,
                 stored=self.max_bytes is not None,
+                lineage=self.lineage,
+                made_from=self.made_from,
             )
         except UnreadableRdf as exc:
             return Unreadable.of(exc)

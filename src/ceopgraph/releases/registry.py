@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 DATABASE_NAME = "registry.sqlite3"
 WINDOW_S = 60  # the rate budgets count per minute: the window a time falls in is ``int(t // WINDOW_S)``
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ROLES = ("submitter", "publisher")
 # The numbers a release can have: from 1 to SQLite's largest integer (a larger one cannot even be looked up).
 RELEASE_NUMBERS = range(1, 1 << 63)
@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS drafts (
     created TEXT NOT NULL, updated TEXT NOT NULL, source TEXT NOT NULL, nquads BLOB NOT NULL,
     triples INTEGER NOT NULL, conforms INTEGER NOT NULL, violations INTEGER NOT NULL, report TEXT NOT NULL,
     base_release INTEGER NOT NULL, diff TEXT NOT NULL, changeset BLOB NOT NULL, release INTEGER,
-    revision INTEGER NOT NULL
+    revision INTEGER NOT NULL, made_from INTEGER NOT NULL DEFAULT 0, acknowledge TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS releases (
     n INTEGER PRIMARY KEY, issued TEXT NOT NULL, previous INTEGER, draft_id TEXT, publisher TEXT NOT NULL,
@@ -103,6 +103,13 @@ class DraftSummary:
     base_release: int  # the current release when its diff was computed
     release: int | None  # the release it became
     revision: int = 1  # one more at every change of its data or diff: what a publisher reviewed
+    made_from: int = 0  # the release it was made from (named at upload, else the one it matches best)
+    acknowledge: str = "{}"  # what a publish must acknowledge, and why, as JSON (``changes.Diff.needs``)
+
+    def needs(self) -> dict[str, str]:
+        """What a publish of this draft must acknowledge (``changes.ACKNOWLEDGEMENTS``), with why."""
+        found: dict[str, str] = json.loads(self.acknowledge)
+        return found
 
     @property
     def version(self) -> str:
@@ -386,6 +393,7 @@ class SqliteRegistry:
         folder.mkdir(parents=True, exist_ok=True)
         with self._connection() as db:
             db.executescript(_SCHEMA)
+            _migrate(db)
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             db.execute("INSERT OR IGNORE INTO meta VALUES ('current', '0')")
             db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
@@ -490,7 +498,8 @@ class SqliteRegistry:
         """Insert a draft unless the owner, or everybody, already has as many open drafts as allowed."""
         with self._writing() as db:
             _check_room(db, draft.owner, max_open, max_open_per_owner)
-            db.execute("INSERT INTO drafts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _draft_row(draft))
+            marks = ", ".join("?" * len(_draft_row(draft)))
+            db.execute(f"INSERT INTO drafts VALUES ({marks})", _draft_row(draft))  # noqa: S608 (marks only)
 
     def check_room(self, owner: str, *, max_open: int, max_open_per_owner: int) -> None:
         """TooManyDrafts if ``owner`` could not add a draft now (before the work of preparing one; the
@@ -533,8 +542,9 @@ class SqliteRegistry:
                 raise Conflict(f"draft {draft.id} changed meanwhile")
             db.execute(
                 "UPDATE drafts SET updated = ?, source = ?, nquads = ?, triples = ?, conforms = ?, violations = ?, "
-                "report = ?, base_release = ?, diff = ?, changeset = ?, revision = revision + 1 WHERE id = ?",
-                (*_draft_row(draft)[4:14], draft.id),  # updated … changeset, in the table's order
+                "report = ?, base_release = ?, diff = ?, changeset = ?, revision = revision + 1, made_from = ?, "
+                "acknowledge = ? WHERE id = ?",
+                (*_draft_row(draft)[4:14], draft.made_from, draft.acknowledge, draft.id),  # the table's order
             )
             sql = f"SELECT {_SUMMARY}, {_BLOBS} FROM drafts WHERE id = ?"  # noqa: S608 (our constants)
             stored = db.execute(sql, (draft.id,)).fetchone()
@@ -637,9 +647,10 @@ class SqliteRegistry:
             for table, rows in tables.items():
                 if table not in _EXPORTED:
                     raise ValueError(f"unknown table {table!r}")
-                for row in rows:
+                columns = ", ".join(_columns(db, table)[: len(rows[0])] if rows else ())
+                for row in rows:  # an export of an older schema lacks the later columns: their defaults
                     marks = ", ".join("?" * len(row))
-                    db.execute(f"INSERT INTO {table} VALUES ({marks})", tuple(row))  # noqa: S608
+                    db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(row))  # noqa: S608
             for key, value in meta.items():
                 db.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
 
@@ -653,6 +664,35 @@ class TooManyDrafts(Exception):
 
 # Tables an export holds (sessions and rate counters are transient), with their key order.
 _EXPORTED = {"tokens": "id", "drafts": "id", "releases": "n", "audit": "id"}
+
+
+def _columns(db: sqlite3.Connection, table: str) -> list[str]:
+    """A table's columns, in order (``table`` one of our own names)."""
+    return [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+
+
+# Columns added since schema 1, with their definitions: added to a registry made before them.
+_ADDED_COLUMNS = (
+    ("drafts", "made_from", "INTEGER NOT NULL DEFAULT 0"),
+    ("drafts", "acknowledge", "TEXT NOT NULL DEFAULT '{}'"),
+)
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a registry of an older schema to this one: the columns added since, then the schema number.
+    A draft from before knew no base: it is taken to be made from the release it was diffed against."""
+    db.execute("BEGIN IMMEDIATE")  # one process migrates; the others then find the columns
+    try:
+        for table, column, definition in _ADDED_COLUMNS:
+            if column not in _columns(db, table):
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+                if column == "made_from":
+                    db.execute("UPDATE drafts SET made_from = base_release")
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def _check_room(db: sqlite3.Connection, owner: str, max_open: int, max_open_per_owner: int) -> None:
@@ -686,6 +726,8 @@ def _draft_row(draft: Draft) -> tuple[Any, ...]:
         draft.changeset,
         draft.release,
         draft.revision,
+        draft.made_from,
+        draft.acknowledge,
     )
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import secrets
 import shutil
@@ -34,8 +35,9 @@ from ceopgraph.build import DUMP_STEM, graph_iri
 from ceopgraph.config import Settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION
 from ceopgraph.releases import drafting
+from ceopgraph.releases.changes import ACKNOWLEDGEMENTS
 from ceopgraph.releases.content import RELEASES_GRAPH, ListedRelease, Version, content_of, releases_graph
-from ceopgraph.releases.drafting import Prepared, PrepareJob, RenderJob
+from ceopgraph.releases.drafting import Prepared, PrepareJob, ReleaseFile, RenderJob
 from ceopgraph.releases.registry import RELEASE_NUMBERS, Conflict, Draft, DraftSummary, Registry, Release, Token, now
 from ceopgraph.releases.tokens import SessionBook, TokenBook
 from ceopgraph.validation.service import JobRunner, Submission
@@ -69,6 +71,19 @@ class DraftInvalid(Exception):
     def __init__(self, message: str, report_json: str) -> None:
         super().__init__(message)
         self.report_json = report_json
+
+
+class NotAcknowledged(Exception):
+    """A publish of a draft that reverts or removes what needs acknowledging (``changes.Warning``), without
+    the acknowledgement; the message says what and how to acknowledge it."""
+
+
+class UnknownAcknowledgement(Exception):
+    """A publish names an acknowledgement that is not one (400)."""
+
+
+class UnknownBase(Exception):
+    """A draft names a release it was made from (``base=N``) that does not exist."""
 
 
 class PreconditionRequired(Exception):
@@ -192,11 +207,26 @@ class Releases:
 
     # Drafts ------------------------------------------------------------------------------------------
 
-    def _prepared(self, submission: Submission, draft_id: str, *, ours: bool = False) -> tuple[Prepared, int]:
+    def _prepared(
+        self, submission: Submission, draft_id: str, *, ours: bool = False, made_from: int | None = None
+    ) -> tuple[Prepared, int]:
         """``ours``: the submission is a stored draft's canonical N-Quads, accepted before (larger than
-        what was uploaded, so not held to the upload limit)."""
+        what was uploaded, so not held to the upload limit). ``made_from``: the release the draft was made
+        from (UnknownBase if there is none such), else the worker finds the one it matches best."""
         current, _ = self.registry.state()
         changeset = drafting.changeset_iri(self.base, draft_id)
+        known = {r.n: r for r in self.registry.releases()}
+        if made_from is not None and made_from not in known:
+            latest = max(known, default=0)
+            raise UnknownBase(
+                f"base={made_from}: there is no release {made_from} to have made this draft from; "
+                + (f"releases run from 1 to {latest}" if latest else "there is no release yet")
+            )
+        lineage: list[ReleaseFile] = []
+        at: int | None = current or None
+        while at is not None and at in known:  # the releases in force, from the current one back
+            lineage.insert(0, ReleaseFile(at, str(self._content_path(at))))
+            at = known[at].previous
         job = PrepareJob(
             submission,
             self._content_path(current),
@@ -204,12 +234,15 @@ class Releases:
             changeset,
             self._limits.max_draft_bytes,
             drafting.OWN_FILE_LIMIT if ours else None,
+            tuple(lineage),
+            None if made_from is None else ReleaseFile(made_from, str(self._content_path(made_from))),
         )
         if self._run is None:
             raise Unavailable("this process does not prepare drafts")
         return self._run(job), current
 
-    def create_draft(self, actor: Token, submission: Submission) -> Draft:
+    def create_draft(self, actor: Token, submission: Submission, made_from: int | None = None) -> Draft:
+        """A new draft of ``actor``'s, made from release ``made_from`` (else the release it matches best)."""
         if not may_submit(actor):
             self._refused(actor, "create-draft", "-", "only a submitter may create drafts")
         room = {
@@ -218,7 +251,7 @@ class Releases:
         }
         self.registry.check_room(actor.id, **room)  # before a worker's work, not only after it
         draft_id = secrets.token_hex(16)  # 128 random bits: ids cannot be guessed
-        prepared, base_release = self._prepared(submission, draft_id)
+        prepared, base_release = self._prepared(submission, draft_id, made_from=made_from)
         stamp = now()
         draft = _draft_of(draft_id, actor.id, stamp, stamp, submission.source, prepared, base_release)
         self.registry.add_draft(draft, **room)
@@ -253,9 +286,9 @@ class Releases:
             self._conflict(actor, action, draft_id, f"draft {draft_id} is {draft.status}, it can no longer change")
         return draft
 
-    def replace_draft(self, actor: Token, draft_id: str, submission: Submission) -> Draft:
+    def replace_draft(self, actor: Token, draft_id: str, submission: Submission, made_from: int | None = None) -> Draft:
         old = self._own_open_draft(actor, draft_id, "replace-draft")
-        prepared, base_release = self._prepared(submission, draft_id)
+        prepared, base_release = self._prepared(submission, draft_id, made_from=made_from)
         draft = _draft_of(draft_id, old.owner, old.created, now(), submission.source, prepared, base_release)
         stored = self.registry.replace_draft(draft)
         self.registry.audit(actor.id, "replace-draft", draft_id, "done", _summary(prepared))
@@ -275,7 +308,7 @@ class Releases:
         if draft.status != "open" or draft.base_release == current:
             return draft
         submission = Submission(draft.nquads, "nquads", draft.source)
-        prepared, base_release = self._prepared(submission, draft_id, ours=True)
+        prepared, base_release = self._prepared(submission, draft_id, ours=True, made_from=draft.made_from or None)
         refreshed = _draft_of(draft_id, draft.owner, draft.created, now(), draft.source, prepared, base_release)
         try:  # only over the revision it was computed from: a replace meanwhile brought its own diff
             stored = self.registry.replace_draft(refreshed, expected_revision=draft.revision)
@@ -286,11 +319,14 @@ class Releases:
 
     # Publishing and withdrawing --------------------------------------------------------------------
 
-    def publish(self, actor: Token, draft_id: str, version: str | None) -> Release:
+    def publish(
+        self, actor: Token, draft_id: str, version: str | None, *, acknowledged: frozenset[str] = frozenset()
+    ) -> Release:
         """Publish the draft as it was reviewed: ``version`` is the draft version the publisher read
         (``Draft.version``; None only for the operator, who publishes what is there). A draft whose
         submitter's token was revoked is refused (409): the revocation withdrew their say in what is
-        published, including what they had submitted before it."""
+        published, including what they had submitted before it. A draft that reverts or removes what its
+        diff warns of needs those warnings ``acknowledged`` (``changes.ACKNOWLEDGEMENTS``; 409 otherwise)."""
         draft = self.find_draft(actor, draft_id)  # every check on the summary: blobs read only to publish
         if not may_publish(actor):
             self._refused(actor, "publish", draft_id, "only a publisher may publish")
@@ -320,6 +356,13 @@ class Releases:
                 draft_id,
                 f"the current release is {current}, not {draft.base_release} as when this draft's diff was "
                 "computed; read the diff again (GET /drafts/{id}/diff), then publish",
+            )
+        missing = {key: why for key, why in draft.needs().items() if key not in acknowledged}
+        if missing:
+            said = " ".join(missing.values())
+            self.registry.audit(actor.id, "publish", draft_id, "refused", f"not acknowledged: {', '.join(missing)}")
+            raise NotAcknowledged(
+                f"draft {draft_id} needs acknowledge={','.join(sorted(missing))} to be published. {said}"
             )
         content = self.draft(actor, draft_id)
         if content.revision != draft.revision:
@@ -449,6 +492,19 @@ class Releases:
         raise Conflict(why)
 
 
+def acknowledgements(values: list[str]) -> frozenset[str]:
+    """The acknowledgements a publish names: values comma-separated or repeated (``acknowledge``);
+    UnknownAcknowledgement for any other than ``changes.ACKNOWLEDGEMENTS``."""
+    named = frozenset(part.strip() for value in values for part in value.split(",") if part.strip())
+    unknown = sorted(named - set(ACKNOWLEDGEMENTS))
+    if unknown:
+        raise UnknownAcknowledgement(
+            f"acknowledge={','.join(v[:40] for v in unknown[:5])}: not an acknowledgement; "
+            f"name {' or '.join(ACKNOWLEDGEMENTS)}, comma-separated or repeated"
+        )
+    return named
+
+
 def listed(release: Release) -> ListedRelease:
     dumps = tuple(
         (name, FORMATS_BY_EXTENSION[name.rsplit(".", 1)[-1]].media_type, sha256)
@@ -475,6 +531,8 @@ def _draft_of(
         violations=len(report.violations),
         report=drafting.stored_report(report),
         base_release=base_release,
+        made_from=prepared.diff.made_from,
+        acknowledge=json.dumps(prepared.diff.needs(), sort_keys=True),
         diff=drafting.stored_diff(prepared.diff),
         changeset=prepared.changeset,
         release=None,

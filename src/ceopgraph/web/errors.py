@@ -34,10 +34,13 @@ from ceopgraph.releases.service import (
     DraftInvalid,
     DraftNotFound,
     Forbidden,
+    NotAcknowledged,
     NotSignedIn,
     PreconditionRequired,
     ReleaseNotFound,
     Unavailable,
+    UnknownAcknowledgement,
+    UnknownBase,
 )
 from ceopgraph.releases.tokens import InvalidToken, TooManyFailedChecks
 from ceopgraph.releases.transfer import TransferError
@@ -169,6 +172,10 @@ TABLE: tuple[Entry, ...] = (
     Entry(DraftNotFound, 404, "Not found", _write_path),
     Entry(ReleaseNotFound, 404, "Not found", _write_path),
     Entry(Conflict, 409, "Conflict", _write_path),
+    Entry(NotAcknowledged, 409, "Acknowledgement required", _write_path),
+    Entry(UnknownBase, 422, "No such base release", _write_path),
+    Entry(UnknownAcknowledgement, 400, "Bad request", _write_path),
+    Entry(releases.BadField, 400, "Bad request", _write_path),
     Entry(DraftTooLarge, 413, "Too large", _write_path),
     Entry(DraftInvalid, 422, "The draft does not conform", _write_path),
     Entry(TooManyDrafts, 429, "Too many drafts", _write_path, _RETRY_IN_A_MINUTE),

@@ -26,10 +26,11 @@ from flask import (
     send_from_directory,
 )
 
-from ceopgraph import rdfio
+from ceopgraph import paths, rdfio
 from ceopgraph.build import DUMP_STEM
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, negotiate, rdf_format_for_media_type
-from ceopgraph.releases.content import KIND_TITLES, release_iri, releases_graph
+from ceopgraph.releases.changes import KIND_TITLES
+from ceopgraph.releases.content import release_iri, releases_graph
 from ceopgraph.releases.registry import Draft, DraftSummary, Release, Token
 from ceopgraph.releases.service import (
     DraftInvalid,
@@ -38,6 +39,7 @@ from ceopgraph.releases.service import (
     ReleaseNotFound,
     Releases,
     Unavailable,
+    acknowledgements,
     listed,
     may_publish,
     may_submit,
@@ -63,6 +65,10 @@ DUMP_NAMES = {f"{DUMP_STEM}.{f.extension}": f for f in RDF_FORMATS}
 
 class RateLimited(Exception):
     """Past a per-minute write budget."""
+
+
+class BadField(Exception):
+    """A query parameter or form field that is not what it must be (400)."""
 
 
 # Who is acting ----------------------------------------------------------------------------------------
@@ -142,6 +148,36 @@ def _field(name: str) -> str | None:
         body = request.get_json(silent=True)
         return str(body[name]) if isinstance(body, dict) and name in body else None
     return request.form.get(name)
+
+
+def _values(name: str) -> list[str]:
+    """Every value of ``name``: as query parameters, form fields, or a JSON body's field (a string or a
+    list of strings), read within limits like every body."""
+    found = request.args.getlist(name)
+    if request.mimetype in FORM_TYPES:
+        read_submission_body()
+        found += request.form.getlist(name)
+    elif request.mimetype == JSON:
+        read_submission_body()
+        body = request.get_json(silent=True)
+        given = body.get(name) if isinstance(body, dict) else None
+        if isinstance(given, str):
+            found.append(given)
+        elif isinstance(given, list):
+            found += [v for v in given if isinstance(v, str)]
+    return found
+
+
+def _made_from() -> int | None:
+    """The release a draft was made from, as its upload names it (``base=N``, a query parameter or a form
+    field), or None."""
+    given = _values("base")
+    if not given:
+        return None
+    if len(given) > 1 or not given[0].isascii() or not given[0].isdigit() or len(given[0]) > 18:
+        shown = ", ".join(v[:20] for v in given[:3])
+        raise BadField(f"base={shown}: name one release the draft was made from, by its number (base=1)")
+    return int(given[0])
 
 
 def _client() -> str:
@@ -233,6 +269,8 @@ def _summary_json(draft: DraftSummary) -> dict[str, Any]:
         "conforms": draft.conforms,
         "violations": draft.violations,
         "base_release": draft.base_release,
+        "made_from": draft.made_from,
+        "acknowledge": sorted(draft.needs()),
         "release": draft.release,
         "version": draft.version,
         "links": {
@@ -268,8 +306,9 @@ def drafts() -> Response:
 def create_draft() -> Response:
     actor = _actor(writing=True)
     submission = submission_from_request()
+    made_from = _made_from()
     with current().admission.expensive():  # a validation worker's job, as /validate's
-        draft = _releases().create_draft(actor, submission)
+        draft = _releases().create_draft(actor, submission, made_from)
     location = f"{request.script_root}/drafts/{draft.id}"
     if _wants_html():
         return _see_other(location)
@@ -285,13 +324,47 @@ def draft(draft_id: str) -> Response:
     return _answer(_draft_json(found), headers={"ETag": f'"{found.version}"'})
 
 
+# How many statement changes a draft's page lists (the diff as JSON has them all).
+DIFF_ROWS = 300
+
+
+def _capped(subjects: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], int]:
+    """The subjects' first ``limit`` changes (a subject cut short keeps those), and how many are left out."""
+    shown: list[dict[str, Any]] = []
+    room = limit
+    total = 0
+    for subject in subjects:
+        changes = subject["changes"]
+        total += len(changes)
+        if room > 0:
+            shown.append({**subject, "changes": changes[:room]})
+            room -= min(room, len(changes))
+    return shown, total - (limit - room)
+
+
 def _draft_page(actor: Token, found: Draft) -> Response:
     report = json.loads(found.report)
+    changes = json.loads(found.diff)
+    for key, empty in (("subjects", []), ("reverts", []), ("warnings", []), ("made_from", found.base_release)):
+        changes.setdefault(key, empty)  # a draft stored before the diff listed them
+    counted = {"added": 0, "removed": 0, "changed": 0}
+    counted.update(changes.get("statements", {}))
+    subjects, more = _capped(changes["subjects"], DIFF_ROWS)
+    reverts = []
+    for revert in changes["reverts"]:
+        shown, left = _capped(revert["subjects"], DIFF_ROWS)
+        reverts.append({**revert, "subjects": shown, "more": left})
+    preview = paths.Linker(current().settings.base_uri, f"{request.script_root}/drafts/{found.id}/view")
     return _page(
         "draft.html",
         draft=found,
         report=report,
-        diff=json.loads(found.diff),
+        diff=changes,
+        statements=counted,
+        subjects=subjects,
+        more=more,
+        reverts=reverts,
+        preview=preview.document,
         kinds=KIND_TITLES,
         may_publish=may_publish(actor),
         is_owner=found.owner == actor.id,
@@ -315,8 +388,9 @@ def _replaced(draft_id: str) -> Draft:
     actor = _actor(writing=True)
     _releases().find_draft(actor, draft_id)  # a draft the actor may not see is not found, whatever the body
     submission = submission_from_request()
+    made_from = _made_from()
     with current().admission.expensive():
-        return _releases().replace_draft(actor, draft_id, submission)
+        return _releases().replace_draft(actor, draft_id, submission, made_from)
 
 
 @blueprint.delete("/drafts/<draft_id>")
@@ -333,12 +407,21 @@ def discard_draft_form(draft_id: str) -> Response:
 
 @blueprint.get("/drafts/<draft_id>/diff")
 def diff(draft_id: str) -> Response:
-    """The diff against the current release: JSON (figures, things, graphs), TriG (the changeset: graphs
-    ``…/diff#removed`` and ``…/diff#added``), or a page."""
+    """The diff against the current release: JSON (statements by subject, figures, things, graphs, reverts,
+    warnings), TriG (the changeset: graphs ``…/diff#removed`` and ``…/diff#added``), or a page."""
+    offered = [JSON, HTML, TRIG.media_type]
+    return _diff(draft_id, negotiate(request.headers.get("Accept"), offered, default=JSON), offered)
+
+
+@blueprint.get("/drafts/<draft_id>/diff.<any(json,trig):extension>")
+def diff_as(draft_id: str, extension: str) -> Response:
+    """The diff in the format its extension names, whatever the browser's ``Accept`` (the page's links)."""
+    return _diff(draft_id, JSON if extension == "json" else TRIG.media_type, [JSON, TRIG.media_type])
+
+
+def _diff(draft_id: str, chosen: str | None, offered: list[str]) -> Response:
     actor = _actor()
     found = _releases().current_diff(actor, draft_id)
-    offered = [JSON, HTML, TRIG.media_type]
-    chosen = negotiate(request.headers.get("Accept"), offered, default=JSON)
     if chosen == HTML:
         return _draft_page(actor, found)
     if chosen == TRIG.media_type:  # as the worker wrote it: nothing parsed here
@@ -404,7 +487,8 @@ def _reviewed_version() -> str | None:
 def publish(draft_id: str) -> Response:
     actor = _actor(writing=True)
     with current().admission.expensive():
-        release = _releases().publish(actor, draft_id, _reviewed_version())
+        acknowledged = acknowledgements(_values("acknowledge"))
+        release = _releases().publish(actor, draft_id, _reviewed_version(), acknowledged=acknowledged)
     if _wants_html():
         return _see_other(f"{request.script_root}/releases")
     return _answer(_release_json(release), status=201, headers={"Location": f"{request.script_root}/releases"})
