@@ -129,6 +129,8 @@ def test_a_draft_is_fixed_and_published_as_release_2(page: Page, built_dist: Pat
             expect(publish).to_have_text("Publish as release 2")
             screenshot(page, "releases-draft-publisher")
             assert_accessible(page, "draft page, seen by a publisher")
+            page.get_by_label("Release note (required)", exact=False).fill("The since-launch count corrected to 2300")
+            page.get_by_label("I have reviewed the changes above", exact=False).check()
             post_form(page, "Publish as release 2", draft_url + "/publish")
 
             expect(page).to_have_url(url + "releases")
@@ -137,11 +139,12 @@ def test_a_draft_is_fixed_and_published_as_release_2(page: Page, built_dist: Pat
             expect(page.locator("#release-2")).to_have_count(1)
             expect(page.locator("#release-1")).to_contain_text("superseded")
             expect(page.locator("#release-2")).to_contain_text("current")
+            expect(page.locator("#release-2")).to_contain_text("The since-launch count corrected to 2300")
             screenshot(page, "releases-list")
             assert_accessible(page, "releases page")
 
             # 6. Release 1 stays resolvable; the public endpoint switches to release 2.
-            release_1_page = url + "data/ceopgraph/release/1"
+            release_1_page = url + "releases/1"
             with page.expect_response(release_1_page) as shown:
                 page.get_by_role("link", name="Release 1", exact=True).click()
             assert shown.value.status == 200, shown.value.status

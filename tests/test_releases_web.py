@@ -213,6 +213,7 @@ PREFLIGHTS = {
     "/drafts/ID/view/doc/x": {"GET", "HEAD", "OPTIONS"},
     "/drafts/ID/publish": {"POST", "OPTIONS"},
     "/releases": {"GET", "HEAD", "OPTIONS"},
+    "/releases/1": {"GET", "HEAD", "OPTIONS"},
     "/releases/1/dumps/ceopgraph.trig": {"GET", "HEAD", "OPTIONS"},
     "/releases/1/withdraw": {"POST", "OPTIONS"},
 }

@@ -298,7 +298,7 @@ def cmd_draft(args: argparse.Namespace) -> int:
                     for item in diff[kind][change]:
                         print(f"  {kind.replace('_', ' ')} {change}: {item['label']}")
             return 0
-        release = releases.publish(OPERATOR, args.target, None)  # the operator publishes what is there
+        release = releases.publish(OPERATOR, args.target, None, args.note)  # the operator publishes what is there
         print(f"published release {release.n} ({release.triples} triples), now current")
         return 0
     except UnreadableRdf as exc:
@@ -400,6 +400,7 @@ def _parser() -> argparse.ArgumentParser:
     draft.add_argument("action", choices=["create", "diff", "publish"])
     draft.add_argument("target", metavar="FILE|ID", help="the file of a new draft, or a draft's id")
     draft.add_argument("--input-format", metavar="NAME", help="read the file as NAME (default: by extension)")
+    draft.add_argument("--note", help="publish: the release note, what changed and why (its version notes)")
     draft.add_argument("--data-dir", help=data_dir_help)
     draft.set_defaults(handler=cmd_draft)
 

@@ -7,6 +7,11 @@ state that changed, 422 a draft with violations, 428 a publish that names no rev
 limit. Every write is audited (who, what, when, outcome): a publish and a withdrawal in the same
 transaction as the change, a draft's write right after it; refusals too.
 
+A publish carries the publisher's release note (the release's version notes, in its dumps' DCAT) and a
+withdrawal its reason: both are required (400 without). Reading a draft never writes: its diff against a
+newer current release is computed again for the reader and not stored, and the version a publisher
+reviews names the release that diff was against.
+
 The data directory holds the registry (``registry``) and one folder per release, ``releases/{n}/``,
 with its six dumps. A publish renders the dumps first (in a validation worker), writes them to a
 staging folder and syncs them, then in one registry transaction checks that nothing changed, moves the
@@ -23,7 +28,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
@@ -43,6 +48,8 @@ from ceopgraph.validation.service import JobRunner, Submission
 RELEASES_FOLDER = "releases"
 LIVE_FOLDER = "live"
 _STAGING_PREFIX = ".staging-"
+# The longest release note or withdrawal reason kept (a paragraph, not a document).
+NOTE_CHARACTERS = 2000
 # The command line acts as the operator: every role's rights, audited as "operator".
 OPERATOR = Token("operator", "operator (command line)", "operator", "", "", None)
 
@@ -69,6 +76,11 @@ class DraftInvalid(Exception):
     def __init__(self, message: str, report_json: str) -> None:
         super().__init__(message)
         self.report_json = report_json
+
+
+class NoteRequired(Exception):
+    """A publish without its release note, or a withdrawal without its reason: what readers of the
+    release are told, so it cannot be left out."""
 
 
 class PreconditionRequired(Exception):
@@ -269,28 +281,27 @@ class Releases:
 
     def current_diff(self, actor: Token, draft_id: str) -> Draft:
         """The draft with its diff against the current release, computed again if that changed (so the
-        diff a reviewer reads is the one a publish is checked against)."""
+        diff a reviewer reads is the one a publish is checked against). Reading is never a write: the
+        fresh diff is the reader's (its ``base_release`` the current release, so its ``version`` names
+        it), and the stored draft, its "Updated" time and revision stay as they were."""
         draft = self.draft(actor, draft_id)
         current, _ = self.registry.state()
         if draft.status != "open" or draft.base_release == current:
             return draft
         submission = Submission(draft.nquads, "nquads", draft.source)
         prepared, base_release = self._prepared(submission, draft_id, ours=True)
-        refreshed = _draft_of(draft_id, draft.owner, draft.created, now(), draft.source, prepared, base_release)
-        try:  # only over the revision it was computed from: a replace meanwhile brought its own diff
-            stored = self.registry.replace_draft(refreshed, expected_revision=draft.revision)
-        except Conflict:
-            return self.draft(actor, draft_id)
-        self.registry.audit(actor.id, "refresh-diff", draft_id, "done", f"against release {base_release}")
-        return stored
+        fresh = _draft_of(draft_id, draft.owner, draft.created, draft.updated, draft.source, prepared, base_release)
+        return replace(fresh, revision=draft.revision)
 
     # Publishing and withdrawing --------------------------------------------------------------------
 
-    def publish(self, actor: Token, draft_id: str, version: str | None) -> Release:
+    def publish(self, actor: Token, draft_id: str, version: str | None, note: str | None = None) -> Release:
         """Publish the draft as it was reviewed: ``version`` is the draft version the publisher read
-        (``Draft.version``; None only for the operator, who publishes what is there). A draft whose
-        submitter's token was revoked is refused (409): the revocation withdrew their say in what is
-        published, including what they had submitted before it."""
+        (``Draft.version`` of ``current_diff``: it names the release the diff was against; None only for
+        the operator, who publishes what is there). ``note`` is the release note, required of a publisher
+        (the operator's may be left out). A draft whose submitter's token was revoked is refused (409):
+        the revocation withdrew their say in what is published, including what they had submitted
+        before it."""
         draft = self.find_draft(actor, draft_id)  # every check on the summary: blobs read only to publish
         if not may_publish(actor):
             self._refused(actor, "publish", draft_id, "only a publisher may publish")
@@ -307,32 +318,46 @@ class Releases:
                 f'name the version of draft {draft_id} you reviewed (If-Match: "{draft.version}", or the '
                 "form field version), so that what is published is what you read"
             )
-        if version is not None and version != draft.version:
-            self._conflict(actor, "publish", draft_id, f"draft {draft_id} changed since you read it; read it again")
+        current, _ = self.registry.state()
+        if version is not None and version != replace(draft, base_release=current).version:
+            if version == draft.version:  # the stored diff, against an older release
+                why = (
+                    f"the current release is {current}, not {draft.base_release} as when the diff you read was "
+                    f"computed; read the draft again (GET /drafts/{draft_id}), then publish the version it names"
+                )
+            else:
+                why = f"draft {draft_id} changed since you read it, or its diff did; read it again"
+            self._conflict(actor, "publish", draft_id, why)
         revoked = _revocation(draft_id, self.registry.owner_revoked(draft_id))
         if revoked is not None:
             self._conflict(actor, "publish", draft_id, revoked)
-        current, _ = self.registry.state()
-        if draft.base_release != current:
-            self._conflict(
-                actor,
-                "publish",
-                draft_id,
-                f"the current release is {current}, not {draft.base_release} as when this draft's diff was "
-                "computed; read the diff again (GET /drafts/{id}/diff), then publish",
+        notes = _note(note)  # after the checks of the draft's state: those say more
+        if notes is None and actor is not OPERATOR:
+            raise NoteRequired(
+                f"give a release note for draft {draft_id} (the form field or JSON field note): what changed and "
+                "why, as readers of the release will see it"
             )
         content = self.draft(actor, draft_id)
         if content.revision != draft.revision:
             self._conflict(actor, "publish", draft_id, f"draft {draft_id} changed since you read it; read it again")
-        release = self._commit_release(actor, content.nquads, content.triples, content, expected_current=current)
+        release = self._commit_release(
+            actor, content.nquads, content.triples, content, expected_current=current, notes=notes
+        )
         self._changed()
         return release
 
     def _commit_release(
-        self, actor: Token, content: bytes, triples: int, draft: Draft | None, *, expected_current: int
+        self,
+        actor: Token,
+        content: bytes,
+        triples: int,
+        draft: Draft | None,
+        *,
+        expected_current: int,
+        notes: str | None = None,
     ) -> Release:
-        n = max((r.n for r in self.registry.releases()), default=0) + 1
-        version = Version(n, now(), expected_current or None)
+        n = self.next_number()
+        version = Version(n, now(), expected_current or None, notes)
         if self._run is None:
             raise Unavailable("this process does not publish")
         dumps = self._run(RenderJob(content, version)).dumps
@@ -343,7 +368,16 @@ class Releases:
         try:
             digests = _write_synced(staging, dumps)
             release = Release(
-                n, version.issued, version.previous, draft.id if draft else None, actor.id, triples, digests, None, None
+                n,
+                version.issued,
+                version.previous,
+                draft.id if draft else None,
+                actor.id,
+                triples,
+                digests,
+                None,
+                None,
+                notes,
             )
             target = self.folder / RELEASES_FOLDER / str(n)
             with self.registry.transaction() as tx:
@@ -378,11 +412,18 @@ class Releases:
         return release
 
     def withdraw(self, actor: Token, n: int, note: str) -> Release:
+        """Withdraw release ``n`` for the reason ``note`` (required: the 410 pages of what it held and the
+        notices on changed pages show it)."""
         if not may_publish(actor):
             self._refused(actor, "withdraw", str(n), "only a publisher may withdraw a release")
         if n not in RELEASE_NUMBERS:
             raise ReleaseNotFound(f"no release {n}: release numbers run from 1")
-        note = note.strip()[:500]
+        reason = _note(note)
+        if reason is None:
+            raise NoteRequired(
+                f"give the reason for withdrawing release {n} (the form field or JSON field note): readers of "
+                "its pages will see it"
+            )
         with self.registry.transaction() as tx:
             found = tx.release(n)
             if found is None:
@@ -396,13 +437,17 @@ class Releases:
                 if earlier is None:
                     raise Conflict(f"release {n} is the only release in force; publish a replacement first")
                 replacement = earlier
-            tx.withdraw(n, note or None)
+            tx.withdraw(n, reason)
             tx.set_current(replacement)
-            tx.audit(actor.id, "withdraw", str(n), "done", note)
+            tx.audit(actor.id, "withdraw", str(n), "done", reason)
         self._changed()
         withdrawn = self.registry.release(n)
         assert withdrawn is not None
         return withdrawn
+
+    def next_number(self) -> int:
+        """The number the next release will take: one past the highest, withdrawn ones included."""
+        return max((r.n for r in self.registry.releases()), default=0) + 1
 
     def _changed(self) -> None:
         if self._on_change is not None:
@@ -454,7 +499,7 @@ def listed(release: Release) -> ListedRelease:
         (name, FORMATS_BY_EXTENSION[name.rsplit(".", 1)[-1]].media_type, sha256)
         for name, sha256 in sorted(release.dumps.items())
     )
-    version = Version(release.n, release.issued, release.previous)
+    version = Version(release.n, release.issued, release.previous, release.notes)
     return ListedRelease(version, dumps, release.withdrawn, release.withdrawn_note)
 
 
@@ -479,6 +524,12 @@ def _draft_of(
         changeset=prepared.changeset,
         release=None,
     )
+
+
+def _note(text: str | None) -> str | None:
+    """A release note or withdrawal reason as kept: trimmed, at most ``NOTE_CHARACTERS``; None if blank."""
+    kept = (text or "").strip()[:NOTE_CHARACTERS]
+    return kept or None
 
 
 def _revocation(draft_id: str, revoked: str | None) -> str | None:

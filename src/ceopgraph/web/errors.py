@@ -34,6 +34,7 @@ from ceopgraph.releases.service import (
     DraftInvalid,
     DraftNotFound,
     Forbidden,
+    NoteRequired,
     NotSignedIn,
     PreconditionRequired,
     ReleaseNotFound,
@@ -166,6 +167,8 @@ TABLE: tuple[Entry, ...] = (
     # The write path (``releases``, ``web.releases``).
     Entry(NotSignedIn, 401, "Not signed in", _write_path, (("WWW-Authenticate", 'Bearer realm="ceopgraph"'),)),
     Entry(Forbidden, 403, "Forbidden", _write_path),
+    Entry(NoteRequired, 400, "Bad request", _write_path),
+    Entry(releases.NotConfirmed, 400, "Bad request", _write_path),
     Entry(DraftNotFound, 404, "Not found", _write_path),
     Entry(ReleaseNotFound, 404, "Not found", _write_path),
     Entry(Conflict, 409, "Conflict", _write_path),
