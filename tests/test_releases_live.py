@@ -22,6 +22,7 @@ from .releasing import (
     BAD_FIGURE,
     GOOD_CHANGE,
     GOOD_FIGURE,
+    NOTE,
     ReleaseServer,
     bearer,
     call,
@@ -342,7 +343,12 @@ def test_two_publishers_at_once_one_wins_the_other_gets_409(server: ReleaseServe
     def publish(draft: str, token: str) -> None:
         start.wait()
         statuses.append(
-            call(server.url + f"drafts/{draft}/publish", "POST", b"", bearer(token, **{"If-Match": versions[draft]}))[0]
+            call(
+                server.url + f"drafts/{draft}/publish",
+                "POST",
+                json.dumps({"note": NOTE}).encode(),
+                bearer(token, **{"If-Match": versions[draft], "Content-Type": "application/json"}),
+            )[0]
         )
 
     threads = [
