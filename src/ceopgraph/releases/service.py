@@ -41,6 +41,7 @@ from ceopgraph.conneg import FORMATS_BY_EXTENSION
 from ceopgraph.releases import drafting
 from ceopgraph.releases.content import RELEASES_GRAPH, ListedRelease, Version, content_of, releases_graph
 from ceopgraph.releases.drafting import Prepared, PrepareJob, RenderJob
+from ceopgraph.releases.history import Gone, History, Notice, Subjects, SubjectsJob
 from ceopgraph.releases.registry import RELEASE_NUMBERS, Conflict, Draft, DraftSummary, Registry, Release, Token, now
 from ceopgraph.releases.tokens import SessionBook, TokenBook
 from ceopgraph.validation.service import JobRunner, Submission
@@ -145,6 +146,7 @@ class Releases:
         self._run = run
         self._limits = limits
         self._on_change = on_change
+        self._history = History(self._summarise)
         (folder / RELEASES_FOLDER).mkdir(exist_ok=True)
         (folder / LIVE_FOLDER).mkdir(exist_ok=True)
 
@@ -454,6 +456,22 @@ class Releases:
             self._on_change(self)
 
     # What the read path loads -----------------------------------------------------------------------
+
+    def gone(self, iri: str) -> Gone | None:
+        """Where a resource no longer in the current release last was and what took it away; None if it
+        is current, or was never published. A dictionary lookup once the generation's index is built."""
+        current, generation = self.registry.state()
+        return self._history.gone(generation, current, self.registry.releases, iri) if current else None
+
+    def notices(self, iri: str) -> tuple[Notice, ...]:
+        """The corrections and withdrawals that changed a current resource, newest first."""
+        current, generation = self.registry.state()
+        return self._history.notices(generation, current, self.registry.releases, iri) if current else ()
+
+    def _summarise(self, n: int) -> Subjects:
+        if self._run is None:
+            raise Unavailable("this process does not read releases' subjects")
+        return self._run(SubjectsJob(str(self.release_folder(n) / f"{DUMP_STEM}.nq")))
 
     def release_folder(self, n: int) -> Path:
         return self.folder / RELEASES_FOLDER / str(n)

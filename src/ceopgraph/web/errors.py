@@ -104,6 +104,11 @@ def _not_found(entry: Entry, exc: Exception) -> Response:
     return resources.not_found_answer(entry.status, entry.title, exc)
 
 
+def _gone(entry: Entry, exc: Exception) -> Response:
+    assert isinstance(exc, resources.ResourceGone)
+    return resources.gone_answer(entry.status, entry.title, exc)
+
+
 Present = Callable[["Entry", Exception], Response]
 
 
@@ -162,6 +167,7 @@ TABLE: tuple[Entry, ...] = (
     Entry(CheckerUnavailable, 503, "Unavailable", headers=_RETRY_LATER),
     Entry(ServerBusy, 503, "Unavailable", headers=_RETRY_LATER),
     # The documents (``web.resources``).
+    Entry(resources.ResourceGone, 410, "Gone", present=_gone),
     Entry(resources.NoSuchResource, 404, "Not found", present=_not_found),
     Entry(resources.DocumentNotAcceptable, 406, "Not acceptable", present=_offered),
     # The write path (``releases``, ``web.releases``).
