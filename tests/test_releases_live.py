@@ -263,8 +263,11 @@ def test_concurrent_uploads_do_not_interfere_and_reads_go_on_during_a_publish(se
         stop.set()
         reader.join(timeout=60)
     assert reads and set(reads) == {200}, sorted(set(reads))
-    status, _, body = publish(server.url, server.publisher, results[1][1]["id"])
-    assert status == 409 and b"read the diff again" in body
+    stale = results[1][1]  # its version names its diff against the release before this publish
+    headers = bearer(server.publisher, **{"If-Match": f'"{stale["version"]}"', "Content-Type": "application/json"})
+    note = json.dumps({"note": NOTE}).encode()
+    status, _, body = call(server.url + f"drafts/{stale['id']}/publish", "POST", note, headers)
+    assert status == 409 and b"read the draft again" in body
 
 
 def test_draft_pages_show_the_data_as_it_would_be_to_its_readers_only(server: ReleaseServer) -> None:
