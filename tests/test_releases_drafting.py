@@ -18,6 +18,7 @@ from ceopgraph.rdfio import UnreadableRdf
 from ceopgraph.releases import drafting
 from ceopgraph.releases.content import Diff, Version
 from ceopgraph.releases.drafting import DraftTooLarge, Prepared, PrepareJob, Rendered, RenderJob, TooLarge
+from ceopgraph.releases.registry import Conflict
 from ceopgraph.releases.service import OPERATOR
 from ceopgraph.validation.service import SentReport, Submission, Unreadable, ValidatorConfig, result_of
 from ceopgraph.validation.shapes import load_shapes
@@ -84,6 +85,8 @@ def test_a_stored_drafts_content_is_parsed_once(
     releases.publish(OPERATOR, first.id, None)
     refreshed = releases.current_diff(OPERATOR, second.id)
     assert refreshed.revision == second.revision and refreshed.base_release == 2  # computed for the reader
-    assert releases.publish(OPERATOR, second.id, None).n == 3
+    with pytest.raises(Conflict):  # the stored diff is against release 1
+        releases.publish(OPERATOR, second.id, None)
+    assert releases.publish(OPERATOR, second.id, refreshed.version).n == 3
     stored = {hashlib.sha256(d.nquads).hexdigest() for d in (second, refreshed)}
     assert sum(digest in stored for digest in parsed) == 1, parsed

@@ -290,7 +290,7 @@ def cmd_draft(args: argparse.Namespace) -> int:
             draft = releases.current_diff(OPERATOR, args.target)
             diff = json.loads(draft.diff)
             print(f"against release {diff['base_release']}: {diff['triples']['added']} triples added, "
-                  f"{diff['triples']['removed']} removed")  # fmt: skip
+                  f"{diff['triples']['removed']} removed; version {draft.version}")  # fmt: skip
             for figure in diff["figures"]:
                 print(f"  {figure['change']}")
             for kind in ("threat_areas", "quotations", "claims"):
@@ -298,7 +298,8 @@ def cmd_draft(args: argparse.Namespace) -> int:
                     for item in diff[kind][change]:
                         print(f"  {kind.replace('_', ' ')} {change}: {item['label']}")
             return 0
-        release = releases.publish(OPERATOR, args.target, None, args.note)  # the operator publishes what is there
+        # The operator publishes what is there, or the version its diff named (``draft diff``).
+        release = releases.publish(OPERATOR, args.target, args.version, args.note)
         print(f"published release {release.n} ({release.triples} triples), now current")
         return 0
     except UnreadableRdf as exc:
@@ -401,6 +402,10 @@ def _parser() -> argparse.ArgumentParser:
     draft.add_argument("target", metavar="FILE|ID", help="the file of a new draft, or a draft's id")
     draft.add_argument("--input-format", metavar="NAME", help="read the file as NAME (default: by extension)")
     draft.add_argument("--note", help="publish: the release note, what changed and why (its version notes)")
+    draft.add_argument(
+        "--version",
+        help="publish: the version draft diff named (for a draft compared with an older release)",
+    )
     draft.add_argument("--data-dir", help=data_dir_help)
     draft.set_defaults(handler=cmd_draft)
 

@@ -300,10 +300,10 @@ class Releases:
     def publish(self, actor: Token, draft_id: str, version: str | None, note: str | None = None) -> Release:
         """Publish the draft as it was reviewed: ``version`` is the draft version the publisher read
         (``Draft.version`` of ``current_diff``: it names the release the diff was against; None only for
-        the operator, who publishes what is there). ``note`` is the release note, required of a publisher
-        (the operator's may be left out). A draft whose submitter's token was revoked is refused (409):
-        the revocation withdrew their say in what is published, including what they had submitted
-        before it."""
+        the operator, who publishes what is there if its stored diff is against the current release).
+        ``note`` is the release note, required of a publisher (the operator's may be left out). A draft
+        whose submitter's token was revoked is refused (409): the revocation withdrew their say in what
+        is published, including what they had submitted before it."""
         draft = self.find_draft(actor, draft_id)  # every check on the summary: blobs read only to publish
         if not may_publish(actor):
             self._refused(actor, "publish", draft_id, "only a publisher may publish")
@@ -321,6 +321,14 @@ class Releases:
                 "form field version), so that what is published is what you read"
             )
         current, _ = self.registry.state()
+        if version is None and draft.base_release != current:  # the operator's: stored against an older release
+            self._conflict(
+                actor,
+                "publish",
+                draft_id,
+                f"draft {draft_id} was compared with release {draft.base_release}, and release {current} is current; "
+                f"read its diff against release {current} (ceopgraph draft diff), then publish the version it names",
+            )
         if version is not None and version != replace(draft, base_release=current).version:
             if version == draft.version:  # the stored diff, against an older release
                 why = (
