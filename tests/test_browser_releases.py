@@ -1,6 +1,7 @@
 """The release workflow in a real browser: a submitter signs in, uploads a draft with a violation, sees it,
 replaces the data with a fix, sees the figure-level diff; a publisher publishes it as release 2; release 1
-stays resolvable and the public SPARQL endpoint answers the new figure."""
+stays resolvable and the public SPARQL endpoint answers the new figure; withdrawn with its reason, release 2
+leaves a notice on the figure's page."""
 
 from __future__ import annotations
 
@@ -129,6 +130,8 @@ def test_a_draft_is_fixed_and_published_as_release_2(page: Page, built_dist: Pat
             expect(publish).to_have_text("Publish as release 2")
             screenshot(page, "releases-draft-publisher")
             assert_accessible(page, "draft page, seen by a publisher")
+            page.get_by_label("Release note (required)", exact=False).fill("The since-launch count corrected to 2300")
+            page.get_by_label("I have reviewed the changes above", exact=False).check()
             post_form(page, "Publish as release 2", draft_url + "/publish")
 
             expect(page).to_have_url(url + "releases")
@@ -137,11 +140,12 @@ def test_a_draft_is_fixed_and_published_as_release_2(page: Page, built_dist: Pat
             expect(page.locator("#release-2")).to_have_count(1)
             expect(page.locator("#release-1")).to_contain_text("superseded")
             expect(page.locator("#release-2")).to_contain_text("current")
+            expect(page.locator("#release-2")).to_contain_text("The since-launch count corrected to 2300")
             screenshot(page, "releases-list")
             assert_accessible(page, "releases page")
 
             # 6. Release 1 stays resolvable; the public endpoint switches to release 2.
-            release_1_page = url + "data/ceopgraph/release/1"
+            release_1_page = url + "releases/1"
             with page.expect_response(release_1_page) as shown:
                 page.get_by_role("link", name="Release 1", exact=True).click()
             assert shown.value.status == 200, shown.value.status
@@ -158,8 +162,27 @@ def test_a_draft_is_fixed_and_published_as_release_2(page: Page, built_dist: Pat
                 time.sleep(0.2)
                 values = sparql_values(url, FIGURE_QUERY)
             assert values == ["2300"], f"after {SPARQL_SWITCH_S} s the public endpoint still answers {values}"
+            page.goto(url + "releases/2")
+            expect(page.locator("#release-note")).to_have_text("The since-launch count corrected to 2300")
+            assert_accessible(page, "a release's page")
 
-            # 7. The browser only ever talked to our server.
+            # 7. The publisher withdraws release 2, giving the reason; the figure's page then says so.
+            page.goto(url + "releases")
+            page.locator("#note-2").fill("Keyed from the wrong table")
+            post_form(page, "Withdraw release 2", url + "releases/2/withdraw")
+            expect(page.locator("#current")).to_have_text("release 1")
+            figure_page = url + FIGURE.removeprefix("https://w3id.org/ceopgraph/")
+            deadline = time.monotonic() + SPARQL_SWITCH_S
+            page.goto(figure_page)
+            while not page.locator("#notice-1").count() and time.monotonic() < deadline:
+                time.sleep(0.3)
+                page.goto(figure_page)
+            expect(page.locator("#notice-1")).to_contain_text("release 2, which had changed this page, was withdrawn")
+            expect(page.locator("#notice-1")).to_contain_text("Reason: Keyed from the wrong table")
+            screenshot(page, "releases-withdrawal-notice")
+            assert_accessible(page, "a figure's page with a withdrawal notice")
+
+            # 8. The browser only ever talked to our server.
             elsewhere = [seen for seen in requests_seen if not seen.startswith(url)]
             assert requests_seen and not elsewhere, elsewhere
         finally:

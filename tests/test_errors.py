@@ -12,11 +12,21 @@ from flask import Flask
 
 import ceopgraph
 from ceopgraph.rdfio import UnreadableRdf
+from ceopgraph.releases.history import Gone
+from ceopgraph.releases.registry import Release
 from ceopgraph.releases.service import DraftInvalid
 from ceopgraph.sparqltext import QueryIsUpdate, QueryRefused, QueryUsesService, UnparsableQuery
 from ceopgraph.web import errors
 from ceopgraph.web.body import BodyTooLarge
-from ceopgraph.web.resources import DocumentNotAcceptable, NoSuchResource
+from ceopgraph.web.resources import FORMATS, DocumentNotAcceptable, NoSuchResource, ResourceGone
+
+# A resource whose last release was withdrawn: what a 410 answer is about.
+GONE = Gone(
+    "https://w3id.org/ceopgraph/id/test/gone",
+    Release(2, "2026-01-02T00:00:00Z", 1, None, "operator", 1, {}, "2026-01-03T00:00:00Z", "what is wrong", "note"),
+    None,
+    None,
+)
 
 
 def _exception_classes() -> list[type[Exception]]:
@@ -73,6 +83,7 @@ def _instance(kind: type[Exception]) -> Exception:
         BodyTooLarge: BodyTooLarge(10),
         NoSuchResource: NoSuchResource(None),
         DocumentNotAcceptable: DocumentNotAcceptable("what is wrong"),
+        ResourceGone: ResourceGone(GONE, None),
     }
     return made.get(kind) or kind("what is wrong")
 
@@ -90,6 +101,9 @@ def test_each_row_answers_its_status_title_message_and_headers(app: Flask, entry
     if response.mimetype == "application/json":  # the write path's programs read the status and the error
         data = json.loads(body)
         assert (data["status"], data["error"]) == (entry.status, entry.message(exc))
+        return
+    if isinstance(exc, ResourceGone) and response.mimetype != "text/html":  # what machines are told: RDF
+        assert response.mimetype in {f.media_type for f in FORMATS} and GONE.iri in body
         return
     if not isinstance(exc, NoSuchResource) or accept != "text/html":  # the 404 page says where to look instead
         assert entry.title in body

@@ -29,8 +29,9 @@ def test_tokens_drafts_export_and_import(tmp_path: Path, built_dist: Path) -> No
     good_id = good.stdout.split()[1].rstrip(":")
     diff = cli(data, "draft", "diff", good_id)
     assert diff.returncode == 0 and GOOD_CHANGE in diff.stdout
-    published = cli(data, "draft", "publish", good_id)
+    published = cli(data, "draft", "publish", good_id, "--note", "The since-launch count corrected")
     assert published.returncode == 0 and "release 2" in published.stdout
+    assert releases.registry.release(2).notes == "The since-launch count corrected"  # type: ignore[union-attr]
     assert cli(data, "draft", "diff", "0" * 32).returncode == 1
 
     audit = cli(data, "audit")

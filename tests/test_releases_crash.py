@@ -5,6 +5,7 @@ matching the hashes recorded for them, and nothing half-written left behind."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import threading
@@ -14,7 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from .releasing import bearer, call, local_releases, release_server, sha256, since_launch, submit, with_since_launch
+from .releasing import (
+    NOTE,
+    bearer,
+    call,
+    local_releases,
+    release_server,
+    sha256,
+    since_launch,
+    submit,
+    with_since_launch,
+)
 
 # Seconds into the request at which the server dies: from before the dumps are rendered to after the commit.
 PUBLISH_KILL_POINTS = (0.02, 0.15, 0.3, 0.5, 0.8, 1.2, 2.0)
@@ -74,8 +85,8 @@ def test_sigkill_during_a_write_leaves_the_old_state_or_the_new(phase: str, tmp_
                 draft = submit(server.url, server.submitter, data)[1]
                 assert draft["conforms"], draft
                 etag = call(server.url + f"drafts/{draft['id']}", headers=bearer(server.publisher))[1]["etag"]
-                url, body = server.url + f"drafts/{draft['id']}/publish", b""
-                headers = bearer(server.publisher, **{"If-Match": etag})
+                url, body = server.url + f"drafts/{draft['id']}/publish", json.dumps({"note": NOTE}).encode()
+                headers = bearer(server.publisher, **{"If-Match": etag, "Content-Type": "application/json"})
             else:
                 url, body = server.url + "drafts", data
                 headers = bearer(server.submitter, **{"Content-Type": "application/trig"})

@@ -19,6 +19,7 @@ from ceopgraph.releases import drafting
 from ceopgraph.releases.changes import Diff
 from ceopgraph.releases.content import Version
 from ceopgraph.releases.drafting import DraftTooLarge, Prepared, PrepareJob, Rendered, RenderJob, TooLarge
+from ceopgraph.releases.registry import Conflict
 from ceopgraph.releases.service import OPERATOR
 from ceopgraph.validation.service import SentReport, Submission, Unreadable, ValidatorConfig, result_of
 from ceopgraph.validation.shapes import load_shapes
@@ -84,7 +85,9 @@ def test_a_stored_drafts_content_is_parsed_once(
     monkeypatch.setattr(drafting, "_stored", {})  # nothing parsed by an earlier test of this process
     releases.publish(OPERATOR, first.id, None)
     refreshed = releases.current_diff(OPERATOR, second.id)
-    assert refreshed.revision == second.revision + 1
-    assert releases.publish(OPERATOR, second.id, None, acknowledged=frozenset({"reverts"})).n == 3  # of release 2
+    assert refreshed.revision == second.revision and refreshed.base_release == 2  # computed for the reader
+    with pytest.raises(Conflict):  # the stored diff is against release 1
+        releases.publish(OPERATOR, second.id, None)
+    assert releases.publish(OPERATOR, second.id, refreshed.version, acknowledged=frozenset({"reverts"})).n == 3
     stored = {hashlib.sha256(d.nquads).hexdigest() for d in (second, refreshed)}
     assert sum(digest in stored for digest in parsed) == 1, parsed

@@ -17,7 +17,7 @@ from ceopgraph.store.jobs import StoreUnavailable
 from ceopgraph.store.protocol import Store
 from ceopgraph.validation.service import Submission
 
-from .releasing import local_releases, with_since_launch
+from .releasing import NOTE, local_releases, with_since_launch
 
 QUERY = (
     "SELECT ?v WHERE { ?o <http://purl.org/linked-data/sdmx/2009/measure#obsValue> ?v FILTER(?v = 2255 || ?v = 2300) }"
@@ -39,7 +39,7 @@ def test_a_request_sees_the_release_it_began_with(tmp_path: Path, built_dist: Pa
         dump = (releases.release_folder(1) / "ceopgraph.trig").read_bytes()
         draft = releases.create_draft(sam, Submission(with_since_launch(dump, 2300), "trig", "draft.trig"))
         with store.pinned():
-            releases.publish(pat, draft.id, releases.draft(pat, draft.id).version)
+            releases.publish(pat, draft.id, releases.draft(pat, draft.id).version, NOTE)
             assert store.refresh()  # the swap happens in the middle of this "request"
             assert store.version == before and store.release == 1
             assert {str(r["v"]) for r in store.select(QUERY)} == {"2255"}

@@ -22,6 +22,7 @@ from .releasing import (
     BAD_FIGURE,
     GOOD_CHANGE,
     GOOD_FIGURE,
+    NOTE,
     ReleaseServer,
     bearer,
     call,
@@ -262,8 +263,11 @@ def test_concurrent_uploads_do_not_interfere_and_reads_go_on_during_a_publish(se
         stop.set()
         reader.join(timeout=60)
     assert reads and set(reads) == {200}, sorted(set(reads))
-    status, _, body = publish(server.url, server.publisher, results[1][1]["id"])
-    assert status == 409 and b"read the diff again" in body
+    stale = results[1][1]  # its version names its diff against the release before this publish
+    headers = bearer(server.publisher, **{"If-Match": f'"{stale["version"]}"', "Content-Type": "application/json"})
+    note = json.dumps({"note": NOTE}).encode()
+    status, _, body = call(server.url + f"drafts/{stale['id']}/publish", "POST", note, headers)
+    assert status == 409 and b"read the draft again" in body
 
 
 def test_draft_pages_show_the_data_as_it_would_be_to_its_readers_only(server: ReleaseServer) -> None:
@@ -342,7 +346,12 @@ def test_two_publishers_at_once_one_wins_the_other_gets_409(server: ReleaseServe
     def publish(draft: str, token: str) -> None:
         start.wait()
         statuses.append(
-            call(server.url + f"drafts/{draft}/publish", "POST", b"", bearer(token, **{"If-Match": versions[draft]}))[0]
+            call(
+                server.url + f"drafts/{draft}/publish",
+                "POST",
+                json.dumps({"note": NOTE}).encode(),
+                bearer(token, **{"If-Match": versions[draft], "Content-Type": "application/json"}),
+            )[0]
         )
 
     threads = [

@@ -121,3 +121,30 @@ def test_a_registry_of_schema_1_is_migrated_and_its_exports_still_load(tmp_path:
     fresh = SqliteRegistry(tmp_path / "new")
     fresh.load_rows({"drafts": [list(_SCHEMA_1_DRAFT)]}, {})  # an export of schema 1
     assert fresh.draft_summary("d1", None) == replace(found, made_from=0)
+
+
+def test_a_schema_1_database_gains_release_notes_and_keeps_its_rows(tmp_path: Path) -> None:
+    """A data directory made before release notes: its releases table is altered in place when opened,
+    its rows kept (no note), and a new release stores its note; an export of it loads again."""
+    folder = tmp_path / "old"
+    folder.mkdir()
+    with sqlite3.connect(folder / "registry.sqlite3") as db:
+        db.executescript(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+            "INSERT INTO meta VALUES ('schema', '1'), ('current', '1'), ('generation', '1');"
+            "CREATE TABLE releases (n INTEGER PRIMARY KEY, issued TEXT NOT NULL, previous INTEGER, draft_id TEXT, "
+            "publisher TEXT NOT NULL, triples INTEGER NOT NULL, dumps TEXT NOT NULL, withdrawn TEXT, "
+            "withdrawn_note TEXT);"
+            "INSERT INTO releases VALUES (1, '2026-01-01T00:00:00Z', NULL, NULL, 'operator', 925, '{}', NULL, NULL);"
+        )
+    registry = SqliteRegistry(folder)
+    assert registry.meta()["schema"] == "2"
+    assert registry.release(1) == Release(1, "2026-01-01T00:00:00Z", None, None, "operator", 925, {}, None, None)
+    with registry.transaction() as tx:
+        tx.add_release(Release(2, "2026-01-02T00:00:00Z", 1, None, "operator", 926, {}, None, None, "A note"))
+    assert registry.release(2).notes == "A note"  # type: ignore[union-attr]
+    assert SqliteRegistry(folder).release(2) == registry.release(2)  # opened again: migrated once
+    fresh = SqliteRegistry(tmp_path / "new")
+    old_rows = [list(row[:9]) for row in registry.rows("releases")]  # as a schema-1 export wrote them
+    fresh.load_rows({"releases": old_rows}, {"current": "1", "schema": "1"})
+    assert fresh.release(1) == registry.release(1) and fresh.meta()["schema"] == "2"

@@ -124,8 +124,10 @@ def test_the_command_lines_publish_pushes_to_the_remote_store(tmp_path: Path, bu
         assert published.returncode == 0 and "release 2" in published.stdout, published.stderr
         assert _in_store(store) == "2301"  # pushed by the command line itself
         store.stop()
-        assert ceopgraph("draft", "diff", ids[1]).returncode == 0  # against release 2 now
-        refused = ceopgraph("draft", "publish", ids[1])
+        diff = ceopgraph("draft", "diff", ids[1])  # against release 2 now: its version names that diff
+        assert diff.returncode == 0 and "against release 2" in diff.stdout
+        version = diff.stdout.split("; version ", 1)[1].split()[0]
+        refused = ceopgraph("draft", "publish", ids[1], "--version", version)
         assert refused.returncode == 3 and "could not be updated" in refused.stderr, refused.stderr
         assert local_releases(data_dir).registry.state()[0] == 3
     finally:

@@ -42,6 +42,7 @@ from .releasing import (
     BAD_FIGURE,
     GOOD_CHANGE,
     GOOD_FIGURE,
+    NOTE,
     changed,
     local_releases,
     sha256,
@@ -172,22 +173,23 @@ def test_publish_refuses_violations_and_a_stale_diff(releases: Releases) -> None
     sam, _, pat = _people(releases)
     bad = releases.create_draft(sam, _submission(changed(_dump(releases), BAD_FIGURE)))
     with pytest.raises(DraftInvalid) as refused:
-        releases.publish(pat, bad.id, releases.draft(pat, bad.id).version)
+        releases.publish(pat, bad.id, releases.draft(pat, bad.id).version, NOTE)
     assert json.loads(refused.value.report_json)["conforms"] is False
     first = releases.create_draft(sam, _submission(changed(_dump(releases), GOOD_FIGURE)))
     second = releases.create_draft(sam, _submission(_dump(releases).replace(b"obsValue 16568", b"obsValue 16570")))
-    assert releases.publish(pat, first.id, releases.draft(pat, first.id).version).n == 2
+    assert releases.publish(pat, first.id, releases.draft(pat, first.id).version, NOTE).n == 2
     with pytest.raises(Conflict):  # its diff was against release 1
-        releases.publish(pat, second.id, releases.draft(pat, second.id).version)
+        releases.publish(pat, second.id, releases.draft(pat, second.id).version, NOTE)
     refreshed = releases.current_diff(pat, second.id)
     assert refreshed.base_release == 2 and refreshed.made_from == 1
+    with pytest.raises(Conflict):  # the stored draft's version names its diff against release 1
+        releases.publish(pat, second.id, releases.draft(pat, second.id).version, NOTE)
     with pytest.raises(NotAcknowledged, match=r"made from release 1 .* release 2: Children protected since"):
-        releases.publish(pat, second.id, refreshed.version)  # it takes back release 2's change
-    reviewed = releases.draft(pat, second.id).version
-    assert releases.publish(pat, second.id, reviewed, acknowledged=frozenset({"reverts"})).n == 3
+        releases.publish(pat, second.id, refreshed.version, NOTE)  # it takes back release 2's change
+    assert releases.publish(pat, second.id, refreshed.version, NOTE, acknowledged=frozenset({"reverts"})).n == 3
     assert releases.registry.state()[0] == 3
     with pytest.raises(Conflict):
-        releases.publish(pat, first.id, releases.draft(pat, first.id).version)
+        releases.publish(pat, first.id, releases.draft(pat, first.id).version, NOTE)
 
 
 def test_two_publishers_at_once_one_wins(releases: Releases) -> None:
@@ -203,7 +205,7 @@ def test_two_publishers_at_once_one_wins(releases: Releases) -> None:
         publisher = local_releases(releases.folder)  # as a second worker would
         start.wait()
         try:
-            publisher.publish(pat, draft_id, publisher.draft(pat, draft_id).version)
+            publisher.publish(pat, draft_id, publisher.draft(pat, draft_id).version, NOTE)
             outcomes.append("published")
         except Conflict:
             outcomes.append("conflict")
@@ -221,7 +223,7 @@ def test_two_publishers_at_once_one_wins(releases: Releases) -> None:
 def test_withdrawal_keeps_the_release_and_moves_current_back(releases: Releases) -> None:
     sam, _, pat = _people(releases)
     draft = releases.create_draft(sam, _submission(changed(_dump(releases), GOOD_FIGURE)))
-    releases.publish(pat, draft.id, releases.draft(pat, draft.id).version)
+    releases.publish(pat, draft.id, releases.draft(pat, draft.id).version, NOTE)
     before = releases.registry.state()
     releases.withdraw(pat, 2, "a wrong figure")
     with pytest.raises(Conflict):  # release 1 is now the only release in force
@@ -280,7 +282,7 @@ def test_rate_budgets_are_per_key_and_window(tmp_path: Path) -> None:
 def test_export_and_import_lose_nothing(releases: Releases, tmp_path: Path) -> None:
     sam, _, pat = _people(releases)
     draft = releases.create_draft(sam, _submission(changed(_dump(releases), GOOD_FIGURE)))
-    releases.publish(pat, draft.id, releases.draft(pat, draft.id).version)
+    releases.publish(pat, draft.id, releases.draft(pat, draft.id).version, NOTE)
     releases.create_draft(sam, _submission(changed(_dump(releases, 2), BAD_FIGURE)))
     export(releases, tmp_path / "export")
     assert (tmp_path / "export" / "audit.trig").read_bytes().count(b"prov:Activity") >= 4
@@ -342,12 +344,12 @@ def test_publishing_needs_the_version_reviewed(releases: Releases) -> None:
     draft = releases.create_draft(sam, _submission(changed(_dump(releases), GOOD_FIGURE)))
     read = releases.draft(pat, draft.id).version
     with pytest.raises(PreconditionRequired):
-        releases.publish(pat, draft.id, None)
+        releases.publish(pat, draft.id, None, NOTE)
     releases.replace_draft(sam, draft.id, _submission(with_since_launch(_dump(releases), 999999)))
     with pytest.raises(Conflict, match="changed since you read it"):
-        releases.publish(pat, draft.id, read)  # what the publisher read is not what is there now
+        releases.publish(pat, draft.id, read, NOTE)  # what the publisher read is not what is there now
     assert releases.registry.state()[0] == 1
-    assert releases.publish(pat, draft.id, releases.draft(pat, draft.id).version).n == 2
+    assert releases.publish(pat, draft.id, releases.draft(pat, draft.id).version, NOTE).n == 2
 
 
 def test_a_diff_refresh_never_overwrites_a_replace(releases: Releases) -> None:
@@ -370,11 +372,10 @@ def test_a_large_draft_can_be_compared_again_after_another_release(tmp_path: Pat
     first = tight.create_draft(sam, _submission(changed(_dump(tight), GOOD_FIGURE)))
     second = tight.create_draft(sam, _submission(_dump(tight).replace(b"obsValue 16568", b"obsValue 16570")))
     assert len(second.nquads) > len(trig) + 4096
-    tight.publish(pat, first.id, tight.draft(pat, first.id).version)
+    tight.publish(pat, first.id, tight.draft(pat, first.id).version, NOTE)
     refreshed = tight.current_diff(pat, second.id)
-    assert refreshed.base_release == 2 and refreshed.revision == second.revision + 1
-    assert tight.publish(pat, second.id, refreshed.version, acknowledged=frozenset({"reverts"})).n == 3
-    assert ("refresh-diff", "done") in [(r.action, r.outcome) for r in tight.registry.audit_records()]
+    assert refreshed.base_release == 2 and refreshed.revision == second.revision  # read, not stored
+    assert tight.publish(pat, second.id, refreshed.version, NOTE, acknowledged=frozenset({"reverts"})).n == 3
 
 
 def test_previous_version_is_the_release_that_was_current(releases: Releases) -> None:
@@ -384,10 +385,10 @@ def test_previous_version_is_the_release_that_was_current(releases: Releases) ->
             sam,
             _submission(_dump(releases, releases.registry.state()[0]).replace(b"obsValue 16568", b"obsValue " + value)),
         )
-        releases.publish(pat, draft.id, releases.draft(pat, draft.id).version)
+        releases.publish(pat, draft.id, releases.draft(pat, draft.id).version, NOTE)
     releases.withdraw(pat, 3, "wrong")
     draft = releases.create_draft(sam, _submission(_dump(releases, 2).replace(b"obsValue 16570", b"obsValue 16572")))
-    assert releases.publish(pat, draft.id, releases.draft(pat, draft.id).version).n == 4
+    assert releases.publish(pat, draft.id, releases.draft(pat, draft.id).version, NOTE).n == 4
     dump = rdfio.parse_rdf(_dump(releases, 4), FORMATS_BY_NAME["trig"], "release 4", 1 << 30)
     live = releases_graph(BASE, [listed(r) for r in releases.registry.releases()], 4)
     previous = URIRef("http://www.w3.org/ns/dcat#previousVersion")
@@ -523,7 +524,7 @@ def test_forged_service_metadata_is_taken_out_listed_and_never_published(
     assert {s for s in listed if "_:" not in s} == CLAIMS
     assert len(listed - CLAIMS) == 3  # the checksum, its algorithm and its value, its blank node with it
     assert {d["graph"] for d in diff["dropped"]} == {GRAPHS + "metadata"}
-    releases.publish(pat, draft.id, releases.draft(pat, draft.id).version)
+    releases.publish(pat, draft.id, releases.draft(pat, draft.id).version, NOTE)
     dump = _dump(releases, 2)
     assert b"evil.example" not in dump and b"Forged" not in dump and b"0" * 64 not in dump
     published = rdfio.parse_rdf(dump, FORMATS_BY_NAME["trig"], "release 2", 1 << 30)
@@ -561,7 +562,7 @@ def test_drafts_with_many_identical_blank_nodes_are_prepared_and_published(relea
     assert len(labels) == n  # stored with stable labels, which the preview's store keeps
     again = releases.replace_draft(sam, draft.id, _submission(with_twins(_dump(releases), n, label="other")))
     assert again.nquads == draft.nquads  # other labels in the submission, the same content
-    release = bounded(lambda: releases.publish(pat, draft.id, again.version), 60.0)
+    release = bounded(lambda: releases.publish(pat, draft.id, again.version, NOTE), 60.0)
     assert set(re.findall(rb"_:(b[0-9a-f]{32}) ", _dump(releases, release.n))) == labels
 
 

@@ -22,7 +22,7 @@ from ceopgraph.releases.service import Releases
 from ceopgraph.web.services import of
 
 from .apps import embedded_app
-from .releasing import GOOD_FIGURE, changed, local_releases
+from .releasing import GOOD_FIGURE, NOTE, changed, local_releases
 from .submissions.drafts import CORPUS, HostileDraft
 
 BLOB_COLUMNS = {"nquads", "changeset", "report", "diff"}
@@ -214,6 +214,7 @@ PREFLIGHTS = {
     "/drafts/ID/view/doc/x": {"GET", "HEAD", "OPTIONS"},
     "/drafts/ID/publish": {"POST", "OPTIONS"},
     "/releases": {"GET", "HEAD", "OPTIONS"},
+    "/releases/1": {"GET", "HEAD", "OPTIONS"},
     "/releases/1/dumps/ceopgraph.trig": {"GET", "HEAD", "OPTIONS"},
     "/releases/1/withdraw": {"POST", "OPTIONS"},
 }
@@ -329,7 +330,7 @@ def test_a_draft_that_removes_most_of_the_release_needs_acknowledge_removals(fre
     assert bogus.status_code == 400 and "acknowledge=everything: not an acknowledgement" in bogus.get_json()["error"]
     done = client.post(
         f"/drafts/{draft['id']}/publish",
-        data={"acknowledge": "reverts,removals"},
+        data={"acknowledge": "reverts,removals", "note": NOTE},
         headers={**pat, **version},
     )
     assert done.status_code == 201, done.data
@@ -344,7 +345,9 @@ def test_a_stale_draft_shows_what_it_reverts_and_needs_acknowledge_reverts(fresh
     _, pat = _token(fresh, "publisher", "Pat")
     one = _dump(client)
     first = _draft(client, sam, changed(one, GOOD_FIGURE))
-    published = client.post(f"/drafts/{first['id']}/publish", headers={**pat, "If-Match": f'"{first["version"]}"'})
+    published = client.post(
+        f"/drafts/{first['id']}/publish", json={"note": NOTE}, headers={**pat, "If-Match": f'"{first["version"]}"'}
+    )
     assert published.status_code == 201, published.data
     stale = one.replace(b"obsValue 16568", b"obsValue 16570")
     guessed = _draft(client, sam, stale)  # no base named: release 1 matches it best
@@ -368,7 +371,9 @@ def test_a_stale_draft_shows_what_it_reverts_and_needs_acknowledge_reverts(fresh
     assert refused.status_code == 409
     message = refused.get_json()["error"]
     assert "acknowledge=reverts" in message and "made from release 1" in message and "release 2: " in message
-    done = client.post(f"/drafts/{draft['id']}/publish", json={"acknowledge": ["reverts"]}, headers={**pat, **version})
+    done = client.post(
+        f"/drafts/{draft['id']}/publish", json={"acknowledge": ["reverts"], "note": NOTE}, headers={**pat, **version}
+    )
     assert done.status_code == 201, done.data
 
 

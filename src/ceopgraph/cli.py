@@ -301,7 +301,7 @@ def cmd_draft(args: argparse.Namespace) -> int:
             counted = diff["statements"]
             print(f"against release {diff['base_release']}, made from release {diff['made_from']}: "
                   f"{counted['added']} statement(s) added, {counted['removed']} removed, "
-                  f"{counted['changed']} changed")  # fmt: skip
+                  f"{counted['changed']} changed; version {draft.version}")  # fmt: skip
             for warning in diff["warnings"]:
                 print(f"  needs --acknowledge {warning['acknowledge']}: {warning['message']}")
             for figure in diff["figures"]:
@@ -312,7 +312,8 @@ def cmd_draft(args: argparse.Namespace) -> int:
                         print(f"  {kind.replace('_', ' ')} {change}: {item['label']}")
             return 0
         acknowledged = acknowledgements(args.acknowledge)
-        release = releases.publish(OPERATOR, args.target, None, acknowledged=acknowledged)  # what is there
+        # The operator publishes what is there, or the version its diff named (``draft diff``).
+        release = releases.publish(OPERATOR, args.target, args.version, args.note, acknowledged=acknowledged)
         print(f"published release {release.n} ({release.triples} triples), now current")
         return 0
     except UnreadableRdf as exc:
@@ -421,6 +422,11 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="reverts|removals",
         help="publish: acknowledge what the diff warns of (repeated, or comma-separated)",
+    )
+    draft.add_argument("--note", help="publish: the release note, what changed and why (its version notes)")
+    draft.add_argument(
+        "--version",
+        help="publish: the version draft diff named (for a draft compared with an older release)",
     )
     draft.add_argument("--data-dir", help=data_dir_help)
     draft.set_defaults(handler=cmd_draft)

@@ -26,6 +26,7 @@ from ceopgraph.namespaces import IANA_MEDIA, SD, LocalNamespaces, bind_prefixes
 # DCAT with its version 3 terms (rdflib's closed DCAT namespace predates them).
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
 ADMS_STATUS = URIRef("http://www.w3.org/ns/adms#status")
+ADMS_VERSION_NOTES = URIRef("http://www.w3.org/ns/adms#versionNotes")
 # The ADMS status vocabulary's "withdrawn" (a standard reference, as the EU's DCAT-AP uses it).
 WITHDRAWN = URIRef("http://purl.org/adms/status/Withdrawn")
 # The graph of a submission's triples that came without one (Turtle, N-Triples, RDF/XML, JSON-LD).
@@ -240,6 +241,7 @@ class Version:
     n: int
     issued: str  # xsd:dateTime, UTC
     previous: int | None
+    notes: str | None = None  # the publisher's release note: what changed since the previous version
 
 
 def version_metadata(base: str, version: Version) -> list[tuple[Node, Node, Node]]:
@@ -265,6 +267,8 @@ def version_metadata(base: str, version: Version) -> list[tuple[Node, Node, Node
     ]
     if version.previous is not None:
         triples.append((release, DCAT.previousVersion, release_iri(base, version.previous)))
+    if version.notes:  # DCAT 3's term for a version's notes (its section on versioning)
+        triples.append((release, ADMS_VERSION_NOTES, Literal(version.notes, lang="en")))
     return triples
 
 

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 DATABASE_NAME = "registry.sqlite3"
 WINDOW_S = 60  # the rate budgets count per minute: the window a time falls in is ``int(t // WINDOW_S)``
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 2  # 2: drafts.made_from and drafts.acknowledge, releases.notes (the publisher's release note)
 ROLES = ("submitter", "publisher")
 # The numbers a release can have: from 1 to SQLite's largest integer (a larger one cannot even be looked up).
 RELEASE_NUMBERS = range(1, 1 << 63)
@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS drafts (
 );
 CREATE TABLE IF NOT EXISTS releases (
     n INTEGER PRIMARY KEY, issued TEXT NOT NULL, previous INTEGER, draft_id TEXT, publisher TEXT NOT NULL,
-    triples INTEGER NOT NULL, dumps TEXT NOT NULL, withdrawn TEXT, withdrawn_note TEXT
+    triples INTEGER NOT NULL, dumps TEXT NOT NULL, withdrawn TEXT, withdrawn_note TEXT, notes TEXT
 );
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, agent TEXT NOT NULL, action TEXT NOT NULL,
@@ -113,8 +113,10 @@ class DraftSummary:
 
     @property
     def version(self) -> str:
-        """The draft's version, as its ETag names it and a publish must name it (``If-Match``)."""
-        return f"{self.id[:8]}-{self.revision}"
+        """The draft's version, as its ETag names it and a publish must name it (``If-Match``): its
+        revision and the release its diff was against, so a publisher who read a diff against an older
+        release has not reviewed what the publish would do."""
+        return f"{self.id[:8]}-{self.revision}-r{self.base_release}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,6 +140,7 @@ class Release:
     dumps: dict[str, str]  # file name -> sha256
     withdrawn: str | None
     withdrawn_note: str | None
+    notes: str | None = None  # the publisher's release note (its version notes); None for the first release
 
 
 @dataclass(frozen=True)
@@ -343,7 +346,7 @@ class _SqliteTransaction:
 
     def add_release(self, release: Release) -> None:
         self._db.execute(
-            "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 release.n,
                 release.issued,
@@ -354,6 +357,7 @@ class _SqliteTransaction:
                 json.dumps(release.dumps, sort_keys=True),
                 release.withdrawn,
                 release.withdrawn_note,
+                release.notes,
             ),
         )
 
@@ -647,12 +651,14 @@ class SqliteRegistry:
             for table, rows in tables.items():
                 if table not in _EXPORTED:
                     raise ValueError(f"unknown table {table!r}")
-                columns = ", ".join(_columns(db, table)[: len(rows[0])] if rows else ())
-                for row in rows:  # an export of an older schema lacks the later columns: their defaults
+                # By name, in the table's order: an export of an older schema has fewer (trailing) columns.
+                names = ", ".join(_columns(db, table)[: len(rows[0])] if rows else ())
+                for row in rows:
                     marks = ", ".join("?" * len(row))
-                    db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(row))  # noqa: S608
+                    db.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(row))  # noqa: S608
             for key, value in meta.items():
-                db.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
+                if key != "schema":  # the schema is this database's, whatever the export's was
+                    db.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
 
     def meta(self) -> dict[str, str]:
         return dict(self._all("SELECT key, value FROM meta ORDER BY key"))
@@ -667,20 +673,22 @@ _EXPORTED = {"tokens": "id", "drafts": "id", "releases": "n", "audit": "id"}
 
 
 def _columns(db: sqlite3.Connection, table: str) -> list[str]:
-    """A table's columns, in order (``table`` one of our own names)."""
-    return [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+    """A table's column names, in order (``table`` is one of our own constants)."""
+    return [str(row[1]) for row in db.execute(f"PRAGMA table_info({table})")]
 
 
 # Columns added since schema 1, with their definitions: added to a registry made before them.
 _ADDED_COLUMNS = (
     ("drafts", "made_from", "INTEGER NOT NULL DEFAULT 0"),
     ("drafts", "acknowledge", "TEXT NOT NULL DEFAULT '{}'"),
+    ("releases", "notes", "TEXT"),
 )
 
 
 def _migrate(db: sqlite3.Connection) -> None:
-    """Bring a registry of an older schema to this one: the columns added since, then the schema number.
-    A draft from before knew no base: it is taken to be made from the release it was diffed against."""
+    """Bring a registry of an older schema to this one, in place (``CREATE TABLE IF NOT EXISTS`` leaves an
+    existing table as it was): the columns added since, then the schema number. A draft from before knew
+    no base: it is taken to be made from the release it was diffed against; a release had no note."""
     db.execute("BEGIN IMMEDIATE")  # one process migrates; the others then find the columns
     try:
         for table, column, definition in _ADDED_COLUMNS:

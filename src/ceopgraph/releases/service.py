@@ -7,6 +7,11 @@ state that changed, 422 a draft with violations, 428 a publish that names no rev
 limit. Every write is audited (who, what, when, outcome): a publish and a withdrawal in the same
 transaction as the change, a draft's write right after it; refusals too.
 
+A publish carries the publisher's release note (the release's version notes, in its dumps' DCAT) and a
+withdrawal its reason: both are required (400 without). Reading a draft never writes: its diff against a
+newer current release is computed again for the reader and not stored, and the version a publisher
+reviews names the release that diff was against.
+
 The data directory holds the registry (``registry``) and one folder per release, ``releases/{n}/``,
 with its six dumps. A publish renders the dumps first (in a validation worker), writes them to a
 staging folder and syncs them, then in one registry transaction checks that nothing changed, moves the
@@ -24,7 +29,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
@@ -38,6 +43,7 @@ from ceopgraph.releases import drafting
 from ceopgraph.releases.changes import ACKNOWLEDGEMENTS
 from ceopgraph.releases.content import RELEASES_GRAPH, ListedRelease, Version, content_of, releases_graph
 from ceopgraph.releases.drafting import Prepared, PrepareJob, ReleaseFile, RenderJob
+from ceopgraph.releases.history import Gone, History, Notice, Subjects, SubjectsJob
 from ceopgraph.releases.registry import RELEASE_NUMBERS, Conflict, Draft, DraftSummary, Registry, Release, Token, now
 from ceopgraph.releases.tokens import SessionBook, TokenBook
 from ceopgraph.validation.service import JobRunner, Submission
@@ -45,6 +51,8 @@ from ceopgraph.validation.service import JobRunner, Submission
 RELEASES_FOLDER = "releases"
 LIVE_FOLDER = "live"
 _STAGING_PREFIX = ".staging-"
+# The longest release note or withdrawal reason kept (a paragraph, not a document).
+NOTE_CHARACTERS = 2000
 # The command line acts as the operator: every role's rights, audited as "operator".
 OPERATOR = Token("operator", "operator (command line)", "operator", "", "", None)
 
@@ -84,6 +92,11 @@ class UnknownAcknowledgement(Exception):
 
 class UnknownBase(Exception):
     """A draft names a release it was made from (``base=N``) that does not exist."""
+
+
+class NoteRequired(Exception):
+    """A publish without its release note, or a withdrawal without its reason: what readers of the
+    release are told, so it cannot be left out."""
 
 
 class PreconditionRequired(Exception):
@@ -148,6 +161,7 @@ class Releases:
         self._run = run
         self._limits = limits
         self._on_change = on_change
+        self._history = History(self._summarise)
         (folder / RELEASES_FOLDER).mkdir(exist_ok=True)
         (folder / LIVE_FOLDER).mkdir(exist_ok=True)
 
@@ -302,31 +316,37 @@ class Releases:
 
     def current_diff(self, actor: Token, draft_id: str) -> Draft:
         """The draft with its diff against the current release, computed again if that changed (so the
-        diff a reviewer reads is the one a publish is checked against)."""
+        diff a reviewer reads is the one a publish is checked against). Reading is never a write: the
+        fresh diff is the reader's (its ``base_release`` the current release, so its ``version`` names
+        it), and the stored draft, its "Updated" time and revision stay as they were."""
         draft = self.draft(actor, draft_id)
         current, _ = self.registry.state()
         if draft.status != "open" or draft.base_release == current:
             return draft
         submission = Submission(draft.nquads, "nquads", draft.source)
         prepared, base_release = self._prepared(submission, draft_id, ours=True, made_from=draft.made_from or None)
-        refreshed = _draft_of(draft_id, draft.owner, draft.created, now(), draft.source, prepared, base_release)
-        try:  # only over the revision it was computed from: a replace meanwhile brought its own diff
-            stored = self.registry.replace_draft(refreshed, expected_revision=draft.revision)
-        except Conflict:
-            return self.draft(actor, draft_id)
-        self.registry.audit(actor.id, "refresh-diff", draft_id, "done", f"against release {base_release}")
-        return stored
+        fresh = _draft_of(draft_id, draft.owner, draft.created, draft.updated, draft.source, prepared, base_release)
+        return replace(fresh, revision=draft.revision)
 
     # Publishing and withdrawing --------------------------------------------------------------------
 
     def publish(
-        self, actor: Token, draft_id: str, version: str | None, *, acknowledged: frozenset[str] = frozenset()
+        self,
+        actor: Token,
+        draft_id: str,
+        version: str | None,
+        note: str | None = None,
+        *,
+        acknowledged: frozenset[str] = frozenset(),
     ) -> Release:
         """Publish the draft as it was reviewed: ``version`` is the draft version the publisher read
-        (``Draft.version``; None only for the operator, who publishes what is there). A draft whose
-        submitter's token was revoked is refused (409): the revocation withdrew their say in what is
-        published, including what they had submitted before it. A draft that reverts or removes what its
-        diff warns of needs those warnings ``acknowledged`` (``changes.ACKNOWLEDGEMENTS``; 409 otherwise)."""
+        (``Draft.version`` of ``current_diff``: it names the release the diff was against; None only for
+        the operator, who publishes what is there if its stored diff is against the current release).
+        ``note`` is the release note, required of a publisher (the operator's may be left out). A draft
+        whose submitter's token was revoked is refused (409): the revocation withdrew their say in what
+        is published, including what they had submitted before it. A draft that reverts or removes what
+        its diff against the current release warns of needs those warnings ``acknowledged``
+        (``changes.ACKNOWLEDGEMENTS``; 409 otherwise)."""
         draft = self.find_draft(actor, draft_id)  # every check on the summary: blobs read only to publish
         if not may_publish(actor):
             self._refused(actor, "publish", draft_id, "only a publisher may publish")
@@ -343,39 +363,64 @@ class Releases:
                 f'name the version of draft {draft_id} you reviewed (If-Match: "{draft.version}", or the '
                 "form field version), so that what is published is what you read"
             )
-        if version is not None and version != draft.version:
-            self._conflict(actor, "publish", draft_id, f"draft {draft_id} changed since you read it; read it again")
-        revoked = _revocation(draft_id, self.registry.owner_revoked(draft_id))
-        if revoked is not None:
-            self._conflict(actor, "publish", draft_id, revoked)
         current, _ = self.registry.state()
-        if draft.base_release != current:
+        if version is None and draft.base_release != current:  # the operator's: stored against an older release
             self._conflict(
                 actor,
                 "publish",
                 draft_id,
-                f"the current release is {current}, not {draft.base_release} as when this draft's diff was "
-                "computed; read the diff again (GET /drafts/{id}/diff), then publish",
+                f"draft {draft_id} was compared with release {draft.base_release}, and release {current} is current; "
+                f"read its diff against release {current} (ceopgraph draft diff), then publish the version it names",
             )
-        missing = {key: why for key, why in draft.needs().items() if key not in acknowledged}
+        if version is not None and version != replace(draft, base_release=current).version:
+            if version == draft.version:  # the stored diff, against an older release
+                why = (
+                    f"the current release is {current}, not {draft.base_release} as when the diff you read was "
+                    f"computed; read the draft again (GET /drafts/{draft_id}), then publish the version it names"
+                )
+            else:
+                why = f"draft {draft_id} changed since you read it, or its diff did; read it again"
+            self._conflict(actor, "publish", draft_id, why)
+        revoked = _revocation(draft_id, self.registry.owner_revoked(draft_id))
+        if revoked is not None:
+            self._conflict(actor, "publish", draft_id, revoked)
+        # What the diff the publisher read warns of: the stored one, or the one against the current release
+        # computed again (a draft made before the latest publish may revert it).
+        reviewed = draft if draft.base_release == current else self.current_diff(actor, draft_id)
+        missing = {key: why for key, why in reviewed.needs().items() if key not in acknowledged}
         if missing:
             said = " ".join(missing.values())
             self.registry.audit(actor.id, "publish", draft_id, "refused", f"not acknowledged: {', '.join(missing)}")
             raise NotAcknowledged(
                 f"draft {draft_id} needs acknowledge={','.join(sorted(missing))} to be published. {said}"
             )
+        notes = _note(note)  # after the checks of the draft and its diff: those say more
+        if notes is None and actor is not OPERATOR:
+            raise NoteRequired(
+                f"give a release note for draft {draft_id} (the form field or JSON field note): what changed and "
+                "why, as readers of the release will see it"
+            )
         content = self.draft(actor, draft_id)
         if content.revision != draft.revision:
             self._conflict(actor, "publish", draft_id, f"draft {draft_id} changed since you read it; read it again")
-        release = self._commit_release(actor, content.nquads, content.triples, content, expected_current=current)
+        release = self._commit_release(
+            actor, content.nquads, content.triples, content, expected_current=current, notes=notes
+        )
         self._changed()
         return release
 
     def _commit_release(
-        self, actor: Token, content: bytes, triples: int, draft: Draft | None, *, expected_current: int
+        self,
+        actor: Token,
+        content: bytes,
+        triples: int,
+        draft: Draft | None,
+        *,
+        expected_current: int,
+        notes: str | None = None,
     ) -> Release:
-        n = max((r.n for r in self.registry.releases()), default=0) + 1
-        version = Version(n, now(), expected_current or None)
+        n = self.next_number()
+        version = Version(n, now(), expected_current or None, notes)
         if self._run is None:
             raise Unavailable("this process does not publish")
         dumps = self._run(RenderJob(content, version)).dumps
@@ -386,7 +431,16 @@ class Releases:
         try:
             digests = _write_synced(staging, dumps)
             release = Release(
-                n, version.issued, version.previous, draft.id if draft else None, actor.id, triples, digests, None, None
+                n,
+                version.issued,
+                version.previous,
+                draft.id if draft else None,
+                actor.id,
+                triples,
+                digests,
+                None,
+                None,
+                notes,
             )
             target = self.folder / RELEASES_FOLDER / str(n)
             with self.registry.transaction() as tx:
@@ -421,11 +475,18 @@ class Releases:
         return release
 
     def withdraw(self, actor: Token, n: int, note: str) -> Release:
+        """Withdraw release ``n`` for the reason ``note`` (required: the 410 pages of what it held and the
+        notices on changed pages show it)."""
         if not may_publish(actor):
             self._refused(actor, "withdraw", str(n), "only a publisher may withdraw a release")
         if n not in RELEASE_NUMBERS:
             raise ReleaseNotFound(f"no release {n}: release numbers run from 1")
-        note = note.strip()[:500]
+        reason = _note(note)
+        if reason is None:
+            raise NoteRequired(
+                f"give the reason for withdrawing release {n} (the form field or JSON field note): readers of "
+                "its pages will see it"
+            )
         with self.registry.transaction() as tx:
             found = tx.release(n)
             if found is None:
@@ -439,19 +500,39 @@ class Releases:
                 if earlier is None:
                     raise Conflict(f"release {n} is the only release in force; publish a replacement first")
                 replacement = earlier
-            tx.withdraw(n, note or None)
+            tx.withdraw(n, reason)
             tx.set_current(replacement)
-            tx.audit(actor.id, "withdraw", str(n), "done", note)
+            tx.audit(actor.id, "withdraw", str(n), "done", reason)
         self._changed()
         withdrawn = self.registry.release(n)
         assert withdrawn is not None
         return withdrawn
+
+    def next_number(self) -> int:
+        """The number the next release will take: one past the highest, withdrawn ones included."""
+        return max((r.n for r in self.registry.releases()), default=0) + 1
 
     def _changed(self) -> None:
         if self._on_change is not None:
             self._on_change(self)
 
     # What the read path loads -----------------------------------------------------------------------
+
+    def gone(self, iri: str) -> Gone | None:
+        """Where a resource no longer in the current release last was and what took it away; None if it
+        is current, or was never published. A dictionary lookup once the generation's index is built."""
+        current, generation = self.registry.state()
+        return self._history.gone(generation, current, self.registry.releases, iri) if current else None
+
+    def notices(self, iri: str) -> tuple[Notice, ...]:
+        """The corrections and withdrawals that changed a current resource, newest first."""
+        current, generation = self.registry.state()
+        return self._history.notices(generation, current, self.registry.releases, iri) if current else ()
+
+    def _summarise(self, n: int) -> Subjects:
+        if self._run is None:
+            raise Unavailable("this process does not read releases' subjects")
+        return self._run(SubjectsJob(str(self.release_folder(n) / f"{DUMP_STEM}.nq")))
 
     def release_folder(self, n: int) -> Path:
         return self.folder / RELEASES_FOLDER / str(n)
@@ -510,7 +591,7 @@ def listed(release: Release) -> ListedRelease:
         (name, FORMATS_BY_EXTENSION[name.rsplit(".", 1)[-1]].media_type, sha256)
         for name, sha256 in sorted(release.dumps.items())
     )
-    version = Version(release.n, release.issued, release.previous)
+    version = Version(release.n, release.issued, release.previous, release.notes)
     return ListedRelease(version, dumps, release.withdrawn, release.withdrawn_note)
 
 
@@ -537,6 +618,12 @@ def _draft_of(
         changeset=prepared.changeset,
         release=None,
     )
+
+
+def _note(text: str | None) -> str | None:
+    """A release note or withdrawal reason as kept: trimmed, at most ``NOTE_CHARACTERS``; None if blank."""
+    kept = (text or "").strip()[:NOTE_CHARACTERS]
+    return kept or None
 
 
 def _revocation(draft_id: str, revoked: str | None) -> str | None:

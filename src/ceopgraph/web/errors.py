@@ -35,6 +35,7 @@ from ceopgraph.releases.service import (
     DraftNotFound,
     Forbidden,
     NotAcknowledged,
+    NoteRequired,
     NotSignedIn,
     PreconditionRequired,
     ReleaseNotFound,
@@ -106,6 +107,11 @@ def _not_found(entry: Entry, exc: Exception) -> Response:
     return resources.not_found_answer(entry.status, entry.title, exc)
 
 
+def _gone(entry: Entry, exc: Exception) -> Response:
+    assert isinstance(exc, resources.ResourceGone)
+    return resources.gone_answer(entry.status, entry.title, exc)
+
+
 Present = Callable[["Entry", Exception], Response]
 
 
@@ -164,11 +170,14 @@ TABLE: tuple[Entry, ...] = (
     Entry(CheckerUnavailable, 503, "Unavailable", headers=_RETRY_LATER),
     Entry(ServerBusy, 503, "Unavailable", headers=_RETRY_LATER),
     # The documents (``web.resources``).
+    Entry(resources.ResourceGone, 410, "Gone", present=_gone),
     Entry(resources.NoSuchResource, 404, "Not found", present=_not_found),
     Entry(resources.DocumentNotAcceptable, 406, "Not acceptable", present=_offered),
     # The write path (``releases``, ``web.releases``).
     Entry(NotSignedIn, 401, "Not signed in", _write_path, (("WWW-Authenticate", 'Bearer realm="ceopgraph"'),)),
     Entry(Forbidden, 403, "Forbidden", _write_path),
+    Entry(NoteRequired, 400, "Bad request", _write_path),
+    Entry(releases.NotConfirmed, 400, "Bad request", _write_path),
     Entry(DraftNotFound, 404, "Not found", _write_path),
     Entry(ReleaseNotFound, 404, "Not found", _write_path),
     Entry(Conflict, 409, "Conflict", _write_path),

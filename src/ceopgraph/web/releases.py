@@ -13,6 +13,7 @@ answer says ``Cache-Control: no-store``, and the replay cache never sees these p
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -69,6 +70,10 @@ class RateLimited(Exception):
 
 class BadField(Exception):
     """A query parameter or form field that is not what it must be (400)."""
+
+
+class NotConfirmed(Exception):
+    """The publish form sent without its confirmation box ticked."""
 
 
 # Who is acting ----------------------------------------------------------------------------------------
@@ -170,8 +175,8 @@ def _values(name: str) -> list[str]:
 
 def _made_from() -> int | None:
     """The release a draft was made from, as its upload names it (``base=N``, a query parameter or a form
-    field), or None."""
-    given = _values("base")
+    field), or None; a blank value names none (the upload form's field left empty)."""
+    given = [value for value in _values("base") if value.strip()]
     if not given:
         return None
     if len(given) > 1 or not given[0].isascii() or not given[0].isdigit() or len(given[0]) > 18:
@@ -298,7 +303,13 @@ def drafts() -> Response:
         if _session() is None and not request.headers.get("Authorization"):
             return _see_other(request.script_root + "/sign-in")
         actor = _actor()
-        return _page("drafts.html", drafts=_releases().drafts(actor), may_submit=may_submit(actor), formats=RDF_FORMATS)
+        return _page(
+            "drafts.html",
+            drafts=_releases().drafts(actor),
+            submitters={t.id: t.name for t in _releases().registry.tokens()},  # one read, not one per draft
+            may_submit=may_submit(actor),
+            formats=RDF_FORMATS,
+        )
     return _answer([_summary_json(d) for d in _releases().drafts(_actor())])
 
 
@@ -318,9 +329,9 @@ def create_draft() -> Response:
 @blueprint.get("/drafts/<draft_id>")
 def draft(draft_id: str) -> Response:
     actor = _actor()
-    if _wants_html():  # what a reviewer reads: the diff against the current release
-        return _draft_page(actor, _releases().current_diff(actor, draft_id))
-    found = _releases().draft(actor, draft_id)
+    found = _releases().current_diff(actor, draft_id)  # what a reviewer reads: the diff against the current release
+    if _wants_html():
+        return _draft_page(actor, found)
     return _answer(_draft_json(found), headers={"ETag": f'"{found.version}"'})
 
 
@@ -367,6 +378,7 @@ def _draft_page(actor: Token, found: Draft) -> Response:
         preview=preview.document,
         kinds=KIND_TITLES,
         may_publish=may_publish(actor),
+        next_release=_releases().next_number(),
         is_owner=found.owner == actor.id,
         formats=RDF_FORMATS,
     )
@@ -485,10 +497,16 @@ def _reviewed_version() -> str | None:
 
 @blueprint.post("/drafts/<draft_id>/publish")
 def publish(draft_id: str) -> Response:
+    """Publish a draft: the version reviewed, a release note (``note``) and, from the page's form, its
+    confirmation box (``confirm``); a program's explicit request with its note is its confirmation."""
     actor = _actor(writing=True)
+    if not request.headers.get("Authorization") and _field("confirm") != "yes":
+        raise NotConfirmed(
+            f"tick the box confirming that you reviewed draft {draft_id[:64]} and want to publish it, then publish"
+        )
     with current().admission.expensive():
         acknowledged = acknowledgements(_values("acknowledge"))
-        release = _releases().publish(actor, draft_id, _reviewed_version(), acknowledged=acknowledged)
+        release = _releases().publish(actor, draft_id, _reviewed_version(), _field("note"), acknowledged=acknowledged)
     if _wants_html():
         return _see_other(f"{request.script_root}/releases")
     return _answer(_release_json(release), status=201, headers={"Location": f"{request.script_root}/releases"})
@@ -508,6 +526,7 @@ def _release_json(release: Release) -> dict[str, Any]:
         "triples": release.triples,
         "withdrawn": release.withdrawn,
         "withdrawn_note": release.withdrawn_note,
+        "notes": release.notes,
         "dumps": {
             name: {"url": f"{root}/releases/{release.n}/dumps/{name}", "sha256": digest}
             for name, digest in sorted(release.dumps.items())
@@ -532,6 +551,37 @@ def releases_list() -> Response:
     if chosen is None:
         return _answer({"error": "no acceptable format; offered: " + ", ".join(offered)}, status=406)
     return _page("releases.html", releases=list(reversed(every)), current=current_n)
+
+
+@blueprint.get("/releases/<int:n>")
+def release_page(n: int) -> Response:
+    """One release: a page (its note, status, neighbours and dumps), JSON, or its description in any RDF
+    format (what the live releases graph says of it)."""
+    releases = _releases()
+    current_n, _ = releases.registry.state()
+    every = releases.registry.releases()
+    found = next((r for r in every if r.n == n), None)
+    if found is None:
+        raise ReleaseNotFound(f"no release {n}; /releases lists every release")
+    offered = [HTML, JSON, *(f.media_type for f in RDF_FORMATS)]
+    chosen = negotiate(request.headers.get("Accept"), offered, default=HTML)
+    if chosen == JSON:
+        return _answer(_release_json(found))
+    fmt = rdf_format_for_media_type(chosen) if chosen else None
+    if fmt is not None:
+        graph = releases_graph(current().settings.base_uri, [listed(found)], 0)
+        return Response(rdfio.serialise(graph, fmt), mimetype=fmt.media_type, headers=NO_STORE)
+    if chosen is None:
+        return _answer({"error": "no acceptable format; offered: " + ", ".join(offered)}, status=406)
+    later = [r.n for r in every if r.n > n]
+    return _page(
+        "release.html",
+        release=found,
+        current=current_n,
+        successor=later[0] if later else None,
+        iri=release_iri(current().settings.base_uri, n),
+        formats=RDF_FORMATS,
+    )
 
 
 @blueprint.get("/releases/<int:n>/dumps/<name>")
@@ -570,7 +620,18 @@ def error_answer(status: int, title: str, message: str, exc: Exception) -> Respo
     return _answer(data, status=status)
 
 
+def readable_time(stamp: str) -> str:
+    """A registry time (``2026-12-07T05:51:00Z``) as people read it: "7 December 2026, 05:51 UTC"; what
+    is not such a time is shown as it is."""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    return f"{moment.day} {moment:%B %Y, %H:%M} UTC"
+
+
 def register(app: Flask) -> None:
+    app.add_template_filter(readable_time, "readable_time")
     app.context_processor(lambda: {"has_releases": current().releases is not None})
     app.context_processor(_preview_context)
 

@@ -21,12 +21,14 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, render_template, request, send_from_directory
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import FOAF, RDFS, VOID
+from rdflib.namespace import DCTERMS, FOAF, PROV, RDFS, VOID, XSD
 
 from ceopgraph import describe, paths
 from ceopgraph.build import DUMP_STEM, METADATA_GRAPH, dataset_iri, graph_iri
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, RdfFormat, negotiate, rdf_format_for_media_type
 from ceopgraph.rdfio import light_graph
+from ceopgraph.releases.content import publication_iri, release_dump_url, release_iri
+from ceopgraph.releases.history import Gone
 from ceopgraph.store.protocol import Store
 from ceopgraph.web import caching, requeststate
 from ceopgraph.web.admission import AdmittedStore
@@ -192,7 +194,22 @@ def _resolve(space: str, rest: str) -> Target:
     stem, extension = paths.split_extension(rest, EXTENSIONS)
     if extension and _exists(URIRef(base + space + stem)):
         return Target(URIRef(base + space + stem), f"{_view().root}/{public}{stem}", extension)
+    gone = _gone(iri)
+    if gone is not None:
+        raise ResourceGone(gone, None)
+    gone = _gone(URIRef(base + space + stem)) if extension else None
+    if gone is not None:
+        raise ResourceGone(gone, extension)
     raise NoSuchResource(base + space + rest)
+
+
+def _gone(iri: URIRef) -> Gone | None:
+    """Where a published resource no longer in the current release went (the public pages only: a draft's
+    preview has no history)."""
+    releases = current().releases
+    if releases is None or requeststate.current().view is not None:
+        return None
+    return releases.gone(str(iri))
 
 
 def _exists(iri: URIRef) -> bool:
@@ -284,7 +301,11 @@ def _render(target: Target, fmt: RdfFormat | None, media_type: str, graph: descr
     page = resource.resource_page(view.store, base, linker, target.iri, description, _alternates(target), _shapes())
     rest = None if found.rest is None else _query_link(view, found.rest)
     cut = describe.MAX_STATEMENTS if rest else None
-    html = render_template("resource.html", page=page, cut=cut, rest=rest, cuts=_cut_links(view, page.cuts))
+    releases = current().releases
+    notices = releases.notices(str(target.iri)) if releases is not None and requeststate.current().view is None else ()
+    html = render_template(
+        "resource.html", page=page, cut=cut, rest=rest, cuts=_cut_links(view, page.cuts), notices=notices
+    )
     return Response(html, mimetype=HTML, headers=headers)
 
 
@@ -364,6 +385,63 @@ class NoSuchResource(Exception):
     def __init__(self, iri: str | None) -> None:
         super().__init__(iri)
         self.iri = iri
+
+
+class ResourceGone(Exception):
+    """A resource of a published release that the current release no longer holds (``gone``); the
+    extension the request named, if any."""
+
+    def __init__(self, gone: Gone, extension: str | None) -> None:
+        super().__init__(f"{gone.iri} is no longer published: it last appeared in release {gone.last.n}")
+        self.gone = gone
+        self.extension = extension
+
+
+def gone_answer(status: int, title: str, exc: ResourceGone) -> Response:
+    """A page, or RDF, saying where the resource last was and what took it away, by extension or
+    ``Accept`` as its document was served. ``web.errors`` gives the status and title."""
+    if exc.extension is not None:
+        fmt = EXTENSIONS[exc.extension]
+    else:
+        chosen = negotiate(request.headers.get("Accept"), OFFERED, default=HTML)
+        fmt = None if chosen in (None, HTML, "application/xhtml+xml") else rdf_format_for_media_type(chosen or HTML)
+    gone = exc.gone
+    root = request.script_root
+    if fmt is not None:
+        body = describe.serialise(_gone_graph(gone), fmt, current().settings.base_uri)
+        response = Response(body, status, mimetype=fmt.media_type)
+    else:
+        html = render_template(
+            "gone.html",
+            gone=gone,
+            message=str(exc),
+            dump=f"{root}/releases/{gone.last.n}/dumps/{DUMP_STEM}.trig",
+            root=root,
+        )
+        response = Response(html, status, mimetype=HTML)
+    response.vary.add("Accept")
+    return response
+
+
+def _gone_graph(gone: Gone) -> Graph:
+    """What a machine is told of a resource that is gone: the last release that held it (``void:inDataset``)
+    and its dump, when it stopped being published (``prov:invalidatedAtTime``), by which publication, why."""
+    base = current().settings.base_uri
+    iri = URIRef(gone.iri)
+    last = release_iri(base, gone.last.n)
+    graph = light_graph()
+    graph.add((iri, VOID.inDataset, last))
+    graph.add((last, VOID.dataDump, release_dump_url(base, gone.last.n, f"{DUMP_STEM}.trig")))
+    graph.add((iri, PROV.invalidatedAtTime, Literal(gone.when, datatype=XSD.dateTime, normalize=False)))
+    if gone.removed_by is not None:
+        graph.add((iri, PROV.wasInvalidatedBy, publication_iri(base, gone.removed_by.n)))
+        said = f"Removed by release {gone.removed_by.n}, published {gone.when}"
+    else:
+        said = f"Release {gone.last.n}, the last that held it, was withdrawn on {gone.when}"
+    graph.add((iri, RDFS.comment, Literal(said + (f": {gone.why}" if gone.why else ""), lang="en")))
+    if gone.successor is not None:
+        graph.add((last, DCTERMS.isReplacedBy, release_iri(base, gone.successor)))
+    return graph
 
 
 def not_found_answer(status: int, title: str, exc: NoSuchResource) -> Response:
