@@ -12,15 +12,7 @@ from rdflib import RDF, Graph, URIRef
 from ceopgraph.config import Settings
 from ceopgraph.paths import Linker
 
-from .browser import (  # noqa: F401
-    ConsoleErrors,
-    assert_accessible,
-    axe_violations,
-    browser,
-    console_errors,
-    describe_violations,
-    page,
-)
+from .browser import ConsoleErrors, assert_accessible, axe_violations, describe_violations
 from .live import LiveServer
 
 pytestmark = pytest.mark.browser

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from .browser import browser, page, screenshot  # noqa: F401
+from .browser import screenshot
 from .live import LiveServer
 
 pytestmark = pytest.mark.browser

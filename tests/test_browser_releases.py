@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from .browser import assert_accessible, browser, page, screenshot  # noqa: F401
+from .browser import assert_accessible, screenshot
 from .releasing import BAD_FIGURE, GOOD_CHANGE, GOOD_FIGURE, call, changed, release_server
 
 FIGURE = (

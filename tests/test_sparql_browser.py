@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from .browser import VIEWPORT, ConsoleErrors, assert_accessible, browser, console_errors, page, screenshot  # noqa: F401
+from .browser import VIEWPORT, ConsoleErrors, assert_accessible, screenshot
 from .live import CAPPED_ROWS, LiveServer
 
 
