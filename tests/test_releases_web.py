@@ -49,7 +49,8 @@ def _token(app: Flask, role: str, name: str) -> tuple[str, dict[str, str]]:
 
 
 def _dump(client: FlaskClient) -> bytes:
-    return client.get("/releases/1/dumps/ceopgraph.trig").data
+    with client.get("/releases/1/dumps/ceopgraph.trig") as answer:  # served from its file: close it
+        return answer.data
 
 
 def _draft(client: FlaskClient, headers: dict[str, str], data: bytes) -> dict[str, Any]:
@@ -179,7 +180,8 @@ def test_release_numbers_past_sqlites_integers_are_not_found(app: Flask) -> None
         withdrawn = client.post(f"/releases/{n}/withdraw", headers=pat)
         assert withdrawn.status_code == 404 and withdrawn.get_json()["error"].startswith(f"no release {n}")
     assert client.get(f"/releases/{(1 << 63) - 1}/dumps/ceopgraph.trig").status_code == 404
-    assert client.get("/releases/1/dumps/ceopgraph.trig").status_code == 200
+    with client.get("/releases/1/dumps/ceopgraph.trig") as dump:
+        assert dump.status_code == 200
 
 
 def test_a_revoked_submitters_draft_cannot_be_published(app: Flask) -> None:
