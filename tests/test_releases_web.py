@@ -180,8 +180,8 @@ def test_release_numbers_past_sqlites_integers_are_not_found(app: Flask) -> None
         withdrawn = client.post(f"/releases/{n}/withdraw", headers=pat)
         assert withdrawn.status_code == 404 and withdrawn.get_json()["error"].startswith(f"no release {n}")
     assert client.get(f"/releases/{(1 << 63) - 1}/dumps/ceopgraph.trig").status_code == 404
-    with client.get("/releases/1/dumps/ceopgraph.trig") as dump:
-        assert dump.status_code == 200
+    with client.get("/releases/1/dumps/ceopgraph.trig") as served:
+        assert served.status_code == 200
 
 
 def test_a_revoked_submitters_draft_cannot_be_published(app: Flask) -> None:
