@@ -29,6 +29,26 @@ def test_editor_runs_an_example_query(page: Page, live_server: LiveServer) -> No
 
 
 @pytest.mark.browser
+def test_an_example_opened_in_a_new_tab_shows_the_editor_and_its_results(page: Page, live_server: LiveServer) -> None:
+    """Opened in a new tab, an example's link is a navigation with the browser's own Accept, which ranks
+    application/xml above */*: the endpoint sent SPARQL XML, a download, instead of a page."""
+    page.goto(live_server.url + "sparql")
+    link = page.locator("a.sparql-example", has_text="Threat areas")
+    with page.context.expect_page() as opened:
+        link.click(modifiers=["Control"])  # a new tab, as a person opens it (no script handles this click)
+    tab = opened.value
+    tab.wait_for_load_state()
+    assert tab.url == link.evaluate("a => a.href")
+    expect(tab.locator("h1")).to_have_text("SPARQL endpoint")
+    table = tab.locator(".yasr table.dataTable")
+    expect(table.locator("tbody tr")).to_have_count(4, timeout=15_000)
+    expect(table).to_contain_text("Proliferation of indecent images of children")
+    assert "Threat areas" not in tab.evaluate("window.ceopgraphYasgui.getTab().getQuery()")
+    assert "skos:notation ?notation" in tab.evaluate("window.ceopgraphYasgui.getTab().getQuery()")
+    screenshot(tab, "sparql-example-in-a-new-tab")
+
+
+@pytest.mark.browser
 def test_editor_typed_query(page: Page, live_server: LiveServer) -> None:
     page.goto(live_server.url + "sparql")
     page.evaluate(

@@ -17,6 +17,7 @@ from flask import request
 
 if TYPE_CHECKING:
     from ceopgraph.releases.registry import DraftSummary
+    from ceopgraph.sparql import QueryRequest
     from ceopgraph.web.resources import View
 
 _KEY = "ceopgraph.request_state"
@@ -28,6 +29,7 @@ class RequestState:
 
     query_failure: Exception | None = None  # the endpoint's failure to answer, raised again by its view
     query_hash: str | None = None  # the query's hash, for the access log
+    editor_query: QueryRequest | None = None  # a browser's navigation to a query URL: the editor shows it
     view: View | None = None  # the data and links a draft's preview shows documents with
     draft_preview: DraftSummary | None = None  # the draft a preview page shows (its banner)
     started: float | None = None  # when the app took the request (perf_counter), for Server-Timing and the log

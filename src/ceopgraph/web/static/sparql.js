@@ -11,19 +11,32 @@
     return;
   }
   var endpoint = new URL(root.getAttribute("data-endpoint"), window.location.href).href;
+  // A browser that followed a link to a query (an example opened in a new tab, a shared URL) gets this page
+  // with the query (and its dataset parameters) in data attributes: the editor shows it and runs it.
+  var navigated = root.getAttribute("data-query");
+  function graphs(name) {
+    var value = root.getAttribute(name);
+    return value ? JSON.parse(value) : [];
+  }
   var examples = document.querySelectorAll("a.sparql-example");
   var form = document.querySelector("form.sparql-form");
   if (form) {
     form.hidden = true;
   }
   var yasgui = new window.Yasgui(root, {
-    requestConfig: { endpoint: endpoint, method: "POST" },
+    requestConfig: {
+      endpoint: endpoint,
+      method: "POST",
+      defaultGraphs: graphs("data-default-graphs"),
+      namedGraphs: graphs("data-named-graphs")
+    },
     copyEndpointOnNewTab: false,
     persistenceId: null,
     populateFromUrl: false,
     endpointCatalogueOptions: { getData: function () { return [{ endpoint: endpoint }]; } },
     yasqe: {
-      value: examples.length ? examples[0].getAttribute("data-query") : "SELECT * WHERE { ?s ?p ?o } LIMIT 10",
+      value: navigated !== null ? navigated
+        : examples.length ? examples[0].getAttribute("data-query") : "SELECT * WHERE { ?s ?p ?o } LIMIT 10",
       // No look-ups on third-party services (prefix.cc, LOV): the page talks to this origin only.
       prefixCcApi: null,
       autocompleters: ["variables"],
@@ -200,10 +213,19 @@
 
   examples.forEach(function (link) {
     link.addEventListener("click", function (event) {
+      // A click with a modifier (or not the main button) opens the link as the person asked, in a new tab or
+      // window: that navigation gets this page with the query, which runs it (see `navigated` above).
+      if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) {
+        return;
+      }
       event.preventDefault();
       var tab = yasgui.getTab();
       tab.setQuery(link.getAttribute("data-query"));
       tab.getYasqe().query();
     });
   });
+
+  if (navigated !== null) {
+    yasgui.getTab().getYasqe().query();
+  }
 })();
