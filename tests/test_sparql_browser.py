@@ -111,6 +111,45 @@ def test_the_query_text_scrolls_from_the_keyboard(page: Page, live_server: LiveS
     expect(scroller).to_be_focused()
 
 
+# Keyboard: WCAG 2.1.2 no keyboard trap ------------------------------------------------------------------
+
+QUERY_INPUT = ".yasqe .CodeMirror textarea"  # CodeMirror's hidden textarea takes the typing
+IN_EDITOR = f"() => document.activeElement.matches('{QUERY_INPUT}')"
+
+
+@pytest.mark.browser
+def test_the_editor_takes_no_focus_on_load_and_tab_leaves_it(page: Page, live_server: LiveServer) -> None:
+    """The editor took the focus on load, and Tab inserted a tab: the keyboard could not leave it."""
+    page.goto(live_server.url + "sparql")
+    expect(page.locator(".yasqe .CodeMirror")).to_be_visible()
+    page.wait_for_timeout(300)  # YASGUI focused the editor a moment after it drew it
+    assert not page.evaluate(IN_EDITOR), "the editor took the focus on load"
+    expect(page.locator("#editor-keys")).to_contain_text("Tab and Shift+Tab move")
+    query = "window.ceopgraphYasgui.getTab().getQuery()"
+    before = page.evaluate(query)
+
+    page.locator(".yasqe .CodeMirror-code").click()
+    expect(page.locator(QUERY_INPUT)).to_be_focused()
+    page.keyboard.press("Tab")
+    assert not page.evaluate(IN_EDITOR), "Tab did not leave the query text"
+    assert page.evaluate(query) == before, "Tab changed the query"
+    run = page.get_by_role("button", name="Run query")
+    for _ in range(3):  # the query text's scrolling region and the share button come first
+        page.keyboard.press("Tab")
+        if run.evaluate("button => button === document.activeElement"):
+            break
+    expect(run).to_be_focused()
+
+    page.locator(".yasqe .CodeMirror-code").click()
+    page.keyboard.press("Shift+Tab")
+    assert not page.evaluate(IN_EDITOR), "Shift+Tab did not leave the query text"
+    assert page.evaluate(query) == before
+
+    page.locator(".yasqe .CodeMirror-code").click()
+    page.keyboard.press("Control+BracketRight")  # indenting, as the page says, still works
+    assert page.evaluate(query) != before
+
+
 def run_query(page: Page, query: str) -> None:
     page.evaluate("query => { window.ceopgraphYasgui.getTab().setQuery(query); }", query)
     page.locator(".yasqe_queryButton").click()

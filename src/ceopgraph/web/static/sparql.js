@@ -31,6 +31,8 @@
       namedGraphs: graphs("data-named-graphs")
     },
     copyEndpointOnNewTab: false,
+    // Nor does YASGUI focus the editor when it shows a tab (WCAG 2.4.3, 3.2.1): the person moves the focus.
+    autofocus: false,
     persistenceId: null,
     populateFromUrl: false,
     endpointCatalogueOptions: { getData: function () { return [{ endpoint: endpoint }]; } },
@@ -39,6 +41,9 @@
         : examples.length ? examples[0].getAttribute("data-query") : "SELECT * WHERE { ?s ?p ?o } LIMIT 10",
       // No look-ups on third-party services (prefix.cc, LOV): the page talks to this origin only.
       prefixCcApi: null,
+      // WCAG 2.4.3 / 3.2.1: the page does not move the focus into the editor on load (YASQE's default does,
+      // which put the keyboard inside a text box that kept Tab, before anything else on the page).
+      autofocus: false,
       autocompleters: ["variables"],
       persistenceId: null,
       // CodeMirror's own option: the aria-label of the hidden textarea that takes the typing (axe: label).
@@ -109,6 +114,15 @@
     });
     // Two CodeMirror editors: the query (YASQE) and, in YASR's Response view, the raw answer (read-only).
     root.querySelectorAll(".CodeMirror").forEach(function (wrapper) {
+      // WCAG 2.1.2 (no keyboard trap): CodeMirror's Tab inserts a tab and Shift+Tab re-indents, so the
+      // keyboard could not leave the editor. A key bound to `false` is left to the browser: Tab and Shift+Tab
+      // move the focus, as everywhere on the page; Ctrl+] and Ctrl+[ (CodeMirror's own) indent, as the page
+      // says under the editor. `wrapper.CodeMirror` is CodeMirror 5's handle on its editor.
+      var editor = wrapper.CodeMirror;
+      if (editor && !editor.state.ceopgraphTabLeaves) {
+        editor.addKeyMap({ Tab: false, "Shift-Tab": false });
+        editor.state.ceopgraphTabLeaves = true;
+      }
       var name = wrapper.closest(".yasr") ? "Query response" : "SPARQL query";
       // axe label: the hidden textarea that takes the keyboard has no name (the query's gets one from
       // screenReaderLabel above; YASR creates the response's editor without it).
