@@ -234,3 +234,17 @@ def test_every_write_path_preflight_lists_exactly_the_methods_its_route_takes(ap
         assert answer.status_code == 204, path
         assert set(answer.headers["Allow"].split(", ")) == methods, path
         assert answer.headers["Access-Control-Allow-Methods"] == answer.headers["Allow"]
+
+
+def test_the_home_page_and_releases_say_what_their_counts_count(app: Flask) -> None:
+    """The home page said 1,053 statements and /releases 925 for the same release, neither saying of what."""
+    client = app.test_client()
+    home = client.get("/", headers={"Accept": "text/html"}).get_data(as_text=True)
+    listed = client.get("/releases", headers={"Accept": "text/html"}).get_data(as_text=True)
+    releases = client.get("/releases", headers={"Accept": "application/json"}).get_json()["releases"]
+    content = f"{releases[0]['triples']:,}"
+    whole = re.search(r'<span id="statements">([\d,]+) statements in all its graphs, the metadata computed', home)
+    assert whole is not None and whole.group(1) != content  # two counts of two things, each named
+    assert f'<td class="n">{content}</td>' in listed
+    assert "without the metadata every build computes from them" in listed
+    assert "which the home page's count of statements includes" in listed
