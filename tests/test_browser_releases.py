@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from .browser import assert_accessible, screenshot
+from .browser import VIEWPORT, assert_accessible, screenshot
 from .releasing import BAD_FIGURE, GOOD_CHANGE, GOOD_FIGURE, call, changed, release_server
 
 FIGURE = (
@@ -139,6 +139,14 @@ def test_a_draft_is_fixed_and_published_as_release_2(page: Page, built_dist: Pat
             expect(page.locator("#release-2")).to_contain_text("current")
             screenshot(page, "releases-list")
             assert_accessible(page, "releases page")
+            for narrow in ("releases", "drafts"):  # on a phone, the tables scroll in their box, not the page
+                page.set_viewport_size({"width": 390, "height": 844})
+                page.goto(url + narrow)
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= 390, f"/{narrow} is {width}px wide at 390px"
+                screenshot(page, f"{narrow}-phone")
+            page.set_viewport_size({"width": VIEWPORT["width"], "height": VIEWPORT["height"]})
+            page.goto(url + "releases")
 
             # 6. Release 1 stays resolvable; the public endpoint switches to release 2.
             release_1_page = url + "data/ceopgraph/release/1"
