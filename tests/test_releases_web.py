@@ -204,7 +204,7 @@ def test_a_revoked_submitters_draft_cannot_be_published(app: Flask) -> None:
 # Every write-path route and exactly the methods it takes (HEAD with every GET, OPTIONS everywhere).
 PREFLIGHTS = {
     "/sign-in": {"GET", "HEAD", "POST", "OPTIONS"},
-    "/sign-out": {"POST", "OPTIONS"},
+    "/sign-out": {"GET", "HEAD", "POST", "OPTIONS"},
     "/drafts": {"GET", "HEAD", "POST", "OPTIONS"},
     "/drafts/ID": {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"},
     "/drafts/ID/replace": {"POST", "OPTIONS"},
@@ -248,3 +248,34 @@ def test_the_home_page_and_releases_say_what_their_counts_count(app: Flask) -> N
     assert f'<td class="n">{content}</td>' in listed
     assert "without the metadata every build computes from them" in listed
     assert "which the home page's count of statements includes" in listed
+
+
+def _nav(page: str) -> dict[str, bool]:
+    """The navigation's session items: each link's text, and whether it is shown (not ``hidden``)."""
+    items = re.findall(r'<li data-session="(?:in|out)"( hidden)?><a href="[^"]*">([^<]+)</a></li>', page)
+    return {text: not hidden for hidden, text in items}
+
+
+def test_the_navigation_offers_sign_in_and_once_signed_in_drafts_and_sign_out(app: Flask) -> None:
+    """There was no Sign in or Drafts in the navigation: a submitter had to know the addresses."""
+    client = app.test_client()
+    _, secret = _releases(app).tokens.create("submitter", "Nav Tester")
+    html = {"Accept": "text/html"}
+    home = client.get("/", headers=html).get_data(as_text=True)
+    assert _nav(home) == {"Sign in": True, "Drafts": False, "Sign out": False}
+    assert "/static/nav.js" in home  # the public page is shared: the script shows the signed-in items
+
+    signed_in = client.post("/sign-in", data={"token": secret}, headers=html)
+    assert signed_in.status_code == 303 and client.get_cookie("ceopgraph_signed_in") is not None
+    drafts = client.get("/drafts", headers=html).get_data(as_text=True)
+    assert _nav(drafts) == {"Sign in": False, "Drafts": True, "Sign out": True}
+    assert "/static/nav.js" not in drafts  # rendered for its reader
+    sign_out = client.get("/sign-out", headers=html).get_data(as_text=True)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', sign_out)
+    assert csrf is not None and "Nav Tester" in sign_out
+
+    signed_out = client.post("/sign-out", data={"csrf": csrf.group(1)}, headers=html)
+    assert signed_out.status_code == 303
+    assert client.get_cookie("ceopgraph_signed_in") is None and client.get_cookie("ceopgraph_session") is None
+    again = client.get("/sign-out", headers=html).get_data(as_text=True)
+    assert 'id="signed-out"' in again and _nav(again) == {"Sign in": True, "Drafts": False, "Sign out": False}
