@@ -1,9 +1,9 @@
 """What one request carries from one layer to another, typed, in one place.
 
 The endpoint's WSGI fast path (``web.sparql.QueryOperations``) runs before Flask has a request, so what it
-leaves for the Flask view (a failure to answer, the query's hash for the access log) travels in the WSGI
-environ, the one object both see; a draft's preview (``web.releases``) tells the documents' views
-(``web.resources``) which data and links to use, and the page template which draft it shows; the middleware
+leaves for the Flask view (a failure to answer, the query's hash for the access log, a browser's navigation
+to a query, which the view answers with the editor) travels in the WSGI environ, the one object both see; a
+draft's preview (``web.releases``) tells the documents' views (``web.resources``) which data and links to use, and the page template which draft it shows; the middleware
 times the request from its first hook to its last (``web.middleware``). Each is a field of ``RequestState``,
 kept under one environ key and reached only through ``state_of``/``current``.
 """
