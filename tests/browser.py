@@ -1,7 +1,8 @@
-"""Shared browser fixtures: Debian's Chromium driven by Playwright, never a downloaded browser.
+"""Helpers of the browser tests: Debian's Chromium driven by Playwright, never a downloaded browser.
 
-Use them from a test module with ``from .browser import browser, page, screenshot  # noqa: F401``
-(pytest finds fixtures imported into the module) and the ``live_server`` fixture for a real server:
+The fixtures live in ``tests/conftest.py``: ``browser`` (one Chromium for the whole session, shared by
+every browser test), ``page`` and ``console_errors``; this module holds what they and the tests call. A test
+asks for ``page`` and the ``live_server`` fixture for a real server:
 
     @pytest.mark.browser
     def test_home(page: Page, live_server: LiveServer) -> None:
@@ -10,7 +11,7 @@ Use them from a test module with ``from .browser import browser, page, screensho
 
 ``page`` fails the test on any console error or uncaught page error (a CSP violation, a failed
 asset, a script exception); a test that provokes an error answer on purpose (a 404 page, a query
-the endpoint refuses) imports the ``console_errors`` fixture too and names the one message it
+the endpoint refuses) asks for the ``console_errors`` fixture too and names the one message it
 expects with ``console_errors.expect(...)``; the test then fails if that message does not come.
 Screenshots go to ``tests/artifacts/`` (git-ignored). ``assert_accessible(page, name)`` runs
 axe-core (from node_modules, pinned in package.json) in the page and fails on any WCAG 2.1 A/AA
@@ -20,12 +21,11 @@ or best-practice violation.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -43,49 +43,6 @@ ROOT = Path(__file__).resolve().parents[1]
 AXE_SCRIPT = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice")
 VIEWPORT = {"width": 1280, "height": 900}
-
-
-class _SharedChromium:
-    """One Playwright and one Chromium per test process.
-
-    Each test module that imports the ``browser`` fixture gets its own copy of the fixture, and
-    Playwright's sync API cannot be started twice at once; so the copies share this one instance,
-    counted, and the last copy to finish closes it.
-    """
-
-    def __init__(self) -> None:
-        self.users = 0
-        self.playwright: Playwright | None = None
-        self.browser: Browser | None = None
-
-    def acquire(self) -> Browser:
-        if self.browser is None:
-            self.playwright = sync_playwright().start()
-            self.browser = self.playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        self.users += 1
-        return self.browser
-
-    def release(self) -> None:
-        self.users -= 1
-        if self.users == 0 and self.browser is not None and self.playwright is not None:
-            self.browser.close()
-            self.playwright.stop()
-            self.browser = self.playwright = None
-
-
-_CHROMIUM = _SharedChromium()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """One headless Chromium for the session (Debian's package; `make system-deps` installs it)."""
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (Debian's chromium package)")
-    launched = _CHROMIUM.acquire()
-    try:
-        yield launched
-    finally:
-        _CHROMIUM.release()
 
 
 class ConsoleErrors(list[str]):
@@ -117,30 +74,15 @@ class ConsoleErrors(list[str]):
         return unexpected + missing
 
 
-_CONSOLE_ERRORS = pytest.StashKey[ConsoleErrors]()
+# Where the ``page`` fixture leaves the page's ConsoleErrors for the ``console_errors`` fixture.
+CONSOLE_ERRORS = pytest.StashKey[ConsoleErrors]()
 
 
-@pytest.fixture
-def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A fresh page in its own context; the test fails if the page logs any console error it did not expect."""
-    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
-    new_page = context.new_page()
-    errors = request.node.stash[_CONSOLE_ERRORS] = ConsoleErrors()
-    new_page.on("console", errors.on_console)
-    new_page.on("pageerror", errors.on_page_error)
-    try:
-        yield new_page
-    finally:
-        context.close()
-    problems = errors.problems()
-    if problems:
-        pytest.fail(f"{request.node.name}: the page reported errors:\n" + "\n".join(problems), pytrace=False)
-
-
-@pytest.fixture
-def console_errors(page: Page, request: pytest.FixtureRequest) -> ConsoleErrors:
-    """The console errors of the test's ``page``, to ``expect`` one the test provokes on purpose."""
-    return request.node.stash[_CONSOLE_ERRORS]
+def launch(playwright: Playwright) -> Browser:
+    """Debian's Chromium (``make system-deps`` installs it), headless; never a browser Playwright downloads."""
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (Debian's chromium package)")
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
 def screenshot(page: Page, name: str, full_page: bool = True) -> Path:

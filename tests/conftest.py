@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import Browser, Page, sync_playwright
 from rdflib import Dataset, Graph
 
 from ceopgraph.build import build_dataset, read_source_text, union_graph, write_dumps
@@ -23,6 +24,7 @@ from ceopgraph.validation.shapes import load_shapes
 
 from . import tiers
 from .apps import embedded_app
+from .browser import CONSOLE_ERRORS, VIEWPORT, ConsoleErrors, launch
 from .listener import Listener, listening
 from .live import CAPPED_ROWS, LiveServer, running_server
 from .submissions import Corpus
@@ -169,6 +171,40 @@ def built_store(built_dist: Path) -> Iterator[EmbeddedStore]:
         yield store
     finally:
         store.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the session, shared by every browser test (``tests/browser.py``)."""
+    with sync_playwright() as playwright:
+        launched = launch(playwright)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh page in its own context; the test fails if the page logs any console error it did not expect."""
+    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    new_page = context.new_page()
+    errors = request.node.stash[CONSOLE_ERRORS] = ConsoleErrors()
+    new_page.on("console", errors.on_console)
+    new_page.on("pageerror", errors.on_page_error)
+    try:
+        yield new_page
+    finally:
+        context.close()
+    problems = errors.problems()
+    if problems:
+        pytest.fail(f"{request.node.name}: the page reported errors:\n" + "\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def console_errors(page: Page, request: pytest.FixtureRequest) -> ConsoleErrors:
+    """The console errors of the test's ``page``, to ``expect`` one the test provokes on purpose."""
+    return request.node.stash[CONSOLE_ERRORS]
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flask.testing import FlaskClient
+
 from ceopgraph.cli import local_releases as cli_releases
 from ceopgraph.compose import open_releases
 from ceopgraph.config import load_settings
@@ -54,6 +56,13 @@ def with_since_launch(dump: bytes, value: int) -> bytes:
     return changed(
         dump, (b"sdmx-measure:obsValue " + since_launch(dump) + b" ;", b"sdmx-measure:obsValue %d ;" % value)
     )
+
+
+def release_dump(client: FlaskClient, n: int, name: str = "ceopgraph.trig") -> bytes:
+    """A release's dump read through Flask's test client; served from its file, so the answer is closed."""
+    with client.get(f"/releases/{n}/dumps/{name}") as answer:
+        assert answer.status_code == 200, (n, name, answer.status_code)
+        return answer.data
 
 
 def current_dump(url: str) -> bytes:

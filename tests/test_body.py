@@ -20,6 +20,13 @@ def _environ(stream: object, length: int | None) -> dict[str, object]:
     return environ
 
 
+def _close(*ends: io.BufferedReader | socket.socket) -> None:
+    """Close the streams made with ``makefile`` and then the sockets: a socket closed while a stream of it
+    is open stays open underneath (the stream holds a reference) and leaks until the collector finds it."""
+    for end in ends:
+        end.close()
+
+
 def test_a_whole_body_is_read_and_left_as_the_input() -> None:
     reader = BodyReader(timeout_s=2, readers=2)
     environ = _environ(io.BytesIO(b"query=ASK%7B%7D"), 15)
@@ -40,8 +47,8 @@ def test_a_body_that_blocks_gets_408_at_the_deadline_and_past_the_readers_503_at
     deadline; the reader stays with the trickling client, so while it does a second body is refused at once."""
     reader = BodyReader(timeout_s=0.5, readers=1)
     ours, theirs = socket.socketpair()
+    slow = theirs.makefile("rb")
     try:
-        slow = theirs.makefile("rb")
         started = time.monotonic()
         with pytest.raises(BodyRefused, match=r"did not arrive within 0\.5 seconds") as late:
             reader.read(_environ(slow, 1000), 10_000)
@@ -62,23 +69,24 @@ def test_a_body_that_blocks_gets_408_at_the_deadline_and_past_the_readers_503_at
             raise AssertionError("the reader was not given back when its client went")
     finally:
         ours.close()
-        theirs.close()
         reader.close()
+        _close(slow, theirs)
 
 
 def test_readers_wait_for_bodies_in_parallel() -> None:
     """Bodies of different clients are read at once (one client gets a quarter of the readers: below)."""
     reader = BodyReader(timeout_s=5, readers=4)
     pairs = [socket.socketpair() for _ in range(4)]
+    streams = [theirs.makefile("rb") for _, theirs in pairs]
     results: list[bytes] = []
     try:
         threads = [
             threading.Thread(
-                target=lambda s=theirs, n=n: results.append(
-                    reader.read({**_environ(s.makefile("rb"), 2), "REMOTE_ADDR": f"192.0.2.{n}"}, 10)
+                target=lambda s=stream, n=n: results.append(
+                    reader.read({**_environ(s, 2), "REMOTE_ADDR": f"192.0.2.{n}"}, 10)
                 )
             )
-            for n, (_, theirs) in enumerate(pairs)
+            for n, stream in enumerate(streams)
         ]
         for thread in threads:
             thread.start()
@@ -89,10 +97,9 @@ def test_readers_wait_for_bodies_in_parallel() -> None:
             thread.join(5)
         assert results == [b"ok"] * 4
     finally:
-        for ours, theirs in pairs:
-            ours.close()
-            theirs.close()
+        _close(*(ours for ours, _ in pairs))  # the clients go, so the readers still waiting end
         reader.close()
+        _close(*streams, *(theirs for _, theirs in pairs))
 
 
 def test_one_client_that_stalls_bodies_leaves_a_quarter_of_the_readers_to_the_others() -> None:
@@ -101,14 +108,15 @@ def test_one_client_that_stalls_bodies_leaves_a_quarter_of_the_readers_to_the_ot
     quarter stay free, then 503 for its own bodies, while another address's bodies are still read."""
     reader = BodyReader(timeout_s=0.3, readers=8)
     pairs = [socket.socketpair() for _ in range(7)]
+    streams = [theirs.makefile("rb") for _, theirs in pairs]
     try:
-        for _, theirs in pairs[:6]:  # its share (2), then more while more than 2 readers stay free
+        for stream in streams[:6]:  # its share (2), then more while more than 2 readers stay free
             with pytest.raises(BodyRefused) as late:
-                reader.read({**_environ(theirs.makefile("rb"), 100), "REMOTE_ADDR": "192.0.2.1"}, 1000)
+                reader.read({**_environ(stream, 100), "REMOTE_ADDR": "192.0.2.1"}, 1000)
             assert status_of(late.value) == 408
         started = time.monotonic()
         with pytest.raises(BodyRefused, match="this client has 6 request bodies arriving slowly") as own:
-            reader.read({**_environ(pairs[6][1].makefile("rb"), 100), "REMOTE_ADDR": "192.0.2.1"}, 1000)
+            reader.read({**_environ(streams[6], 100), "REMOTE_ADDR": "192.0.2.1"}, 1000)
         assert status_of(own.value) == 503 and time.monotonic() - started < 0.2
         assert reader.read({**_environ(io.BytesIO(b"ok"), 2), "REMOTE_ADDR": "192.0.2.2"}, 10) == b"ok"
         pairs[0][0].close()  # one stalled client goes: its address may send a body again
@@ -122,10 +130,9 @@ def test_one_client_that_stalls_bodies_leaves_a_quarter_of_the_readers_to_the_ot
         else:
             raise AssertionError("the stalled client's reader was not given back when it went")
     finally:
-        for ours, theirs in pairs:
-            ours.close()
-            theirs.close()
+        _close(*(ours for ours, _ in pairs))  # the clients go, so the readers still waiting end
         reader.close()
+        _close(*streams, *(theirs for _, theirs in pairs))
 
 
 def test_a_burst_of_prompt_bodies_from_one_client_is_read() -> None:
@@ -133,15 +140,14 @@ def test_a_burst_of_prompt_bodies_from_one_client_is_read() -> None:
     client only while few readers are free (sixteen concurrent validations from one address got 503s)."""
     reader = BodyReader(timeout_s=5, readers=16)
     pairs = [socket.socketpair() for _ in range(12)]
+    streams = [theirs.makefile("rb") for _, theirs in pairs]
     results: list[bytes] = []
     try:
         threads = [
             threading.Thread(
-                target=lambda s=theirs: results.append(
-                    reader.read({**_environ(s.makefile("rb"), 2), "REMOTE_ADDR": "192.0.2.1"}, 10)
-                )
+                target=lambda s=stream: results.append(reader.read({**_environ(s, 2), "REMOTE_ADDR": "192.0.2.1"}, 10))
             )
-            for _, theirs in pairs
+            for stream in streams
         ]
         for thread in threads:
             thread.start()
@@ -152,7 +158,6 @@ def test_a_burst_of_prompt_bodies_from_one_client_is_read() -> None:
             thread.join(5)
         assert results == [b"ok"] * 12
     finally:
-        for ours, theirs in pairs:
-            ours.close()
-            theirs.close()
+        _close(*(ours for ours, _ in pairs))  # the clients go, so the readers still waiting end
         reader.close()
+        _close(*streams, *(theirs for _, theirs in pairs))

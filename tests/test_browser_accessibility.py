@@ -12,15 +12,7 @@ from rdflib import RDF, Graph, URIRef
 from ceopgraph.config import Settings
 from ceopgraph.paths import Linker
 
-from .browser import (  # noqa: F401
-    ConsoleErrors,
-    assert_accessible,
-    axe_violations,
-    browser,
-    console_errors,
-    describe_violations,
-    page,
-)
+from .browser import ConsoleErrors, assert_accessible, axe_violations, describe_violations
 from .live import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -40,7 +32,9 @@ ERROR_PAGES = [
     ("not-found-with-suggestions", "doc/organisation/ceo", 404, "404 Not found"),
     ("not-found", "nothing/here", 404, "404 Not found"),
     ("not-found-dump", "dumps/nope", 404, "404 Not found"),
-    ("bad-query", "sparql?query=SELEC", 400, "400 Bad request"),
+    # A browser's navigation to a query gets the editor, which shows the parse error (test_sparql_browser.py);
+    # with format= the endpoint answers the query itself, and its refusal is this page.
+    ("bad-query", "sparql?query=SELEC&format=xml", 400, "400 Bad request"),
 ]
 
 # Kinds the sweep must reach whatever the data holds, so that it cannot shrink to nothing unnoticed.
@@ -113,3 +107,52 @@ def test_every_kind_of_resource_page_has_no_axe_violation(
         if violations:
             failures.append(f"{href} ({'; '.join(kinds_here)}):\n{describe_violations(violations)}")
     assert not failures, f"axe-core violations on {len(failures)} of {len(pages)} pages:\n" + "\n".join(failures)
+
+
+# Focus visible: WCAG 2.4.7, with the indicator's contrast of 1.4.11 (3:1) --------------------------------
+
+# For the focused element: its outline (on CodeMirror's hidden textarea, the editor's frame), its colour's
+# contrast against the first opaque background behind the outline (outside the element when the offset is
+# positive), by WCAG's relative luminance. Colours are read as Chromium computes them (rgb() or rgba()).
+_FOCUS_INDICATOR = """() => {
+  const focused = document.activeElement;
+  if (!focused || focused === document.body) return null;
+  const el = focused.matches(".CodeMirror textarea") ? focused.closest(".CodeMirror") : focused;
+  const style = getComputedStyle(el);
+  const rgb = text => (text.match(/[\\d.]+/g) || []).map(Number);
+  const luminance = ([r, g, b]) => {
+    const c = [r, g, b].map(v => v / 255).map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  };
+  let behind = parseFloat(style.outlineOffset) >= 0 ? el.parentElement : el;
+  let background = [255, 255, 255];
+  for (; behind; behind = behind.parentElement) {
+    const colour = rgb(getComputedStyle(behind).backgroundColor);
+    if (colour.length === 3 || colour[3] > 0) { background = colour.slice(0, 3); break; }
+  }
+  const [light, dark] = [luminance(rgb(style.outlineColor)), luminance(background)].sort((a, b) => b - a);
+  const label = el.tagName.toLowerCase() + (el.className && typeof el.className === "string" ? "." +
+    el.className.trim().split(/\\s+/).join(".") : "") + " " + (el.textContent || "").trim().slice(0, 30);
+  return {label, style: style.outlineStyle, width: parseFloat(style.outlineWidth),
+          contrast: (light + 0.05) / (dark + 0.05)};
+}"""
+
+
+@pytest.mark.parametrize("path", ["", "validate", "sparql", "data/annual-review-2012-13"])
+def test_every_control_shows_a_focus_indicator_with_3_to_1_contrast(
+    page: Page, live_server: LiveServer, path: str
+) -> None:
+    """The outline was #ffdd00, 1.4:1 on white: faint. Tab through the page's first controls."""
+    page.goto(live_server.url + path)
+    expect(page.locator("h1")).to_be_visible()
+    seen, faint = 0, []
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        indicator = page.evaluate(_FOCUS_INDICATOR)
+        if indicator is None:
+            continue
+        seen += 1
+        if indicator["style"] == "none" or indicator["width"] < 2 or indicator["contrast"] < 3:
+            faint.append(indicator)
+    assert seen >= 10, f"only {seen} controls took the focus on /{path}"
+    assert not faint, f"/{path}: focus indicators missing or under 3:1:\n" + "\n".join(map(str, faint))

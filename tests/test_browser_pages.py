@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from .browser import browser, page, screenshot  # noqa: F401
+from .browser import screenshot
 from .live import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -68,3 +68,19 @@ def test_narrow_screen_keeps_the_page_usable(page: Page, live_server: LiveServer
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
     screenshot(page, "organisation-ceop-phone")
+
+
+def test_on_a_phone_every_column_of_the_figures_table_is_on_screen(page: Page, live_server: LiveServer) -> None:
+    """At 390 px the figures table's status column sat past the screen's edge, in a scroll nobody saw."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server.url + "data/annual-review-2012-13")
+    rows = page.locator("table.observations tbody tr")
+    expect(rows.first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    for column in range(1, 5):
+        cells = rows.locator(f"td:nth-of-type({column})")
+        assert cells.count() == rows.count()
+        for box in cells.evaluate_all("cells => cells.map(c => c.getBoundingClientRect().toJSON())"):
+            assert box["width"] > 0 and box["left"] >= 0 and box["right"] <= 390, (column, box)
+    expect(rows.first.locator("td").last).to_contain_text(re.compile("reported|derived", re.IGNORECASE))
+    screenshot(page, "dataset-figures-phone")

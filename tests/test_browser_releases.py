@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from .browser import assert_accessible, browser, page, screenshot  # noqa: F401
+from .browser import VIEWPORT, assert_accessible, screenshot
 from .releasing import BAD_FIGURE, GOOD_CHANGE, GOOD_FIGURE, call, changed, release_server
 
 FIGURE = (
@@ -143,6 +143,14 @@ def test_a_draft_is_fixed_and_published_as_release_2(page: Page, built_dist: Pat
             expect(page.locator("#release-2")).to_contain_text("The since-launch count corrected to 2300")
             screenshot(page, "releases-list")
             assert_accessible(page, "releases page")
+            for narrow in ("releases", "drafts"):  # on a phone, the tables scroll in their box, not the page
+                page.set_viewport_size({"width": 390, "height": 844})
+                page.goto(url + narrow)
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= 390, f"/{narrow} is {width}px wide at 390px"
+                screenshot(page, f"{narrow}-phone")
+            page.set_viewport_size({"width": VIEWPORT["width"], "height": VIEWPORT["height"]})
+            page.goto(url + "releases")
 
             # 6. Release 1 stays resolvable; the public endpoint switches to release 2.
             release_1_page = url + "releases/1"
@@ -187,3 +195,35 @@ def test_a_draft_is_fixed_and_published_as_release_2(page: Page, built_dist: Pat
             assert requests_seen and not elsewhere, elsewhere
         finally:
             page.goto("about:blank")  # nothing left loading from the server when it stops
+
+
+@pytest.mark.browser
+def test_the_navigation_signs_in_and_out_from_any_page(page: Page, built_dist: Path, tmp_path: Path) -> None:
+    """There was no Sign in or Drafts in the navigation. The public pages are cached and shared, so their
+    navigation is switched in the browser (static/nav.js) by the sign-in hint cookie."""
+    with release_server(tmp_path / "data", built_dist, tmp_path / "server.log", workers=1) as server:
+        url = server.url
+        try:
+            nav = page.get_by_role("navigation", name="Main")
+            page.goto(url + "def/threat-area")
+            expect(nav.get_by_role("link", name="Drafts")).to_be_hidden()
+            expect(nav.get_by_role("link", name="Sign out")).to_be_hidden()
+            nav.get_by_role("link", name="Sign in").click()
+            sign_in(page, url, server.submitter)
+
+            page.goto(url + "def/threat-area")  # a public, cached page
+            expect(nav.get_by_role("link", name="Sign in")).to_be_hidden()
+            nav.get_by_role("link", name="Drafts").click()
+            expect(page).to_have_url(url + "drafts")
+            nav.get_by_role("link", name="Sign out").click()
+            expect(page).to_have_url(url + "sign-out")
+            expect(page.locator("#me")).to_have_text("Sam Submitter")
+            assert_accessible(page, "sign-out page")
+            post_form(page, "Sign out", url + "sign-out")
+
+            expect(page).to_have_url(url)
+            expect(nav.get_by_role("link", name="Sign in")).to_be_visible()
+            expect(nav.get_by_role("link", name="Drafts")).to_be_hidden()
+            screenshot(page, "navigation-signed-out")
+        finally:
+            page.goto("about:blank")

@@ -12,7 +12,7 @@ from ceopgraph.config import Settings
 from ceopgraph.conneg import FORMATS_BY_NAME
 from ceopgraph.namespaces import prefix_map
 
-from .browser import assert_accessible, browser, page, screenshot  # noqa: F401
+from .browser import assert_accessible, screenshot
 from .live import LiveServer
 from .submissions import MUTATIONS, mutate
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from flask import Flask
 from rdflib import Graph, URIRef
 
 from ceopgraph import describe, labels, paths
@@ -152,3 +153,13 @@ def test_not_found_hints_scan_the_store_once_per_dataset_version(
         assert links[0].label == "Child Exploitation and Online Protection Centre"
     assert counting.scans == 1
     assert notfound.nearby(counting, linker, settings.base_uri + "nothing", settings.base_uri, index=index) == ()  # type: ignore[arg-type]
+
+
+def test_the_news_item_page_prints_its_text_once(app: Flask, source_text: str) -> None:
+    """The text was printed under "Text" and again, whole, in the properties table's schema:text row."""
+    answer = app.test_client().get("/doc/news-item/ceop-annual-review-2012-13", headers={"Accept": "text/html"})
+    assert answer.status_code == 200
+    page = answer.get_data(as_text=True)
+    sentence = "The statistics are accompanied by a warning"
+    assert sentence in source_text and page.count(sentence) == 1
+    assert '<a href="#text-heading">The text above</a>' in page  # the statement is listed, pointing to it

@@ -22,7 +22,7 @@ from ceopgraph.releases.service import Releases
 from ceopgraph.web.services import of
 
 from .apps import embedded_app
-from .releasing import NOTE, local_releases, with_since_launch
+from .releasing import NOTE, local_releases, release_dump, with_since_launch
 
 VERSION_NOTES = URIRef("http://www.w3.org/ns/adms#versionNotes")
 JSON_BODY = {"Content-Type": "application/json"}
@@ -57,7 +57,7 @@ def _current(client: FlaskClient) -> int:
 
 def _draft(client: FlaskClient, headers: dict[str, str], value: int) -> dict[str, Any]:
     """A conforming draft of the current release with the since-launch figure set to ``value``."""
-    dump = client.get(f"/releases/{_current(client)}/dumps/ceopgraph.trig").data
+    dump = release_dump(client, _current(client))
     answer = client.post(
         "/drafts", data=with_since_launch(dump, value), headers={**headers, "Content-Type": "application/trig"}
     )
@@ -114,7 +114,7 @@ def test_a_publish_needs_its_note_which_becomes_the_releases_version_notes(app: 
 
     note = Literal("The since-launch count <corrected> to 2301", lang="en")
     dump = Dataset(default_union=True)
-    dump.parse(data=client.get(f"/releases/{n}/dumps/ceopgraph.trig").data, format="trig")
+    dump.parse(data=release_dump(client, n), format="trig")
     assert (release_iri(of(app).settings.base_uri, n), VERSION_NOTES, note) in dump  # in the release itself
     live = Graph().parse(data=client.get("/releases", headers={"Accept": "text/turtle"}).data, format="turtle")
     assert (release_iri(of(app).settings.base_uri, n), VERSION_NOTES, note) in live

@@ -22,7 +22,7 @@ from ceopgraph.releases.service import Releases
 from ceopgraph.web.services import of
 
 from .apps import embedded_app
-from .releasing import GOOD_FIGURE, NOTE, changed, local_releases
+from .releasing import GOOD_FIGURE, NOTE, changed, local_releases, release_dump
 from .submissions.drafts import CORPUS, HostileDraft
 
 BLOB_COLUMNS = {"nquads", "changeset", "report", "diff"}
@@ -49,7 +49,7 @@ def _token(app: Flask, role: str, name: str) -> tuple[str, dict[str, str]]:
 
 
 def _dump(client: FlaskClient) -> bytes:
-    return client.get("/releases/1/dumps/ceopgraph.trig").data
+    return release_dump(client, 1)
 
 
 def _draft(client: FlaskClient, headers: dict[str, str], data: bytes) -> dict[str, Any]:
@@ -179,7 +179,8 @@ def test_release_numbers_past_sqlites_integers_are_not_found(app: Flask) -> None
         withdrawn = client.post(f"/releases/{n}/withdraw", headers=pat)
         assert withdrawn.status_code == 404 and withdrawn.get_json()["error"].startswith(f"no release {n}")
     assert client.get(f"/releases/{(1 << 63) - 1}/dumps/ceopgraph.trig").status_code == 404
-    assert client.get("/releases/1/dumps/ceopgraph.trig").status_code == 200
+    with client.get("/releases/1/dumps/ceopgraph.trig") as served:
+        assert served.status_code == 200
 
 
 def test_a_revoked_submitters_draft_cannot_be_published(app: Flask) -> None:
@@ -202,7 +203,7 @@ def test_a_revoked_submitters_draft_cannot_be_published(app: Flask) -> None:
 # Every write-path route and exactly the methods it takes (HEAD with every GET, OPTIONS everywhere).
 PREFLIGHTS = {
     "/sign-in": {"GET", "HEAD", "POST", "OPTIONS"},
-    "/sign-out": {"POST", "OPTIONS"},
+    "/sign-out": {"GET", "HEAD", "POST", "OPTIONS"},
     "/drafts": {"GET", "HEAD", "POST", "OPTIONS"},
     "/drafts/ID": {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"},
     "/drafts/ID/replace": {"POST", "OPTIONS"},
@@ -352,7 +353,7 @@ def test_a_stale_draft_shows_what_it_reverts_and_needs_acknowledge_reverts(fresh
     stale = one.replace(b"obsValue 16568", b"obsValue 16570")
     guessed = _draft(client, sam, stale)  # no base named: release 1 matches it best
     assert guessed["made_from"] == 1 and guessed["acknowledge"] == ["reverts"]
-    assert _draft(client, sam, _dump_of(client, 2).replace(b"obsValue 16568", b"obsValue 16570"))["made_from"] == 2
+    assert _draft(client, sam, release_dump(client, 2).replace(b"obsValue 16568", b"obsValue 16570"))["made_from"] == 2
     bad = client.post("/drafts?base=one", data=stale, headers={**sam, "Content-Type": "application/trig"})
     assert bad.status_code == 400 and "base=one" in bad.get_json()["error"]
     unknown = client.post("/drafts?base=9", data=stale, headers={**sam, "Content-Type": "application/trig"})
@@ -377,5 +378,46 @@ def test_a_stale_draft_shows_what_it_reverts_and_needs_acknowledge_reverts(fresh
     assert done.status_code == 201, done.data
 
 
-def _dump_of(client: FlaskClient, n: int) -> bytes:
-    return client.get(f"/releases/{n}/dumps/ceopgraph.trig").data
+def test_the_home_page_and_releases_say_what_their_counts_count(app: Flask) -> None:
+    """The home page said 1,053 statements and /releases 925 for the same release, neither saying of what."""
+    client = app.test_client()
+    home = client.get("/", headers={"Accept": "text/html"}).get_data(as_text=True)
+    listed = client.get("/releases", headers={"Accept": "text/html"}).get_data(as_text=True)
+    releases = client.get("/releases", headers={"Accept": "application/json"}).get_json()["releases"]
+    content = f"{releases[0]['triples']:,}"
+    whole = re.search(r'<span id="statements">([\d,]+) statements in all its graphs, the metadata computed', home)
+    assert whole is not None and whole.group(1) != content  # two counts of two things, each named
+    assert f'<td class="n">{content}</td>' in listed
+    assert "without the metadata every build computes from them" in listed
+    assert "which the home page's count of statements includes" in listed
+
+
+def _nav(page: str) -> dict[str, bool]:
+    """The navigation's session items: each link's text, and whether it is shown (not ``hidden``)."""
+    items = re.findall(r'<li data-session="(?:in|out)"( hidden)?><a href="[^"]*">([^<]+)</a></li>', page)
+    return {text: not hidden for hidden, text in items}
+
+
+def test_the_navigation_offers_sign_in_and_once_signed_in_drafts_and_sign_out(app: Flask) -> None:
+    """There was no Sign in or Drafts in the navigation: a submitter had to know the addresses."""
+    client = app.test_client()
+    _, secret = _releases(app).tokens.create("submitter", "Nav Tester")
+    html = {"Accept": "text/html"}
+    home = client.get("/", headers=html).get_data(as_text=True)
+    assert _nav(home) == {"Sign in": True, "Drafts": False, "Sign out": False}
+    assert "/static/nav.js" in home  # the public page is shared: the script shows the signed-in items
+
+    signed_in = client.post("/sign-in", data={"token": secret}, headers=html)
+    assert signed_in.status_code == 303 and client.get_cookie("ceopgraph_signed_in") is not None
+    drafts = client.get("/drafts", headers=html).get_data(as_text=True)
+    assert _nav(drafts) == {"Sign in": False, "Drafts": True, "Sign out": True}
+    assert "/static/nav.js" not in drafts  # rendered for its reader
+    sign_out = client.get("/sign-out", headers=html).get_data(as_text=True)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', sign_out)
+    assert csrf is not None and "Nav Tester" in sign_out
+
+    signed_out = client.post("/sign-out", data={"csrf": csrf.group(1)}, headers=html)
+    assert signed_out.status_code == 303
+    assert client.get_cookie("ceopgraph_signed_in") is None and client.get_cookie("ceopgraph_session") is None
+    again = client.get("/sign-out", headers=html).get_data(as_text=True)
+    assert 'id="signed-out"' in again and _nav(again) == {"Sign in": True, "Drafts": False, "Sign out": False}

@@ -116,8 +116,8 @@ def test_every_subject_has_a_page(client: FlaskClient, iri: str) -> None:
 
 @pytest.mark.parametrize("iri", object_only_iris())
 def test_iris_named_only_as_objects_resolve_too(client: FlaskClient, iri: str) -> None:
-    answer = get(client, local_path(iri), BROWSER_ACCEPT)
-    assert answer.status_code == 200, iri
+    with get(client, local_path(iri), BROWSER_ACCEPT) as answer:  # the dumps are served from their files
+        assert answer.status_code == 200, iri
 
 
 def test_named_graphs_resolve_to_their_triples(client: FlaskClient, dataset) -> None:  # type: ignore[no-untyped-def]
@@ -283,11 +283,10 @@ def test_conditional_get_answers_304(client: FlaskClient, path: str) -> None:
     ],
 )
 def test_head_works_everywhere(client: FlaskClient, path: str) -> None:
-    full = client.get(path)
-    head = client.head(path)
-    assert head.status_code == full.status_code
-    assert head.get_data() == b""
-    assert head.headers.get("Content-Type") == full.headers.get("Content-Type")
+    with client.get(path) as full, client.head(path) as head:  # a dump's answer holds its file open
+        assert head.status_code == full.status_code
+        assert head.get_data() == b""
+        assert head.headers.get("Content-Type") == full.headers.get("Content-Type")
 
 
 # VoID and dumps --------------------------------------------------------------------------------------
@@ -304,12 +303,12 @@ def test_void_names_the_live_endpoint_and_the_dumps(client: FlaskClient) -> None
     downloads = set(void.objects(None, URIRef("http://www.w3.org/ns/dcat#downloadURL")))
     assert len(downloads) == len(RDF_FORMATS)
     for url in downloads:
-        dump = client.get(local_path(str(url)))
-        assert dump.status_code == 200, url
-        fmt = FORMATS_BY_EXTENSION[str(url).rsplit(".", 1)[1]]
-        assert dump.mimetype == fmt.media_type
-        assert dump.headers["Cache-Control"].startswith("public")
-        assert len(dump.get_data()) > 10_000
+        with client.get(local_path(str(url))) as dump:  # served from its file, closed with the answer
+            assert dump.status_code == 200, url
+            fmt = FORMATS_BY_EXTENSION[str(url).rsplit(".", 1)[1]]
+            assert dump.mimetype == fmt.media_type
+            assert dump.headers["Cache-Control"].startswith("public")
+            assert len(dump.get_data()) > 10_000
 
 
 def test_void_for_browsers_is_the_dataset_page(client: FlaskClient) -> None:
@@ -516,12 +515,13 @@ CORS_PATHS = [
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
 def test_cors_headers_on_every_answer_errors_included(client: FlaskClient, path: str, method: str) -> None:
     """Only /sparql carried CORS: a JavaScript app elsewhere could not read a document or the context."""
-    answer = client.open(path, method=method, headers={"Origin": "https://elsewhere.example", "Accept": "text/turtle"})
-    assert answer.status_code in (200, 303, 404)
-    assert answer.headers["Access-Control-Allow-Origin"] == "*"
-    exposed = {name.strip() for name in answer.headers["Access-Control-Expose-Headers"].split(",")}
-    assert {"ETag", "Link", "Location", "X-Query-Hash", "X-SPARQL-MaxRows"} <= exposed
-    assert "Access-Control-Allow-Credentials" not in answer.headers
+    headers = {"Origin": "https://elsewhere.example", "Accept": "text/turtle"}
+    with client.open(path, method=method, headers=headers) as answer:  # a dump's answer holds its file open
+        assert answer.status_code in (200, 303, 404)
+        assert answer.headers["Access-Control-Allow-Origin"] == "*"
+        exposed = {name.strip() for name in answer.headers["Access-Control-Expose-Headers"].split(",")}
+        assert {"ETag", "Link", "Location", "X-Query-Hash", "X-SPARQL-MaxRows"} <= exposed
+        assert "Access-Control-Allow-Credentials" not in answer.headers
 
 
 def test_cors_on_a_validation_report(client: FlaskClient) -> None:

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from .browser import VIEWPORT, ConsoleErrors, assert_accessible, browser, console_errors, page, screenshot  # noqa: F401
+from .browser import VIEWPORT, ConsoleErrors, assert_accessible, screenshot
 from .live import CAPPED_ROWS, LiveServer
 
 
@@ -26,6 +26,26 @@ def test_editor_runs_an_example_query(page: Page, live_server: LiveServer) -> No
     expect(table).to_contain_text("Proliferation of indecent images of children")
     screenshot(page, "sparql-editor-threat-areas")
     assert all(url.startswith(live_server.url) for url in requests_seen), requests_seen
+
+
+@pytest.mark.browser
+def test_an_example_opened_in_a_new_tab_shows_the_editor_and_its_results(page: Page, live_server: LiveServer) -> None:
+    """Opened in a new tab, an example's link is a navigation with the browser's own Accept, which ranks
+    application/xml above */*: the endpoint sent SPARQL XML, a download, instead of a page."""
+    page.goto(live_server.url + "sparql")
+    link = page.locator("a.sparql-example", has_text="Threat areas")
+    with page.context.expect_page() as opened:
+        link.click(modifiers=["Control"])  # a new tab, as a person opens it (no script handles this click)
+    tab = opened.value
+    tab.wait_for_load_state()
+    assert tab.url == link.evaluate("a => a.href")
+    expect(tab.locator("h1")).to_have_text("SPARQL endpoint")
+    table = tab.locator(".yasr table.dataTable")
+    expect(table.locator("tbody tr")).to_have_count(4, timeout=15_000)
+    expect(table).to_contain_text("Proliferation of indecent images of children")
+    assert "Threat areas" not in tab.evaluate("window.ceopgraphYasgui.getTab().getQuery()")
+    assert "skos:notation ?notation" in tab.evaluate("window.ceopgraphYasgui.getTab().getQuery()")
+    screenshot(tab, "sparql-example-in-a-new-tab")
 
 
 @pytest.mark.browser
@@ -89,6 +109,45 @@ def test_the_query_text_scrolls_from_the_keyboard(page: Page, live_server: LiveS
     page.keyboard.press("PageDown")
     page.wait_for_function("el => el.scrollTop > 0", arg=scroller.element_handle(), timeout=5_000)
     expect(scroller).to_be_focused()
+
+
+# Keyboard: WCAG 2.1.2 no keyboard trap ------------------------------------------------------------------
+
+QUERY_INPUT = ".yasqe .CodeMirror textarea"  # CodeMirror's hidden textarea takes the typing
+IN_EDITOR = f"() => document.activeElement.matches('{QUERY_INPUT}')"
+
+
+@pytest.mark.browser
+def test_the_editor_takes_no_focus_on_load_and_tab_leaves_it(page: Page, live_server: LiveServer) -> None:
+    """The editor took the focus on load, and Tab inserted a tab: the keyboard could not leave it."""
+    page.goto(live_server.url + "sparql")
+    expect(page.locator(".yasqe .CodeMirror")).to_be_visible()
+    page.wait_for_timeout(300)  # YASGUI focused the editor a moment after it drew it
+    assert not page.evaluate(IN_EDITOR), "the editor took the focus on load"
+    expect(page.locator("#editor-keys")).to_contain_text("Tab and Shift+Tab move")
+    query = "window.ceopgraphYasgui.getTab().getQuery()"
+    before = page.evaluate(query)
+
+    page.locator(".yasqe .CodeMirror-code").click()
+    expect(page.locator(QUERY_INPUT)).to_be_focused()
+    page.keyboard.press("Tab")
+    assert not page.evaluate(IN_EDITOR), "Tab did not leave the query text"
+    assert page.evaluate(query) == before, "Tab changed the query"
+    run = page.get_by_role("button", name="Run query")
+    for _ in range(3):  # the query text's scrolling region and the share button come first
+        page.keyboard.press("Tab")
+        if run.evaluate("button => button === document.activeElement"):
+            break
+    expect(run).to_be_focused()
+
+    page.locator(".yasqe .CodeMirror-code").click()
+    page.keyboard.press("Shift+Tab")
+    assert not page.evaluate(IN_EDITOR), "Shift+Tab did not leave the query text"
+    assert page.evaluate(query) == before
+
+    page.locator(".yasqe .CodeMirror-code").click()
+    page.keyboard.press("Control+BracketRight")  # indenting, as the page says, still works
+    assert page.evaluate(query) != before
 
 
 def run_query(page: Page, query: str) -> None:

@@ -121,3 +121,52 @@ def test_csv_and_tsv_results_carry_values_unchanged(app: Flask, fmt: str, writte
     lines = answer.get_data(as_text=True).splitlines()
     expected = written if written is not None else '"=HYPERLINK(\\"http://evil.example\\")"'
     assert lines[1] == expected
+
+
+# What a browser's navigation to a query URL sends (Chromium's Accept for a document).
+BROWSER = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
+    "Sec-Fetch-Mode": "navigate",
+    "Sec-Fetch-Dest": "document",
+}
+
+
+def test_a_browser_following_a_query_link_gets_the_editor_with_that_query(app: Flask) -> None:
+    """An example link opened in a new tab downloaded SPARQL XML: the browser's Accept ranks application/xml
+    above */*. The editor page holds the query, for its script to run, and the no-script form holds it too."""
+    graph = "https://w3id.org/ceopgraph/graph/figures"
+    answer = app.test_client().get(
+        "/sparql", query_string={"query": QUERY, "default-graph-uri": graph}, headers=BROWSER
+    )
+    assert answer.status_code == 200 and answer.mimetype == "text/html"
+    assert "Accept" in answer.vary and "script-src 'self'" in answer.headers["Content-Security-Policy"]
+    page = answer.get_data(as_text=True)
+    escaped = QUERY.replace("<", "&lt;").replace(">", "&gt;")
+    assert f'data-query="{escaped}"' in page and f">{escaped}</textarea>" in page
+    assert f"data-default-graphs='[\"{graph}\"]'" in page
+    assert f'name="default-graph-uri" value="{graph}"' in page
+
+
+@pytest.mark.parametrize(
+    ("headers", "query_string", "media_type"),
+    [
+        (JSON, {}, "application/sparql-results+json"),
+        ({"Accept": "application/sparql-results+xml"}, {}, "application/sparql-results+xml"),
+        ({"Accept": "*/*"}, {}, "application/sparql-results+json"),
+        ({}, {}, "application/sparql-results+json"),
+        ({"Accept": "application/xml, text/html;q=0.5"}, {}, "application/sparql-results+xml"),
+        ({"Accept": "text/html, application/sparql-results+json"}, {}, "application/sparql-results+json"),
+        (BROWSER, {"format": "xml"}, "application/sparql-results+xml"),  # format= names it outright
+    ],
+)
+def test_programmatic_clients_still_get_results(
+    app: Flask, headers: dict[str, str], query_string: dict[str, str], media_type: str
+) -> None:
+    answer = app.test_client().get("/sparql", query_string={"query": QUERY, **query_string}, headers=headers)
+    assert answer.status_code == 200 and answer.mimetype == media_type
+
+
+def test_a_browser_posting_a_query_gets_results(app: Flask) -> None:
+    """Only a GET is a navigation to a page: a form POST is the protocol's query operation."""
+    answer = app.test_client().post("/sparql", data={"query": QUERY}, headers=BROWSER)
+    assert answer.status_code == 200 and answer.mimetype == "application/sparql-results+xml"

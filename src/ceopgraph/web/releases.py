@@ -60,6 +60,10 @@ HTML = "text/html"
 JSON = "application/json"
 TRIG = FORMATS_BY_NAME["trig"]
 COOKIE = "ceopgraph_session"
+# A hint for the navigation of public pages, which are shared and cached and so cannot vary by session: the
+# browser holds it beside the session cookie, and static/nav.js shows Drafts and Sign out while it is set. It
+# is no secret and grants nothing (every write path checks the session itself).
+SIGNED_IN_HINT = "ceopgraph_signed_in"
 NO_STORE = {"Cache-Control": "no-store", "Vary": "Accept, Authorization, Cookie"}
 DUMP_NAMES = {f"{DUMP_STEM}.{f.extension}": f for f in RDF_FORMATS}
 
@@ -242,6 +246,19 @@ def sign_in() -> Response:
     response.set_cookie(
         COOKIE, secret, httponly=True, secure=request.is_secure, samesite="Strict", path=request.script_root or "/"
     )
+    path = request.script_root or "/"
+    response.set_cookie(SIGNED_IN_HINT, "1", secure=request.is_secure, samesite="Strict", path=path)
+    return response
+
+
+@blueprint.get("/sign-out")
+def sign_out_page() -> Response:
+    """The navigation's Sign out: a form holding the session's CSRF secret (a public page has none to post).
+    Signed out already (a session that expired), it says so and drops the navigation's hint."""
+    _releases()
+    response = _page("sign_out.html")
+    if _session() is None:
+        response.delete_cookie(SIGNED_IN_HINT, path=request.script_root or "/")
     return response
 
 
@@ -254,6 +271,7 @@ def sign_out() -> Response:
         _releases().registry.audit(found[0].id, "sign-out", found[0].id, "done")
     response = _see_other(request.script_root + "/")
     response.delete_cookie(COOKIE, path=request.script_root or "/")
+    response.delete_cookie(SIGNED_IN_HINT, path=request.script_root or "/")
     return response
 
 

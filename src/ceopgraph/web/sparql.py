@@ -6,8 +6,9 @@ the query checker (``ceopgraph.queryvet``) vets it, the store runs it (with its 
 and the answer gets every header the app's hooks give others (``web.middleware``: CORS, security,
 ``Server-Timing``, the access log) and the one ETag scheme (``web.caching``). Flask's request
 machinery (contexts, routing, response objects, hooks) costs more than all of that for a cheap query.
-Whatever else comes to ``/sparql`` goes to Flask: a bare GET (the editor, the service description), and
-every failure, which the view raises again so that ``web.errors`` answers it, the one place errors are
+Whatever else comes to ``/sparql`` goes to Flask: a bare GET (the editor, the service description), a
+browser following a link to a query (``browser_navigation``: the editor, which shows the query and runs
+it), and every failure, which the view raises again so that ``web.errors`` answers it, the one place errors are
 rendered. Repeated GET answers are replayed by ``web.replay`` before either. Section numbers refer to
 SPARQL 1.1 Protocol; the service description follows SPARQL 1.1 Service Description.
 """
@@ -70,9 +71,31 @@ _QUERY_METHODS = ("GET", "HEAD", "POST")
 _STATUS_TEXT = {200: "200 OK", 304: "304 Not Modified"}
 
 
+def browser_navigation(method: str, accept: str | None, operation: QueryRequest) -> bool:
+    """Whether a GET of a query is a browser following a link (an example opened in a new tab, a shared
+    URL): its parsed ``Accept`` prefers HTML to every result format. A browser's header ranks
+    ``application/xml`` (q=0.9) above ``*/*``, so negotiating results alone answered it with SPARQL XML,
+    a download. Programmatic clients name a result format, or send ``*/*`` or nothing, and get results as
+    the protocol says; ``format=`` names a format outright and is always obeyed. The answer depends on
+    ``Accept`` alone, so ``Vary: Accept`` stays true of it (and of the answers ``web.replay`` keys by it)."""
+    if method not in ("GET", "HEAD") or operation.formats:
+        return False
+    return negotiate(accept, _NAVIGATION_OFFERS, default=_NAVIGATION_OFFERS[1]) == "text/html"
+
+
+# HTML, then every result format the endpoint writes, each under its media type and its aliases.
+_NAVIGATION_OFFERS = (
+    "text/html",
+    *dict.fromkeys(t for f in sparql.ALL_FORMATS for t in (f.media_type, *f.aliases)),
+)
+
+
 class QueryAnswerer:
     """The query operation (§2.1: GET, POST form or POST direct, and HEAD) over a store: the published
     data's (``QueryOperations``), or a draft's (``web.releases``, for its authorised readers)."""
+
+    # Whether a browser's navigation to a query gets the editor page (``browser_navigation``).
+    editor_for_browsers = False
 
     def __init__(self, services: Services) -> None:
         self._services = services
@@ -94,7 +117,11 @@ class QueryAnswerer:
         )
         if operation is None:
             return None
-        requeststate.state_of(environ).query_hash = operation.query_hash
+        state = requeststate.state_of(environ)
+        state.query_hash = operation.query_hash
+        if self.editor_for_browsers and browser_navigation(method, environ.get("HTTP_ACCEPT"), operation):
+            state.editor_query = operation  # the editor page, which runs the query itself (``endpoint``)
+            return None
         client = environ.get("REMOTE_ADDR") or "-"
         base_url, row_limit_url = _endpoint_urls(*(environ.get(name, "") for name in _URL_PARTS))
         with services.admission.expensive(client):
@@ -153,6 +180,8 @@ class QueryAnswerer:
 class QueryOperations(QueryAnswerer):
     """The published data's query operation, in front of the Flask app: the hot path."""
 
+    editor_for_browsers = True
+
     def __init__(self, services: Services, flask_app: WSGIApplication) -> None:
         super().__init__(services)
         self._next = flask_app
@@ -197,13 +226,17 @@ def _endpoint_urls(*parts: str) -> tuple[str, str]:
 @blueprint.route("/sparql/", methods=["GET", "POST"])
 def endpoint() -> Response:
     """What ``QueryOperations`` leaves to Flask: a failure to answer (raised again, for ``web.errors``),
-    or a request without a query, which is a bare GET (§2.1): the editor for browsers, the service
-    description otherwise. ``/sparql/`` (a trailing slash, as some clients write endpoint URLs) answers
-    queries as ``/sparql`` does, whatever the client's redirect rules for a POST; its bare GET is sent
-    to ``/sparql``, where the editor and the description live."""
+    a browser's navigation to a query (the editor with that query), or a request without a query,
+    which is a bare GET (§2.1): the editor for browsers, the service description otherwise. ``/sparql/``
+    (a trailing slash, as some clients write endpoint URLs) answers queries as ``/sparql`` does, whatever
+    the client's redirect rules for a POST; its bare GET is sent to ``/sparql``, where the editor and the
+    description live."""
     failure = requeststate.current().query_failure
     if failure is not None:
         raise failure
+    navigation = requeststate.current().editor_query
+    if navigation is not None:
+        return _editor(navigation)
     if request.path.endswith("/"):
         return Response(status=308, headers={"Location": request.script_root + "/sparql"})
     return _describe_service()
@@ -217,10 +250,7 @@ def _describe_service() -> Response:
         raise sparql.NotAcceptable("the service description is available as: " + ", ".join(offered))
     services = current()
     if chosen == "text/html":
-        base = services.settings.base_uri
-        examples = [(name, query.replace("{base}", base)) for name, query in EXAMPLES]
-        page = render_template("sparql.html", examples=examples, assets=_assets_installed(), settings=services.settings)
-        return Response(page, mimetype="text/html", headers={"Content-Security-Policy": EDITOR_CSP, "Vary": "Accept"})
+        return _editor(None)
     fmt = next(f for f in RDF_FORMATS if f.media_type == chosen)
     # Oxigraph's writers, fed sorted triples (``rdfio.serialise``): the same bytes from every worker,
     # every advertised format (rdflib writes no N-Quads for a plain graph), and in TriG and N-Quads the
@@ -263,6 +293,18 @@ def service_description(endpoint_url: str, graphs: list[URIRef]) -> Graph:
 
 
 # The editor page ---------------------------------------------------------------------------------
+
+
+def _editor(navigation: QueryRequest | None) -> Response:
+    """The editor page: with the first example in the editor, or with the query a browser navigated to
+    (and its dataset parameters), which the page's script runs at once; without the script, the plain
+    form holds the query."""
+    settings = current().settings
+    examples = [(name, query.replace("{base}", settings.base_uri)) for name, query in EXAMPLES]
+    page = render_template(
+        "sparql.html", examples=examples, assets=_assets_installed(), settings=settings, navigation=navigation
+    )
+    return Response(page, mimetype="text/html", headers={"Content-Security-Policy": EDITOR_CSP, "Vary": "Accept"})
 
 
 def _assets_installed() -> bool:

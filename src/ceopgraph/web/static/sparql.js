@@ -11,21 +11,39 @@
     return;
   }
   var endpoint = new URL(root.getAttribute("data-endpoint"), window.location.href).href;
+  // A browser that followed a link to a query (an example opened in a new tab, a shared URL) gets this page
+  // with the query (and its dataset parameters) in data attributes: the editor shows it and runs it.
+  var navigated = root.getAttribute("data-query");
+  function graphs(name) {
+    var value = root.getAttribute(name);
+    return value ? JSON.parse(value) : [];
+  }
   var examples = document.querySelectorAll("a.sparql-example");
   var form = document.querySelector("form.sparql-form");
   if (form) {
     form.hidden = true;
   }
   var yasgui = new window.Yasgui(root, {
-    requestConfig: { endpoint: endpoint, method: "POST" },
+    requestConfig: {
+      endpoint: endpoint,
+      method: "POST",
+      defaultGraphs: graphs("data-default-graphs"),
+      namedGraphs: graphs("data-named-graphs")
+    },
     copyEndpointOnNewTab: false,
+    // Nor does YASGUI focus the editor when it shows a tab (WCAG 2.4.3, 3.2.1): the person moves the focus.
+    autofocus: false,
     persistenceId: null,
     populateFromUrl: false,
     endpointCatalogueOptions: { getData: function () { return [{ endpoint: endpoint }]; } },
     yasqe: {
-      value: examples.length ? examples[0].getAttribute("data-query") : "SELECT * WHERE { ?s ?p ?o } LIMIT 10",
+      value: navigated !== null ? navigated
+        : examples.length ? examples[0].getAttribute("data-query") : "SELECT * WHERE { ?s ?p ?o } LIMIT 10",
       // No look-ups on third-party services (prefix.cc, LOV): the page talks to this origin only.
       prefixCcApi: null,
+      // WCAG 2.4.3 / 3.2.1: the page does not move the focus into the editor on load (YASQE's default does,
+      // which put the keyboard inside a text box that kept Tab, before anything else on the page).
+      autofocus: false,
       autocompleters: ["variables"],
       persistenceId: null,
       // CodeMirror's own option: the aria-label of the hidden textarea that takes the typing (axe: label).
@@ -96,6 +114,15 @@
     });
     // Two CodeMirror editors: the query (YASQE) and, in YASR's Response view, the raw answer (read-only).
     root.querySelectorAll(".CodeMirror").forEach(function (wrapper) {
+      // WCAG 2.1.2 (no keyboard trap): CodeMirror's Tab inserts a tab and Shift+Tab re-indents, so the
+      // keyboard could not leave the editor. A key bound to `false` is left to the browser: Tab and Shift+Tab
+      // move the focus, as everywhere on the page; Ctrl+] and Ctrl+[ (CodeMirror's own) indent, as the page
+      // says under the editor. `wrapper.CodeMirror` is CodeMirror 5's handle on its editor.
+      var editor = wrapper.CodeMirror;
+      if (editor && !editor.state.ceopgraphTabLeaves) {
+        editor.addKeyMap({ Tab: false, "Shift-Tab": false });
+        editor.state.ceopgraphTabLeaves = true;
+      }
       var name = wrapper.closest(".yasr") ? "Query response" : "SPARQL query";
       // axe label: the hidden textarea that takes the keyboard has no name (the query's gets one from
       // screenReaderLabel above; YASR creates the response's editor without it).
@@ -200,10 +227,19 @@
 
   examples.forEach(function (link) {
     link.addEventListener("click", function (event) {
+      // A click with a modifier (or not the main button) opens the link as the person asked, in a new tab or
+      // window: that navigation gets this page with the query, which runs it (see `navigated` above).
+      if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) {
+        return;
+      }
       event.preventDefault();
       var tab = yasgui.getTab();
       tab.setQuery(link.getAttribute("data-query"));
       tab.getYasqe().query();
     });
   });
+
+  if (navigated !== null) {
+    yasgui.getTab().getYasqe().query();
+  }
 })();
