@@ -17,7 +17,7 @@ from ceopgraph.validation.engine import validate_graph
 from ceopgraph.validation.report import Result
 
 from .listener import Listener
-from .submissions import MUTATIONS, PUBLISHED, Corpus, absolute, mutate
+from .submissions import FIGURES_AGREEING, MUTATIONS, PUBLISHED, Corpus, absolute, mutate
 
 # IC-1 as first written: a UNION whose first group filters on $this. Run once for all focus nodes,
 # that filter would not see $this bound, so this form is left to pySHACL's pre-binding.
@@ -95,7 +95,7 @@ OA_END = URIRef("http://www.w3.org/ns/oa#end")
 SCHEMA_TEXT = URIRef("http://schema.org/text")
 
 
-@pytest.mark.parametrize("name", [PUBLISHED, *(m.name for m in MUTATIONS)])
+@pytest.mark.parametrize("name", [PUBLISHED, *(m.name for m in MUTATIONS), *(v.name for v in FIGURES_AGREEING)])
 def test_bulk_and_pyshacl_alone_give_the_same_report(name: str, corpus: Corpus) -> None:
     """Every result of the SHACL-SPARQL constraints run in bulk (focus node, path, value, severity,
     message, source shape and constraint) is what pySHACL alone gives, pre-binding ``$this`` once per
