@@ -1076,8 +1076,8 @@ class Corpus:
     _reports: dict[str, Report] = field(default_factory=dict)
 
     def data(self, name: str) -> Graph:
-        """The published data (``PUBLISHED``) or the mutation (or agreeing variant) of that name (its blank nodes the same on
-        every call, so that two reports on it name the same nodes)."""
+        """The published data (``PUBLISHED``) or the mutation (or agreeing variant) of that name (its blank
+        nodes the same on every call, so that two reports on it name the same nodes)."""
         if name not in self._data:
             updates = {m.name: m.update for m in MUTATIONS} | {v.name: v.update for v in FIGURES_AGREEING}
             update = updates[name] if name != PUBLISHED else None
