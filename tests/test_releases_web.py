@@ -232,3 +232,37 @@ def test_every_write_path_preflight_lists_exactly_the_methods_its_route_takes(ap
         assert answer.status_code == 204, path
         assert set(answer.headers["Allow"].split(", ")) == methods, path
         assert answer.headers["Access-Control-Allow-Methods"] == answer.headers["Allow"]
+
+
+def test_a_drafts_report_links_its_figures_into_the_preview_and_its_rules_into_the_guide(
+    app: Flask, settings: Settings
+) -> None:
+    """Regression: a draft's focus nodes linked to the public site, a 404 for what only the draft holds.
+    The issue's example: the 790 figure copied to 2013-2014 with the value 900, contradicting its words."""
+    client = app.test_client()
+    _, sam = _token(app, "submitter", "Sam")
+    base, copy = settings.base_uri, "data/annual-review-2012-13/children-safeguarded/2013-2014"
+    copied = f"""<{base}data/graph/figures> {{
+        <{base}{copy}> a <http://purl.org/linked-data/cube#Observation> ;
+            <http://www.w3.org/2000/01/rdf-schema#label> "Children safeguarded and protected, 2013-2014"@en ;
+            <http://purl.org/linked-data/cube#dataSet> <{base}data/annual-review-2012-13> ;
+            <{base}def/dimension/statistic> <{base}def/statistic/children-safeguarded> ;
+            <http://purl.org/linked-data/sdmx/2009/dimension#refPeriod>
+                <http://reference.data.gov.uk/id/government-year/2013-2014> ;
+            <http://purl.org/linked-data/sdmx/2009/measure#obsValue> 900 ;
+            <http://purl.org/linked-data/sdmx/2009/attribute#unitMeasure> <{base}def/unit/child> ;
+            <{base}def/attribute/precision> <{base}def/precision/exact> ;
+            <{base}def/attribute/figure-status> <{base}def/figure-status/reported> ;
+            <http://www.w3.org/ns/prov#wasDerivedFrom>
+                <{base}id/news-item/ceop-annual-review-2012-13/segment/children-safeguarded> .
+    }}
+    """
+    draft = _draft(client, sam, _dump(client) + copied.encode())
+    assert draft["report"]["conforms"] is False
+    page = client.get(f"/drafts/{draft['id']}", headers={**sam, "Accept": "text/html"}).get_data(as_text=True)
+    preview = f"/drafts/{draft['id']}/view/{copy}"
+    results = page[page.index('<ul id="results">') : page.index("</ul>", page.index('<ul id="results">'))]
+    assert f'<a href="{preview}"><code>{base}{copy}</code></a>' in results
+    assert '<a href="/validate#rule-ObservationShape-value-in-words">' in results
+    assert '<a href="/validate#rule-ObservationShape-period-in-words">' in results
+    assert client.get(preview, headers={**sam, "Accept": "text/html"}).status_code == 200  # the draft has it

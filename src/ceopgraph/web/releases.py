@@ -26,7 +26,7 @@ from flask import (
     send_from_directory,
 )
 
-from ceopgraph import rdfio
+from ceopgraph import paths, rdfio
 from ceopgraph.build import DUMP_STEM
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, negotiate, rdf_format_for_media_type
 from ceopgraph.releases.content import KIND_TITLES, release_iri, releases_graph
@@ -49,7 +49,7 @@ from ceopgraph.web.pages.index import SubjectIndex
 from ceopgraph.web.resources import View
 from ceopgraph.web.services import current
 from ceopgraph.web.sparql import QueryAnswerer
-from ceopgraph.web.validation import FORM_TYPES, read_submission_body, submission_from_request
+from ceopgraph.web.validation import FORM_TYPES, guide_link, read_submission_body, submission_from_request
 
 blueprint = Blueprint("releases", __name__)
 
@@ -296,7 +296,15 @@ def _draft_page(actor: Token, found: Draft) -> Response:
         may_publish=may_publish(actor),
         is_owner=found.owner == actor.id,
         formats=RDF_FORMATS,
+        **_report_links(found),
     )
+
+
+def _report_links(found: Draft) -> dict[str, Any]:
+    """Where a draft's report links: its focus nodes into the draft's own preview (they are not published),
+    its rules to the guide's entry for them."""
+    preview = paths.Linker(current().settings.base_uri, f"{request.script_root}/drafts/{found.id}/view")
+    return {"preview": preview, "guide_link": guide_link}
 
 
 @blueprint.put("/drafts/<draft_id>")
