@@ -1004,6 +1004,8 @@ FIGURES_AGREEING: list[Variant] = [
             ("percent-sign-spaced", "85", "percent", "A rise of 85 % in 2013/14", "xsd:decimal"),
             ("decimal-percentage", "12.5", "percent", "A rise of 12.5% in 2013/14", "xsd:decimal"),
             ("negative-change", "-14", "percent", "A fall of 14% in 2013/14", "xsd:decimal"),
+            ("whole-with-a-decimal-zero", "48", "percent", "Up 48.0 per cent in 2013/14", "xsd:decimal"),
+            ("fraction-with-a-trailing-zero", "12.5", "percent", "Up 12.50% in 2013/14", "xsd:decimal"),
             ("period-with-en-dash", "790", "report", "There were 790 children in 2013–14", "xsd:integer"),
             ("period-spaced", "790", "report", "There were 790 children in 2013 / 2014", "xsd:integer"),
             ("two-periods-one-its-own", "790", "report", "790 in 2013/14, up from 427 in 2012/13", "xsd:integer"),
