@@ -2,7 +2,9 @@
 
 ``changed(trig, *replacements)`` is the published data with figures changed; ``BAD_FIGURE`` breaks a
 derivation the shapes check (one violation), ``GOOD_FIGURE`` changes a figure nothing is derived from
-(conforms). ``local_releases`` is the command line's ``Releases`` (work done in this process);
+(conforms). Each changes the figure's value and the words it cites with it (the article's text, the quote,
+the next quote's prefix: the same length, so every position still holds), since a reported figure's words
+must contain its value. ``local_releases`` is the command line's ``Releases`` (work done in this process);
 ``release_server`` a real server over a data directory, with a submitter's and a publisher's token.
 """
 
@@ -29,19 +31,32 @@ from ceopgraph.releases.service import OPERATOR, Releases
 
 from .live import ROOT, LiveServer, running_server
 
+Replacement = tuple[bytes, bytes]
+
 # The children safeguarded in 2012-2013: 85% up on the year before, which the derived count fixes.
-BAD_FIGURE = (b"sdmx-measure:obsValue 790 ;", b"sdmx-measure:obsValue 812 ;")
+BAD_FIGURE: tuple[Replacement, ...] = (
+    (b"sdmx-measure:obsValue 790 ;", b"sdmx-measure:obsValue 812 ;"),
+    (b"protected 790 children", b"protected 812 children"),  # the article's text and the figure's quote
+    (b'"ted 790 children in', b'"ted 812 children in'),  # the next quote's prefix
+)
 # Children protected since launch: nothing is derived from it.
-GOOD_FIGURE = (b"sdmx-measure:obsValue 2255 ;", b"sdmx-measure:obsValue 2300 ;")
+GOOD_FIGURE: tuple[Replacement, ...] = (
+    (b"sdmx-measure:obsValue 2255 ;", b"sdmx-measure:obsValue 2300 ;"),
+    (b"history is 2,255", b"history is 2,300"),  # the article's text and the figure's quote
+    (b'"255. The plan also', b'"300. The plan also'),  # the next quote's prefix
+)
 # The release note a test's publisher gives (required of every publish but the operator's).
 NOTE = "A figure corrected from its source"
 GOOD_CHANGE = "Children protected since CEOP's launch in 2006, to the end of 2012-2013: 2255 → 2300"
 
 
-def changed(trig: bytes, *replacements: tuple[bytes, bytes]) -> bytes:
-    for old, new in replacements:
-        assert old in trig, old
-        trig = trig.replace(old, new)
+def changed(trig: bytes, *replacements: Replacement | tuple[Replacement, ...]) -> bytes:
+    """``trig`` with each replacement made (a pair, or a group of pairs that make one change together)."""
+    for replacement in replacements:
+        pairs = (replacement,) if isinstance(replacement[0], bytes) else replacement
+        for old, new in pairs:
+            assert isinstance(old, bytes) and isinstance(new, bytes) and old in trig, old
+            trig = trig.replace(old, new)
     return trig
 
 
@@ -52,9 +67,15 @@ def since_launch(dump: bytes) -> bytes:
 
 
 def with_since_launch(dump: bytes, value: int) -> bytes:
-    """The dump with the since-launch figure set to ``value`` (a change that conforms)."""
+    """The dump with the since-launch figure set to ``value`` (a change that conforms), its words with it
+    (a four-digit value: the words keep their length, so the selectors' positions hold)."""
+    old = int(since_launch(dump))
+    assert 1000 <= old <= 9999 and 1000 <= value <= 9999, (old, value)
     return changed(
-        dump, (b"sdmx-measure:obsValue " + since_launch(dump) + b" ;", b"sdmx-measure:obsValue %d ;" % value)
+        dump,
+        (b"sdmx-measure:obsValue %d ;" % old, b"sdmx-measure:obsValue %d ;" % value),
+        (b"history is %s" % f"{old:,}".encode(), b"history is %s" % f"{value:,}".encode()),
+        (b'"%03d. The plan also' % (old % 1000), b'"%03d. The plan also' % (value % 1000)),
     )
 
 

@@ -37,9 +37,11 @@ def test_pasting_an_invalid_submission_shows_the_grouped_report(
     expect(group).to_have_count(1)
     expect(group.locator(".count")).to_have_text("1")
     expect(group.locator(".badge-violation")).to_have_text("Violation")
-    expect(group.locator("code.value").first).to_have_text("-790")
-    rule = group.locator(".group-shape a")
-    expect(rule).to_have_attribute("href", "/def/shapes/ObservationShape/count-not-negative")
+    expect(group.locator("code.value").first).to_have_text("the number -790 (xsd:integer)")
+    rule = group.locator(".group-shape a").first
+    expect(rule).to_have_attribute("href", "/validate#rule-ObservationShape-count-not-negative")
+    shacl = group.locator(".group-shape a.iri-small")
+    expect(shacl).to_have_attribute("href", "/def/shapes/ObservationShape/count-not-negative")
     groups = page.locator(".result-group")
     assert groups.count() >= 1
     for index in range(groups.count()):
@@ -49,6 +51,9 @@ def test_pasting_an_invalid_submission_shows_the_grouped_report(
     screenshot(page, "validate-report-negative-count")
     assert_accessible(page, "validation report")
 
-    rule.click()  # the rule's documentation page exists
-    expect(page).to_have_url(live_server.url + "def/shapes/ObservationShape/count-not-negative")
+    rule.click()  # the rule's entry in the guide, opened, with an example of a fix
+    expect(page).to_have_url(live_server.url + "validate#rule-ObservationShape-count-not-negative")
+    entry = page.locator("#rule-ObservationShape-count-not-negative")
+    expect(entry).to_be_visible()
+    expect(entry.locator("pre.guide-example")).to_contain_text("sdmx-measure:obsValue 790")
     assert all(url.startswith(live_server.url) for url in requests_seen), requests_seen

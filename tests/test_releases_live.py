@@ -413,7 +413,7 @@ def test_a_publish_is_of_the_version_reviewed(server: ReleaseServer) -> None:
     reviewed = headers["etag"]
     status, _, body = call(server.url + f"drafts/{draft}/publish", "POST", b"", bearer(server.publisher))
     assert status == 428 and b"If-Match" in body
-    swapped = with_since_launch(current_dump(server.url), 999999)
+    swapped = with_since_launch(current_dump(server.url), 9999)
     assert call(server.url + f"drafts/{draft}", "PUT", swapped, bearer(server.submitter, **TRIG))[0] == 200
     headers = bearer(server.publisher, **{"If-Match": reviewed})
     status, _, body = call(server.url + f"drafts/{draft}/publish", "POST", b"", headers)

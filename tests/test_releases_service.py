@@ -112,13 +112,13 @@ def test_a_draft_is_validated_and_diffed_figure_by_figure(releases: Releases) ->
     assert "Percentage change disagrees" in bad.report
     diff = json.loads(bad.diff)
     assert [f["change"] for f in diff["figures"]] == ["Children safeguarded and protected, 2012-2013: 790 → 812"]
-    assert diff["triples"] == {"added": 1, "removed": 1}
+    assert diff["triples"] == {"added": 4, "removed": 4}  # the figure, and its words in the text, quote, prefix
     fixed = releases.replace_draft(sam, bad.id, _submission(changed(_dump(releases), GOOD_FIGURE)))
     assert fixed.conforms and [f["change"] for f in json.loads(fixed.diff)["figures"]] == [GOOD_CHANGE]
     changeset = Dataset()
     changeset.parse(data=fixed.changeset, format="trig")
     graphs = {str(g.identifier): len(g) for g in changeset.graphs() if len(g)}
-    assert graphs == {f"{BASE}drafts/{bad.id}/diff#added": 1, f"{BASE}drafts/{bad.id}/diff#removed": 1}
+    assert graphs == {f"{BASE}drafts/{bad.id}/diff#added": 4, f"{BASE}drafts/{bad.id}/diff#removed": 4}
 
 
 def test_things_added_and_removed_are_listed(releases: Releases) -> None:
@@ -345,7 +345,7 @@ def test_publishing_needs_the_version_reviewed(releases: Releases) -> None:
     read = releases.draft(pat, draft.id).version
     with pytest.raises(PreconditionRequired):
         releases.publish(pat, draft.id, None, NOTE)
-    releases.replace_draft(sam, draft.id, _submission(with_since_launch(_dump(releases), 999999)))
+    releases.replace_draft(sam, draft.id, _submission(with_since_launch(_dump(releases), 9999)))
     with pytest.raises(Conflict, match="changed since you read it"):
         releases.publish(pat, draft.id, read, NOTE)  # what the publisher read is not what is there now
     assert releases.registry.state()[0] == 1
@@ -519,7 +519,7 @@ def test_forged_service_metadata_is_taken_out_listed_and_never_published(
     draft = releases.create_draft(sam, _submission(changed(_dump(releases), GOOD_FIGURE) + FORGED.encode()))
     assert draft.conforms, draft.report
     diff = json.loads(draft.diff)
-    assert diff["triples"] == {"added": 1, "removed": 1}  # the figure only: nothing forged is content
+    assert diff["triples"] == {"added": 4, "removed": 4}  # the figure and its words only: nothing forged is content
     listed = {d["statement"] for d in diff["dropped"]}
     assert {s for s in listed if "_:" not in s} == CLAIMS
     assert len(listed - CLAIMS) == 3  # the checksum, its algorithm and its value, its blank node with it

@@ -13,7 +13,7 @@ from ceopgraph.config import Settings
 from ceopgraph.namespaces import SH
 from ceopgraph.validation.report import Report, Result
 
-from .submissions import BLANK_NODE, MUTATIONS, PUBLISHED, Corpus, Mutation, absolute
+from .submissions import BLANK_NODE, FIGURES_AGREEING, MUTATIONS, PUBLISHED, Corpus, Mutation, Variant, absolute
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +32,30 @@ def test_a_string_figure_is_not_compared_with_numbers(corpus: Corpus, settings: 
     (mutation,) = [m for m in MUTATIONS if m.name == "figure-as-string"]
     report = corpus.report(mutation.name)
     assert {r.source_shape for r in report.results} == {absolute(settings, mutation.shape)}
+
+
+@pytest.mark.parametrize("variant", FIGURES_AGREEING, ids=[v.name for v in FIGURES_AGREEING])
+def test_a_figure_agreeing_with_its_words_conforms(variant: Variant, corpus: Corpus) -> None:
+    """The other direction of the figure-and-words rules: the ways people write a number or a period pass."""
+    report = corpus.report(variant.name)
+    assert report.conforms, report.to_text()
+    assert report.results == (), report.to_text()
+
+
+def test_a_figure_contradicting_its_words_is_named_with_its_value_and_quote(corpus: Corpus, settings: Settings) -> None:
+    """The issue's example (the 790 figure copied, its period and value changed): each violation names the
+    figure, the value or period it states and the words it cites, so a submitter can see what disagrees."""
+    copy = absolute(settings, "data/annual-review-2012-13/children-safeguarded/2013-2014")
+    words = '"The Centre safeguarded and protected 790 children in 2012/2013"'
+    for name, rule, stated in (
+        ("copied-figure-other-value", "value", "900"),
+        ("copied-figure-other-period", "period", "2013-2014"),
+    ):
+        report = corpus.report(name)
+        shape = absolute(settings, f"def/shapes/ObservationShape/{rule}-in-words")
+        (result,) = [r for r in report.results if r.focus_node == copy and r.source_constraint == shape]
+        assert copy in result.message and stated in result.message and words in result.message, result.message
+        assert not report.conforms
 
 
 def test_shapes_pass_shacl_for_shacl(shapes: Graph) -> None:

@@ -6,8 +6,9 @@ import pytest
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 
-from ceopgraph.namespaces import SH
-from ceopgraph.validation.guide import submission_guide
+from ceopgraph.config import Settings
+from ceopgraph.namespaces import SH, prefix_map
+from ceopgraph.validation.guide import guide_href, submission_guide
 
 
 def test_the_guide_follows_the_shapes(shapes: Graph) -> None:
@@ -65,3 +66,38 @@ def test_a_rule_says_how_many_values_and_what_kind_in_words(low: int | None, hig
         "xsd:integer; one of 1",
         "Violation",
     )
+
+
+def test_every_rule_has_an_anchor_and_an_example_of_a_fix_that_is_turtle(
+    shapes: Graph, union: Graph, settings: Settings
+) -> None:
+    """Walks every rule of the guide: a report links to it by its anchor (one per rule), and it shows an
+    example of conforming data, written as Turtle a submitter can paste (the example submission's prefixes)."""
+    guide = submission_guide(shapes, union)
+    rules = [rule for section in guide for rule in section.rules]
+    assert len({rule.anchor for rule in rules}) == len(rules)
+    assert len({section.anchor for section in guide}) == len(guide)
+    prologue = f"@base <{settings.base_uri}> .\n" + "".join(
+        f"@prefix {prefix}: <{namespace}> .\n" for prefix, namespace in prefix_map(settings.base_uri).items()
+    )
+    for rule in rules:
+        assert rule.example, f"{rule.iri} has no example of a fix"
+        assert len(Graph().parse(data=prologue + rule.example, format="turtle")) >= 1, rule.example
+
+
+def test_a_property_rules_example_is_the_published_datas_own_values(
+    shapes: Graph, union: Graph, settings: Settings
+) -> None:
+    """Examples of property rules are read from the published data (which conforms), never made up."""
+    guide = submission_guide(shapes, union)
+    (rule,) = [r for s in guide for r in s.rules if r.iri.endswith("/ObservationShape/obsValue")]
+    figure = f"{settings.base_uri}data/annual-review-2012-13/children-protected-since-launch/since-launch-to-2012-2013"
+    assert rule.example == f'<{figure}> sdmx-measure:obsValue "2255"^^xsd:integer .'
+
+
+def test_a_reports_rule_links_to_its_guide_entry_or_else_its_shapes_section(shapes: Graph, settings: Settings) -> None:
+    guide = submission_guide(shapes)
+    shape = settings.base_uri + "def/shapes/ObservationShape"
+    assert guide_href(guide, shape + "/obsValue", None) == "#rule-ObservationShape-obsValue"
+    assert guide_href(guide, shape, shape + "/value-in-words") == "#rule-ObservationShape-value-in-words"
+    assert guide_href(guide, shape, "http://www.w3.org/ns/shacl#ClassConstraintComponent") == "#shape-ObservationShape"

@@ -29,7 +29,7 @@ def test_reports_render_as_json_turtle_and_grouped_text(corpus: Corpus) -> None:
     report = corpus.report("negative-count")
     document = json.loads(report.to_json())
     assert document["conforms"] is False
-    keys = {"focusNode", "resultPath", "value", "severity", "message", "sourceShape", "sourceConstraint"}
+    keys = {"focusNode", "resultPath", "value", "valueText", "severity", "message", "sourceShape", "sourceConstraint"}
     assert all(set(r) == keys for r in document["results"])
     assert (None, RDF.type, SH.ValidationReport) in Graph().parse(data=report.to_turtle(), format="turtle")
     text = report.to_text()
@@ -38,6 +38,23 @@ def test_reports_render_as_json_turtle_and_grouped_text(corpus: Corpus) -> None:
     groups = report.groups()
     assert sum(len(g.results) for g in groups) == len(report.results)
     assert len({(g.severity, g.source_shape, g.message) for g in groups}) == len(groups)
+
+
+def test_a_value_is_shown_with_its_kind_against_the_kind_the_rule_expects(corpus: Corpus, settings: Settings) -> None:
+    """Regression: the text "790" and the number 790 were both shown as 790, hiding what was wrong."""
+    text_figure = corpus.report("figure-as-string")
+    (result,) = [r for r in text_figure.results if r.source_shape.endswith("/ObservationShape/obsValue")]
+    wanted = 'the text "790" (xsd:string); expected a number (xsd:integer/decimal)'
+    assert text_figure.value_text(result) == wanted
+    assert [r["valueText"] for r in json.loads(text_figure.to_json())["results"]] == [wanted]
+    assert f"value {wanted}" in text_figure.to_text()
+    assert [r["valueText"] for r in csv.DictReader(io.StringIO(text_figure.to_csv()))] == [wanted]
+    negative = corpus.report("negative-count")
+    (result,) = [r for r in negative.results if (r.source_constraint or "").endswith("/count-not-negative")]
+    assert negative.value_text(result) == "the number -790 (xsd:integer)"
+    language = corpus.report("range-unit-with-language")
+    (result,) = language.results
+    assert language.value_text(result) == 'the text "reports"@en (rdf:langString); expected text (xsd:string)'
 
 
 def test_csv_cells_never_run_as_spreadsheet_formulas() -> None:

@@ -250,6 +250,22 @@ def test_the_command_line_prints_the_engines_json(
 # The form ----------------------------------------------------------------------------------------
 
 
+def test_a_text_value_is_shown_as_text_against_the_number_its_rule_expects(
+    client: FlaskClient, corpus: Corpus, settings: Settings
+) -> None:
+    """Regression: the text "790" showed as "790", like the valid number; and the rule linked to raw SHACL."""
+    data = submission_bytes(corpus.data("figure-as-string"), FORMATS_BY_NAME["turtle"], settings)
+    page = post(client, data, FORMATS_BY_NAME["turtle"], "text/html").get_data(as_text=True)
+    shown = 'the text "790" (xsd:string); expected a number (xsd:integer/decimal)'
+    assert f'<td><code class="value">{escape(shown)}</code></td>' in page
+    assert re.search(r'Rule:\s*<a href="/validate#rule-ObservationShape-obsValue">', page)
+    entry = page[page.index('<li id="rule-ObservationShape-obsValue">') :]
+    entry = entry[: entry.index("</li>")]
+    assert "Example of a fix" in entry and "sdmx-measure:obsValue" in entry
+    document = json.loads(post(client, data, FORMATS_BY_NAME["turtle"]).get_data(as_text=True))
+    assert shown in [r["valueText"] for r in document["results"]]
+
+
 def test_pasted_text_is_recognised_and_reported_as_html(
     client: FlaskClient, corpus: Corpus, settings: Settings
 ) -> None:
@@ -258,8 +274,11 @@ def test_pasted_text_is_recognised_and_reported_as_html(
     assert answer.status_code == 200
     page = answer.get_data(as_text=True)
     assert 'class="badge badge-violation"' in page and "does not conform" in page
-    assert re.search(r'Rule:\s*<a href="/def/shapes/ObservationShape/count-not-negative">', page)  # its documentation
-    assert '<td><code class="value">-790</code></td>' in page  # the offending value
+    # the rule's entry in the guide on this page (what it wants, an example of a fix), and its SHACL
+    assert re.search(r'Rule:\s*<a href="/validate#rule-ObservationShape-count-not-negative">', page)
+    assert 'id="rule-ObservationShape-count-not-negative"' in page
+    assert '<a class="iri-small" href="/def/shapes/ObservationShape/count-not-negative">' in page
+    assert '<td><code class="value">the number -790 (xsd:integer)</code></td>' in page  # the offending value
     assert str(escape(text[:200])) in page  # the text stays in the box, escaped
 
 

@@ -90,6 +90,44 @@ _MEASURE_DIMENSION = f"""<{DSD}> qb:component <{DSD}/component/measure-type>, <{
     qb:measureType a qb:DimensionProperty ; rdfs:label "measure type"@en ; rdfs:range qb:MeasureProperty .
     <def/measure/count> a qb:MeasureProperty ; rdfs:label "count"@en ."""
 
+
+def rule(name: str) -> str:
+    """A figure-and-words constraint of the observation shape, by its short name."""
+    return f"def/shapes/ObservationShape/{name}-in-words"
+
+
+_COPY = f"{DATASET}/children-safeguarded/2013-2014"
+_COPIED_790 = (
+    f"INSERT {{ <{_COPY}> ?p ?o }} WHERE {{ <{SAFEGUARDED}> ?p ?o "
+    "FILTER (?p NOT IN (sdmx-dimension:refPeriod, sdmx-measure:obsValue)) }"
+    + THEN
+    + _add(f"<{_COPY}> sdmx-dimension:refPeriod <{GY}2013-2014> ; sdmx-measure:obsValue 900 .")
+)
+
+# A new article, one segment of its words and one reported figure citing them (statistic: reports
+# received, period 2013-2014, a period the published data has no figure for), to try renderings of
+# a number and a period the published words do not have.
+_NEW_ARTICLE = "id/news-item/words-tried"
+_CITED = f"{DATASET}/reports-received/2013-2014"
+
+
+def _cited(value: str, unit: str, words: str, lexical: str = "xsd:integer") -> str:
+    """The new article saying ``words``, and a reported figure of ``value`` in ``unit`` citing them all."""
+    segment, text = f"{_NEW_ARTICLE}/segment/figure", words.replace('"', "")
+    return _add(
+        f"""<{_NEW_ARTICLE}> a schema:NewsArticle ; rdfs:label "Words tried"@en ; schema:text "{text}" .
+        <{segment}> a oa:SpecificResource ; oa:hasSource <{_NEW_ARTICLE}> ;
+            oa:hasSelector <{segment}/quote>, <{segment}/position> .
+        <{segment}/quote> a oa:TextQuoteSelector ; oa:exact "{text}" .
+        <{segment}/position> a oa:TextPositionSelector ; oa:start 0 ; oa:end {len(text)} .
+        <{_CITED}> a qb:Observation ; rdfs:label "Figure tried"@en ; qb:dataSet <{DATASET}> ;
+            dimension:statistic <def/statistic/reports-received> ; sdmx-dimension:refPeriod <{GY}2013-2014> ;
+            sdmx-measure:obsValue "{value}"^^{lexical} ; sdmx-attribute:unitMeasure <def/unit/{unit}> ;
+            attribute:precision <def/precision/exact> ; attribute:figure-status <def/figure-status/reported> ;
+            prov:wasDerivedFrom <{segment}> ."""
+    )
+
+
 MUTATIONS: list[Mutation] = [
     # Observations (the figures)
     Mutation(
@@ -176,23 +214,95 @@ MUTATIONS: list[Mutation] = [
         "Warning",
     ),
     Mutation(
-        "observation-without-provenance",
-        _drop(SAFEGUARDED, "prov:wasDerivedFrom"),
-        "def/shapes/ObservationShape/wasDerivedFrom",
-        SAFEGUARDED,
-        "Warning",
-    ),
-    Mutation(
         "derived-without-derivation",
         _drop(SAFEGUARDED_BEFORE, "attribute:derivation"),
         "def/shapes/ObservationShape/derived-has-derivation",
         SAFEGUARDED_BEFORE,
     ),
+    # Figures agree with their words: a reported figure cites words that contain its value and its
+    # period; a derived one names its inputs (FIGURES_AGREEING below: what these rules must accept)
     Mutation(
-        "iri-not-from-dimensions",
-        _set(SAFEGUARDED, "sdmx-dimension:refPeriod", f"<{GY}2013-2014>"),
-        "def/shapes/ObservationIriShape/sparql",
+        "reported-without-words",
+        _drop(SAFEGUARDED, "prov:wasDerivedFrom"),
+        "def/shapes/ObservationShape/reported-cites-words",
         SAFEGUARDED,
+    ),
+    Mutation(
+        "reported-citing-a-figure",
+        _set(SAFEGUARDED, "prov:wasDerivedFrom", f"<{SAFEGUARDED_CHANGE}>"),
+        "def/shapes/ObservationShape/reported-cites-words",
+        SAFEGUARDED,
+    ),
+    Mutation(
+        "derived-without-inputs",
+        _drop(SAFEGUARDED_BEFORE, "prov:wasDerivedFrom"),
+        "def/shapes/ObservationShape/derived-has-inputs",
+        SAFEGUARDED_BEFORE,
+    ),
+    Mutation(
+        "derived-from-words-only",
+        _set(SAFEGUARDED_BEFORE, "prov:wasDerivedFrom", f"<{SEGMENT}>"),
+        "def/shapes/ObservationShape/derived-has-inputs",
+        SAFEGUARDED_BEFORE,
+    ),
+    # The issue's example: the 790 figure copied, only its period (2013-2014) and value (900) changed
+    Mutation("copied-figure-other-value", _COPIED_790, "def/shapes/ObservationShape/value-in-words", _COPY),
+    Mutation("copied-figure-other-period", _COPIED_790, "def/shapes/ObservationShape/period-in-words", _COPY),
+    Mutation(
+        "value-not-in-words",
+        _set(SAFEGUARDED, "sdmx-measure:obsValue", "900"),
+        "def/shapes/ObservationShape/value-in-words",
+        SAFEGUARDED,
+    ),
+    *(
+        Mutation(f"value-{name}", _set(node, "sdmx-measure:obsValue", value), rule("value"), node)
+        for name, node, value in (
+            ("end-of-a-number", SAFEGUARDED, "90"),  # "790"
+            ("start-of-a-number", SAFEGUARDED, "79"),  # "790"
+            ("group-of-a-number", SINCE_LAUNCH, "255"),  # "2,255"
+            ("first-group-of-a-number", SINCE_LAUNCH, "2"),  # "2,255"
+            ("grouped-wrongly", REPORTS, "188870"),  # "18,887"
+            ("with-a-fraction", SAFEGUARDED_CHANGE, "85.5"),  # "85%"
+        )
+    ),
+    Mutation(
+        "count-quoted-as-percentage",
+        _set(SAFEGUARDED_CHANGE, "sdmx-attribute:unitMeasure", "<def/unit/child>"),
+        "def/shapes/ObservationShape/value-in-words",
+        SAFEGUARDED_CHANGE,
+    ),
+    Mutation(
+        "percentage-quoted-as-count",
+        _set(SAFEGUARDED, "sdmx-attribute:unitMeasure", "<def/unit/percent>"),
+        "def/shapes/ObservationShape/value-in-words",
+        SAFEGUARDED,
+    ),
+    Mutation(
+        "period-not-in-words",
+        _set(SAFEGUARDED, "sdmx-dimension:refPeriod", f"<{GY}2011-2012>"),
+        "def/shapes/ObservationShape/period-in-words",
+        SAFEGUARDED,
+    ),
+    *(
+        Mutation(f"words-{name}", _cited(value, unit, words), rule(kind), _CITED)
+        for name, kind, value, unit, words in (
+            ("within-a-larger-number", "value", "790", "report", "There were 1,790 children in 2013/14"),
+            ("within-a-longer-number", "value", "790", "report", "There were 7900 children in 2013/14"),
+            ("within-a-thousands-figure", "value", "790", "report", "There were 790,000 children in 2013/14"),
+            ("with-a-decimal-part", "value", "790", "report", "The mean was 790.5 children in 2013/14"),
+            ("as-percentage-of-a-count", "value", "790", "report", "A rise of 790% in 2013/14"),
+            ("as-count-of-a-percentage", "value", "85", "percent", "There were 85 more in 2013/14"),
+            ("grouped-elsewhere", "value", "1600", "report", "There were 16,00 children in 2013/14"),
+            ("period-short-form", "period", "790", "report", "There were 790 children in 2012/13"),
+            ("period-other-end", "period", "790", "report", "There were 790 children in 2013/2015"),
+            ("period-with-dash", "period", "790", "report", "There were 790 children in 2014-15"),
+        )
+    ),
+    Mutation(
+        "iri-not-from-dimensions",  # the monthly mean's words state no period: only its IRI is wrong
+        _set(MONTHLY, "sdmx-dimension:refPeriod", f"<{GY}2013-2014>"),
+        "def/shapes/ObservationIriShape/sparql",
+        MONTHLY,
         "Warning",
     ),
     Mutation(
@@ -871,6 +981,45 @@ MUTATIONS: list[Mutation] = [
 ]
 
 
+@dataclass(frozen=True)
+class Variant:
+    """A change to the published data that must still conform: the other direction of a rule."""
+
+    name: str
+    update: str
+
+
+# What the figure-and-words rules must accept: the renderings of a number and a period people write.
+FIGURES_AGREEING: list[Variant] = [
+    *(
+        Variant(f"words-{name}", _cited(value, unit, words, lexical))
+        for name, value, unit, words, lexical in (
+            ("ungrouped", "1600", "report", "There were 1600 children in 2013/14", "xsd:integer"),
+            ("grouped-millions", "1234567", "report", "In 2013-2014: 1,234,567 reports", "xsd:integer"),
+            ("at-the-start", "790", "report", "790 children were safeguarded in 2013/2014", "xsd:integer"),
+            ("before-a-full-stop", "790", "report", "In 2013/14 the count was 790.", "xsd:integer"),
+            ("before-a-comma", "790", "report", "In 2013/14, 790, the most yet", "xsd:integer"),
+            ("per-cent", "85", "percent", "A rise of 85 per cent in 2013/14", "xsd:decimal"),
+            ("percent", "85", "percent", "A rise of 85 Percent in 2013/14", "xsd:decimal"),
+            ("percent-sign-spaced", "85", "percent", "A rise of 85 % in 2013/14", "xsd:decimal"),
+            ("decimal-percentage", "12.5", "percent", "A rise of 12.5% in 2013/14", "xsd:decimal"),
+            ("negative-change", "-14", "percent", "A fall of 14% in 2013/14", "xsd:decimal"),
+            ("whole-with-a-decimal-zero", "48", "percent", "Up 48.0 per cent in 2013/14", "xsd:decimal"),
+            ("fraction-with-a-trailing-zero", "12.5", "percent", "Up 12.50% in 2013/14", "xsd:decimal"),
+            ("period-with-en-dash", "790", "report", "There were 790 children in 2013–14", "xsd:integer"),
+            ("period-spaced", "790", "report", "There were 790 children in 2013 / 2014", "xsd:integer"),
+            ("two-periods-one-its-own", "790", "report", "790 in 2013/14, up from 427 in 2012/13", "xsd:integer"),
+            ("no-period", "790", "report", "The Centre safeguarded 790 children", "xsd:integer"),
+        )
+    ),
+    # A derived figure says nothing in words: only its derivation and its inputs are required
+    Variant(
+        "derived-figure-of-other-value",
+        _set(SAFEGUARDED_BEFORE, "sdmx-measure:obsValue", "426"),  # within its range, 426 to 428
+    ),
+]
+
+
 def absolute(settings: Settings, iri: str) -> str:
     """A corpus IRI (relative to the base, or absolute) as an absolute IRI."""
     return iri if iri.startswith("http") else settings.base_uri + iri
@@ -929,10 +1078,11 @@ class Corpus:
     _reports: dict[str, Report] = field(default_factory=dict)
 
     def data(self, name: str) -> Graph:
-        """The published data (``PUBLISHED``) or the mutation of that name (its blank nodes the same on
-        every call, so that two reports on it name the same nodes)."""
+        """The published data (``PUBLISHED``) or the mutation (or agreeing variant) of that name (its blank
+        nodes the same on every call, so that two reports on it name the same nodes)."""
         if name not in self._data:
-            update = next(m.update for m in MUTATIONS if m.name == name) if name != PUBLISHED else None
+            updates = {m.name: m.update for m in MUTATIONS} | {v.name: v.update for v in FIGURES_AGREEING}
+            update = updates[name] if name != PUBLISHED else None
             self._data[name] = self.union if update is None else mutate(self.union, self.settings, update)
         return self._data[name]
 

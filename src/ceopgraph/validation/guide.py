@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDF, RDFS
+from rdflib.namespace import RDF, RDFS, SKOS
 from rdflib.term import Node
 
 from ceopgraph.build import graph_iri
@@ -27,6 +27,11 @@ class GuideRule:
     expects: str  # the kind of value ("xsd:integer", "an org:Post", "one of …"), or ""
     message: str
     severity: str
+    example: str = ""  # conforming data for this rule, as Turtle: the example of a fix
+
+    @property
+    def anchor(self) -> str:
+        return anchor(self.iri, "rule")
 
 
 @dataclass(frozen=True)
@@ -38,12 +43,35 @@ class GuideSection:
     targets: tuple[str, ...]
     rules: tuple[GuideRule, ...]
 
+    @property
+    def anchor(self) -> str:
+        return anchor(self.iri, "shape")
 
-def submission_guide(shapes: Graph) -> list[GuideSection]:
+
+def anchor(iri: str, kind: str) -> str:
+    """The HTML id of a guide entry: ``rule-ObservationShape-obsValue`` for ``…/def/shapes/ObservationShape/obsValue``
+    (the shapes' own names, so a report can link a result to the entry that explains its rule)."""
+    name = iri.rsplit("/def/shapes/", 1)[-1]
+    return f"{kind}-" + "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in name)
+
+
+def guide_href(guide: list[GuideSection], shape: str, constraint: str | None = None) -> str:
+    """The fragment of the guide entry that explains a report's result: its SPARQL constraint or property
+    shape when the guide lists it as a rule, else the section of its node shape."""
+    rules = {rule.iri for section in guide for rule in section.rules}
+    for iri in (constraint, shape):
+        if iri in rules:
+            return "#" + anchor(iri, "rule")
+    return "#" + anchor(shape, "shape")
+
+
+def submission_guide(shapes: Graph, published: Graph | None = None) -> list[GuideSection]:
     """Every node shape with a target, with its property shapes and checks, read from ``shapes``.
 
     The page's "what a submission must contain" is this, rendered: it is computed from the shapes
-    graph the validator uses, so it cannot say something the validator does not check.
+    graph the validator uses, so it cannot say something the validator does not check. Each rule's
+    example of a fix is the shapes' own ``skos:example`` (the checks), else the values the
+    ``published`` data (which conforms) gives the property, on its first node the shape targets.
     """
     sections = []
     for shape in sorted(set(shapes.subjects(RDF.type, SH.NodeShape)), key=str):
@@ -54,15 +82,50 @@ def submission_guide(shapes: Graph) -> list[GuideSection]:
         rules = []
         own_message = text_value(shapes, shape, SH.message)
         if own_message:
-            rules.append(GuideRule(str(shape), None, "", "", own_message, default_severity))
+            example = text_value(shapes, shape, SKOS.example) or ""
+            rules.append(GuideRule(str(shape), None, "", "", own_message, default_severity, example))
+        focus = _focus_nodes(shapes, shape, published) if published is not None else []
         for member in sorted(shapes.objects(shape, SH.property), key=str):
-            rules.append(_property_rule(shapes, member, default_severity))
+            rule = _property_rule(shapes, member, default_severity)
+            example = text_value(shapes, member, SKOS.example) or _published_example(published, focus, member, shapes)
+            rules.append(replace(rule, example=example))
         for member in sorted(shapes.objects(shape, SH.sparql), key=str):
             message = text_value(shapes, member, SH.message) or text_value(shapes, shape, RDFS.label) or str(member)
-            rules.append(GuideRule(str(member), None, "", "", message, _severity(shapes, member, default_severity)))
+            severity = _severity(shapes, member, default_severity)
+            example = text_value(shapes, member, SKOS.example) or ""
+            rules.append(GuideRule(str(member), None, "", "", message, severity, example))
         name = label(shapes, shape, REPORT_LABEL_PROPERTIES) or local_name(shape)
         sections.append(GuideSection(str(shape), name, targets, tuple(rules)))
     return sections
+
+
+def _focus_nodes(shapes: Graph, shape: Node, published: Graph) -> list[Node]:
+    """The nodes of ``published`` a shape targets (SHACL 2.1.3), sorted: where its examples come from."""
+    found: set[Node] = set(shapes.objects(shape, SH.targetNode))
+    for cls in shapes.objects(shape, SH.targetClass):
+        found.update(published.subjects(RDF.type, cls))
+    for predicate in shapes.objects(shape, SH.targetSubjectsOf):
+        found.update(published.subjects(predicate, None))
+    for predicate in shapes.objects(shape, SH.targetObjectsOf):
+        found.update(published.objects(None, predicate))
+    return sorted((n for n in found if isinstance(n, URIRef)), key=str)
+
+
+_EXAMPLE_VALUES = 3  # values of one property shown, at most
+
+
+def _published_example(published: Graph | None, focus: list[Node], member: Node, shapes: Graph) -> str:
+    """The first targeted node's values of the property shape's path in the published data, as Turtle."""
+    path = shapes.value(member, SH.path)
+    if published is None or not isinstance(path, URIRef):
+        return ""
+    names = shapes.namespace_manager
+    for node in focus:
+        values = sorted(published.objects(node, path), key=str)[:_EXAMPLE_VALUES]
+        if values:
+            written = ", ".join(v.n3(names) for v in values)
+            return f"{node.n3(names)} {path.n3(names)} {written} ."
+    return ""
 
 
 def _curie(shapes: Graph, node: Node) -> str:
@@ -133,8 +196,10 @@ def _property_rule(shapes: Graph, member: Node, default_severity: str) -> GuideR
     )
 
 
-# The example: the figures with the structure and the code lists they use, a complete submission.
-EXAMPLE_GRAPHS = ("figures", "structure", "vocabulary")
+# The example: the figures with the structure and the code lists they use, and the words they cite (the
+# article, its segments and their selectors, with the organisations its publications name): a complete
+# submission, since a reported figure must cite the words it is reported in.
+EXAMPLE_GRAPHS = ("figures", "structure", "vocabulary", "provenance", "organisations")
 
 
 def example_submission(store: Store, base: str) -> bytes:

@@ -18,6 +18,7 @@ from ceopgraph.csvsafe import csv_text
 from ceopgraph.labels import REPORT_LABEL_PROPERTIES, label
 from ceopgraph.namespaces import SH
 from ceopgraph.rdfio import serialise
+from ceopgraph.validation.values import described_value, expected_kind
 
 SEVERITY_ORDER = ("Violation", "Warning", "Info")
 
@@ -33,6 +34,7 @@ class Result:
     message: str
     source_shape: str
     source_constraint: str | None
+    value_kind: str | None = None  # the value with its kind, ``the text "900" (xsd:string)`` (``values``)
 
     def as_json(self) -> dict[str, str | None]:
         return {
@@ -73,6 +75,8 @@ class Report:
     # The SHACL renderings (Turtle, JSON-LD), when made where the graph was: a report that comes from a
     # validation worker carries them instead of a graph to parse again in the server.
     rendered: tuple[str, bytes] | None = None
+    # What each source shape's datatype constraints expect (``values.expected_kind``), by shape IRI.
+    expected: Mapping[str, str] = field(default_factory=dict)
 
     def first(self, limit: int) -> Report:
         """This report with only its first ``limit`` results (in report order), its graph cut to match.
@@ -94,7 +98,15 @@ class Report:
         for report in self.graph.subjects(RDF.type, SH.ValidationReport):
             graph += ((report, p, o) for p, o in self.graph.predicate_objects(report) if p != SH.result)
         omitted = self.omitted + len(self.results) - limit
-        return Report(self.conforms, self.results[:limit], graph, self.labels, omitted)
+        return Report(self.conforms, self.results[:limit], graph, self.labels, omitted, expected=self.expected)
+
+    def value_text(self, result: Result) -> str | None:
+        """The offending value for people: its kind, and the kind the rule expects where it names one
+        (``the text "900" (xsd:string); expected a number (xsd:integer/decimal)``)."""
+        if result.value_kind is None:
+            return None
+        expected = self.expected.get(result.source_shape)
+        return result.value_kind + (f"; expected {expected}" if expected else "")
 
     @property
     def violations(self) -> tuple[Result, ...]:
@@ -118,7 +130,8 @@ class Report:
         ]
 
     def to_json(self) -> str:
-        document: dict[str, object] = {"conforms": self.conforms, "results": [r.as_json() for r in self.results]}
+        results = [r.as_json() | {"valueText": self.value_text(r)} for r in self.results]
+        document: dict[str, object] = {"conforms": self.conforms, "results": results}
         if self.omitted:
             document["omitted"] = self.omitted
         return json.dumps(document, indent=2, ensure_ascii=False)
@@ -154,6 +167,7 @@ class Report:
                 r.source_shape,
                 self.labels.get(r.source_shape),
                 r.source_constraint,
+                self.value_text(r),
             )
             for r in self.results
         )
@@ -169,7 +183,8 @@ class Report:
             for result in group.results:
                 label = self.labels.get(result.focus_node)
                 node = f"<{result.focus_node}>" + (f" ({label})" if label else "")
-                detail = f" value {result.value}" if result.value is not None else ""
+                value = self.value_text(result)
+                detail = f" value {value}" if value is not None else ""
                 lines.append(f"  - {node}{detail}")
         if self.omitted:
             lines += ["", f"{self.omitted} more results are not shown (the first {len(self.results)} are)."]
@@ -186,6 +201,7 @@ CSV_COLUMNS = (
     "sourceShape",
     "sourceShapeLabel",
     "sourceConstraint",
+    "valueText",
 )
 
 
@@ -196,7 +212,10 @@ def read_report(report: Graph, conforms: bool, data: Graph, shapes: Graph) -> Re
     """The ``Report`` of a finished report graph: its results in report order, labelled from the data
     (focus nodes) and the shapes (source shapes)."""
     results = tuple(sorted((result for _, result in _result_nodes(report)), key=_sort_key))
-    return Report(conforms=conforms, results=results, graph=report, labels=_labels(data, shapes, results))
+    expected = {
+        r.source_shape: kind for r in results if (kind := expected_kind(shapes, URIRef(r.source_shape))) is not None
+    }
+    return Report(conforms, results, report, _labels(data, shapes, results), expected=expected)
 
 
 def text_value(graph: Graph, node: Node, predicate: URIRef) -> str | None:
@@ -258,6 +277,7 @@ def _result_nodes(report: Graph) -> list[tuple[Node, Result]]:
             source_shape=str(report.value(node, SH.sourceShape)),
             source_constraint=text_value(report, node, SH.sourceConstraint)
             or text_value(report, node, SH.sourceConstraintComponent),
+            value_kind=described_value(report.value(node, SH.value)),
         )
         results.append((node, result))
     return results

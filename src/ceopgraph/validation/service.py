@@ -166,15 +166,16 @@ class SentReport:
     labels: Mapping[str, str]
     omitted: int
     rendered: tuple[str, bytes]
+    expected: Mapping[str, str]
 
     @classmethod
     def of(cls, report: Report) -> SentReport:
         shown = report.first(MAX_RESULTS_SHOWN)
         rendered = (shown.to_turtle(), shown.to_jsonld())
-        return cls(shown.conforms, shown.results, dict(shown.labels), shown.omitted, rendered)
+        return cls(shown.conforms, shown.results, dict(shown.labels), shown.omitted, rendered, dict(shown.expected))
 
     def report(self) -> Report:
-        return Report(self.conforms, self.results, Graph(), self.labels, self.omitted, self.rendered)
+        return Report(self.conforms, self.results, Graph(), self.labels, self.omitted, self.rendered, self.expected)
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ from ceopgraph.web.pages.index import SubjectIndex
 from ceopgraph.web.resources import View
 from ceopgraph.web.services import current
 from ceopgraph.web.sparql import QueryAnswerer
-from ceopgraph.web.validation import FORM_TYPES, read_submission_body, submission_from_request
+from ceopgraph.web.validation import FORM_TYPES, guide_link, read_submission_body, submission_from_request
 
 blueprint = Blueprint("releases", __name__)
 
@@ -383,7 +383,6 @@ def _draft_page(actor: Token, found: Draft) -> Response:
     for revert in changes["reverts"]:
         shown, left = _capped(revert["subjects"], DIFF_ROWS)
         reverts.append({**revert, "subjects": shown, "more": left})
-    preview = paths.Linker(current().settings.base_uri, f"{request.script_root}/drafts/{found.id}/view")
     return _page(
         "draft.html",
         draft=found,
@@ -393,13 +392,20 @@ def _draft_page(actor: Token, found: Draft) -> Response:
         subjects=subjects,
         more=more,
         reverts=reverts,
-        preview=preview.document,
         kinds=KIND_TITLES,
         may_publish=may_publish(actor),
         next_release=_releases().next_number(),
         is_owner=found.owner == actor.id,
         formats=RDF_FORMATS,
+        **_report_links(found),
     )
+
+
+def _report_links(found: Draft) -> dict[str, Any]:
+    """Where a draft's report links: its focus nodes into the draft's own preview (they are not published),
+    its rules to the guide's entry for them."""
+    preview = paths.Linker(current().settings.base_uri, f"{request.script_root}/drafts/{found.id}/view")
+    return {"preview": preview, "guide_link": guide_link}
 
 
 @blueprint.put("/drafts/<draft_id>")

@@ -105,7 +105,7 @@ class Services:
             bodies=BodyReader(settings.body_timeout_s, settings.body_readers),
             validator=validator,
             shapes=shapes,
-            guide=submission_guide(shapes),
+            guide=submission_guide(shapes, _served(store)),
             subjects=SubjectIndex(),
             example=PerVersion(lambda: example_submission(store, settings.base_uri)),
             first_seen=FirstSeen(),
@@ -165,3 +165,11 @@ def current() -> Services:
 def close_app(app: Flask) -> None:
     """Stop what ``app`` started (the server calls it as a worker exits; tests as they finish)."""
     of(app).close()
+
+
+def _served(store: Store) -> Graph:
+    """Every triple the store serves at start (the published data, which conforms): the guide's examples."""
+    served = Graph()
+    for graph in store.graphs():
+        served += store.graph_triples(graph)
+    return served
