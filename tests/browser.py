@@ -15,7 +15,8 @@ the endpoint refuses) asks for the ``console_errors`` fixture too and names the 
 expects with ``console_errors.expect(...)``; the test then fails if that message does not come.
 Screenshots go to ``tests/artifacts/`` (git-ignored). ``assert_accessible(page, name)`` runs
 axe-core (from node_modules, pinned in package.json) in the page and fails on any WCAG 2.1 A/AA
-or best-practice violation.
+or best-practice violation. ``sign_in``, ``post_form`` and ``violations`` are the write path's steps, shared
+by the browser tests of releases.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright
+from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, Playwright, expect
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -138,3 +139,34 @@ def assert_accessible(page: Page, name: str) -> None:
         f"{name} ({page.url}): {len(violations)} axe-core rule(s) violated "
         f"({', '.join(AXE_TAGS)}):\n" + describe_violations(violations)
     )
+
+
+# The write path: signing in, posting its forms, reading a draft's report ------------------------------------
+
+
+def sign_in(page: Page, url: str, token: str, *, check: bool = False) -> None:
+    """Sign in with ``token`` on the sign-in page; ``check``: screenshot it and run axe on it first."""
+    page.goto(url + "sign-in")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+    if check:
+        screenshot(page, "releases-sign-in")
+        assert_accessible(page, "sign-in page")
+    page.get_by_label("Token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(url + "drafts")
+
+
+def post_form(page: Page, button: str, action: str) -> None:
+    """Click ``button``, whose form posts to ``action``; the server must answer 303 (to the next page)."""
+    with page.expect_response(lambda r: r.url == action and r.request.method == "POST") as posted:
+        page.get_by_role("button", name=button, exact=True).click()
+    answer = posted.value
+    if answer.status != 303:
+        page.wait_for_load_state()
+        shown = page.locator("main").inner_text() if page.locator("main").count() else answer.text()[:500]
+        pytest.fail(f"POST {action} answered {answer.status}, not 303: {' '.join(shown.split())}")
+
+
+def violations(page: Page) -> Locator:
+    """The items of the draft's results list that are violations (warnings are listed too)."""
+    return page.locator("#results li").filter(has=page.locator("strong", has_text=re.compile("^Violation$")))

@@ -4,8 +4,9 @@
 derivation the shapes check (one violation), ``GOOD_FIGURE`` changes a figure nothing is derived from
 (conforms). Each changes the figure's value and the words it cites with it (the article's text, the quote,
 the next quote's prefix: the same length, so every position still holds), since a reported figure's words
-must contain its value. ``local_releases`` is the command line's ``Releases`` (work done in this process);
-``release_server`` a real server over a data directory, with a submitter's and a publisher's token.
+must contain its value; ``contradicting_copy`` is the issue's figure whose words say otherwise.
+``local_releases`` is the command line's ``Releases`` (work done in this process); ``release_server`` a real
+server over a data directory, with a submitter's and a publisher's token.
 """
 
 from __future__ import annotations
@@ -45,6 +46,31 @@ GOOD_FIGURE: tuple[Replacement, ...] = (
     (b"history is 2,255", b"history is 2,300"),  # the article's text and the figure's quote
     (b'"255. The plan also', b'"300. The plan also'),  # the next quote's prefix
 )
+# The issue's figure that contradicts its words: the 790 observation copied to 2013-2014 with the value 900,
+# still citing "The Centre safeguarded and protected 790 children in 2012/2013".
+CONTRADICTING_COPY = "data/annual-review-2012-13/children-safeguarded/2013-2014"
+CONTRADICTED_WORDS = '"The Centre safeguarded and protected 790 children in 2012/2013"'
+
+
+def contradicting_copy(base: str) -> bytes:
+    """The TriG of ``CONTRADICTING_COPY`` (in the figures graph, under the base IRI ``base``), to append to a dump."""
+    return f"""<{base}data/graph/figures> {{
+    <{base}{CONTRADICTING_COPY}> a <http://purl.org/linked-data/cube#Observation> ;
+        <http://www.w3.org/2000/01/rdf-schema#label> "Children safeguarded and protected, 2013-2014"@en ;
+        <http://purl.org/linked-data/cube#dataSet> <{base}data/annual-review-2012-13> ;
+        <{base}def/dimension/statistic> <{base}def/statistic/children-safeguarded> ;
+        <http://purl.org/linked-data/sdmx/2009/dimension#refPeriod>
+            <http://reference.data.gov.uk/id/government-year/2013-2014> ;
+        <http://purl.org/linked-data/sdmx/2009/measure#obsValue> 900 ;
+        <http://purl.org/linked-data/sdmx/2009/attribute#unitMeasure> <{base}def/unit/child> ;
+        <{base}def/attribute/precision> <{base}def/precision/exact> ;
+        <{base}def/attribute/figure-status> <{base}def/figure-status/reported> ;
+        <http://www.w3.org/ns/prov#wasDerivedFrom>
+            <{base}id/news-item/ceop-annual-review-2012-13/segment/children-safeguarded> .
+}}
+""".encode()
+
+
 # The release note a test's publisher gives (required of every publish but the operator's).
 NOTE = "A figure corrected from its source"
 GOOD_CHANGE = "Children protected since CEOP's launch in 2006, to the end of 2012-2013: 2255 → 2300"

@@ -11,9 +11,9 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
-from .browser import VIEWPORT, assert_accessible, screenshot
+from .browser import VIEWPORT, assert_accessible, post_form, screenshot, sign_in, violations
 from .releasing import BAD_FIGURE, GOOD_CHANGE, GOOD_FIGURE, call, changed, release_server
 
 FIGURE = (
@@ -22,34 +22,6 @@ FIGURE = (
 FIGURE_QUERY = f"SELECT ?v WHERE {{ <{FIGURE}> <http://purl.org/linked-data/sdmx/2009/measure#obsValue> ?v }}"
 VIOLATION = "Percentage change disagrees with the counts of its reference and comparison periods"
 SPARQL_SWITCH_S = 10.0
-
-
-def sign_in(page: Page, url: str, token: str, *, check: bool = False) -> None:
-    """Sign in with ``token`` on the sign-in page; ``check``: screenshot it and run axe on it first."""
-    page.goto(url + "sign-in")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
-    if check:
-        screenshot(page, "releases-sign-in")
-        assert_accessible(page, "sign-in page")
-    page.get_by_label("Token").fill(token)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(url + "drafts")
-
-
-def post_form(page: Page, button: str, action: str) -> None:
-    """Click ``button``, whose form posts to ``action``; the server must answer 303 (to the next page)."""
-    with page.expect_response(lambda r: r.url == action and r.request.method == "POST") as posted:
-        page.get_by_role("button", name=button, exact=True).click()
-    answer = posted.value
-    if answer.status != 303:
-        page.wait_for_load_state()
-        shown = page.locator("main").inner_text() if page.locator("main").count() else answer.text()[:500]
-        pytest.fail(f"POST {action} answered {answer.status}, not 303: {' '.join(shown.split())}")
-
-
-def violations(page: Page) -> Locator:
-    """The items of the draft's results list that are violations (warnings are listed too)."""
-    return page.locator("#results li").filter(has=page.locator("strong", has_text=re.compile("^Violation$")))
 
 
 def sparql_values(url: str, query: str) -> list[str]:

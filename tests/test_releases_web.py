@@ -22,7 +22,7 @@ from ceopgraph.releases.service import Releases
 from ceopgraph.web.services import of
 
 from .apps import embedded_app
-from .releasing import GOOD_FIGURE, NOTE, changed, local_releases, release_dump
+from .releasing import CONTRADICTING_COPY, GOOD_FIGURE, NOTE, changed, contradicting_copy, local_releases, release_dump
 from .submissions.drafts import CORPUS, HostileDraft
 
 BLOB_COLUMNS = {"nquads", "changeset", "report", "diff"}
@@ -432,23 +432,8 @@ def test_a_drafts_report_links_its_figures_into_the_preview_and_its_rules_into_t
     The issue's example: the 790 figure copied to 2013-2014 with the value 900, contradicting its words."""
     client = app.test_client()
     _, sam = _token(app, "submitter", "Sam")
-    base, copy = settings.base_uri, "data/annual-review-2012-13/children-safeguarded/2013-2014"
-    copied = f"""<{base}data/graph/figures> {{
-        <{base}{copy}> a <http://purl.org/linked-data/cube#Observation> ;
-            <http://www.w3.org/2000/01/rdf-schema#label> "Children safeguarded and protected, 2013-2014"@en ;
-            <http://purl.org/linked-data/cube#dataSet> <{base}data/annual-review-2012-13> ;
-            <{base}def/dimension/statistic> <{base}def/statistic/children-safeguarded> ;
-            <http://purl.org/linked-data/sdmx/2009/dimension#refPeriod>
-                <http://reference.data.gov.uk/id/government-year/2013-2014> ;
-            <http://purl.org/linked-data/sdmx/2009/measure#obsValue> 900 ;
-            <http://purl.org/linked-data/sdmx/2009/attribute#unitMeasure> <{base}def/unit/child> ;
-            <{base}def/attribute/precision> <{base}def/precision/exact> ;
-            <{base}def/attribute/figure-status> <{base}def/figure-status/reported> ;
-            <http://www.w3.org/ns/prov#wasDerivedFrom>
-                <{base}id/news-item/ceop-annual-review-2012-13/segment/children-safeguarded> .
-    }}
-    """
-    draft = _draft(client, sam, _dump(client) + copied.encode())
+    base, copy = settings.base_uri, CONTRADICTING_COPY
+    draft = _draft(client, sam, _dump(client) + contradicting_copy(base))
     assert draft["report"]["conforms"] is False
     page = client.get(f"/drafts/{draft['id']}", headers={**sam, "Accept": "text/html"}).get_data(as_text=True)
     preview = f"/drafts/{draft['id']}/view/{copy}"
