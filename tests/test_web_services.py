@@ -50,6 +50,8 @@ def test_close_app_stops_every_process_the_app_started(settings: Settings, built
 def test_services_are_built_once_per_app_and_reached_from_a_request(settings: Settings, built_dist: Path) -> None:
     with embedded_app(settings, built_dist) as app:
         services = of(app)
-        assert len(services.shapes) > 0 and services.guide  # parsed once, with the app
+        assert len(services.shapes) > 0  # parsed once, with the app
+        guide = services.guide.get(services.store.version)  # made on first use, once per version
+        assert guide and services.guide.get(services.store.version) is guide
         with app.test_request_context("/"):
             assert current() is services

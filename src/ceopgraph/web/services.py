@@ -80,7 +80,7 @@ class Services:
     bodies: BodyReader
     validator: ValidationPool
     shapes: Graph
-    guide: list[GuideSection]
+    guide: PerVersion[list[GuideSection]]  # per version: the examples are the served data's
     subjects: SubjectIndex
     example: PerVersion[bytes]  # the validation page's example submission, read from the store
     first_seen: FirstSeen
@@ -105,7 +105,7 @@ class Services:
             bodies=BodyReader(settings.body_timeout_s, settings.body_readers),
             validator=validator,
             shapes=shapes,
-            guide=submission_guide(shapes, _served(store)),
+            guide=PerVersion(lambda: submission_guide(shapes, _served(store))),
             subjects=SubjectIndex(),
             example=PerVersion(lambda: example_submission(store, settings.base_uri)),
             first_seen=FirstSeen(),
@@ -168,7 +168,9 @@ def close_app(app: Flask) -> None:
 
 
 def _served(store: Store) -> Graph:
-    """Every triple the store serves at start (the published data, which conforms): the guide's examples."""
+    """Every triple the store serves (the published data, which conforms): the guide's examples. Read on
+    the guide's first use per version, not at start: a store that is down then costs that page a 503, not
+    the server its start."""
     served = Graph()
     for graph in store.graphs():
         served += store.graph_triples(graph)

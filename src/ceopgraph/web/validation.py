@@ -19,7 +19,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ceopgraph import paths
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, negotiate, rdf_format_for_media_type
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, guess_format
-from ceopgraph.validation.guide import guide_href
+from ceopgraph.validation.guide import GuideSection, guide_href
 from ceopgraph.validation.report import Report
 from ceopgraph.validation.service import (
     ReportNotAcceptable,
@@ -192,7 +192,7 @@ def report_page(report: Report | None, status: int, pasted: str = "") -> Respons
         groups=report.groups() if report else [],
         linker=paths.Linker(current().settings.base_uri, request.script_root),
         shapes_base=current().settings.base_uri + SHAPES_NODE_PATH + "/",
-        guide=current().guide,
+        guide=_guide(),
         guide_link=guide_link,
         formats=RDF_FORMATS,
         pasted=pasted,
@@ -202,7 +202,11 @@ def report_page(report: Report | None, status: int, pasted: str = "") -> Respons
     return Response(body, status=status, mimetype=HTML, headers={"Cache-Control": "no-store", "Vary": "Accept"})
 
 
+def _guide() -> list[GuideSection]:
+    return current().guide.get(current().store.version)
+
+
 def guide_link(shape: str, constraint: str | None = None) -> str:
     """Where a report's result links for its rule: the guide's entry for it on this page, which says what
     the rule wants and shows an example of a fix (the drafts' reports link here too)."""
-    return url_for("validation.page") + guide_href(current().guide, shape, constraint)
+    return url_for("validation.page") + guide_href(_guide(), shape, constraint)
