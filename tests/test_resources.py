@@ -133,7 +133,7 @@ def test_named_graphs_resolve_to_their_triples(client: FlaskClient, dataset) -> 
 def test_shapes_are_served_as_rdf_and_documentation(client: FlaskClient, settings: Settings) -> None:
     from ceopgraph.validation.shapes import load_shapes
 
-    shapes = load_shapes(settings.shapes_dir, BASE)
+    shapes = load_shapes(settings.shapes_dir, settings.scheme)
     served = Graph().parse(data=get(client, "/def/shapes.ttl").get_data(), format="turtle")
     assert len(served) >= len(shapes)
     page = get(client, "/def/shapes", BROWSER_ACCEPT).get_data(as_text=True)
@@ -401,7 +401,7 @@ def twins_dist(tmp_path_factory: pytest.TempPathFactory, built_dist: Path, setti
     for i in range(IRI_TWINS):  # as many IRIs again as a page may list: the graph's page lists no members
         figures.add((URIRef(f"{BASE}id/twin/{i}"), RDFS.seeAlso, URIRef(BASE + "id/organisation/ceop")))
     out = tmp_path_factory.mktemp("twins")
-    write_dumps(data, out, settings.base_uri)
+    write_dumps(data, out, settings.scheme)
     return out
 
 
@@ -452,7 +452,7 @@ def trees_dist(tmp_path_factory: pytest.TempPathFactory, built_dist: Path, setti
             figures.add((above, RDFS.seeAlso, node))
             above = node
     out = tmp_path_factory.mktemp("trees")
-    write_dumps(data, out, settings.base_uri)
+    write_dumps(data, out, settings.scheme)
     return out
 
 
