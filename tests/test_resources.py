@@ -292,6 +292,15 @@ def test_head_works_everywhere(client: FlaskClient, path: str) -> None:
 # VoID and dumps --------------------------------------------------------------------------------------
 
 
+def test_void_served_at_the_canonical_base_names_only_the_canonical_endpoint(client: FlaskClient) -> None:
+    answer = client.get("/.well-known/void", base_url=BASE, headers={"Accept": "text/turtle"})
+    assert answer.status_code == 200
+    void = Graph().parse(data=answer.get_data(), format="turtle")
+    endpoints = set(void.objects(URIRef(BASE + "data/ceopgraph"), URIRef("http://rdfs.org/ns/void#sparqlEndpoint")))
+    assert endpoints == {URIRef(BASE + "sparql")}
+    assert (URIRef(BASE + "sparql"), RDFS.comment, None) not in void  # not told apart as "this server's"
+
+
 def test_void_names_the_live_endpoint_and_the_dumps(client: FlaskClient) -> None:
     answer = get(client, "/.well-known/void", "text/turtle")
     assert answer.status_code == 200
