@@ -7,7 +7,7 @@ from rdflib import URIRef
 
 from ceopgraph.config import load_settings
 from ceopgraph.paths import Linker
-from ceopgraph.urischeme import UriScheme
+from ceopgraph.urischeme import UriScheme, is_service_path
 
 BASES = ("https://w3id.org/ceopgraph/", "https://example.org/x/", "http://127.0.0.1:8080/a/b/")
 
@@ -124,3 +124,20 @@ def test_the_iris_keep_the_spelling_the_data_was_published_with() -> None:
         "audit activity": "https://w3id.org/ceopgraph/audit/7",
         "audit agent": "https://w3id.org/ceopgraph/audit/agent/token:1",
     }
+
+
+SERVICE_KINDS = {"graph", "dataset", "distribution", "dump", "shapes", "sparql", "release", "release distribution",
+                 "publication", "release dump", "changeset"}  # fmt: skip
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_the_service_s_own_resources_are_told_from_the_data_s(base: str) -> None:
+    """What the service describes itself (no draft may): every IRI the scheme makes for the service, and
+    none of the data's things or definitions."""
+    scheme = UriScheme(base)
+    for kind, iri in made(scheme).items():
+        rest = scheme.path_of(iri)
+        assert rest is not None
+        assert is_service_path(rest) == (kind in SERVICE_KINDS), kind
+    assert is_service_path("") and is_service_path(".well-known/void") and is_service_path("id/service/sparql")
+    assert not is_service_path("id/organisation/ceop") and not is_service_path("data/ceopgraphs")

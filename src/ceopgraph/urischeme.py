@@ -22,6 +22,28 @@ _DOCUMENTS = "doc/"
 _DEFINITIONS = "def/"
 _GRAPHS = "data/graph/"
 
+# The service's own resources, as paths under the base: the dataset, and under it its releases, their
+# publication activities and distributions; the graphs' descriptions; the dumps, current and per release;
+# the SPARQL endpoint and its service description; the shapes; the landing page; the drafts' diffs.
+_SERVICE_PATHS = frozenset(("", DATASET_PATH, "sparql", "releases", SHAPES_PATH))
+_SERVICE_SPACES = (
+    f"{DATASET_PATH}/",
+    _GRAPHS,
+    "releases/",
+    "dumps/",
+    "sparql/",
+    "id/service/",
+    f"{SHAPES_PATH}/",
+    ".well-known/",
+    "drafts/",
+)
+
+
+def is_service_path(rest: str) -> bool:
+    """Whether the path ``rest`` after the base (already normalised: ``paths.parse_iri``) names one of the
+    service's own resources, which it describes itself and no draft may describe for it."""
+    return rest in _SERVICE_PATHS or rest.startswith(_SERVICE_SPACES)
+
 
 @dataclass(frozen=True)
 class UriScheme:

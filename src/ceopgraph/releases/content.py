@@ -22,7 +22,7 @@ from rdflib.term import Node
 from ceopgraph import paths
 from ceopgraph.build import METADATA_GRAPH, OGL_V3, add_metadata
 from ceopgraph.namespaces import IANA_MEDIA, SD, bind_prefixes
-from ceopgraph.urischeme import DATASET_PATH, SHAPES_PATH, UriScheme
+from ceopgraph.urischeme import UriScheme, is_service_path
 
 # DCAT with its version 3 terms (rdflib's closed DCAT namespace predates them).
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
@@ -71,21 +71,6 @@ def content_of(dataset: Dataset, scheme: UriScheme) -> Dataset:
     return content
 
 
-# The service's own resources, as paths under the base: the dataset, and under it its releases, their
-# publication activities and distributions; the graphs' descriptions; the dumps, current and per release;
-# the SPARQL endpoint and its service description; the shapes; the landing page; the drafts' diffs.
-_SERVICE_PATHS = frozenset(("", DATASET_PATH, "sparql", "releases", SHAPES_PATH))
-_SERVICE_SPACES = (
-    f"{DATASET_PATH}/",
-    "data/graph/",
-    "releases/",
-    "dumps/",
-    "sparql/",
-    "id/service/",
-    f"{SHAPES_PATH}/",
-    ".well-known/",
-    "drafts/",
-)
 # The predicates by which the service ties its resources together: a statement of anyone's with one of
 # them pointing at a service resource (``<x> void:inDataset <…/data/ceopgraph>``) is a claim on the
 # service's description, so it is the service's to make too. Other links to our resources stay content
@@ -136,13 +121,13 @@ _ACCESS_POINTS = frozenset(
 
 
 def is_service_resource(node: Node, scheme: UriScheme) -> bool:
-    """Whether ``node`` is one of the service's own resources (``_SERVICE_PATHS``, ``_SERVICE_SPACES``),
+    """Whether ``node`` is one of the service's own resources (``urischeme.is_service_path``),
     however its IRI is spelled: compared as parsed and normalised IRIs (``paths.parse_iri``), so
     ``…/data/%63eopgraph`` and ``…/data/./ceopgraph#x`` are the dataset too."""
     if not isinstance(node, URIRef):
         return False
     rest = paths.parse_iri(str(node)).relative_path(paths.parse_iri(scheme.base))
-    return rest is not None and (rest in _SERVICE_PATHS or rest.startswith(_SERVICE_SPACES))
+    return rest is not None and is_service_path(rest)
 
 
 def split_service_statements(dataset: Dataset, scheme: UriScheme) -> tuple[Dataset, Dataset]:
