@@ -34,6 +34,7 @@ from ceopgraph.conneg import FORMATS_BY_EXTENSION, FORMATS_BY_NAME
 from ceopgraph.releases.content import content_of, diff
 from ceopgraph.releases.drafting import draft_graph_name
 from ceopgraph.store.embedded import EmbeddedStore
+from ceopgraph.urischeme import UriScheme
 from ceopgraph.web.app import create_app
 from ceopgraph.web.services import close_app
 from scale import ROOT, Results, log
@@ -52,9 +53,9 @@ def release_1(settings: Settings) -> tuple[Dataset, bytes]:
     """Release 1's content, and its TriG dump (what a submitter starts from)."""
     built = build_dataset(settings)
     with tempfile.TemporaryDirectory() as folder:
-        write_dumps(built, Path(folder), settings.base_uri, [FORMATS_BY_EXTENSION["trig"]])
+        write_dumps(built, Path(folder), settings.scheme, [FORMATS_BY_EXTENSION["trig"]])
         dump = (Path(folder) / "ceopgraph.trig").read_bytes()
-    return content_of(built, settings.base_uri), dump
+    return content_of(built, settings.scheme), dump
 
 
 def timed(call: Callable[[], object]) -> tuple[float, object]:
@@ -63,13 +64,12 @@ def timed(call: Callable[[], object]) -> tuple[float, object]:
     return time.perf_counter() - started, value
 
 
-def measure(case: HostileDraft, dump: bytes, release: Dataset, base: str) -> list[str]:
+def measure(case: HostileDraft, dump: bytes, release: Dataset, scheme: UriScheme) -> list[str]:
     """One row: sizes, parsing, labelling, the diff with release 1, the organisation's page as Turtle and HTML."""
     name, upload = case.name, case.upload(dump)
-    parse_s, parsed = timed(
-        lambda: rdfio.parse_dataset(upload, FORMATS_BY_NAME["trig"], name, len(upload), base, draft_graph_name(base))
-    )
-    made = content_of(parsed, base)  # type: ignore[arg-type]
+    trig, submitted = FORMATS_BY_NAME["trig"], draft_graph_name(scheme)
+    parse_s, parsed = timed(lambda: rdfio.parse_dataset(upload, trig, name, len(upload), scheme.base, submitted))
+    made = content_of(parsed, scheme)  # type: ignore[arg-type]
     data = rdfio.serialise(made, FORMATS_BY_NAME["nquads"])
     blank = len({t for q in made.quads() for t in q[:3] if isinstance(t, BNode)})
     log(f"{name}: {len(upload):,} bytes uploaded, {len(data):,} as N-Quads, {blank:,} blank nodes")
@@ -81,9 +81,9 @@ def measure(case: HostileDraft, dump: bytes, release: Dataset, base: str) -> lis
         refused = f"{time.perf_counter() - started:.2f} (refused: {exc.count} tied)"
         return [*sizes, refused, "-", "-", "-"]
     label_s = time.perf_counter() - started
-    diff_s, _ = timed(lambda: diff(release, labelled, base, 1, base + "drafts/x/diff"))
+    diff_s, _ = timed(lambda: diff(release, labelled, scheme, 1, scheme.changeset("x")))
     with tempfile.TemporaryDirectory() as folder:
-        write_dumps(labelled, Path(folder), base, [FORMATS_BY_EXTENSION["trig"]])
+        write_dumps(labelled, Path(folder), scheme, [FORMATS_BY_EXTENSION["trig"]])
         store = EmbeddedStore.from_files([Path(folder) / "ceopgraph.trig"], [FORMATS_BY_EXTENSION["trig"]], 1)
         app = create_app(load_settings(environ={}, root=ROOT, dist_dir=Path(folder)), store, owns_store=True)
         try:
@@ -105,7 +105,7 @@ HEADER = ["draft", "upload bytes", "N-Quads bytes", "blank nodes", "parse s", "l
 def rows(settings: Settings) -> list[list[str]]:
     """One row per blank-node case of the corpus."""
     release, dump = release_1(settings)
-    return [measure(CASES[name], dump, release, settings.base_uri) for name in BLANK_NODE_CASES]
+    return [measure(CASES[name], dump, release, settings.scheme) for name in BLANK_NODE_CASES]
 
 
 def main() -> int:

@@ -43,7 +43,7 @@ def through_the_service() -> list[list[str]]:
     found = []
     with tempfile.TemporaryDirectory() as folder:
         dist, data = Path(folder) / "dist", Path(folder) / "data"
-        write_dumps(build_dataset(settings), dist, settings.base_uri)
+        write_dumps(build_dataset(settings), dist, settings.scheme)
         assert local_releases(data).ensure_first_release(dist / "ceopgraph.trig") is not None
         with embedded_app(settings, dist, data_dir=data) as app:
             releases = of(app).releases

@@ -86,7 +86,7 @@ from ceopgraph.rdfio import read_files
 from ceopgraph.validation.engine import validate_graph
 from ceopgraph.validation.shapes import load_shapes
 settings = load_settings()
-shapes = load_shapes(settings.shapes_dir, settings.base_uri)
+shapes = load_shapes(settings.shapes_dir, settings.scheme)
 started = time.perf_counter()
 data = read_files([Path(sys.argv[1])], 1 << 34, settings.base_uri)
 parsed = time.perf_counter()

@@ -106,7 +106,7 @@ def union(dataset: Dataset) -> Graph:
 @pytest.fixture(scope="session")
 def shapes(settings: Settings) -> Graph:
     """Our shapes graph, loaded as the validator loads it (read-only: a test that changes it copies it)."""
-    return load_shapes(settings.shapes_dir, settings.base_uri)
+    return load_shapes(settings.shapes_dir, settings.scheme)
 
 
 @pytest.fixture(scope="session")
@@ -124,7 +124,7 @@ def source_text() -> str:
 def built_dist(tmp_path_factory: pytest.TempPathFactory, dataset: Dataset, settings: Settings) -> Path:
     """The dumps, built once for every test that needs files or a live server."""
     out = tmp_path_factory.mktemp("dist")
-    write_dumps(dataset, out, settings.base_uri)
+    write_dumps(dataset, out, settings.scheme)
     return out
 
 

@@ -58,7 +58,7 @@ def main(out: Path) -> int:
     paths = sorted({"/" + iri[len(base) :].split("#")[0] for iri in iris}) + list(OWN_PATHS)
     with tempfile.TemporaryDirectory() as folder, out.open("w") as sink:
         dist = Path(folder)
-        write_dumps(dataset, dist, base)
+        write_dumps(dataset, dist, settings.scheme)
         paths += ["/dumps/" + dump.name for dump in sorted(dist.iterdir())]
         with embedded_app(settings, dist) as app:
             client = app.test_client()

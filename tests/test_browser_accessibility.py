@@ -93,7 +93,7 @@ def test_every_kind_of_resource_page_has_no_axe_violation(
     kinds = kinds_of_page(union, settings.base_uri)
     missing = {name: kind for name, kind in REQUIRED_KINDS.items() if kind not in kinds}
     assert not missing, f"the sweep no longer reaches these kinds of page: {missing}"
-    linker = Linker(settings.base_uri)
+    linker = Linker(settings.scheme)
     pages: dict[str, list[str]] = {}
     for kind, subject in kinds.items():
         href = linker.href(str(subject))

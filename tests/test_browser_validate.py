@@ -24,7 +24,7 @@ def test_pasting_an_invalid_submission_shows_the_grouped_report(
     requests_seen: list[str] = []
     page.on("request", lambda request: requests_seen.append(request.url))
     mutated = mutate(union, settings, next(m for m in MUTATIONS if m.name == "negative-count").update)
-    text = rdfio.serialise(mutated, FORMATS_BY_NAME["turtle"], prefix_map(settings.base_uri)).decode()
+    text = rdfio.serialise(mutated, FORMATS_BY_NAME["turtle"], prefix_map(settings.scheme)).decode()
 
     page.goto(live_server.url + "validate")
     expect(page.get_by_role("heading", name="What a submission must contain")).to_be_visible()

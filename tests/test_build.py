@@ -14,7 +14,7 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCAT, DCTERMS, OWL, PROV, RDF, RDFS, SKOS, VOID, XSD
 
-from ceopgraph.build import build_dataset, dataset_iri, graph_iri, write_dumps
+from ceopgraph.build import build_dataset, write_dumps
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import RDF_FORMATS, RdfFormat
 from ceopgraph.namespaces import OA, QB, SCHEMA, SDMX_DIMENSION, SDMX_MEASURE
@@ -240,7 +240,7 @@ def test_the_move_event_itself_leads_to_the_nca(union: Graph, settings: Settings
 
 
 def test_every_local_term_is_labelled_commented_and_defined(dataset: Dataset, settings: Settings) -> None:
-    vocabulary = dataset.graph(graph_iri(settings.base_uri, "vocabulary"))
+    vocabulary = dataset.graph(settings.scheme.graph_iri("vocabulary"))
     terms = {
         s
         for s in vocabulary.subjects(RDF.type, None)
@@ -267,7 +267,7 @@ def test_every_triple_is_in_exactly_one_named_graph(dataset: Dataset) -> None:
 
 
 def test_void_triples_are_the_real_counts(dataset: Dataset, settings: Settings) -> None:
-    whole = dataset_iri(settings.base_uri)
+    whole = settings.scheme.dataset
     counts = {s: int(o) for s, o in dataset.subject_objects(VOID.triples)}  # type: ignore[call-overload]
     assert counts[whole] == len(list(dataset.quads()))
     for name in {g for *_, g in dataset.quads()}:
@@ -275,7 +275,7 @@ def test_void_triples_are_the_real_counts(dataset: Dataset, settings: Settings) 
 
 
 def test_dataset_metadata_describes_every_dump_and_the_endpoint(dataset: Dataset, settings: Settings) -> None:
-    whole = dataset_iri(settings.base_uri)
+    whole = settings.scheme.dataset
     assert set(map(str, dataset.objects(whole, VOID.uriSpace))) == {settings.base_uri}
     assert set(dataset.objects(whole, VOID.sparqlEndpoint)) == {iri(settings, "sparql")}
     dumps = set(dataset.objects(whole, VOID.dataDump))
@@ -302,7 +302,7 @@ def test_base_uri_is_configuration(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def dumps(tmp_path_factory: pytest.TempPathFactory, dataset: Dataset, settings: Settings) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("dist")
-    return {d.fmt.name: d.path for d in write_dumps(dataset, out, settings.base_uri)}
+    return {d.fmt.name: d.path for d in write_dumps(dataset, out, settings.scheme)}
 
 
 @pytest.mark.parametrize("fmt", RDF_FORMATS, ids=lambda f: f.name)

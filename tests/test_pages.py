@@ -11,6 +11,7 @@ from ceopgraph.config import Settings
 from ceopgraph.sparqltext import Bindings
 from ceopgraph.store.embedded import EmbeddedStore
 from ceopgraph.store.protocol import OwnQuery, Row
+from ceopgraph.urischeme import UriScheme
 from ceopgraph.web.pages import notfound, provenance, resource
 from ceopgraph.web.pages.builder import PageBuilder
 from ceopgraph.web.pages.capped import Cut
@@ -57,7 +58,7 @@ def test_extensions_split_only_when_served(rest: str, expected: tuple[str, str |
 
 
 def test_links_stay_local_and_only_http_becomes_a_link() -> None:
-    linker = paths.Linker("https://w3id.org/ceopgraph/", "/prefix")
+    linker = paths.Linker(UriScheme("https://w3id.org/ceopgraph/"), "/prefix")
     assert linker.href("https://w3id.org/ceopgraph/id/organisation/ceop") == "/prefix/doc/organisation/ceop"
     assert linker.href("https://w3id.org/ceopgraph/def/threat-area") == "/prefix/def/threat-area"
     assert linker.href("https://w3id.org/ceopgraph/") == "/prefix/"
@@ -83,7 +84,7 @@ def test_readable_names() -> None:
 
 def test_figures_come_from_the_store_in_source_order(built_store: EmbeddedStore, settings: Settings) -> None:
     base = settings.base_uri
-    builder = PageBuilder(base, paths.Linker(base), Graph())
+    builder = PageBuilder(settings.scheme, paths.Linker(settings.scheme), Graph())
     figures = observation_figures(built_store, builder, dataset=URIRef(base + "data/annual-review-2012-13"))
     assert not isinstance(figures, Cut)  # the built dataset's figures are far below the cut
     reported = [f.shown for f in figures if not f.derived]
@@ -94,8 +95,7 @@ def test_figures_come_from_the_store_in_source_order(built_store: EmbeddedStore,
 
 
 def test_home_page_is_computed_from_the_store(built_store: EmbeddedStore, settings: Settings) -> None:
-    base = settings.base_uri
-    home = home_page(built_store, base, paths.Linker(base), URIRef(base + "data/ceopgraph"))
+    home = home_page(built_store, settings.scheme, paths.Linker(settings.scheme))
     assert home.title == "CEOP Annual Review 2012/13 as linked open data"
     assert home.triples and int(home.triples.replace(",", "")) > 1000
     assert [t.notation for t in home.threat_areas] == ["1", "2", "3", "4"]
@@ -109,7 +109,9 @@ def test_home_page_is_computed_from_the_store(built_store: EmbeddedStore, settin
 def test_derived_figure_page_shows_the_words_it_rests_on(built_store: EmbeddedStore, settings: Settings) -> None:
     base = settings.base_uri
     iri = URIRef(base + "data/annual-review-2012-13/children-safeguarded/2011-2012")
-    page = resource.resource_page(built_store, base, paths.Linker(base), iri, describe.describe(built_store, iri).graph)
+    page = resource.resource_page(
+        built_store, settings.scheme, paths.Linker(settings.scheme), iri, describe.describe(built_store, iri).graph
+    )
     assert page.figure is not None and page.figure.derived
     assert {e.exact for e in page.excerpts} == {
         "The Centre safeguarded and protected 790 children in 2012/2013",
@@ -140,10 +142,10 @@ def test_not_found_hints_scan_the_store_once_per_dataset_version(
     """Regression: every 404 page scanned every triple of the store for its hint."""
     counting = _CountingStore(built_store)
     index = SubjectIndex()
-    linker = paths.Linker(settings.base_uri, "")
+    linker = paths.Linker(settings.scheme, "")
     for missing in ("no-such-body", "another", "yet-another"):
         iri = f"{settings.base_uri}id/organisation/{missing}"
-        links = notfound.nearby(counting, linker, iri, settings.base_uri, index=index)  # type: ignore[arg-type]
+        links = notfound.nearby(counting, linker, iri, settings.scheme, index=index)  # type: ignore[arg-type]
         assert [link.href for link in links] == [
             "/doc/organisation/ceop",
             "/doc/organisation/ceop-in-nca",
@@ -152,7 +154,7 @@ def test_not_found_hints_scan_the_store_once_per_dataset_version(
         ]
         assert links[0].label == "Child Exploitation and Online Protection Centre"
     assert counting.scans == 1
-    assert notfound.nearby(counting, linker, settings.base_uri + "nothing", settings.base_uri, index=index) == ()  # type: ignore[arg-type]
+    assert notfound.nearby(counting, linker, settings.base_uri + "nothing", settings.scheme, index=index) == ()  # type: ignore[arg-type]
 
 
 def test_the_news_item_page_prints_its_text_once(app: Flask, source_text: str) -> None:

@@ -20,7 +20,8 @@ from rdflib.namespace import PROV, RDF, XSD
 from ceopgraph import describe
 from ceopgraph.build import write_dumps
 from ceopgraph.config import Settings
-from ceopgraph.namespaces import OA, QB, SCHEMA, LocalNamespaces
+from ceopgraph.namespaces import OA, QB, SCHEMA
+from ceopgraph.urischeme import UriScheme
 from ceopgraph.web.pages import capped, provenance
 from ceopgraph.web.services import of
 
@@ -42,7 +43,7 @@ def hostile_dist(tmp_path_factory: pytest.TempPathFactory, built_dist: Path, set
     and a segment in the middle of a line of 1.2 million characters, dumped as a release is."""
     data = Dataset()
     data.parse(built_dist / "ceopgraph.trig", format="trig")
-    local = LocalNamespaces(BASE)
+    local = UriScheme(BASE)
     graph = data.graph(URIRef(BASE + "data/graph/figures"))
     for i in range(OBSERVATIONS):
         obs = URIRef(f"{BASE}{CUBE}/hostile/{i}")
@@ -63,7 +64,7 @@ def hostile_dist(tmp_path_factory: pytest.TempPathFactory, built_dist: Path, set
     graph.add((selector, OA.end, Literal(LONG_LINE + len(words), datatype=XSD.integer)))
     graph.add((URIRef(BASE + QUOTING), PROV.wasQuotedFrom, segment))
     out = tmp_path_factory.mktemp("hostile")
-    write_dumps(data, out, settings.base_uri)
+    write_dumps(data, out, settings.scheme)
     return out
 
 

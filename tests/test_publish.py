@@ -10,7 +10,6 @@ from rdflib import Dataset, Literal, URIRef
 
 from ceopgraph.cli import main
 from ceopgraph.config import Settings
-from ceopgraph.namespaces import LocalNamespaces
 from ceopgraph.publish import PublishError, Target, batches, named_graphs, publish
 from ceopgraph.sparqltext import sparql_iri
 from ceopgraph.store.remote import RemoteStore
@@ -37,7 +36,7 @@ def password(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def graph_prefix(settings: Settings) -> str:
-    return str(LocalNamespaces(settings.base_uri).graph)
+    return str(settings.scheme.graph)
 
 
 def expected_counts(dataset: Dataset, settings: Settings) -> dict[URIRef, int]:

@@ -63,7 +63,7 @@ def hostile(name: str, listener_url: str, tmp_path: Path) -> Path:
 def test_every_allowed_format_reads_the_published_dataset(
     fmt: RdfFormat, dataset: Dataset, union: Graph, settings: Settings
 ) -> None:
-    data = rdfio.serialise(dataset, fmt, prefix_map(settings.base_uri))
+    data = rdfio.serialise(dataset, fmt, prefix_map(settings.scheme))
     graph = parse_rdf(data, fmt, f"published.{fmt.extension}", LIMIT, settings.base_uri)
     assert len(graph) == len(union)  # a dataset is read as the union of its graphs
 
@@ -210,7 +210,7 @@ def test_imports_and_shapes_in_a_submission_are_data_never_followed_or_run(
 ) -> None:
     path = hostile(name, listener.url, tmp_path)
     data = bounded(lambda: read_files([path], LIMIT, settings.base_uri))
-    report = bounded(lambda: validate_graph(data, load_shapes(settings.shapes_dir, settings.base_uri)))
+    report = bounded(lambda: validate_graph(data, load_shapes(settings.shapes_dir, settings.scheme)))
     assert listener.requests == 0
     assert all("exfiltrated" not in r.message for r in report.results)
     assert all("/def/shapes/" in r.source_shape for r in report.results)  # only our shapes ran

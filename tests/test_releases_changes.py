@@ -16,8 +16,10 @@ from ceopgraph.conneg import FORMATS_BY_NAME
 from ceopgraph.namespaces import SDMX_MEASURE
 from ceopgraph.releases.changes import REMOVALS, REVERTS, Diff, diff
 from ceopgraph.releases.content import content_of
+from ceopgraph.urischeme import UriScheme
 
 BASE = "https://w3id.org/ceopgraph/"
+SCHEME = UriScheme(BASE)
 SAFEGUARDED = URIRef(BASE + "data/annual-review-2012-13/children-safeguarded/2012-2013")
 SINCE_LAUNCH = URIRef(BASE + "data/annual-review-2012-13/children-protected-since-launch/since-launch-to-2012-2013")
 IMAGES = URIRef(BASE + "def/threat-area/indecent-images")
@@ -30,7 +32,7 @@ def release(built_dist: Path) -> Dataset:
     """Release 1's content, as a draft's diff compares it."""
     data = (built_dist / "ceopgraph.trig").read_bytes()
     parsed = rdfio.parse_dataset(data, FORMATS_BY_NAME["trig"], "built", 1 << 30, BASE, URIRef(BASE + "data/graph/x"))
-    return content_of(parsed, BASE)
+    return content_of(parsed, SCHEME)
 
 
 def _copy(content: Dataset, leaving: tuple[URIRef, URIRef | None] | None = None) -> Dataset:
@@ -65,7 +67,7 @@ def test_a_renamed_figure_a_changed_precision_a_cut_definition_and_an_added_alt_
     draft = _set(draft, SINCE_LAUNCH, PRECISION, URIRef(BASE + "def/precision/lower-bound"))
     draft = _set(draft, IMAGES, SKOS.definition, Literal("particularly the production of images", lang="en"))
     draft.graph(URIRef(BASE + "data/graph/threat-areas")).add((IMAGES, SKOS.altLabel, Literal("IIOC", lang="en")))
-    found, changeset = diff(release, draft, BASE, 1, CHANGESET)
+    found, changeset = diff(release, draft, SCHEME, 1, CHANGESET)
 
     assert _rows(found, SAFEGUARDED) == [
         ("rdfs:label", "changed", "Children safeguarded and protected, 2012-2013", "Children safeguarded, 2012-2013")
@@ -107,7 +109,7 @@ def test_the_example_submission_plus_one_figure_warns_of_its_removals(release: D
             draft.graph(URIRef(BASE + "data/graph/submitted")).add((s, p, o))
     new = URIRef(BASE + "data/annual-review-2012-13/children-safeguarded/2013-2014")
     draft.graph(URIRef(BASE + "data/graph/submitted")).add((new, SDMX_MEASURE.obsValue, Literal(900)))
-    found, _ = diff(release, draft, BASE, 1, CHANGESET)
+    found, _ = diff(release, draft, SCHEME, 1, CHANGESET)
     assert found.removed > 400
     messages = [w.message for w in found.warnings if w.acknowledge == REMOVALS]
     assert any(m.startswith("It removes 4 of the 4 threat areas of release 1: ") for m in messages), messages
@@ -120,13 +122,13 @@ def test_the_example_submission_plus_one_figure_warns_of_its_removals(release: D
 
 def test_removing_more_than_a_tenth_of_a_kind_is_a_warning(release: Dataset) -> None:
     figure = _copy(release, (SINCE_LAUNCH, None))
-    (warning,) = diff(release, figure, BASE, 1, CHANGESET)[0].warnings
+    (warning,) = diff(release, figure, SCHEME, 1, CHANGESET)[0].warnings
     assert warning.acknowledge == REMOVALS and warning.message == (
         "It removes 1 of the 8 figures of release 1: Children protected since CEOP's launch in 2006, to the end "
         "of 2012-2013."
     )
     area = _copy(release, (IMAGES, None))
-    (warning,) = diff(release, area, BASE, 1, CHANGESET)[0].warnings
+    (warning,) = diff(release, area, SCHEME, 1, CHANGESET)[0].warnings
     assert warning.acknowledge == REMOVALS and "1 of the 4 threat areas" in warning.message
     assert "Proliferation of indecent images of children" in warning.message
 
@@ -140,7 +142,7 @@ def test_a_draft_made_from_an_older_release_shows_what_it_takes_back(release: Da
     label = URIRef("http://www.w3.org/2000/01/rdf-schema#label")
     draft = _set(release, SAFEGUARDED, label, Literal("Children safeguarded, 2012-2013", lang="en"))
     draft = _set(draft, IMAGES, SKOS.notation, Literal("one"))
-    found, _ = diff(three, draft, BASE, 3, CHANGESET, [(1, release), (2, two), (3, three)])
+    found, _ = diff(three, draft, SCHEME, 3, CHANGESET, [(1, release), (2, two), (3, three)])
     assert found.made_from == 1
     (revert,) = found.reverts  # nothing of release 3's: the draft has its change
     assert (revert.first, revert.last, revert.statements) == (2, 2, 2)
@@ -153,7 +155,7 @@ def test_a_draft_made_from_an_older_release_shows_what_it_takes_back(release: Da
     assert warning.acknowledge == REVERTS and "made from release 1 and takes back 2 statement(s)" in warning.message
     assert set(found.needs()) == {REVERTS}
     # Made from the current release, the same draft reverts nothing.
-    assert diff(three, draft, BASE, 3, CHANGESET)[0].reverts == ()
+    assert diff(three, draft, SCHEME, 3, CHANGESET)[0].reverts == ()
 
 
 def test_a_statement_moved_between_graphs_is_counted_as_a_move(release: Dataset) -> None:
@@ -161,7 +163,7 @@ def test_a_statement_moved_between_graphs_is_counted_as_a_move(release: Dataset)
     for s, p, o, g in release.quads():
         name = BASE + "data/graph/numbers" if str(g) == BASE + "data/graph/figures" else str(g)
         moved.graph(URIRef(name)).add((s, p, o))
-    found, _ = diff(release, moved, BASE, 1, CHANGESET)
+    found, _ = diff(release, moved, SCHEME, 1, CHANGESET)
     assert (found.added, found.removed, found.changed) == (0, 0, 0)
     graphs = {g["label"]: g for g in found.things["graphs"]["changed"]}
     assert graphs["figures"]["moved_out"] == graphs["numbers"]["moved_in"] != "0"

@@ -36,7 +36,7 @@ def _job(data: bytes, max_stored_bytes: int = 1 << 30) -> PrepareJob:
 
 
 def test_jobs_answer_typed_results_and_refusals_that_pickle(settings: Settings, built_dist: Path) -> None:
-    shapes, config = load_shapes(settings.shapes_dir, settings.base_uri), _config(settings)
+    shapes, config = load_shapes(settings.shapes_dir, settings.scheme), _config(settings)
     trig = (built_dist / "ceopgraph.trig").read_bytes()
     prepared = _job(changed(trig, GOOD_FIGURE)).run(config, shapes)
     assert isinstance(prepared, Prepared) and isinstance(prepared.report, SentReport)

@@ -17,14 +17,15 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import PROV, RDFS, VOID
 
 from ceopgraph.config import Settings
-from ceopgraph.releases.content import publication_iri, release_iri
 from ceopgraph.releases.service import OPERATOR, Releases
+from ceopgraph.urischeme import UriScheme
 from ceopgraph.validation.service import Submission
 
 from .apps import release_app
 from .releasing import local_releases, with_since_launch
 
 BASE = "https://w3id.org/ceopgraph/"
+SCHEME = UriScheme(BASE)
 REMOVED = "id/test/removed-in-3"
 KEPT = "id/test/kept"
 WITHDRAWN = "id/test/added-in-4"
@@ -75,8 +76,8 @@ def test_a_removed_resource_answers_410_with_where_it_last_was_and_why(app: Flas
     assert turtle.status_code == 410 and turtle.mimetype == "text/turtle"
     said = Graph().parse(data=turtle.data, format="turtle")
     iri = URIRef(BASE + REMOVED)
-    assert (iri, VOID.inDataset, release_iri(BASE, 2)) in said
-    assert (iri, PROV.wasInvalidatedBy, publication_iri(BASE, 3)) in said
+    assert (iri, VOID.inDataset, SCHEME.release(2)) in said
+    assert (iri, PROV.wasInvalidatedBy, SCHEME.publication(3)) in said
     comment = str(said.value(iri, RDFS.comment))
     assert comment.startswith("Removed by release 3, published ") and "The first test resource retired" in comment
     assert client.get(f"/doc/{REMOVED.removeprefix('id/')}.nt").status_code == 410  # by extension as well
@@ -90,7 +91,7 @@ def test_a_resource_of_a_withdrawn_release_answers_410_with_the_reason(app: Flas
     assert "Release 4 was withdrawn on <time datetime=" in text and "Reason: Keyed from the wrong table" in text
     assert 'id="successor"' not in text  # nothing came after release 4
     said = Graph().parse(data=client.get(f"/{WITHDRAWN}.ttl").data, format="turtle")
-    assert (URIRef(BASE + WITHDRAWN), VOID.inDataset, release_iri(BASE, 4)) in said
+    assert (URIRef(BASE + WITHDRAWN), VOID.inDataset, SCHEME.release(4)) in said
 
 
 def test_what_was_never_published_is_still_a_404_and_current_resources_answer(app: Flask) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ceopgraph.build import DUMP_STEM
+from ceopgraph.urischeme import DUMP_STEM
 
 from .listener import Listener
 from .releasing import (

@@ -17,7 +17,6 @@ from flask.testing import FlaskClient
 from rdflib import Dataset, Graph, Literal, URIRef
 
 from ceopgraph.config import Settings
-from ceopgraph.releases.content import release_iri
 from ceopgraph.releases.service import Releases
 from ceopgraph.web.services import of
 
@@ -115,9 +114,9 @@ def test_a_publish_needs_its_note_which_becomes_the_releases_version_notes(app: 
     note = Literal("The since-launch count <corrected> to 2301", lang="en")
     dump = Dataset(default_union=True)
     dump.parse(data=release_dump(client, n), format="trig")
-    assert (release_iri(of(app).settings.base_uri, n), VERSION_NOTES, note) in dump  # in the release itself
+    assert (of(app).settings.scheme.release(n), VERSION_NOTES, note) in dump  # in the release itself
     live = Graph().parse(data=client.get("/releases", headers={"Accept": "text/turtle"}).data, format="turtle")
-    assert (release_iri(of(app).settings.base_uri, n), VERSION_NOTES, note) in live
+    assert (of(app).settings.scheme.release(n), VERSION_NOTES, note) in live
 
 
 def test_a_withdrawal_needs_its_reason(app: Flask) -> None:
@@ -208,7 +207,7 @@ def test_every_release_has_its_own_page_json_and_description(app: Flask) -> None
     assert re.search(READABLE_TIME, text)
     assert client.get("/releases/1", headers={"Accept": "application/json"}).get_json()["release"] == 1
     described = Graph().parse(data=client.get("/releases/1", headers={"Accept": "text/turtle"}).data, format="turtle")
-    iri = release_iri(of(app).settings.base_uri, 1)
+    iri = of(app).settings.scheme.release(1)
     assert (iri, URIRef("http://www.w3.org/ns/dcat#version"), Literal("1")) in described
     others = tuple(f"/release/{n}" for n in range(2, 9))
     assert not any(s != iri and str(s).endswith(others) for s in described.subjects())  # this release's only

@@ -56,7 +56,7 @@ def test_the_write_path_uses_the_registry_only_through_its_interface(tmp_path: P
     settings = load_settings(environ={}, data_dir=tmp_path / "data")
     calls: list[str] = []
     registry = _Interface(SqliteRegistry(tmp_path / "data"), calls)
-    releases = Releases(tmp_path / "data", settings.base_uri, registry, run_in_process(settings))  # type: ignore[arg-type]  # a proxy
+    releases = Releases(tmp_path / "data", settings.scheme, registry, run_in_process(settings))  # type: ignore[arg-type]  # a proxy
     assert releases.ensure_first_release(built_dist / "ceopgraph.trig") is not None
     trig = (releases.release_folder(1) / "ceopgraph.trig").read_bytes()
     draft = releases.create_draft(OPERATOR, Submission(changed(trig, GOOD_FIGURE), "trig", "draft.trig"))

@@ -20,7 +20,7 @@ from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import FORMATS_BY_NAME
 from ceopgraph.namespaces import SCHEMA
 from ceopgraph.rdfio import UnreadableRdf
-from ceopgraph.releases.content import Version, content_of, release_dataset, release_iri, releases_graph
+from ceopgraph.releases.content import Version, content_of, release_dataset, releases_graph
 from ceopgraph.releases.drafting import DraftTooLarge
 from ceopgraph.releases.registry import Conflict, SqliteRegistry, Token, TooManyDrafts
 from ceopgraph.releases.service import (
@@ -35,6 +35,7 @@ from ceopgraph.releases.service import (
 )
 from ceopgraph.releases.tokens import InvalidToken
 from ceopgraph.releases.transfer import TransferError, export, import_
+from ceopgraph.urischeme import UriScheme
 from ceopgraph.validation.service import Submission
 
 from .apps import release_app
@@ -52,6 +53,7 @@ from .submissions.drafts import with_cycles, with_twins
 from .test_rdfio import bounded
 
 BASE = "https://w3id.org/ceopgraph/"
+SCHEME = UriScheme(BASE)
 
 
 @pytest.fixture
@@ -81,7 +83,7 @@ def test_the_built_dataset_is_release_1_with_its_version_metadata(releases: Rele
     assert releases.registry.state()[0] == 1
     assert releases.ensure_first_release(built_dist / "ceopgraph.trig") is None  # once only
     dump = rdfio.parse_rdf(_dump(releases), FORMATS_BY_NAME["trig"], "release 1", 1 << 30)
-    release = release_iri(BASE, 1)
+    release = SCHEME.release(1)
     dcat = "http://www.w3.org/ns/dcat#"
     assert (release, URIRef(dcat + "version"), Literal("1")) in dump
     assert (release, URIRef(dcat + "isVersionOf"), URIRef(BASE + "data/ceopgraph")) in dump
@@ -98,9 +100,9 @@ def test_content_survives_a_release_round_trip(built_dist: Path) -> None:
     data = rdfio.parse_dataset(
         (built_dist / "ceopgraph.trig").read_bytes(), trig, "built", 1 << 30, BASE, URIRef(BASE + "data/graph/x")
     )
-    content = content_of(data, BASE)
-    release = release_dataset(content, BASE, Version(2, "2026-01-01T00:00:00Z", 1))
-    assert set(content_of(release, BASE).quads()) == set(content.quads())
+    content = content_of(data, SCHEME)
+    release = release_dataset(content, SCHEME, Version(2, "2026-01-01T00:00:00Z", 1))
+    assert set(content_of(release, SCHEME).quads()) == set(content.quads())
     counts = set(release.objects(URIRef(BASE + "data/ceopgraph"), VOID.triples))
     assert counts == {Literal(len(set(release.quads())), datatype=XSD.integer)}
 
@@ -230,8 +232,8 @@ def test_withdrawal_keeps_the_release_and_moves_current_back(releases: Releases)
         releases.withdraw(pat, 1, "nothing left")
     assert releases.registry.state()[0] == 1 and releases.registry.state()[1] > before[1]
     assert releases.registry.release(2).withdrawn is not None  # type: ignore[union-attr]  # release 2 exists
-    graph = releases_graph(BASE, [listed(r) for r in releases.registry.releases()], 1)
-    assert (release_iri(BASE, 2), URIRef("http://www.w3.org/ns/adms#status"), None) in graph
+    graph = releases_graph(SCHEME, [listed(r) for r in releases.registry.releases()], 1)
+    assert (SCHEME.release(2), URIRef("http://www.w3.org/ns/adms#status"), None) in graph
     assert (releases.release_folder(2) / "ceopgraph.trig").is_file()  # still resolvable
 
 
@@ -390,12 +392,12 @@ def test_previous_version_is_the_release_that_was_current(releases: Releases) ->
     draft = releases.create_draft(sam, _submission(_dump(releases, 2).replace(b"obsValue 16570", b"obsValue 16572")))
     assert releases.publish(pat, draft.id, releases.draft(pat, draft.id).version, NOTE).n == 4
     dump = rdfio.parse_rdf(_dump(releases, 4), FORMATS_BY_NAME["trig"], "release 4", 1 << 30)
-    live = releases_graph(BASE, [listed(r) for r in releases.registry.releases()], 4)
+    live = releases_graph(SCHEME, [listed(r) for r in releases.registry.releases()], 4)
     previous = URIRef("http://www.w3.org/ns/dcat#previousVersion")
     assert (
-        set(dump.objects(release_iri(BASE, 4), previous))
-        == set(live.objects(release_iri(BASE, 4), previous))
-        == {release_iri(BASE, 2)}
+        set(dump.objects(SCHEME.release(4), previous))
+        == set(live.objects(SCHEME.release(4), previous))
+        == {SCHEME.release(2)}
     )
 
 

@@ -21,7 +21,6 @@ from rdflib.term import Node
 
 from ceopgraph.config import Settings
 from ceopgraph.conneg import rdf_format_for_media_type
-from ceopgraph.namespaces import LocalNamespaces
 from ceopgraph.publish import Target, publish
 from ceopgraph.sparqltext import read_dataset_clauses
 from ceopgraph.store.client import Credentials
@@ -66,7 +65,7 @@ def published(
 
 
 def prefix(settings: Settings) -> str:
-    return str(LocalNamespaces(settings.base_uri).graph)
+    return str(settings.scheme.graph)
 
 
 @pytest.fixture(scope="module")

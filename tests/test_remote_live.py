@@ -20,7 +20,6 @@ import pytest
 from rdflib import Dataset
 
 from ceopgraph.config import Settings, load_settings
-from ceopgraph.namespaces import LocalNamespaces
 from ceopgraph.publish import Target, publish
 from ceopgraph.store.client import Credentials
 from ceopgraph.store.remote import RemoteStore
@@ -54,7 +53,7 @@ def test_store_stopped_and_restarted_under_a_running_server(
     try:
         credentials = Credentials(VIRTUOSO_USER, VIRTUOSO_PASSWORD) if isinstance(store, VirtuosoServer) else None
         target = Target(store.query_url, update_url=store.update_url, credentials=credentials)
-        assert publish(dataset, target, str(LocalNamespaces(settings.base_uri).graph)).verified
+        assert publish(dataset, target, str(settings.scheme.graph)).verified
         with running_server(["--endpoint", store.query_url, "--workers", "1"], tmp_path / "server.log") as server:
             for page in PAGES:
                 status, body, _ = get(server.url + page)

@@ -133,7 +133,7 @@ def test_named_graphs_resolve_to_their_triples(client: FlaskClient, dataset) -> 
 def test_shapes_are_served_as_rdf_and_documentation(client: FlaskClient, settings: Settings) -> None:
     from ceopgraph.validation.shapes import load_shapes
 
-    shapes = load_shapes(settings.shapes_dir, BASE)
+    shapes = load_shapes(settings.shapes_dir, settings.scheme)
     served = Graph().parse(data=get(client, "/def/shapes.ttl").get_data(), format="turtle")
     assert len(served) >= len(shapes)
     page = get(client, "/def/shapes", BROWSER_ACCEPT).get_data(as_text=True)
@@ -292,6 +292,15 @@ def test_head_works_everywhere(client: FlaskClient, path: str) -> None:
 # VoID and dumps --------------------------------------------------------------------------------------
 
 
+def test_void_served_at_the_canonical_base_names_only_the_canonical_endpoint(client: FlaskClient) -> None:
+    answer = client.get("/.well-known/void", base_url=BASE, headers={"Accept": "text/turtle"})
+    assert answer.status_code == 200
+    void = Graph().parse(data=answer.get_data(), format="turtle")
+    endpoints = set(void.objects(URIRef(BASE + "data/ceopgraph"), URIRef("http://rdfs.org/ns/void#sparqlEndpoint")))
+    assert endpoints == {URIRef(BASE + "sparql")}
+    assert (URIRef(BASE + "sparql"), RDFS.comment, None) not in void  # not told apart as "this server's"
+
+
 def test_void_names_the_live_endpoint_and_the_dumps(client: FlaskClient) -> None:
     answer = get(client, "/.well-known/void", "text/turtle")
     assert answer.status_code == 200
@@ -401,7 +410,7 @@ def twins_dist(tmp_path_factory: pytest.TempPathFactory, built_dist: Path, setti
     for i in range(IRI_TWINS):  # as many IRIs again as a page may list: the graph's page lists no members
         figures.add((URIRef(f"{BASE}id/twin/{i}"), RDFS.seeAlso, URIRef(BASE + "id/organisation/ceop")))
     out = tmp_path_factory.mktemp("twins")
-    write_dumps(data, out, settings.base_uri)
+    write_dumps(data, out, settings.scheme)
     return out
 
 
@@ -452,7 +461,7 @@ def trees_dist(tmp_path_factory: pytest.TempPathFactory, built_dist: Path, setti
             figures.add((above, RDFS.seeAlso, node))
             above = node
     out = tmp_path_factory.mktemp("trees")
-    write_dumps(data, out, settings.base_uri)
+    write_dumps(data, out, settings.scheme)
     return out
 
 

@@ -149,6 +149,6 @@ def test_lexical_forms_are_kept_after_a_validation(settings: Settings) -> None:
     from ceopgraph.validation.engine import validate_graph
     from ceopgraph.validation.shapes import load_shapes
 
-    validate_graph(Graph(), load_shapes(settings.shapes_dir, settings.base_uri))
+    validate_graph(Graph(), load_shapes(settings.shapes_dir, settings.scheme))
     graph = parse_rdf(f"<{S}> <{P}> 01 .".encode(), FORMATS_BY_EXTENSION["ttl"], "data.ttl", max_bytes=1 << 20)
     assert [str(value) for value in graph.objects()] == ["01"]

@@ -51,9 +51,7 @@ def write(path: Path, graph: Graph) -> Path:
 def published(tmp_path_factory: pytest.TempPathFactory, dataset: Dataset, settings: Settings) -> Path:
     folder = tmp_path_factory.mktemp("published")
     for fmt in RDF_FORMATS:
-        (folder / f"ceopgraph.{fmt.extension}").write_bytes(
-            rdfio.serialise(dataset, fmt, prefix_map(settings.base_uri))
-        )
+        (folder / f"ceopgraph.{fmt.extension}").write_bytes(rdfio.serialise(dataset, fmt, prefix_map(settings.scheme)))
     return folder
 
 

@@ -78,7 +78,7 @@ def test_every_rule_has_an_anchor_and_an_example_of_a_fix_that_is_turtle(
     assert len({rule.anchor for rule in rules}) == len(rules)
     assert len({section.anchor for section in guide}) == len(guide)
     prologue = f"@base <{settings.base_uri}> .\n" + "".join(
-        f"@prefix {prefix}: <{namespace}> .\n" for prefix, namespace in prefix_map(settings.base_uri).items()
+        f"@prefix {prefix}: <{namespace}> .\n" for prefix, namespace in prefix_map(settings.scheme).items()
     )
     for rule in rules:
         assert rule.example, f"{rule.iri} has no example of a fix"

@@ -69,7 +69,7 @@ def client(app: Flask) -> FlaskClient:
 
 
 def submission_bytes(graph: Graph, fmt: RdfFormat, settings: Settings) -> bytes:
-    return rdfio.serialise(graph, fmt, prefix_map(settings.base_uri))
+    return rdfio.serialise(graph, fmt, prefix_map(settings.scheme))
 
 
 _BNODE = re.compile(r"^[nN]?[0-9a-f]{20,}$|^_:")

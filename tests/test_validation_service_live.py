@@ -26,7 +26,7 @@ TURTLE = {"Content-Type": "text/turtle", "Accept": "application/json"}
 
 
 def turtle(graph: Graph, settings: Settings) -> bytes:
-    return rdfio.serialise(graph, FORMATS_BY_NAME["turtle"], prefix_map(settings.base_uri))
+    return rdfio.serialise(graph, FORMATS_BY_NAME["turtle"], prefix_map(settings.scheme))
 
 
 def reported(document: dict[str, object], mutation: Mutation, settings: Settings) -> bool:
@@ -76,7 +76,7 @@ def impatient_server(tmp_path_factory: pytest.TempPathFactory, built_dist: Path)
 def test_a_validation_past_the_time_limit_is_a_503(
     impatient_server: LiveServer, dataset: Dataset, settings: Settings
 ) -> None:
-    body = rdfio.serialise(dataset, FORMATS_BY_NAME["trig"], prefix_map(settings.base_uri))
+    body = rdfio.serialise(dataset, FORMATS_BY_NAME["trig"], prefix_map(settings.scheme))
     started = time.perf_counter()
     answers = [
         requests.post(
@@ -98,7 +98,7 @@ def test_a_validation_past_the_time_limit_is_a_503(
 def test_the_published_data_validates_over_http_in_well_under_two_seconds(
     live_server: LiveServer, dataset: Dataset, settings: Settings
 ) -> None:
-    body = rdfio.serialise(dataset, FORMATS_BY_NAME["trig"], prefix_map(settings.base_uri))
+    body = rdfio.serialise(dataset, FORMATS_BY_NAME["trig"], prefix_map(settings.scheme))
     headers = {"Content-Type": "application/trig", "Accept": "application/json"}
     requests.post(live_server.url + "validate", data=body, headers=headers, timeout=60)  # workers warm
     timings = []

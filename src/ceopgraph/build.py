@@ -23,12 +23,11 @@ from ceopgraph import rdfio
 from ceopgraph.bnodes import relabel_dataset
 from ceopgraph.config import Settings
 from ceopgraph.conneg import RDF_FORMATS, RdfFormat
-from ceopgraph.namespaces import SCHEMA, SD, STANDARD_PREFIXES, LocalNamespaces, bind_prefixes, prefix_map
+from ceopgraph.namespaces import SCHEMA, SD, STANDARD_PREFIXES, bind_prefixes, prefix_map
+from ceopgraph.urischeme import DUMP_STEM, UriScheme
 
-DATASET_PATH = "data/ceopgraph"
 METADATA_GRAPH = "metadata"
 PROVENANCE_GRAPH = "provenance"
-DUMP_STEM = "ceopgraph"
 NEWS_SOURCE_SUFFIX = "-news.txt"
 # The curated files are ours, but they go through the same parser as submissions; this only stops a
 # runaway file, far above the size of any real one.
@@ -40,18 +39,6 @@ class BuildError(Exception):
     """The sources cannot be assembled into a dataset (unreadable file, missing source text)."""
 
 
-def graph_iri(base_uri: str, name: str) -> URIRef:
-    return LocalNamespaces(base_uri).graph[name]
-
-
-def dataset_iri(base_uri: str) -> URIRef:
-    return URIRef(base_uri + DATASET_PATH)
-
-
-def dump_url(base_uri: str, fmt: RdfFormat) -> URIRef:
-    return URIRef(f"{base_uri}dumps/{DUMP_STEM}.{fmt.extension}")
-
-
 def source_files(settings: Settings) -> list[Path]:
     """The curated Turtle files, ontology first, in a fixed order."""
     return sorted(settings.ontology_dir.glob("*.ttl")) + sorted(settings.curated_dir.glob("*.ttl"))
@@ -59,19 +46,19 @@ def source_files(settings: Settings) -> list[Path]:
 
 def build_dataset(settings: Settings) -> Dataset:
     """Read the sources into one Dataset of named graphs (nothing in the default graph)."""
-    base = settings.base_uri
+    scheme = settings.scheme
     dataset = Dataset(default_union=True)
-    bind_prefixes(dataset, base)
+    bind_prefixes(dataset, scheme)
     for path in source_files(settings):
         name = "vocabulary" if path.parent == settings.ontology_dir else path.stem
         try:
-            parsed = rdfio.read_files([path], CURATED_FILE_LIMIT, base_uri=base)
+            parsed = rdfio.read_files([path], CURATED_FILE_LIMIT, base_uri=scheme.base)
         except rdfio.UnreadableRdf as exc:
             raise BuildError(exc.message) from exc
-        graph = dataset.graph(graph_iri(base, name))
+        graph = dataset.graph(scheme.graph_iri(name))
         graph += parsed
     _add_source_texts(dataset, settings)
-    add_metadata(dataset, base)
+    add_metadata(dataset, scheme)
     return dataset
 
 
@@ -81,8 +68,8 @@ def _add_source_texts(dataset: Dataset, settings: Settings) -> None:
     The text is kept in one file rather than in Turtle so that the provenance selectors are checked
     against exactly the bytes that were published.
     """
-    provenance = dataset.graph(graph_iri(settings.base_uri, PROVENANCE_GRAPH))
-    news = LocalNamespaces(settings.base_uri).id["news-item/"]
+    provenance = dataset.graph(settings.scheme.graph_iri(PROVENANCE_GRAPH))
+    news = settings.scheme.id["news-item/"]
     for path in sorted((settings.curated_dir / "source").glob("*" + NEWS_SOURCE_SUFFIX)):
         article = URIRef(news + path.name.removesuffix(NEWS_SOURCE_SUFFIX))
         if (article, RDF.type, SCHEMA.NewsArticle) not in provenance:
@@ -104,17 +91,17 @@ def _vocabularies(dataset: Dataset) -> set[URIRef]:
     return {URIRef(ns) for ns in namespaces if any(term.startswith(ns) for term in used)}
 
 
-def add_metadata(dataset: Dataset, base: str) -> None:
+def add_metadata(dataset: Dataset, scheme: UriScheme) -> None:
     """Add the computed parts of the VoID/DCAT description to the metadata graph."""
-    meta = dataset.graph(graph_iri(base, METADATA_GRAPH))
-    whole = dataset_iri(base)
-    meta.add((whole, VOID.uriSpace, Literal(base)))
-    meta.add((whole, DCTERMS.conformsTo, URIRef(base + "def/shapes")))
+    meta = dataset.graph(scheme.graph_iri(METADATA_GRAPH))
+    whole = scheme.dataset
+    meta.add((whole, VOID.uriSpace, Literal(scheme.base)))
+    meta.add((whole, DCTERMS.conformsTo, scheme.shapes))
     for vocabulary in sorted(_vocabularies(dataset)):
         meta.add((whole, VOID.vocabulary, vocabulary))
     for fmt in RDF_FORMATS:
-        distribution = URIRef(f"{base}{DATASET_PATH}/distribution/{fmt.name}")
-        url = dump_url(base, fmt)
+        distribution = scheme.distribution(fmt.name)
+        url = scheme.dump(fmt.extension)
         meta.add((whole, DCAT.distribution, distribution))
         meta.add((whole, VOID.dataDump, url))
         meta.add((distribution, RDF.type, DCAT.Distribution))
@@ -171,15 +158,15 @@ class Dump:
     sha256: str
 
 
-def serialise_dump(dataset: Dataset, fmt: RdfFormat, base_uri: str) -> bytes:
+def serialise_dump(dataset: Dataset, fmt: RdfFormat, scheme: UriScheme) -> bytes:
     """One dump: formats with named graphs keep them, the others hold the union of all graphs. Callers pass
     the dataset with stable blank node labels (``bnodes.relabel_dataset``, once for all six): the stores
     that load a dump keep its labels, so pages show them as they are and equal data gives equal bytes."""
-    return rdfio.serialise(dataset, fmt, prefix_map(base_uri))
+    return rdfio.serialise(dataset, fmt, prefix_map(scheme))
 
 
 def write_dumps(
-    dataset: Dataset, out_dir: Path, base_uri: str, formats: Iterable[RdfFormat] = RDF_FORMATS
+    dataset: Dataset, out_dir: Path, scheme: UriScheme, formats: Iterable[RdfFormat] = RDF_FORMATS
 ) -> list[Dump]:
     """Write every dump, or none: files go to a scratch folder first and are moved in at the end."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -188,7 +175,7 @@ def write_dumps(
     try:
         staged = []
         for fmt in formats:
-            data = serialise_dump(dataset, fmt, base_uri)
+            data = serialise_dump(dataset, fmt, scheme)
             path = scratch / f"{DUMP_STEM}.{fmt.extension}"
             path.write_bytes(data)
             staged.append(Dump(out_dir / path.name, fmt, hashlib.sha256(data).hexdigest()))

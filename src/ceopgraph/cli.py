@@ -48,7 +48,7 @@ def _validated_dataset(settings: Settings, refusal: str) -> Dataset | int:
     except BuildError as exc:
         print(f"build failed: {exc}", file=sys.stderr)
         return 2
-    report = validate_graph(union_graph(dataset), load_shapes(settings.shapes_dir, settings.base_uri))
+    report = validate_graph(union_graph(dataset), load_shapes(settings.shapes_dir, settings.scheme))
     if report.conforms:
         return dataset
     print(
@@ -84,7 +84,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         return dataset
     # The dumps keep every literal as written; the embedded store serving them may not.
     _warn_rewrites([rewrite.describe() for rewrite in storedform.rewrites(union_graph(dataset))])
-    dumps = write_dumps(dataset, Path(args.out), settings.base_uri)
+    dumps = write_dumps(dataset, Path(args.out), settings.scheme)
     graphs = {g for *_, g in dataset.quads()}
     print(
         f"built {len(union_graph(dataset))} triples in {len(graphs)} named graphs, validated and written "
@@ -105,7 +105,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"cannot validate: {exc.message}", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    report = validate_graph(data, load_shapes(settings.shapes_dir, settings.base_uri))
+    report = validate_graph(data, load_shapes(settings.shapes_dir, settings.scheme))
     rendered = {"text": report.to_text, "json": report.to_json, "turtle": report.to_turtle}[args.format]()
     print(rendered, end="" if rendered.endswith("\n") else "\n")
     print(f"validated {len(data)} triples in {time.perf_counter() - started:.2f} s", file=sys.stderr)
@@ -125,7 +125,7 @@ def _files_to_serve(settings: Settings, data: Sequence[str] | None, dist: Path) 
         return paths, formats
     trig = dist / "ceopgraph.trig"
     if not trig.is_file():
-        write_dumps(build_dataset(settings), dist, settings.base_uri)
+        write_dumps(build_dataset(settings), dist, settings.scheme)
     return [trig], [FORMATS_BY_EXTENSION["trig"]]
 
 
@@ -203,7 +203,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_publish(args: argparse.Namespace) -> int:
     """Build and validate the dataset, replace its graphs in a SPARQL 1.1 store, then read them back."""
-    from ceopgraph.namespaces import LocalNamespaces
     from ceopgraph.publish import PublishError, Target, describe, publish
     from ceopgraph.store.client import Credentials
 
@@ -234,7 +233,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
         timeout_s=args.timeout,
     )
     try:
-        published = publish(dataset, target, str(LocalNamespaces(settings.base_uri).graph))
+        published = publish(dataset, target, str(settings.scheme.graph))
     except PublishError as exc:
         print(f"publish failed: {exc}", file=sys.stderr)
         return 3
@@ -352,8 +351,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     settings = _releases_settings(args)
     releases = local_releases(settings)
-    graph = audit_graph(releases.registry.audit_records(), settings.base_uri)
-    sys.stdout.write(rdfio.serialise(graph, FORMATS_BY_EXTENSION["trig"], prefix_map(settings.base_uri)).decode())
+    graph = audit_graph(releases.registry.audit_records(), settings.scheme)
+    sys.stdout.write(rdfio.serialise(graph, FORMATS_BY_EXTENSION["trig"], prefix_map(settings.scheme)).decode())
     return 0
 
 

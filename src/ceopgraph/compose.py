@@ -44,13 +44,13 @@ def open_releases(settings: Settings, run: JobRunner | None = None, clock: Calla
     target = push_target(settings)
     on_change = None if target is None else (lambda releases: push_current(releases, target))
     registry = open_registry(settings.data_dir, clock)
-    return Releases(settings.data_dir, settings.base_uri, registry, run, Limits.of(settings), on_change)
+    return Releases(settings.data_dir, settings.scheme, registry, run, Limits.of(settings), on_change)
 
 
 def run_in_process(settings: Settings) -> JobRunner:
     """The command line's runner of drafts' work: here, with the shapes loaded once (the operator's own files)."""
     config = ValidatorConfig(str(settings.shapes_dir), settings.base_uri, settings.max_submission_bytes)
-    return run_here(config, load_shapes(settings.shapes_dir, settings.base_uri))
+    return run_here(config, load_shapes(settings.shapes_dir, settings.scheme))
 
 
 def push_target(settings: Settings) -> Target | None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
+from ceopgraph.urischeme import UriScheme
+
 DEFAULT_BASE_URI = "https://w3id.org/ceopgraph/"
 
 
@@ -118,8 +120,12 @@ class Settings:
     max_open_drafts: int = 200
 
     def __post_init__(self) -> None:
-        if not self.base_uri.endswith("/"):
-            object.__setattr__(self, "base_uri", self.base_uri + "/")
+        object.__setattr__(self, "base_uri", self.scheme.base)
+
+    @property
+    def scheme(self) -> UriScheme:
+        """The URI scheme under ``base_uri``: what spells and recognises our IRIs."""
+        return UriScheme(self.base_uri)
 
     @property
     def ontology_dir(self) -> Path:

@@ -27,6 +27,7 @@ from ceopgraph.namespaces import SCHEMA, STANDARD_PREFIXES, bind_prefixes, prefi
 from ceopgraph.sparqltext import Template
 from ceopgraph.store.jobs import QueryJob
 from ceopgraph.store.protocol import Row, Store
+from ceopgraph.urischeme import UriScheme
 
 # Descriptions -----------------------------------------------------------------------------------
 
@@ -231,21 +232,21 @@ def describe_in_graph(graph: Graph, iri: URIRef) -> Graph:
 # Serialisation ----------------------------------------------------------------------------------
 
 
-def jsonld_context(base: str) -> dict[str, object]:
+def jsonld_context(scheme: UriScheme) -> dict[str, object]:
     """The published JSON-LD ``@context``: our prefixes, so compact IRIs read as in the Turtle."""
-    return {"@context": dict(prefix_map(base))}
+    return {"@context": dict(prefix_map(scheme))}
 
 
-def serialise(graph: Graph, fmt: RdfFormat, base: str) -> bytes:
+def serialise(graph: Graph, fmt: RdfFormat, scheme: UriScheme) -> bytes:
     """One resource's description in ``fmt``. JSON-LD is compacted with the published context, given
     inline so that no consumer has to fetch it (many JSON-LD processors would, from the network)."""
     if fmt.name == "jsonld":
-        bind_prefixes(graph, base)
-        context = jsonld_context(base)["@context"]
+        bind_prefixes(graph, scheme)
+        context = jsonld_context(scheme)["@context"]
         return graph.serialize(format="json-ld", context=context, auto_compact=True, encoding="utf-8")
     # Oxigraph's writers keep every literal's lexical form ("85"^^xsd:decimal stays "85", where
     # rdflib's Turtle writer would print 85.0) and sort the triples, so answers are byte-stable.
     triples = Dataset()
     for triple in graph:
         triples.add(triple)
-    return rdfio.serialise(triples, fmt, prefix_map(base))
+    return rdfio.serialise(triples, fmt, prefix_map(scheme))

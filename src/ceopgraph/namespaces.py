@@ -1,15 +1,15 @@
 """Every namespace, defined once, and the prefix bindings used in every serialisation.
 
 Standard vocabularies are constants. The project's own terms live under the configured base URI, so
-they are built from it (``LocalNamespaces``) rather than fixed at import time.
+their namespaces are the URI scheme's (``urischeme.UriScheme``) rather than fixed at import time.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rdflib import Graph, Namespace
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, TIME, VOID, XSD
+
+from ceopgraph.urischeme import UriScheme
 
 ORG = Namespace("http://www.w3.org/ns/org#")
 QB = Namespace("http://purl.org/linked-data/cube#")
@@ -53,60 +53,22 @@ STANDARD_PREFIXES: dict[str, Namespace] = {
 }
 
 
-@dataclass(frozen=True)
-class LocalNamespaces:
-    """The project's URI space under one base, following {base}{id|doc|def|data}/{concept}/{reference}."""
-
-    base: str
-
-    @property
-    def ceop(self) -> Namespace:
-        """Terms of the ceopgraph vocabulary (``ontology/ceop.ttl``)."""
-        return Namespace(self.base + "def/ceop/")
-
-    @property
-    def id(self) -> Namespace:
-        return Namespace(self.base + "id/")
-
-    @property
-    def def_(self) -> Namespace:
-        return Namespace(self.base + "def/")
-
-    @property
-    def graph(self) -> Namespace:
-        """Named graphs: one per concern, each an information resource under ``data/graph/``."""
-        return Namespace(self.base + "data/graph/")
-
-    @property
-    def dimension(self) -> Namespace:
-        return Namespace(self.base + "def/dimension/")
-
-    @property
-    def attribute(self) -> Namespace:
-        return Namespace(self.base + "def/attribute/")
-
-    @property
-    def statistic(self) -> Namespace:
-        return Namespace(self.base + "def/statistic/")
-
-
-def prefix_map(base: str) -> dict[str, str]:
+def prefix_map(scheme: UriScheme) -> dict[str, str]:
     """Every prefix we write, standard and local, in one fixed order."""
-    local = LocalNamespaces(base)
     return {
         **{prefix: str(namespace) for prefix, namespace in STANDARD_PREFIXES.items()},
-        "ceop": str(local.ceop),
-        "statistic": str(local.statistic),
-        "dimension": str(local.dimension),
-        "attribute": str(local.attribute),
-        "unit": base + "def/unit/",
-        "segment": base + "id/news-item/ceop-annual-review-2012-13/segment/",
+        "ceop": str(scheme.ceop),
+        "statistic": str(scheme.statistic),
+        "dimension": str(scheme.dimension),
+        "attribute": str(scheme.attribute),
+        "unit": str(scheme.unit),
+        "segment": str(scheme.id["news-item/ceop-annual-review-2012-13/segment/"]),
         "gy": str(GOVERNMENT_YEAR),
         "sdmx-concept": "http://purl.org/linked-data/sdmx/2009/concept#",
     }
 
 
-def bind_prefixes(graph: Graph, base: str) -> None:
+def bind_prefixes(graph: Graph, scheme: UriScheme) -> None:
     """Bind the same prefixes everywhere so every dump and page reads alike."""
-    for prefix, namespace in prefix_map(base).items():
+    for prefix, namespace in prefix_map(scheme).items():
         graph.bind(prefix, namespace, override=True, replace=True)

@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ceopgraph.urischeme import UriScheme
+
 # One path segment of our URI space: unreserved characters only (RFC 3986 section 2.3), never starting
 # with a dot (so no "." or ".." segments), never empty (so no "//" tricks and no trailing slash).
 _SEGMENT = r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*"
@@ -36,22 +38,20 @@ def split_extension(rest: str, extensions: Iterable[str]) -> tuple[str, str | No
 class Linker:
     """Maps canonical IRIs to the local paths that serve them, under the app's script root.
 
-    ``{base}id/x`` is shown by ``/doc/x``; every other IRI under the base is served at its own path;
+    Our IRIs are served where the scheme says (``UriScheme.served_at``: ``{base}id/x`` by ``/doc/x``);
     other http(s) IRIs link out; any other scheme (``urn:``, ``javascript:``…) never becomes a link.
     """
 
-    base: str
+    scheme: UriScheme
     root: str = ""
 
     def is_local(self, iri: str) -> bool:
-        return iri.startswith(self.base)
+        return self.scheme.is_local(iri)
 
     def href(self, iri: str) -> str | None:
-        if iri.startswith(self.base):
-            rest = iri[len(self.base) :]
-            if rest.startswith("id/"):
-                return f"{self.root}/doc/{rest[3:]}"
-            return f"{self.root}/{rest}"
+        served = self.scheme.served_at(iri)
+        if served is not None:
+            return self.root + served
         if iri.startswith(("http://", "https://")):
             return iri
         return None

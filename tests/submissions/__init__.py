@@ -1031,7 +1031,7 @@ def mutate(union: Graph, settings: Settings, update: str) -> Graph:
     copy = Graph()
     copy += union
     prologue = f"BASE <{settings.base_uri}>\n" + "".join(
-        f"PREFIX {p}: <{ns}>\n" for p, ns in sparql_prefixes(settings.base_uri).items()
+        f"PREFIX {p}: <{ns}>\n" for p, ns in sparql_prefixes(settings.scheme).items()
     )
     before = set(copy)
     for operation in update.split(THEN):

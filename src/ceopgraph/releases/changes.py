@@ -31,8 +31,9 @@ from rdflib.term import Node
 
 from ceopgraph.bnodes import relabel_triples
 from ceopgraph.labels import label, local_name
-from ceopgraph.namespaces import QB, SCHEMA, SDMX_MEASURE, LocalNamespaces, bind_prefixes
+from ceopgraph.namespaces import QB, SCHEMA, SDMX_MEASURE, bind_prefixes
 from ceopgraph.releases.content import Dropped
+from ceopgraph.urischeme import UriScheme
 
 Triple = tuple[Node, Node, Node]
 
@@ -208,9 +209,9 @@ def label_of(graph: Graph, node: Node) -> str:
 class _Namer:
     """How a diff names predicates and values for people: prefixed names, labels, literals' text."""
 
-    def __init__(self, base: str, *graphs: Graph) -> None:
+    def __init__(self, scheme: UriScheme, *graphs: Graph) -> None:
         self._prefixes = Graph()
-        bind_prefixes(self._prefixes, base)
+        bind_prefixes(self._prefixes, scheme)
         self._graphs = graphs
 
     def predicate(self, node: Node) -> str:
@@ -266,9 +267,9 @@ def counts(subjects: Iterable[SubjectChanges]) -> dict[str, int]:
     return found
 
 
-def members(graph: Graph, base: str) -> dict[str, set[Node]]:
+def members(graph: Graph, scheme: UriScheme) -> dict[str, set[Node]]:
     """The members of each kind a person reviews (``KINDS``) in a content's union."""
-    ns = LocalNamespaces(base)
+    ns = scheme
     return {
         "figures": set(graph.subjects(RDF.type, QB.Observation)),
         "threat_areas": set(graph.subjects(SKOS.inScheme, ns.def_["threat-area"])),
@@ -356,7 +357,7 @@ def _named(names: Sequence[str]) -> str:
 def diff(
     before: Dataset,
     after: Dataset,
-    base: str,
+    scheme: UriScheme,
     against: int,
     changeset_iri: str,
     history: Sequence[tuple[int, Dataset]] = (),
@@ -372,15 +373,15 @@ def diff(
     old_set, new_set = set(old), set(new)
     removed, added = old_set - new_set, new_set - old_set
     changeset = Dataset()
-    bind_prefixes(changeset, base)
+    bind_prefixes(changeset, scheme)
     for name, triples in (("removed", removed), ("added", added)):
         graph = changeset.graph(URIRef(f"{changeset_iri}#{name}"))
         for triple in triples:
             graph.add(triple)
-    namer = _Namer(base, new, old)
+    namer = _Namer(scheme, new, old)
     subjects = grouped(removed, added, namer)
     touched = {s.iri for s in subjects}
-    old_members, new_members = members(old, base), members(new, base)
+    old_members, new_members = members(old, scheme), members(new, scheme)
     things: dict[str, Any] = {}
     for key, _title in LISTED_KINDS:
         was_there, is_there = old_members[key], new_members[key]
@@ -391,7 +392,7 @@ def diff(
         }
     things["graphs"] = graph_changes(before, after)
     warnings = _warnings(old_members, new_members, things["graphs"], old, against)
-    reverted = reverts(history, new_set, base, since) if history else []
+    reverted = reverts(history, new_set, scheme, since) if history else []
     if reverted:
         total = sum(r.statements for r in reverted)
         names = [f"{r.releases()}: {_named([s.label for s in r.subjects])}" for r in reverted]
@@ -426,7 +427,7 @@ def _listed(nodes: Iterable[Node], graph: Graph) -> list[dict[str, str]]:
 
 
 def reverts(
-    history: Sequence[tuple[int, Dataset]], draft: set[Triple], base: str, since: int | None = None
+    history: Sequence[tuple[int, Dataset]], draft: set[Triple], scheme: UriScheme, since: int | None = None
 ) -> list[Revert]:
     """The three-way view: of each release's changes since the draft's base (``history``: base first, the
     current release last), those the current release still has and the draft takes back. ``since``: the
@@ -444,7 +445,7 @@ def reverts(
         undone_removals = (was - now) & restored
         if not undone_additions and not undone_removals:
             continue
-        namer = _Namer(base, current_graph, was_graph)
+        namer = _Namer(scheme, current_graph, was_graph)
         subjects = grouped(undone_additions, undone_removals, namer)
         statements = sum(len(s.changes) for s in subjects)
         found.append(Revert(first, n_after, statements, subjects))

@@ -20,8 +20,9 @@ from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, VOID, XSD
 from rdflib.term import Node
 
 from ceopgraph import paths
-from ceopgraph.build import DATASET_PATH, METADATA_GRAPH, OGL_V3, add_metadata, dataset_iri, graph_iri
-from ceopgraph.namespaces import IANA_MEDIA, SD, LocalNamespaces, bind_prefixes
+from ceopgraph.build import METADATA_GRAPH, OGL_V3, add_metadata
+from ceopgraph.namespaces import IANA_MEDIA, SD, bind_prefixes
+from ceopgraph.urischeme import UriScheme, is_service_path
 
 # DCAT with its version 3 terms (rdflib's closed DCAT namespace predates them).
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
@@ -32,6 +33,8 @@ WITHDRAWN = URIRef("http://purl.org/adms/status/Withdrawn")
 # The graph of a submission's triples that came without one (Turtle, N-Triples, RDF/XML, JSON-LD).
 SUBMITTED_GRAPH = "submitted"
 RELEASES_GRAPH = "releases"
+# The internal graph of the audit records as PROV (exported, never served).
+AUDIT_GRAPH = "audit"
 # Predicates of the whole dataset that ``add_metadata`` and ``version_metadata`` compute.
 _COMPUTED_OF_WHOLE = (
     VOID.uriSpace,
@@ -46,30 +49,18 @@ _COMPUTED_OF_WHOLE = (
 )
 
 
-def release_iri(base: str, n: int) -> URIRef:
-    return URIRef(f"{base}{DATASET_PATH}/release/{n}")
-
-
-def publication_iri(base: str, n: int) -> URIRef:
-    return URIRef(f"{base}{DATASET_PATH}/release/{n}/publication")
-
-
-def release_dump_url(base: str, n: int, name: str) -> URIRef:
-    return URIRef(f"{base}releases/{n}/dumps/{name}")
-
-
-def _computed_subjects(base: str) -> tuple[str, ...]:
+def _computed_subjects(scheme: UriScheme) -> tuple[str, ...]:
     """IRIs whose every triple we compute: distributions, graph descriptions, releases."""
-    return (f"{base}{DATASET_PATH}/distribution/", str(LocalNamespaces(base).graph), f"{base}{DATASET_PATH}/release/")
+    return (str(scheme.distribution("")), str(scheme.graph), str(scheme.release_space))
 
 
-def content_of(dataset: Dataset, base: str) -> Dataset:
+def content_of(dataset: Dataset, scheme: UriScheme) -> Dataset:
     """The dataset without what we compute (see the module's docstring): what a diff compares."""
-    whole = dataset_iri(base)
-    computed = _computed_subjects(base)
-    graphs = LocalNamespaces(base).graph
+    whole = scheme.dataset
+    computed = _computed_subjects(scheme)
+    graphs = scheme.graph
     content = Dataset()
-    bind_prefixes(content, base)
+    bind_prefixes(content, scheme)
     for s, p, o, g in dataset.quads():
         if isinstance(s, URIRef) and str(s).startswith(computed):
             continue
@@ -80,21 +71,6 @@ def content_of(dataset: Dataset, base: str) -> Dataset:
     return content
 
 
-# The service's own resources, as paths under the base: the dataset, and under it its releases, their
-# publication activities and distributions; the graphs' descriptions; the dumps, current and per release;
-# the SPARQL endpoint and its service description; the shapes; the landing page; the drafts' diffs.
-_SERVICE_PATHS = frozenset(("", DATASET_PATH, "sparql", "releases", "def/shapes"))
-_SERVICE_SPACES = (
-    f"{DATASET_PATH}/",
-    "data/graph/",
-    "releases/",
-    "dumps/",
-    "sparql/",
-    "id/service/",
-    "def/shapes/",
-    ".well-known/",
-    "drafts/",
-)
 # The predicates by which the service ties its resources together: a statement of anyone's with one of
 # them pointing at a service resource (``<x> void:inDataset <…/data/ceopgraph>``) is a claim on the
 # service's description, so it is the service's to make too. Other links to our resources stay content
@@ -144,17 +120,17 @@ _ACCESS_POINTS = frozenset(
 )
 
 
-def is_service_resource(node: Node, base: str) -> bool:
-    """Whether ``node`` is one of the service's own resources (``_SERVICE_PATHS``, ``_SERVICE_SPACES``),
+def is_service_resource(node: Node, scheme: UriScheme) -> bool:
+    """Whether ``node`` is one of the service's own resources (``urischeme.is_service_path``),
     however its IRI is spelled: compared as parsed and normalised IRIs (``paths.parse_iri``), so
     ``…/data/%63eopgraph`` and ``…/data/./ceopgraph#x`` are the dataset too."""
     if not isinstance(node, URIRef):
         return False
-    rest = paths.parse_iri(str(node)).relative_path(paths.parse_iri(base))
-    return rest is not None and (rest in _SERVICE_PATHS or rest.startswith(_SERVICE_SPACES))
+    rest = paths.parse_iri(str(node)).relative_path(paths.parse_iri(scheme.base))
+    return rest is not None and is_service_path(rest)
 
 
-def split_service_statements(dataset: Dataset, base: str) -> tuple[Dataset, Dataset]:
+def split_service_statements(dataset: Dataset, scheme: UriScheme) -> tuple[Dataset, Dataset]:
     """(the rest, the service's statements): what is said about a service resource, or links one with a
     predicate of ``_SERVICE_LINKS``, any statement of where data is served (``_ACCESS_POINTS``), and the
     blank nodes such statements alone hold (an ``spdx:checksum [ … ]`` of a dump goes whole, not leaving
@@ -164,7 +140,7 @@ def split_service_statements(dataset: Dataset, base: str) -> tuple[Dataset, Data
 
     def ours(node: Node) -> bool:
         if node not in seen:
-            seen[node] = is_service_resource(node, base)
+            seen[node] = is_service_resource(node, scheme)
         return seen[node]
 
     quads = [(s, p, o, g) for s, p, o, g in dataset.quads()]
@@ -185,8 +161,8 @@ def split_service_statements(dataset: Dataset, base: str) -> tuple[Dataset, Data
                 if isinstance(quads[i][2], BNode):
                     pending.append(quads[i][2])
     rest, service = Dataset(), Dataset()
-    bind_prefixes(rest, base)
-    bind_prefixes(service, base)
+    bind_prefixes(rest, scheme)
+    bind_prefixes(service, scheme)
     graphs: dict[tuple[bool, Node], Graph] = {}  # rdflib makes a graph object at each ``graph()``
     for (s, p, o, g), out in zip(quads, taken, strict=True):
         assert isinstance(g, URIRef)
@@ -244,19 +220,19 @@ class Version:
     notes: str | None = None  # the publisher's release note: what changed since the previous version
 
 
-def version_metadata(base: str, version: Version) -> list[tuple[Node, Node, Node]]:
+def version_metadata(scheme: UriScheme, version: Version) -> list[tuple[Node, Node, Node]]:
     """The release's own DCAT 3 version description and its publication activity (immutable: in its dumps)."""
-    release = release_iri(base, version.n)
-    activity = publication_iri(base, version.n)
+    release = scheme.release(version.n)
+    activity = scheme.publication(version.n)
     issued = Literal(version.issued, datatype=XSD.dateTime, normalize=False)  # as written: ...Z
-    organisation = LocalNamespaces(base).id["organisation/ceopgraph"]
+    organisation = scheme.id["organisation/ceopgraph"]
     triples: list[tuple[Node, Node, Node]] = [
         (release, RDF.type, DCAT.Dataset),
         (release, RDF.type, VOID.Dataset),
         (release, RDFS.label, Literal(f"Release {version.n} of the dataset", lang="en")),
         (release, DCAT.version, Literal(str(version.n))),
         (release, DCTERMS.issued, issued),
-        (release, DCAT.isVersionOf, dataset_iri(base)),
+        (release, DCAT.isVersionOf, scheme.dataset),
         (release, DCTERMS.publisher, organisation),
         (release, DCTERMS.license, OGL_V3),
         (release, PROV.wasGeneratedBy, activity),
@@ -266,23 +242,23 @@ def version_metadata(base: str, version: Version) -> list[tuple[Node, Node, Node
         (activity, PROV.wasAssociatedWith, organisation),
     ]
     if version.previous is not None:
-        triples.append((release, DCAT.previousVersion, release_iri(base, version.previous)))
+        triples.append((release, DCAT.previousVersion, scheme.release(version.previous)))
     if version.notes:  # DCAT 3's term for a version's notes (its section on versioning)
         triples.append((release, ADMS_VERSION_NOTES, Literal(version.notes, lang="en")))
     return triples
 
 
-def release_dataset(content: Dataset, base: str, version: Version) -> Dataset:
+def release_dataset(content: Dataset, scheme: UriScheme, version: Version) -> Dataset:
     """A release: the content, its version metadata, then the computed VoID/DCAT (counts include both)."""
     release = Dataset(default_union=True)
-    bind_prefixes(release, base)
+    bind_prefixes(release, scheme)
     for s, p, o, g in content.quads():
         assert isinstance(g, URIRef)
         release.graph(g).add((s, p, o))
-    meta = release.graph(graph_iri(base, METADATA_GRAPH))
-    for triple in version_metadata(base, version):
+    meta = release.graph(scheme.graph_iri(METADATA_GRAPH))
+    for triple in version_metadata(scheme, version):
         meta.add(triple)
-    add_metadata(release, base)
+    add_metadata(release, scheme)
     return release
 
 
@@ -296,21 +272,21 @@ class ListedRelease:
     withdrawn_note: str | None = None
 
 
-def releases_graph(base: str, listed: Iterable[ListedRelease], current: int) -> Graph:
+def releases_graph(scheme: UriScheme, listed: Iterable[ListedRelease], current: int) -> Graph:
     """The live description of the series, served beside the current release (never in a release's
     dumps, since it changes): every version, the current one, withdrawals, each release's dumps."""
     graph = Graph()
-    bind_prefixes(graph, base)
-    whole = dataset_iri(base)
+    bind_prefixes(graph, scheme)
+    whole = scheme.dataset
     for item in listed:
         n = item.version.n
-        release = release_iri(base, n)
-        for triple in version_metadata(base, item.version):
+        release = scheme.release(n)
+        for triple in version_metadata(scheme, item.version):
             graph.add(triple)
         graph.add((whole, DCAT.hasVersion, release))
         for name, media_type, sha256 in item.dumps:
-            distribution = URIRef(f"{release}/distribution/{name.rsplit('.', 1)[-1]}")
-            url = release_dump_url(base, n, name)
+            distribution = scheme.release_distribution(n, name.rsplit(".", 1)[-1])
+            url = scheme.release_dump(n, name)
             graph.add((release, DCAT.distribution, distribution))
             graph.add((distribution, RDF.type, DCAT.Distribution))
             graph.add((distribution, DCAT.downloadURL, url))
@@ -324,6 +300,6 @@ def releases_graph(base: str, listed: Iterable[ListedRelease], current: int) -> 
             note = f"Withdrawn on {item.withdrawn}" + (f": {item.withdrawn_note}" if item.withdrawn_note else "")
             graph.add((release, SKOS.editorialNote, Literal(note, lang="en")))
     if current:
-        graph.add((whole, DCAT.hasCurrentVersion, release_iri(base, current)))
+        graph.add((whole, DCAT.hasCurrentVersion, scheme.release(current)))
         graph.add((whole, DCAT.version, Literal(str(current))))
     return graph

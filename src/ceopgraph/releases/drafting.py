@@ -26,11 +26,12 @@ from rdflib import Dataset, Graph, URIRef
 
 from ceopgraph import paths, rdfio
 from ceopgraph.bnodes import IndistinguishableBlankNodes, relabel_dataset
-from ceopgraph.build import DUMP_STEM, graph_iri, serialise_dump, union_graph
+from ceopgraph.build import serialise_dump, union_graph
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS
 from ceopgraph.rdfio import UnreadableRdf, format_for_name
 from ceopgraph.releases.changes import MAX_RELEASES_APART, Diff, diff, union_of
 from ceopgraph.releases.content import (
+    AUDIT_GRAPH,
     RELEASES_GRAPH,
     SUBMITTED_GRAPH,
     Version,
@@ -41,6 +42,7 @@ from ceopgraph.releases.content import (
     split_service_statements,
 )
 from ceopgraph.releases.registry import now
+from ceopgraph.urischeme import DUMP_STEM, UriScheme
 from ceopgraph.validation.engine import validate_graph
 from ceopgraph.validation.report import Report
 from ceopgraph.validation.service import (
@@ -97,26 +99,26 @@ class Rendered:
     dumps: dict[str, bytes]
 
 
-def read_content(path: Path | None, base: str) -> Dataset:
+def read_content(path: Path | None, scheme: UriScheme) -> Dataset:
     """The content of a release from its N-Quads dump (ours), or nothing before the first release."""
-    return read_release(path, base)[1]
+    return read_release(path, scheme)[1]
 
 
-def read_release(path: Path | None, base: str) -> tuple[Dataset, Dataset]:
+def read_release(path: Path | None, scheme: UriScheme) -> tuple[Dataset, Dataset]:
     """A release as published (its N-Quads dump) and its content; nothing before the first release. A
     worker compares many drafts with one release: it is parsed once per file as it is on disk (read
     only; a release number that a crash left unused and a later publish took is another file)."""
     if path is None:
         return Dataset(), Dataset()
     found = path.stat()
-    return _release_file(str(path), found.st_mtime_ns, found.st_size, base)
+    return _release_file(str(path), found.st_mtime_ns, found.st_size, scheme)
 
 
 @lru_cache(maxsize=2)
-def _release_file(path: str, _mtime_ns: int, _size: int, base: str) -> tuple[Dataset, Dataset]:
+def _release_file(path: str, _mtime_ns: int, _size: int, scheme: UriScheme) -> tuple[Dataset, Dataset]:
     data = Path(path).read_bytes()  # ours, written by a publish (a bounded read would reserve the whole limit)
-    published = rdfio.parse_dataset(data, NQUADS, path, OWN_FILE_LIMIT, base, draft_graph_name(base))
-    return published, content_of(published, base)
+    published = rdfio.parse_dataset(data, NQUADS, path, OWN_FILE_LIMIT, scheme.base, draft_graph_name(scheme))
+    return published, content_of(published, scheme)
 
 
 # How many of the latest releases a draft that names no base is compared with, to find the one it was made from.
@@ -131,13 +133,13 @@ class ReleaseFile:
     path: str
 
 
-def best_match(content: Dataset, candidates: tuple[ReleaseFile, ...], base: str) -> ReleaseFile | None:
+def best_match(content: Dataset, candidates: tuple[ReleaseFile, ...], scheme: UriScheme) -> ReleaseFile | None:
     """The release whose content shares the largest part of its statements with the draft's (Jaccard
     similarity of the two sets; the newest on a tie); None without candidates."""
     mine = set(union_of(content))
     best: tuple[float, int, ReleaseFile] | None = None
     for candidate in candidates:
-        theirs = set(union_of(read_content(Path(candidate.path), base)))
+        theirs = set(union_of(read_content(Path(candidate.path), scheme)))
         score = len(mine & theirs) / max(len(mine | theirs), 1)
         if best is None or (score, candidate.n) > best[:2]:
             best = (score, candidate.n, candidate)
@@ -168,10 +170,10 @@ def prepare(
     ``lineage``: the releases in force up to the current one, oldest first; ``made_from``: the release the
     draft was made from, else the one of the last ``MAX_CANDIDATES`` of the lineage it matches best
     (``best_match``). The diff shows what the draft reverts of the releases between the two."""
-    base = config.base_uri
+    scheme = config.scheme
     fmt = format_for_name(submission.format_name)
     if stored:
-        parsed = _stored_content(submission.data, base, submission.source, config.max_bytes)
+        parsed = _stored_content(submission.data, scheme, submission.source, config.max_bytes)
     else:
         try:
             parsed = rdfio.parse_dataset(
@@ -179,8 +181,8 @@ def prepare(
                 fmt,
                 submission.source,
                 config.max_bytes,
-                base,
-                draft_graph_name(base),
+                scheme.base,
+                draft_graph_name(scheme),
                 PARSED_BOUND * max_stored_bytes,
             )
         except rdfio.ExpandsTooFar as exc:  # counted while parsing: refused before it is all in memory
@@ -189,30 +191,30 @@ def prepare(
                 f"(every IRI written out in full), {PARSED_BOUND} times the {max_stored_bytes:,} bytes a draft may "
                 "take once stored; use shorter IRIs, or submit less"
             ) from exc
-    _refuse_foreign_graphs(parsed, base, submission.source)
-    published, current_content = read_release(current, base)
+    _refuse_foreign_graphs(parsed, scheme, submission.source)
+    published, current_content = read_release(current, scheme)
     # What the draft says of the service's resources is not the draft's to say: taken out, listed in the
     # diff. The service's own description (the dataset's title, its endpoint…) comes from the release before.
-    submitted, taken_out = split_service_statements(parsed, base)
+    submitted, taken_out = split_service_statements(parsed, scheme)
     try:
-        content = relabel_dataset(merged(submitted, split_service_statements(current_content, base)[1]))
+        content = relabel_dataset(merged(submitted, split_service_statements(current_content, scheme)[1]))
     except IndistinguishableBlankNodes as exc:
         raise UnreadableRdf(f"{submission.source}: {exc}", submission.source) from exc
     encoded = rdfio.serialise(content, NQUADS)
     if len(encoded) > max_stored_bytes:
         raise DraftTooLarge(_too_large(submission.source, len(encoded), max_stored_bytes))
-    would_be = release_dataset(content, base, Version(base_release + 1, now(), base_release or None))
+    would_be = release_dataset(content, scheme, Version(base_release + 1, now(), base_release or None))
     report = validate_graph(union_graph(would_be), shapes)
-    origin = made_from or best_match(content, lineage[-MAX_CANDIDATES:], base) or ReleaseFile(base_release, "")
+    origin = made_from or best_match(content, lineage[-MAX_CANDIDATES:], scheme) or ReleaseFile(base_release, "")
     since = [r for r in lineage if r.n > origin.n]
     history = []
     if origin.n != base_release and since and since[-1].n == base_release:
         kept = since[-MAX_RELEASES_APART:]
-        history = [(r.n, read_content(Path(r.path), base)) for r in (origin, *kept[:-1])] + [
+        history = [(r.n, read_content(Path(r.path), scheme)) for r in (origin, *kept[:-1])] + [
             (base_release, current_content)
         ]
     changes, changeset = diff(
-        current_content, content, base, base_release, changeset_iri, history, since[0].n if history else None
+        current_content, content, scheme, base_release, changeset_iri, history, since[0].n if history else None
     )
     changes = replace(changes, made_from=origin.n)
     changes = replace(changes, dropped=dropped_statements(taken_out, published, would_be))
@@ -256,14 +258,14 @@ _STORED_KEPT = 2
 _stored: dict[str, Dataset] = {}
 
 
-def _stored_content(data: bytes, base: str, source: str, max_bytes: int) -> Dataset:
+def _stored_content(data: bytes, scheme: UriScheme, source: str, max_bytes: int) -> Dataset:
     """A stored draft's N-Quads (ours, canonical), parsed once per content in this process: keyed by their
     sha256, so equal bytes (the draft as refreshed, then as published) share one parse, and other bytes
     (a replaced draft, another draft) never do. The dataset returned is shared: callers only read it."""
     key = hashlib.sha256(data).hexdigest()
     found = _stored.pop(key, None)
     if found is None:
-        found = rdfio.parse_dataset(data, NQUADS, source, max_bytes, base, draft_graph_name(base))
+        found = rdfio.parse_dataset(data, NQUADS, source, max_bytes, scheme.base, draft_graph_name(scheme))
     _stored[key] = found  # the most recently used last
     while len(_stored) > _STORED_KEPT:
         del _stored[next(iter(_stored))]
@@ -271,22 +273,22 @@ def _stored_content(data: bytes, base: str, source: str, max_bytes: int) -> Data
 
 
 # Graphs the service makes itself, which no draft may bring: the live list of releases, the audit.
-RESERVED_GRAPHS = (RELEASES_GRAPH, "audit")
+RESERVED_GRAPHS = (RELEASES_GRAPH, AUDIT_GRAPH)
 
 
-def _refuse_foreign_graphs(parsed: Dataset, base: str, source: str) -> None:
+def _refuse_foreign_graphs(parsed: Dataset, scheme: UriScheme, source: str) -> None:
     """A release's graphs are ours, and only those our scheme makes: ``{base}data/graph/NAME``, NAME one
-    segment (``paths.valid_segment``), spelled as ``build.graph_iri`` spells it, and not a graph the
+    segment (``paths.valid_segment``), spelled as ``UriScheme.graph_iri`` spells it, and not a graph the
     service makes itself. The name is parsed and normalised first (``paths.parse_iri``), so a look-alike
     of a reserved graph (``…/graph/%72eleases``, ``…/graph/./releases``, ``…/graph/releases#x``,
     ``…/graph/audit/x``) is named for what it is, and no two spellings of one graph go through."""
     for graph in parsed.graphs():
         if len(graph):
-            _check_graph_name(str(graph.identifier), base, source)
+            _check_graph_name(str(graph.identifier), scheme, source)
 
 
-def _check_graph_name(name: str, base: str, source: str) -> None:
-    ours = str(graph_iri(base, ""))
+def _check_graph_name(name: str, scheme: UriScheme, source: str) -> None:
+    ours = str(scheme.graph)
     shown = name if len(name) <= 200 else name[:200] + "…"
     parsed = paths.parse_iri(name)
     rest = parsed.relative_path(paths.parse_iri(ours))
@@ -304,18 +306,18 @@ def _check_graph_name(name: str, base: str, source: str) -> None:
             "one segment of letters, digits and '-', '_', '~', '.' (not first), without '?' or '#'",
             source,
         )
-    canonical = str(graph_iri(base, rest))
+    canonical = str(scheme.graph_iri(rest))
     if name != canonical:
         raise UnreadableRdf(
             f"{source}: graph <{shown}> is <{canonical}> spelled otherwise; write it as <{canonical}>", source
         )
 
 
-def render(content: bytes, base: str, version: Version) -> dict[str, bytes]:
+def render(content: bytes, scheme: UriScheme, version: Version) -> dict[str, bytes]:
     """The six dumps of a release: its content (stored N-Quads), version metadata and computed VoID/DCAT."""
-    parsed = _stored_content(content, base, "the draft", OWN_FILE_LIMIT)
-    release = relabel_dataset(release_dataset(content_of(parsed, base), base, version))
-    return {f"{DUMP_STEM}.{fmt.extension}": serialise_dump(release, fmt, base) for fmt in RDF_FORMATS}
+    parsed = _stored_content(content, scheme, "the draft", OWN_FILE_LIMIT)
+    release = relabel_dataset(release_dataset(content_of(parsed, scheme), scheme, version))
+    return {f"{DUMP_STEM}.{fmt.extension}": serialise_dump(release, fmt, scheme) for fmt in RDF_FORMATS}
 
 
 @dataclass(frozen=True)
@@ -363,13 +365,9 @@ class RenderJob:
     version: Version
 
     def run(self, config: ValidatorConfig, shapes: Graph) -> Rendered:
-        return Rendered(render(self.content, config.base_uri, self.version))
+        return Rendered(render(self.content, config.scheme, self.version))
 
 
-def changeset_iri(base: str, draft_id: str) -> str:
-    return f"{base}drafts/{draft_id}/diff"
-
-
-def draft_graph_name(base: str) -> URIRef:
+def draft_graph_name(scheme: UriScheme) -> URIRef:
     """Where a submission's triples without a graph go."""
-    return graph_iri(base, SUBMITTED_GRAPH)
+    return scheme.graph_iri(SUBMITTED_GRAPH)

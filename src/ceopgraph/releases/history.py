@@ -26,6 +26,7 @@ from rdflib.term import Node, URIRef
 
 from ceopgraph.releases.drafting import read_release
 from ceopgraph.releases.registry import Release
+from ceopgraph.urischeme import UriScheme
 from ceopgraph.validation.service import ValidatorConfig
 
 # The notices a page shows at most (the newest): a resource corrected in every release stays readable.
@@ -46,15 +47,15 @@ class SubjectsJob:
     dump: str  # the release's N-Quads dump
 
     def run(self, config: ValidatorConfig, shapes: Graph) -> Subjects:
-        return subjects_of(Path(self.dump), config.base_uri)
+        return subjects_of(Path(self.dump), config.scheme)
 
 
-def subjects_of(dump: Path, base: str) -> Subjects:
+def subjects_of(dump: Path, scheme: UriScheme) -> Subjects:
     """The subjects of a release's content in our URI space and a digest of each one's statements (graph
     included), so that two releases can be compared subject by subject without holding their data."""
     statements: dict[str, list[str]] = {}
-    for s, p, o, g in read_release(dump, base)[1].quads():
-        if isinstance(s, URIRef) and s.startswith(base):
+    for s, p, o, g in read_release(dump, scheme)[1].quads():
+        if isinstance(s, URIRef) and scheme.is_local(s):
             statements.setdefault(str(s), []).append(" ".join(_n3(term) for term in (p, o, g)))
     return Subjects(
         {iri: hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest() for iri, lines in statements.items()}

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from rdflib import Dataset
 
-from ceopgraph.namespaces import LocalNamespaces
 from ceopgraph.publish import PublishError, PublishReport, Target, publish
 from ceopgraph.releases.service import Releases
 
@@ -46,7 +45,7 @@ def push_current(releases: Releases, target: Target) -> tuple[int, PublishReport
         fcntl.flock(lock, fcntl.LOCK_EX)
         current, dataset = current_dataset(releases)
         try:
-            report = publish(dataset, target, str(LocalNamespaces(releases.base).graph))
+            report = publish(dataset, target, str(releases.scheme.graph))
         except PublishError as exc:
             raise StoreNotUpdated(
                 f"release {current} is current here, but the store could not be updated ({exc}); "

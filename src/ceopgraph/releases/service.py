@@ -36,7 +36,6 @@ from typing import IO
 from rdflib import Dataset
 
 from ceopgraph import rdfio
-from ceopgraph.build import DUMP_STEM, graph_iri
 from ceopgraph.config import Settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION
 from ceopgraph.releases import drafting
@@ -46,6 +45,7 @@ from ceopgraph.releases.drafting import Prepared, PrepareJob, ReleaseFile, Rende
 from ceopgraph.releases.history import Gone, History, Notice, Subjects, SubjectsJob
 from ceopgraph.releases.registry import RELEASE_NUMBERS, Conflict, Draft, DraftSummary, Registry, Release, Token, now
 from ceopgraph.releases.tokens import SessionBook, TokenBook
+from ceopgraph.urischeme import DUMP_STEM, UriScheme
 from ceopgraph.validation.service import JobRunner, Submission
 
 RELEASES_FOLDER = "releases"
@@ -141,7 +141,7 @@ class Releases:
     def __init__(
         self,
         folder: Path,
-        base: str,
+        scheme: UriScheme,
         registry: Registry,
         run: JobRunner | None = None,
         limits: Limits = Limits(),
@@ -154,7 +154,7 @@ class Releases:
         push: ``releases.remote``); what it raises reaches the caller, the change committed. Built by
         ``ceopgraph.compose.open_releases``."""
         self.folder = folder
-        self.base = base
+        self.scheme = scheme
         self.registry = registry
         self.tokens = TokenBook(self.registry)
         self.sessions = SessionBook(self.registry)
@@ -196,10 +196,10 @@ class Releases:
             FORMATS_BY_EXTENSION["trig"],
             str(built_trig),
             drafting.OWN_FILE_LIMIT,
-            self.base,
-            drafting.draft_graph_name(self.base),
+            self.scheme.base,
+            drafting.draft_graph_name(self.scheme),
         )
-        content = content_of(parsed, self.base)
+        content = content_of(parsed, self.scheme)
         return rdfio.serialise(content, drafting.NQUADS), len(set(content.quads()))
 
     def ensure_first_release(self, built_trig: Path) -> Release | None:
@@ -216,7 +216,7 @@ class Releases:
         """Whether the current release holds the built dataset's content (a changed build is not served
         until it is published as a draft)."""
         current, _ = self.registry.state()
-        served = drafting.read_content(Path(self._content_path(current) or ""), self.base) if current else None
+        served = drafting.read_content(Path(self._content_path(current) or ""), self.scheme) if current else None
         return served is not None and rdfio.serialise(served, drafting.NQUADS) == self._built_content(built_trig)[0]
 
     # Drafts ------------------------------------------------------------------------------------------
@@ -228,7 +228,7 @@ class Releases:
         what was uploaded, so not held to the upload limit). ``made_from``: the release the draft was made
         from (UnknownBase if there is none such), else the worker finds the one it matches best."""
         current, _ = self.registry.state()
-        changeset = drafting.changeset_iri(self.base, draft_id)
+        changeset = self.scheme.changeset(draft_id)
         known = {r.n: r for r in self.registry.releases()}
         if made_from is not None and made_from not in known:
             latest = max(known, default=0)
@@ -548,9 +548,9 @@ class Releases:
             raise Unavailable("there is no release yet")
         live = self.folder / LIVE_FOLDER / f"releases-{generation}.trig"
         if not live.exists():
-            graph = releases_graph(self.base, [listed(r) for r in releases], current)
+            graph = releases_graph(self.scheme, [listed(r) for r in releases], current)
             held = Dataset()
-            named = held.graph(graph_iri(self.base, RELEASES_GRAPH))
+            named = held.graph(self.scheme.graph_iri(RELEASES_GRAPH))
             for triple in graph:
                 named.add(triple)
             _write_atomically(live, rdfio.serialise(held, FORMATS_BY_EXTENSION["trig"]))

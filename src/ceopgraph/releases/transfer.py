@@ -17,14 +17,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from rdflib import Dataset, Literal, URIRef
+from rdflib import Dataset, Literal
 from rdflib.namespace import PROV, RDF, RDFS, XSD
 
 from ceopgraph import rdfio
 from ceopgraph.conneg import FORMATS_BY_NAME
 from ceopgraph.namespaces import bind_prefixes, prefix_map
+from ceopgraph.releases.content import AUDIT_GRAPH
 from ceopgraph.releases.registry import AuditRecord
 from ceopgraph.releases.service import RELEASES_FOLDER, Releases
+from ceopgraph.urischeme import UriScheme
 
 MANIFEST = "registry.json"
 FORMAT_VERSION = 1
@@ -55,11 +57,11 @@ def export(releases: Releases, folder: Path) -> dict[str, int]:
     for release in registry.releases():
         shutil.copytree(releases.release_folder(release.n), folder / RELEASES_FOLDER / str(release.n))
     meta = {key: value for key, value in registry.meta().items() if key in ("current", "generation")}
-    manifest = {"format": FORMAT_VERSION, "base_uri": releases.base, "meta": meta, "tables": tables}
+    manifest = {"format": FORMAT_VERSION, "base_uri": releases.scheme.base, "meta": meta, "tables": tables}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
     (folder / "audit.trig").write_bytes(
         rdfio.serialise(
-            audit_graph(registry.audit_records(), releases.base), FORMATS_BY_NAME["trig"], prefix_map(releases.base)
+            audit_graph(registry.audit_records(), releases.scheme), FORMATS_BY_NAME["trig"], prefix_map(releases.scheme)
         )
     )
     return {table: len(rows) for table, rows in tables.items()}
@@ -76,9 +78,9 @@ def import_(releases: Releases, folder: Path) -> dict[str, int]:
         raise TransferError(f"{folder / MANIFEST}: {exc}") from exc
     if manifest.get("format") != FORMAT_VERSION:
         raise TransferError(f"{folder / MANIFEST}: not an export of format {FORMAT_VERSION}")
-    if manifest.get("base_uri") != releases.base:
+    if manifest.get("base_uri") != releases.scheme.base:
         raise TransferError(
-            f"the export is of base URI {manifest.get('base_uri')!r}, this data directory's is {releases.base!r}"
+            f"the export is of base URI {manifest.get('base_uri')!r}, this data directory's is {releases.scheme.base!r}"
         )
     tables: dict[str, list[list[Any]]] = manifest["tables"]
     for row in tables.get("drafts", []):
@@ -126,14 +128,14 @@ def _inside(folder: Path, name: str) -> Path:
     return path
 
 
-def audit_graph(records: list[AuditRecord], base: str) -> Dataset:
+def audit_graph(records: list[AuditRecord], scheme: UriScheme) -> Dataset:
     """The audit records as PROV-O activities, in the internal graph ``{base}data/graph/audit`` (never served)."""
     dataset = Dataset()
-    bind_prefixes(dataset, base)
-    graph = dataset.graph(URIRef(f"{base}data/graph/audit"))
+    bind_prefixes(dataset, scheme)
+    graph = dataset.graph(scheme.graph_iri(AUDIT_GRAPH))
     for record in records:
-        activity = URIRef(f"{base}audit/{record.id}")
-        agent = URIRef(f"{base}audit/agent/{record.agent}")
+        activity = scheme.audit_activity(record.id)
+        agent = scheme.audit_agent(record.agent)
         graph.add((activity, RDF.type, PROV.Activity))
         graph.add((activity, RDFS.label, Literal(f"{record.action} {record.target}: {record.outcome}")))
         graph.add((activity, PROV.startedAtTime, Literal(record.at, datatype=XSD.dateTime, normalize=False)))

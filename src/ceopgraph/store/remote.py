@@ -33,7 +33,6 @@ from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 from ceopgraph import rdfio
 from ceopgraph.config import Settings
 from ceopgraph.conneg import FORMATS_BY_NAME, rdf_format_for_media_type
-from ceopgraph.namespaces import LocalNamespaces
 from ceopgraph.querydataset import DatasetSelection
 from ceopgraph.sparqltext import Bindings, Template, sparql_string, template
 from ceopgraph.store.client import USER_AGENT, Credentials, configure, raise_failure, store_message
@@ -109,7 +108,7 @@ class RemoteStore:
         url = endpoint or settings.endpoint
         if not url:
             raise ValueError("no SPARQL endpoint configured (--endpoint or CEOPGRAPH_ENDPOINT)")
-        prefix = str(LocalNamespaces(settings.base_uri).graph)
+        prefix = str(settings.scheme.graph)
         return cls(url, prefix, timeout_s=settings.query_timeout_s)
 
     # Requests -------------------------------------------------------------------------------------

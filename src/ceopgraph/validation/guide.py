@@ -8,12 +8,12 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS
 from rdflib.term import Node
 
-from ceopgraph.build import graph_iri
 from ceopgraph.conneg import FORMATS_BY_NAME
 from ceopgraph.labels import REPORT_LABEL_PROPERTIES, label, local_name
 from ceopgraph.namespaces import SH, prefix_map
 from ceopgraph.rdfio import serialise
 from ceopgraph.store.protocol import Store
+from ceopgraph.urischeme import UriScheme
 from ceopgraph.validation.report import severity_name, text_value
 
 
@@ -202,9 +202,9 @@ def _property_rule(shapes: Graph, member: Node, default_severity: str) -> GuideR
 EXAMPLE_GRAPHS = ("figures", "structure", "vocabulary", "provenance", "organisations")
 
 
-def example_submission(store: Store, base: str) -> bytes:
+def example_submission(store: Store, scheme: UriScheme) -> bytes:
     """A complete, valid submission to start from, read from the store (so it is the published data)."""
     graph = Graph()
     for name in EXAMPLE_GRAPHS:
-        graph += store.graph_triples(graph_iri(base, name))
-    return serialise(graph, FORMATS_BY_NAME["turtle"], prefix_map(base))
+        graph += store.graph_triples(scheme.graph_iri(name))
+    return serialise(graph, FORMATS_BY_NAME["turtle"], prefix_map(scheme))

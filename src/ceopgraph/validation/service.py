@@ -18,6 +18,7 @@ from rdflib import Graph
 from ceopgraph.processes import pool
 from ceopgraph.processes.pool import WorkerPool, serve_jobs
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, parse_rdf
+from ceopgraph.urischeme import UriScheme
 from ceopgraph.validation.engine import validate_graph
 from ceopgraph.validation.report import Report, Result
 from ceopgraph.validation.shapes import load_shapes
@@ -72,6 +73,10 @@ class ValidatorConfig:
     base_uri: str
     max_bytes: int
 
+    @property
+    def scheme(self) -> UriScheme:
+        return UriScheme(self.base_uri)
+
 
 def validate_submission(submission: Submission, shapes: Graph, config: ValidatorConfig) -> Report:
     """The command line's path for bytes: the safe parser (``rdfio``), then our shapes only."""
@@ -91,7 +96,7 @@ def validation_worker_main(fd: int) -> None:
 
 
 def _worker_setup(config: ValidatorConfig) -> tuple[ValidatorConfig, Graph]:
-    return config, load_shapes(Path(config.shapes_dir), config.base_uri)
+    return config, load_shapes(Path(config.shapes_dir), config.scheme)
 
 
 class Refusal(ABC):

@@ -10,11 +10,10 @@ from rdflib.namespace import XSD
 from ceopgraph.bnodes import relabel_graph
 from ceopgraph.labels import local_name
 from ceopgraph.namespaces import SH, bind_prefixes, prefix_map
+from ceopgraph.urischeme import UriScheme
 
-SHAPES_NODE_PATH = "def/shapes"
 
-
-def load_shapes(shapes_dir: Path, base_uri: str) -> Graph:
+def load_shapes(shapes_dir: Path, scheme: UriScheme) -> Graph:
     """Parse every ``*.ttl`` under ``shapes_dir`` with IRIs resolved against the base URI.
 
     SHACL-SPARQL prefix declarations (SHACL section 5.2.1) are literals, which Turtle cannot make
@@ -24,10 +23,10 @@ def load_shapes(shapes_dir: Path, base_uri: str) -> Graph:
     """
     shapes = Graph()
     for path in sorted(shapes_dir.glob("*.ttl")):
-        shapes.parse(path, format="turtle", publicID=base_uri)
-    bind_prefixes(shapes, base_uri)
-    declarations = URIRef(base_uri + SHAPES_NODE_PATH)
-    for prefix, namespace in sparql_prefixes(base_uri).items():
+        shapes.parse(path, format="turtle", publicID=scheme.base)
+    bind_prefixes(shapes, scheme)
+    declarations = scheme.shapes
+    for prefix, namespace in sparql_prefixes(scheme).items():
         declaration = URIRef(f"{declarations}/prefix/{prefix}")
         shapes.add((declarations, SH.declare, declaration))
         shapes.add((declaration, SH.prefix, Literal(prefix)))
@@ -36,14 +35,14 @@ def load_shapes(shapes_dir: Path, base_uri: str) -> Graph:
     return relabel_graph(shapes)  # the rest (lists, paths): stable labels, for the shape pages' ETags
 
 
-def sparql_prefixes(base_uri: str) -> dict[str, str]:
+def sparql_prefixes(scheme: UriScheme) -> dict[str, str]:
     """The prefixes SHACL-SPARQL queries may use: every serialisation prefix, plus the code lists the
     consistency checks name (their codes hold "/" after the base, which prefixed names cannot)."""
     return {
-        **prefix_map(base_uri),
-        "base": base_uri,
-        "precision": base_uri + "def/precision/",
-        "figure-status": base_uri + "def/figure-status/",
+        **prefix_map(scheme),
+        "base": scheme.base,
+        "precision": str(scheme.def_["precision/"]),
+        "figure-status": str(scheme.def_["figure-status/"]),
     }
 
 

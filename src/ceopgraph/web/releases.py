@@ -28,10 +28,9 @@ from flask import (
 )
 
 from ceopgraph import paths, rdfio
-from ceopgraph.build import DUMP_STEM
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, negotiate, rdf_format_for_media_type
 from ceopgraph.releases.changes import KIND_TITLES
-from ceopgraph.releases.content import release_iri, releases_graph
+from ceopgraph.releases.content import releases_graph
 from ceopgraph.releases.registry import Draft, DraftSummary, Release, Token
 from ceopgraph.releases.service import (
     DraftInvalid,
@@ -47,6 +46,7 @@ from ceopgraph.releases.service import (
 )
 from ceopgraph.releases.tokens import FailureBudget, InvalidToken, same_secret
 from ceopgraph.store.protocol import Store
+from ceopgraph.urischeme import DUMP_STEM
 from ceopgraph.web import requeststate, resources
 from ceopgraph.web.pages.index import SubjectIndex
 from ceopgraph.web.resources import View
@@ -404,7 +404,7 @@ def _draft_page(actor: Token, found: Draft) -> Response:
 def _report_links(found: Draft) -> dict[str, Any]:
     """Where a draft's report links: its focus nodes into the draft's own preview (they are not published),
     its rules to the guide's entry for them."""
-    preview = paths.Linker(current().settings.base_uri, f"{request.script_root}/drafts/{found.id}/view")
+    preview = paths.Linker(current().settings.scheme, f"{request.script_root}/drafts/{found.id}/view")
     return {"preview": preview, "guide_link": guide_link}
 
 
@@ -540,11 +540,11 @@ def publish(draft_id: str) -> Response:
 
 
 def _release_json(release: Release) -> dict[str, Any]:
-    base = current().settings.base_uri
+    scheme = current().settings.scheme
     root = request.script_root
     return {
         "release": release.n,
-        "iri": str(release_iri(base, release.n)),
+        "iri": str(scheme.release(release.n)),
         "issued": release.issued,
         "previous": release.previous,
         "triples": release.triples,
@@ -570,7 +570,7 @@ def releases_list() -> Response:
         return _answer({"current": current_n, "releases": [_release_json(r) for r in every]})
     fmt = rdf_format_for_media_type(chosen) if chosen else None
     if fmt is not None:
-        graph = releases_graph(current().settings.base_uri, [listed(r) for r in every], current_n)
+        graph = releases_graph(current().settings.scheme, [listed(r) for r in every], current_n)
         return Response(rdfio.serialise(graph, fmt), mimetype=fmt.media_type, headers=NO_STORE)
     if chosen is None:
         return _answer({"error": "no acceptable format; offered: " + ", ".join(offered)}, status=406)
@@ -593,7 +593,7 @@ def release_page(n: int) -> Response:
         return _answer(_release_json(found))
     fmt = rdf_format_for_media_type(chosen) if chosen else None
     if fmt is not None:
-        graph = releases_graph(current().settings.base_uri, [listed(found)], 0)
+        graph = releases_graph(current().settings.scheme, [listed(found)], 0)
         return Response(rdfio.serialise(graph, fmt), mimetype=fmt.media_type, headers=NO_STORE)
     if chosen is None:
         return _answer({"error": "no acceptable format; offered: " + ", ".join(offered)}, status=406)
@@ -603,7 +603,7 @@ def release_page(n: int) -> Response:
         release=found,
         current=current_n,
         successor=later[0] if later else None,
-        iri=release_iri(current().settings.base_uri, n),
+        iri=current().settings.scheme.release(n),
         formats=RDF_FORMATS,
     )
 

@@ -24,12 +24,12 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, PROV, RDFS, VOID, XSD
 
 from ceopgraph import describe, paths
-from ceopgraph.build import DUMP_STEM, METADATA_GRAPH, dataset_iri, graph_iri
+from ceopgraph.build import METADATA_GRAPH
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, RdfFormat, negotiate, rdf_format_for_media_type
 from ceopgraph.rdfio import light_graph
-from ceopgraph.releases.content import publication_iri, release_dump_url, release_iri
 from ceopgraph.releases.history import Gone
 from ceopgraph.store.protocol import Store
+from ceopgraph.urischeme import DUMP_STEM, UriScheme
 from ceopgraph.web import caching, requeststate
 from ceopgraph.web.admission import AdmittedStore
 from ceopgraph.web.pages import notfound, resource
@@ -139,11 +139,11 @@ def home() -> Response:
 
 def _home_page() -> Response:
     view = _view()
-    base = current().settings.base_uri
+    scheme = current().settings.scheme
 
     def render() -> Response:
-        linker = paths.Linker(base, view.root)
-        page = home_page(view.store, base, linker, URIRef(dataset_iri(base)))
+        linker = paths.Linker(scheme, view.root)
+        page = home_page(view.store, scheme, linker)
         html = render_template("home.html", home=page, cuts=_cut_links(view, page.cuts))
         return Response(html, mimetype=HTML)
 
@@ -153,16 +153,16 @@ def _home_page() -> Response:
 @blueprint.get("/.well-known/void")
 def void() -> Response:
     """The VoID/DCAT description (RFC 8615 well-known URI registered by VoID, section 7.2)."""
-    base = current().settings.base_uri
-    whole = dataset_iri(base)
-    target = Target(whole, request.script_root + "/" + whole[len(base) :], None)
-    return _answer(target, graph=_void_graph(base, whole))
+    scheme = current().settings.scheme
+    whole = scheme.dataset
+    target = Target(whole, request.script_root + (scheme.served_at(whole) or ""), None)
+    return _answer(target, graph=_void_graph(scheme, whole))
 
 
 @blueprint.get("/" + CONTEXT_PATH)
 def context() -> Response:
     """The published JSON-LD context: the prefixes every serialisation uses."""
-    body = json.dumps(describe.jsonld_context(current().settings.base_uri), indent=2, sort_keys=True)
+    body = json.dumps(describe.jsonld_context(current().settings.scheme), indent=2, sort_keys=True)
     return caching.conditional("context", lambda: Response(body + "\n", mimetype="application/ld+json"))
 
 
@@ -186,21 +186,21 @@ def _resolve(space: str, rest: str) -> Target:
     raw = str(request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or "").split("?", 1)[0]
     if _ENCODED_SEPARATOR.search(raw) or not paths.valid_rest(rest):
         raise NoSuchResource(None)
-    base = current().settings.base_uri
-    public = "doc/" if space == "id/" else space
-    iri = URIRef(base + space + rest)
+    scheme = current().settings.scheme
+    iri = scheme.iri_at(space, rest)
     if _exists(iri):
-        return Target(iri, f"{_view().root}/{public}{rest}", None)
+        return Target(iri, f"{_view().root}{scheme.served_at(iri)}", None)
     stem, extension = paths.split_extension(rest, EXTENSIONS)
-    if extension and _exists(URIRef(base + space + stem)):
-        return Target(URIRef(base + space + stem), f"{_view().root}/{public}{stem}", extension)
+    named = scheme.iri_at(space, stem)
+    if extension and _exists(named):
+        return Target(named, f"{_view().root}{scheme.served_at(named)}", extension)
     gone = _gone(iri)
     if gone is not None:
         raise ResourceGone(gone, None)
-    gone = _gone(URIRef(base + space + stem)) if extension else None
+    gone = _gone(named) if extension else None
     if gone is not None:
         raise ResourceGone(gone, extension)
-    raise NoSuchResource(base + space + rest)
+    raise NoSuchResource(str(iri))
 
 
 def _gone(iri: URIRef) -> Gone | None:
@@ -217,8 +217,7 @@ def _exists(iri: URIRef) -> bool:
 
 
 def _is_shape(iri: URIRef) -> bool:
-    shapes = current().settings.base_uri + "def/shapes"
-    return str(iri) == shapes or iri.startswith(shapes + "/")
+    return current().settings.scheme.is_shape(iri)
 
 
 def _shapes() -> Graph:
@@ -235,23 +234,23 @@ def _page_store(store: Store) -> Store:
 def _description(iri: URIRef) -> describe.Description:
     store = _page_store(_view().store)
     settings = current().settings
-    base = settings.base_uri
-    if iri.startswith(base + "data/graph/") and iri in store.graphs():
+    scheme = settings.scheme
+    if scheme.is_graph(iri) and iri in store.graphs():
         return describe.graph_description(store, iri, settings.query_timeout_s)
     found = describe.describe(store, iri, settings.query_timeout_s)
     if _is_shape(iri):
         shapes = _shapes()
-        found += shapes if iri == URIRef(base + "def/shapes") else describe.describe_in_graph(shapes, iri)
+        found += shapes if iri == scheme.shapes else describe.describe_in_graph(shapes, iri)
     return found
 
 
-def _void_graph(base: str, whole: URIRef) -> describe.Description:
+def _void_graph(scheme: UriScheme, whole: URIRef) -> describe.Description:
     """The metadata graph, plus this server's own SPARQL endpoint when it is not the canonical one."""
     services = current()
-    metadata = graph_iri(base, METADATA_GRAPH)
+    metadata = scheme.graph_iri(METADATA_GRAPH)
     found = describe.graph_contents(_page_store(services.store), metadata, services.settings.query_timeout_s)
     live = request.host_url.rstrip("/") + request.script_root + "/sparql"
-    if live == base + "sparql":
+    if live == str(scheme.sparql):
         return found
     endpoint = light_graph()
     endpoint.add((whole, VOID.sparqlEndpoint, URIRef(live)))
@@ -288,17 +287,17 @@ def _answer(target: Target, graph: describe.Description | None = None) -> Respon
 def _render(target: Target, fmt: RdfFormat | None, media_type: str, graph: describe.Description | None) -> Response:
     found = graph if graph is not None else _description(target.iri)
     description = _stable(found.graph)
-    base = current().settings.base_uri
+    scheme = current().settings.scheme
     view = _view()
     # A cut document says so to machines as the endpoint says it of a cut answer (``X-SPARQL-MaxRows``,
     # here counting statements), and to people on the page, with a link to the query of the rest.
     headers = {} if found.rest is None else {"X-SPARQL-MaxRows": str(describe.MAX_STATEMENTS)}
     if fmt is not None:
-        body = describe.serialise(_about(description, target.iri, base), fmt, base)
+        body = describe.serialise(_about(description, target.iri, scheme), fmt, scheme)
         body = _stable_json(body) if fmt.name == "jsonld" else body
         return Response(body, mimetype=media_type, headers=headers)
-    linker = paths.Linker(base, view.root)
-    page = resource.resource_page(view.store, base, linker, target.iri, description, _alternates(target), _shapes())
+    linker = paths.Linker(scheme, view.root)
+    page = resource.resource_page(view.store, scheme, linker, target.iri, description, _alternates(target), _shapes())
     rest = None if found.rest is None else _query_link(view, found.rest)
     cut = describe.MAX_STATEMENTS if rest else None
     releases = current().releases
@@ -319,10 +318,10 @@ def _cut_links(view: View, cuts: Sequence[Cut]) -> list[tuple[Cut, str]]:
     return [(cut, _query_link(view, cut.query)) for cut in cuts]
 
 
-def _about(description: Graph, iri: URIRef, base: str) -> Graph:
+def _about(description: Graph, iri: URIRef, scheme: UriScheme) -> Graph:
     """A thing's document is a resource of its own (``/doc/x`` for ``/id/x``): it says which thing it
     is about, so a client holding only the document can find the thing (foaf:primaryTopic)."""
-    document = paths.Linker(base, base.rstrip("/")).href(iri)
+    document = scheme.document_of(iri)
     if document is None or document == str(iri):
         return description
     about = light_graph()
@@ -408,7 +407,7 @@ def gone_answer(status: int, title: str, exc: ResourceGone) -> Response:
     gone = exc.gone
     root = request.script_root
     if fmt is not None:
-        body = describe.serialise(_gone_graph(gone), fmt, current().settings.base_uri)
+        body = describe.serialise(_gone_graph(gone), fmt, current().settings.scheme)
         response = Response(body, status, mimetype=fmt.media_type)
     else:
         html = render_template(
@@ -426,21 +425,21 @@ def gone_answer(status: int, title: str, exc: ResourceGone) -> Response:
 def _gone_graph(gone: Gone) -> Graph:
     """What a machine is told of a resource that is gone: the last release that held it (``void:inDataset``)
     and its dump, when it stopped being published (``prov:invalidatedAtTime``), by which publication, why."""
-    base = current().settings.base_uri
+    scheme = current().settings.scheme
     iri = URIRef(gone.iri)
-    last = release_iri(base, gone.last.n)
+    last = scheme.release(gone.last.n)
     graph = light_graph()
     graph.add((iri, VOID.inDataset, last))
-    graph.add((last, VOID.dataDump, release_dump_url(base, gone.last.n, f"{DUMP_STEM}.trig")))
+    graph.add((last, VOID.dataDump, scheme.release_dump(gone.last.n, f"{DUMP_STEM}.trig")))
     graph.add((iri, PROV.invalidatedAtTime, Literal(gone.when, datatype=XSD.dateTime, normalize=False)))
     if gone.removed_by is not None:
-        graph.add((iri, PROV.wasInvalidatedBy, publication_iri(base, gone.removed_by.n)))
+        graph.add((iri, PROV.wasInvalidatedBy, scheme.publication(gone.removed_by.n)))
         said = f"Removed by release {gone.removed_by.n}, published {gone.when}"
     else:
         said = f"Release {gone.last.n}, the last that held it, was withdrawn on {gone.when}"
     graph.add((iri, RDFS.comment, Literal(said + (f": {gone.why}" if gone.why else ""), lang="en")))
     if gone.successor is not None:
-        graph.add((last, DCTERMS.isReplacedBy, release_iri(base, gone.successor)))
+        graph.add((last, DCTERMS.isReplacedBy, scheme.release(gone.successor)))
     return graph
 
 
@@ -450,10 +449,10 @@ def not_found_answer(status: int, title: str, exc: NoSuchResource) -> Response:
     if negotiate(request.headers.get("Accept"), ["text/plain", HTML]) != HTML:
         response = Response(f"{title}: no resource in this dataset has that IRI.\n", status, mimetype="text/plain")
     else:
-        base = current().settings.base_uri
+        scheme = current().settings.scheme
         view = _view()
-        linker = paths.Linker(base, view.root)
-        nearby = notfound.nearby(view.store, linker, exc.iri, base, index=view.subjects) if exc.iri else ()
+        linker = paths.Linker(scheme, view.root)
+        nearby = notfound.nearby(view.store, linker, exc.iri, scheme, index=view.subjects) if exc.iri else ()
         body = render_template("not_found.html", nearby=nearby, sparql=request.script_root + "/sparql")
         response = Response(body, status, mimetype=HTML)
     response.vary.add("Accept")

@@ -94,7 +94,7 @@ class Services:
         cls, settings: Settings, store: Store, owns_store: bool = False, clock: Callable[[], float] = time.time
     ) -> Services:
         """The app's services; ``clock`` places the write path's per-minute budgets (a test's own clock)."""
-        shapes = load_shapes(settings.shapes_dir, settings.base_uri)
+        shapes = load_shapes(settings.shapes_dir, settings.scheme)
         config = ValidatorConfig(str(settings.shapes_dir), settings.base_uri, settings.max_submission_bytes)
         validator = ValidationPool(config, settings.validation_processes, settings.validation_memory_mb)
         return cls(
@@ -107,7 +107,7 @@ class Services:
             shapes=shapes,
             guide=PerVersion(lambda: submission_guide(shapes, _served(store))),
             subjects=SubjectIndex(),
-            example=PerVersion(lambda: example_submission(store, settings.base_uri)),
+            example=PerVersion(lambda: example_submission(store, settings.scheme)),
             first_seen=FirstSeen(),
             editor_assets=settings.root / YASGUI_BUILD,
             releases=(

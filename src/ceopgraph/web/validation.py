@@ -28,7 +28,6 @@ from ceopgraph.validation.service import (
     SubmissionTooLarge,
     UnsupportedSubmissionType,
 )
-from ceopgraph.validation.shapes import SHAPES_NODE_PATH
 from ceopgraph.web.body import BodyTooLarge
 from ceopgraph.web.services import current
 
@@ -190,8 +189,8 @@ def report_page(report: Report | None, status: int, pasted: str = "") -> Respons
         report=report,
         counts=report.counts if report else {},
         groups=report.groups() if report else [],
-        linker=paths.Linker(current().settings.base_uri, request.script_root),
-        shapes_base=current().settings.base_uri + SHAPES_NODE_PATH + "/",
+        linker=paths.Linker(current().settings.scheme, request.script_root),
+        shapes_base=f"{current().settings.scheme.shapes}/",
         guide=_guide(),
         guide_link=guide_link,
         formats=RDF_FORMATS,

@@ -17,6 +17,7 @@ from rdflib.term import Node
 from ceopgraph import labels
 from ceopgraph.namespaces import IANA_MEDIA, SD, prefix_map
 from ceopgraph.paths import Linker
+from ceopgraph.urischeme import UriScheme
 from ceopgraph.web.pages.model import Link, Nested, PropertyRow, Text, Value
 
 # Readable names for standard terms whose local names read badly; others are split from camelCase.
@@ -60,25 +61,25 @@ def curie(iri: str, prefixes: dict[str, str]) -> str:
     return iri
 
 
-def _our_curie(iri: str, base: str) -> str:
+def _our_curie(iri: str, scheme: UriScheme) -> str:
     """``curie`` with our prefixes: the same few predicates and types are on every page, so short IRIs
     are kept (a draft's preview links whatever a submitter wrote, of any length)."""
-    return _cached_curie(iri, base) if len(iri) <= 256 else curie(iri, prefix_map(base))
+    return _cached_curie(iri, scheme) if len(iri) <= 256 else curie(iri, prefix_map(scheme))
 
 
 @lru_cache(maxsize=8192)
-def _cached_curie(iri: str, base: str) -> str:
-    return curie(iri, prefix_map(base))
+def _cached_curie(iri: str, scheme: UriScheme) -> str:
+    return curie(iri, prefix_map(scheme))
 
 
 class PageBuilder:
     """Turns descriptions into page models: readable labels, safe links, nested blank nodes."""
 
-    def __init__(self, base: str, linker: Linker, graph: Graph, extra_labels: dict[str, str] | None = None):
-        self.base = base
+    def __init__(self, scheme: UriScheme, linker: Linker, graph: Graph, extra_labels: dict[str, str] | None = None):
+        self.scheme = scheme
         self.linker = linker
         self.graph = graph
-        self.prefixes = prefix_map(base)
+        self.prefixes = prefix_map(scheme)
         self.extra_labels = extra_labels or {}
 
     def label(self, node: Node, capital: bool = False) -> str:
@@ -97,7 +98,7 @@ class PageBuilder:
             return TERM_NAMES[node]
         if iri.startswith(IANA_MEDIA):
             return iri.removeprefix(IANA_MEDIA)
-        if iri == self.base:
+        if iri == self.scheme.base:
             return "ceopgraph home"
         return labels.humanise(iri) if isinstance(node, URIRef) else iri
 
@@ -117,7 +118,7 @@ class PageBuilder:
             label=found[:1].upper() + found[1:] if capital else found,
             iri=iri,
             href=self.linker.href(iri),
-            curie=_our_curie(iri, self.base),
+            curie=_our_curie(iri, self.scheme),
             local=self.linker.is_local(iri),
         )
 
@@ -127,7 +128,7 @@ class PageBuilder:
         if isinstance(node, BNode):
             return self.nested(node, depth + 1)
         assert isinstance(node, Literal)
-        datatype = _our_curie(str(node.datatype), self.base) if node.datatype else None
+        datatype = _our_curie(str(node.datatype), self.scheme) if node.datatype else None
         text = str(node)
         return Text(text, node.language, datatype, long=len(text) > 240)
 

@@ -11,9 +11,9 @@ from rdflib import URIRef
 from rdflib.term import Node
 
 from ceopgraph.describe import with_prefixes
-from ceopgraph.namespaces import LocalNamespaces
 from ceopgraph.sparqltext import Template
 from ceopgraph.store.protocol import Store
+from ceopgraph.urischeme import UriScheme
 from ceopgraph.web.pages import capped
 from ceopgraph.web.pages.builder import PageBuilder
 from ceopgraph.web.pages.model import Figure
@@ -90,8 +90,8 @@ class Observation:
     source_start: Node | None
 
 
-def _cube_bindings(base: str) -> dict[str, Node]:
-    local = LocalNamespaces(base)
+def _cube_bindings(scheme: UriScheme) -> dict[str, Node]:
+    local = scheme
     return {
         "statisticDimension": local.dimension["statistic"],
         "statusAttribute": local.attribute["figure-status"],
@@ -125,7 +125,7 @@ def figures(
 ) -> tuple[Figure, ...] | capped.Cut:
     """The observations of a dataset (or one observation) as figures, reported first; or, when one of
     the queries has more than ``capped.MAX_ROWS`` solutions, the ``Cut`` that says so."""
-    bindings = _cube_bindings(builder.base)
+    bindings = _cube_bindings(builder.scheme)
     if dataset is not None:
         bindings["dataset"] = dataset
     if obs is not None:

@@ -15,10 +15,11 @@ from rdflib import Graph, URIRef
 from rdflib.term import Node
 
 from ceopgraph.describe import with_prefixes
-from ceopgraph.namespaces import IANA_MEDIA, LocalNamespaces
+from ceopgraph.namespaces import IANA_MEDIA
 from ceopgraph.paths import Linker
 from ceopgraph.sparqltext import Template
 from ceopgraph.store.protocol import Store
+from ceopgraph.urischeme import UriScheme
 from ceopgraph.web.pages import capped
 from ceopgraph.web.pages.builder import PageBuilder
 from ceopgraph.web.pages.figures import figures, format_number
@@ -266,10 +267,10 @@ class _Parts:
         return found or []
 
 
-def home_page(store: Store, base: str, linker: Linker, dataset: URIRef) -> HomePage:
+def home_page(store: Store, uris: UriScheme, linker: Linker) -> HomePage:
     """The home page, entirely from the store: nothing about the dataset is typed into the template."""
-    builder = PageBuilder(base, linker, Graph())
-    local = LocalNamespaces(base)
+    builder = PageBuilder(uris, linker, Graph())
+    dataset = uris.dataset
     parts = _Parts(store)
     rows = read_all(DatasetRow, store.select(_DATASET, {"dataset": dataset}))
     title = str(_first(r.title for r in rows) or "ceopgraph")
@@ -286,7 +287,7 @@ def home_page(store: Store, base: str, linker: Linker, dataset: URIRef) -> HomeP
     sparql = _first(r.sparql for r in rows)
     shapes = _first(r.shapes for r in rows)
     vocabulary = _first(
-        r.vocabulary for r in read_all(VocabularyRow, store.select(_VOCABULARY, {"vocabulary": local.def_["ceop"]}))
+        r.vocabulary for r in read_all(VocabularyRow, store.select(_VOCABULARY, {"vocabulary": uris.def_["ceop"]}))
     )
     return HomePage(
         title=title,
@@ -302,9 +303,9 @@ def home_page(store: Store, base: str, linker: Linker, dataset: URIRef) -> HomeP
         if isinstance(scheme, URIRef)
         else None,
         threat_areas=_threat_areas(builder, threats),
-        transitions=_transitions(builder, parts, local),
+        transitions=_transitions(builder, parts, uris),
         quotations=_quotations(builder, parts),
-        claims=_claims(builder, parts, local),
+        claims=_claims(builder, parts, uris),
         downloads=_downloads(linker, parts, dataset),
         vocabulary=builder.link(vocabulary, "Vocabulary") if isinstance(vocabulary, URIRef) else None,
         shapes=builder.link(shapes, "SHACL shapes") if isinstance(shapes, URIRef) else None,
@@ -326,7 +327,7 @@ def _threat_areas(builder: PageBuilder, threats: list[ThreatRow]) -> tuple[Threa
     return tuple(sorted(areas.values(), key=lambda t: t.notation))
 
 
-def _transitions(builder: PageBuilder, parts: _Parts, local: LocalNamespaces) -> tuple[Transition, ...]:
+def _transitions(builder: PageBuilder, parts: _Parts, local: UriScheme) -> tuple[Transition, ...]:
     """Each change event with every organisation it involves (one solution per organisation)."""
     transitions: dict[str, Transition] = {}
     bindings: dict[str, Node] = {"statusProperty": local.ceop["statusAtPublication"]}
@@ -354,7 +355,7 @@ def _quotations(builder: PageBuilder, parts: _Parts) -> tuple[Quotation, ...]:
     return tuple(sorted(quotations.values(), key=lambda q: q.link.iri, reverse=True))
 
 
-def _claims(builder: PageBuilder, parts: _Parts, local: LocalNamespaces) -> tuple[Link, ...]:
+def _claims(builder: PageBuilder, parts: _Parts, local: UriScheme) -> tuple[Link, ...]:
     rows = read_all(ClaimRow, parts.rows("claims", {"claimClass": local.ceop["Claim"]}))
     return tuple(sorted({builder.link(r.claim, str(r.label)) for r in rows}, key=lambda link: (link.label, link.iri)))
 

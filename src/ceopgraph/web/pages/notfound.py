@@ -9,6 +9,7 @@ from rdflib import Graph, URIRef
 from ceopgraph import labels
 from ceopgraph.paths import Linker
 from ceopgraph.store.protocol import Store
+from ceopgraph.urischeme import UriScheme
 from ceopgraph.web.pages.builder import PageBuilder
 from ceopgraph.web.pages.model import Link
 
@@ -20,17 +21,17 @@ class SubjectLookup(Protocol):
 
 
 def nearby(
-    store: Store, linker: Linker, iri: str, base: str, *, index: SubjectLookup, limit: int = 12
+    store: Store, linker: Linker, iri: str, scheme: UriScheme, *, index: SubjectLookup, limit: int = 12
 ) -> tuple[Link, ...]:
     """Resources whose IRI shares the missing one's folder (``…/organisation/``): a search hint.
 
     Values are bound, never spliced into a query.
     """
     parent = iri.rsplit("/", 1)[0] + "/"
-    if len(parent) <= len(base):
+    if len(parent) <= len(scheme.base):
         return ()
-    builder = PageBuilder(base, linker, Graph())
+    builder = PageBuilder(scheme, linker, Graph())
     return tuple(
         builder.link(URIRef(subject), labels.stored_label(store, URIRef(subject)))
-        for subject in index.under(store, base, parent, limit)
+        for subject in index.under(store, scheme.base, parent, limit)
     )

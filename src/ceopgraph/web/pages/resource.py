@@ -16,6 +16,7 @@ from ceopgraph import describe, labels
 from ceopgraph.namespaces import OA, QB, SCHEMA, SD, SH
 from ceopgraph.paths import Linker
 from ceopgraph.store.protocol import Store
+from ceopgraph.urischeme import UriScheme
 from ceopgraph.web.pages.builder import PageBuilder, curie
 from ceopgraph.web.pages.capped import Cut
 from ceopgraph.web.pages.chart import Chart, chart
@@ -61,7 +62,7 @@ SHAPE_TYPES = (SH.NodeShape, SH.PropertyShape)
 
 def resource_page(
     store: Store,
-    base: str,
+    scheme: UriScheme,
     linker: Linker,
     iri: URIRef,
     description: Graph,
@@ -69,7 +70,7 @@ def resource_page(
     shapes: Graph | None = None,
 ) -> ResourcePage:
     """Everything the HTML page of ``iri`` shows, from its description plus the store's provenance."""
-    builder = PageBuilder(base, linker, description, segment_labels(store, iri))
+    builder = PageBuilder(scheme, linker, description, segment_labels(store, iri))
     types = tuple(
         builder.link(t) for t in sorted(o for o in description.objects(iri, RDF.type) if isinstance(o, URIRef))
     )
@@ -125,8 +126,8 @@ def _members(
         # Ties (many ``position`` selectors) by IRI: a set's order differs between processes, and so would the ETag.
         members = tuple(sorted((builder.link(s) for s in subjects), key=lambda link: (link.label.lower(), link.iri)))
         title = "Resources described in this graph"
-    if shapes is not None and iri == URIRef(builder.base + "def/shapes"):
-        shape_builder = PageBuilder(builder.base, builder.linker, shapes)
+    if shapes is not None and iri == builder.scheme.shapes:
+        shape_builder = PageBuilder(builder.scheme, builder.linker, shapes)
         named = {s for t in SHAPE_TYPES for s in shapes.subjects(RDF.type, t) if isinstance(s, URIRef)}
         members = tuple(sorted((shape_builder.link(s) for s in named), key=lambda link: link.iri))
         title = "Shapes"
