@@ -31,7 +31,8 @@ from ceopgraph.bnodes import IndistinguishableBlankNodes, relabel_dataset
 from ceopgraph.build import build_dataset, write_dumps
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION, FORMATS_BY_NAME
-from ceopgraph.releases.content import content_of, diff
+from ceopgraph.releases.changes import diff
+from ceopgraph.releases.content import content_of
 from ceopgraph.releases.drafting import draft_graph_name
 from ceopgraph.store.embedded import EmbeddedStore
 from ceopgraph.urischeme import UriScheme

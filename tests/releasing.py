@@ -17,7 +17,7 @@ import os
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,13 +196,28 @@ _NOT_FOLLOWING = urllib.request.build_opener(_Unfollowed)
 def call(
     url: str, method: str = "GET", body: bytes | None = None, headers: dict[str, str] | None = None
 ) -> tuple[int, dict[str, str], bytes]:
-    """One request, whatever its status, redirects not followed: (status, headers by lower-case name, body)."""
+    """One request, whatever its status, redirects not followed: (status, headers by lower-case name, body);
+    a header sent more than once (``Set-Cookie``) has its values one per line."""
     request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
         with _NOT_FOLLOWING.open(request, timeout=60) as answer:
-            return answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
+            return answer.status, _by_name(answer.headers.items()), answer.read()
     except urllib.error.HTTPError as error:
-        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+        return error.code, _by_name(error.headers.items()), error.read()
+
+
+def _by_name(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, value in items:
+        key = name.lower()
+        found[key] = f"{found[key]}\n{value}" if key in found else value
+    return found
+
+
+def session_cookie(headers: dict[str, str]) -> str:
+    """The session cookie an answer sets (``Set-Cookie: ceopgraph_session=…``), with its attributes."""
+    (cookie,) = [line for line in headers["set-cookie"].splitlines() if line.startswith("ceopgraph_session=")]
+    return cookie
 
 
 def bearer(token: str, **more: str) -> dict[str, str]:

@@ -32,6 +32,7 @@ from .releasing import (
     new_token,
     publish,
     release_server,
+    session_cookie,
     sha256,
     store_state,
     submit,
@@ -174,7 +175,7 @@ def test_a_browser_session_needs_its_csrf_token_and_our_origin(server: ReleaseSe
         url + "sign-in", "POST", urllib.parse.urlencode({"token": server.submitter}).encode(), form
     )
     assert status == 303
-    cookie = headers["set-cookie"]
+    cookie = session_cookie(headers)
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     session = {"Cookie": cookie.split(";", 1)[0]}
     page = call(url + "drafts", headers={**session, "Accept": "text/html"})[2].decode()
@@ -373,11 +374,11 @@ def test_the_session_cookie_is_secure_over_https(server: ReleaseServer) -> None:
     status, headers, _ = call(
         server.url + "sign-in", "POST", body, {**form, "Origin": "https://" + server.url.split("//")[1].rstrip("/")}
     )
-    assert status == 303 and "Secure" in headers["set-cookie"] and "HttpOnly" in headers["set-cookie"]
+    assert status == 303 and "Secure" in session_cookie(headers) and "HttpOnly" in session_cookie(headers)
     status, headers, _ = call(
         server.url + "sign-in", "POST", body, {"Content-Type": "application/x-www-form-urlencoded"}
     )
-    assert status == 303 and "Secure" not in headers["set-cookie"]
+    assert status == 303 and "Secure" not in session_cookie(headers)
 
 
 def test_a_withdrawn_release_stays_resolvable_with_a_notice(server: ReleaseServer) -> None:

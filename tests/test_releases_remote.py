@@ -127,7 +127,8 @@ def test_the_command_lines_publish_pushes_to_the_remote_store(tmp_path: Path, bu
         diff = ceopgraph("draft", "diff", ids[1])  # against release 2 now: its version names that diff
         assert diff.returncode == 0 and "against release 2" in diff.stdout
         version = diff.stdout.split("; version ", 1)[1].split()[0]
-        refused = ceopgraph("draft", "publish", ids[1], "--version", version)
+        # Made from release 1, it takes back release 2's figure: acknowledged, as a publisher must.
+        refused = ceopgraph("draft", "publish", ids[1], "--version", version, "--acknowledge", "reverts")
         assert refused.returncode == 3 and "could not be updated" in refused.stderr, refused.stderr
         assert local_releases(data_dir).registry.state()[0] == 3
     finally:
