@@ -76,8 +76,13 @@ $(W3C_STAMP): $(W3C_PIN) | $(STAMP)
 
 w3c-suite: $(W3C_STAMP)
 
+# The suite runs in parallel processes, one per core (`PYTEST_WORKERS=0` runs it in one), each test file
+# kept in one process (its module's fixtures are set up once); the summary counts the processes it started.
+PYTEST_WORKERS ?= auto
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile
+
 pytest: setup system-deps $(W3C_STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_PARALLEL)
 
 # Not part of `make test`: performance at scale on synthetic data, side by side with Oxigraph server and
 # rdflib-endpoint (every request a different query, and one query repeated), the limits of each layer, then
@@ -96,7 +101,7 @@ test: lint typecheck pytest
 # The edit loop: lint, types and every test that starts no process of its own (no server, store, browser or
 # command line; tests/tiers.py marks the others `live`). `make test` runs these and the live ones.
 check: lint typecheck $(W3C_STAMP)
-	$(BIN)/pytest -m "not live"
+	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not live"
 
 clean:
 	rm -rf $(DIST) .mypy_cache .ruff_cache .pytest_cache tests/artifacts $(W3C_CACHE)

@@ -51,6 +51,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         workeroutput["started"] = dict(tiers.GUARD.started)
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: a run with `-p no:xdist` has no such hook to check against
 def pytest_testnodedown(node: Any, error: object) -> None:
     for kind, count in getattr(node, "workeroutput", {}).get("started", {}).items():
         tiers.GUARD.started[kind] = tiers.GUARD.started.get(kind, 0) + count
