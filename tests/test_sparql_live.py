@@ -497,19 +497,24 @@ def test_timeout_answers_503_and_others_keep_being_answered(tmp_path: Path, buil
             started = time.monotonic()
             answer = requests.get(url, params={"query": COSTLY}, timeout=30)
             outcome["status"], outcome["text"] = answer.status_code, answer.text
-            outcome["elapsed"] = time.monotonic() - started
+            outcome["answered"] = moment = time.monotonic()
+            outcome["elapsed"] = moment - started
 
         thread = threading.Thread(target=costly)
         thread.start()
         time.sleep(0.3)
-        latencies = []
+        answered = []
         for i in range(10):
-            started = time.monotonic()
             quick = requests.get(url, params={"query": f"ASK {{ ?s ?p {i} }}"}, timeout=10)
-            latencies.append(time.monotonic() - started)
+            answered.append(time.monotonic())
             assert quick.status_code == 200
         thread.join()
-        assert max(latencies) < 0.5, latencies
+        # Cheap queries never queue behind the costly one: they are answered while it still runs (one queued
+        # behind it could only be answered once it was stopped at its 2 s limit). The order of events, not a
+        # latency bound, so a busy machine does not decide it.
+        costly_answered = float(outcome["answered"])  # type: ignore[arg-type]
+        assert answered[0] < costly_answered, (answered, costly_answered)
+        assert sum(moment < costly_answered for moment in answered) >= 5, (answered, costly_answered)
         assert outcome["status"] == 503
         assert "longer than the 2 s limit" in str(outcome["text"])
         assert 1.9 < float(outcome["elapsed"]) < 4  # type: ignore[arg-type]
