@@ -1,6 +1,7 @@
 """The registry's interface: the write path reaches its records only through ``Registry`` and
 ``RegistryTransaction`` (so a second backend is one more implementation), and a transaction is all or
-nothing."""
+nothing. Each test of the interface runs against both backends (``backend``: SQLite, and PostgreSQL on the
+suite's own server); the rest is one backend's own (SQLite's schema migrations, PostgreSQL's)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from ceopgraph.releases.registry import Registry, RegistryTransaction, Release, 
 from ceopgraph.releases.service import OPERATOR, Releases
 from ceopgraph.validation.service import Submission
 
+from . import tiers
+from .backends import Backend
 from .releasing import GOOD_FIGURE, changed
 
 
@@ -41,7 +44,7 @@ class _OnlyThe:
 
 
 class _Interface(_OnlyThe):
-    def __init__(self, inner: SqliteRegistry, calls: list[str]) -> None:
+    def __init__(self, inner: Registry, calls: list[str]) -> None:
         super().__init__(inner, Registry, calls)
         self._registry = inner
 
@@ -52,10 +55,17 @@ class _Interface(_OnlyThe):
             yield _OnlyThe(tx, RegistryTransaction, self._calls)  # type: ignore[misc]  # a proxy of the protocol
 
 
-def test_the_write_path_uses_the_registry_only_through_its_interface(tmp_path: Path, built_dist: Path) -> None:
+def test_the_postgres_run_is_live_and_the_sqlite_run_is_not(backend: Backend, request: pytest.FixtureRequest) -> None:
+    """``tiers`` follows the fixture the parameter names: only the run that starts a database is live."""
+    assert (request.node.get_closest_marker(tiers.LIVE) is not None) == (backend.name == "postgres")
+
+
+def test_the_write_path_uses_the_registry_only_through_its_interface(
+    tmp_path: Path, built_dist: Path, backend: Backend
+) -> None:
     settings = load_settings(environ={}, data_dir=tmp_path / "data")
     calls: list[str] = []
-    registry = _Interface(SqliteRegistry(tmp_path / "data"), calls)
+    registry = _Interface(backend.open(tmp_path / "data"), calls)
     releases = Releases(tmp_path / "data", settings.scheme, registry, run_in_process(settings))  # type: ignore[arg-type]  # a proxy
     assert releases.ensure_first_release(built_dist / "ceopgraph.trig") is not None
     trig = (releases.release_folder(1) / "ceopgraph.trig").read_bytes()
@@ -70,17 +80,17 @@ def test_the_write_path_uses_the_registry_only_through_its_interface(tmp_path: P
     assert {"add_release", "set_current", "mark_published", "withdraw", "latest_in_force_before"} <= set(calls)
 
 
-def test_a_transaction_commits_every_step_or_none(tmp_path: Path) -> None:
-    registry = SqliteRegistry(tmp_path)
+def test_a_transaction_commits_every_step_or_none(tmp_path: Path, backend: Backend) -> None:
+    registry = backend.open(tmp_path)
     release = Release(1, "2026-01-01T00:00:00Z", None, None, "operator", 3, {}, None, None)
     with pytest.raises(RuntimeError), registry.transaction() as tx:
-        tx.add_release(release)
+        tx.add_release(release, {})
         tx.set_current(1)
         tx.audit("operator", "publish", "-", "done")
         raise RuntimeError("the process failed before the commit")
     assert registry.state() == (0, 0) and registry.releases() == [] and registry.audit_records() == []
     with registry.transaction() as tx:
-        tx.add_release(release)
+        tx.add_release(release, {})
         tx.set_current(1)
     assert registry.state() == (1, 1) and registry.releases() == [release]
     with registry.transaction() as tx:
@@ -119,7 +129,7 @@ def test_a_registry_of_schema_1_is_migrated_and_its_exports_still_load(tmp_path:
     assert found.revision == 2 and registry.meta()["schema"] == "2"
     assert SqliteRegistry(old).draft_summary("d1", None) == found  # opened again: nothing to migrate
     fresh = SqliteRegistry(tmp_path / "new")
-    fresh.load_rows({"drafts": [list(_SCHEMA_1_DRAFT)]}, {})  # an export of schema 1
+    fresh.load_rows({"drafts": [list(_SCHEMA_1_DRAFT)]}, {}, {})  # an export of schema 1
     assert fresh.draft_summary("d1", None) == replace(found, made_from=0)
 
 
@@ -141,10 +151,10 @@ def test_a_schema_1_database_gains_release_notes_and_keeps_its_rows(tmp_path: Pa
     assert registry.meta()["schema"] == "2"
     assert registry.release(1) == Release(1, "2026-01-01T00:00:00Z", None, None, "operator", 925, {}, None, None)
     with registry.transaction() as tx:
-        tx.add_release(Release(2, "2026-01-02T00:00:00Z", 1, None, "operator", 926, {}, None, None, "A note"))
+        tx.add_release(Release(2, "2026-01-02T00:00:00Z", 1, None, "operator", 926, {}, None, None, "A note"), {})
     assert registry.release(2).notes == "A note"  # type: ignore[union-attr]
     assert SqliteRegistry(folder).release(2) == registry.release(2)  # opened again: migrated once
     fresh = SqliteRegistry(tmp_path / "new")
     old_rows = [list(row[:9]) for row in registry.rows("releases")]  # as a schema-1 export wrote them
-    fresh.load_rows({"releases": old_rows}, {"current": "1", "schema": "1"})
+    fresh.load_rows({"releases": old_rows}, {"current": "1", "schema": "1"}, {})
     assert fresh.release(1) == registry.release(1) and fresh.meta()["schema"] == "2"

@@ -127,6 +127,7 @@ class ReleaseStore(DelegatingStore):
         self._thread.join(timeout=self._poll_s + 5)
         retire_now(self._retiring)
         self._store.close()
+        self._releases.registry.close()
 
 
 class DraftStoresBusy(Exception):

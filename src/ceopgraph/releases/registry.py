@@ -1,4 +1,5 @@
-"""The store of record of the write path: one SQLite database in the data directory.
+"""The store of record of the write path: its interface, and the embedded backend, one SQLite database in
+the data directory.
 
 It holds what must survive a crash and be shared by every server worker and the command line: token
 hashes, sign-in sessions, drafts (their data as canonical N-Quads, their reports and diffs), the
@@ -10,11 +11,16 @@ on the database's lock instead of interleaving.
 
 ``Registry`` is the interface the write path uses, in its own terms (tokens, drafts, releases, audit,
 rate budgets); ``RegistryTransaction`` is one atomic change of several steps (a publish, a withdrawal),
-opened explicitly with ``Registry.transaction()``. ``SqliteRegistry`` is their implementation and holds
-every SQL statement of the code base: a second backend (PostgreSQL) is one more implementation of the
-two protocols, and nothing outside this module sees a connection. The rows are plain frozen values
-(``Token``, ``Draft``, ``Release``, ``AuditRecord``); the rules of who may do what live in
+opened explicitly with ``Registry.transaction()``. ``SqliteRegistry`` is the embedded implementation;
+``releases.postgres.PostgresRegistry`` is the other (``CEOPGRAPH_DATABASE_URL``), and the two modules hold
+every SQL statement of the code base: nothing outside them sees a connection. The rows are plain frozen
+values (``Token``, ``Draft``, ``Release``, ``AuditRecord``); the rules of who may do what live in
 ``releases.service``, not here.
+
+A release's dump files are written with its row (``RegistryTransaction.add_release``): SQLite leaves them
+in the data directory's release folder, where the publish put them (``Registry.holds_files`` is False);
+PostgreSQL stores their bytes in the same transaction, so every replica, whatever its disk, can
+materialise them (``Registry.release_files``).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -174,6 +180,11 @@ class Conflict(Exception):
     """The state changed under a write that assumed it (a publish after another publish): 409."""
 
 
+class RegistryUnavailable(Exception):
+    """The store of record cannot be reached now (its database is down or unreachable): 503, try again.
+    Nothing was written by the call that raised it, unless its commit's answer was what got lost."""
+
+
 class RegistryTransaction(Protocol):
     """One atomic change of several steps (``Registry.transaction``): every write of it commits, or none.
     While it is open no other writer runs (a publish in another process waits for it)."""
@@ -202,7 +213,11 @@ class RegistryTransaction(Protocol):
         """When the token that submitted the draft was revoked, or None (live, or the operator's draft)."""
         ...
 
-    def add_release(self, release: Release) -> None: ...
+    def add_release(self, release: Release, files: Mapping[str, bytes]) -> None:
+        """Record ``release`` and its dump files (``files``: name -> bytes, the ones ``release.dumps``
+        hashes), committed with the rest of the transaction; a backend that does not ``hold_files`` leaves
+        them where the publish put them."""
+        ...
 
     def set_current(self, n: int) -> None:
         """Make release ``n`` current and bump the generation (the read path reloads)."""
@@ -302,11 +317,27 @@ class Registry(Protocol):
         ...
 
     def is_empty(self) -> bool: ...
-    def load_rows(self, tables: dict[str, list[list[Any]]], meta: dict[str, str]) -> None:
-        """Put exported rows back, in one transaction (import into an empty registry)."""
+    def load_rows(
+        self, tables: dict[str, list[list[Any]]], meta: dict[str, str], files: Mapping[int, Mapping[str, bytes]]
+    ) -> None:
+        """Put exported rows back, in one transaction (import into an empty registry); ``files``: each
+        release's dump files, checked already, for a backend that ``holds_files``."""
         ...
 
     def meta(self) -> dict[str, str]: ...
+
+    # Release files and the backend's resources
+    def holds_files(self) -> bool:
+        """Whether the release files' bytes are kept here (so a data directory may have to fetch them)."""
+        ...
+
+    def release_files(self, n: int) -> dict[str, bytes] | None:
+        """Release ``n``'s dump files as recorded with it; None if this backend does not hold files."""
+        ...
+
+    def close(self) -> None:
+        """Let go of connections (a pool's); the registry is not used again."""
+        ...
 
 
 class _SqliteTransaction:
@@ -344,7 +375,8 @@ class _SqliteTransaction:
         ).fetchone()
         return row[0] if row else None
 
-    def add_release(self, release: Release) -> None:
+    def add_release(self, release: Release, files: Mapping[str, bytes]) -> None:
+        """The row only: the files are in the release's folder, moved there in this transaction."""
         self._db.execute(
             "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -645,8 +677,11 @@ class SqliteRegistry:
     def is_empty(self) -> bool:
         return not any(self._all(f"SELECT 1 FROM {table} LIMIT 1") for table in _EXPORTED)  # noqa: S608
 
-    def load_rows(self, tables: dict[str, list[list[Any]]], meta: dict[str, str]) -> None:
-        """Put exported rows back, in one transaction (import into an empty registry)."""
+    def load_rows(
+        self, tables: dict[str, list[list[Any]]], meta: dict[str, str], files: Mapping[int, Mapping[str, bytes]]
+    ) -> None:
+        """Put exported rows back, in one transaction (import into an empty registry); the release files
+        are the data directory's, written there by the import."""
         with self._writing() as db:
             for table, rows in tables.items():
                 if table not in _EXPORTED:
@@ -662,6 +697,16 @@ class SqliteRegistry:
 
     def meta(self) -> dict[str, str]:
         return dict(self._all("SELECT key, value FROM meta ORDER BY key"))
+
+    def holds_files(self) -> bool:
+        """No: the data directory holds them (``releases/{n}/``), as it always did."""
+        return False
+
+    def release_files(self, n: int) -> dict[str, bytes] | None:
+        return None
+
+    def close(self) -> None:
+        """Nothing to let go of: a connection per operation."""
 
 
 class TooManyDrafts(Exception):
