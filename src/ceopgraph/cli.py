@@ -343,6 +343,8 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     except TransferError as exc:
         print(f"{args.command} refused: {exc}", file=sys.stderr)
         return 1
+    finally:
+        releases.registry.close()
     print(f"{done} {args.folder}: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
     return 0
 
