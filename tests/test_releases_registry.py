@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import inspect
 import sqlite3
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -96,6 +98,25 @@ def test_a_transaction_commits_every_step_or_none(tmp_path: Path, backend: Backe
     with registry.transaction() as tx:
         assert tx.current() == 1 and tx.next_release() == 2 and tx.release_numbers() == {1}
         assert tx.release(1) == release and tx.release(1 << 70) is None and tx.latest_in_force_before(1) is None
+
+
+def test_write_budgets_are_counted_atomically_by_racing_writers(tmp_path: Path, backend: Backend) -> None:
+    """Many writers (threads here; workers and replicas alike share one registry) racing for one budget:
+    exactly its limit is counted, each key's own, and the refused are not counted."""
+    registry = backend.open(tmp_path, lambda: 6000.0)
+    racers, limit, threads = 24, 10, 8
+    barrier = threading.Barrier(threads)  # released in rounds of eight at once
+
+    def write(_: int) -> str | None:
+        barrier.wait(timeout=30)
+        return registry.count_write((("token:a", limit), ("client:x", 100)))
+
+    with ThreadPoolExecutor(threads) as pool:
+        refused = list(pool.map(write, range(racers)))
+    assert refused.count(None) == limit and refused.count("token:a") == racers - limit
+    # The refused writes were not counted against the client's budget either: exactly 10 were.
+    assert registry.count_write((("client:x", limit),)) == "client:x"
+    assert registry.count_write((("client:x", limit + 1),)) is None
 
 
 # The drafts table as schema 1 made it, before drafts recorded the release they were made from.
