@@ -18,8 +18,9 @@ import pytest
 
 from ceopgraph.compose import run_in_process
 from ceopgraph.config import load_settings
-from ceopgraph.releases.registry import Registry, RegistryTransaction, Release, SqliteRegistry
+from ceopgraph.releases.registry import Registry, RegistryTransaction, Release
 from ceopgraph.releases.service import OPERATOR, Releases
+from ceopgraph.releases.sqlite import SqliteRegistry
 from ceopgraph.validation.service import Submission
 
 from . import tiers

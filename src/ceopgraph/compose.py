@@ -17,9 +17,10 @@ from ceopgraph.config import Settings, SettingsError
 from ceopgraph.conneg import FORMATS_BY_EXTENSION, RdfFormat
 from ceopgraph.publish import Target
 from ceopgraph.releases.follower import ReleaseStore
-from ceopgraph.releases.registry import Registry, SqliteRegistry
+from ceopgraph.releases.registry import Registry
 from ceopgraph.releases.remote import push_current
 from ceopgraph.releases.service import Limits, Releases
+from ceopgraph.releases.sqlite import SqliteRegistry
 from ceopgraph.store.client import Credentials
 from ceopgraph.store.disk import DiskStore
 from ceopgraph.store.embedded import EmbeddedStore, QueryLimits

@@ -36,11 +36,11 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ceopgraph.releases.registry import (
-    _BLOBS,
-    _EXPORTED,
-    _SUMMARY,
+    BLOBS,
+    EXPORTED,
     RELEASE_NUMBERS,
     SCHEMA_VERSION,
+    SUMMARY,
     WINDOW_S,
     AuditRecord,
     Conflict,
@@ -52,12 +52,12 @@ from ceopgraph.releases.registry import (
     Reservation,
     Token,
     TooManyDrafts,
-    _draft,
-    _draft_row,
-    _release,
-    _summary,
-    _token_row,
+    draft_from_row,
+    draft_row,
     now,
+    release_from_row,
+    summary_from_row,
+    token_row,
 )
 
 POOL_TIMEOUT_S = 5.0  # the longest a call waits for a connection before RegistryUnavailable
@@ -145,7 +145,7 @@ class _PostgresTransaction:
         if n not in RELEASE_NUMBERS:
             return None
         row = self._one("SELECT * FROM releases WHERE n = %s", (n,))
-        return _release(row) if row else None
+        return release_from_row(row) if row else None
 
     def latest_in_force_before(self, n: int) -> int | None:
         row = self._one("SELECT MAX(n) FROM releases WHERE n < %s AND withdrawn IS NULL", (n,))
@@ -293,14 +293,14 @@ class PostgresRegistry:
         with self._connection() as db, db.transaction():
             db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             rows = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('current', 'generation')").fetchall())
-            releases = [_release(row) for row in db.execute("SELECT * FROM releases ORDER BY n").fetchall()]
+            releases = [release_from_row(row) for row in db.execute("SELECT * FROM releases ORDER BY n").fetchall()]
         return int(rows["current"]), int(rows["generation"]), releases
 
     # Tokens and sessions -----------------------------------------------------------------------------
 
     def add_token(self, token: Token) -> None:
         with self._writing() as db:
-            db.execute("INSERT INTO tokens VALUES (%s, %s, %s, %s, %s, %s)", _token_row(token))
+            db.execute("INSERT INTO tokens VALUES (%s, %s, %s, %s, %s, %s)", token_row(token))
 
     def token(self, token_id: str) -> Token | None:
         row = self._one("SELECT * FROM tokens WHERE id = %s", (token_id,))
@@ -339,27 +339,27 @@ class PostgresRegistry:
     def add_draft(self, draft: Draft, *, max_open: int, max_open_per_owner: int) -> None:
         with self._writing() as db:
             _check_room(db, draft.owner, max_open, max_open_per_owner)
-            marks = ", ".join(["%s"] * len(_draft_row(draft)))
-            db.execute(f"INSERT INTO drafts VALUES ({marks})", _draft_row(draft))  # noqa: S608 (our constants; values bound)
+            marks = ", ".join(["%s"] * len(draft_row(draft)))
+            db.execute(f"INSERT INTO drafts VALUES ({marks})", draft_row(draft))  # noqa: S608 (our constants; values bound)
 
     def check_room(self, owner: str, *, max_open: int, max_open_per_owner: int) -> None:
         with self._connection() as db:
             _check_room(db, owner, max_open, max_open_per_owner)
 
     def draft_summary(self, draft_id: str, owner: str | None) -> DraftSummary | None:
-        row = self._one(f"SELECT {_SUMMARY} FROM drafts WHERE {_VISIBLE}", (draft_id, owner, owner))  # noqa: S608 (our constants; values bound)
-        return _summary(row) if row else None
+        row = self._one(f"SELECT {SUMMARY} FROM drafts WHERE {_VISIBLE}", (draft_id, owner, owner))  # noqa: S608 (our constants; values bound)
+        return summary_from_row(row) if row else None
 
     def draft(self, draft_id: str, owner: str | None) -> Draft | None:
-        row = self._one(f"SELECT {_SUMMARY}, {_BLOBS} FROM drafts WHERE {_VISIBLE}", (draft_id, owner, owner))  # noqa: S608 (our constants; values bound)
-        return _draft(row) if row else None
+        row = self._one(f"SELECT {SUMMARY}, {BLOBS} FROM drafts WHERE {_VISIBLE}", (draft_id, owner, owner))  # noqa: S608 (our constants; values bound)
+        return draft_from_row(row) if row else None
 
     def drafts(self, owner: str | None = None) -> list[DraftSummary]:
-        sql = f"SELECT {_SUMMARY} FROM drafts WHERE status = 'open' AND (%s::text IS NULL OR owner = %s) "  # noqa: S608 (our constants; values bound)
-        return [_summary(row) for row in self._all(sql + "ORDER BY created DESC, id", (owner, owner))]
+        sql = f"SELECT {SUMMARY} FROM drafts WHERE status = 'open' AND (%s::text IS NULL OR owner = %s) "  # noqa: S608 (our constants; values bound)
+        return [summary_from_row(row) for row in self._all(sql + "ORDER BY created DESC, id", (owner, owner))]
 
     def all_drafts(self) -> list[DraftSummary]:
-        return [_summary(row) for row in self._all(f"SELECT {_SUMMARY} FROM drafts ORDER BY created, id")]  # noqa: S608 (our constants; values bound)
+        return [summary_from_row(row) for row in self._all(f"SELECT {SUMMARY} FROM drafts ORDER BY created, id")]  # noqa: S608 (our constants; values bound)
 
     def replace_draft(self, draft: Draft, expected_revision: int | None = None) -> Draft:
         with self._writing() as db:
@@ -372,12 +372,12 @@ class PostgresRegistry:
                 "UPDATE drafts SET updated = %s, source = %s, nquads = %s, triples = %s, conforms = %s, "
                 "violations = %s, report = %s, base_release = %s, diff = %s, changeset = %s, "
                 "revision = revision + 1, made_from = %s, acknowledge = %s WHERE id = %s",
-                (*_draft_row(draft)[4:14], draft.made_from, draft.acknowledge, draft.id),
+                (*draft_row(draft)[4:14], draft.made_from, draft.acknowledge, draft.id),
             )
-            stored = db.execute(f"SELECT {_SUMMARY}, {_BLOBS} FROM drafts WHERE id = %s", (draft.id,))  # noqa: S608 (our constants; values bound)
+            stored = db.execute(f"SELECT {SUMMARY}, {BLOBS} FROM drafts WHERE id = %s", (draft.id,))  # noqa: S608 (our constants; values bound)
             found = stored.fetchone()
         assert found is not None
-        return _draft(found)
+        return draft_from_row(found)
 
     def owner_revoked(self, draft_id: str) -> str | None:
         with self._connection() as db:
@@ -396,13 +396,13 @@ class PostgresRegistry:
     # Releases ----------------------------------------------------------------------------------------
 
     def releases(self) -> list[Release]:
-        return [_release(row) for row in self._all("SELECT * FROM releases ORDER BY n")]
+        return [release_from_row(row) for row in self._all("SELECT * FROM releases ORDER BY n")]
 
     def release(self, n: int) -> Release | None:
         if n not in RELEASE_NUMBERS:
             return None
         row = self._one("SELECT * FROM releases WHERE n = %s", (n,))
-        return _release(row) if row else None
+        return release_from_row(row) if row else None
 
     def holds_files(self) -> bool:
         return True
@@ -466,12 +466,12 @@ class PostgresRegistry:
     # Export and import ---------------------------------------------------------------------------
 
     def rows(self, table: str) -> list[tuple[Any, ...]]:
-        if table not in _EXPORTED:
+        if table not in EXPORTED:
             raise ValueError(table)
-        return self._all(f"SELECT * FROM {table} ORDER BY {_EXPORTED[table]}")  # noqa: S608 (our constants; values bound)
+        return self._all(f"SELECT * FROM {table} ORDER BY {EXPORTED[table]}")  # noqa: S608 (our constants; values bound)
 
     def is_empty(self) -> bool:
-        return not any(self._all(f"SELECT 1 FROM {table} LIMIT 1") for table in _EXPORTED)  # noqa: S608 (our constants; values bound)
+        return not any(self._all(f"SELECT 1 FROM {table} LIMIT 1") for table in EXPORTED)  # noqa: S608 (our constants; values bound)
 
     def load_rows(
         self, tables: dict[str, list[list[Any]]], meta: dict[str, str], files: Mapping[int, Mapping[str, bytes]]
@@ -479,7 +479,7 @@ class PostgresRegistry:
         """Put exported rows back, with each release's files, in one transaction (import into an empty registry)."""
         with self._writing() as db:
             for table, rows in tables.items():
-                if table not in _EXPORTED:
+                if table not in EXPORTED:
                     raise ValueError(f"unknown table {table!r}")
                 names = ", ".join(_columns(db, table)[: len(rows[0])] if rows else ())
                 for row in rows:
