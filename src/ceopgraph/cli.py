@@ -163,6 +163,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             ]
         )
 
+    if settings.database_url and settings.data_dir is None:
+        raise SystemExit(
+            "cannot serve: CEOPGRAPH_DATABASE_URL holds the releases; give this machine's data directory for "
+            "their files too (--data-dir)"
+        )
     if settings.data_dir is not None:
         if args.data or (not settings.endpoint and settings.query_store != "memory"):
             raise SystemExit(
