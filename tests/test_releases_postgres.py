@@ -18,11 +18,14 @@ from flask import Flask
 from ceopgraph import cli
 from ceopgraph.compose import open_registry, open_releases, run_in_process
 from ceopgraph.config import Settings, load_settings
+from ceopgraph.conneg import FORMATS_BY_EXTENSION
 from ceopgraph.releases import transfer
+from ceopgraph.releases.follower import ReleaseStore
 from ceopgraph.releases.postgres import MIGRATIONS, PostgresRegistry
 from ceopgraph.releases.registry import RegistryUnavailable
 from ceopgraph.releases.service import OPERATOR, ReleaseFilesDamaged, Releases
 from ceopgraph.releases.tokens import InvalidToken
+from ceopgraph.store.embedded import EmbeddedStore
 from ceopgraph.validation.service import JobRunner, Submission
 from ceopgraph.web import errors
 
@@ -218,3 +221,32 @@ def test_a_database_stopped_and_started_again_is_unavailable_then_used_again(
         assert registry.reserve("writes:a", 5) is not None
     finally:
         registry.close()
+
+
+def test_a_replica_serves_its_release_while_the_database_is_down_and_follows_again_after(
+    postgres: Postgres, postgres_url: str, tmp_path: Path, built_dist: Path, runner: JobRunner
+) -> None:
+    releases = _machine(postgres_url, tmp_path / "data", runner)
+    assert releases.ensure_first_release(built_dist / "ceopgraph.trig") is not None
+    trig = [FORMATS_BY_EXTENSION["trig"]]
+    store = ReleaseStore(releases, lambda files: EmbeddedStore.from_files(files, trig * len(files), 1), poll_s=3600)
+    query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    try:
+        served = store.select(query)
+        stop(postgres)
+        try:
+            with pytest.raises(RegistryUnavailable):
+                store.refresh()  # the follower's poll: logged, and the release held stays
+            assert store.release == 1 and store.select(query) == served
+        finally:
+            start(postgres)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert not store.refresh()  # the database is back: followed again, nothing new
+                break
+            except RegistryUnavailable:
+                assert time.monotonic() < deadline, "the replica did not reach the database once it was back"
+                time.sleep(0.2)
+    finally:
+        store.close()  # its registry's pool too
