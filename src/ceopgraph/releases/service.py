@@ -484,10 +484,10 @@ class Releases:
             self.registry.audit(actor.id, "publish", draft.id if draft else "-", "conflict", str(exc))
             raise
         except BaseException:
-            if moved and self.registry.holds_files():  # the database's bytes are the record: a folder whose
-                shutil.rmtree(
-                    target, ignore_errors=True
-                )  # commit failed is nobody's (or fetched again if it committed)
+            # With the files of record in the database, a folder whose commit failed is nobody's (and if the
+            # commit did happen, its answer lost, the folder is fetched again when first needed).
+            if moved and self.registry.holds_files():
+                shutil.rmtree(target, ignore_errors=True)
             raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -562,7 +562,7 @@ class Releases:
         """Release ``n``'s folder with its files in it: as it is with SQLite (the folder is the record);
         with a registry that holds the files, checked once per process against the hashes of the release's
         row, and written from the registry's bytes (checked the same way) when missing or different. One
-        process of this data directory writes it at a time; a reader sees the old folder or the new one."""
+        process of this data directory writes it at a time, into a staging folder moved into place whole."""
         folder = self.release_folder(n)
         if n in self._checked or not self.registry.holds_files():
             return folder
