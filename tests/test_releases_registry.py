@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from ceopgraph.compose import run_in_process
-from ceopgraph.config import load_settings
+from ceopgraph import cli
+from ceopgraph.compose import open_registry, run_in_process
+from ceopgraph.config import SettingsError, load_settings
 from ceopgraph.releases.registry import Registry, RegistryTransaction, Release
 from ceopgraph.releases.service import OPERATOR, Releases
 from ceopgraph.releases.sqlite import SqliteRegistry
@@ -25,6 +26,7 @@ from ceopgraph.validation.service import Submission
 
 from . import tiers
 from .backends import Backend
+from .live import free_port
 from .releasing import GOOD_FIGURE, changed
 
 
@@ -180,3 +182,22 @@ def test_a_schema_1_database_gains_release_notes_and_keeps_its_rows(tmp_path: Pa
     old_rows = [list(row[:9]) for row in registry.rows("releases")]  # as a schema-1 export wrote them
     fresh.load_rows({"releases": old_rows}, {"current": "1", "schema": "1"}, {})
     assert fresh.release(1) == registry.release(1) and fresh.meta()["schema"] == "2"
+
+
+def test_a_database_url_that_is_not_postgresql_is_a_bad_setting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SettingsError, match="CEOPGRAPH_DATABASE_URL"):
+        open_registry(tmp_path, database_url="mysql://user:secret@db/x")
+    assert cli.main(["tokens", "list", "--data-dir", str(tmp_path), "--database-url", "mysql://user:secret@db/x"]) == 2
+    said = capsys.readouterr().err
+    assert "not a postgresql:// URL" in said and "secret" not in said  # a password is never echoed
+
+
+def test_a_command_whose_database_cannot_be_reached_says_so_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"postgresql://ceop@127.0.0.1:{free_port()}/nothing"  # nothing listens there
+    assert cli.main(["tokens", "list", "--data-dir", str(tmp_path), "--database-url", url]) == 3
+    said = capsys.readouterr().err
+    assert said.startswith("ceopgraph: the store of record cannot be reached:") and "Traceback" not in said
