@@ -22,7 +22,7 @@ from ceopgraph.conneg import FORMATS_BY_EXTENSION
 from ceopgraph.releases import transfer
 from ceopgraph.releases.follower import ReleaseStore
 from ceopgraph.releases.postgres import MIGRATIONS, PostgresRegistry
-from ceopgraph.releases.registry import RegistryUnavailable
+from ceopgraph.releases.registry import Conflict, RegistryUnavailable
 from ceopgraph.releases.service import OPERATOR, ReleaseFilesDamaged, Releases
 from ceopgraph.releases.tokens import InvalidToken
 from ceopgraph.store.embedded import EmbeddedStore
@@ -250,3 +250,35 @@ def test_a_replica_serves_its_release_while_the_database_is_down_and_follows_aga
                 time.sleep(0.2)
     finally:
         store.close()  # its registry's pool too
+
+
+def test_two_publishes_racing_on_two_machines_make_one_release_and_one_conflict(
+    postgres_url: str, tmp_path: Path, built_dist: Path, runner: JobRunner
+) -> None:
+    a = _machine(postgres_url, tmp_path / "a", runner)
+    b = _machine(postgres_url, tmp_path / "b", runner)
+    try:
+        assert a.ensure_first_release(built_dist / "ceopgraph.trig") is not None
+        trig = (a.materialised(1) / "ceopgraph.trig").read_bytes()
+        drafts = [
+            machine.create_draft(OPERATOR, Submission(changed(trig, GOOD_FIGURE), "trig", f"{n}.trig"))
+            for n, machine in enumerate((a, b))
+        ]
+        barrier = threading.Barrier(2)
+
+        def publish(machine: Releases, draft_id: str) -> str:
+            barrier.wait(timeout=30)
+            try:
+                return f"release {machine.publish(OPERATOR, draft_id, None).n}"
+            except Conflict:
+                return "conflict"
+
+        with ThreadPoolExecutor(2) as pool:
+            outcomes = sorted(pool.map(publish, (a, b), [d.id for d in drafts]))
+        assert outcomes == ["conflict", "release 2"]
+        assert [r.n for r in b.registry.releases()] == [1, 2] and a.registry.state() == (2, 2)
+        published = [d for d in a.registry.all_drafts() if d.status == "published"]
+        assert len(published) == 1 and published[0].release == 2
+    finally:
+        a.registry.close()
+        b.registry.close()
