@@ -38,7 +38,8 @@ serve: build
 
 # Debian packages the test suite drives: libseccomp2 (the confined worker processes; `serve` needs it too, and
 # every Debian has it), Chromium for the browser tests, Virtuoso as the second independent SPARQL 1.1 store for
-# the remote-backend and publish tests (Oxigraph server comes from PyPI).
+# the remote-backend and publish tests (Oxigraph server comes from PyPI), PostgreSQL for the registry's second
+# backend (the suite starts its own server: tests/postgres.py).
 system-deps:
 	@ldconfig -p | grep -q 'libseccomp\.so\.2' || { \
 	  echo "installing Debian's libseccomp2: worker processes are confined with seccomp"; \
@@ -49,6 +50,9 @@ system-deps:
 	@command -v virtuoso-t >/dev/null 2>&1 || { \
 	  echo "installing Debian's virtuoso-opensource for the remote store tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq virtuoso-opensource >/dev/null; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "installing Debian's postgresql for the tests of the PostgreSQL store of record"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
 lint: setup
 	$(BIN)/ruff check src tests $(wildcard bench)

@@ -3,6 +3,7 @@ suite's two tiers (``tiers``): tests that start processes are marked ``live``, t
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -24,9 +25,11 @@ from ceopgraph.validation.shapes import load_shapes
 
 from . import tiers
 from .apps import embedded_app
+from .backends import Backend
 from .browser import CONSOLE_ERRORS, VIEWPORT, ConsoleErrors, launch
 from .listener import Listener, listening
 from .live import CAPPED_ROWS, LiveServer, running_server
+from .postgres import Postgres, running_postgres
 from .submissions import Corpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,6 +156,45 @@ def capped_server(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) ->
     env = {"CEOPGRAPH_MAX_RESULT_ROWS": str(CAPPED_ROWS)}
     with running_server(["--dist", str(built_dist), "--workers", "1"], log, env) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One PostgreSQL server for the session (``tests/postgres.py``); each test takes a fresh database."""
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres: Postgres, request: pytest.FixtureRequest) -> str:
+    """The URL of a new, empty database for this test."""
+    return postgres.fresh_database("t" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:20])
+
+
+@pytest.fixture
+def sqlite_backend() -> Iterator[Backend]:
+    backend = Backend("sqlite")
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+@pytest.fixture
+def postgres_backend(postgres_url: str) -> Iterator[Backend]:
+    backend = Backend("postgres", postgres_url)
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+@pytest.fixture(params=["sqlite_backend", "postgres_backend"])
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """The registry's backends, one per run of the test: the fixture named by the parameter (``tiers``
+    follows it, so the postgres run is live and the sqlite one stays in the fast tier)."""
+    found: Backend = request.getfixturevalue(request.param)
+    return found
 
 
 @pytest.fixture(scope="module")

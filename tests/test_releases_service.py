@@ -22,7 +22,7 @@ from ceopgraph.namespaces import SCHEMA
 from ceopgraph.rdfio import UnreadableRdf
 from ceopgraph.releases.content import Version, content_of, release_dataset, releases_graph
 from ceopgraph.releases.drafting import DraftTooLarge
-from ceopgraph.releases.registry import Conflict, SqliteRegistry, Token, TooManyDrafts
+from ceopgraph.releases.registry import Conflict, Token, TooManyDrafts
 from ceopgraph.releases.service import (
     DraftInvalid,
     DraftNotFound,
@@ -39,6 +39,7 @@ from ceopgraph.urischeme import UriScheme
 from ceopgraph.validation.service import Submission
 
 from .apps import release_app
+from .backends import Backend
 from .releasing import (
     BAD_FIGURE,
     GOOD_CHANGE,
@@ -269,9 +270,9 @@ def test_open_draft_limits(tmp_path: Path, built_dist: Path) -> None:
         limited.create_draft(sue, data)
 
 
-def test_rate_budgets_are_per_key_and_window(tmp_path: Path) -> None:
+def test_rate_budgets_are_per_key_and_window(tmp_path: Path, backend: Backend) -> None:
     clock = [6000.0]  # the registry's minutes by a clock of the test's own: minute 100
-    registry = SqliteRegistry(tmp_path, lambda: clock[0])
+    registry = backend.open(tmp_path, lambda: clock[0])
     budgets = (("token:a", 2), ("client:x", 3))
     assert [registry.count_write(budgets) for _ in range(2)] == [None, None]
     assert registry.count_write(budgets) == "token:a"

@@ -18,11 +18,11 @@ from werkzeug.test import TestResponse
 
 from ceopgraph.config import Settings
 from ceopgraph.releases import tokens
-from ceopgraph.releases.registry import SqliteRegistry
 from ceopgraph.releases.service import Releases
 from ceopgraph.web.services import of
 
 from .apps import embedded_app
+from .backends import Backend
 
 BUDGET = 10  # CEOPGRAPH_SIGN_INS_PER_CLIENT's default
 MINUTE = 60 * 28_000_000.0  # the start of a minute, as the test's clock reads it
@@ -89,9 +89,11 @@ def _sign_in(app: Flask, token: str) -> TestResponse:
     return app.test_client().post("/sign-in", data={"token": token})
 
 
-def test_a_reservation_is_atomic_per_key_and_window_and_a_refund_gives_it_back(tmp_path: Path) -> None:
+def test_a_reservation_is_atomic_per_key_and_window_and_a_refund_gives_it_back(
+    tmp_path: Path, backend: Backend
+) -> None:
     clock = Clock(MINUTE)
-    registry = SqliteRegistry(tmp_path, clock)
+    registry = backend.open(tmp_path, clock)
     barrier = threading.Barrier(24)
 
     def take(_: int) -> bool:

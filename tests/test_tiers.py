@@ -121,6 +121,8 @@ def test_the_code_under_test_may_start_its_own_workers() -> None:
             "worker process of an app in the suite's own process",
         ),
         (["chromium", "--headless"], "chromium"),
+        (["runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "start"], "pg_ctl (postgres)"),
+        (["/usr/lib/postgresql/15/bin/initdb", "-D", "data"], "initdb (postgres)"),
         ("true", "true"),
     ],
 )

@@ -17,7 +17,7 @@ import os
 import subprocess
 import sys
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -99,8 +99,30 @@ def is_live(item: pytest.Item) -> bool:
     if function is not None and reaches_a_process(function):
         return True
     info = getattr(item, "_fixtureinfo", None)  # pytest's record of the fixtures the test uses
-    definitions = info.name2fixturedefs.values() if info is not None else ()
+    definitions = [*(info.name2fixturedefs.values() if info is not None else ()), *_fixtures_named_by_params(item)]
     return any(reaches_a_process(definition.func) for defs in definitions for definition in defs)
+
+
+def _fixtures_named_by_params(item: pytest.Item) -> list[Sequence[Any]]:
+    """The fixtures a test's parameters name (a parametrised fixture that asks for the fixture its
+    parameter names, such as ``backend``), and the fixtures those use in turn: what they start is the
+    test's too, for that parameter only."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return []
+    manager = item.session._fixturemanager
+    found: list[Sequence[Any]] = []
+    names = [value for value in callspec.params.values() if isinstance(value, str)]
+    seen: set[str] = set()
+    while names:
+        name = names.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        definitions = manager.getfixturedefs(name, item) or ()
+        found.append(definitions)
+        names += [argument for definition in definitions for argument in definition.argnames]
+    return found
 
 
 # The check at run time ---------------------------------------------------------------------------
@@ -146,8 +168,12 @@ def process_kind(argv: object) -> str:
     if "ceopgraph.cli" in words[:3] or program == "ceopgraph":
         command = words[words.index("ceopgraph.cli") + 1] if "ceopgraph.cli" in words[:3] else " ".join(words[1:2])
         return "ceopgraph serve (server)" if command == "serve" else f"ceopgraph {command}"
+    if program == "runuser" and "--" in words:  # a command run as another user: what it runs
+        program = PurePath(words[words.index("--") + 1]).name if words[-1] != "--" else program
     if program in ("oxigraph", "virtuoso-t"):
         return f"{program} (SPARQL store)"
+    if program in ("initdb", "pg_ctl"):
+        return f"{program} (postgres)"
     if words[1:2] == ["-c"] and "ceopgraph.processes" in " ".join(words[2:3]):
         return "worker process of an app in the suite's own process"
     return program

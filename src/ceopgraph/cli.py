@@ -20,7 +20,7 @@ from ceopgraph.conneg import FORMATS_BY_EXTENSION, RdfFormat
 from ceopgraph.processes.sandbox import SandboxUnavailable, check_available
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, format_for_path, read_bounded, read_files
 from ceopgraph.releases import drafting
-from ceopgraph.releases.registry import Conflict
+from ceopgraph.releases.registry import Conflict, RegistryUnavailable
 from ceopgraph.releases.remote import StoreNotUpdated, push_current
 from ceopgraph.releases.service import (
     OPERATOR,
@@ -137,6 +137,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         dist_dir=dist.resolve(),
         endpoint=args.endpoint,
         data_dir=Path(args.data_dir).resolve() if args.data_dir else None,
+        database_url=args.database_url,
     )
     try:  # untrusted work runs only in processes the system denies the network to (fail closed)
         check_available()
@@ -162,6 +163,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             ]
         )
 
+    if settings.database_url and settings.data_dir is None:
+        raise SystemExit(
+            "cannot serve: CEOPGRAPH_DATABASE_URL holds the releases; give this machine's data directory for "
+            "their files too (--data-dir)"
+        )
     if settings.data_dir is not None:
         if args.data or (not settings.endpoint and settings.query_store != "memory"):
             raise SystemExit(
@@ -250,7 +256,9 @@ def local_releases(settings: Settings) -> Releases:
 
 def _releases_settings(args: argparse.Namespace) -> Settings:
     return load_settings(
-        base_uri=getattr(args, "base_uri", None), data_dir=Path(args.data_dir) if args.data_dir else None
+        base_uri=getattr(args, "base_uri", None),
+        data_dir=Path(args.data_dir) if args.data_dir else None,
+        database_url=args.database_url,
     )
 
 
@@ -340,6 +348,8 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     except TransferError as exc:
         print(f"{args.command} refused: {exc}", file=sys.stderr)
         return 1
+    finally:
+        releases.registry.close()
     print(f"{done} {args.folder}: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
     return 0
 
@@ -365,6 +375,11 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--base-uri", help="canonical base URI (default: CEOPGRAPH_BASE_URI or the built-in one)")
     build.set_defaults(handler=cmd_build)
 
+    data_dir_help = "the folder of releases, drafts and tokens (default: CEOPGRAPH_DATA_DIR)"
+    database_url_help = (
+        "the store of record in PostgreSQL, postgresql://… (default: CEOPGRAPH_DATABASE_URL; "
+        "without it, SQLite in the data directory)"
+    )
     run = commands.add_parser("serve", help="serve the dataset over HTTP (SPARQL endpoint and linked data)")
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=5000)
@@ -378,6 +393,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--endpoint", help="serve from this SPARQL 1.1 query URL instead (default: CEOPGRAPH_ENDPOINT)")
     run.add_argument("--base-uri", help="canonical base URI")
     run.add_argument("--data-dir", help="serve releases from this folder, with the write path (CEOPGRAPH_DATA_DIR)")
+    run.add_argument("--database-url", help=database_url_help)
     run.set_defaults(handler=cmd_serve)
 
     check = commands.add_parser(
@@ -401,13 +417,13 @@ def _parser() -> argparse.ArgumentParser:
     push.add_argument("--base-uri", help="canonical base URI")
     push.set_defaults(handler=cmd_publish)
 
-    data_dir_help = "the folder of releases, drafts and tokens (default: CEOPGRAPH_DATA_DIR)"
     tokens = commands.add_parser("tokens", help="create, list or revoke submitter and publisher tokens")
     tokens.add_argument("action", choices=["create", "list", "revoke"])
     tokens.add_argument("id", nargs="?", help="the token to revoke")
     tokens.add_argument("--role", choices=["submitter", "publisher"], default="submitter")
     tokens.add_argument("--name", help="whose token it is (create)")
     tokens.add_argument("--data-dir", help=data_dir_help)
+    tokens.add_argument("--database-url", help=database_url_help)
     tokens.set_defaults(handler=cmd_tokens)
 
     draft = commands.add_parser("draft", help="create a draft from a file, show its diff, or publish it")
@@ -428,18 +444,22 @@ def _parser() -> argparse.ArgumentParser:
         help="publish: the version draft diff named (for a draft compared with an older release)",
     )
     draft.add_argument("--data-dir", help=data_dir_help)
+    draft.add_argument("--database-url", help=database_url_help)
     draft.set_defaults(handler=cmd_draft)
 
     out = commands.add_parser("export", help="write every release, draft, token hash and audit record to a folder")
     out.add_argument("folder")
     out.add_argument("--data-dir", help=data_dir_help)
+    out.add_argument("--database-url", help=database_url_help)
     out.set_defaults(handler=cmd_transfer)
     into = commands.add_parser("import", help="load an export into an empty data directory")
     into.add_argument("folder")
     into.add_argument("--data-dir", help=data_dir_help)
+    into.add_argument("--database-url", help=database_url_help)
     into.set_defaults(handler=cmd_transfer)
     audit = commands.add_parser("audit", help="print the audit records (who did what, when, the outcome) as PROV")
     audit.add_argument("--data-dir", help=data_dir_help)
+    audit.add_argument("--database-url", help=database_url_help)
     audit.set_defaults(handler=cmd_audit)
     return parser
 
@@ -454,6 +474,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"ceopgraph: bad setting: {exc}", file=sys.stderr)
         return 2
+    except RegistryUnavailable as exc:  # the database of record is down or unreachable: nothing was changed
+        print(f"ceopgraph: the store of record cannot be reached: {exc}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

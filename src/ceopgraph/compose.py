@@ -4,7 +4,7 @@ The server (``ceopgraph serve``, ``web.services``), the command line and the tes
 ``open_store`` and their ``Releases`` with ``open_releases``, so the three cannot drift apart: the command
 line's publish has the server's limits and pushes to a remote store as the server's does, and a test app
 over a data directory serves it as ``serve --data-dir`` does. The registry's backend is chosen here too
-(``open_registry``): a second backend is one more branch of it.
+(``open_registry``): SQLite in the data directory, or PostgreSQL with ``CEOPGRAPH_DATABASE_URL``.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ceopgraph.config import Settings
+from ceopgraph.config import Settings, SettingsError
 from ceopgraph.conneg import FORMATS_BY_EXTENSION, RdfFormat
 from ceopgraph.publish import Target
 from ceopgraph.releases.follower import ReleaseStore
-from ceopgraph.releases.registry import Registry, SqliteRegistry
+from ceopgraph.releases.registry import Registry
 from ceopgraph.releases.remote import push_current
 from ceopgraph.releases.service import Limits, Releases
+from ceopgraph.releases.sqlite import SqliteRegistry
 from ceopgraph.store.client import Credentials
 from ceopgraph.store.disk import DiskStore
 from ceopgraph.store.embedded import EmbeddedStore, QueryLimits
@@ -28,10 +29,17 @@ from ceopgraph.validation.service import JobRunner, ValidatorConfig, run_here
 from ceopgraph.validation.shapes import load_shapes
 
 
-def open_registry(folder: Path, clock: Callable[[], float] = time.time) -> Registry:
-    """The registry of the data directory ``folder``: SQLite in it. ``clock`` places the per-minute rate
-    budgets (a test's own clock)."""
-    return SqliteRegistry(folder, clock)
+def open_registry(folder: Path, clock: Callable[[], float] = time.time, database_url: str | None = None) -> Registry:
+    """The registry: PostgreSQL at ``database_url`` when given (the store of record of every replica),
+    else SQLite in the data directory ``folder``. ``clock`` places the per-minute rate budgets (a test's
+    own clock). RegistryUnavailable if the database cannot be reached."""
+    if database_url is None:
+        return SqliteRegistry(folder, clock)
+    if not database_url.startswith(("postgresql://", "postgres://")):
+        raise SettingsError("CEOPGRAPH_DATABASE_URL: not a postgresql:// URL")  # never echoed: it may hold a password
+    from ceopgraph.releases.postgres import PostgresRegistry  # the driver is loaded only when it is used
+
+    return PostgresRegistry(database_url, clock)
 
 
 def open_releases(settings: Settings, run: JobRunner | None = None, clock: Callable[[], float] = time.time) -> Releases:
@@ -43,7 +51,7 @@ def open_releases(settings: Settings, run: JobRunner | None = None, clock: Calla
         raise ValueError("the write path needs a data directory (CEOPGRAPH_DATA_DIR)")
     target = push_target(settings)
     on_change = None if target is None else (lambda releases: push_current(releases, target))
-    registry = open_registry(settings.data_dir, clock)
+    registry = open_registry(settings.data_dir, clock, settings.database_url)
     return Releases(settings.data_dir, settings.scheme, registry, run, Limits.of(settings), on_change)
 
 

@@ -107,6 +107,10 @@ class Settings:
     # The write path (drafts, releases, tokens): its store of record, a folder of its own (``releases``);
     # None: no write path, the built dataset is served as it is.
     data_dir: Path | None = None
+    # The store of record in PostgreSQL (``postgresql://user@host:port/database``): the registry and the
+    # release files, shared by every replica; the data directory is then this machine's copy of the files.
+    # None: SQLite in the data directory (the embedded default).
+    database_url: str | None = None
     # Seconds between a worker's looks at the registry for a new current release: the bound, with the
     # release's load time, within which every worker serves a new release.
     release_poll_s: float = 1.0

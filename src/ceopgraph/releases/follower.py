@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from ceopgraph.releases.registry import Draft, DraftSummary
+from ceopgraph.releases.registry import Draft, DraftSummary, RegistryUnavailable
 from ceopgraph.releases.service import Releases
 from ceopgraph.store.disk import load_keeping_labels
 from ceopgraph.store.protocol import DelegatingStore, Store
@@ -119,6 +119,8 @@ class ReleaseStore(DelegatingStore):
         while not self._stop.wait(self._poll_s):
             try:
                 self.refresh()
+            except RegistryUnavailable as exc:  # its database is down: an outage, not a fault of ours
+                log.warning("the store of record cannot be reached (%s); still serving release %d", exc, self.release)
             except Exception:  # a registry or a load that failed: keep serving the release held, try again
                 log.exception("could not load the current release; still serving release %d", self.release)
 
@@ -127,6 +129,7 @@ class ReleaseStore(DelegatingStore):
         self._thread.join(timeout=self._poll_s + 5)
         retire_now(self._retiring)
         self._store.close()
+        self._releases.registry.close()
 
 
 class DraftStoresBusy(Exception):

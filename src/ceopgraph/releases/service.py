@@ -18,6 +18,12 @@ staging folder and syncs them, then in one registry transaction checks that noth
 folder to its place and makes the release current. A crash before the commit leaves a folder no row
 names, which ``recover`` removes; after it, everything is in place. Released folders are never written
 again.
+
+When the registry holds the release files too (PostgreSQL: ``Registry.holds_files``), the same
+transaction stores their bytes, and a data directory is only this machine's copy: ``materialised(n)``
+writes a release's folder from the database when it is missing or differs, each file checked against the
+hash its release row records (a mismatch is ``ReleaseFilesDamaged``, never served). With SQLite the
+folders are the files of record, as they always were.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
@@ -107,6 +114,11 @@ class Unavailable(Exception):
     """The write path is not configured (no data directory)."""
 
 
+class ReleaseFilesDamaged(Exception):
+    """A release's files, as the store of record holds them, are not the ones its row records: the
+    release cannot be served from them."""
+
+
 @dataclass(frozen=True)
 class Limits:
     max_open_drafts: int = 200
@@ -162,7 +174,8 @@ class Releases:
         self._limits = limits
         self._on_change = on_change
         self._history = History(self._summarise)
-        (folder / RELEASES_FOLDER).mkdir(exist_ok=True)
+        self._checked: set[int] = set()  # releases whose folder here was checked against the store of record
+        (folder / RELEASES_FOLDER).mkdir(parents=True, exist_ok=True)  # a registry elsewhere made no folder
         (folder / LIVE_FOLDER).mkdir(exist_ok=True)
 
     # Recovery and the first release ----------------------------------------------------------------
@@ -428,6 +441,7 @@ class Releases:
         staging = self.folder / RELEASES_FOLDER / f"{_STAGING_PREFIX}{secrets.token_hex(8)}"
         held = _hold(staging)
         staging.mkdir()
+        moved = False
         try:
             digests = _write_synced(staging, dumps)
             release = Release(
@@ -459,14 +473,21 @@ class Releases:
                 if target.exists():  # a folder a crash left before its commit: no row names it
                     shutil.rmtree(target)
                 os.rename(staging, target)
+                moved = True
                 _sync_folder(target.parent)
-                tx.add_release(release)
+                tx.add_release(release, dumps)
                 tx.set_current(n)
                 if draft is not None:
                     tx.mark_published(draft.id, n)
                 tx.audit(actor.id, "publish", draft.id if draft else "-", "done", f"release {n}")
         except Conflict as exc:
             self.registry.audit(actor.id, "publish", draft.id if draft else "-", "conflict", str(exc))
+            raise
+        except BaseException:
+            # With the files of record in the database, a folder whose commit failed is nobody's (and if the
+            # commit did happen, its answer lost, the folder is fetched again when first needed).
+            if moved and self.registry.holds_files():
+                shutil.rmtree(target, ignore_errors=True)
             raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -532,13 +553,51 @@ class Releases:
     def _summarise(self, n: int) -> Subjects:
         if self._run is None:
             raise Unavailable("this process does not read releases' subjects")
-        return self._run(SubjectsJob(str(self.release_folder(n) / f"{DUMP_STEM}.nq")))
+        return self._run(SubjectsJob(str(self.materialised(n) / f"{DUMP_STEM}.nq")))
 
     def release_folder(self, n: int) -> Path:
         return self.folder / RELEASES_FOLDER / str(n)
 
+    def materialised(self, n: int) -> Path:
+        """Release ``n``'s folder with its files in it: as it is with SQLite (the folder is the record);
+        with a registry that holds the files, checked once per process against the hashes of the release's
+        row, and written from the registry's bytes (checked the same way) when missing or different. One
+        process of this data directory writes it at a time, into a staging folder moved into place whole."""
+        folder = self.release_folder(n)
+        if n in self._checked or not self.registry.holds_files():
+            return folder
+        with _locked(self.folder / RELEASES_FOLDER / f".fetch-{n}.lock"):
+            release = self.registry.release(n)
+            if release is None:
+                raise ReleaseNotFound(f"no release {n}")
+            if not _holds(folder, release.dumps):
+                files = self.registry.release_files(n) or {}
+                found = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+                if found != release.dumps:
+                    raise ReleaseFilesDamaged(
+                        f"release {n}'s files in the database are not the ones its row records "
+                        f"({sorted(found)} against {sorted(release.dumps)}, or their sha256 differ); not served"
+                    )
+                staging = folder.with_name(f"{_STAGING_PREFIX}{secrets.token_hex(8)}")
+                held = _hold(staging)
+                staging.mkdir()
+                try:
+                    _write_synced(staging, files)
+                    if folder.exists():  # a copy that is not the release's (a failed commit's leftover)
+                        aside = folder.with_name(f"{_STAGING_PREFIX}{secrets.token_hex(8)}")
+                        os.rename(folder, aside)
+                        shutil.rmtree(aside, ignore_errors=True)
+                    os.rename(staging, folder)
+                    _sync_folder(folder.parent)
+                finally:
+                    shutil.rmtree(staging, ignore_errors=True)
+                    staging.with_name(staging.name + ".lock").unlink(missing_ok=True)
+                    held.close()
+            self._checked.add(n)
+        return folder
+
     def _content_path(self, n: int) -> str | None:
-        return str(self.release_folder(n) / f"{DUMP_STEM}.nq") if n else None
+        return str(self.materialised(n) / f"{DUMP_STEM}.nq") if n else None
 
     def live_files(self) -> tuple[int, int, list[Path]]:
         """(current release, generation, the files to serve): the release's TriG dump and the live
@@ -560,7 +619,7 @@ class Releases:
                     and int(old.stem.removeprefix("releases-")) < generation - 2
                 ):
                     old.unlink(missing_ok=True)
-        return current, generation, [self.release_folder(current) / f"{DUMP_STEM}.trig", live]
+        return current, generation, [self.materialised(current) / f"{DUMP_STEM}.trig", live]
 
     # Refusals ---------------------------------------------------------------------------------------
 
@@ -646,6 +705,25 @@ def _hold(staging: Path) -> IO[bytes]:
     held = staging.with_name(staging.name + ".lock").open("ab")
     fcntl.flock(held, fcntl.LOCK_EX)
     return held
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on the file ``path`` for the block (between processes and threads alike)."""
+    with path.open("ab") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        yield
+
+
+def _holds(folder: Path, dumps: dict[str, str]) -> bool:
+    """Whether ``folder`` holds exactly the files ``dumps`` names, each with the recorded sha256."""
+    try:
+        present = sorted(entry.name for entry in folder.iterdir())
+    except OSError:
+        return False
+    return present == sorted(dumps) and all(
+        hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest for name, digest in dumps.items()
+    )
 
 
 def _abandoned(staging: Path) -> bool:

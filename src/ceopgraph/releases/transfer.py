@@ -55,7 +55,7 @@ def export(releases: Releases, folder: Path) -> dict[str, int]:
                     row[column] = name
         tables[table] = rows
     for release in registry.releases():
-        shutil.copytree(releases.release_folder(release.n), folder / RELEASES_FOLDER / str(release.n))
+        shutil.copytree(releases.materialised(release.n), folder / RELEASES_FOLDER / str(release.n))
     meta = {key: value for key, value in registry.meta().items() if key in ("current", "generation")}
     manifest = {"format": FORMAT_VERSION, "base_uri": releases.scheme.base, "meta": meta, "tables": tables}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
@@ -112,7 +112,7 @@ def import_(releases: Releases, folder: Path) -> dict[str, int]:
             written.append(target)
             for name, data in files.items():
                 (target / name).write_bytes(data)
-        registry.load_rows(tables, manifest["meta"])
+        registry.load_rows(tables, manifest["meta"], dumps)
     except BaseException:
         for target in written:
             shutil.rmtree(target, ignore_errors=True)

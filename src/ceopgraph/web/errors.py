@@ -28,7 +28,7 @@ from ceopgraph.queryvet import CheckerUnavailable
 from ceopgraph.rdfio import ExpandsTooFar, UnreadableRdf
 from ceopgraph.releases.drafting import DraftTooLarge
 from ceopgraph.releases.follower import DraftStoresBusy
-from ceopgraph.releases.registry import Conflict, TooManyDrafts
+from ceopgraph.releases.registry import Conflict, RegistryUnavailable, TooManyDrafts
 from ceopgraph.releases.remote import StoreNotUpdated
 from ceopgraph.releases.service import (
     DraftInvalid,
@@ -38,6 +38,7 @@ from ceopgraph.releases.service import (
     NoteRequired,
     NotSignedIn,
     PreconditionRequired,
+    ReleaseFilesDamaged,
     ReleaseNotFound,
     Unavailable,
     UnknownAcknowledgement,
@@ -193,6 +194,10 @@ TABLE: tuple[Entry, ...] = (
     Entry(PreconditionRequired, 428, "Precondition required", _write_path),
     Entry(Unavailable, 503, "Unavailable", _write_path),
     Entry(DraftStoresBusy, 503, "Busy", _write_path),
+    # The store of record's database is down or unreachable: nothing was changed, try again shortly.
+    Entry(RegistryUnavailable, 503, "Unavailable", _write_path, _RETRY_LATER),
+    # A release whose files do not match its recorded hashes is never served.
+    Entry(ReleaseFilesDamaged, 503, "Unavailable", _write_path),
     Entry(StoreNotUpdated, 502, "The store was not updated", _write_path),
 )
 

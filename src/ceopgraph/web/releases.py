@@ -615,7 +615,7 @@ def release_dump(n: int, name: str) -> Response:
     fmt = DUMP_NAMES.get(name)
     if release is None or fmt is None:
         raise ReleaseNotFound(f"no release {n}, or no dump {name[:80]} of it")
-    response = send_from_directory(_releases().release_folder(n), name, mimetype=fmt.media_type, conditional=True)
+    response = send_from_directory(_releases().materialised(n), name, mimetype=fmt.media_type, conditional=True)
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
 

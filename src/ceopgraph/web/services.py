@@ -124,8 +124,8 @@ class Services:
         if self.releases is None:
             return self.settings.dist_dir.resolve()
         if isinstance(self.store, ReleaseStore):  # the release this worker serves, even while it switches
-            return self.releases.release_folder(self.store.release)
-        return self.releases.release_folder(self.releases.registry.state()[0])  # a remote store's
+            return self.releases.materialised(self.store.release)
+        return self.releases.materialised(self.releases.registry.state()[0])  # a remote store's
 
     def close(self) -> None:
         """Stop the worker processes, and close the store if it is the app's own (``owns_store``)."""
@@ -139,6 +139,8 @@ class Services:
             finally:
                 if self.owns_store:
                     self.store.close()
+                if self.releases is not None:
+                    self.releases.registry.close()
 
 
 def _draft_store(settings: Settings, engine: ox.Store, version: str) -> Store:
