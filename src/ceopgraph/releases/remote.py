@@ -1,59 +1,292 @@
 """Releases with a remote store (``serve --endpoint`` with a data directory): the current release pushed
-into the store's named graphs.
+into the store's named graphs, fenced so that no push takes the store back to an older state.
 
-The data directory stays the store of record (the registry, every release's dumps); the remote store
-holds what is current, in the graphs the front end reads (``{base}data/graph/…``, the live releases graph
-among them), written by ``publish.publish`` (each graph replaced, stale graphs dropped, read back). A
-push follows every publish and withdrawal, and every server start, and pushes whatever is current when
-it runs (under a lock shared by every process on the data directory), so pushes cannot land out of order.
+The registry stays the store of record (every release, the current one); the remote store holds what is
+current, in the graphs the front end reads (``{base}data/graph/…``, the live releases graph among them),
+written by ``publish.publish`` (each graph replaced, stale graphs dropped, read back). A push follows
+every publish and withdrawal, and every server start, under a lock shared by every process on the data
+directory. Several replicas (each a ``serve`` process with its own lock) may push into one store, so the
+store records what it holds and every push compares with it first.
 
-What the store does not allow, this cannot give: a store that applies each graph's replacement on its
-own lets its readers see some graphs of the new release beside others of the old one until the push
-ends; a push that fails (the store down) leaves the store on the old release while the registry has the
-new one, which the next push (the next publish, or a restart) mends.
+**The marker.** The graph ``{base}data/ceopgraph/store-marker`` (``UriScheme.store_marker``; outside
+``data/graph/``, so never served, counted or dropped as stale) holds one subject, itself:
+
+- ``dcat:hasCurrentVersion`` the release the store holds;
+- ``schema:version`` the number of *changes* of the release series that state is the result of: every
+  release ever published plus every withdrawal (each publish adds a release, each withdrawal withdraws
+  one, and neither is ever undone, so the count only grows);
+- ``dcterms:modified`` when the latest of those changes was made (for people: not compared);
+- ``schema:actionStatus`` ``schema:ActiveActionStatus`` while a push writes, ``schema:CompletedActionStatus``
+  once every graph is written.
+
+One query reads it: ``SELECT * { GRAPH <{base}data/ceopgraph/store-marker> { ?s ?p ?o } }``.
+
+**The rule.** A push of the state (release r, c changes) into a store whose marker says (r', c'):
+
+- no marker (an empty store, or one written before markers): the push writes;
+- c > c': newer, the push writes (a withdrawal is a change too: release 2 withdrawn makes release 1
+  current again after 3 changes, which is newer than release 2 after 2);
+- c < c': older, refused (``StoreAhead``), nothing written;
+- c = c' and r = r': the same state; nothing is written when the marker is complete and every graph holds
+  as many triples as the release's, else the push writes again (it mends an interrupted one);
+- c = c' and r ≠ r': two registries with different histories (separate data folders), refused.
+
+Over one database every replica reads one history, so the count orders every state it can push, and
+equal counts are equal states: the rule is exact. The registry's own generation counts the same changes,
+but per database: two data folders count from their own start, which is why the marker records the count
+of the history itself. With separate data folders the rule refuses any push from a replica that knows
+fewer changes than the store holds: the rolling restart of a replica whose folder did not see a publish
+made on another. What it cannot see is two separate histories of different lengths (a replica that made
+its own, later changes): the longer one wins. That deployment has two stores of record; one shared
+database is the way to run several replicas.
+
+**Concurrency.** SPARQL Update has no transaction across requests, so a push claims the marker first (one
+conditional update: only while the store holds nothing newer), then writes every graph with requests
+that each apply only while the marker names no newer state (``publish``'s ``only_if``), then marks the
+claim complete, and reads the marker again. Once a newer push has claimed the marker, every request of an
+older one is a no-op in a store that applies a request atomically (Oxigraph), so the newer push's graphs
+are not overwritten; the older push sees the newer marker and, if its registry knows that state by then
+(one database), pushes it, else it is refused. What remains: a store that applies a request in parts could
+interleave two pushes' writes within one request, and a push that fails midway leaves its graphs partly
+written under an incomplete marker until a push of that state or a newer one (the next publish or start of
+a replica that has it); an older replica does not mend it, since that would take the store back.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
-from rdflib import Dataset
+from rdflib import Dataset, Literal, URIRef
+from rdflib.namespace import DCTERMS, XSD
 
-from ceopgraph.publish import PublishError, PublishReport, Target, publish
+from ceopgraph.namespaces import SCHEMA
+from ceopgraph.publish import PublishError, PublishReport, Target, named_graphs, publish, update
+from ceopgraph.querydataset import DatasetSelection
+from ceopgraph.releases.content import DCAT
+from ceopgraph.releases.registry import Release
 from ceopgraph.releases.service import Releases
+from ceopgraph.sparqltext import Template, sparql_iri, sparql_term
+from ceopgraph.store.jobs import StoreError
+from ceopgraph.store.remote import RemoteStore
+from ceopgraph.urischeme import UriScheme
 
 _LOCK = "push.lock"
+# How many times a push that was overtaken by a newer one starts again from the registry (one database:
+# the newer state is there by then) before it gives up.
+ATTEMPTS = 3
+_ACTIVE = SCHEMA.ActiveActionStatus
+_COMPLETED = SCHEMA.CompletedActionStatus
+_MARKER_QUERY = Template(
+    "SELECT ?release ?changes ?modified ?status WHERE { "
+    "?m <http://www.w3.org/ns/dcat#hasCurrentVersion> ?release ; <http://schema.org/version> ?changes ; "
+    "<http://schema.org/actionStatus> ?status . OPTIONAL { ?m <http://purl.org/dc/terms/modified> ?modified } }"
+)
+
+log = logging.getLogger(__name__)
 
 
 class StoreNotUpdated(Exception):
     """The registry changed, but the remote store could not be brought to it (502)."""
 
 
-def current_dataset(releases: Releases) -> tuple[int, Dataset]:
-    """The current release as it is served: its TriG dump and the live releases graph, one dataset."""
-    current, _, files = releases.live_files()
+class StoreAhead(StoreNotUpdated):
+    """The store holds a newer state than this replica's registry (or another history): the push was
+    refused and nothing was written. ``held`` is what the store holds, ``pushing`` what was refused."""
+
+    def __init__(self, message: str, held: Marker, pushing: Marker) -> None:
+        super().__init__(message)
+        self.held = held
+        self.pushing = pushing
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A state of the release series, as the store records it: the current release and after how many
+    changes (``changes``, the order); ``modified`` when the latest was made; ``complete`` whether every
+    graph of it was written."""
+
+    release: int
+    changes: int
+    modified: str
+    complete: bool = True
+
+    def __str__(self) -> str:
+        made = f", the latest on {self.modified}" if self.modified else ""
+        return f"release {self.release} after {self.changes} change(s){made}"
+
+
+class Verdict(Enum):
+    NEWER = "newer"  # write
+    EQUAL = "equal"  # the same state: nothing to write if the store holds it whole
+    OLDER = "older"  # refused
+    DIVERGED = "diverged"  # refused: another history with as many changes
+
+
+def compare(pushing: Marker, held: Marker | None) -> Verdict:
+    """The rule of the module's docstring: how a push of ``pushing`` stands to the store's ``held``."""
+    if held is None or pushing.changes > held.changes:
+        return Verdict.NEWER
+    if pushing.changes < held.changes:
+        return Verdict.OLDER
+    return Verdict.EQUAL if pushing.release == held.release else Verdict.DIVERGED
+
+
+def marker_of(current: int, releases: list[Release]) -> Marker:
+    """The state a registry is in: its current release after its releases and withdrawals."""
+    withdrawals = [r.withdrawn for r in releases if r.withdrawn is not None]
+    times = [r.issued for r in releases] + withdrawals
+    return Marker(current, len(releases) + len(withdrawals), max(times, default=""))
+
+
+def read_marker(target: Target, scheme: UriScheme) -> Marker | None:
+    """What the store records that it holds (one query); None for a store without a marker."""
+    graph = str(scheme.store_marker)
+    store = RemoteStore(target.query_url, str(scheme.graph), timeout_s=target.timeout_s, credentials=target.credentials)
+    rows = store.select(_MARKER_QUERY, {"m": scheme.store_marker}, DatasetSelection((graph,), (graph,)))
+    if not rows:
+        return None
+    if len(rows) > 1:
+        raise StoreError(f"the store's marker ({graph}) has {len(rows)} values where one is expected")
+    row = rows[0]
+    release, changes, status = row.get("release"), row.get("changes"), row.get("status")
+    space = str(scheme.release_space)
+    if not (isinstance(release, URIRef) and str(release).startswith(space) and str(release)[len(space) :].isdigit()):
+        raise StoreError(f"the store's marker ({graph}) names no release of ours: {release}")
+    if not isinstance(changes, Literal) or not isinstance(changes.toPython(), int):
+        raise StoreError(f"the store's marker ({graph}) has no count of changes: {changes}")
+    modified = row.get("modified")
+    return Marker(int(str(release)[len(space) :]), int(changes.toPython()), str(modified or ""), status == _COMPLETED)
+
+
+def _newer_than(scheme: UriScheme, state: Marker) -> str:
+    """The group pattern that holds while the store's marker names no state newer than ``state`` (nor
+    another history's state after as many changes): every write of a push of ``state`` carries it."""
+    marker = sparql_iri(str(scheme.store_marker))
+    return (
+        f"FILTER NOT EXISTS {{ GRAPH {marker} {{ {marker} {sparql_iri(str(SCHEMA.version))} ?heldChanges ; "
+        f"{sparql_iri(str(DCAT.hasCurrentVersion))} ?heldRelease }} "
+        f"FILTER(?heldChanges > {state.changes} || (?heldChanges = {state.changes} && "
+        f"?heldRelease != {sparql_iri(str(scheme.release(state.release)))})) }}"
+    )
+
+
+def _set_marker(target: Target, scheme: UriScheme, state: Marker, status: URIRef) -> None:
+    """Record ``state`` with ``status`` in the store, in one request, unless it holds a newer state."""
+    marker = sparql_iri(str(scheme.store_marker))
+    statements = [
+        (DCAT.hasCurrentVersion, scheme.release(state.release)),
+        (SCHEMA.version, Literal(state.changes)),
+        (SCHEMA.actionStatus, status),
+    ]
+    if state.modified:
+        statements.append((DCTERMS.modified, Literal(state.modified, datatype=XSD.dateTime)))
+    written = " ; ".join(f"{sparql_iri(str(p))} {sparql_term(o)}" for p, o in statements)
+    only_if = _newer_than(scheme, state)
+    update(
+        target,
+        f"DELETE {{ GRAPH {marker} {{ {marker} ?p ?o }} }} INSERT {{ GRAPH {marker} {{ {marker} {written} }} }} "
+        f"WHERE {{ {only_if} OPTIONAL {{ GRAPH {marker} {{ {marker} ?p ?o }} }} }}",
+    )
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """What a push did: the state it pushed, and the report of its writes (None: the store held that
+    state already, whole, and nothing was written)."""
+
+    state: Marker
+    report: PublishReport | None
+
+    @property
+    def release(self) -> int:
+        return self.state.release
+
+
+def current_state(releases: Releases) -> tuple[Marker, Dataset]:
+    """The current release as it is served (its TriG dump and the live releases graph, one dataset) and
+    the state of the series it is, read as one registry state."""
+    for _ in range(ATTEMPTS):
+        current, generation, listed = releases.registry.snapshot()
+        served, served_generation, files = releases.live_files()
+        if (served, served_generation) == (current, generation):  # no change in between
+            break
+    else:
+        raise StoreNotUpdated(f"the registry changed under every one of {ATTEMPTS} reads; pushed at the next change")
     dataset = Dataset()
     for path in files:
         dataset.parse(data=path.read_bytes(), format="trig")  # ours, written by a publish
-    return current, dataset
+    return marker_of(current, listed), dataset
 
 
-def push_current(releases: Releases, target: Target) -> tuple[int, PublishReport]:
-    """Put the current release into the store (see the module's docstring); the release and the report."""
+def _holds_whole(target: Target, scheme: UriScheme, dataset: Dataset) -> bool:
+    """Whether every graph of ours in the store has as many triples as the dataset's, and no other graph
+    of ours is there (one aggregate query)."""
+    store = RemoteStore(
+        target.query_url, str(scheme.graph), timeout_s=target.timeout_s, cache_s=0, credentials=target.credentials
+    )
+    expected = {name: len(graph) for name, graph in named_graphs(dataset, str(scheme.graph)).items()}
+    return store.counts(fresh=True) == expected
+
+
+def push_current(releases: Releases, target: Target) -> Pushed:
+    """Put the current release into the store, fenced by the state it holds (see the module's docstring).
+
+    StoreAhead when the store holds a newer state (logged; nothing written), StoreNotUpdated when the
+    store cannot be written or read back."""
+    scheme = releases.scheme
     with Path(releases.folder / _LOCK).open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        current, dataset = current_dataset(releases)
-        try:
-            report = publish(dataset, target, str(releases.scheme.graph))
-        except PublishError as exc:
-            raise StoreNotUpdated(
-                f"release {current} is current here, but the store could not be updated ({exc}); "
-                "it is pushed again at the next publish or server start"
-            ) from exc
-    if not report.verified:
+        for _ in range(ATTEMPTS):
+            state, dataset = current_state(releases)
+            try:
+                pushed = _push(target, scheme, state, dataset)
+            except PublishError as exc:
+                raise StoreNotUpdated(
+                    f"release {state.release} is current here, but the store could not be updated ({exc}); "
+                    "it is pushed again at the next publish or server start"
+                ) from exc
+            except StoreError as exc:
+                raise StoreNotUpdated(
+                    f"release {state.release} is current here, but the store's marker cannot be read ({exc}); "
+                    "nothing was written"
+                ) from exc
+            if pushed is not None:
+                break
+            # Overtaken by a newer push while writing: that state may be in the registry by now.
+        else:
+            raise StoreNotUpdated(f"release {state.release} was overtaken by newer pushes {ATTEMPTS} times; given up")
+    if pushed.report is not None and not pushed.report.verified:
         raise StoreNotUpdated(
-            f"release {current} was written to the store, but it reads back otherwise: "
-            + "; ".join(report.mismatches())
+            f"release {state.release} was written to the store, but it reads back otherwise: "
+            + "; ".join(pushed.report.mismatches())
         )
-    return current, report
+    return pushed
+
+
+def _push(target: Target, scheme: UriScheme, state: Marker, dataset: Dataset) -> Pushed | None:
+    """One attempt: compare, then claim, write and complete; None when a newer push overtook this one."""
+    held = read_marker(target, scheme)
+    verdict = compare(state, held)
+    if verdict in (Verdict.OLDER, Verdict.DIVERGED):
+        assert held is not None
+        why = "a newer state" if verdict is Verdict.OLDER else "another history's state"
+        message = (
+            f"push refused: the store holds {held}, {why} than this replica's {state}; nothing was written, "
+            "the store keeps serving what it holds"
+        )
+        log.warning(message)
+        raise StoreAhead(message, held, state)
+    if verdict is Verdict.EQUAL and held is not None and held.complete and _holds_whole(target, scheme, dataset):
+        return Pushed(state, None)
+    _set_marker(target, scheme, state, _ACTIVE)
+    report = publish(dataset, target, str(scheme.graph), only_if=_newer_than(scheme, state))
+    _set_marker(target, scheme, state, _COMPLETED)
+    after = read_marker(target, scheme)
+    if after is not None and (after.release, after.changes, after.complete) == (state.release, state.changes, True):
+        return Pushed(state, report)
+    log.warning("push of %s overtaken: the store now records %s", state, after)
+    return None
