@@ -19,24 +19,25 @@ from pathlib import Path
 import pytest
 
 from ceopgraph.bnodes import relabel_triples
-from ceopgraph.namespaces import SCHEMA
 from ceopgraph.publish import Target, publish, update
 from ceopgraph.releases.remote import (
     Marker,
     Pushed,
     StoreAhead,
-    _newer_than,
-    _set_marker,
+    _claim,
+    _claimed_by,
+    _complete,
     current_state,
     push_current,
     read_marker,
 )
 from ceopgraph.releases.service import OPERATOR, Releases
+from ceopgraph.store.client import Credentials
 from ceopgraph.store.remote import RemoteStore
 from ceopgraph.validation.service import Submission
 
 from .releasing import call, local_releases, with_since_launch
-from .stores import OxigraphServer, make_store
+from .stores import STORE_KINDS, VIRTUOSO_PASSWORD, VIRTUOSO_USER, StoreProcess, VirtuosoServer, make_store
 
 SINCE_LAUNCH = (
     "https://w3id.org/ceopgraph/data/annual-review-2012-13/children-protected-since-launch/since-launch-to-2012-2013"
@@ -46,7 +47,7 @@ QUERY = f"SELECT ?v WHERE {{ <{SINCE_LAUNCH}> <http://purl.org/linked-data/sdmx/
 
 @dataclass(frozen=True)
 class Replicas:
-    store: OxigraphServer
+    store: StoreProcess
     target: Target
     older: Path  # release 1
     newer: Path  # release 1, then release 2 published
@@ -61,11 +62,15 @@ def _published(releases: Releases, value: int) -> None:
     releases.publish(OPERATOR, draft.id, None)
 
 
-@pytest.fixture(scope="module")
-def replicas(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) -> Iterator[Replicas]:
+@pytest.fixture(scope="module", params=STORE_KINDS)
+def replicas(
+    tmp_path_factory: pytest.TempPathFactory, built_dist: Path, request: pytest.FixtureRequest
+) -> Iterator[Replicas]:
     root = tmp_path_factory.mktemp("fence")
-    store = make_store("oxigraph", root / "oxigraph")
-    assert isinstance(store, OxigraphServer)
+    store = make_store(request.param, root / request.param)
+    credentials = None
+    if isinstance(store, VirtuosoServer):
+        credentials = Credentials(VIRTUOSO_USER, VIRTUOSO_PASSWORD, scheme="digest")
     older, newer = root / "older", root / "newer"
     local_releases(older).ensure_first_release(built_dist / "ceopgraph.trig")
     made = local_releases(newer)
@@ -73,7 +78,8 @@ def replicas(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) -> Iter
     _published(made, 2301)
     store.start()
     try:
-        yield Replicas(store, Target(store.query_url, store.update_url, timeout_s=30), older, newer)
+        target = Target(store.query_url, store.update_url, credentials=credentials, timeout_s=30)
+        yield Replicas(store, target, older, newer)
     finally:
         store.stop()
 
@@ -81,11 +87,18 @@ def replicas(tmp_path_factory: pytest.TempPathFactory, built_dist: Path) -> Iter
 @pytest.fixture
 def fresh(replicas: Replicas) -> Replicas:
     """The replicas over an emptied store."""
-    update(replicas.target, "DROP ALL")
+    _clear(replicas)
     return replicas
 
 
-def _value(store: OxigraphServer) -> str:
+def _clear(replicas: Replicas) -> None:
+    """Our graphs and the marker dropped (not DROP ALL: Virtuoso keeps its own graphs in the store)."""
+    marker = local_releases(replicas.older).scheme.store_marker
+    for graph in [*_graphs(replicas), str(marker)]:
+        update(replicas.target, f"DROP SILENT GRAPH <{graph}>")
+
+
+def _value(store: StoreProcess) -> str:
     query = urllib.parse.urlencode({"query": QUERY})
     return call(f"{store.query_url}?{query}", headers={"Accept": "text/csv"})[2].decode().split()[-1]
 
@@ -127,7 +140,7 @@ def test_an_equal_push_writes_nothing_and_one_over_an_incomplete_store_mends_it(
     print(f"full push {full_s:.3f} s, equal push (nothing written) {equal_s:.3f} s")  # measured, not asserted
 
     graph = sorted(before)[0]  # a graph lost (a push interrupted, or someone's DROP): the same state is mended
-    update(fresh.target, f"DROP GRAPH <{graph}>")
+    update(fresh.target, f"DROP SILENT GRAPH <{graph}>")
     mended = _push(fresh, fresh.older)
     assert mended.report is not None and _graphs(fresh) == before
 
@@ -165,7 +178,9 @@ def test_a_withdrawal_is_a_newer_state_though_its_release_is_older(fresh: Replic
 
 def test_another_historys_state_after_as_many_changes_is_refused(fresh: Replicas) -> None:
     scheme = local_releases(fresh.older).scheme
-    _set_marker(fresh.target, scheme, Marker(2, 1, "2026-01-01T00:00:00Z"), SCHEMA.CompletedActionStatus)
+    another = Marker(2, 1, "2026-01-01T00:00:00Z")  # as another registry's push would leave it
+    _claim(fresh.target, scheme, another)
+    _complete(fresh.target, scheme, another)
     with pytest.raises(StoreAhead, match="another history"):
         _push(fresh, fresh.older)
     assert _graphs(fresh) == {}
@@ -178,12 +193,14 @@ def test_writes_fenced_by_an_older_state_are_no_ops_once_a_newer_one_claimed_the
     before = _graphs(fresh)
     older_state, older_dataset = current_state(local_releases(fresh.older))
     scheme = local_releases(fresh.older).scheme
-    report = publish(older_dataset, fresh.target, str(scheme.graph), only_if=_newer_than(scheme, older_state))
+    report = publish(older_dataset, fresh.target, str(scheme.graph), only_if=_claimed_by(scheme, older_state))
     assert report.requests > 0  # sent, and refused by the store's condition
     assert _value(fresh.store) == "2301" and _graphs(fresh) == before
-    _set_marker(fresh.target, scheme, older_state, SCHEMA.CompletedActionStatus)  # the marker's update is fenced too
+    # The older push's claim, and its completion, are fenced too: the marker stays the newer one's.
+    _claim(fresh.target, scheme, older_state)
+    _complete(fresh.target, scheme, older_state)
     held = _held(fresh, fresh.older)
-    assert held is not None and (held.release, held.changes) == (2, 2)
+    assert held is not None and (held.release, held.changes, held.complete) == (2, 2, True)
 
 
 def _contents(replicas: Replicas) -> dict[str, object]:
@@ -201,7 +218,7 @@ def test_two_pushes_racing_leave_the_newest(fresh: Replicas, first: str) -> None
     newest = _contents(fresh)  # the newer state, pushed alone
     outcomes: dict[str, str] = {}
     for round_ in range(3):
-        update(fresh.target, "DROP ALL")
+        _clear(fresh)
         gate = threading.Barrier(2)
 
         def run(folder: Path, name: str, delay: float, gate: threading.Barrier = gate) -> None:

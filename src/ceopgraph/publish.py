@@ -225,7 +225,7 @@ def _drop(iri: str, only_if: str) -> str:
     """Empty the graph ``iri`` (written), unconditionally or only while ``only_if`` holds."""
     if not only_if:
         return f"DROP SILENT GRAPH {iri}"
-    return f"DELETE {{ GRAPH {iri} {{ ?s ?p ?o }} }} WHERE {{ {only_if} GRAPH {iri} {{ ?s ?p ?o }} }}"
+    return f"DELETE {{ GRAPH {iri} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {iri} {{ ?s ?p ?o }} {only_if} }}"
 
 
 def _replace_by_put(writer: _Writer, name: URIRef, graph: Graph) -> None:

@@ -71,6 +71,7 @@ from ceopgraph.releases.registry import Release
 from ceopgraph.releases.service import Releases
 from ceopgraph.sparqltext import Template, sparql_iri, sparql_term
 from ceopgraph.store.jobs import StoreError
+from ceopgraph.store.protocol import Row
 from ceopgraph.store.remote import RemoteStore
 from ceopgraph.urischeme import UriScheme
 
@@ -80,10 +81,11 @@ _LOCK = "push.lock"
 ATTEMPTS = 3
 _ACTIVE = SCHEMA.ActiveActionStatus
 _COMPLETED = SCHEMA.CompletedActionStatus
+# Over the marker's graph alone (the protocol's dataset): every claim it records.
 _MARKER_QUERY = Template(
-    "SELECT ?release ?changes ?modified ?status WHERE { "
-    "?m <http://www.w3.org/ns/dcat#hasCurrentVersion> ?release ; <http://schema.org/version> ?changes ; "
-    "<http://schema.org/actionStatus> ?status . OPTIONAL { ?m <http://purl.org/dc/terms/modified> ?modified } }"
+    "SELECT ?claim ?release ?changes ?modified ?status WHERE { "
+    "?claim <http://www.w3.org/ns/dcat#hasCurrentVersion> ?release ; <http://schema.org/version> ?changes ; "
+    "<http://schema.org/actionStatus> ?status . OPTIONAL { ?claim <http://purl.org/dc/terms/modified> ?modified } }"
 )
 
 log = logging.getLogger(__name__)
@@ -142,16 +144,28 @@ def marker_of(current: int, releases: list[Release]) -> Marker:
     return Marker(current, len(releases) + len(withdrawals), max(times, default=""))
 
 
+def _claim_iri(scheme: UriScheme, state: Marker) -> URIRef:
+    """The node of the marker's graph that records ``state``: one per state, so that the statements of
+    two claims that landed side by side (a store running requests side by side) still pair up."""
+    return URIRef(f"{scheme.store_marker}#changes-{state.changes}-release-{state.release}")
+
+
 def read_marker(target: Target, scheme: UriScheme) -> Marker | None:
-    """What the store records that it holds (one query); None for a store without a marker."""
+    """What the store records that it holds (one query); None for a store without a marker. Two claims
+    recorded at once (two pushes' claims landed side by side) read as the newest, incomplete: the push
+    of that state writes again, any older one is refused."""
     graph = str(scheme.store_marker)
     store = RemoteStore(target.query_url, str(scheme.graph), timeout_s=target.timeout_s, credentials=target.credentials)
-    rows = store.select(_MARKER_QUERY, {"m": scheme.store_marker}, DatasetSelection((graph,), (graph,)))
-    if not rows:
+    rows = store.select(_MARKER_QUERY, None, DatasetSelection((graph,), (graph,)))
+    claims = sorted({_claim_of(row, scheme) for row in rows}, key=lambda m: (m.changes, m.release))
+    if not claims:
         return None
-    if len(rows) > 1:
-        raise StoreError(f"the store's marker ({graph}) has {len(rows)} values where one is expected")
-    row = rows[0]
+    newest = claims[-1]
+    return newest if len(claims) == 1 else Marker(newest.release, newest.changes, newest.modified, complete=False)
+
+
+def _claim_of(row: Row, scheme: UriScheme) -> Marker:
+    graph = str(scheme.store_marker)
     release, changes, status = row.get("release"), row.get("changes"), row.get("status")
     space = str(scheme.release_space)
     if not (isinstance(release, URIRef) and str(release).startswith(space) and str(release)[len(space) :].isdigit()):
@@ -163,33 +177,64 @@ def read_marker(target: Target, scheme: UriScheme) -> Marker | None:
 
 
 def _newer_than(scheme: UriScheme, state: Marker) -> str:
-    """The group pattern that holds while the store's marker names no state newer than ``state`` (nor
-    another history's state after as many changes): every write of a push of ``state`` carries it."""
+    """The group pattern that holds while the store's marker records no state newer than ``state`` (nor
+    another history's state after as many changes): a push's claim of ``state`` carries it, and so do its
+    writes (with ``_claimed_by``).
+
+    A count in a sub-query, so that it is one solution whether there is a marker or not: Virtuoso gives a
+    group of nothing but a ``NOT EXISTS`` filter one solution either way, and binds nothing in an OPTIONAL
+    on the marker's graph after another pattern on it (both measured)."""
     marker = sparql_iri(str(scheme.store_marker))
     return (
-        f"FILTER NOT EXISTS {{ GRAPH {marker} {{ {marker} {sparql_iri(str(SCHEMA.version))} ?heldChanges ; "
-        f"{sparql_iri(str(DCAT.hasCurrentVersion))} ?heldRelease }} "
+        f"{{ SELECT (COUNT(*) AS ?heldNewer) WHERE {{ GRAPH {marker} {{ ?heldClaim "
+        f"{sparql_iri(str(SCHEMA.version))} ?heldChanges ; {sparql_iri(str(DCAT.hasCurrentVersion))} ?heldRelease }} "
         f"FILTER(?heldChanges > {state.changes} || (?heldChanges = {state.changes} && "
-        f"?heldRelease != {sparql_iri(str(scheme.release(state.release)))})) }}"
+        f"?heldRelease != {sparql_iri(str(scheme.release(state.release)))})) }} }} FILTER(?heldNewer = 0)"
     )
 
 
-def _set_marker(target: Target, scheme: UriScheme, state: Marker, status: URIRef) -> None:
-    """Record ``state`` with ``status`` in the store, in one request, unless it holds a newer state."""
+def _claimed_by(scheme: UriScheme, state: Marker) -> str:
+    """The group pattern that holds while the store's marker records the claim of ``state`` and nothing
+    newer: the writes of a push after its claim carry it, so they stop as soon as a newer push claims."""
+    marker = sparql_iri(str(scheme.store_marker))
+    claim = sparql_iri(str(_claim_iri(scheme, state)))
+    return f"GRAPH {marker} {{ {claim} {sparql_iri(str(SCHEMA.version))} ?ownChanges }} {_newer_than(scheme, state)}"
+
+
+def _claim(target: Target, scheme: UriScheme, state: Marker) -> None:
+    """Record ``state`` in the store as being written (every other claim removed), in one request, unless
+    it records a newer state."""
     marker = sparql_iri(str(scheme.store_marker))
     statements = [
         (DCAT.hasCurrentVersion, scheme.release(state.release)),
         (SCHEMA.version, Literal(state.changes)),
-        (SCHEMA.actionStatus, status),
+        (SCHEMA.actionStatus, _ACTIVE),
     ]
     if state.modified:
         statements.append((DCTERMS.modified, Literal(state.modified, datatype=XSD.dateTime)))
     written = " ; ".join(f"{sparql_iri(str(p))} {sparql_term(o)}" for p, o in statements)
+    claim = sparql_iri(str(_claim_iri(scheme, state)))
     only_if = _newer_than(scheme, state)
+    # Two operations of one request, each under the condition: if it holds for the first, it holds for
+    # the second too (the first removes no newer claim, there is none); if not, neither writes.
     update(
         target,
-        f"DELETE {{ GRAPH {marker} {{ {marker} ?p ?o }} }} INSERT {{ GRAPH {marker} {{ {marker} {written} }} }} "
-        f"WHERE {{ {only_if} OPTIONAL {{ GRAPH {marker} {{ {marker} ?p ?o }} }} }}",
+        f"DELETE {{ GRAPH {marker} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {marker} {{ ?s ?p ?o }} {only_if} }} ;\n"
+        f"INSERT {{ GRAPH {marker} {{ {claim} {written} }} }} WHERE {{ {only_if} }}",
+    )
+
+
+def _complete(target: Target, scheme: UriScheme, state: Marker) -> None:
+    """Mark the claim of ``state`` complete, in one request, if the store's marker still records it and
+    nothing newer."""
+    marker = sparql_iri(str(scheme.store_marker))
+    status = sparql_iri(str(SCHEMA.actionStatus))
+    claim = sparql_iri(str(_claim_iri(scheme, state)))
+    update(
+        target,
+        f"DELETE {{ GRAPH {marker} {{ {claim} {status} ?status }} }} "
+        f"INSERT {{ GRAPH {marker} {{ {claim} {status} {sparql_iri(str(_COMPLETED))} }} }} "
+        f"WHERE {{ GRAPH {marker} {{ {claim} {status} ?status }} {_newer_than(scheme, state)} }}",
     )
 
 
@@ -244,31 +289,29 @@ def push_current(releases: Releases, target: Target) -> Pushed:
             state, dataset = current_state(releases)
             try:
                 pushed = _push(target, scheme, state, dataset)
-            except PublishError as exc:
+            except (PublishError, StoreError) as exc:  # StoreError: the marker could not be read
                 raise StoreNotUpdated(
                     f"release {state.release} is current here, but the store could not be updated ({exc}); "
                     "it is pushed again at the next publish or server start"
                 ) from exc
-            except StoreError as exc:
-                raise StoreNotUpdated(
-                    f"release {state.release} is current here, but the store's marker cannot be read ({exc}); "
-                    "nothing was written"
-                ) from exc
-            if pushed is not None:
-                break
-            # Overtaken by a newer push while writing: that state may be in the registry by now.
-        else:
-            raise StoreNotUpdated(f"release {state.release} was overtaken by newer pushes {ATTEMPTS} times; given up")
-    if pushed.report is not None and not pushed.report.verified:
+            if pushed is None:  # overtaken: the newer state may be in the registry by now (one database)
+                continue
+            if pushed.report is None or pushed.report.verified:
+                return pushed
+            # The claim held, yet the graphs read back otherwise: writes of a push that read the marker
+            # before this one's claim landed after it (a store running requests side by side). Again.
+            log.warning("%s reads back otherwise, written again: %s", state, "; ".join(pushed.report.mismatches()))
+    if pushed is not None and pushed.report is not None:
         raise StoreNotUpdated(
             f"release {state.release} was written to the store, but it reads back otherwise: "
             + "; ".join(pushed.report.mismatches())
         )
-    return pushed
+    raise StoreNotUpdated(f"release {state.release} was overtaken by other pushes {ATTEMPTS} times; given up")
 
 
 def _push(target: Target, scheme: UriScheme, state: Marker, dataset: Dataset) -> Pushed | None:
-    """One attempt: compare, then claim, write and complete; None when a newer push overtook this one."""
+    """One attempt: compare, then claim, write and complete; None when another push's claim replaced this
+    one's before it completed."""
     held = read_marker(target, scheme)
     verdict = compare(state, held)
     if verdict in (Verdict.OLDER, Verdict.DIVERGED):
@@ -282,11 +325,11 @@ def _push(target: Target, scheme: UriScheme, state: Marker, dataset: Dataset) ->
         raise StoreAhead(message, held, state)
     if verdict is Verdict.EQUAL and held is not None and held.complete and _holds_whole(target, scheme, dataset):
         return Pushed(state, None)
-    _set_marker(target, scheme, state, _ACTIVE)
-    report = publish(dataset, target, str(scheme.graph), only_if=_newer_than(scheme, state))
-    _set_marker(target, scheme, state, _COMPLETED)
+    _claim(target, scheme, state)
+    report = publish(dataset, target, str(scheme.graph), only_if=_claimed_by(scheme, state))
+    _complete(target, scheme, state)
     after = read_marker(target, scheme)
-    if after is not None and (after.release, after.changes, after.complete) == (state.release, state.changes, True):
-        return Pushed(state, report)
-    log.warning("push of %s overtaken: the store now records %s", state, after)
-    return None
+    if after is None or (after.release, after.changes, after.complete) != (state.release, state.changes, True):
+        log.warning("push of %s overtaken: the store now records %s", state, after)
+        return None
+    return Pushed(state, report)
