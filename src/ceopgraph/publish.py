@@ -9,10 +9,10 @@ Two ways in, both idempotent because a graph is always replaced, never added to:
   sequence of operations, which stores such as Oxigraph apply atomically).
 
 A write may be fenced (``only_if``, by SPARQL Update only): every request then carries a condition on
-what the store holds, as a group pattern in its ``WHERE`` clause, so a store that applies a request
-atomically (Oxigraph) applies each one only while the condition holds; the graph's replacement is then
-``DELETE … WHERE`` and ``INSERT … WHERE`` (§3.1.3) instead of ``DROP`` and ``INSERT DATA``, which take no
-condition. ``releases.remote`` fences its pushes so by the release the store holds.
+what the store holds, as a group pattern in its ``WHERE`` clause, so the store applies each request only
+if the condition holds when it evaluates it; the graph's replacement is then ``DELETE … WHERE`` and
+``INSERT … WHERE`` (§3.1.3) instead of ``DROP`` and ``INSERT DATA``, which take no condition.
+``releases.remote`` fences its pushes so, by the state of the release series the store records.
 
 Afterwards the store is read back through its query endpoint: triples per graph must equal the
 dataset's, graphs of ours the dataset no longer has are dropped, and the store's default graph is

@@ -9,9 +9,10 @@ directory. Several replicas (each a ``serve`` process with its own lock) may pus
 store records what it holds and every push compares with it first.
 
 **The marker.** The graph ``{base}data/ceopgraph/store-marker`` (``UriScheme.store_marker``; outside
-``data/graph/``, so never served, counted or dropped as stale) holds one subject, itself:
+``data/graph/``, so never served, counted or dropped as stale) holds one node per claimed state
+(``…/store-marker#changes-C-release-R``; normally one, see below), with:
 
-- ``dcat:hasCurrentVersion`` the release the store holds;
+- ``dcat:hasCurrentVersion`` the release;
 - ``schema:version`` the number of *changes* of the release series that state is the result of: every
   release ever published plus every withdrawal (each publish adds a release, each withdrawal withdraws
   one, and neither is ever undone, so the count only grows);
@@ -41,15 +42,20 @@ its own, later changes): the longer one wins. That deployment has two stores of 
 database is the way to run several replicas.
 
 **Concurrency.** SPARQL Update has no transaction across requests, so a push claims the marker first (one
-conditional update: only while the store holds nothing newer), then writes every graph with requests
-that each apply only while the marker names no newer state (``publish``'s ``only_if``), then marks the
-claim complete, and reads the marker again. Once a newer push has claimed the marker, every request of an
-older one is a no-op in a store that applies a request atomically (Oxigraph), so the newer push's graphs
-are not overwritten; the older push sees the newer marker and, if its registry knows that state by then
-(one database), pushes it, else it is refused. What remains: a store that applies a request in parts could
-interleave two pushes' writes within one request, and a push that fails midway leaves its graphs partly
-written under an incomplete marker until a push of that state or a newer one (the next publish or start of
-a replica that has it); an older replica does not mend it, since that would take the store back.
+request: every other claim removed and its own recorded, only while the store records nothing newer), then
+writes every graph with requests that each apply only while the marker records its claim and nothing newer
+(``publish``'s ``only_if``), then marks the claim complete and reads the marker again. Overtaken by a newer
+claim, it starts again from the registry (over one database the newer state is there by then; else the
+compare refuses it); its graphs reading back otherwise, it writes again (``ATTEMPTS`` in all). The
+conditions are counts in sub-queries, the one form both Oxigraph and Virtuoso evaluate as SPARQL says here.
+
+What remains. Oxigraph server runs update requests side by side on snapshots: a request whose condition
+was read just before a newer claim can land after it, and two claims can be recorded at once (each on its
+own node, so they still pair up; the marker then reads as the newest, incomplete, whose push writes again).
+A mix that keeps every graph's triple count is not caught by the read-back. A push that fails midway leaves
+an incomplete claim and partly written graphs until a push of that state or a newer one (the next publish,
+or start of a replica that has it); an older replica does not mend it, since that would take the store back.
+A store that applies each graph's replacement on its own shows readers a mix of graphs until the push ends.
 """
 
 from __future__ import annotations
