@@ -25,6 +25,7 @@ from ceopgraph.releases.remote import (
     Pushed,
     StoreAhead,
     _claim,
+    _claim_iri,
     _claimed_by,
     _complete,
     current_state,
@@ -201,6 +202,35 @@ def test_writes_fenced_by_an_older_state_are_no_ops_once_a_newer_one_claimed_the
     _complete(fresh.target, scheme, older_state)
     held = _held(fresh, fresh.older)
     assert held is not None and (held.release, held.changes, held.complete) == (2, 2, True)
+
+
+def test_two_claims_recorded_at_once_read_as_the_newest_incomplete(fresh: Replicas) -> None:
+    """What two claims landing side by side leave (a store running update requests on snapshots): each on
+    its own node, read as the newest state, incomplete; its push writes and leaves one claim, the older's
+    is refused."""
+    scheme = local_releases(fresh.older).scheme
+    older_state, _ = current_state(local_releases(fresh.older))
+    newer_state, _ = current_state(local_releases(fresh.newer))
+    _claim(fresh.target, scheme, older_state)
+    marker = scheme.store_marker
+    update(
+        fresh.target,
+        f"INSERT DATA {{ GRAPH <{marker}> {{ <{_claim_iri(scheme, newer_state)}> "
+        f"<http://www.w3.org/ns/dcat#hasCurrentVersion> <{scheme.release(2)}> ; <http://schema.org/version> 2 ; "
+        "<http://schema.org/actionStatus> <http://schema.org/ActiveActionStatus> } }",
+    )
+    held = _held(fresh, fresh.older)
+    assert held is not None and (held.release, held.changes, held.complete) == (2, 2, False)
+    with pytest.raises(StoreAhead):
+        _push(fresh, fresh.older)
+    pushed = _push(fresh, fresh.newer)
+    assert pushed.report is not None and _value(fresh.store) == "2301"
+    held = _held(fresh, fresh.newer)
+    assert held is not None and (held.release, held.changes, held.complete) == (2, 2, True)
+    query = urllib.parse.urlencode(
+        {"query": f"SELECT (COUNT(DISTINCT ?s) AS ?n) {{ GRAPH <{marker}> {{ ?s ?p ?o }} }}"}
+    )
+    assert call(f"{fresh.store.query_url}?{query}", headers={"Accept": "text/csv"})[2].decode().split()[-1] == "1"
 
 
 def _contents(replicas: Replicas) -> dict[str, object]:
