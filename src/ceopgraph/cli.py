@@ -18,10 +18,11 @@ from ceopgraph.compose import open_releases, open_store, push_target, run_in_pro
 from ceopgraph.config import Settings, SettingsError, load_settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION, RdfFormat
 from ceopgraph.processes.sandbox import SandboxUnavailable, check_available
+from ceopgraph.publish import Target
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, format_for_path, read_bounded, read_files
 from ceopgraph.releases import drafting
 from ceopgraph.releases.registry import Conflict, RegistryUnavailable
-from ceopgraph.releases.remote import StoreNotUpdated, push_current
+from ceopgraph.releases.remote import StoreAhead, StoreNotUpdated, push_current
 from ceopgraph.releases.service import (
     OPERATOR,
     DraftInvalid,
@@ -188,12 +189,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         target = push_target(settings)
-        if target is not None:  # the store holds what the registry says is current, before any request
-            try:
-                current, report = push_current(writer, target)
-            except StoreNotUpdated as exc:
-                raise SystemExit(f"cannot serve: {exc}") from exc
-            print(f"release {current} is in the store ({report.triples} triples, {report.seconds:.1f} s)")
+        if target is not None:  # the store holds the current release, or a newer state, before any request
+            _push_at_start(writer, target)
+        # Before the workers are forked: a pool's connections and thread are never shared with a child, and
+        # each worker opens its own registry.
+        writer.registry.close()
 
     def make_app() -> Flask:  # in each server worker; queries run in processes a timeout can kill
         return create_app(settings, open_store(settings, paths, formats, disk, start=True), owns_store=True)
@@ -205,6 +205,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if disk is not None:
             disk.remove()
     return 0
+
+
+def _push_at_start(writer: Releases, target: Target) -> None:
+    """Bring the remote store to this replica's current release, unless it holds a newer state: a replica
+    restarted with a registry behind the store's (a rolling deploy over separate data folders) serves the
+    store as it is and says so, never taking it back (``releases.remote``)."""
+    try:
+        pushed = push_current(writer, target)
+    except StoreAhead as exc:
+        print(
+            f"warning: the store holds {exc.held}; this replica has {exc.pushing}. Not written: this replica "
+            "serves the store's newer release (its /releases and dumps are its own data folder's)",
+            file=sys.stderr,
+        )
+        return
+    except StoreNotUpdated as exc:
+        raise SystemExit(f"cannot serve: {exc}") from exc
+    if pushed.report is None:
+        print(f"{pushed.state} is in the store already, whole: nothing written")
+    else:
+        report = pushed.report
+        print(f"{pushed.state} is in the store ({report.triples} triples, {report.seconds:.1f} s)")
 
 
 def cmd_publish(args: argparse.Namespace) -> int:

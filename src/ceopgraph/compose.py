@@ -44,9 +44,10 @@ def open_registry(folder: Path, clock: Callable[[], float] = time.time, database
 
 def open_releases(settings: Settings, run: JobRunner | None = None, clock: Callable[[], float] = time.time) -> Releases:
     """The drafts and releases of ``settings.data_dir``, with the limits of ``settings`` and, with a remote
-    store (``settings.endpoint``), a push of the current release after each publish or withdrawal. ``run``
-    runs the drafts' work (``ValidationPool.runner`` in a server, ``run_in_process`` on the command line);
-    without it, the read path's view, which only follows the current release."""
+    store (``settings.endpoint``), a push of the current release after each publish or withdrawal, fenced by
+    the state the store holds (``releases.remote``). ``run`` runs the drafts' work (``ValidationPool.runner``
+    in a server, ``run_in_process`` on the command line); without it, the read path's view, which only
+    follows the current release."""
     if settings.data_dir is None:
         raise ValueError("the write path needs a data directory (CEOPGRAPH_DATA_DIR)")
     target = push_target(settings)

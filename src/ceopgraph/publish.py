@@ -8,6 +8,12 @@ Two ways in, both idempotent because a graph is always replaced, never added to:
   ``INSERT DATA`` (§3.1.1) in batches, the drop and the first batch in one request (§3.1: a request is a
   sequence of operations, which stores such as Oxigraph apply atomically).
 
+A write may be fenced (``only_if``, by SPARQL Update only): every request then carries a condition on
+what the store holds, as a group pattern in its ``WHERE`` clause, so the store applies each request only
+if the condition holds when it evaluates it; the graph's replacement is then ``DELETE … WHERE`` and
+``INSERT … WHERE`` (§3.1.3) instead of ``DROP`` and ``INSERT DATA``, which take no condition.
+``releases.remote`` fences its pushes so, by the state of the release series the store records.
+
 Afterwards the store is read back through its query endpoint: triples per graph must equal the
 dataset's, graphs of ours the dataset no longer has are dropped, and the store's default graph is
 checked for being the union of the named graphs (the front end does not need it, but clients querying
@@ -205,11 +211,21 @@ def batches(graph: Graph, max_triples: int = BATCH_TRIPLES, max_bytes: int = BAT
     yield batch
 
 
-def _replace_by_update(writer: _Writer, name: URIRef, graph: Graph) -> None:
+def _replace_by_update(writer: _Writer, name: URIRef, graph: Graph, only_if: str = "") -> None:
     iri = sparql_iri(str(name))
     for number, batch in enumerate(batches(graph)):
-        insert = f"INSERT DATA {{ GRAPH {iri} {{\n" + "\n".join(batch) + "\n} }"
-        writer.update(f"DROP SILENT GRAPH {iri} ;\n{insert}" if number == 0 else insert)
+        if only_if:
+            insert = f"INSERT {{ GRAPH {iri} {{\n" + "\n".join(batch) + f"\n}} }} WHERE {{ {only_if} }}"
+        else:
+            insert = f"INSERT DATA {{ GRAPH {iri} {{\n" + "\n".join(batch) + "\n} }"
+        writer.update(f"{_drop(iri, only_if)} ;\n{insert}" if number == 0 else insert)
+
+
+def _drop(iri: str, only_if: str) -> str:
+    """Empty the graph ``iri`` (written), unconditionally or only while ``only_if`` holds."""
+    if not only_if:
+        return f"DROP SILENT GRAPH {iri}"
+    return f"DELETE {{ GRAPH {iri} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {iri} {{ ?s ?p ?o }} {only_if} }}"
 
 
 def _replace_by_put(writer: _Writer, name: URIRef, graph: Graph) -> None:
@@ -247,24 +263,35 @@ def union_samples(graphs: dict[URIRef, Graph]) -> list[tuple[Node, Node, Node]]:
     return samples
 
 
-def publish(dataset: Dataset, target: Target, graph_prefix: str) -> PublishReport:
+def update(target: Target, operation: str) -> None:
+    """One SPARQL Update request to the target's update endpoint (PublishError when the store refuses it)."""
+    _Writer(target).update(operation)
+
+
+def publish(dataset: Dataset, target: Target, graph_prefix: str, *, only_if: str = "") -> PublishReport:
     """Replace each of the dataset's named graphs in the store, drop graphs of ours it no longer has,
-    then read the store back. The dataset must already be validated (see ``cli.cmd_publish``)."""
+    then read the store back. The dataset must already be validated (see ``cli.cmd_publish``).
+    ``only_if``: a SPARQL group pattern (our own text) every write request is conditioned on (see the
+    module's docstring); SPARQL Update only, since a Graph Store Protocol PUT takes no condition."""
+    if only_if and target.graph_store_url:
+        raise ValueError("a fenced publish writes by SPARQL Update, not by the Graph Store Protocol")
     graphs = named_graphs(dataset, graph_prefix)
     reader = RemoteStore(
         target.query_url, graph_prefix, timeout_s=target.timeout_s, cache_s=0, credentials=target.credentials
     )
     writer = _Writer(target)
-    replace = _replace_by_put if target.graph_store_url else _replace_by_update
     started = time.perf_counter()
     for name, graph in graphs.items():
-        replace(writer, name, graph)
+        if target.graph_store_url:
+            _replace_by_put(writer, name, graph)
+        else:
+            _replace_by_update(writer, name, graph, only_if)
     try:
         stale = tuple(sorted(set(reader.counts(fresh=True)) - set(graphs)))
     except StoreError as exc:
         raise PublishError(f"written, but the query endpoint cannot be read back: {exc}") from exc
     for name in stale:
-        writer.update(f"DROP SILENT GRAPH {sparql_iri(str(name))}")
+        writer.update(_drop(sparql_iri(str(name)), only_if))
     seconds = time.perf_counter() - started
     try:
         found = reader.counts(fresh=True)

@@ -143,6 +143,13 @@ class UriScheme:
         """A file of release ``n``'s dumps (``ceopgraph.trig``…)."""
         return URIRef(f"{self.base}releases/{n}/dumps/{name}")
 
+    @property
+    def store_marker(self) -> URIRef:
+        """The graph, and its one subject, in which a remote store records which release it holds and after
+        how many changes of the series (``releases.remote``). Under the dataset, not ``data/graph/``: the
+        front end neither serves nor counts it, and a publish's clean-up of stale graphs leaves it alone."""
+        return URIRef(f"{self.base}{DATASET_PATH}/store-marker")
+
     def changeset(self, draft_id: str) -> str:
         """A draft's diff, the changeset a publish acknowledges."""
         return f"{self.base}drafts/{draft_id}/diff"

@@ -156,8 +156,11 @@ class RemoteStore:
             raise StoreBadGateway(f"the SPARQL store's answer to {what} is larger than {MAX_ANSWER_BYTES:,} bytes")
         return body, media_type
 
-    def _json(self, query: str, what: str, ours: bool = True) -> dict[str, Any]:
-        body, _ = self._fetch(query, JSON, what, self._ours() if ours else None)
+    def _json(
+        self, query: str, what: str, ours: bool = True, dataset: DatasetSelection | None = None
+    ) -> dict[str, Any]:
+        """The answer as SPARQL JSON, over ``dataset``, else every graph of ours (``ours``), else the store's own."""
+        body, _ = self._fetch(query, JSON, what, dataset or (self._ours() if ours else None))
         try:
             answer = json.loads(body)
         except ValueError as exc:
@@ -229,8 +232,12 @@ class RemoteStore:
 
     # Our own queries -------------------------------------------------------------------------------------
 
-    def select(self, query: OwnQuery, bindings: Bindings | None = None) -> list[Row]:
-        answer = self._json(template(query).bind(bindings), "a SELECT query")
+    def select(
+        self, query: OwnQuery, bindings: Bindings | None = None, dataset: DatasetSelection | None = None
+    ) -> list[Row]:
+        """Rows of one of our queries over every graph of ours, or over ``dataset`` (graphs the front end
+        does not serve, such as the store's own record of the release it holds)."""
+        answer = self._json(template(query).bind(bindings), "a SELECT query", dataset=dataset)
         try:
             return [
                 {name: term_from_json(value) for name, value in row.items()} for row in answer["results"]["bindings"]
