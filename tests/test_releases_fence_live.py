@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from ceopgraph.bnodes import relabel_triples
+from ceopgraph.cli import main
 from ceopgraph.publish import Target, publish, update
 from ceopgraph.releases.remote import (
     Marker,
@@ -38,7 +39,16 @@ from ceopgraph.store.remote import RemoteStore
 from ceopgraph.validation.service import Submission
 
 from .releasing import call, local_releases, with_since_launch
-from .stores import STORE_KINDS, VIRTUOSO_PASSWORD, VIRTUOSO_USER, StoreProcess, VirtuosoServer, make_store
+from .stores import (
+    PASSWORD_ENV,
+    STORE_KINDS,
+    VIRTUOSO_PASSWORD,
+    VIRTUOSO_USER,
+    StoreProcess,
+    VirtuosoServer,
+    make_store,
+    publish_args,
+)
 
 SINCE_LAUNCH = (
     "https://w3id.org/ceopgraph/data/annual-review-2012-13/children-protected-since-launch/since-launch-to-2012-2013"
@@ -275,3 +285,19 @@ def test_two_pushes_racing_leave_the_newest(fresh: Replicas, first: str) -> None
         assert held is not None and (held.release, held.changes, held.complete) == (2, 2, True), (round_, outcomes)
         assert _contents(fresh) == newest, (round_, outcomes)
         print(f"round {round_}: older {outcomes.get('older')}")
+
+
+def test_the_publish_command_refuses_a_store_a_release_series_holds(
+    fresh: Replicas, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ceopgraph publish`` writes the built dataset, outside any release series: over a store that a server
+    with releases pushed into, it would take the store back to the build (here: 2301 back to 2255)."""
+    _push(fresh, fresh.newer)
+    before = _graphs(fresh)
+    monkeypatch.setenv(PASSWORD_ENV, VIRTUOSO_PASSWORD)
+    assert main(publish_args(fresh.store, "update")) == 3
+    assert "publish refused, the store was not touched: it holds release 2 after 2 change(s)" in capsys.readouterr().err
+    assert _value(fresh.store) == "2301" and _graphs(fresh) == before
+    _clear(fresh)  # a store no series holds is the command's to write
+    assert main(publish_args(fresh.store, "update")) == 0
+    assert _value(fresh.store) == "2255"

@@ -232,7 +232,9 @@ def _push_at_start(writer: Releases, target: Target) -> None:
 def cmd_publish(args: argparse.Namespace) -> int:
     """Build and validate the dataset, replace its graphs in a SPARQL 1.1 store, then read them back."""
     from ceopgraph.publish import PublishError, Target, describe, publish
+    from ceopgraph.releases.remote import read_marker
     from ceopgraph.store.client import Credentials
+    from ceopgraph.store.jobs import StoreError
 
     settings = load_settings(base_uri=args.base_uri, endpoint=args.endpoint, update_endpoint=args.update_endpoint)
     if not settings.endpoint:
@@ -260,6 +262,18 @@ def cmd_publish(args: argparse.Namespace) -> int:
         credentials=credentials,
         timeout_s=args.timeout,
     )
+    try:
+        held = read_marker(target, settings.scheme)
+    except StoreError as exc:
+        print(f"publish failed: {exc}", file=sys.stderr)
+        return 3
+    if held is not None:  # a server with releases pushes into it: replacing its graphs here would take it back
+        print(
+            f"publish refused, the store was not touched: it holds {held}, pushed by a server with releases "
+            "(serve --data-dir); change it by publishing a draft there, or publish to another store",
+            file=sys.stderr,
+        )
+        return 3
     try:
         published = publish(dataset, target, str(settings.scheme.graph))
     except PublishError as exc:
