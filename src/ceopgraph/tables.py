@@ -76,6 +76,8 @@ TABLE_QUERY = with_prefixes(
 }}"""
 )
 
+IS_CUBE = with_prefixes("ASK { ?dataset a qb:DataSet }")
+
 
 class TableError(Exception):
     """The cube cannot be one tidy table (a component with two values on one observation)."""
