@@ -6,15 +6,21 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from rdflib import Graph
+from rdflib import Graph, URIRef
+from rdflib.namespace import DCAT, DCTERMS, RDF
 
 from ceopgraph import tables
+from ceopgraph.config import load_settings
 
+ROOT = Path(__file__).resolve().parents[1]
+BASE = load_settings(environ={}, root=ROOT).base_uri
 CUBE = "/data/annual-review-2012-13"
 CSV = CUBE + ".csv"
 METADATA = CSV + "-metadata.json"
@@ -122,3 +128,34 @@ def test_csv_is_offered_by_cubes_only_and_never_before_what_the_client_prefers(
     assert response.status_code == status
     if media_type is not None:
         assert response.mimetype == media_type
+
+
+@pytest.mark.parametrize(("page", "button"), [("/", "figures-csv"), (CUBE, "table-csv")])
+def test_a_download_button_where_people_look(client: FlaskClient, page: str, button: str) -> None:
+    html = client.get(page, headers={"Accept": "text/html"}).data.decode("utf-8")
+    found = re.search(rf'<a class="button" id="{button}" href="([^"]+)" type="text/csv" download>', html)
+    assert found is not None
+    assert found.group(1) == CSV
+    assert f'href="{METADATA}"' in html
+    assert client.get(found.group(1)).mimetype == "text/csv"
+
+
+@pytest.mark.parametrize("page", ["/doc/organisation/ceop", "/def/statistic/children-safeguarded"])
+def test_no_table_button_on_what_is_not_a_cube(client: FlaskClient, page: str) -> None:
+    assert 'id="table-csv"' in client.get(CUBE, headers={"Accept": "text/html"}).data.decode("utf-8")
+    assert "table-download" not in client.get(page, headers={"Accept": "text/html"}).data.decode("utf-8")
+
+
+@pytest.mark.parametrize("path", ["/.well-known/void", "/.well-known/void?format=ttl"])
+def test_the_dataset_description_lists_the_csv_as_a_dcat_distribution(client: FlaskClient, path: str) -> None:
+    graph = Graph().parse(data=client.get(path, headers={"Accept": "text/turtle"}).data, format="turtle")
+    cube = URIRef(BASE + CUBE[1:])
+    (distribution,) = graph.objects(cube, DCAT.distribution)
+    url = URIRef(BASE + CSV[1:])
+    assert set(graph.predicate_objects(distribution)) >= {
+        (RDF.type, DCAT.Distribution),
+        (DCAT.downloadURL, url),
+        (DCAT.mediaType, URIRef("http://www.iana.org/assignments/media-types/text/csv")),
+        (DCTERMS.conformsTo, URIRef("http://www.w3.org/TR/tabular-data-model/")),
+    }
+    assert client.get("/" + str(url)[len(BASE) :]).mimetype == "text/csv"

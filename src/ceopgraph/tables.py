@@ -37,13 +37,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import PROV, RDF, RDFS, XSD
+from rdflib.namespace import DCAT, DCTERMS, PROV, RDF, RDFS, XSD
 from rdflib.term import Node
 
 from ceopgraph import csvsafe
+from ceopgraph.build import OGL_V3
 from ceopgraph.describe import LABEL_PROPERTIES, with_prefixes
 from ceopgraph.labels import humanise, label, local_name
 from ceopgraph.namespaces import OA, QB
+from ceopgraph.rdfio import light_graph
+from ceopgraph.urischeme import UriScheme
 
 CSV_MEDIA_TYPE = "text/csv"
 METADATA_MEDIA_TYPE = "application/csvm+json"
@@ -77,6 +80,9 @@ TABLE_QUERY = with_prefixes(
 )
 
 IS_CUBE = with_prefixes("ASK { ?dataset a qb:DataSet }")
+CUBES_QUERY = with_prefixes(
+    "SELECT ?dataset ?title WHERE { ?dataset a qb:DataSet OPTIONAL { ?dataset dct:title ?title } }"
+)
 
 
 class TableError(Exception):
@@ -161,6 +167,30 @@ def datasets(graph: Graph) -> list[URIRef]:
 def file_name(dataset: URIRef) -> str:
     """The CSV's file name: the dataset's last path segment, ``annual-review-2012-13.csv``."""
     return f"{local_name(str(dataset))}.{CSV_EXTENSION}"
+
+
+def distribution(scheme: UriScheme, dataset: URIRef, title: str | None) -> Graph:
+    """The DCAT distribution of a cube's CSV, for the VoID/DCAT description: media type, the CSVW
+    recommendation it conforms to, where to download it, the licence of the dataset."""
+    graph = light_graph()
+    url = scheme.table(str(dataset))
+    if url is None:
+        return graph
+    node = scheme.table_distribution(str(dataset))
+    graph.add((dataset, DCAT.distribution, node))
+    graph.add((node, RDF.type, DCAT.Distribution))
+    graph.add((node, DCTERMS.title, Literal(f"{title or local_name(str(dataset))}: the figures as CSV", lang="en")))
+    graph.add((node, DCAT.downloadURL, url))
+    graph.add((node, DCAT.accessURL, url))
+    graph.add((node, DCAT.mediaType, IANA_TEXT_CSV))
+    graph.add((node, DCTERMS.conformsTo, CSVW_RECOMMENDATION))
+    graph.add((node, DCTERMS.license, OGL_V3))
+    return graph
+
+
+def table_href(document: str) -> str:
+    """Where a cube's CSV is served: its document's path with the ``.csv`` extension."""
+    return f"{document}.{CSV_EXTENSION}"
 
 
 def cube_table(graph: Graph, dataset: URIRef) -> CubeTable:

@@ -264,6 +264,7 @@ def _void_graph(scheme: UriScheme, whole: URIRef) -> describe.Description:
     services = current()
     metadata = scheme.graph_iri(METADATA_GRAPH)
     found = describe.graph_contents(_page_store(services.store), metadata, services.settings.query_timeout_s)
+    found += _table_distributions(scheme, services.store)
     live = request.host_url.rstrip("/") + request.script_root + "/sparql"
     if live == str(scheme.sparql):
         return found
@@ -271,6 +272,20 @@ def _void_graph(scheme: UriScheme, whole: URIRef) -> describe.Description:
     endpoint.add((whole, VOID.sparqlEndpoint, URIRef(live)))
     endpoint.add((URIRef(live), RDFS.comment, Literal("The endpoint of this server", lang="en")))
     return found + endpoint
+
+
+def _table_distributions(scheme: UriScheme, store: Store) -> Graph:
+    """Each cube's CSV as a DCAT distribution. Computed here from the cubes the store holds, not written
+    into the metadata graph, so the dumps stay as they were."""
+    titles: dict[URIRef, str | None] = {}
+    for row in store.select(tables.CUBES_QUERY):
+        cube, named = row["dataset"], row.get("title")
+        if isinstance(cube, URIRef) and titles.get(cube) is None:
+            titles[cube] = str(named) if named is not None else None
+    found = light_graph()
+    for cube, title in sorted(titles.items()):
+        found += tables.distribution(scheme, cube, title)
+    return found
 
 
 # Answers -----------------------------------------------------------------------------------------
@@ -326,7 +341,7 @@ def _table(target: Target) -> Response:
         and negotiate(request.headers.get("Accept"), tuple(TABLES.values())) == tables.METADATA_MEDIA_TYPE
     )
     store = _page_store(_view().store)
-    csv_path = f"{target.document}.{tables.CSV_EXTENSION}"
+    csv_path = tables.table_href(target.document)
 
     def render() -> Response:
         table = tables.cube_table(store.construct(tables.TABLE_QUERY, {"dataset": target.iri}), target.iri)
@@ -368,8 +383,15 @@ def _render(target: Target, fmt: RdfFormat | None, media_type: str, graph: descr
     cut = describe.MAX_STATEMENTS if rest else None
     releases = current().releases
     notices = releases.notices(str(target.iri)) if releases is not None and requeststate.current().view is None else ()
+    table = tables.table_href(target.document) if _is_cube(target.iri) else None
     html = render_template(
-        "resource.html", page=page, cut=cut, rest=rest, cuts=_cut_links(view, page.cuts), notices=notices
+        "resource.html",
+        page=page,
+        cut=cut,
+        rest=rest,
+        cuts=_cut_links(view, page.cuts),
+        notices=notices,
+        table=table,
     )
     return Response(html, mimetype=HTML, headers=headers)
 
