@@ -188,6 +188,28 @@ def distribution(scheme: UriScheme, dataset: URIRef, title: str | None) -> Graph
     return graph
 
 
+def table_files(graph: Graph) -> dict[str, bytes]:
+    """Every cube's CSV and CSVW metadata, by file name, for a release's dumps (the metadata names its CSV by
+    a relative URL, so the pair works wherever it is served side by side)."""
+    files: dict[str, bytes] = {}
+    for dataset in datasets(graph):
+        table = cube_table(graph, dataset)
+        if table.file_name in files:
+            raise TableError(f"two cubes make the file {table.file_name}; name their last path segments apart")
+        files[table.file_name] = table.csv()
+        files[table.metadata_name] = table.metadata_json()
+    return files
+
+
+def file_media_type(name: str) -> str | None:
+    """The media type of a file ``table_files`` names, None for any other."""
+    if name.endswith(f".{CSV_EXTENSION}{METADATA_SUFFIX}"):
+        return METADATA_MEDIA_TYPE
+    if name.endswith(f".{CSV_EXTENSION}"):
+        return CSV_MEDIA_TYPE
+    return None
+
+
 def table_href(document: str) -> str:
     """Where a cube's CSV is served: its document's path with the ``.csv`` extension."""
     return f"{document}.{CSV_EXTENSION}"
