@@ -110,6 +110,17 @@ class UriScheme:
     def distribution(self, name: str) -> URIRef:
         return URIRef(f"{self.base}{DATASET_PATH}/distribution/{name}")
 
+    def table_distribution(self, dataset: str) -> URIRef:
+        """The distribution of one of our data cubes as a CSV (``ceopgraph.tables``), named after the cube's
+        path: ``data/annual-review-2012-13`` → ``{dataset}/distribution/table/annual-review-2012-13``."""
+        rest = (self.path_of(dataset) or "").removeprefix("data/")
+        return URIRef(f"{self.base}{DATASET_PATH}/distribution/table/{rest}")
+
+    def table(self, dataset: str) -> URIRef | None:
+        """The URL of one of our data cubes' CSV: its document's with ``.csv`` (None for anyone else's)."""
+        document = self.document_of(dataset)
+        return None if document is None else URIRef(f"{document}.csv")
+
     def dump(self, extension: str) -> URIRef:
         """The current release's dump in one format."""
         return URIRef(f"{self.base}dumps/{DUMP_STEM}.{extension}")

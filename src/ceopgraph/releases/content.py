@@ -22,7 +22,7 @@ from rdflib.term import Node
 from ceopgraph import paths
 from ceopgraph.build import METADATA_GRAPH, OGL_V3, add_metadata
 from ceopgraph.namespaces import IANA_MEDIA, SD, bind_prefixes
-from ceopgraph.urischeme import UriScheme, is_service_path
+from ceopgraph.urischeme import DUMP_STEM, UriScheme, is_service_path
 
 # DCAT with its version 3 terms (rdflib's closed DCAT namespace predates them).
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
@@ -285,7 +285,9 @@ def releases_graph(scheme: UriScheme, listed: Iterable[ListedRelease], current: 
             graph.add(triple)
         graph.add((whole, DCAT.hasVersion, release))
         for name, media_type, sha256 in item.dumps:
-            distribution = scheme.release_distribution(n, name.rsplit(".", 1)[-1])
+            # An RDF dump's distribution is named by its extension, as it always was; a table's by its file name.
+            rdf_dump = name.rpartition(".")[0] == DUMP_STEM
+            distribution = scheme.release_distribution(n, name.rsplit(".", 1)[-1] if rdf_dump else name)
             url = scheme.release_dump(n, name)
             graph.add((release, DCAT.distribution, distribution))
             graph.add((distribution, RDF.type, DCAT.Distribution))

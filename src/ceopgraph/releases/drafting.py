@@ -24,10 +24,10 @@ from pathlib import Path
 
 from rdflib import Dataset, Graph, URIRef
 
-from ceopgraph import paths, rdfio
+from ceopgraph import paths, rdfio, tables
 from ceopgraph.bnodes import IndistinguishableBlankNodes, relabel_dataset
 from ceopgraph.build import serialise_dump, union_graph
-from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS
+from ceopgraph.conneg import FORMATS_BY_EXTENSION, FORMATS_BY_NAME, RDF_FORMATS
 from ceopgraph.rdfio import UnreadableRdf, format_for_name
 from ceopgraph.releases.changes import MAX_RELEASES_APART, Diff, diff, union_of
 from ceopgraph.releases.content import (
@@ -94,7 +94,7 @@ class Prepared:
 
 @dataclass(frozen=True)
 class Rendered:
-    """A release's six dumps, by file name."""
+    """A release's dumps (six RDF dumps, each cube's table and its metadata), by file name."""
 
     dumps: dict[str, bytes]
 
@@ -314,10 +314,19 @@ def _check_graph_name(name: str, scheme: UriScheme, source: str) -> None:
 
 
 def render(content: bytes, scheme: UriScheme, version: Version) -> dict[str, bytes]:
-    """The six dumps of a release: its content (stored N-Quads), version metadata and computed VoID/DCAT."""
+    """The dumps of a release: the six RDF dumps of its content (stored N-Quads), version metadata and
+    computed VoID/DCAT, and each data cube's CSV with its CSVW metadata (``ceopgraph.tables``)."""
     parsed = _stored_content(content, scheme, "the draft", OWN_FILE_LIMIT)
     release = relabel_dataset(release_dataset(content_of(parsed, scheme), scheme, version))
-    return {f"{DUMP_STEM}.{fmt.extension}": serialise_dump(release, fmt, scheme) for fmt in RDF_FORMATS}
+    dumps = {f"{DUMP_STEM}.{fmt.extension}": serialise_dump(release, fmt, scheme) for fmt in RDF_FORMATS}
+    return dumps | tables.table_files(union_graph(release))
+
+
+def dump_media_type(name: str) -> str | None:
+    """The media type of a file of a release's dumps, by its name; None for a name no release has."""
+    stem, _, extension = name.rpartition(".")
+    fmt = FORMATS_BY_EXTENSION.get(extension) if stem == DUMP_STEM else None
+    return fmt.media_type if fmt is not None else tables.file_media_type(name)
 
 
 @dataclass(frozen=True)

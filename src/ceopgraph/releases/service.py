@@ -48,7 +48,7 @@ from ceopgraph.conneg import FORMATS_BY_EXTENSION
 from ceopgraph.releases import drafting
 from ceopgraph.releases.changes import ACKNOWLEDGEMENTS
 from ceopgraph.releases.content import RELEASES_GRAPH, ListedRelease, Version, content_of, releases_graph
-from ceopgraph.releases.drafting import Prepared, PrepareJob, ReleaseFile, RenderJob
+from ceopgraph.releases.drafting import Prepared, PrepareJob, ReleaseFile, RenderJob, dump_media_type
 from ceopgraph.releases.history import Gone, History, Notice, Subjects, SubjectsJob
 from ceopgraph.releases.registry import RELEASE_NUMBERS, Conflict, Draft, DraftSummary, Registry, Release, Token, now
 from ceopgraph.releases.tokens import SessionBook, TokenBook
@@ -647,7 +647,7 @@ def acknowledgements(values: list[str]) -> frozenset[str]:
 
 def listed(release: Release) -> ListedRelease:
     dumps = tuple(
-        (name, FORMATS_BY_EXTENSION[name.rsplit(".", 1)[-1]].media_type, sha256)
+        (name, dump_media_type(name) or "application/octet-stream", sha256)
         for name, sha256 in sorted(release.dumps.items())
     )
     version = Version(release.n, release.issued, release.previous, release.notes)

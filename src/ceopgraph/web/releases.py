@@ -27,10 +27,11 @@ from flask import (
     send_from_directory,
 )
 
-from ceopgraph import paths, rdfio
+from ceopgraph import paths, rdfio, tables
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, negotiate, rdf_format_for_media_type
 from ceopgraph.releases.changes import KIND_TITLES
 from ceopgraph.releases.content import releases_graph
+from ceopgraph.releases.drafting import dump_media_type
 from ceopgraph.releases.registry import Draft, DraftSummary, Release, Token
 from ceopgraph.releases.service import (
     DraftInvalid,
@@ -46,7 +47,6 @@ from ceopgraph.releases.service import (
 )
 from ceopgraph.releases.tokens import FailureBudget, InvalidToken, same_secret
 from ceopgraph.store.protocol import Store
-from ceopgraph.urischeme import DUMP_STEM
 from ceopgraph.web import requeststate, resources
 from ceopgraph.web.pages.index import SubjectIndex
 from ceopgraph.web.resources import View
@@ -65,7 +65,6 @@ COOKIE = "ceopgraph_session"
 # is no secret and grants nothing (every write path checks the session itself).
 SIGNED_IN_HINT = "ceopgraph_signed_in"
 NO_STORE = {"Cache-Control": "no-store", "Vary": "Accept, Authorization, Cookie"}
-DUMP_NAMES = {f"{DUMP_STEM}.{f.extension}": f for f in RDF_FORMATS}
 
 
 class RateLimited(Exception):
@@ -612,11 +611,15 @@ def release_page(n: int) -> Response:
 def release_dump(n: int, name: str) -> Response:
     """A release's dumps, immutable: cacheable for a year."""
     release = _releases().registry.release(n)
-    fmt = DUMP_NAMES.get(name)
-    if release is None or fmt is None:
+    media_type = dump_media_type(name)
+    if release is None or media_type is None or name not in release.dumps:
         raise ReleaseNotFound(f"no release {n}, or no dump {name[:80]} of it")
-    response = send_from_directory(_releases().materialised(n), name, mimetype=fmt.media_type, conditional=True)
+    response = send_from_directory(_releases().materialised(n), name, mimetype=media_type, conditional=True)
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    if media_type == tables.CSV_MEDIA_TYPE:  # its CSVW metadata, as CSVW locates it
+        response.headers["Link"] = (
+            f'<{name}{tables.METADATA_SUFFIX}>; rel="describedby"; type="{tables.METADATA_MEDIA_TYPE}"'
+        )
     return response
 
 

@@ -23,7 +23,7 @@ from flask import Blueprint, Response, abort, render_template, request, send_fro
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, PROV, RDFS, VOID, XSD
 
-from ceopgraph import describe, paths
+from ceopgraph import describe, paths, tables
 from ceopgraph.build import METADATA_GRAPH
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, RdfFormat, negotiate, rdf_format_for_media_type
 from ceopgraph.rdfio import light_graph
@@ -53,6 +53,12 @@ OFFERED: tuple[str, ...] = (
 )
 EXTENSIONS: dict[str, RdfFormat | None] = {paths.HTML_EXTENSION: None, **{f.extension: f for f in FORMATS}}
 DUMP_FORMATS = {f"{DUMP_STEM}.{f.extension}": f for f in RDF_FORMATS}
+# A data cube's document is a table too (``ceopgraph.tables``): its CSV and the CSVW metadata beside it, by
+# extension (``.csv``, ``.csv-metadata.json``, as CSVW finds metadata) or ``Accept``, on cubes only.
+TABLES: dict[str, str] = {
+    tables.CSV_EXTENSION: tables.CSV_MEDIA_TYPE,
+    tables.CSV_EXTENSION + tables.METADATA_SUFFIX: tables.METADATA_MEDIA_TYPE,
+}
 CONTEXT_PATH = "contexts/ceopgraph.jsonld"
 _ENCODED_SEPARATOR = re.compile(r"%(2f|5c|00)", re.IGNORECASE)
 
@@ -190,7 +196,7 @@ def _resolve(space: str, rest: str) -> Target:
     iri = scheme.iri_at(space, rest)
     if _exists(iri):
         return Target(iri, f"{_view().root}{scheme.served_at(iri)}", None)
-    stem, extension = paths.split_extension(rest, EXTENSIONS)
+    stem, extension = _split_extension(rest)
     named = scheme.iri_at(space, stem)
     if extension and _exists(named):
         return Target(named, f"{_view().root}{scheme.served_at(named)}", extension)
@@ -201,6 +207,15 @@ def _resolve(space: str, rest: str) -> Target:
     if gone is not None:
         raise ResourceGone(gone, extension)
     raise NoSuchResource(str(iri))
+
+
+def _split_extension(rest: str) -> tuple[str, str | None]:
+    """A document path and the extension it names: a format's, or a table's (the metadata's ends in ``.json``
+    after the CSV's own name, so it is matched whole)."""
+    metadata = f".{tables.CSV_EXTENSION}{tables.METADATA_SUFFIX}"
+    if rest.endswith(metadata) and len(rest) > len(metadata):
+        return rest.removesuffix(metadata), metadata[1:]
+    return paths.split_extension(rest, [*EXTENSIONS, tables.CSV_EXTENSION])
 
 
 def _gone(iri: URIRef) -> Gone | None:
@@ -249,6 +264,7 @@ def _void_graph(scheme: UriScheme, whole: URIRef) -> describe.Description:
     services = current()
     metadata = scheme.graph_iri(METADATA_GRAPH)
     found = describe.graph_contents(_page_store(services.store), metadata, services.settings.query_timeout_s)
+    found += _table_distributions(scheme, services.store)
     live = request.host_url.rstrip("/") + request.script_root + "/sparql"
     if live == str(scheme.sparql):
         return found
@@ -258,11 +274,28 @@ def _void_graph(scheme: UriScheme, whole: URIRef) -> describe.Description:
     return found + endpoint
 
 
+def _table_distributions(scheme: UriScheme, store: Store) -> Graph:
+    """Each cube's CSV as a DCAT distribution. Computed here from the cubes the store holds, not written
+    into the metadata graph, so the dumps stay as they were."""
+    titles: dict[URIRef, str | None] = {}
+    for row in store.select(tables.CUBES_QUERY):
+        cube, named = row["dataset"], row.get("title")
+        if isinstance(cube, URIRef) and titles.get(cube) is None:
+            titles[cube] = str(named) if named is not None else None
+    found = light_graph()
+    for cube, title in sorted(titles.items()):
+        found += tables.distribution(scheme, cube, title)
+    return found
+
+
 # Answers -----------------------------------------------------------------------------------------
 
 
 def _answer(target: Target, graph: describe.Description | None = None) -> Response:
-    """HTML or RDF for ``target``: by extension when given, else by ``Accept`` (HTML for browsers)."""
+    """HTML or RDF for ``target``: by extension when given, else by ``Accept`` (HTML for browsers); a data
+    cube's table too (``_table``)."""
+    if target.extension in TABLES or (target.extension is None and _wants_table(target, graph)):
+        return _table(target)
     if target.extension is not None:
         fmt = EXTENSIONS[target.extension]
         media_type = fmt.media_type if fmt else HTML
@@ -284,6 +317,54 @@ def _answer(target: Target, graph: describe.Description | None = None) -> Respon
     return response
 
 
+def _wants_table(target: Target, graph: describe.Description | None) -> bool:
+    """Whether the client prefers a table type to every other of a cube's document. The store is asked
+    whether the resource is a cube only when ``Accept`` names a table type, so other requests cost nothing."""
+    accept = request.headers.get("Accept") or ""
+    if graph is not None or not any(media_type in accept.lower() for media_type in TABLES.values()):
+        return False
+    chosen = negotiate(accept, (*OFFERED, *TABLES.values()), default=HTML)
+    return chosen in TABLES.values() and _is_cube(target.iri)
+
+
+def _is_cube(iri: URIRef) -> bool:
+    return _view().store.ask(tables.IS_CUBE, {"dataset": iri})
+
+
+def _table(target: Target) -> Response:
+    """A cube's CSV (with the ``Link`` to its CSVW metadata, CSVW "Model for Tabular Data" 5.2) or that
+    metadata, by extension or ``Accept``; a 404 for anything but a cube."""
+    if not _is_cube(target.iri):
+        raise NoSuchResource(str(target.iri))
+    metadata = target.extension == tables.CSV_EXTENSION + tables.METADATA_SUFFIX or (
+        target.extension is None
+        and negotiate(request.headers.get("Accept"), tuple(TABLES.values())) == tables.METADATA_MEDIA_TYPE
+    )
+    store = _page_store(_view().store)
+    csv_path = tables.table_href(target.document)
+
+    def render() -> Response:
+        table = tables.cube_table(store.construct(tables.TABLE_QUERY, {"dataset": target.iri}), target.iri)
+        if metadata:
+            return Response(table.metadata_json(), mimetype=tables.METADATA_MEDIA_TYPE)
+        disposition = f'attachment; filename="{table.file_name}"'
+        return Response(
+            table.csv(),
+            content_type=f"{tables.CSV_MEDIA_TYPE}; charset=utf-8; header=present",
+            headers={"Content-Disposition": disposition},
+        )
+
+    variant = "csv-metadata" if metadata else "csv"
+    response = caching.rendered(variant, render, vary_accept=target.extension is None, context=_view().root)
+    if not metadata:
+        response.headers["Link"] = (
+            f'<{csv_path}{tables.METADATA_SUFFIX}>; rel="describedby"; type="{tables.METADATA_MEDIA_TYPE}"'
+        )
+    if target.extension is None and response.status_code == 200:
+        response.headers["Content-Location"] = csv_path + (tables.METADATA_SUFFIX if metadata else "")
+    return response
+
+
 def _render(target: Target, fmt: RdfFormat | None, media_type: str, graph: describe.Description | None) -> Response:
     found = graph if graph is not None else _description(target.iri)
     description = _stable(found.graph)
@@ -302,8 +383,15 @@ def _render(target: Target, fmt: RdfFormat | None, media_type: str, graph: descr
     cut = describe.MAX_STATEMENTS if rest else None
     releases = current().releases
     notices = releases.notices(str(target.iri)) if releases is not None and requeststate.current().view is None else ()
+    table = tables.table_href(target.document) if _is_cube(target.iri) else None
     html = render_template(
-        "resource.html", page=page, cut=cut, rest=rest, cuts=_cut_links(view, page.cuts), notices=notices
+        "resource.html",
+        page=page,
+        cut=cut,
+        rest=rest,
+        cuts=_cut_links(view, page.cuts),
+        notices=notices,
+        table=table,
     )
     return Response(html, mimetype=HTML, headers=headers)
 
@@ -400,7 +488,7 @@ def gone_answer(status: int, title: str, exc: ResourceGone) -> Response:
     """A page, or RDF, saying where the resource last was and what took it away, by extension or
     ``Accept`` as its document was served. ``web.errors`` gives the status and title."""
     if exc.extension is not None:
-        fmt = EXTENSIONS[exc.extension]
+        fmt = EXTENSIONS.get(exc.extension)
     else:
         chosen = negotiate(request.headers.get("Accept"), OFFERED, default=HTML)
         fmt = None if chosen in (None, HTML, "application/xhtml+xml") else rdf_format_for_media_type(chosen or HTML)

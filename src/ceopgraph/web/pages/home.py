@@ -14,6 +14,7 @@ from typing import TypeVar
 from rdflib import Graph, URIRef
 from rdflib.term import Node
 
+from ceopgraph import tables
 from ceopgraph.describe import with_prefixes
 from ceopgraph.namespaces import IANA_MEDIA
 from ceopgraph.paths import Linker
@@ -80,6 +81,7 @@ class HomePage:
     vocabulary: Link | None
     shapes: Link | None
     sparql: str | None
+    cube_table: str | None  # the cube's figures as CSV (``ceopgraph.tables``), where they are served here
     cuts: tuple[capped.Cut, ...] = ()  # the parts left out, each over its cap (``capped``)
 
 
@@ -310,8 +312,15 @@ def home_page(store: Store, uris: UriScheme, linker: Linker) -> HomePage:
         vocabulary=builder.link(vocabulary, "Vocabulary") if isinstance(vocabulary, URIRef) else None,
         shapes=builder.link(shapes, "SHACL shapes") if isinstance(shapes, URIRef) else None,
         sparql=linker.href(str(sparql)) if isinstance(sparql, URIRef) else None,
+        cube_table=_table_href(linker, cube),
         cuts=tuple(parts.cuts),
     )
+
+
+def _table_href(linker: Linker, cube: Node | None) -> str | None:
+    """Where the cube's CSV is served here, if the cube is ours."""
+    document = linker.href(str(cube)) if isinstance(cube, URIRef) and linker.is_local(str(cube)) else None
+    return tables.table_href(document) if document is not None else None
 
 
 def _linked(builder: PageBuilder, node: Node | None, label: Node | None) -> Link | None:

@@ -1,0 +1,390 @@
+"""Tables out: every ``qb:DataSet`` as a tidy CSV and its CSV on the Web (W3C CSVW) metadata.
+
+People who work in spreadsheets get one row per observation, with the figure's IRIs beside the labels they
+read; machines get the metadata (``application/csvm+json``), written so that a standard CSVW processor in
+standard mode turns the CSV back into the cube's observations: the same observation IRIs (``aboutUrl``),
+``rdf:type`` and ``qb:dataSet`` (virtual columns), the dimension values, the measure with its datatype, the
+attributes, the observation's label and the source segment it was read from.
+
+The columns follow the data: one per component of the data structure definition, in the DSD's order
+(dimensions by ``qb:order``, then the measures, then the attributes, required ones first). A component whose
+values are IRIs gets a column of IRIs and, where its values have labels, a column of labels (not converted:
+the labels belong to the code, not to the observation). A measure whose values have several datatypes
+(counts as ``xsd:integer``, percentages as ``xsd:decimal``) gets a column per datatype, because a CSVW
+column has one datatype and the round trip must give each value back with its own.
+
+The code lists are not tables of ours, so the metadata links to them by ``valueUrl`` templates (each cell
+holds the full IRI) rather than by foreign keys; the primary key is the observation.
+
+What does not round-trip, said here and in the README: the quote (the words belong to the segment's
+selector, not the observation) and the figures a derived figure was computed from (``prov:wasDerivedFrom``
+to other observations, several in one cell: a CSVW ``valueUrl`` makes one IRI of a cell); both are shown for
+people, with ``suppressOutput``.
+
+Every cell goes through ``csvsafe.csv_text``, the one rule for CSV written for people. A cell the rule
+neutralises would come back from a CSVW processor with its leading ``'``; none of the published data's cells
+needs it (a test keeps it so), and a submitted label or quote that did would be published with the ``'``.
+
+Pure: functions of an rdflib graph holding the dataset, its structure, its observations and the labels and
+quotes they point to (``TABLE_QUERY`` fetches exactly that from a store; a release's union graph has it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import DCAT, DCTERMS, PROV, RDF, RDFS, XSD
+from rdflib.term import Node
+
+from ceopgraph import csvsafe
+from ceopgraph.build import OGL_V3
+from ceopgraph.describe import LABEL_PROPERTIES, with_prefixes
+from ceopgraph.labels import humanise, label, local_name
+from ceopgraph.namespaces import OA, QB
+from ceopgraph.rdfio import light_graph
+from ceopgraph.urischeme import UriScheme
+
+CSV_MEDIA_TYPE = "text/csv"
+METADATA_MEDIA_TYPE = "application/csvm+json"
+CSV_EXTENSION = "csv"
+# The file beside a CSV that describes it (CSVW "Model for Tabular Data", section 5.2: ``{+url}-metadata.json``).
+METADATA_SUFFIX = "-metadata.json"
+CSVW_CONTEXT = "http://www.w3.org/ns/csvw"
+# What the CSV conforms to, for DCAT: the W3C CSVW recommendation (its tabular data model).
+CSVW_RECOMMENDATION = URIRef("http://www.w3.org/TR/tabular-data-model/")
+IANA_TEXT_CSV = URIRef("http://www.iana.org/assignments/media-types/text/csv")
+
+_SEGMENT_COLUMN = "source_segment"
+# A cell from the graph and the observation of its row (None: empty).
+Reader = Callable[[Graph, URIRef], "str | None"]
+
+# Everything a dataset's table is made of, for a store: the dataset, its structure and its components'
+# labels, its observations, the labels of what they point to, and the quotes of the segments they cite.
+TABLE_QUERY = with_prefixes(
+    f"""CONSTRUCT {{ ?s ?p ?o }} WHERE {{
+  {{ ?dataset ?p ?o BIND(?dataset AS ?s) }}
+  UNION {{ ?dataset qb:structure ?s . ?s ?p ?o }}
+  UNION {{ ?dataset qb:structure/qb:component ?s . ?s ?p ?o }}
+  UNION {{ ?dataset qb:structure/qb:component/(qb:dimension|qb:measure|qb:attribute) ?s . ?s ?p ?o
+           FILTER(?p IN ({", ".join(p.n3() for p in LABEL_PROPERTIES)})) }}
+  UNION {{ ?s qb:dataSet ?dataset . ?s ?p ?o }}
+  UNION {{ ?obs qb:dataSet ?dataset . ?obs ?q ?s . FILTER(isIRI(?s)) ?s ?p ?o
+           FILTER(?p IN (oa:hasSelector, {", ".join(p.n3() for p in LABEL_PROPERTIES)})) }}
+  UNION {{ ?obs qb:dataSet ?dataset . ?obs prov:wasDerivedFrom/oa:hasSelector ?s . ?s ?p ?o
+           FILTER(?p IN (rdf:type, oa:exact)) }}
+}}"""
+)
+
+IS_CUBE = with_prefixes("ASK { ?dataset a qb:DataSet }")
+CUBES_QUERY = with_prefixes(
+    "SELECT ?dataset ?title WHERE { ?dataset a qb:DataSet OPTIONAL { ?dataset dct:title ?title } }"
+)
+
+
+class TableError(Exception):
+    """The cube cannot be one tidy table (a component with two values on one observation)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the table and how a CSVW processor reads it."""
+
+    name: str  # the CSVW name, a URI template variable
+    title: str  # the header people read
+    datatype: str  # a CSVW built-in datatype name
+    property_url: str | None = None
+    value_url: str | None = None
+    lang: str | None = None
+    suppress: bool = False
+    separator: str | None = None
+
+    def metadata(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"name": self.name, "titles": self.title, "datatype": self.datatype}
+        if self.property_url is not None:
+            found["propertyUrl"] = self.property_url
+        if self.value_url is not None:
+            found["valueUrl"] = self.value_url
+        if self.lang is not None:
+            found["lang"] = self.lang
+        if self.separator is not None:
+            found["separator"] = self.separator
+        if self.suppress:
+            found["suppressOutput"] = True
+        return found
+
+
+@dataclass(frozen=True)
+class CubeTable:
+    """A dataset's table: its columns and its rows (None: an empty cell), in a stable order."""
+
+    dataset: URIRef
+    title: str | None
+    file_name: str  # the CSV's name, relative to the metadata beside it
+    columns: tuple[Column, ...]
+    rows: tuple[tuple[str | None, ...], ...]
+
+    @property
+    def metadata_name(self) -> str:
+        return self.file_name + METADATA_SUFFIX
+
+    def csv(self) -> bytes:
+        """RFC 4180 CSV in UTF-8, the header row first, every cell through the one rule for people."""
+        return csvsafe.csv_text([c.title for c in self.columns], self.rows).encode("utf-8")
+
+    def metadata(self) -> dict[str, Any]:
+        """The CSVW metadata document (a table description) for the CSV at ``file_name``."""
+        virtual = [
+            {"name": "type", "virtual": True, "propertyUrl": "rdf:type", "valueUrl": "qb:Observation"},
+            {"name": "dataset", "virtual": True, "propertyUrl": str(QB.dataSet), "valueUrl": str(self.dataset)},
+        ]
+        found: dict[str, Any] = {
+            "@context": CSVW_CONTEXT,
+            "url": self.file_name,
+            "dc:source": {"@id": str(self.dataset)},
+            "tableSchema": {
+                "aboutUrl": "{+observation}",
+                "primaryKey": "observation",
+                "columns": [c.metadata() for c in self.columns] + virtual,
+            },
+        }
+        if self.title is not None:
+            found["dc:title"] = self.title
+        return found
+
+    def metadata_json(self) -> bytes:
+        return (json.dumps(self.metadata(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def datasets(graph: Graph) -> list[URIRef]:
+    """The data cubes in ``graph``, sorted."""
+    return sorted(s for s in graph.subjects(RDF.type, QB.DataSet) if isinstance(s, URIRef))
+
+
+def file_name(dataset: URIRef) -> str:
+    """The CSV's file name: the dataset's last path segment, ``annual-review-2012-13.csv``."""
+    return f"{local_name(str(dataset))}.{CSV_EXTENSION}"
+
+
+def distribution(scheme: UriScheme, dataset: URIRef, title: str | None) -> Graph:
+    """The DCAT distribution of a cube's CSV, for the VoID/DCAT description: media type, the CSVW
+    recommendation it conforms to, where to download it, the licence of the dataset."""
+    graph = light_graph()
+    url = scheme.table(str(dataset))
+    if url is None:
+        return graph
+    node = scheme.table_distribution(str(dataset))
+    graph.add((dataset, DCAT.distribution, node))
+    graph.add((node, RDF.type, DCAT.Distribution))
+    graph.add((node, DCTERMS.title, Literal(f"{title or local_name(str(dataset))}: the figures as CSV", lang="en")))
+    graph.add((node, DCAT.downloadURL, url))
+    graph.add((node, DCAT.accessURL, url))
+    graph.add((node, DCAT.mediaType, IANA_TEXT_CSV))
+    graph.add((node, DCTERMS.conformsTo, CSVW_RECOMMENDATION))
+    graph.add((node, DCTERMS.license, OGL_V3))
+    return graph
+
+
+def table_files(graph: Graph) -> dict[str, bytes]:
+    """Every cube's CSV and CSVW metadata, by file name, for a release's dumps (the metadata names its CSV by
+    a relative URL, so the pair works wherever it is served side by side)."""
+    files: dict[str, bytes] = {}
+    for dataset in datasets(graph):
+        table = cube_table(graph, dataset)
+        if table.file_name in files:
+            raise TableError(f"two cubes make the file {table.file_name}; name their last path segments apart")
+        files[table.file_name] = table.csv()
+        files[table.metadata_name] = table.metadata_json()
+    return files
+
+
+def file_media_type(name: str) -> str | None:
+    """The media type of a file ``table_files`` names, None for any other."""
+    if name.endswith(f".{CSV_EXTENSION}{METADATA_SUFFIX}"):
+        return METADATA_MEDIA_TYPE
+    if name.endswith(f".{CSV_EXTENSION}"):
+        return CSV_MEDIA_TYPE
+    return None
+
+
+def table_href(document: str) -> str:
+    """Where a cube's CSV is served: its document's path with the ``.csv`` extension."""
+    return f"{document}.{CSV_EXTENSION}"
+
+
+def cube_table(graph: Graph, dataset: URIRef) -> CubeTable:
+    """The tidy table of ``dataset``'s observations in ``graph``."""
+    observations = sorted(o for o in graph.subjects(QB.dataSet, dataset) if isinstance(o, URIRef))
+    dimensions, measures, attributes = _components(graph, dataset)
+    builders: list[_Part] = [_Part(Column("observation", "observation IRI", "anyURI", suppress=True), _itself)]
+    builders += _literal_parts(graph, RDFS.label, observations, "observation")
+    for prop in dimensions:
+        builders += _iri_parts(graph, prop, observations)
+    for prop in measures:
+        builders += _literal_parts(graph, prop, observations, "value" if len(measures) == 1 else None)
+    for prop in attributes:
+        values = [v for o in observations for v in graph.objects(o, prop)]
+        if values and all(isinstance(v, Literal) for v in values):
+            builders += _literal_parts(graph, prop, observations, None)
+        else:
+            builders += _iri_parts(graph, prop, observations)
+    builders += _source_parts(graph)
+    columns = tuple(b.column for b in builders)
+    rows = [tuple(b.cell(graph, o) for b in builders) for o in observations]
+    order = [i for i, c in enumerate(columns) if c.name in {_name(p) for p in dimensions}] + [0]
+    rows.sort(key=lambda row: tuple(row[i] or "" for i in order))
+    return CubeTable(dataset, label(graph, dataset), file_name(dataset), columns, tuple(rows))
+
+
+def csv_cells(table: CubeTable) -> Iterable[str]:
+    """Every non-empty cell of the table, as the dataset holds it (before the rule for people)."""
+    return (cell for row in table.rows for cell in row if cell)
+
+
+# Columns --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Part:
+    column: Column
+    read: Reader
+
+    def cell(self, graph: Graph, observation: URIRef) -> str | None:
+        return self.read(graph, observation)
+
+
+def _itself(graph: Graph, observation: URIRef) -> str:
+    return str(observation)
+
+
+def _single(graph: Graph, observation: URIRef, prop: URIRef) -> Node | None:
+    values = sorted(graph.objects(observation, prop), key=lambda v: v.n3())
+    if len(values) > 1:
+        raise TableError(f"<{observation}> has {len(values)} values of <{prop}>; a table cell holds one")
+    return values[0] if values else None
+
+
+def _values(prop: URIRef) -> Reader:
+    def read(graph: Graph, observation: URIRef) -> str | None:
+        value = _single(graph, observation, prop)
+        return None if value is None else str(value)
+
+    return read
+
+
+def _name(prop: URIRef) -> str:
+    """A CSVW column name (a URI template variable): the property's local name in snake case."""
+    return humanise(str(prop)).replace(" ", "_")
+
+
+def _title(graph: Graph, prop: URIRef) -> str:
+    found = label(graph, prop)
+    return found.lower() if found else humanise(str(prop))
+
+
+def _iri_parts(graph: Graph, prop: URIRef, observations: list[URIRef]) -> list[_Part]:
+    name, title = _name(prop), _title(graph, prop)
+    parts = [_Part(Column(name, f"{title} IRI", "anyURI", str(prop), f"{{+{name}}}"), _values(prop))]
+    if any(label(graph, v) for o in observations for v in graph.objects(o, prop)):
+
+        def read(graph: Graph, observation: URIRef) -> str | None:
+            value = _single(graph, observation, prop)
+            return None if value is None else label(graph, value)
+
+        parts.append(_Part(Column(f"{name}_label", title, "string", suppress=True), read))
+    return parts
+
+
+def _literal_parts(graph: Graph, prop: URIRef, observations: list[URIRef], heading: str | None) -> list[_Part]:
+    """A literal component: one column per datatype its values take (language-tagged text is one)."""
+    name, title = _name(prop), heading or _title(graph, prop)
+    kinds = sorted({_kind(v) for o in observations for v in graph.objects(o, prop) if isinstance(v, Literal)})
+    parts = []
+    for kind in kinds or [("string", None)]:
+        datatype, lang = kind
+        several = len(kinds) > 1
+
+        def read(graph: Graph, observation: URIRef, kind: tuple[str, str | None] = kind) -> str | None:
+            value = _single(graph, observation, prop)
+            return str(value) if isinstance(value, Literal) and _kind(value) == kind else None
+
+        column = Column(
+            f"{name}_{datatype}" if several else name,
+            f"{title} ({datatype})" if several else title,
+            datatype,
+            str(prop),
+            lang=lang,
+        )
+        parts.append(_Part(column, read))
+    return parts
+
+
+def _kind(value: Literal) -> tuple[str, str | None]:
+    """A literal's CSVW datatype name (XSD's local name; ``string`` for plain and tagged text) and language."""
+    if value.language:
+        return ("string", value.language)
+    datatype = value.datatype or XSD.string
+    if not str(datatype).startswith(str(XSD)):
+        raise TableError(f"{value!r}: a CSVW column's datatype is one of XSD's; this one is <{datatype}>")
+    return (str(datatype)[len(str(XSD)) :], None)
+
+
+def _source_parts(graph: Graph) -> list[_Part]:
+    """Where a figure was read (the segment, converted; its exact words, for people) or what it was computed
+    from (other figures, for people)."""
+
+    def segments(g: Graph, observation: URIRef) -> list[Node]:
+        return sorted(
+            (s for s in g.objects(observation, PROV.wasDerivedFrom) if (s, OA.hasSelector, None) in g), key=str
+        )
+
+    def segment(g: Graph, observation: URIRef) -> str | None:
+        found = segments(g, observation)
+        if len(found) > 1:
+            raise TableError(f"<{observation}> cites {len(found)} segments; a table cell holds one")
+        return str(found[0]) if found else None
+
+    def quote(g: Graph, observation: URIRef) -> str | None:
+        exact = [
+            str(e)
+            for s in segments(g, observation)
+            for selector in g.objects(s, OA.hasSelector)
+            if (selector, RDF.type, OA.TextQuoteSelector) in g
+            for e in g.objects(selector, OA.exact)
+        ]
+        return " ".join(sorted(exact)) or None
+
+    def derived(g: Graph, observation: URIRef) -> str | None:
+        cited = set(segments(g, observation))
+        found = sorted(str(s) for s in g.objects(observation, PROV.wasDerivedFrom) if s not in cited)
+        return " ".join(found) or None
+
+    name = _SEGMENT_COLUMN
+    return [
+        _Part(Column("quote", "quote", "string", suppress=True), quote),
+        _Part(Column(name, "source segment IRI", "anyURI", str(PROV.wasDerivedFrom), f"{{+{name}}}"), segment),
+        _Part(Column("derived_from", "derived from IRIs", "anyURI", suppress=True, separator=" "), derived),
+    ]
+
+
+def _components(graph: Graph, dataset: URIRef) -> tuple[list[URIRef], list[URIRef], list[URIRef]]:
+    """The dataset's dimensions (by ``qb:order``), measures and attributes (required first), from its DSD."""
+    dimensions: list[tuple[int, str, URIRef]] = []
+    measures: list[URIRef] = []
+    attributes: list[tuple[bool, str, URIRef]] = []
+    for structure in graph.objects(dataset, QB.structure):
+        for spec in graph.objects(structure, QB.component):
+            for prop in graph.objects(spec, QB.dimension):
+                order = graph.value(spec, QB.order)
+                rank = int(order) if isinstance(order, Literal) else 1 << 30
+                dimensions.append((rank, str(prop), URIRef(str(prop))))
+            measures += [URIRef(str(p)) for p in graph.objects(spec, QB.measure)]
+            for prop in graph.objects(spec, QB.attribute):
+                required = graph.value(spec, QB.componentRequired)
+                attributes.append(
+                    (not (isinstance(required, Literal) and required.value is True), str(prop), URIRef(str(prop)))
+                )
+    return [d[2] for d in sorted(dimensions)], sorted(set(measures)), [a[2] for a in sorted(attributes)]
