@@ -610,12 +610,14 @@ def release_page(n: int) -> Response:
 
 @blueprint.get("/releases/<int:n>/dumps/<name>")
 def release_dump(n: int, name: str) -> Response:
-    """A release's dumps, immutable: cacheable for a year."""
-    release = _releases().registry.release(n)
+    """A release's dumps, immutable: cacheable for a year. A release this worker knows of (its ``Served``)
+    needs no registry read: the current release's dumps download while the database is down."""
+    releases = _releases()
+    release = current().served().release(n) or releases.registry.release(n)  # one published since: asked
     fmt = DUMP_NAMES.get(name)
     if release is None or fmt is None:
         raise ReleaseNotFound(f"no release {n}, or no dump {name[:80]} of it")
-    response = send_from_directory(_releases().materialised(n), name, mimetype=fmt.media_type, conditional=True)
+    response = send_from_directory(releases.materialised(n, release), name, mimetype=fmt.media_type, conditional=True)
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
 
