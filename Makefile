@@ -11,7 +11,7 @@ DATA_DIR ?= var
 
 ASSETS := node_modules/.package-lock.json
 
-.PHONY: setup build serve test check lint typecheck pytest system-deps w3c-suite bench clean
+.PHONY: setup build serve test check lint typecheck pytest system-deps w3c-suite bench bench-replicas clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -99,6 +99,13 @@ bench: build
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/scale.py
+
+# Not part of `make test` nor `make bench`: replicas over one PostgreSQL of its own (Debian's binaries, a
+# temporary folder): publish to served by every replica, read throughput with 1, 2 and 4 replicas pinned by
+# `taskset`, the write path on SQLite against PostgreSQL (about 6 minutes on 2 cores); writes its section of
+# bench/results.md.
+bench-replicas: setup system-deps
+	$(BIN)/python bench/replicas.py --write
 
 test: lint typecheck pytest
 

@@ -118,8 +118,9 @@ def current_dump(url: str) -> bytes:
     return call(url + f"releases/{current}/dumps/ceopgraph.trig")[2]
 
 
-def local_releases(data_dir: Path) -> Releases:
-    return cli_releases(load_settings(environ={}, data_dir=data_dir))
+def local_releases(data_dir: Path, database_url: str | None = None) -> Releases:
+    """The command line's ``Releases`` over ``data_dir`` (its registry in PostgreSQL at ``database_url``)."""
+    return cli_releases(load_settings(environ={}, data_dir=data_dir, database_url=database_url))
 
 
 def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -134,13 +135,16 @@ def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def new_token(data_dir: Path, role: str, name: str) -> str:
+def new_token(data_dir: Path, role: str, name: str, database_url: str | None = None) -> str:
     """A token made in this process as ``ceopgraph tokens create`` makes it: the registry's ``TokenBook``,
     the creation audited as the operator's. A fresh process per token cost a second or more each; the
     command itself is tested by ``cli_token`` (``test_releases_cli``)."""
-    releases = open_releases(load_settings(environ={}, data_dir=data_dir))
-    record, token = releases.tokens.create(role, name)
-    releases.registry.audit(OPERATOR.id, "create-token", record.id, "done", f"{record.role} {record.name}")
+    releases = open_releases(load_settings(environ={}, data_dir=data_dir, database_url=database_url))
+    try:
+        record, token = releases.tokens.create(role, name)
+        releases.registry.audit(OPERATOR.id, "create-token", record.id, "done", f"{record.role} {record.name}")
+    finally:
+        releases.registry.close()
     return token
 
 
@@ -172,15 +176,17 @@ def release_server(
     workers: int = 2,
     env: dict[str, str] | None = None,
     args: tuple[str, ...] = (),
+    database_url: str | None = None,
 ) -> Iterator[ReleaseServer]:
-    """A real server (Granian) over ``data_dir``, with more ``args`` (``--endpoint URL``); tokens made
-    first (``new_token``)."""
-    submitter = new_token(data_dir, "submitter", "Sam Submitter")
-    publisher = new_token(data_dir, "publisher", "Pat Publisher")
+    """A real server (Granian) over ``data_dir``, with more ``args`` (``--endpoint URL``), its registry in
+    PostgreSQL at ``database_url`` when given; tokens made first (``new_token``)."""
+    submitter = new_token(data_dir, "submitter", "Sam Submitter", database_url)
+    publisher = new_token(data_dir, "publisher", "Pat Publisher", database_url)
+    database = {"CEOPGRAPH_DATABASE_URL": database_url} if database_url else {}
     with running_server(
         ["--dist", str(dist), "--workers", str(workers), "--data-dir", str(data_dir), *args],
         log,
-        env={"CEOPGRAPH_RELEASE_POLL_S": "0.5", **(env or {})},
+        env={"CEOPGRAPH_RELEASE_POLL_S": "0.5", **database, **(env or {})},
     ) as server:
         yield ReleaseServer(server, data_dir, submitter, publisher)
 

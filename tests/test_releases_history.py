@@ -22,9 +22,9 @@ SUMMARIES = {
 def test_gone_and_notices_follow_the_series_and_each_release_is_summarised_once() -> None:
     asked: list[int] = []
 
-    def summarise(n: int) -> Subjects:
-        asked.append(n)
-        return SUMMARIES[n]
+    def summarise(release: Release) -> Subjects:
+        asked.append(release.n)
+        return SUMMARIES[release.n]
 
     history = History(summarise)
     two = [_release(1, None), _release(2, 1, notes="b retired")]

@@ -8,6 +8,10 @@ worker switches within ``poll_s`` plus the time to load the release, and a reque
 from its first byte to its last (``pinned``), never a mix. The old store's processes are stopped once
 the queries that may still run on it are past their time limit. The version (the ETag's basis) is the
 files' digest, so it changes with the release and is the same in every worker.
+
+What a worker serves is described by its ``Served`` (the release, the generation, the rows read with them):
+the public pages take the history of a resource and the dumps' records from it, not from the registry,
+so they answer while the database is down, from the release already loaded.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from ceopgraph.releases.registry import Draft, DraftSummary, RegistryUnavailable
-from ceopgraph.releases.service import Releases
+from ceopgraph.releases.service import Releases, Served
 from ceopgraph.store.disk import load_keeping_labels
 from ceopgraph.store.protocol import DelegatingStore, Store
 
@@ -62,26 +66,32 @@ class ReleaseStore(DelegatingStore):
         self._make = make
         self._poll_s = poll_s
         self._retire_after_s = retire_after_s
-        current, generation, files = releases.live_files()
-        self._held: tuple[int, int, Store] = (current, generation, make(files))
-        self._pinned: ContextVar[tuple[int, int, Store] | None] = ContextVar(f"pinned-{id(self)}", default=None)
+        served, files = releases.served_files()
+        self._held: tuple[Served, Store] = (served, make(files))
+        self._pinned: ContextVar[tuple[Served, Store] | None] = ContextVar(f"pinned-{id(self)}", default=None)
         self._stop = threading.Event()
         self._retiring: list[threading.Timer] = []
         self._thread = threading.Thread(target=self._follow, name="release-follower", daemon=True)
         self._thread.start()
 
     @property
-    def _current(self) -> tuple[int, int, Store]:
+    def _current(self) -> tuple[Served, Store]:
         return self._pinned.get() or self._held
 
     @property
     def _store(self) -> Store:
-        return self._current[2]
+        return self._current[1]
+
+    @property
+    def served(self) -> Served:
+        """The release this request sees (the one held when it began), or this worker serves now, with the
+        registry's rows as they were when it was loaded."""
+        return self._current[0]
 
     @property
     def release(self) -> int:
-        """The release this request sees (the one held when it began), or this worker serves now."""
-        return self._current[0]
+        """The number of the release ``served``."""
+        return self._current[0].current
 
     @contextmanager
     def pinned(self) -> Iterator[None]:
@@ -95,15 +105,14 @@ class ReleaseStore(DelegatingStore):
 
     def refresh(self) -> bool:
         """Load the current release now if the registry's generation changed; whether it did."""
-        _, generation, _ = self._held
-        if self._releases.registry.state()[1] == generation:
+        if self._releases.registry.state()[1] == self._held[0].generation:
             return False
-        current, generation, files = self._releases.live_files()
+        served, files = self._releases.served_files()
         fresh = self._make(files)
-        old = self._held[2]
-        self._held = (current, generation, fresh)
+        old = self._held[1]
+        self._held = (served, fresh)
         self._retiring = [*(t for t in self._retiring if t.is_alive()), retire(old, self._retire_after_s)]
-        log.info("now serving release %d (generation %d)", current, generation)
+        log.info("now serving release %d (generation %d)", served.current, served.generation)
         return True
 
     def pinning(self, wsgi_app: WSGIApplication) -> WSGIApplication:

@@ -109,8 +109,8 @@ class _Index:
 class History:
     """The index of one registry generation, built once per generation (see the module's docstring)."""
 
-    def __init__(self, summarise: Callable[[int], Subjects]) -> None:
-        """``summarise(n)`` gives release ``n``'s subjects (a worker's job); each is asked for once."""
+    def __init__(self, summarise: Callable[[Release], Subjects]) -> None:
+        """``summarise(release)`` gives a release's subjects (a worker's job); each is asked for once."""
         self._summarise = summarise
         self._summaries: dict[int, Subjects] = {}
         self._index: _Index | None = None
@@ -130,7 +130,7 @@ class History:
                 every = sorted(releases(), key=lambda r: r.n)
                 for release in every:
                     if release.n not in self._summaries:
-                        self._summaries[release.n] = self._summarise(release.n)
+                        self._summaries[release.n] = self._summarise(release)
                 self._index = _build(generation, current, every, self._summaries)
             return self._index
 

@@ -120,6 +120,21 @@ class ReleaseFilesDamaged(Exception):
 
 
 @dataclass(frozen=True)
+class Served:
+    """A release as a worker serves it: its number, the registry's generation it was read at, and every
+    release's row at that generation. The public read path answers from it (what the worker holds), never
+    from a fresh registry read: pages go on while the database is down, and one request never mixes the
+    release it serves with the registry's newer state."""
+
+    current: int
+    generation: int
+    releases: tuple[Release, ...]
+
+    def release(self, n: int) -> Release | None:
+        return next((r for r in self.releases if r.n == n), None)
+
+
+@dataclass(frozen=True)
 class Limits:
     max_open_drafts: int = 200
     max_open_drafts_per_submitter: int = 20
@@ -539,35 +554,45 @@ class Releases:
 
     # What the read path loads -----------------------------------------------------------------------
 
-    def gone(self, iri: str) -> Gone | None:
-        """Where a resource no longer in the current release last was and what took it away; None if it
-        is current, or was never published. A dictionary lookup once the generation's index is built."""
-        current, generation = self.registry.state()
-        return self._history.gone(generation, current, self.registry.releases, iri) if current else None
+    def served(self) -> Served:
+        """The current release as the registry says now (one read): what a worker loads, or what a page
+        served from a remote store stands on."""
+        current, generation, releases = self.registry.snapshot()
+        return Served(current, generation, tuple(releases))
 
-    def notices(self, iri: str) -> tuple[Notice, ...]:
-        """The corrections and withdrawals that changed a current resource, newest first."""
-        current, generation = self.registry.state()
-        return self._history.notices(generation, current, self.registry.releases, iri) if current else ()
+    def gone(self, iri: str, served: Served) -> Gone | None:
+        """Where a resource no longer in the served release last was and what took it away; None if it is
+        current, or was never published. A dictionary lookup once the generation's index is built; from
+        ``served`` (what the worker holds), so a page needs no registry read and goes on when it is down."""
+        return self._history.gone(*self._indexed(served), iri) if served.current else None
 
-    def _summarise(self, n: int) -> Subjects:
+    def notices(self, iri: str, served: Served) -> tuple[Notice, ...]:
+        """The corrections and withdrawals that changed a current resource, newest first (as ``gone``)."""
+        return self._history.notices(*self._indexed(served), iri) if served.current else ()
+
+    def _indexed(self, served: Served) -> tuple[int, int, Callable[[], list[Release]]]:
+        return served.generation, served.current, lambda: list(served.releases)
+
+    def _summarise(self, release: Release) -> Subjects:
         if self._run is None:
             raise Unavailable("this process does not read releases' subjects")
-        return self._run(SubjectsJob(str(self.materialised(n) / f"{DUMP_STEM}.nq")))
+        return self._run(SubjectsJob(str(self.materialised(release.n, release) / f"{DUMP_STEM}.nq")))
 
     def release_folder(self, n: int) -> Path:
         return self.folder / RELEASES_FOLDER / str(n)
 
-    def materialised(self, n: int) -> Path:
+    def materialised(self, n: int, row: Release | None = None) -> Path:
         """Release ``n``'s folder with its files in it: as it is with SQLite (the folder is the record);
         with a registry that holds the files, checked once per process against the hashes of the release's
         row, and written from the registry's bytes (checked the same way) when missing or different. One
-        process of this data directory writes it at a time, into a staging folder moved into place whole."""
+        process of this data directory writes it at a time, into a staging folder moved into place whole.
+        ``row``: the release's row when the caller holds it (a worker's ``Served``; a release's hashes never
+        change), so a folder already here is checked without the database: reads go on while it is down."""
         folder = self.release_folder(n)
         if n in self._checked or not self.registry.holds_files():
             return folder
         with _locked(self.folder / RELEASES_FOLDER / f".fetch-{n}.lock"):
-            release = self.registry.release(n)
+            release = row if row is not None and row.n == n else self.registry.release(n)
             if release is None:
                 raise ReleaseNotFound(f"no release {n}")
             if not _holds(folder, release.dumps):
@@ -600,14 +625,21 @@ class Releases:
         return str(self.materialised(n) / f"{DUMP_STEM}.nq") if n else None
 
     def live_files(self) -> tuple[int, int, list[Path]]:
-        """(current release, generation, the files to serve): the release's TriG dump and the live
-        releases graph of this generation, written once (its bytes are the same in every worker)."""
-        current, generation, releases = self.registry.snapshot()
+        """(current release, generation, the files to serve): ``served_files`` without the rows."""
+        served, files = self.served_files()
+        return served.current, served.generation, files
+
+    def served_files(self) -> tuple[Served, list[Path]]:
+        """The current release as the registry says now, and the files to serve it: the release's TriG
+        dump and the live releases graph of this generation, written once (its bytes are the same in every
+        worker)."""
+        served = self.served()
+        current, generation = served.current, served.generation
         if not current:
             raise Unavailable("there is no release yet")
         live = self.folder / LIVE_FOLDER / f"releases-{generation}.trig"
         if not live.exists():
-            graph = releases_graph(self.scheme, [listed(r) for r in releases], current)
+            graph = releases_graph(self.scheme, [listed(r) for r in served.releases], current)
             held = Dataset()
             named = held.graph(self.scheme.graph_iri(RELEASES_GRAPH))
             for triple in graph:
@@ -619,7 +651,7 @@ class Releases:
                     and int(old.stem.removeprefix("releases-")) < generation - 2
                 ):
                     old.unlink(missing_ok=True)
-        return current, generation, [self.materialised(current) / f"{DUMP_STEM}.trig", live]
+        return served, [self.materialised(current, served.release(current)) / f"{DUMP_STEM}.trig", live]
 
     # Refusals ---------------------------------------------------------------------------------------
 

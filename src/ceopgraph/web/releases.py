@@ -609,12 +609,14 @@ def release_page(n: int) -> Response:
 
 @blueprint.get("/releases/<int:n>/dumps/<name>")
 def release_dump(n: int, name: str) -> Response:
-    """A release's dumps, immutable: cacheable for a year."""
-    release = _releases().registry.release(n)
+    """A release's dumps, immutable: cacheable for a year. A release this worker knows of (its ``Served``)
+    needs no registry read: the current release's dumps download while the database is down."""
+    releases = _releases()
+    release = current().served().release(n) or releases.registry.release(n)  # one published since: asked
     media_type = dump_media_type(name)
     if release is None or media_type is None or name not in release.dumps:
         raise ReleaseNotFound(f"no release {n}, or no dump {name[:80]} of it")
-    response = send_from_directory(_releases().materialised(n), name, mimetype=media_type, conditional=True)
+    response = send_from_directory(releases.materialised(n, release), name, mimetype=media_type, conditional=True)
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     if media_type == tables.CSV_MEDIA_TYPE:  # its CSVW metadata, as CSVW locates it
         response.headers["Link"] = (

@@ -224,7 +224,7 @@ def _gone(iri: URIRef) -> Gone | None:
     releases = current().releases
     if releases is None or requeststate.current().view is not None:
         return None
-    return releases.gone(str(iri))
+    return releases.gone(str(iri), current().served())
 
 
 def _exists(iri: URIRef) -> bool:
@@ -382,7 +382,8 @@ def _render(target: Target, fmt: RdfFormat | None, media_type: str, graph: descr
     rest = None if found.rest is None else _query_link(view, found.rest)
     cut = describe.MAX_STATEMENTS if rest else None
     releases = current().releases
-    notices = releases.notices(str(target.iri)) if releases is not None and requeststate.current().view is None else ()
+    public = releases is not None and requeststate.current().view is None
+    notices = releases.notices(str(target.iri), current().served()) if releases is not None and public else ()
     table = tables.table_href(target.document) if _is_cube(target.iri) else None
     html = render_template(
         "resource.html",

@@ -26,7 +26,7 @@ from ceopgraph.compose import open_releases
 from ceopgraph.config import Settings
 from ceopgraph.queryvet import QueryChecker
 from ceopgraph.releases.follower import DraftStores, ReleaseStore
-from ceopgraph.releases.service import Releases
+from ceopgraph.releases.service import Releases, Served
 from ceopgraph.store.embedded import EmbeddedStore, QueryLimits
 from ceopgraph.store.protocol import Store
 from ceopgraph.validation.guide import GuideSection, example_submission, submission_guide
@@ -119,13 +119,21 @@ class Services:
             owns_store=owns_store,
         )
 
+    def served(self) -> Served:
+        """The release this request is answered from: the one this worker holds (its ``ReleaseStore``),
+        never read again from the registry, so public pages answer while the database is down; with a
+        remote store, which holds no rows, the registry's current release."""
+        if isinstance(self.store, ReleaseStore):
+            return self.store.served
+        assert self.releases is not None, "only a server with a data directory serves releases"
+        return self.releases.served()
+
     def dumps_folder(self) -> Path:
         """Where the dumps of what is served are: the current release's folder, or the built dumps."""
         if self.releases is None:
             return self.settings.dist_dir.resolve()
-        if isinstance(self.store, ReleaseStore):  # the release this worker serves, even while it switches
-            return self.releases.materialised(self.store.release)
-        return self.releases.materialised(self.releases.registry.state()[0])  # a remote store's
+        served = self.served()  # the release this worker serves, even while it switches
+        return self.releases.materialised(served.current, served.release(served.current))
 
     def close(self) -> None:
         """Stop the worker processes, and close the store if it is the app's own (``owns_store``)."""
