@@ -1,10 +1,12 @@
 """Two real servers (``ceopgraph serve``), each with its own data directory as two machines would have,
 over one PostgreSQL database: one release history, drafts and tokens shared, a publish on one served by
-the other, a revocation on one refused by the other."""
+the other, two publishes racing on the two ending in one release and a 409, a revocation on one refused
+by the other."""
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -15,7 +17,7 @@ from ceopgraph.releases.service import OPERATOR
 
 from .live import running_server
 from .postgres import Postgres, start, stop
-from .releasing import GOOD_FIGURE, NOTE, bearer, call, changed, current_dump, publish, submit
+from .releasing import GOOD_FIGURE, NOTE, bearer, call, changed, current_dump, publish, submit, with_since_launch
 
 
 def _current(url: str) -> int:
@@ -47,6 +49,33 @@ def test_two_servers_over_one_database_share_releases_drafts_and_tokens(
                 time.sleep(0.1)
             dump = call(a.url + "releases/2/dumps/ceopgraph.trig")
             assert dump[0] == 200 and dump[2] == call(b.url + "releases/2/dumps/ceopgraph.trig")[2]
+            # Two publishes racing on the two servers: one new release, and a 409 for the other.
+            latest = current_dump(a.url)
+            drafts = [submit(a.url, submitter, with_since_launch(latest, value))[1]["id"] for value in (7001, 7002)]
+            versions = [call(b.url + f"drafts/{d}", headers=bearer(publisher))[1]["etag"] for d in drafts]
+            statuses: list[int] = []
+            start = threading.Barrier(2)
+
+            def publish_on(url: str, draft: str, version: str) -> None:
+                start.wait()
+                body = json.dumps({"note": NOTE}).encode()
+                headers = bearer(publisher, **{"If-Match": version, "Content-Type": "application/json"})
+                statuses.append(call(url + f"drafts/{draft}/publish", "POST", body, headers)[0])
+
+            racers = [
+                threading.Thread(target=publish_on, args=(url, draft, version))
+                for url, draft, version in zip((a.url, b.url), drafts, versions, strict=True)
+            ]
+            for racer in racers:
+                racer.start()
+            for racer in racers:
+                racer.join(timeout=120)
+            assert sorted(statuses) == [201, 409]
+            assert [r.n for r in operator.registry.releases()] == [1, 2, 3]
+            deadline = time.monotonic() + 5
+            while (_current(a.url), _current(b.url)) != (3, 3):
+                assert time.monotonic() < deadline, "the winning publish was not served by both within 5 s"
+                time.sleep(0.1)
             assert call(a.url + "drafts", headers=bearer(submitter))[0] == 200
             assert operator.registry.revoke_token(sam.id)
             operator.registry.audit(OPERATOR.id, "revoke-token", sam.id, "done")
