@@ -41,6 +41,7 @@ def bin_folder() -> Path:
 class Postgres:
     folder: Path
     port: int
+    durable: bool = False  # commits flushed to disk, as a deployment's are (a benchmark's), not the suite's
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
@@ -68,8 +69,10 @@ def pg_ctl(server: Postgres, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def start(server: Postgres) -> None:
-    """Start (or start again) the server on its port and socket folder; waits until it accepts connections."""
-    options = f"-p {server.port} -k {server.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+    """Start (or start again) the server on its port and socket folder; waits until it accepts connections.
+    Without flushes to disk (``fsync=off``: the suite's data is thrown away) unless ``server.durable``."""
+    fsync = "on" if server.durable else "off"
+    options = f"-p {server.port} -k {server.folder} -c listen_addresses=127.0.0.1 -c fsync={fsync}"
     done = pg_ctl(server, "-w", "-l", str(server.folder / "log"), "-o", options, "start")
     if done.returncode != 0:
         log = (server.folder / "log").read_text(errors="replace") if (server.folder / "log").exists() else ""
@@ -96,13 +99,13 @@ def stop(server: Postgres, wait_s: float = 30) -> None:
 
 
 @contextmanager
-def running_postgres() -> Iterator[Postgres]:
+def running_postgres(durable: bool = False) -> Iterator[Postgres]:
     """A PostgreSQL server in a temporary folder for the block, stopped and removed afterwards."""
     folder = Path(tempfile.mkdtemp(prefix="ceopgraph-postgres-"))  # in the system's temporary folder
     if os.geteuid() == 0:
         account = pwd.getpwnam("postgres")
         os.chown(folder, account.pw_uid, account.pw_gid)
-    server = Postgres(folder, free_port())
+    server = Postgres(folder, free_port(), durable)
     try:
         made = subprocess.run(
             _as_server_user(
