@@ -442,3 +442,19 @@ def test_a_drafts_report_links_its_figures_into_the_preview_and_its_rules_into_t
     assert '<a href="/validate#rule-ObservationShape-value-in-words">' in results
     assert '<a href="/validate#rule-ObservationShape-period-in-words">' in results
     assert client.get(preview, headers={**sam, "Accept": "text/html"}).status_code == 200  # the draft has it
+
+
+def test_a_drafts_cube_that_is_not_one_table_answers_its_csv_with_422(app: Flask, settings: Settings) -> None:
+    """A figure with two values of its measure cannot be one row: the preview's CSV says so, never a 500."""
+    client = app.test_client()
+    _, sam = _token(app, "submitter", "Sam")
+    base = settings.base_uri
+    second_value = f"""<{base}data/graph/figures> {{
+    <{base}{CONTRADICTING_COPY.replace("2013-2014", "2012-2013")}>
+        <http://purl.org/linked-data/sdmx/2009/measure#obsValue> 791 .
+}}
+""".encode()
+    draft = _draft(client, sam, _dump(client) + second_value)
+    answer = client.get(f"/drafts/{draft['id']}/view/data/annual-review-2012-13.csv", headers=sam)
+    assert answer.status_code == 422, answer.data[:300]
+    assert b"2 values" in answer.data

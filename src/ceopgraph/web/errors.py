@@ -64,6 +64,7 @@ from ceopgraph.store.jobs import (
     StoreError,
     StoreUnavailable,
 )
+from ceopgraph.tables import TableError
 from ceopgraph.validation.bulk import UnsafeShapes
 from ceopgraph.validation.service import (
     ReportNotAcceptable,
@@ -174,6 +175,7 @@ TABLE: tuple[Entry, ...] = (
     Entry(resources.ResourceGone, 410, "Gone", present=_gone),
     Entry(resources.NoSuchResource, 404, "Not found", present=_not_found),
     Entry(resources.DocumentNotAcceptable, 406, "Not acceptable", present=_offered),
+    Entry(TableError, 422, "Not one table"),  # a draft's cube with two values of a component on one figure
     # The write path (``releases``, ``web.releases``).
     Entry(NotSignedIn, 401, "Not signed in", _write_path, (("WWW-Authenticate", 'Bearer realm="ceopgraph"'),)),
     Entry(Forbidden, 403, "Forbidden", _write_path),
