@@ -61,7 +61,12 @@ class Connection(Protocol):
 
 
 def placeholders(sql: str, mark: str) -> str:
-    """``sql`` with each ``?`` written as ``mark`` (``%s`` for psycopg); the statements are our constants."""
+    """``sql`` with each ``?`` written as ``mark`` (``%s`` for psycopg); the statements are our constants.
+
+    A ``%`` is refused: psycopg would read it as the start of a placeholder, so a shared statement must
+    not hold one (none does; this keeps it so)."""
+    if "%" in sql:
+        raise ValueError(f"a shared statement holds a '%': {sql!r}")
     return sql.replace("?", mark)
 
 
