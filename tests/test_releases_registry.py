@@ -21,6 +21,7 @@ from ceopgraph.compose import open_registry, run_in_process
 from ceopgraph.config import SettingsError, load_settings
 from ceopgraph.releases.registry import Registry, RegistryTransaction, Release
 from ceopgraph.releases.service import OPERATOR, Releases
+from ceopgraph.releases.sqlcore import placeholders
 from ceopgraph.releases.sqlite import SqliteRegistry
 from ceopgraph.validation.service import Submission
 
@@ -201,3 +202,14 @@ def test_a_command_whose_database_cannot_be_reached_says_so_in_one_line(
     assert cli.main(["tokens", "list", "--data-dir", str(tmp_path), "--database-url", url]) == 3
     said = capsys.readouterr().err
     assert said.startswith("ceopgraph: the store of record cannot be reached:") and "Traceback" not in said
+
+
+def test_the_shared_statements_take_each_drivers_placeholder_and_hold_no_percent_sign() -> None:
+    """Both backends run the same statements: ``?`` is SQLite's mark, psycopg's is ``%s``, and a ``%`` of
+    a statement's own would be misread by psycopg, so it is refused rather than sent."""
+    assert placeholders("SELECT * FROM tokens WHERE id = ? AND name = ?", "%s") == (
+        "SELECT * FROM tokens WHERE id = %s AND name = %s"
+    )
+    assert placeholders("SELECT 1 WHERE ? IS NULL", "?") == "SELECT 1 WHERE ? IS NULL"
+    with pytest.raises(ValueError, match="%"):
+        placeholders("SELECT 1 WHERE name LIKE 'a%'", "%s")

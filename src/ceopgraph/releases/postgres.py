@@ -26,7 +26,6 @@ Rows come back as the SQLite backend gives them (integers, text, bytes; text key
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -35,30 +34,9 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from ceopgraph.releases.registry import (
-    BLOBS,
-    EXPORTED,
-    RELEASE_NUMBERS,
-    SCHEMA_VERSION,
-    SUMMARY,
-    WINDOW_S,
-    AuditRecord,
-    Conflict,
-    Draft,
-    DraftState,
-    DraftSummary,
-    RegistryUnavailable,
-    Release,
-    Reservation,
-    Token,
-    TooManyDrafts,
-    draft_from_row,
-    draft_row,
-    now,
-    release_from_row,
-    summary_from_row,
-    token_row,
-)
+from ceopgraph.releases import sqlcore
+from ceopgraph.releases.registry import RELEASE_NUMBERS, SCHEMA_VERSION, RegistryUnavailable, Release, now
+from ceopgraph.releases.sqlcore import SqlRegistry, SqlTransaction
 
 POOL_TIMEOUT_S = 5.0  # the longest a call waits for a connection before RegistryUnavailable
 CONNECT_TIMEOUT_S = 3
@@ -119,93 +97,36 @@ CREATE TABLE release_files (
 )
 
 
-class _PostgresTransaction:
+class _PostgresTransaction(SqlTransaction):
     """``RegistryTransaction`` over one connection inside a transaction that holds the writers' lock."""
 
-    def __init__(self, db: Connection) -> None:
-        self.db = db
+    mark = "%s"
 
-    def _one(self, sql: str, args: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
-        return self.db.execute(sql, args).fetchone()
-
-    def current(self) -> int:
-        row = self._one("SELECT value FROM meta WHERE key = 'current'")
-        assert row is not None
-        return int(row[0])
-
-    def next_release(self) -> int:
-        row = self._one("SELECT COALESCE(MAX(n), 0) + 1 FROM releases")
-        assert row is not None
-        return int(row[0])
-
-    def release_numbers(self) -> set[int]:
-        return {int(row[0]) for row in self.db.execute("SELECT n FROM releases")}
-
-    def release(self, n: int) -> Release | None:
-        if n not in RELEASE_NUMBERS:
-            return None
-        row = self._one("SELECT * FROM releases WHERE n = %s", (n,))
-        return release_from_row(row) if row else None
-
-    def latest_in_force_before(self, n: int) -> int | None:
-        row = self._one("SELECT MAX(n) FROM releases WHERE n < %s AND withdrawn IS NULL", (n,))
-        return None if row is None or row[0] is None else int(row[0])
-
-    def draft_state(self, draft_id: str) -> DraftState | None:
-        row = self._one("SELECT status, revision FROM drafts WHERE id = %s", (draft_id,))
-        return DraftState(row[0], row[1]) if row else None
-
-    def owner_revoked(self, draft_id: str) -> str | None:
-        row = self._one("SELECT t.revoked FROM drafts d JOIN tokens t ON t.id = d.owner WHERE d.id = %s", (draft_id,))
-        return row[0] if row else None
+    def columns(self, table: str) -> list[str]:
+        rows = self.run(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = ? ORDER BY ordinal_position",
+            (table,),
+        )
+        return [str(row[0]) for row in rows]
 
     def add_release(self, release: Release, files: Mapping[str, bytes]) -> None:
         """The row and its files' bytes, each checked against the hash the row records."""
         digests = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
         if digests != release.dumps:
             raise ValueError(f"release {release.n}'s files are not the dumps its row records")
-        self.db.execute(
-            "INSERT INTO releases VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                release.n,
-                release.issued,
-                release.previous,
-                release.draft_id,
-                release.publisher,
-                release.triples,
-                json.dumps(release.dumps, sort_keys=True),
-                release.withdrawn,
-                release.withdrawn_note,
-                release.notes,
-            ),
-        )
+        super().add_release(release, files)
         for name, data in sorted(files.items()):
-            self.db.execute("INSERT INTO release_files VALUES (%s, %s, %s, %s)", (release.n, name, data, digests[name]))
-
-    def set_current(self, n: int) -> None:
-        self.db.execute("UPDATE meta SET value = %s WHERE key = 'current'", (str(n),))
-        self.db.execute("UPDATE meta SET value = (CAST(value AS BIGINT) + 1)::text WHERE key = 'generation'")
-
-    def mark_published(self, draft_id: str, n: int) -> None:
-        self.db.execute("UPDATE drafts SET status = 'published', release = %s WHERE id = %s", (n, draft_id))
-
-    def withdraw(self, n: int, note: str | None) -> None:
-        self.db.execute("UPDATE releases SET withdrawn = %s, withdrawn_note = %s WHERE n = %s", (now(), note, n))
-
-    def audit(self, agent: str, action: str, target: str, outcome: str, detail: str = "") -> None:
-        self.db.execute(
-            "INSERT INTO audit (at, agent, action, target, outcome, detail) VALUES (%s, %s, %s, %s, %s, %s)",
-            (now(), agent, action, target, outcome, detail),
-        )
+            self.run("INSERT INTO release_files VALUES (?, ?, ?, ?)", (release.n, name, data, digests[name]))
 
 
-class PostgresRegistry:
+class PostgresRegistry(SqlRegistry):
     """``Registry`` in the PostgreSQL database at ``url`` (see the module's docstring).
 
     ``clock`` (seconds since the epoch) places the rate budgets' windows, as for ``SqliteRegistry``."""
 
     def __init__(self, url: str, clock: Callable[[], float] = time.time, *, pool_size: int = POOL_SIZE) -> None:
-        self._clock = clock
+        super().__init__(clock)
         self._pool: ConnectionPool[Connection] = ConnectionPool(
             url,
             min_size=1,
@@ -261,6 +182,9 @@ class PostgresRegistry:
         """The steps recorded, in order: (version, description)."""
         return [(int(row[0]), str(row[1])) for row in self._all("SELECT version, description FROM schema_migrations")]
 
+    def _transaction_of(self, db: sqlcore.Connection) -> _PostgresTransaction:
+        return _PostgresTransaction(db)
+
     @contextmanager
     def transaction(self) -> Iterator[_PostgresTransaction]:
         """One atomic change holding the writers' lock: every write of the block commits, or none."""
@@ -269,140 +193,11 @@ class PostgresRegistry:
             yield _PostgresTransaction(db)
 
     @contextmanager
-    def _writing(self) -> Iterator[Connection]:
-        """The connection of one single-step write (its own transaction, under the writers' lock)."""
-        with self.transaction() as tx:
-            yield tx.db
-
-    def _one(self, sql: str, args: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
-        with self._connection() as db:
-            return db.execute(sql, args).fetchone()
-
-    def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._connection() as db:
-            return db.execute(sql, args).fetchall()
-
-    # The state ---------------------------------------------------------------------------------------
-
-    def state(self) -> tuple[int, int]:
-        rows = dict(self._all("SELECT key, value FROM meta WHERE key IN ('current', 'generation')"))
-        return int(rows["current"]), int(rows["generation"])
-
-    def snapshot(self) -> tuple[int, int, list[Release]]:
-        """(current, generation, every release), read in one repeatable-read transaction."""
+    def _reading(self) -> Iterator[_PostgresTransaction]:
+        """A repeatable-read transaction: its reads see one snapshot of the database."""
         with self._connection() as db, db.transaction():
             db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            rows = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('current', 'generation')").fetchall())
-            releases = [release_from_row(row) for row in db.execute("SELECT * FROM releases ORDER BY n").fetchall()]
-        return int(rows["current"]), int(rows["generation"]), releases
-
-    # Tokens and sessions -----------------------------------------------------------------------------
-
-    def add_token(self, token: Token) -> None:
-        with self._writing() as db:
-            db.execute("INSERT INTO tokens VALUES (%s, %s, %s, %s, %s, %s)", token_row(token))
-
-    def token(self, token_id: str) -> Token | None:
-        row = self._one("SELECT * FROM tokens WHERE id = %s", (token_id,))
-        return Token(*row) if row else None
-
-    def tokens(self) -> list[Token]:
-        return [Token(*row) for row in self._all("SELECT * FROM tokens ORDER BY created, id")]
-
-    def revoke_token(self, token_id: str) -> bool:
-        with self._writing() as db:
-            changed = db.execute(
-                "UPDATE tokens SET revoked = %s WHERE id = %s AND revoked IS NULL", (now(), token_id)
-            ).rowcount
-            db.execute("DELETE FROM sessions WHERE token_id = %s", (token_id,))
-        return bool(changed)
-
-    def add_session(self, digest: str, token_id: str, csrf: str, expires: str) -> None:
-        with self._writing() as db:
-            db.execute("DELETE FROM sessions WHERE expires < %s", (now(),))
-            db.execute("INSERT INTO sessions VALUES (%s, %s, %s, %s, %s)", (digest, token_id, csrf, now(), expires))
-
-    def session(self, digest: str) -> tuple[Token, str] | None:
-        row = self._one(
-            "SELECT t.*, s.csrf FROM sessions s JOIN tokens t ON t.id = s.token_id "
-            "WHERE s.digest = %s AND s.expires > %s AND t.revoked IS NULL",
-            (digest, now()),
-        )
-        return (Token(*row[:6]), row[6]) if row else None
-
-    def end_session(self, digest: str) -> None:
-        with self._writing() as db:
-            db.execute("DELETE FROM sessions WHERE digest = %s", (digest,))
-
-    # Drafts ------------------------------------------------------------------------------------------
-
-    def add_draft(self, draft: Draft, *, max_open: int, max_open_per_owner: int) -> None:
-        with self._writing() as db:
-            _check_room(db, draft.owner, max_open, max_open_per_owner)
-            marks = ", ".join(["%s"] * len(draft_row(draft)))
-            db.execute(f"INSERT INTO drafts VALUES ({marks})", draft_row(draft))  # noqa: S608 (our constants; values bound)
-
-    def check_room(self, owner: str, *, max_open: int, max_open_per_owner: int) -> None:
-        with self._connection() as db:
-            _check_room(db, owner, max_open, max_open_per_owner)
-
-    def draft_summary(self, draft_id: str, owner: str | None) -> DraftSummary | None:
-        row = self._one(f"SELECT {SUMMARY} FROM drafts WHERE {_VISIBLE}", (draft_id, owner, owner))  # noqa: S608 (our constants; values bound)
-        return summary_from_row(row) if row else None
-
-    def draft(self, draft_id: str, owner: str | None) -> Draft | None:
-        row = self._one(f"SELECT {SUMMARY}, {BLOBS} FROM drafts WHERE {_VISIBLE}", (draft_id, owner, owner))  # noqa: S608 (our constants; values bound)
-        return draft_from_row(row) if row else None
-
-    def drafts(self, owner: str | None = None) -> list[DraftSummary]:
-        sql = f"SELECT {SUMMARY} FROM drafts WHERE status = 'open' AND (%s::text IS NULL OR owner = %s) "  # noqa: S608 (our constants; values bound)
-        return [summary_from_row(row) for row in self._all(sql + "ORDER BY created DESC, id", (owner, owner))]
-
-    def all_drafts(self) -> list[DraftSummary]:
-        return [summary_from_row(row) for row in self._all(f"SELECT {SUMMARY} FROM drafts ORDER BY created, id")]  # noqa: S608 (our constants; values bound)
-
-    def replace_draft(self, draft: Draft, expected_revision: int | None = None) -> Draft:
-        with self._writing() as db:
-            row = db.execute("SELECT status, revision FROM drafts WHERE id = %s", (draft.id,)).fetchone()
-            if row is None or row[0] != "open":
-                raise Conflict(f"draft {draft.id} is no longer open")
-            if expected_revision is not None and row[1] != expected_revision:
-                raise Conflict(f"draft {draft.id} changed meanwhile")
-            db.execute(
-                "UPDATE drafts SET updated = %s, source = %s, nquads = %s, triples = %s, conforms = %s, "
-                "violations = %s, report = %s, base_release = %s, diff = %s, changeset = %s, "
-                "revision = revision + 1, made_from = %s, acknowledge = %s WHERE id = %s",
-                (*draft_row(draft)[4:14], draft.made_from, draft.acknowledge, draft.id),
-            )
-            stored = db.execute(f"SELECT {SUMMARY}, {BLOBS} FROM drafts WHERE id = %s", (draft.id,))  # noqa: S608 (our constants; values bound)
-            found = stored.fetchone()
-        assert found is not None
-        return draft_from_row(found)
-
-    def owner_revoked(self, draft_id: str) -> str | None:
-        with self._connection() as db:
-            return _PostgresTransaction(db).owner_revoked(draft_id)
-
-    def discard_draft(self, draft_id: str) -> bool:
-        with self._writing() as db:
-            return bool(
-                db.execute(
-                    "UPDATE drafts SET status = 'discarded', nquads = %s, changeset = %s, updated = %s "
-                    "WHERE id = %s AND status = 'open'",
-                    (b"", b"", now(), draft_id),
-                ).rowcount
-            )
-
-    # Releases ----------------------------------------------------------------------------------------
-
-    def releases(self) -> list[Release]:
-        return [release_from_row(row) for row in self._all("SELECT * FROM releases ORDER BY n")]
-
-    def release(self, n: int) -> Release | None:
-        if n not in RELEASE_NUMBERS:
-            return None
-        row = self._one("SELECT * FROM releases WHERE n = %s", (n,))
-        return release_from_row(row) if row else None
+            yield _PostgresTransaction(db)
 
     def holds_files(self) -> bool:
         return True
@@ -413,115 +208,14 @@ class PostgresRegistry:
             return {}
         return {
             str(name): bytes(data)
-            for name, data in self._all("SELECT name, bytes FROM release_files WHERE n = %s ORDER BY name", (n,))
+            for name, data in self._all("SELECT name, bytes FROM release_files WHERE n = ? ORDER BY name", (n,))
         }
 
-    # Audit and rate limits ---------------------------------------------------------------------------
-
-    def audit(self, agent: str, action: str, target: str, outcome: str, detail: str = "") -> None:
-        with self.transaction() as tx:
-            tx.audit(agent, action, target, outcome, detail)
-
-    def audit_records(self) -> list[AuditRecord]:
-        return [AuditRecord(*row) for row in self._all("SELECT * FROM audit ORDER BY id")]
-
-    def window(self) -> int:
-        return int(self._clock() // WINDOW_S)
-
-    def reserve(self, key: str, limit: int) -> Reservation | None:
-        """As ``SqliteRegistry.reserve``: one conditional upsert under the writers' lock."""
-        window = self.window()
-        with self._writing() as db:
-            db.execute('DELETE FROM rate WHERE "window" < %s', (window - 1,))
-            taken = db.execute(
-                'INSERT INTO rate SELECT %s, %s, 1 WHERE %s > 0 ON CONFLICT (key, "window") '
-                "DO UPDATE SET count = rate.count + 1 WHERE rate.count < %s",
-                (key, window, limit, limit),
-            ).rowcount
-        return Reservation(key, window) if taken else None
-
-    def refund(self, reservation: Reservation) -> None:
-        with self._writing() as db:
-            db.execute(
-                'UPDATE rate SET count = count - 1 WHERE key = %s AND "window" = %s AND count > 0',
-                (reservation.key, reservation.window),
-            )
-
-    def count_write(self, budgets: tuple[tuple[str, int], ...]) -> str | None:
-        window = self.window()
-        with self._writing() as db:
-            db.execute('DELETE FROM rate WHERE "window" < %s', (window - 1,))
-            for key, limit in budgets:
-                row = db.execute('SELECT count FROM rate WHERE key = %s AND "window" = %s', (key, window)).fetchone()
-                if row is not None and row[0] >= limit:
-                    return key
-            for key, _ in budgets:
-                db.execute(
-                    'INSERT INTO rate VALUES (%s, %s, 1) ON CONFLICT (key, "window") '
-                    "DO UPDATE SET count = rate.count + 1",
-                    (key, window),
+    def _load_files(self, tx: SqlTransaction, files: Mapping[int, Mapping[str, bytes]]) -> None:
+        """Each release's imported files, then the audit's sequence past the ids the rows brought."""
+        for n, named in sorted(files.items()):
+            for name, data in sorted(named.items()):
+                tx.run(
+                    "INSERT INTO release_files VALUES (?, ?, ?, ?)", (n, name, data, hashlib.sha256(data).hexdigest())
                 )
-        return None
-
-    # Export and import ---------------------------------------------------------------------------
-
-    def rows(self, table: str) -> list[tuple[Any, ...]]:
-        if table not in EXPORTED:
-            raise ValueError(table)
-        return self._all(f"SELECT * FROM {table} ORDER BY {EXPORTED[table]}")  # noqa: S608 (our constants; values bound)
-
-    def is_empty(self) -> bool:
-        return not any(self._all(f"SELECT 1 FROM {table} LIMIT 1") for table in EXPORTED)  # noqa: S608 (our constants; values bound)
-
-    def load_rows(
-        self, tables: dict[str, list[list[Any]]], meta: dict[str, str], files: Mapping[int, Mapping[str, bytes]]
-    ) -> None:
-        """Put exported rows back, with each release's files, in one transaction (import into an empty registry)."""
-        with self._writing() as db:
-            for table, rows in tables.items():
-                if table not in EXPORTED:
-                    raise ValueError(f"unknown table {table!r}")
-                names = ", ".join(_columns(db, table)[: len(rows[0])] if rows else ())
-                for row in rows:
-                    marks = ", ".join(["%s"] * len(row))
-                    db.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(row))  # noqa: S608 (our constants; values bound)
-            for n, named in sorted(files.items()):
-                for name, data in sorted(named.items()):
-                    db.execute(
-                        "INSERT INTO release_files VALUES (%s, %s, %s, %s)",
-                        (n, name, data, hashlib.sha256(data).hexdigest()),
-                    )
-            # The audit's ids were given: the next one is past them.
-            db.execute(
-                "SELECT setval(pg_get_serial_sequence('audit', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM audit"
-            )
-            for key, value in meta.items():
-                if key != "schema":
-                    db.execute("UPDATE meta SET value = %s WHERE key = %s", (value, key))
-
-    def meta(self) -> dict[str, str]:
-        return dict(self._all("SELECT key, value FROM meta ORDER BY key"))
-
-
-# A draft by id that is not discarded and is the owner's (the owner bound twice; NULL: anybody's).
-_VISIBLE = "id = %s AND status != 'discarded' AND (%s::text IS NULL OR owner = %s)"
-
-
-def _columns(db: Connection, table: str) -> list[str]:
-    """A table's column names, in order."""
-    rows = db.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
-        "AND table_name = %s ORDER BY ordinal_position",
-        (table,),
-    )
-    return [str(row[0]) for row in rows]
-
-
-def _check_room(db: Connection, owner: str, max_open: int, max_open_per_owner: int) -> None:
-    total = db.execute("SELECT COUNT(*) FROM drafts WHERE status = 'open'").fetchone()
-    own = db.execute("SELECT COUNT(*) FROM drafts WHERE status = 'open' AND owner = %s", (owner,)).fetchone()
-    assert total is not None and own is not None
-    if own[0] >= max_open_per_owner:
-        raise TooManyDrafts(f"you have {own[0]} open drafts, the most one submitter may have; discard one first")
-    if total[0] >= max_open:
-        raise TooManyDrafts(f"there are {total[0]} open drafts, the most this service holds; try again later")
+        tx.run("SELECT setval(pg_get_serial_sequence('audit', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM audit")
