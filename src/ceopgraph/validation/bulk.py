@@ -12,7 +12,7 @@ refused before anything runs, whichever engine would have run it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -263,13 +263,16 @@ class _OxigraphCopy:
         known = self._from_ox.get(value)
         return known if known is not None else to_rdflib(value)
 
-    def select(self, query: str) -> Iterator[dict[str, Node]]:
-        """The solutions of a SELECT query, each as its bound variables."""
+    def select(self, query: str) -> list[dict[str, Node]]:
+        """The solutions of a SELECT query, each as its bound variables. Read in full here: pyoxigraph's
+        solutions may only be dropped by the thread that made them, and a generator left unfinished (its
+        consumer raised) is dropped by whichever thread collects it."""
         solutions = self.store.query(query)
         assert isinstance(solutions, ox.QuerySolutions)
         names = [variable.value for variable in solutions.variables]
-        for solution in solutions:
-            yield {name: self.term(solution[name]) for name in names if solution[name] is not None}
+        return [
+            {name: self.term(solution[name]) for name in names if solution[name] is not None} for solution in solutions
+        ]
 
 
 def bulk_results(data: Graph, shapes: Graph, constraints: tuple[BulkConstraint, ...], report: Graph) -> bool:
