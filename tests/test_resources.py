@@ -310,14 +310,19 @@ def test_void_names_the_live_endpoint_and_the_dumps(client: FlaskClient) -> None
     assert URIRef("http://localhost/sparql") in endpoints
     assert URIRef(BASE + "sparql") in endpoints
     downloads = set(void.objects(None, URIRef("http://www.w3.org/ns/dcat#downloadURL")))
-    assert len(downloads) == len(RDF_FORMATS)
-    for url in downloads:
+    tables = {url for url in downloads if str(url).endswith(".csv")}
+    assert tables == {URIRef(BASE + "data/annual-review-2012-13.csv")}  # the one cube's table
+    assert len(downloads - tables) == len(RDF_FORMATS)
+    for url in downloads - tables:
         with client.get(local_path(str(url))) as dump:  # served from its file, closed with the answer
             assert dump.status_code == 200, url
             fmt = FORMATS_BY_EXTENSION[str(url).rsplit(".", 1)[1]]
             assert dump.mimetype == fmt.media_type
             assert dump.headers["Cache-Control"].startswith("public")
             assert len(dump.get_data()) > 10_000
+    (table,) = tables
+    with client.get(local_path(str(table))) as answer:
+        assert answer.status_code == 200 and answer.mimetype == "text/csv"
 
 
 def test_void_for_browsers_is_the_dataset_page(client: FlaskClient) -> None:
