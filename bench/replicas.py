@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -250,6 +251,15 @@ def write_path(postgres: Postgres | None, dist: Path, runs: int) -> dict[str, li
     return found
 
 
+def _as_markdown(text: str) -> str:
+    """The docstring's prose as Markdown: paragraphs and list items kept, lines within each joined."""
+    blocks = []
+    for paragraph in text.strip().split("\n\n"):
+        items = re.split(r"\n(?=- )", paragraph)
+        blocks.append("\n".join(" ".join(item.split()) for item in items))
+    return "\n\n".join(blocks).replace("``", "`")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write", action="store_true", help="put the section in bench/results.md")
@@ -340,7 +350,7 @@ def main() -> int:
         text = results.read_text()
         if f"## {TITLE}" not in text:
             results.write_text(text.rstrip() + "\n\n## " + TITLE + "\n")
-        splice(results, out, TITLE, " ".join((__doc__ or "").split("\n\n", 1)[1].split()))
+        splice(results, out, TITLE, _as_markdown((__doc__ or "").split("\n\n", 1)[1]))
     return 0
 
 
