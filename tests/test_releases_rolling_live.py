@@ -5,13 +5,24 @@ release 2 for every reader (A's and B's ``/sparql``), and B's start says why it 
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.parse
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from ceopgraph.store.remote import RemoteStore
 
-from .releasing import ReleaseServer, call, current_dump, publish, release_server, submit, with_since_launch
+from .releasing import (
+    ReleaseServer,
+    bearer,
+    call,
+    current_dump,
+    publish,
+    release_server,
+    submit,
+    with_since_launch,
+)
 from .stores import make_store
 
 SINCE_LAUNCH = (
@@ -53,5 +64,47 @@ def test_a_replica_restarted_behind_the_store_never_takes_it_back(tmp_path: Path
                 started = b.server.log.read_text()
                 assert "warning: the store holds release 2" in started, started
                 assert "this replica has release 1" in started, started
+    finally:
+        store.stop()
+
+
+def test_replicas_over_one_database_and_one_store_serve_every_change_and_no_restart_takes_it_back(
+    postgres_url: str, tmp_path: Path, built_dist: Path
+) -> None:
+    """The supported way: A and B share one PostgreSQL and one Oxigraph server. A publish on A is served by
+    both; B restarted finds the same history (nothing to write, nothing to warn of); a withdrawal on B takes
+    both back to release 1, and A restarted afterwards does not push release 2 again."""
+    store = make_store("oxigraph", tmp_path / "oxigraph")
+    store.start()
+    env = {"CEOPGRAPH_UPDATE_ENDPOINT": store.update_url}
+
+    def replica(name: str, log: str) -> AbstractContextManager[ReleaseServer]:
+        args = ("--endpoint", store.query_url)
+        return release_server(
+            tmp_path / name, built_dist, tmp_path / log, workers=1, env=env, args=args, database_url=postgres_url
+        )
+
+    try:
+        with replica("a", "a1.log") as a:
+            with replica("b", "b1.log") as b:
+                assert _served(a) == _served(b) == "2255"
+                draft = submit(a.url, a.submitter, with_since_launch(current_dump(a.url), 2301))[1]
+                assert publish(a.url, a.publisher, draft["id"])[0] == 201
+                _eventually_served(a, "2301")
+                _eventually_served(b, "2301")
+            with replica("b", "b2.log") as b:
+                assert _served(b) == "2301"
+                started = b.server.log.read_text()
+                assert "release 2 after 2 change(s)" in started and "nothing written" in started, started
+                assert "the store holds" not in started, started
+                reason = json.dumps({"note": "the since-launch count was keyed wrongly"}).encode()
+                headers = bearer(b.publisher, **{"Content-Type": "application/json"})
+                assert call(b.url + "releases/2/withdraw", "POST", reason, headers)[0] == 200
+                _eventually_served(b, "2255")
+                _eventually_served(a, "2255")
+        with replica("a", "a2.log") as a:
+            assert _served(a) == "2255"
+            started = a.server.log.read_text()
+            assert "release 1 after 3 change(s)" in started and "nothing written" in started, started
     finally:
         store.stop()
