@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -43,6 +44,18 @@ def _machine(url: str, folder: Path, run: JobRunner) -> Releases:
 def runner(settings: Settings) -> JobRunner:
     """The drafts' work in this process (the shapes loaded once for the module)."""
     return run_in_process(settings)
+
+
+@pytest.fixture
+def machines(postgres_url: str, tmp_path: Path, runner: JobRunner) -> Iterator[tuple[Releases, Releases]]:
+    """Two replicas over one database: each its own data directory, the registry shared; closed after."""
+    a = _machine(postgres_url, tmp_path / "a", runner)
+    b = _machine(postgres_url, tmp_path / "b", runner)
+    try:
+        yield a, b
+    finally:
+        a.registry.close()
+        b.registry.close()
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -102,51 +115,46 @@ def test_replicas_starting_at_once_on_an_empty_database_make_release_1_once(
 
 
 def test_two_machines_share_drafts_tokens_audit_and_releases(
-    postgres_url: str, tmp_path: Path, built_dist: Path, runner: JobRunner
+    machines: tuple[Releases, Releases], postgres_url: str, tmp_path: Path, built_dist: Path, runner: JobRunner
 ) -> None:
-    a = _machine(postgres_url, tmp_path / "a", runner)
-    b = _machine(postgres_url, tmp_path / "b", runner)
+    a, b = machines
+    assert a.ensure_first_release(built_dist / "ceopgraph.trig") is not None
+    assert b.ensure_first_release(built_dist / "ceopgraph.trig") is None
+    sam, secret = a.tokens.create("submitter", "Sam")
+    assert b.tokens.check(secret) == sam
+    trig = (a.materialised(1) / "ceopgraph.trig").read_bytes()
+    draft = a.create_draft(sam, Submission(changed(trig, GOOD_FIGURE), "trig", "draft.trig"))
+    assert [d.id for d in b.drafts(OPERATOR)] == [draft.id] and b.draft(sam, draft.id).nquads == draft.nquads
+    assert a.registry.revoke_token(sam.id)
+    with pytest.raises(InvalidToken):
+        b.tokens.check(secret)  # revoked on A: refused on B
+    operator_draft = b.create_draft(OPERATOR, Submission(changed(trig, GOOD_FIGURE), "trig", "again.trig"))
+    published = b.publish(OPERATOR, operator_draft.id, None)
+    assert published.n == 2 and a.registry.state() == b.registry.state() == (2, 2)
+    assert a.registry.audit_records() == b.registry.audit_records()
+    assert not (tmp_path / "a" / "releases" / "2").exists()  # published on B: A has not needed it yet
+    current, _, files = a.live_files()
+    assert current == 2 and files[0].read_bytes() == (b.release_folder(2) / "ceopgraph.trig").read_bytes()
+    assert _tree(a.release_folder(2)) == _tree(b.release_folder(2))
+
+    # A copy that is not the release's is replaced by the database's bytes, checked.
+    (a.release_folder(2) / "ceopgraph.nq").write_bytes(b"not the release\n")
+    again = _machine(postgres_url, tmp_path / "a", runner)
     try:
-        assert a.ensure_first_release(built_dist / "ceopgraph.trig") is not None
-        assert b.ensure_first_release(built_dist / "ceopgraph.trig") is None
-        sam, secret = a.tokens.create("submitter", "Sam")
-        assert b.tokens.check(secret) == sam
-        trig = (a.materialised(1) / "ceopgraph.trig").read_bytes()
-        draft = a.create_draft(sam, Submission(changed(trig, GOOD_FIGURE), "trig", "draft.trig"))
-        assert [d.id for d in b.drafts(OPERATOR)] == [draft.id] and b.draft(sam, draft.id).nquads == draft.nquads
-        assert a.registry.revoke_token(sam.id)
-        with pytest.raises(InvalidToken):
-            b.tokens.check(secret)  # revoked on A: refused on B
-        operator_draft = b.create_draft(OPERATOR, Submission(changed(trig, GOOD_FIGURE), "trig", "again.trig"))
-        published = b.publish(OPERATOR, operator_draft.id, None)
-        assert published.n == 2 and a.registry.state() == b.registry.state() == (2, 2)
-        assert a.registry.audit_records() == b.registry.audit_records()
-        assert not (tmp_path / "a" / "releases" / "2").exists()  # published on B: A has not needed it yet
-        current, _, files = a.live_files()
-        assert current == 2 and files[0].read_bytes() == (b.release_folder(2) / "ceopgraph.trig").read_bytes()
-        assert _tree(a.release_folder(2)) == _tree(b.release_folder(2))
-
-        # A copy that is not the release's is replaced by the database's bytes, checked.
-        (a.release_folder(2) / "ceopgraph.nq").write_bytes(b"not the release\n")
-        again = _machine(postgres_url, tmp_path / "a", runner)
-        try:
-            assert _tree(again.materialised(2)) == _tree(b.release_folder(2))
-        finally:
-            again.registry.close()
-
-        # Bytes in the database that are not the recorded ones are never served.
-        with psycopg.connect(postgres_url, autocommit=True) as db:
-            db.execute("UPDATE release_files SET bytes = %s WHERE n = 2 AND name = 'ceopgraph.trig'", (b"damaged",))
-        c = _machine(postgres_url, tmp_path / "c", runner)
-        try:
-            with pytest.raises(ReleaseFilesDamaged, match="release 2"):
-                c.materialised(2)
-            assert not c.release_folder(2).exists()
-        finally:
-            c.registry.close()
+        assert _tree(again.materialised(2)) == _tree(b.release_folder(2))
     finally:
-        a.registry.close()
-        b.registry.close()
+        again.registry.close()
+
+    # Bytes in the database that are not the recorded ones are never served.
+    with psycopg.connect(postgres_url, autocommit=True) as db:
+        db.execute("UPDATE release_files SET bytes = %s WHERE n = 2 AND name = 'ceopgraph.trig'", (b"damaged",))
+    c = _machine(postgres_url, tmp_path / "c", runner)
+    try:
+        with pytest.raises(ReleaseFilesDamaged, match="release 2"):
+            c.materialised(2)
+        assert not c.release_folder(2).exists()
+    finally:
+        c.registry.close()
 
 
 def test_an_export_round_trips_from_sqlite_through_postgres_byte_for_byte(
@@ -253,32 +261,27 @@ def test_a_replica_serves_its_release_while_the_database_is_down_and_follows_aga
 
 
 def test_two_publishes_racing_on_two_machines_make_one_release_and_one_conflict(
-    postgres_url: str, tmp_path: Path, built_dist: Path, runner: JobRunner
+    machines: tuple[Releases, Releases], postgres_url: str, tmp_path: Path, built_dist: Path, runner: JobRunner
 ) -> None:
-    a = _machine(postgres_url, tmp_path / "a", runner)
-    b = _machine(postgres_url, tmp_path / "b", runner)
-    try:
-        assert a.ensure_first_release(built_dist / "ceopgraph.trig") is not None
-        trig = (a.materialised(1) / "ceopgraph.trig").read_bytes()
-        drafts = [
-            machine.create_draft(OPERATOR, Submission(changed(trig, GOOD_FIGURE), "trig", f"{n}.trig"))
-            for n, machine in enumerate((a, b))
-        ]
-        barrier = threading.Barrier(2)
+    a, b = machines
+    assert a.ensure_first_release(built_dist / "ceopgraph.trig") is not None
+    trig = (a.materialised(1) / "ceopgraph.trig").read_bytes()
+    drafts = [
+        machine.create_draft(OPERATOR, Submission(changed(trig, GOOD_FIGURE), "trig", f"{n}.trig"))
+        for n, machine in enumerate((a, b))
+    ]
+    barrier = threading.Barrier(2)
 
-        def publish(machine: Releases, draft_id: str) -> str:
-            barrier.wait(timeout=30)
-            try:
-                return f"release {machine.publish(OPERATOR, draft_id, None).n}"
-            except Conflict:
-                return "conflict"
+    def publish(machine: Releases, draft_id: str) -> str:
+        barrier.wait(timeout=30)
+        try:
+            return f"release {machine.publish(OPERATOR, draft_id, None).n}"
+        except Conflict:
+            return "conflict"
 
-        with ThreadPoolExecutor(2) as pool:
-            outcomes = sorted(pool.map(publish, (a, b), [d.id for d in drafts]))
-        assert outcomes == ["conflict", "release 2"]
-        assert [r.n for r in b.registry.releases()] == [1, 2] and a.registry.state() == (2, 2)
-        published = [d for d in a.registry.all_drafts() if d.status == "published"]
-        assert len(published) == 1 and published[0].release == 2
-    finally:
-        a.registry.close()
-        b.registry.close()
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(publish, (a, b), [d.id for d in drafts]))
+    assert outcomes == ["conflict", "release 2"]
+    assert [r.n for r in b.registry.releases()] == [1, 2] and a.registry.state() == (2, 2)
+    published = [d for d in a.registry.all_drafts() if d.status == "published"]
+    assert len(published) == 1 and published[0].release == 2
