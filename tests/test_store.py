@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -95,6 +97,42 @@ def test_errors_are_domain_exceptions(built_store: EmbeddedStore) -> None:
         built_store.execute(QueryJob("SELECT (<http://ex/f>(1) AS ?x) {}", "SELECT", "json"))
     # The worker survived both and still answers.
     assert json.loads(built_store.execute(QueryJob("ASK {}", "ASK", "json")).body)["boolean"] is True
+
+
+# pyoxigraph's answers may only be dropped by the thread that made them; a SERVICE call (refused offline)
+# fails part way through reading one. The failure is kept past its thread, in a reference cycle, the way a
+# request's error is: collecting it on another thread must not raise there.
+FAILS_PART_WAY = "SELECT * { ?s ?p ?o SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } } LIMIT 1"
+FAILS_PART_WAY_TRIPLES = "CONSTRUCT { ?s ?p ?o } { ?s ?p ?o SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } } LIMIT 1"
+
+
+@pytest.mark.parametrize("read", ["select", "construct"])
+def test_an_answer_that_fails_part_way_is_let_go_in_its_own_thread(built_store: EmbeddedStore, read: str) -> None:
+    kept: list[object] = []
+
+    def run() -> None:
+        try:
+            if read == "select":
+                built_store.select(FAILS_PART_WAY)
+            else:
+                built_store.construct(FAILS_PART_WAY_TRIPLES)
+        except OSError as exc:
+            kept.append(exc)
+            kept.append(kept)  # a cycle: only the collector frees it, on whichever thread it runs
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert len(kept) == 2, "the query did not fail part way"
+    unraisable: list[object] = []
+    hook, sys.unraisablehook = sys.unraisablehook, unraisable.append
+    try:
+        kept.clear()
+        gc.collect()
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert unraisable == []
 
 
 def test_timeout_kills_the_work_and_the_pool_recovers(built_store: EmbeddedStore) -> None:

@@ -34,7 +34,7 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.term import Node
 
 from ceopgraph.conneg import FORMATS_BY_EXTENSION, FORMATS_BY_NAME, RdfFormat
-from ceopgraph.terms import to_rdflib
+from ceopgraph.terms import read_solutions, to_rdflib
 
 # Extra file extensions people use for the allow-listed formats (conneg's table has one each).
 EXTRA_EXTENSIONS = {"xml": "rdfxml", "owl": "rdfxml", "json": "jsonld"}
@@ -170,8 +170,7 @@ def statements_of_answer(data: bytes) -> Graph:
     answer), blank nodes keeping the store's labels: the stable labels the dumps were written with
     (``ceopgraph.bnodes``), so that every process reads the same nodes. Only for answers of our own queries."""
     graph = light_graph()
-    solutions = ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
-    assert isinstance(solutions, ox.QuerySolutions)
+    _, solutions = read_solutions(ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON))
     for row in solutions:
         graph.add((to_rdflib(row["s"]), to_rdflib(row["p"]), to_rdflib(row["o"])))
     return graph

@@ -9,7 +9,8 @@ kept as written, and RDF 1.2 triple terms have no rdflib counterpart.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
@@ -19,6 +20,7 @@ from rdflib.term import Node
 XSD_STRING = str(XSD.string)
 
 OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal
+Item = TypeVar("Item")
 
 
 def literal(value: str, language: str | None = None, datatype: str | None = None) -> Literal:
@@ -61,3 +63,40 @@ def to_oxigraph(term: Node) -> OxTerm:
             return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
         return ox.Literal(str(term))
     raise TypeError(f"no Oxigraph term for {term!r}")
+
+
+# Results are read where they are made ------------------------------------------------------------
+#
+# pyoxigraph's query results, quad and graph-name iterators may only be dropped by the thread that made
+# them. One left in a frame of a traceback (a query that failed part way: a SERVICE refused, a time limit)
+# is dropped wherever that traceback is collected, and the engine then raises there, in unrelated code (a
+# request on another thread). So they are read by C in full, and the only frame that names them lets go of
+# them before it can become part of a traceback. Callers pass the engine's call itself, never a name.
+
+
+def read_in_full(results: Iterable[Item]) -> list[Item]:
+    """Every item of one of pyoxigraph's iterators, read now in this thread."""
+    try:
+        return list(results)
+    finally:
+        del results
+
+
+def read_solutions(solutions: object) -> tuple[list[str], list[ox.QuerySolution]]:
+    """A SELECT answer's variable names and solutions, read now in this thread."""
+    try:
+        if not isinstance(solutions, ox.QuerySolutions):
+            raise TypeError(f"not the solutions of a SELECT query: {type(solutions).__name__}")
+        return [variable.value for variable in solutions.variables], list(solutions)
+    finally:
+        del solutions
+
+
+def read_triples(triples: object) -> list[ox.Triple]:
+    """A CONSTRUCT or DESCRIBE answer's triples, read now in this thread."""
+    try:
+        if not isinstance(triples, ox.QueryTriples):
+            raise TypeError(f"not the triples of a CONSTRUCT query: {type(triples).__name__}")
+        return list(triples)
+    finally:
+        del triples

@@ -33,7 +33,7 @@ from ceopgraph.store.jobs import (
     StoreUnavailable,
 )
 from ceopgraph.store.protocol import OwnQuery, Row
-from ceopgraph.terms import OxTerm, to_oxigraph, to_rdflib
+from ceopgraph.terms import OxTerm, read_in_full, read_solutions, read_triples, to_oxigraph, to_rdflib
 
 # Term conversion (``ceopgraph.terms``) ----------------------------------------------------------
 
@@ -132,7 +132,7 @@ class EmbeddedStore:
         return self._store
 
     def graphs(self) -> list[URIRef]:
-        return sorted(URIRef(g.value) for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
+        return sorted(URIRef(g.value) for g in read_in_full(self._store.named_graphs()) if isinstance(g, ox.NamedNode))
 
     def _run(self, query: OwnQuery, bindings: Bindings | None) -> object:
         """The engine binds the values itself (substitutions): the query's text is run as written."""
@@ -143,9 +143,7 @@ class EmbeddedStore:
             raise QuerySyntaxError(str(exc)) from exc
 
     def select(self, query: OwnQuery, bindings: Bindings | None = None) -> list[Row]:
-        solutions = self._run(query, bindings)
-        assert isinstance(solutions, ox.QuerySolutions)
-        names = [v.value for v in solutions.variables]
+        names, solutions = read_solutions(self._run(query, bindings))
         # A solution gives its values in the order of the variables (None where unbound).
         return [
             {name: _term(value) for name, value in zip(names, solution, strict=True) if value is not None}
@@ -156,12 +154,10 @@ class EmbeddedStore:
         return bool(self._run(query, bindings))
 
     def construct(self, query: OwnQuery, bindings: Bindings | None = None) -> Graph:
-        triples = self._run(query, bindings)
-        assert isinstance(triples, ox.QueryTriples)
-        return _graph_of(triples)
+        return _graph_of(read_triples(self._run(query, bindings)))
 
     def graph_triples(self, graph: URIRef) -> Graph:
-        quads = self._store.quads_for_pattern(None, None, None, ox.NamedNode(str(graph)))
+        quads = read_in_full(self._store.quads_for_pattern(None, None, None, ox.NamedNode(str(graph))))
         return _graph_of(ox.Triple(q.subject, q.predicate, q.object) for q in quads)
 
     # The endpoint's execution path ------------------------------------------------------------

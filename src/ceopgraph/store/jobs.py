@@ -100,6 +100,20 @@ RESULTS_WRITERS = {
     "csv": ox.QueryResultsFormat.CSV,
     "tsv": ox.QueryResultsFormat.TSV,
 }
+
+
+def written_as(results: object, result_format: str) -> bytes:
+    """A SELECT or ASK answer written in one of ``RESULTS_WRITERS``' formats, in this thread: the engine's
+    results may only be dropped by the thread that made them (``terms.read_in_full``), and this frame lets
+    go of them before a failure (a lazy parse error) can keep it in a traceback."""
+    try:
+        if not isinstance(results, ox.QuerySolutions | ox.QueryBoolean):
+            raise TypeError(f"not the answer of a SELECT or ASK query: {type(results).__name__}")
+        return results.serialize(format=RESULTS_WRITERS[result_format]) or b""
+    finally:
+        del results
+
+
 GRAPH_WRITERS = {
     "turtle": ox.RdfFormat.TURTLE,
     "trig": ox.RdfFormat.TRIG,

@@ -37,12 +37,12 @@ from ceopgraph.querydataset import DatasetSelection
 from ceopgraph.sparqltext import Bindings, Template, sparql_string, template
 from ceopgraph.store.client import USER_AGENT, Credentials, configure, raise_failure, store_message
 from ceopgraph.store.jobs import (
-    RESULTS_WRITERS,
     QueryAnswer,
     QueryJob,
     QuerySyntaxError,
     StoreBadGateway,
     ordered_variables,
+    written_as,
 )
 from ceopgraph.store.protocol import OwnQuery, Row
 from ceopgraph.terms import literal
@@ -321,11 +321,10 @@ def _results_answer(body: bytes, job: QueryJob) -> QueryAnswer:
     if job.result_format == "json":
         return QueryAnswer(capped, truncated)
     try:
-        parsed = ox.parse_query_results(capped, format=ox.QueryResultsFormat.JSON)
-        written = parsed.serialize(format=RESULTS_WRITERS[job.result_format])
+        written = written_as(ox.parse_query_results(capped, format=ox.QueryResultsFormat.JSON), job.result_format)
     except (SyntaxError, ValueError) as exc:
         raise StoreBadGateway(f"the SPARQL store's results cannot be converted: {exc}") from exc
-    return QueryAnswer(written or b"", truncated)
+    return QueryAnswer(written, truncated)
 
 
 def _graph_answer(body: bytes, media_type: str, job: QueryJob) -> QueryAnswer:

@@ -27,7 +27,7 @@ from rdflib.term import Node
 
 from ceopgraph.namespaces import SH
 from ceopgraph.sparqltext import Template, walk
-from ceopgraph.terms import OxTerm, to_oxigraph, to_rdflib
+from ceopgraph.terms import OxTerm, read_solutions, to_oxigraph, to_rdflib
 from ceopgraph.validation.report import add_result, with_description
 
 
@@ -264,12 +264,9 @@ class _OxigraphCopy:
         return known if known is not None else to_rdflib(value)
 
     def select(self, query: str) -> list[dict[str, Node]]:
-        """The solutions of a SELECT query, each as its bound variables. Read in full here: pyoxigraph's
-        solutions may only be dropped by the thread that made them, and a generator left unfinished (its
-        consumer raised) is dropped by whichever thread collects it."""
-        solutions = self.store.query(query)
-        assert isinstance(solutions, ox.QuerySolutions)
-        names = [variable.value for variable in solutions.variables]
+        """The solutions of a SELECT query, each as its bound variables, read in this thread
+        (``terms.read_solutions``)."""
+        names, solutions = read_solutions(self.store.query(query))
         return [
             {name: self.term(solution[name]) for name in names if solution[name] is not None} for solution in solutions
         ]
