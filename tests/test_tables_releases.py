@@ -52,8 +52,11 @@ def _recorded(app: Flask) -> dict[str, str]:
     return release.dumps
 
 
-def test_a_release_records_its_tables_beside_the_six_dumps(app: Flask) -> None:
+def test_a_release_records_its_tables_beside_the_six_dumps(app: Flask, built_dist: Path) -> None:
+    """The same files as the build writes: release 1 is the built dataset."""
     assert set(_recorded(app)) == RDF_DUMPS | {CSV, METADATA}
+    for name in (CSV, METADATA):
+        assert hashlib.sha256((built_dist / name).read_bytes()).hexdigest() == _recorded(app)[name]
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """A cube's table on the web: the CSV and its CSVW metadata by extension and by ``Accept``, found by the
-CSVW rules, and nothing of the kind for what is not a cube."""
+CSVW rules, and nothing of the kind for what is not a cube. Each test runs on the served dumps' files and on
+the table built for the request (data served without its tables, as a draft's preview is), which must agree."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import csv
 import io
 import json
 import re
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -17,7 +20,9 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF
 
 from ceopgraph import tables
-from ceopgraph.config import load_settings
+from ceopgraph.config import Settings, load_settings
+
+from .apps import embedded_app
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = load_settings(environ={}, root=ROOT).base_uri
@@ -26,9 +31,73 @@ CSV = CUBE + ".csv"
 METADATA = CSV + "-metadata.json"
 
 
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+@pytest.fixture(scope="module")
+def built_per_request(
+    tmp_path_factory: pytest.TempPathFactory, settings: Settings, built_dist: Path
+) -> Iterator[Flask]:
+    """An app over the built dataset whose dumps folder holds no table files: its tables are built per request."""
+    dist = tmp_path_factory.mktemp("without-tables")
+    for dump in built_dist.glob("ceopgraph.*"):
+        shutil.copy(dump, dist / dump.name)
+    with embedded_app(settings, dist) as made:
+        yield made
+
+
+@pytest.fixture(params=["served-file", "built-per-request"])
+def client(request: pytest.FixtureRequest) -> FlaskClient:
+    found: Flask = request.getfixturevalue("app" if request.param == "served-file" else "built_per_request")
+    return found.test_client()
+
+
+def test_the_built_dumps_hold_each_cubes_table(built_dist: Path, expected: tables.CubeTable) -> None:
+    assert (built_dist / expected.file_name).read_bytes() == expected.csv()
+    assert (built_dist / expected.metadata_name).read_bytes() == expected.metadata_json()
+
+
+@pytest.mark.parametrize(("name", "media_type"), [(CSV, "text/csv"), (METADATA, "application/csvm+json")])
+def test_the_tables_download_beside_the_dumps(app: Flask, built_dist: Path, name: str, media_type: str) -> None:
+    file_name = name.rpartition("/")[2]
+    with app.test_client().get(f"/dumps/{file_name}") as served:
+        assert served.status_code == 200 and served.mimetype == media_type
+        assert served.data == (built_dist / file_name).read_bytes()
+        if media_type == "text/csv":
+            assert (
+                served.headers["Link"]
+                == f'<{file_name}-metadata.json>; rel="describedby"; type="application/csvm+json"'
+            )
+
+
+def test_a_table_too_large_to_build_for_a_request_says_so(
+    built_per_request: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The served release's tables are files whatever their size; one built per request (a draft's preview)
+    is refused past ``MAX_BUILT_ROWS`` rows, with the count and where the published tables are."""
+    monkeypatch.setattr(tables, "MAX_BUILT_ROWS", 7)
+    answer = built_per_request.test_client().get(CSV, headers={"Accept": "text/plain"})
+    assert answer.status_code == 422
+    assert "has 8 rows, more than the 7 built for one request" in answer.get_data(as_text=True)
+    monkeypatch.setattr(tables, "MAX_BUILT_ROWS", 8)
+    assert built_per_request.test_client().get(CSV).status_code == 200
+
+
+@pytest.mark.parametrize("path", [CUBE, CUBE + ".ttl", CUBE + ".html"])
+def test_a_cubes_other_answers_link_to_its_table(client: FlaskClient, path: str) -> None:
+    link = client.get(path).headers["Link"]
+    assert f'<{CSV}>; rel="alternate"; type="text/csv"' in link
+    assert f'<{METADATA}>; rel="alternate"; type="application/csvm+json"' in link
+    assert "text/csv" not in client.get("/doc/organisation/ceop").headers["Link"]
+
+
+@pytest.mark.parametrize("path", [CUBE, "/data/ceopgraph"])
+def test_the_cube_and_the_dataset_name_the_csv_distribution_which_dereferences(client: FlaskClient, path: str) -> None:
+    graph = Graph().parse(data=client.get(path, headers={"Accept": "text/turtle"}).data, format="turtle")
+    (distribution,) = graph.objects(URIRef(BASE + CUBE[1:]), DCAT.distribution)
+    assert (distribution, DCAT.downloadURL, URIRef(BASE + CSV[1:])) in graph
+    answer = client.get("/" + str(distribution)[len(BASE) :], headers={"Accept": "text/turtle"})
+    assert answer.status_code == 200
+    itself = Graph().parse(data=answer.data, format="turtle")
+    assert set(itself.predicate_objects(distribution)) == set(graph.predicate_objects(distribution))
+    assert client.get("/data/ceopgraph/distribution/table/no-such-cube").status_code == 404
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,11 +18,11 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, RDFS, VOID, XSD
 from rdflib.term import IdentifiedNode
 
-from ceopgraph import rdfio
+from ceopgraph import rdfio, tables
 from ceopgraph.bnodes import relabel_dataset
 from ceopgraph.config import Settings
-from ceopgraph.conneg import RDF_FORMATS, RdfFormat
-from ceopgraph.namespaces import SCHEMA, SD, STANDARD_PREFIXES, bind_prefixes, prefix_map
+from ceopgraph.conneg import FORMATS_BY_EXTENSION, RDF_FORMATS, RdfFormat
+from ceopgraph.namespaces import OGL_V3, SCHEMA, SD, STANDARD_PREFIXES, bind_prefixes, prefix_map
 from ceopgraph.urischeme import DUMP_STEM, UriScheme
 
 METADATA_GRAPH = "metadata"
@@ -32,7 +31,6 @@ NEWS_SOURCE_SUFFIX = "-news.txt"
 # The curated files are ours, but they go through the same parser as submissions; this only stops a
 # runaway file, far above the size of any real one.
 CURATED_FILE_LIMIT = 64 * 1024 * 1024
-OGL_V3 = URIRef("http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/")
 
 
 class BuildError(Exception):
@@ -154,7 +152,7 @@ def union_graph(dataset: Dataset) -> Graph:
 @dataclass(frozen=True)
 class Dump:
     path: Path
-    fmt: RdfFormat
+    media_type: str
     sha256: str
 
 
@@ -165,20 +163,33 @@ def serialise_dump(dataset: Dataset, fmt: RdfFormat, scheme: UriScheme) -> bytes
     return rdfio.serialise(dataset, fmt, prefix_map(scheme))
 
 
-def write_dumps(
-    dataset: Dataset, out_dir: Path, scheme: UriScheme, formats: Iterable[RdfFormat] = RDF_FORMATS
-) -> list[Dump]:
-    """Write every dump, or none: files go to a scratch folder first and are moved in at the end."""
+def dump_files(dataset: Dataset, scheme: UriScheme) -> dict[str, bytes]:
+    """Every file of the dumps, by name: the dataset in each RDF format, and each data cube's CSV with its
+    CSVW metadata (``ceopgraph.tables``). The built dumps and every release's are made here. Callers pass
+    the dataset relabelled, as for ``serialise_dump``."""
+    rdf = {f"{DUMP_STEM}.{fmt.extension}": serialise_dump(dataset, fmt, scheme) for fmt in RDF_FORMATS}
+    return rdf | tables.table_files(union_graph(dataset))
+
+
+def dump_media_type(name: str) -> str | None:
+    """The media type of a file ``dump_files`` names; None for any other name."""
+    stem, _, extension = name.rpartition(".")
+    fmt = FORMATS_BY_EXTENSION.get(extension) if stem == DUMP_STEM else None
+    return fmt.media_type if fmt is not None else tables.file_media_type(name)
+
+
+def write_dumps(dataset: Dataset, out_dir: Path, scheme: UriScheme) -> list[Dump]:
+    """Write every dump (``dump_files``), or none: files go to a scratch folder first and are moved in at
+    the end."""
     out_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".build-", dir=out_dir))
-    dataset = relabel_dataset(dataset)
     try:
         staged = []
-        for fmt in formats:
-            data = serialise_dump(dataset, fmt, scheme)
-            path = scratch / f"{DUMP_STEM}.{fmt.extension}"
-            path.write_bytes(data)
-            staged.append(Dump(out_dir / path.name, fmt, hashlib.sha256(data).hexdigest()))
+        for name, data in dump_files(relabel_dataset(dataset), scheme).items():
+            (scratch / name).write_bytes(data)
+            media_type = dump_media_type(name)
+            assert media_type is not None, name
+            staged.append(Dump(out_dir / name, media_type, hashlib.sha256(data).hexdigest()))
         for dump in staged:
             os.replace(scratch / dump.path.name, dump.path)
         return staged

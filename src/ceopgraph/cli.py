@@ -92,7 +92,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         f"in {time.perf_counter() - started:.2f} s (base URI {settings.base_uri})"
     )
     for dump in dumps:
-        print(f"  {dump.path}  {dump.fmt.media_type}  sha256:{dump.sha256[:16]}")
+        print(f"  {dump.path}  {dump.media_type}  sha256:{dump.sha256[:16]}")
     return 0
 
 

@@ -6,7 +6,7 @@ their namespaces are the URI scheme's (``urischeme.UriScheme``) rather than fixe
 
 from __future__ import annotations
 
-from rdflib import Graph, Namespace
+from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, TIME, VOID, XSD
 
 from ceopgraph.urischeme import UriScheme
@@ -25,6 +25,8 @@ INTERVAL = Namespace("http://reference.data.gov.uk/def/intervals/")
 GOVERNMENT_YEAR = Namespace("http://reference.data.gov.uk/id/government-year/")
 IANA_MEDIA = Namespace("https://www.iana.org/assignments/media-types/")
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
+# The licence of everything published: the Open Government Licence v3.0, at the National Archives.
+OGL_V3 = URIRef("http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/")
 
 
 STANDARD_PREFIXES: dict[str, Namespace] = {

@@ -41,14 +41,15 @@ from rdflib.namespace import DCAT, DCTERMS, PROV, RDF, RDFS, XSD
 from rdflib.term import Node
 
 from ceopgraph import csvsafe
-from ceopgraph.build import OGL_V3
 from ceopgraph.describe import LABEL_PROPERTIES, with_prefixes
 from ceopgraph.labels import humanise, label, local_name
-from ceopgraph.namespaces import OA, QB
+from ceopgraph.namespaces import OA, OGL_V3, QB
 from ceopgraph.rdfio import light_graph
 from ceopgraph.urischeme import UriScheme
 
 CSV_MEDIA_TYPE = "text/csv"
+# RFC 4180's parameters: the encoding, and that the first line is the header.
+CSV_CONTENT_TYPE = f"{CSV_MEDIA_TYPE}; charset=utf-8; header=present"
 METADATA_MEDIA_TYPE = "application/csvm+json"
 CSV_EXTENSION = "csv"
 # The file beside a CSV that describes it (CSVW "Model for Tabular Data", section 5.2: ``{+url}-metadata.json``).
@@ -80,6 +81,12 @@ TABLE_QUERY = with_prefixes(
 )
 
 IS_CUBE = with_prefixes("ASK { ?dataset a qb:DataSet }")
+OBSERVATION_COUNT = with_prefixes(
+    "SELECT ?dataset (COUNT(?observation) AS ?rows) { ?observation qb:dataSet ?dataset } GROUP BY ?dataset"
+)
+# The most rows a table is built with for one request (a draft's preview): the served release's tables are
+# files, made once when it was rendered, whatever their size.
+MAX_BUILT_ROWS = 10_000
 CUBES_QUERY = with_prefixes(
     "SELECT ?dataset ?title WHERE { ?dataset a qb:DataSet OPTIONAL { ?dataset dct:title ?title } }"
 )
@@ -87,6 +94,20 @@ CUBES_QUERY = with_prefixes(
 
 class TableError(Exception):
     """The cube cannot be one tidy table (a component with two values on one observation)."""
+
+
+class TableTooLarge(TableError):
+    """A cube with more observations than a request builds a table of (``MAX_BUILT_ROWS``)."""
+
+
+def check_rows(counted: list[dict[str, Node]], dataset: URIRef) -> None:
+    """Refuse to build the table of ``dataset`` here when ``OBSERVATION_COUNT`` counted too many rows."""
+    rows = int(counted[0]["rows"]) if counted else 0  # type: ignore[call-overload]
+    if rows > MAX_BUILT_ROWS:
+        raise TableTooLarge(
+            f"the table of <{dataset}> has {rows:,} rows, more than the {MAX_BUILT_ROWS:,} built for one request; "
+            "a published release's tables are in its dumps (/releases)"
+        )
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,12 @@ class UriScheme:
         rest = (self.path_of(dataset) or "").removeprefix("data/")
         return URIRef(f"{self.base}{DATASET_PATH}/distribution/table/{rest}")
 
+    def cube_of_table_distribution(self, iri: str) -> URIRef | None:
+        """The data cube whose CSV distribution ``iri`` names (``table_distribution``'s inverse), or None."""
+        prefix = f"{self.base}{DATASET_PATH}/distribution/table/"
+        rest = iri.removeprefix(prefix)
+        return URIRef(f"{self.base}data/{rest}") if rest != iri and rest else None
+
     def table(self, dataset: str) -> URIRef | None:
         """The URL of one of our data cubes' CSV: its document's with ``.csv`` (None for anyone else's)."""
         document = self.document_of(dataset)

@@ -20,8 +20,8 @@ from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, VOID, XSD
 from rdflib.term import Node
 
 from ceopgraph import paths
-from ceopgraph.build import METADATA_GRAPH, OGL_V3, add_metadata
-from ceopgraph.namespaces import IANA_MEDIA, SD, bind_prefixes
+from ceopgraph.build import METADATA_GRAPH, add_metadata
+from ceopgraph.namespaces import IANA_MEDIA, OGL_V3, SD, bind_prefixes
 from ceopgraph.urischeme import DUMP_STEM, UriScheme, is_service_path
 
 # DCAT with its version 3 terms (rdflib's closed DCAT namespace predates them).

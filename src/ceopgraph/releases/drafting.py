@@ -24,10 +24,10 @@ from pathlib import Path
 
 from rdflib import Dataset, Graph, URIRef
 
-from ceopgraph import paths, rdfio, tables
+from ceopgraph import paths, rdfio
 from ceopgraph.bnodes import IndistinguishableBlankNodes, relabel_dataset
-from ceopgraph.build import serialise_dump, union_graph
-from ceopgraph.conneg import FORMATS_BY_EXTENSION, FORMATS_BY_NAME, RDF_FORMATS
+from ceopgraph.build import dump_files, union_graph
+from ceopgraph.conneg import FORMATS_BY_NAME
 from ceopgraph.rdfio import UnreadableRdf, format_for_name
 from ceopgraph.releases.changes import MAX_RELEASES_APART, Diff, diff, union_of
 from ceopgraph.releases.content import (
@@ -42,7 +42,7 @@ from ceopgraph.releases.content import (
     split_service_statements,
 )
 from ceopgraph.releases.registry import now
-from ceopgraph.urischeme import DUMP_STEM, UriScheme
+from ceopgraph.urischeme import UriScheme
 from ceopgraph.validation.engine import validate_graph
 from ceopgraph.validation.report import Report
 from ceopgraph.validation.service import (
@@ -314,19 +314,10 @@ def _check_graph_name(name: str, scheme: UriScheme, source: str) -> None:
 
 
 def render(content: bytes, scheme: UriScheme, version: Version) -> dict[str, bytes]:
-    """The dumps of a release: the six RDF dumps of its content (stored N-Quads), version metadata and
-    computed VoID/DCAT, and each data cube's CSV with its CSVW metadata (``ceopgraph.tables``)."""
+    """The dumps of a release (``build.dump_files``): of its content (stored N-Quads) with version metadata
+    and computed VoID/DCAT."""
     parsed = _stored_content(content, scheme, "the draft", OWN_FILE_LIMIT)
-    release = relabel_dataset(release_dataset(content_of(parsed, scheme), scheme, version))
-    dumps = {f"{DUMP_STEM}.{fmt.extension}": serialise_dump(release, fmt, scheme) for fmt in RDF_FORMATS}
-    return dumps | tables.table_files(union_graph(release))
-
-
-def dump_media_type(name: str) -> str | None:
-    """The media type of a file of a release's dumps, by its name; None for a name no release has."""
-    stem, _, extension = name.rpartition(".")
-    fmt = FORMATS_BY_EXTENSION.get(extension) if stem == DUMP_STEM else None
-    return fmt.media_type if fmt is not None else tables.file_media_type(name)
+    return dump_files(relabel_dataset(release_dataset(content_of(parsed, scheme), scheme, version)), scheme)
 
 
 @dataclass(frozen=True)

@@ -43,12 +43,13 @@ from typing import IO
 from rdflib import Dataset
 
 from ceopgraph import rdfio
+from ceopgraph.build import dump_media_type
 from ceopgraph.config import Settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION
 from ceopgraph.releases import drafting
 from ceopgraph.releases.changes import ACKNOWLEDGEMENTS
 from ceopgraph.releases.content import RELEASES_GRAPH, ListedRelease, Version, content_of, releases_graph
-from ceopgraph.releases.drafting import Prepared, PrepareJob, ReleaseFile, RenderJob, dump_media_type
+from ceopgraph.releases.drafting import Prepared, PrepareJob, ReleaseFile, RenderJob
 from ceopgraph.releases.history import Gone, History, Notice, Subjects, SubjectsJob
 from ceopgraph.releases.registry import RELEASE_NUMBERS, Conflict, Draft, DraftSummary, Registry, Release, Token, now
 from ceopgraph.releases.tokens import SessionBook, TokenBook

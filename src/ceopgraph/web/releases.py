@@ -24,14 +24,13 @@ from flask import (
     has_request_context,
     render_template,
     request,
-    send_from_directory,
 )
 
-from ceopgraph import paths, rdfio, tables
+from ceopgraph import paths, rdfio
+from ceopgraph.build import dump_media_type
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, negotiate, rdf_format_for_media_type
 from ceopgraph.releases.changes import KIND_TITLES
 from ceopgraph.releases.content import releases_graph
-from ceopgraph.releases.drafting import dump_media_type
 from ceopgraph.releases.registry import Draft, DraftSummary, Release, Token
 from ceopgraph.releases.service import (
     DraftInvalid,
@@ -616,13 +615,8 @@ def release_dump(n: int, name: str) -> Response:
     media_type = dump_media_type(name)
     if release is None or media_type is None or name not in release.dumps:
         raise ReleaseNotFound(f"no release {n}, or no dump {name[:80]} of it")
-    response = send_from_directory(releases.materialised(n, release), name, mimetype=media_type, conditional=True)
-    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
-    if media_type == tables.CSV_MEDIA_TYPE:  # its CSVW metadata, as CSVW locates it
-        response.headers["Link"] = (
-            f'<{name}{tables.METADATA_SUFFIX}>; rel="describedby"; type="{tables.METADATA_MEDIA_TYPE}"'
-        )
-    return response
+    folder = releases.materialised(n, release)
+    return resources.dump_answer(folder, name, media_type, "public, max-age=31536000, immutable")
 
 
 @blueprint.post("/releases/<int:n>/withdraw")

@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,8 +25,8 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, PROV, RDFS, VOID, XSD
 
 from ceopgraph import describe, paths, tables
-from ceopgraph.build import METADATA_GRAPH
-from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, RdfFormat, negotiate, rdf_format_for_media_type
+from ceopgraph.build import METADATA_GRAPH, dump_media_type
+from ceopgraph.conneg import FORMATS_BY_NAME, RdfFormat, negotiate, rdf_format_for_media_type
 from ceopgraph.rdfio import light_graph
 from ceopgraph.releases.history import Gone
 from ceopgraph.store.protocol import Store
@@ -52,7 +53,6 @@ OFFERED: tuple[str, ...] = (
     *(alias for f in FORMATS for alias in f.aliases),
 )
 EXTENSIONS: dict[str, RdfFormat | None] = {paths.HTML_EXTENSION: None, **{f.extension: f for f in FORMATS}}
-DUMP_FORMATS = {f"{DUMP_STEM}.{f.extension}": f for f in RDF_FORMATS}
 # A data cube's document is a table too (``ceopgraph.tables``): its CSV and the CSVW metadata beside it, by
 # extension (``.csv``, ``.csv-metadata.json``, as CSVW finds metadata) or ``Accept``, on cubes only.
 TABLES: dict[str, str] = {
@@ -174,14 +174,28 @@ def context() -> Response:
 
 @blueprint.get("/dumps/<name>")
 def dump(name: str) -> Response:
-    """The whole dataset, downloaded from the URLs the VoID names (``{base}dumps/ceopgraph.{ext}``)."""
-    fmt = DUMP_FORMATS.get(name)
+    """The whole dataset, downloaded from the URLs the VoID names (``{base}dumps/ceopgraph.{ext}``), and each
+    cube's CSV and CSVW metadata beside them."""
+    media_type = dump_media_type(name)
     folder = current().dumps_folder()
-    if fmt is None or not (folder / name).is_file():
+    if media_type is None or not (folder / name).is_file():
         abort(404, description="No such dump. The dumps are listed in the dataset description at /.well-known/void.")
-    response = send_from_directory(folder, name, mimetype=fmt.media_type, conditional=True, max_age=300)
-    response.headers["Cache-Control"] = f"public, max-age={caching.MAX_AGE_S}"
+    return dump_answer(folder, name, media_type, f"public, max-age={caching.MAX_AGE_S}")
+
+
+def dump_answer(folder: Path, name: str, media_type: str, cache_control: str) -> Response:
+    """A file of the dumps (``build.dump_files``), as a download with its validators; a CSV with the ``Link``
+    by which CSVW finds its metadata beside it (CSVW "Model for Tabular Data" 5.2)."""
+    response = send_from_directory(folder, name, mimetype=media_type, conditional=True)
+    response.headers["Cache-Control"] = cache_control
+    if media_type == tables.CSV_MEDIA_TYPE:
+        response.headers["Content-Type"] = tables.CSV_CONTENT_TYPE
+        response.headers["Link"] = _described_by(name)
     return response
+
+
+def _described_by(csv_href: str) -> str:
+    return f'<{csv_href}{tables.METADATA_SUFFIX}>; rel="describedby"; type="{tables.METADATA_MEDIA_TYPE}"'
 
 
 # Resolution --------------------------------------------------------------------------------------
@@ -228,7 +242,18 @@ def _gone(iri: URIRef) -> Gone | None:
 
 
 def _exists(iri: URIRef) -> bool:
-    return describe.exists(_view().store, iri) or (_is_shape(iri) and (iri, None, None) in _shapes())
+    return (
+        describe.exists(_view().store, iri)
+        or (_is_shape(iri) and (iri, None, None) in _shapes())
+        or _table_of(iri) is not None
+    )
+
+
+def _table_of(iri: URIRef) -> URIRef | None:
+    """The cube whose CSV distribution ``iri`` is, when the store holds that cube: the distributions are
+    computed (``_table_distributions``), not stored, and dereference all the same."""
+    cube = current().settings.scheme.cube_of_table_distribution(str(iri))
+    return cube if cube is not None and _is_cube(cube) else None
 
 
 def _is_shape(iri: URIRef) -> bool:
@@ -246,13 +271,20 @@ def _page_store(store: Store) -> Store:
     return AdmittedStore(store, current().admission, request.remote_addr or "-")
 
 
-def _description(iri: URIRef) -> describe.Description:
+def _description(iri: URIRef, cube: bool) -> describe.Description:
+    """What a document says of ``iri``; the dataset's and each cube's name the CSV distributions too, as the
+    VoID does (``_table_distributions``)."""
     store = _page_store(_view().store)
     settings = current().settings
     scheme = settings.scheme
     if scheme.is_graph(iri) and iri in store.graphs():
         return describe.graph_description(store, iri, settings.query_timeout_s)
+    table_of = _table_of(iri)
+    if table_of is not None:
+        return describe.Description(_table_distributions(scheme, _view().store, table_of))
     found = describe.describe(store, iri, settings.query_timeout_s)
+    if iri == scheme.dataset or cube:
+        found += _table_distributions(scheme, _view().store, None if iri == scheme.dataset else iri)
     if _is_shape(iri):
         shapes = _shapes()
         found += shapes if iri == scheme.shapes else describe.describe_in_graph(shapes, iri)
@@ -274,13 +306,13 @@ def _void_graph(scheme: UriScheme, whole: URIRef) -> describe.Description:
     return found + endpoint
 
 
-def _table_distributions(scheme: UriScheme, store: Store) -> Graph:
-    """Each cube's CSV as a DCAT distribution. Computed here from the cubes the store holds, not written
-    into the metadata graph, so the dumps stay as they were."""
+def _table_distributions(scheme: UriScheme, store: Store, only: URIRef | None = None) -> Graph:
+    """Each cube's CSV (or ``only`` that cube's) as a DCAT distribution. Computed here from the cubes the
+    store holds, not written into the metadata graph, so the dumps stay as they were."""
     titles: dict[URIRef, str | None] = {}
     for row in store.select(tables.CUBES_QUERY):
         cube, named = row["dataset"], row.get("title")
-        if isinstance(cube, URIRef) and titles.get(cube) is None:
+        if isinstance(cube, URIRef) and only in (None, cube) and titles.get(cube) is None:
             titles[cube] = str(named) if named is not None else None
     found = light_graph()
     for cube, title in sorted(titles.items()):
@@ -305,12 +337,13 @@ def _answer(target: Target, graph: describe.Description | None = None) -> Respon
             raise DocumentNotAcceptable(", ".join([HTML, *(f.media_type for f in FORMATS)]))
         media_type = HTML if chosen == "application/xhtml+xml" else chosen
         fmt = None if media_type == HTML else rdf_format_for_media_type(media_type)
-    render: Callable[[], Response] = lambda: _render(target, fmt, media_type, graph)  # noqa: E731
+    cube = graph is None and _is_cube(target.iri)
+    render: Callable[[], Response] = lambda: _render(target, fmt, media_type, graph, cube)  # noqa: E731
     # The ETag comes from the bytes, and the prefix the Link and Content-Location headers start with.
     variant = fmt.name if fmt else "html"
     response = caching.rendered(variant, render, vary_accept=target.extension is None, context=_view().root)
     response.headers["Link"] = ", ".join(
-        f'<{a.href}>; rel="alternate"; type="{a.media_type}"' for a in _alternates(target)
+        f'<{a.href}>; rel="alternate"; type="{a.media_type}"' for a in _alternates(target, table=cube)
     )
     if target.extension is None and graph is None and response.status_code == 200:
         response.headers["Content-Location"] = f"{target.document}.{fmt.extension if fmt else 'html'}"
@@ -333,40 +366,67 @@ def _is_cube(iri: URIRef) -> bool:
 
 def _table(target: Target) -> Response:
     """A cube's CSV (with the ``Link`` to its CSVW metadata, CSVW "Model for Tabular Data" 5.2) or that
-    metadata, by extension or ``Accept``; a 404 for anything but a cube."""
+    metadata, by extension or ``Accept``; a 404 for anything but a cube. The public answer is the file of
+    the served release's dumps, made once when it was rendered; a draft's preview (or data served without
+    its tables) is built here, up to ``tables.MAX_BUILT_ROWS`` rows."""
     if not _is_cube(target.iri):
         raise NoSuchResource(str(target.iri))
     metadata = target.extension == tables.CSV_EXTENSION + tables.METADATA_SUFFIX or (
         target.extension is None
         and negotiate(request.headers.get("Accept"), tuple(TABLES.values())) == tables.METADATA_MEDIA_TYPE
     )
-    store = _page_store(_view().store)
     csv_path = tables.table_href(target.document)
-
-    def render() -> Response:
-        table = tables.cube_table(store.construct(tables.TABLE_QUERY, {"dataset": target.iri}), target.iri)
-        if metadata:
-            return Response(table.metadata_json(), mimetype=tables.METADATA_MEDIA_TYPE)
-        disposition = f'attachment; filename="{table.file_name}"'
-        return Response(
-            table.csv(),
-            content_type=f"{tables.CSV_MEDIA_TYPE}; charset=utf-8; header=present",
-            headers={"Content-Disposition": disposition},
-        )
-
-    variant = "csv-metadata" if metadata else "csv"
-    response = caching.rendered(variant, render, vary_accept=target.extension is None, context=_view().root)
+    media_type = tables.METADATA_MEDIA_TYPE if metadata else tables.CSV_MEDIA_TYPE
+    name = tables.file_name(target.iri) + (tables.METADATA_SUFFIX if metadata else "")
+    folder = _served_dumps(name)
+    if folder is not None:
+        response = dump_answer(folder, name, media_type, f"public, max-age={caching.MAX_AGE_S}")
+        if target.extension is None:
+            response.vary.add("Accept")
+        if not metadata:
+            response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    else:
+        response = _built_table(target, metadata)
     if not metadata:
-        response.headers["Link"] = (
-            f'<{csv_path}{tables.METADATA_SUFFIX}>; rel="describedby"; type="{tables.METADATA_MEDIA_TYPE}"'
-        )
+        response.headers["Link"] = _described_by(csv_path)
     if target.extension is None and response.status_code == 200:
         response.headers["Content-Location"] = csv_path + (tables.METADATA_SUFFIX if metadata else "")
     return response
 
 
-def _render(target: Target, fmt: RdfFormat | None, media_type: str, graph: describe.Description | None) -> Response:
-    found = graph if graph is not None else _description(target.iri)
+def _served_dumps(name: str) -> Path | None:
+    """The folder of the served dumps when it holds ``name`` and the request reads what is served (not a
+    draft's preview)."""
+    if requeststate.current().view is not None:
+        return None
+    folder = current().dumps_folder()
+    return folder if (folder / name).is_file() else None
+
+
+def _built_table(target: Target, metadata: bool) -> Response:
+    store = _page_store(_view().store)
+
+    def render() -> Response:
+        tables.check_rows(store.select(tables.OBSERVATION_COUNT, {"dataset": target.iri}), target.iri)
+        graph = store.construct(tables.TABLE_QUERY, {"dataset": target.iri})
+        table = tables.cube_table(graph, target.iri)
+        if metadata:
+            return Response(table.metadata_json(), mimetype=tables.METADATA_MEDIA_TYPE)
+        disposition = f'attachment; filename="{table.file_name}"'
+        return Response(
+            table.csv(),
+            content_type=tables.CSV_CONTENT_TYPE,
+            headers={"Content-Disposition": disposition},
+        )
+
+    variant = "csv-metadata" if metadata else "csv"
+    return caching.rendered(variant, render, vary_accept=target.extension is None, context=_view().root)
+
+
+def _render(
+    target: Target, fmt: RdfFormat | None, media_type: str, graph: describe.Description | None, cube: bool
+) -> Response:
+    found = graph if graph is not None else _description(target.iri, cube)
     description = _stable(found.graph)
     scheme = current().settings.scheme
     view = _view()
@@ -384,7 +444,7 @@ def _render(target: Target, fmt: RdfFormat | None, media_type: str, graph: descr
     releases = current().releases
     public = releases is not None and requeststate.current().view is None
     notices = releases.notices(str(target.iri), current().served()) if releases is not None and public else ()
-    table = tables.table_href(target.document) if _is_cube(target.iri) else None
+    table = tables.table_href(target.document) if cube else None
     html = render_template(
         "resource.html",
         page=page,
@@ -453,10 +513,16 @@ def _stable_json(body: bytes) -> bytes:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8")
 
 
-def _alternates(target: Target) -> list[resource.Alternate]:
+def _alternates(target: Target, table: bool = False) -> list[resource.Alternate]:
+    """The document's other representations; with ``table`` (a cube's, for the ``Link`` header) its CSV and
+    CSVW metadata too (the page offers those by its download button)."""
     found = [resource.Alternate("HTML", HTML, f"{target.document}.html")]
     names = {"turtle": "Turtle", "jsonld": "JSON-LD", "rdfxml": "RDF/XML", "ntriples": "N-Triples"}
     found += [resource.Alternate(names[f.name], f.media_type, f"{target.document}.{f.extension}") for f in FORMATS]
+    if table:
+        csv_href = tables.table_href(target.document)
+        found.append(resource.Alternate("CSV", tables.CSV_MEDIA_TYPE, csv_href))
+        found.append(resource.Alternate("CSVW", tables.METADATA_MEDIA_TYPE, csv_href + tables.METADATA_SUFFIX))
     return found
 
 
