@@ -113,3 +113,26 @@ def test_a_corrected_page_carries_its_notices_newest_first(app: Flask) -> None:
     assert "Release note: Two test resources" in text[correction:]
     untouched = client.get("/doc/organisation/ceop", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert 'id="notice-1"' not in untouched
+
+
+def test_the_served_releases_hold_no_statement_twice_and_their_graph_dereferences(app: Flask) -> None:
+    """The current release's description is in its own metadata graph; the live releases graph beside it
+    leaves it out, or the union default graph (an RDF merge) gave each of its statements twice."""
+    client = app.test_client()
+    twice = client.post(
+        "/sparql",
+        data={"query": "SELECT ?s ?p ?o { GRAPH ?g { ?s ?p ?o } } GROUP BY ?s ?p ?o HAVING (COUNT(?g) > 1)"},
+        headers={"Accept": "application/sparql-results+json"},
+    )
+    assert twice.status_code == 200 and twice.json["results"]["bindings"] == []  # type: ignore[index]
+    for n in (3, 2, 4):  # the current release, one before it, a withdrawn one
+        answer = client.post(
+            "/sparql",
+            data={"query": f"SELECT ?v {{ <{SCHEME.release(n)}> <http://www.w3.org/ns/dcat#version> ?v }}"},
+            headers={"Accept": "application/sparql-results+json"},
+        )
+        assert [b["v"]["value"] for b in answer.json["results"]["bindings"]] == [str(n)]  # type: ignore[index]
+    graph = client.get("/data/graph/releases", headers={"Accept": "text/turtle"})
+    assert graph.status_code == 200
+    said = Graph().parse(data=graph.data, format="turtle")
+    assert (SCHEME.dataset, URIRef("http://www.w3.org/ns/dcat#hasCurrentVersion"), SCHEME.release(3)) in said

@@ -110,6 +110,21 @@ def test_the_bare_endpoint_with_a_trailing_slash_is_sent_to_the_endpoint(app: Fl
     assert (answer.status_code, answer.headers["Location"]) == (308, "/sparql")
 
 
+@pytest.mark.parametrize("accept", ["text/turtle", "application/n-triples", "text/html", None])
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_the_bare_endpoint_carries_validators_and_answers_304(app: Flask, method: str, accept: str | None) -> None:
+    """As every cacheable answer does: clients (Comunica) read the service description before every query."""
+    client = app.test_client()
+    headers = {"Accept": accept} if accept else {}
+    first = client.open("/sparql", method=method, headers=headers)
+    assert first.status_code == 200 and first.headers["ETag"] and "Accept" in first.vary
+    assert first.headers["Cache-Control"] == "public, max-age=300"
+    again = client.open("/sparql", method=method, headers={**headers, "If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    other = "text/html" if accept != "text/html" else "text/turtle"
+    assert client.get("/sparql", headers={"Accept": other}).headers["ETag"] != first.headers["ETag"]
+
+
 ROW_LIMIT = 3
 NOTICE = sparql.truncation_notice(ROW_LIMIT)
 # Where each format says it was cut (None: the header alone, the format has no place for it).

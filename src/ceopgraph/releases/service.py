@@ -48,7 +48,14 @@ from ceopgraph.config import Settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION
 from ceopgraph.releases import drafting
 from ceopgraph.releases.changes import ACKNOWLEDGEMENTS
-from ceopgraph.releases.content import RELEASES_GRAPH, ListedRelease, Version, content_of, releases_graph
+from ceopgraph.releases.content import (
+    RELEASES_GRAPH,
+    ListedRelease,
+    Version,
+    content_of,
+    releases_graph,
+    version_metadata,
+)
 from ceopgraph.releases.drafting import Prepared, PrepareJob, ReleaseFile, RenderJob
 from ceopgraph.releases.history import Gone, History, Notice, Subjects, SubjectsJob
 from ceopgraph.releases.registry import RELEASE_NUMBERS, Conflict, Draft, DraftSummary, Registry, Release, Token, now
@@ -640,7 +647,14 @@ class Releases:
             raise Unavailable("there is no release yet")
         live = self.folder / LIVE_FOLDER / f"releases-{generation}.trig"
         if not live.exists():
-            graph = releases_graph(self.scheme, [listed(r) for r in served.releases], current)
+            items = [listed(r) for r in served.releases]
+            graph = releases_graph(self.scheme, items, current)
+            # The current release's own description is in its dumps' metadata graph, served beside this one: held
+            # twice, the union default graph (an RDF merge, sd:UnionDefaultGraph) would give each statement twice.
+            for item in items:
+                if item.version.n == current:
+                    for triple in version_metadata(self.scheme, item.version):
+                        graph.remove(triple)
             held = Dataset()
             named = held.graph(self.scheme.graph_iri(RELEASES_GRAPH))
             for triple in graph:

@@ -242,8 +242,10 @@ def _gone(iri: URIRef) -> Gone | None:
 
 
 def _exists(iri: URIRef) -> bool:
+    store = _view().store
     return (
-        describe.exists(_view().store, iri)
+        describe.exists(store, iri)
+        or (current().settings.scheme.is_graph(iri) and iri in store.graphs())  # the live releases graph, say
         or (_is_shape(iri) and (iri, None, None) in _shapes())
         or _table_of(iri) is not None
     )

@@ -250,14 +250,19 @@ def _describe_service() -> Response:
         raise sparql.NotAcceptable("the service description is available as: " + ", ".join(offered))
     services = current()
     if chosen == "text/html":
-        return _editor(None)
+        return caching.rendered("editor", lambda: _editor(None), vary_accept=True, context=request.script_root)
     fmt = next(f for f in RDF_FORMATS if f.media_type == chosen)
-    # Oxigraph's writers, fed sorted triples (``rdfio.serialise``): the same bytes from every worker,
-    # every advertised format (rdflib writes no N-Quads for a plain graph), and in TriG and N-Quads the
-    # triples stay in the default graph, where clients load them.
-    prefixes = {prefix: str(namespace) for prefix, namespace in SD_PREFIXES.items()}
-    data = rdfio.serialise(service_description(request.base_url, services.store.graphs()), fmt, prefixes)
-    return Response(data, content_type=fmt.media_type + "; charset=utf-8", headers={"Vary": "Accept"})
+
+    def render() -> Response:
+        # Oxigraph's writers, fed sorted triples (``rdfio.serialise``): the same bytes from every worker,
+        # every advertised format (rdflib writes no N-Quads for a plain graph), and in TriG and N-Quads the
+        # triples stay in the default graph, where clients load them.
+        prefixes = {prefix: str(namespace) for prefix, namespace in SD_PREFIXES.items()}
+        data = rdfio.serialise(service_description(request.base_url, services.store.graphs()), fmt, prefixes)
+        return Response(data, content_type=fmt.media_type + "; charset=utf-8")
+
+    # Validators as every cacheable answer has them: clients (Comunica) read the description before every query.
+    return caching.rendered(f"service-description-{fmt.name}", render, vary_accept=True, context=request.base_url)
 
 
 def service_description(endpoint_url: str, graphs: list[URIRef]) -> Graph:
