@@ -130,6 +130,11 @@ def test_a_dataset_iri_the_engine_refuses_is_a_malformed_request() -> None:
         ("CONSTRUCT", "application/n-quads", None, "nquads"),
         ("CONSTRUCT", "text/csv", "csv", None),
         ("CONSTRUCT", None, "ntriples", "ntriples"),
+        # A client that sends one Accept for every query form: answer formats only, none for this form.
+        ("CONSTRUCT", "application/sparql-results+json", None, "turtle"),
+        ("DESCRIBE", "application/sparql-results+xml, text/csv;q=0.5", None, "turtle"),
+        ("ASK", "text/csv", None, "json"),
+        ("SELECT", "application/n-triples", None, "json"),
     ],
 )
 def test_format_choice(
@@ -145,7 +150,11 @@ def test_format_choice(
 
 @pytest.mark.parametrize(
     ("form", "accept", "param"),
-    [("ASK", "text/csv", None), ("CONSTRUCT", "application/sparql-results+json", None), ("SELECT", "image/png", None)],
+    [
+        ("SELECT", "image/png", None),
+        ("CONSTRUCT", "application/sparql-results+json, image/png", None),  # not only answer formats
+        ("CONSTRUCT", "application/sparql-results+json;q=0", None),  # nothing acceptable at all
+    ],
 )
 def test_no_acceptable_format(form: str, accept: str, param: str | None) -> None:
     with pytest.raises(NotAcceptable):

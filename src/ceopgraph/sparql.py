@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
 
-from ceopgraph.conneg import RDF_FORMATS, negotiate
+from ceopgraph.conneg import RDF_FORMATS, negotiate, parse_accept
 
 # Errors ----------------------------------------------------------------------------------------
 
@@ -124,10 +124,21 @@ def choose_format(form: str, accept: str | None, format_params: Sequence[str] = 
     offered: list[str] = [f.media_type for f in candidates]
     offered += [alias for f in candidates for alias in f.aliases if alias not in offered]
     chosen = negotiate(accept, offered, default=candidates[0].media_type)
+    if chosen is None and _only_answer_formats(accept):
+        return candidates[0]
     if chosen is None:
         types = ", ".join(f.media_type for f in candidates)
         raise NotAcceptable(f"{form} results are available as: {types}")
     return next(f for f in candidates if chosen == f.media_type or chosen in f.aliases)
+
+
+def _only_answer_formats(accept: str | None) -> bool:
+    """Whether ``accept`` names answer formats of SPARQL only, none of which fits this query's form: a client
+    that sends one ``Accept`` for every query (roqet, rdflib's SPARQLStore: result-set types with a CONSTRUCT).
+    It gets the form's default, as Fuseki answers; anything else unacceptable is a 406."""
+    known = {media_type for f in ALL_FORMATS for media_type in (f.media_type, *f.aliases)}
+    named = [r for r in parse_accept(accept) if r.q > 0]
+    return bool(named) and all(f"{r.type}/{r.subtype}" in known for r in named)
 
 
 # Requests --------------------------------------------------------------------------------------
