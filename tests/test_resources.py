@@ -534,7 +534,15 @@ def test_cors_headers_on_every_answer_errors_included(client: FlaskClient, path:
         assert answer.status_code in (200, 303, 404)
         assert answer.headers["Access-Control-Allow-Origin"] == "*"
         exposed = {name.strip() for name in answer.headers["Access-Control-Expose-Headers"].split(",")}
-        assert {"ETag", "Link", "Location", "X-Query-Hash", "X-SPARQL-MaxRows"} <= exposed
+        assert {
+            "ETag",
+            "Link",
+            "Location",
+            "X-Query-Hash",
+            "X-SPARQL-MaxRows",
+            "Content-Range",
+            "Accept-Ranges",
+        } <= exposed
         assert "Access-Control-Allow-Credentials" not in answer.headers
 
 
@@ -576,7 +584,36 @@ def test_preflight_everywhere_names_the_methods_of_the_route(client: FlaskClient
     )
     assert answer.status_code == 204 and answer.get_data() == b""
     assert answer.headers["Allow"] == answer.headers["Access-Control-Allow-Methods"] == methods
-    assert "if-none-match" in answer.headers["Access-Control-Allow-Headers"].lower()
+    allowed = {name.strip().lower() for name in answer.headers["Access-Control-Allow-Headers"].split(",")}
+    assert {"if-none-match", "range", "if-range"} <= allowed  # a download resumed by a script
     assert int(answer.headers["Access-Control-Max-Age"]) > 0
     assert answer.headers["Access-Control-Allow-Origin"] == "*"
     assert "Access-Control-Allow-Credentials" not in answer.headers
+
+
+# Byte ranges of the dumps ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("requested", "status", "content_range"),
+    [
+        ("bytes=0-9", 206, "bytes 0-9/{size}"),
+        ("bytes=-5", 206, "bytes {last5}-{end}/{size}"),
+        ("bytes=0-9,20-29", 200, None),  # several ranges: the whole file (RFC 9110 14.2 lets a server ignore them)
+        ("bytes=abc", 200, None),  # a Range that does not parse: ignored
+        ("bytes=999999999-", 416, "bytes */{size}"),  # past the end: 416 says the length
+    ],
+)
+def test_a_dump_answers_one_byte_range_and_says_why_not_otherwise(
+    client: FlaskClient, built_dist: Path, requested: str, status: int, content_range: str | None
+) -> None:
+    whole = (built_dist / "ceopgraph.nq").read_bytes()
+    size = len(whole)
+    with client.get("/dumps/ceopgraph.nq", headers={"Range": requested}) as answer:
+        assert answer.status_code == status
+        expected = content_range.format(size=size, last5=size - 5, end=size - 1) if content_range else None
+        assert answer.headers.get("Content-Range") == expected
+        if status == 200:
+            assert answer.data == whole
+        elif status == 206:
+            assert answer.data == (whole[:10] if requested == "bytes=0-9" else whole[-5:])

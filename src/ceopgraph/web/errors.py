@@ -250,7 +250,7 @@ def _http_error(exc: HTTPException) -> Response:
     titles = {400: "Bad request", 404: "Not found", 413: "Too large", 503: "Unavailable"}
     code = exc.code or 500
     response = page(code, exc.description or exc.name, titles.get(code, "Error"))
-    for header in ("Allow", "Retry-After"):
+    for header in ("Allow", "Retry-After", "Content-Range"):  # a 416's: the representation's length
         original = exc.get_response().headers.get(header)
         if original:
             response.headers[header] = original

@@ -39,8 +39,13 @@ CONTENT_SECURITY_POLICY = (
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
 # Response headers a script may read besides the CORS-safelisted ones (Content-Type, Last-Modified…).
-EXPOSED_HEADERS = "ETag, Link, Location, Content-Location, Retry-After, X-SPARQL-MaxRows, X-Query-Hash"
-ALLOWED_HEADERS = "Accept, Content-Type, If-None-Match, If-Modified-Since, Cache-Control, X-Requested-With"
+EXPOSED_HEADERS = (
+    "ETag, Link, Location, Content-Location, Retry-After, X-SPARQL-MaxRows, X-Query-Hash, Content-Range, Accept-Ranges"
+)
+# Range and If-Range: a script resumes a dump's download (a Range that is not one plain range needs a preflight).
+ALLOWED_HEADERS = (
+    "Accept, Content-Type, If-None-Match, If-Modified-Since, Cache-Control, X-Requested-With, Range, If-Range"
+)
 # Security headers, each unless the answer set its own (the SPARQL editor has another policy).
 SECURITY_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),

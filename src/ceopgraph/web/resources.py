@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, render_template, request, send_from_directory
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, PROV, RDFS, VOID, XSD
+from werkzeug.http import parse_range_header
 
 from ceopgraph import describe, paths, tables
 from ceopgraph.build import METADATA_GRAPH, dump_media_type
@@ -185,7 +186,15 @@ def dump(name: str) -> Response:
 
 def dump_answer(folder: Path, name: str, media_type: str, cache_control: str) -> Response:
     """A file of the dumps (``build.dump_files``), as a download with its validators; a CSV with the ``Link``
-    by which CSVW finds its metadata beside it (CSVW "Model for Tabular Data" 5.2)."""
+    by which CSVW finds its metadata beside it (CSVW "Model for Tabular Data" 5.2).
+
+    One byte range is answered (206, or 416 with the length); a ``Range`` of several ranges, or one that does
+    not parse, is ignored and the whole file sent (RFC 9110 14.2 lets a server ignore it)."""
+    requested = request.environ.get("HTTP_RANGE")
+    if requested is not None:
+        parsed = parse_range_header(requested)
+        if parsed is None or len(parsed.ranges) != 1:
+            del request.environ["HTTP_RANGE"]
     response = send_from_directory(folder, name, mimetype=media_type, conditional=True)
     response.headers["Cache-Control"] = cache_control
     if media_type == tables.CSV_MEDIA_TYPE:
