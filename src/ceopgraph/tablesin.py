@@ -1,0 +1,693 @@
+"""Tables in: a submitter's CSV (the columns of the download, ``ceopgraph.tables``) made into a draft's content.
+
+Download, edit, upload is the round trip, so a submitter never sees RDF. Each dataset the table names is
+replaced by its rows: a row that matches an observation (by its IRI, or by its dataset and dimension key
+when the IRI cell is blank) replaces it, a new row adds one, a missing row removes one. A dataset that
+does not exist yet is made in the structure of the existing cube, with the uploaded source document as its
+source. Everything else in the release stays as it is: the result is the release's content with those
+datasets' observations replaced, and the write path then treats it as any other draft (shapes, diff).
+
+A row's quote is located in the source text (the uploaded one, else the text of the dataset's
+``dct:source``): an exact match gives the ``oa:TextQuoteSelector`` (with 32 characters of prefix and suffix)
+and the ``oa:TextPositionSelector`` (Unicode code points from 0, end exclusive) that the published figures
+carry. A quote left as the release has it keeps its segment unchanged.
+
+The input is untrusted: it is parsed first (Python's ``csv``, one pass), bounded (bytes by the caller,
+``MAX_ROWS`` rows, ``MAX_COLUMNS`` columns, ``MAX_CELL_CHARS`` a cell), and decided on in that parsed form.
+Cells are values, never formulas: ``=1+1`` is a string, and a number column refuses it as a wrong type. A
+cell the download neutralised for spreadsheets (``csvsafe``: a leading ``'``) is read back without it.
+Every problem is collected and the whole table refused at once (``TableProblems``), so nothing is partial.
+Pure: functions of the bytes and of the current release's content; it runs in a validation worker.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from rdflib import Dataset, Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
+from rdflib.term import Node
+
+from ceopgraph import csvsafe, paths, tables
+from ceopgraph.build import PROVENANCE_GRAPH
+from ceopgraph.labels import local_name
+from ceopgraph.namespaces import OA, QB, SCHEMA, bind_prefixes
+from ceopgraph.urischeme import UriScheme
+
+# Bounds on a table (its bytes are bounded by the submission limit before it gets here).
+MAX_ROWS = 10_000
+MAX_COLUMNS = 64
+MAX_CELL_CHARS = 100_000
+# Problems listed at most; past them the table is refused with what was found so far.
+MAX_PROBLEMS = 200
+# Characters of context a quote selector keeps on each side (as the published selectors do).
+CONTEXT_CHARS = 32
+# The optional column naming a row's dataset (the download names it in its metadata, not in a column).
+DATASET_COLUMN = "dataset IRI"
+SEGMENT_COLUMN = "source segment IRI"
+QUOTE_COLUMN = "quote"
+DERIVED_COLUMN = "derived from IRIs"
+OBSERVATION_COLUMN = "observation IRI"
+LABEL_COLUMN = "observation"
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
+_IRI = re.compile(r"https?://[^\s<>\"{}|\\^`]+")
+_DATATYPED = re.compile(r"(.*) \(([A-Za-z]+)\)")
+_PERIODS = ("period",)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a table: where (row as a spreadsheet numbers it, the header row 1; column by
+    its header), the cell's value, and what to do."""
+
+    row: int
+    column: str
+    value: str
+    message: str
+
+    def as_json(self) -> dict[str, object]:
+        return {"row": self.row, "column": self.column, "value": self.value, "message": self.message}
+
+
+class TableProblems(Exception):
+    """A table refused, with every problem found; ``header`` and ``rows`` (the rows that have problems, by
+    number) let a page show them in place."""
+
+    def __init__(
+        self,
+        problems: tuple[Problem, ...],
+        header: tuple[str, ...] = (),
+        rows: tuple[tuple[int, tuple[str, ...]], ...] = (),
+    ) -> None:
+        super().__init__(f"the table has {len(problems)} problem{'s' if len(problems) != 1 else ''}")
+        self.problems = problems
+        self.header = header
+        self.rows = rows
+
+
+class TableTooLarge(Exception):
+    """A table of more rows than ``MAX_ROWS`` (413)."""
+
+
+@dataclass(frozen=True)
+class TableUpload:
+    """A submitted table: its bytes and name (a file's, ``annual-review-2012-13.csv``, which names the
+    dataset its rows belong to when no cell does), an optional source document (UTF-8 text) and a title for
+    a dataset the table makes."""
+
+    data: bytes
+    name: str
+    source: bytes | None = None
+    source_name: str | None = None
+    title: str | None = None
+
+
+@dataclass
+class _Found:
+    """Problems and the rows they are on, gathered over one pass."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, row: int, column: str, value: str, message: str) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(Problem(row, column, value[:200], message))
+
+    @property
+    def full(self) -> bool:
+        return len(self.problems) >= MAX_PROBLEMS
+
+
+def read_csv(data: bytes) -> tuple[tuple[str, ...], list[tuple[int, tuple[str, ...]]]]:
+    """The header and the rows (numbered as a spreadsheet shows them) of RFC 4180 CSV in UTF-8; a BOM is
+    dropped. TableProblems for what cannot be read, TableTooLarge past ``MAX_ROWS``."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TableProblems(
+            (Problem(1, "", "", f"the file is not UTF-8 text (byte {exc.start}); save it as CSV UTF-8"),)
+        ) from None
+    if "\x00" in text:
+        raise TableProblems((Problem(1, "", "", "the file holds a NUL character; save it as CSV UTF-8"),))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[tuple[int, tuple[str, ...]]] = []
+    header: tuple[str, ...] = ()
+    number = 0
+    try:
+        for number, cells in enumerate(reader, start=1):
+            if number == 1:
+                header = tuple(cell.strip() for cell in cells)
+                if len(header) > MAX_COLUMNS:
+                    raise TableProblems(
+                        (Problem(1, "", "", f"the table has {len(header)} columns; at most {MAX_COLUMNS} are read"),)
+                    )
+                continue
+            if number - 1 > MAX_ROWS:
+                raise TableTooLarge(f"the table has more than {MAX_ROWS:,} rows; split it into several drafts")
+            if len(cells) > MAX_COLUMNS:
+                raise TableProblems(
+                    (Problem(number, "", "", f"the row has {len(cells)} cells; at most {MAX_COLUMNS} are read"),)
+                )
+            for index, cell in enumerate(cells):
+                if len(cell) > MAX_CELL_CHARS:
+                    shown = header[index] if index < len(header) else ""
+                    problem = Problem(
+                        number,
+                        shown,
+                        cell[:200],
+                        f"the cell holds {len(cell):,} characters; at most {MAX_CELL_CHARS:,}",
+                    )
+                    raise TableProblems((problem,))
+            rows.append((number, tuple(_value(cell) for cell in cells)))
+    except csv.Error as exc:
+        raise TableProblems((Problem(number + 1, "", "", f"not readable as CSV: {exc}"),)) from None
+    if not header:
+        raise TableProblems((Problem(1, "", "", "the table is empty: the first row names the columns"),))
+    return header, rows
+
+
+def _value(cell: str) -> str:
+    """A cell as the submitter meant it: one the download neutralised with a leading ``'`` loses it."""
+    if cell.startswith("'") and csvsafe.safe_cell(cell[1:]) == cell:
+        return cell[1:]
+    return cell
+
+
+# Columns ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Component:
+    """A component of the structure as the table's columns carry it."""
+
+    prop: URIRef
+    title: str  # the download's header, without " IRI" or " (datatype)"
+    is_iri: bool
+    lang: str | None
+    required: bool
+    dimension: bool
+    measure: bool
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What each header means: a component (and the datatype its header names), or one of ours."""
+
+    by_header: dict[str, tuple[_Component | None, str | None]]
+    components: tuple[_Component, ...]
+    structure: URIRef
+
+    @property
+    def dimensions(self) -> tuple[_Component, ...]:
+        return tuple(c for c in self.components if c.dimension)
+
+
+def _layout(union: Graph, template: URIRef) -> _Layout:
+    """The headers a table of ``template``'s structure may have: the download's, a measure's or literal
+    attribute's column with or without its datatype, and ``dataset IRI``."""
+    table = tables.cube_table(union, template)
+    structure = union.value(template, QB.structure)
+    assert isinstance(structure, URIRef)
+    required = {
+        URIRef(str(prop))
+        for spec in union.objects(structure, QB.component)
+        for prop in union.objects(spec, QB.attribute)
+        if union.value(spec, QB.componentRequired) == Literal(True)
+    }
+    dimensions = {
+        URIRef(str(p)) for spec in union.objects(structure, QB.component) for p in union.objects(spec, QB.dimension)
+    }
+    measures = {
+        URIRef(str(p)) for spec in union.objects(structure, QB.component) for p in union.objects(spec, QB.measure)
+    }
+    by_header: dict[str, tuple[_Component | None, str | None]] = {
+        OBSERVATION_COLUMN: (None, None),
+        LABEL_COLUMN: (None, None),
+        QUOTE_COLUMN: (None, None),
+        SEGMENT_COLUMN: (None, None),
+        DERIVED_COLUMN: (None, None),
+        DATASET_COLUMN: (None, None),
+    }
+    components: dict[URIRef, _Component] = {}
+    for column in table.columns:
+        if column.property_url is None or column.property_url == str(PROV.wasDerivedFrom):
+            continue
+        prop = URIRef(column.property_url)
+        is_iri = column.value_url is not None
+        title = column.title.removesuffix(" IRI") if is_iri else column.title
+        typed = _DATATYPED.fullmatch(title)
+        if typed and not is_iri:
+            title = typed.group(1)
+        component = components.setdefault(
+            prop,
+            _Component(
+                prop,
+                title,
+                is_iri,
+                column.lang,
+                prop in required or prop in dimensions,
+                prop in dimensions,
+                prop in measures,
+            ),
+        )
+        if is_iri:
+            by_header[f"{title} IRI"] = (component, None)
+            by_header[title] = (None, None)  # the code's label: the code's own, not read
+        else:
+            by_header[title] = (component, None)
+            for datatype in ("integer", "decimal", "string", "date", "gYear", "boolean", "double"):
+                by_header[f"{title} ({datatype})"] = (component, datatype)
+    return _Layout(by_header, tuple(components.values()), structure)
+
+
+# The table as content -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Row:
+    number: int
+    dataset: URIRef
+    observation: URIRef
+    values: dict[URIRef, Node]
+    label: str | None
+    quote: str | None
+    segment: URIRef | None
+    derived: list[URIRef]
+    named: bool  # its observation IRI was given (not found by its key, nor made)
+
+
+def draft_content(upload: TableUpload, content: Dataset, scheme: UriScheme) -> Dataset:
+    """The release's ``content`` with the datasets the table names replaced by its rows; TableProblems
+    with every problem found (nothing is made of a table with one), TableTooLarge past the bounds."""
+    header, rows = read_csv(upload.data)
+    union = Graph()
+    for s, p, o, _ in content.quads():
+        union.add((s, p, o))
+    existing = tables.datasets(union)
+    found = _Found()
+    if not existing:
+        raise TableProblems((Problem(1, "", "", "there is no data cube in the current release to make a table of"),))
+    default = _default_dataset(upload.name, scheme, existing)
+    templates = {d: d for d in existing}
+    layout = _layout(union, existing[0])
+    for index, name in enumerate(header):
+        if name not in layout.by_header:
+            known = ", ".join(sorted(h for h in layout.by_header if not _DATATYPED.fullmatch(h)))
+            found.add(1, name, name, f"unknown column {name!r}; the columns are the download's: {known}")
+        elif name in header[:index]:
+            found.add(1, name, name, "this column appears twice; keep one")
+    if not rows:
+        found.add(
+            2, "", "", "the table has no rows: a dataset is replaced by its rows, so an empty one would remove it"
+        )
+    if found.problems:
+        raise TableProblems(tuple(found.problems), header)
+    source_text = _source_text(upload, found)
+    parsed: list[_Row] = []
+    keys: dict[tuple[URIRef, tuple[Node, ...]], int] = {}
+    seen: dict[URIRef, int] = {}
+    bad_rows: set[int] = set()
+    for number, cells in rows:
+        if found.full:
+            break
+        before = len(found.problems)
+        row = _read_row(number, header, cells, layout, union, existing, default, found)
+        if row is not None:
+            key = (row.dataset, tuple(row.values.get(d.prop, Literal("")) for d in layout.dimensions))
+            if row.named and row.observation in seen:
+                found.add(
+                    number,
+                    OBSERVATION_COLUMN,
+                    str(row.observation),
+                    f"the same observation as row {seen[row.observation]}; keep one row",
+                )
+            elif key in keys or row.observation in seen:
+                found.add(
+                    number,
+                    f"{layout.dimensions[0].title} IRI",
+                    str(key[1][0]),
+                    f"the same dataset and dimension key as row {keys.get(key) or seen[row.observation]}; keep one row",
+                )
+            else:
+                seen[row.observation] = keys[key] = number
+                parsed.append(row)
+        if len(found.problems) > before:
+            bad_rows.add(number)
+    titles: dict[URIRef, int] = {}
+    for row in parsed:
+        if row.dataset not in templates and row.dataset not in titles:
+            titles[row.dataset] = row.number
+            if not (upload.title or "").strip():
+                found.add(
+                    row.number,
+                    DATASET_COLUMN,
+                    str(row.dataset),
+                    "this dataset does not exist yet: give it a title (the title field, or --title)",
+                )
+                bad_rows.add(row.number)
+    made = _made(content, union, parsed, layout, upload, source_text, scheme, existing, found, bad_rows)
+    if found.problems:
+        shown = tuple((n, c) for n, c in rows if n in bad_rows)
+        raise TableProblems(tuple(found.problems), header, shown)
+    return made
+
+
+def _default_dataset(name: str, scheme: UriScheme, existing: list[URIRef]) -> URIRef | None:
+    """The dataset a file's name names (``annual-review-2012-13.csv``, as the download is named)."""
+    stem = PurePosixPath(name).name
+    if not stem.lower().endswith(f".{tables.CSV_EXTENSION}"):
+        return existing[0] if len(existing) == 1 else None
+    stem = stem[: -len(tables.CSV_EXTENSION) - 1]
+    for dataset in existing:
+        if local_name(str(dataset)) == stem:
+            return dataset
+    return URIRef(scheme.base + "data/" + stem) if paths.valid_segment(stem) else None
+
+
+def _source_text(upload: TableUpload, found: _Found) -> str | None:
+    if upload.source is None:
+        return None
+    try:
+        return upload.source.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        found.add(
+            1, "source", upload.source_name or "source", f"the source document is not UTF-8 text (byte {exc.start})"
+        )
+        return None
+
+
+def _read_row(
+    number: int,
+    header: tuple[str, ...],
+    cells: tuple[str, ...],
+    layout: _Layout,
+    union: Graph,
+    existing: list[URIRef],
+    default: URIRef | None,
+    found: _Found,
+) -> _Row | None:
+    """One row read and checked; None if it is blank or has problems (they are added to ``found``)."""
+    if len(cells) > len(header):
+        found.add(
+            number, "", cells[len(header)], f"the row has {len(cells)} cells and the header {len(header)} columns"
+        )
+        return None
+    cell = dict(zip(header, cells, strict=False))
+    if not any(v.strip() for v in cell.values()):
+        return None
+    before = len(found.problems)
+
+    def iri(column: str) -> URIRef | None:
+        value = cell.get(column, "").strip()
+        if not value:
+            return None
+        if not _IRI.fullmatch(value):
+            found.add(number, column, value, "not an IRI: write the full http:// or https:// address")
+            return None
+        return URIRef(value)
+
+    observation = iri(OBSERVATION_COLUMN)
+    dataset = iri(DATASET_COLUMN)
+    if dataset is None and observation is not None:
+        dataset = next((d for d in existing if str(observation).startswith(str(d) + "/")), None)
+    if dataset is None:
+        dataset = default
+    if dataset is None and len(found.problems) == before:
+        found.add(
+            number,
+            DATASET_COLUMN,
+            "",
+            "which dataset is this row's? name it in a 'dataset IRI' column, or name the file after it",
+        )
+    if observation is not None and dataset is not None:
+        owner = union.value(observation, QB.dataSet)
+        if owner is not None and owner != dataset:
+            found.add(
+                number,
+                OBSERVATION_COLUMN,
+                str(observation),
+                f"this observation is of the dataset <{owner}>, not of <{dataset}>",
+            )
+    values: dict[URIRef, Node] = {}
+    for name in header:
+        component, datatype = layout.by_header.get(name, (None, None))
+        text = cell.get(name, "")
+        if component is None or not text.strip():
+            continue
+        if component.prop in values:
+            found.add(number, name, text, f"{component.title} has a value in another column too; keep one")
+            continue
+        value = _component_value(number, name, text, component, datatype, union, found)
+        if value is not None:
+            values[component.prop] = value
+    for component in layout.components:
+        if (
+            component.required
+            and component.prop not in values
+            and not any(
+                layout.by_header.get(n, (None, None))[0] == component and cell.get(n, "").strip() for n in header
+            )
+        ):
+            column = f"{component.title} IRI" if component.is_iri else component.title
+            found.add(number, column, "", f"{component.title} is required: fill in this cell")
+    for component in layout.components:
+        if component.measure and not any(
+            layout.by_header.get(n, (None, None))[0] == component and cell.get(n, "").strip() for n in header
+        ):
+            found.add(number, component.title, "", "the figure's value is required: fill in this cell")
+    derived = []
+    for part in cell.get(DERIVED_COLUMN, "").split():
+        if _IRI.fullmatch(part):
+            derived.append(URIRef(part))
+        else:
+            found.add(
+                number, DERIVED_COLUMN, part, "not an IRI: list the observations' full addresses, separated by spaces"
+            )
+    segment = iri(SEGMENT_COLUMN)
+    quote = cell.get(QUOTE_COLUMN, "") or None
+    label = cell.get(LABEL_COLUMN, "").strip() or None
+    if len(found.problems) > before or dataset is None:
+        return None
+    named = observation is not None
+    if observation is None:
+        key = [values[d.prop] for d in layout.dimensions]
+        observation = _matching(union, dataset, layout, key) or URIRef(
+            str(dataset) + "".join("/" + local_name(str(v)) for v in key)
+        )
+    return _Row(number, dataset, observation, values, label, quote, segment, derived, named)
+
+
+def _component_value(
+    number: int, column: str, text: str, component: _Component, datatype: str | None, union: Graph, found: _Found
+) -> Node | None:
+    value = text.strip()
+    if component.is_iri:
+        if not _IRI.fullmatch(value):
+            found.add(number, column, text, "not an IRI: write the full http:// or https:// address")
+            return None
+        node = URIRef(value)
+        if (node, None, None) not in union:
+            kind = "period" if any(p in component.title for p in _PERIODS) else "code"
+            found.add(
+                number, column, text, f"unknown {kind}: not one of the {component.title} values this dataset knows"
+            )
+            return None
+        return node
+    if component.measure and datatype is None:
+        datatype = "integer" if _INTEGER.fullmatch(value) else "decimal"
+    if datatype in (None, "string"):
+        return Literal(text, lang=component.lang) if component.lang else Literal(text)
+    if datatype == "integer" and not _INTEGER.fullmatch(value):
+        found.add(number, column, text, "not a whole number: write digits only (no separators, no formula)")
+        return None
+    if datatype == "decimal" and not _DECIMAL.fullmatch(value):
+        found.add(
+            number,
+            column,
+            text,
+            "not a number: write digits with an optional decimal point (no separators, no formula)",
+        )
+        return None
+    literal = Literal(value, datatype=XSD[datatype])
+    if literal.ill_typed:
+        found.add(number, column, text, f"not a valid {datatype}")
+        return None
+    return literal
+
+
+def _matching(union: Graph, dataset: URIRef, layout: _Layout, key: list[Node]) -> URIRef | None:
+    """The dataset's observation with this dimension key, if it has one."""
+    for observation in union.subjects(QB.dataSet, dataset):
+        if isinstance(observation, URIRef) and all(
+            (observation, d.prop, v) in union for d, v in zip(layout.dimensions, key, strict=True)
+        ):
+            return observation
+    return None
+
+
+def _graph_of(content: Dataset, subject: Node, fallback: URIRef) -> URIRef:
+    for _, _, _, g in content.quads((subject, None, None, None)):
+        if isinstance(g, URIRef):
+            return g
+    return fallback
+
+
+def _made(
+    content: Dataset,
+    union: Graph,
+    rows: list[_Row],
+    layout: _Layout,
+    upload: TableUpload,
+    source_text: str | None,
+    scheme: UriScheme,
+    existing: list[URIRef],
+    found: _Found,
+    bad_rows: set[int],
+) -> Dataset:
+    """The new content: the old, less the named datasets' observations, plus the rows' (and their segments)."""
+    named = {row.dataset for row in rows}
+    managed = {RDF.type, QB.dataSet, RDFS.label, PROV.wasDerivedFrom, *(c.prop for c in layout.components)}
+    figures_graph = _graph_of(content, existing[0], scheme.graph_iri("figures"))
+    provenance_graph = scheme.graph_iri(PROVENANCE_GRAPH)
+    removed: set[Node] = set()
+    kept_of: dict[URIRef, list[tuple[Node, Node, URIRef]]] = {}
+    for dataset in named:
+        for observation in union.subjects(QB.dataSet, dataset):
+            removed.add(observation)
+    rewritten: set[Node] = set()
+    added: list[tuple[Node, Node, Node, URIRef]] = []
+    document = _document(upload, source_text, union, scheme)
+    if document is not None:
+        name = f"Source of {(upload.title or '').strip() or local_name(str(rows[0].dataset) if rows else '')}"
+        doc_graph = provenance_graph
+        if (document, None, None) not in union:
+            added += [
+                (document, RDF.type, SCHEMA.NewsArticle, doc_graph),
+                (document, RDFS.label, Literal(name, lang="en"), doc_graph),
+                (document, SCHEMA.encodingFormat, Literal("text/plain"), doc_graph),
+                (document, SCHEMA.text, Literal(source_text), doc_graph),
+            ]
+    for dataset in sorted(named - set(existing)):
+        title = (upload.title or "").strip()
+        added += [
+            (dataset, RDF.type, QB.DataSet, figures_graph),
+            (dataset, RDFS.label, Literal(title, lang="en"), figures_graph),
+            (dataset, DCTERMS.title, Literal(title, lang="en"), figures_graph),
+            (dataset, QB.structure, layout.structure, figures_graph),
+        ]
+        if document is not None:
+            added.append((dataset, DCTERMS.source, document, figures_graph))
+    for row in rows:
+        graph = _graph_of(content, row.observation, figures_graph) if row.observation in removed else figures_graph
+        for _, p, o, _g in content.quads((row.observation, None, None, None)):
+            if p not in managed:
+                kept_of.setdefault(row.observation, []).append((p, o, graph))
+        o = row.observation
+        added += [(o, RDF.type, QB.Observation, graph), (o, QB.dataSet, row.dataset, graph)]
+        if row.label is not None:
+            added.append((o, RDFS.label, Literal(row.label, lang="en"), graph))
+        added += [(o, prop, value, graph) for prop, value in row.values.items()]
+        added += [(o, PROV.wasDerivedFrom, d, graph) for d in row.derived]
+        segment = _segment(row, union, document, source_text, found, bad_rows)
+        if segment is None:
+            continue
+        added.append((o, PROV.wasDerivedFrom, segment[0], graph))
+        if segment[1]:
+            seg_graph = _graph_of(content, segment[0], provenance_graph)
+            rewritten.update(_segment_nodes(union, segment[0]))
+            added += [(s, p, v, seg_graph) for s, p, v in segment[1]]
+    made = Dataset()
+    bind_prefixes(made, scheme)
+    for s, p, v, g in content.quads():
+        if s in removed or s in rewritten:
+            continue
+        assert isinstance(g, URIRef)
+        made.graph(g).add((s, p, v))
+    for observation, kept in kept_of.items():
+        for p, v, g in kept:
+            made.graph(g).add((observation, p, v))
+    for s, p, v, g in added:
+        made.graph(g).add((s, p, v))
+    return made
+
+
+def _document(upload: TableUpload, text: str | None, union: Graph, scheme: UriScheme) -> URIRef | None:
+    """The uploaded source document's IRI: ``id/news-item/{file stem}``, or with its text's hash when that
+    IRI names another text already."""
+    if text is None:
+        return None
+    stem = PurePosixPath(upload.source_name or "source.txt").stem.lower()
+    stem = re.sub(r"[^a-z0-9-]+", "-", stem).strip("-")[:80] or "source"
+    document = scheme.id["news-item/" + stem]
+    held = union.value(document, SCHEMA.text)
+    if held is None or str(held) == text:
+        return document
+    return scheme.id[f"news-item/{stem}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"]
+
+
+def _segment_nodes(union: Graph, segment: URIRef) -> Iterable[Node]:
+    yield segment
+    yield from union.objects(segment, OA.hasSelector)
+
+
+def _existing_quote(union: Graph, segment: URIRef | None) -> str | None:
+    if segment is None:
+        return None
+    for selector in union.objects(segment, OA.hasSelector):
+        if (selector, RDF.type, OA.TextQuoteSelector) in union:
+            exact = union.value(selector, OA.exact)
+            return None if exact is None else str(exact)
+    return None
+
+
+def _segment(
+    row: _Row, union: Graph, document: URIRef | None, uploaded: str | None, found: _Found, bad_rows: set[int]
+) -> tuple[URIRef, list[tuple[Node, Node, Node]]] | None:
+    """The row's segment and, when its quote is new or changed, the segment's triples located afresh."""
+    if row.quote is None:
+        return None if row.segment is None else (row.segment, [])
+    if row.segment is not None and _existing_quote(union, row.segment) == row.quote:
+        return (row.segment, [])  # as the release has it
+    source, text = document, uploaded
+    if source is None:
+        held = union.value(row.dataset, DCTERMS.source)
+        source = held if isinstance(held, URIRef) else None
+        found_text = union.value(source, SCHEMA.text) if source is not None else None
+        text = None if found_text is None else str(found_text)
+    if source is None or text is None:
+        found.add(
+            row.number, QUOTE_COLUMN, row.quote, "no source text to find the quote in: upload the source document"
+        )
+        bad_rows.add(row.number)
+        return None
+    start = text.find(row.quote)  # one linear scan (CPython's two-way search)
+    if start < 0:
+        found.add(row.number, QUOTE_COLUMN, row.quote, "the quote is not in the source text; copy its words exactly")
+        bad_rows.add(row.number)
+        return None
+    end = start + len(row.quote)
+    within = str(row.observation).removeprefix(str(row.dataset) + "/").replace("/", "-")
+    segment = row.segment or URIRef(f"{source}/segment/{within}")
+    quote, position = URIRef(f"{segment}/quote"), URIRef(f"{segment}/position")
+    triples: list[tuple[Node, Node, Node]] = [
+        (segment, RDF.type, OA.SpecificResource),
+        (segment, OA.hasSource, source),
+        (segment, OA.hasSelector, quote),
+        (segment, OA.hasSelector, position),
+        (quote, RDF.type, OA.TextQuoteSelector),
+        (quote, OA.exact, Literal(row.quote)),
+        (position, RDF.type, OA.TextPositionSelector),
+        (position, OA.start, Literal(start)),
+        (position, OA.end, Literal(end)),
+    ]
+    if start:
+        triples.append((quote, OA.prefix, Literal(text[max(0, start - CONTEXT_CHARS) : start])))
+    if end < len(text):
+        triples.append((quote, OA.suffix, Literal(text[end : end + CONTEXT_CHARS])))
+    return segment, triples
