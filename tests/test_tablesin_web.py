@@ -1,0 +1,133 @@
+"""Tables in over HTTP (``web.releases``, ``POST /drafts``) with Flask's test client: a draft from a CSV body
+and from a form's upload with its source document, the round trip (the release's own download makes a draft
+that changes nothing; one figure changed with its quote changes that figure), and a refused table's problems
+as JSON and as a page, with nothing made."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from ceopgraph.config import Settings
+from ceopgraph.releases.service import Releases
+from ceopgraph.web.services import of
+
+from .apps import embedded_app
+from .releasing import local_releases, release_dump
+
+ROOT = Path(__file__).resolve().parents[1]
+TABLE = "annual-review-2012-13.csv"
+SINCE_LAUNCH = (
+    "https://w3id.org/ceopgraph/data/annual-review-2012-13/children-protected-since-launch/since-launch-to-2012-2013"
+)
+OLD_QUOTE = "The total number of protected children in CEOP's seven year history is 2,255"
+NEW_QUOTE = "The total number of protected children in CEOP's seven year history is 2,256"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory, settings: Settings, built_dist: Path) -> Iterator[Flask]:
+    data_dir = tmp_path_factory.mktemp("releases") / "data"
+    assert local_releases(data_dir).ensure_first_release(built_dist / "ceopgraph.trig") is not None
+    with embedded_app(settings, built_dist, data_dir=data_dir, writes_per_client=1000, writes_per_token=1000) as made:
+        yield made
+
+
+def _releases(app: Flask) -> Releases:
+    releases = of(app).releases
+    assert releases is not None
+    return releases
+
+
+@pytest.fixture(scope="module")
+def sam(app: Flask) -> dict[str, str]:
+    _, secret = _releases(app).tokens.create("submitter", "sam")
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture(scope="module")
+def download(app: Flask) -> bytes:
+    """The current release's table, as a submitter downloads it."""
+    return release_dump(app.test_client(), 1, TABLE)
+
+
+def _edited(table: bytes, observation: str, **cells: str) -> bytes:
+    """``table`` with the named cells of one observation's row changed (by header)."""
+    rows = list(csv.reader(io.StringIO(table.decode("utf-8"), newline="")))
+    header = rows[0]
+    for row in rows[1:]:
+        if row[0] == observation:
+            for name, value in cells.items():
+                row[header.index(name)] = value
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def _source_text() -> str:
+    return (ROOT / "data" / "source" / "ceop-annual-review-2012-13-news.txt").read_text(encoding="utf-8")
+
+
+def _figures(answer: Any) -> list[dict[str, Any]]:
+    figures: list[dict[str, Any]] = answer.get_json()["figures"]
+    return figures
+
+
+def test_the_download_uploaded_unchanged_makes_a_draft_that_changes_nothing(
+    app: Flask, sam: dict[str, str], download: bytes
+) -> None:
+    client = app.test_client()
+    answer = client.post("/drafts", data=download, headers={**sam, "Content-Type": "text/csv"})
+    assert answer.status_code == 201, answer.data
+    made = answer.get_json()
+    assert made["conforms"] is True and made["made_from"] == 1
+    diff = client.get(f"/drafts/{made['id']}/diff", headers=sam).get_json()
+    assert diff["statements"] == {"added": 0, "removed": 0, "changed": 0}
+    assert diff["figures"] == [] and diff["subjects"] == []
+
+
+def test_one_figure_changed_with_its_quote_in_an_uploaded_source_changes_that_figure(
+    app: Flask, sam: dict[str, str], download: bytes
+) -> None:
+    client = app.test_client()
+    table = _edited(download, SINCE_LAUNCH, **{"value (integer)": "2256", "quote": NEW_QUOTE})
+    source = _source_text().replace(OLD_QUOTE, NEW_QUOTE)
+    form = {
+        "file": (io.BytesIO(table), TABLE, "text/csv"),
+        "source": (io.BytesIO(source.encode("utf-8")), "revised-news.txt", "text/plain"),
+    }
+    answer = client.post("/drafts", data=form, headers=sam, content_type="multipart/form-data")
+    assert answer.status_code == 201, answer.data
+    made = answer.get_json()
+    assert made["source"] == TABLE
+    assert made["conforms"] is True, made["report"]
+    diff = client.get(f"/drafts/{made['id']}/diff", headers=sam).get_json()
+    (figure,) = _figures_of(diff)
+    assert figure["iri"] == SINCE_LAUNCH and figure["before"].startswith("2255") and figure["after"].startswith("2256")
+
+
+def _figures_of(diff: dict[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = diff["figures"]
+    return found
+
+
+def test_a_table_with_problems_makes_no_draft_and_lists_them(app: Flask, sam: dict[str, str], download: bytes) -> None:
+    client = app.test_client()
+    registry = _releases(app).registry
+    before = registry.rows("drafts")
+    table = _edited(download, SINCE_LAUNCH, **{"value (integer)": "=SUM(A1:A2)", "quote": "words nowhere"})
+    answer = client.post("/drafts", data=table, headers={**sam, "Content-Type": "text/csv"})
+    assert answer.status_code == 400, answer.data
+    problems = answer.get_json()["problems"]
+    assert {(p["row"], p["column"], p["value"]) for p in problems} == {(2, "value (integer)", "=SUM(A1:A2)")}
+    assert registry.rows("drafts") == before
+    page = client.post("/drafts", data=table, headers={**sam, "Content-Type": "text/csv", "Accept": "text/html"})
+    assert page.status_code == 400 and page.mimetype == "text/html"
+    text = page.get_data(as_text=True)
+    assert 'id="row-2"' in text and "<mark>=SUM(A1:A2)</mark>" in text and "not a whole number" in text
+    assert registry.rows("drafts") == before
