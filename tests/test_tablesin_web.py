@@ -108,7 +108,16 @@ def test_one_figure_changed_with_its_quote_in_an_uploaded_source_changes_that_fi
     assert made["conforms"] is True, made["report"]
     diff = client.get(f"/drafts/{made['id']}/diff", headers=sam).get_json()
     (figure,) = _figures_of(diff)
-    assert figure["iri"] == SINCE_LAUNCH and figure["before"].startswith("2255") and figure["after"].startswith("2256")
+    assert (figure["iri"], figure["before"], figure["after"]) == (SINCE_LAUNCH, "2255", "2256")
+    segment = (
+        "https://w3id.org/ceopgraph/id/news-item/ceop-annual-review-2012-13/segment/children-protected-since-launch"
+    )
+    document = "https://w3id.org/ceopgraph/id/news-item/revised-news"
+    changed = {
+        s["iri"]: [(c["predicate"].rsplit("#", 1)[-1], c["after"]) for c in s["changes"]] for s in diff["subjects"]
+    }
+    assert set(changed) == {SINCE_LAUNCH, segment, segment + "/quote", document}  # the segment cites the new source
+    assert changed[segment + "/quote"] == [("exact", NEW_QUOTE)]
 
 
 def _figures_of(diff: dict[str, Any]) -> list[dict[str, Any]]:

@@ -564,7 +564,8 @@ def _made(
     added: list[tuple[Node, Node, Node, URIRef]] = []
     document = _document(upload, source_text, union, scheme)
     if document is not None:
-        name = f"Source of {(upload.title or '').strip() or local_name(str(rows[0].dataset) if rows else '')}"
+        title = (upload.title or "").strip()
+        name = f"Source of {title}" if title else f"Source document {upload.source_name or ''}".strip()
         doc_graph = provenance_graph
         if (document, None, None) not in union:
             added += [
