@@ -91,6 +91,13 @@ CASES = [
         "unknown code",
     ),
     Case(
+        "a code of another list",
+        {"precision IRI": STATISTIC + "children-safeguarded"},
+        "precision IRI",
+        STATISTIC + "children-safeguarded",
+        "unknown code",
+    ),
+    Case(
         "unknown period",
         {"reference period IRI": GY + "1999-2000"},
         "reference period IRI",
@@ -176,6 +183,23 @@ def test_too_many_rows_is_too_large() -> None:
     with pytest.raises(TableTooLarge, match="more than"):
         tablesin.read_csv(b"quote\r\n" + b"x\r\n" * (tablesin.MAX_ROWS + 1))
     assert len(tablesin.read_csv(b"quote\r\n" + b"x\r\n" * tablesin.MAX_ROWS)[1]) == tablesin.MAX_ROWS
+
+
+def test_locating_quotes_is_bounded(
+    download: list[dict[str, str]],
+    content: Dataset,
+    settings: Settings,
+    source_text: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each quote to locate is one scan of the source text; the scans of one table are bounded together."""
+    rows = _with(download, SINCE_LAUNCH, quote="2,255")
+    rows = _with(rows, SAFEGUARDED, quote="790 children")
+    monkeypatch.setattr(tablesin, "MAX_LOCATE_CHARS", len(source_text))
+    with pytest.raises(TableTooLarge, match="quotes"):
+        tablesin.draft_content(TableUpload(_csv(rows), NAME), content, settings.scheme)
+    monkeypatch.setattr(tablesin, "MAX_LOCATE_CHARS", 2 * len(source_text))
+    tablesin.draft_content(TableUpload(_csv(rows), NAME), content, settings.scheme)
 
 
 def test_cells_are_values_and_a_neutralised_cell_is_read_back(

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from rdflib import Dataset, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
+from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
 from rdflib.term import Node
 
 from ceopgraph import csvsafe, paths, tables
@@ -46,6 +46,9 @@ MAX_COLUMNS = 64
 MAX_CELL_CHARS = 100_000
 # Problems listed at most; past them the table is refused with what was found so far.
 MAX_PROBLEMS = 200
+# Characters of source text scanned in all to locate a table's quotes (each quote is one linear scan of the
+# text): past it the table is too large, whatever the worker's time limit would say.
+MAX_LOCATE_CHARS = 200_000_000
 # Characters of context a quote selector keeps on each side (as the published selectors do).
 CONTEXT_CHARS = 32
 # The optional column naming a row's dataset (the download names it in its metadata, not in a column).
@@ -193,6 +196,7 @@ class _Component:
     required: bool
     dimension: bool
     measure: bool
+    code_list: URIRef | None  # the ``qb:codeList`` its values are in, if it names one
 
 
 @dataclass(frozen=True)
@@ -254,6 +258,7 @@ def _layout(union: Graph, template: URIRef) -> _Layout:
                 prop in required or prop in dimensions,
                 prop in dimensions,
                 prop in measures,
+                code if isinstance(code := union.value(prop, QB.codeList), URIRef) else None,
             ),
         )
         if is_iri:
@@ -309,6 +314,7 @@ def draft_content(upload: TableUpload, content: Dataset, scheme: UriScheme) -> D
     if found.problems:
         raise TableProblems(tuple(found.problems), header)
     source_text = _source_text(upload, found)
+    by_key = _key_index(union, layout)
     parsed: list[_Row] = []
     keys: dict[tuple[URIRef, tuple[Node, ...]], int] = {}
     seen: dict[URIRef, int] = {}
@@ -317,7 +323,7 @@ def draft_content(upload: TableUpload, content: Dataset, scheme: UriScheme) -> D
         if found.full:
             break
         before = len(found.problems)
-        row = _read_row(number, header, cells, layout, union, existing, default, found)
+        row = _read_row(number, header, cells, layout, union, existing, default, by_key, found)
         if row is not None:
             key = (row.dataset, tuple(row.values.get(d.prop, Literal("")) for d in layout.dimensions))
             if row.named and row.observation in seen:
@@ -390,6 +396,7 @@ def _read_row(
     union: Graph,
     existing: list[URIRef],
     default: URIRef | None,
+    by_key: dict[_Key, URIRef],
     found: _Found,
 ) -> _Row | None:
     """One row read and checked; None if it is blank or has problems (they are added to ``found``)."""
@@ -476,8 +483,8 @@ def _read_row(
         return None
     named = observation is not None
     if observation is None:
-        key = [values[d.prop] for d in layout.dimensions]
-        observation = _matching(union, dataset, layout, key) or URIRef(
+        key = tuple(values[d.prop] for d in layout.dimensions)
+        observation = by_key.get((dataset, key)) or URIRef(
             str(dataset) + "".join("/" + local_name(str(v)) for v in key)
         )
     return _Row(number, dataset, observation, values, label, quote, segment, derived, named)
@@ -492,7 +499,8 @@ def _component_value(
             found.add(number, column, text, "not an IRI: write the full http:// or https:// address")
             return None
         node = URIRef(value)
-        if (node, None, None) not in union:
+        listed = component.code_list is None or (node, SKOS.inScheme, component.code_list) in union
+        if not listed or (node, None, None) not in union:
             kind = "period" if any(p in component.title for p in _PERIODS) else "code"
             found.add(
                 number, column, text, f"unknown {kind}: not one of the {component.title} values this dataset knows"
@@ -521,14 +529,17 @@ def _component_value(
     return literal
 
 
-def _matching(union: Graph, dataset: URIRef, layout: _Layout, key: list[Node]) -> URIRef | None:
-    """The dataset's observation with this dimension key, if it has one."""
-    for observation in union.subjects(QB.dataSet, dataset):
-        if isinstance(observation, URIRef) and all(
-            (observation, d.prop, v) in union for d, v in zip(layout.dimensions, key, strict=True)
-        ):
-            return observation
-    return None
+_Key = tuple[URIRef, tuple[Node, ...]]
+
+
+def _key_index(union: Graph, layout: _Layout) -> dict[_Key, URIRef]:
+    """Every observation by its dataset and dimension key, made in one pass (a row's lookup is then one)."""
+    index: dict[_Key, URIRef] = {}
+    for observation, dataset in union.subject_objects(QB.dataSet):
+        if isinstance(observation, URIRef) and isinstance(dataset, URIRef):
+            key = tuple(union.value(observation, d.prop) or Literal("") for d in layout.dimensions)
+            index.setdefault((dataset, key), observation)
+    return index
 
 
 def _graph_of(content: Dataset, subject: Node, fallback: URIRef) -> URIRef:
@@ -561,6 +572,7 @@ def _made(
         for observation in union.subjects(QB.dataSet, dataset):
             removed.add(observation)
     rewritten: set[Node] = set()
+    budget = [MAX_LOCATE_CHARS]  # what is left of it, spent by ``_segment``
     added: list[tuple[Node, Node, Node, URIRef]] = []
     document = _document(upload, source_text, union, scheme)
     if document is not None:
@@ -595,7 +607,7 @@ def _made(
             added.append((o, RDFS.label, Literal(row.label, lang="en"), graph))
         added += [(o, prop, value, graph) for prop, value in row.values.items()]
         added += [(o, PROV.wasDerivedFrom, d, graph) for d in row.derived]
-        segment = _segment(row, union, document, source_text, found, bad_rows)
+        segment = _segment(row, union, document, source_text, found, bad_rows, budget)
         if segment is None:
             continue
         added.append((o, PROV.wasDerivedFrom, segment[0], graph))
@@ -648,7 +660,13 @@ def _existing_quote(union: Graph, segment: URIRef | None) -> str | None:
 
 
 def _segment(
-    row: _Row, union: Graph, document: URIRef | None, uploaded: str | None, found: _Found, bad_rows: set[int]
+    row: _Row,
+    union: Graph,
+    document: URIRef | None,
+    uploaded: str | None,
+    found: _Found,
+    bad_rows: set[int],
+    budget: list[int],
 ) -> tuple[URIRef, list[tuple[Node, Node, Node]]] | None:
     """The row's segment and, when its quote is new or changed, the segment's triples located afresh."""
     if row.quote is None:
@@ -667,6 +685,12 @@ def _segment(
         )
         bad_rows.add(row.number)
         return None
+    budget[0] -= len(text)
+    if budget[0] < 0:
+        raise TableTooLarge(
+            f"locating this table's quotes would scan more than {MAX_LOCATE_CHARS:,} characters of source text; "
+            "split the table, or shorten the source"
+        )
     start = text.find(row.quote)  # one linear scan (CPython's two-way search)
     if start < 0:
         found.add(row.number, QUOTE_COLUMN, row.quote, "the quote is not in the source text; copy its words exactly")
