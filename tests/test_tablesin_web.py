@@ -140,3 +140,34 @@ def test_a_table_with_problems_makes_no_draft_and_lists_them(app: Flask, sam: di
     text = page.get_data(as_text=True)
     assert 'id="row-2"' in text and "<mark>=SUM(A1:A2)</mark>" in text and "not a whole number" in text
     assert registry.rows("drafts") == before
+
+
+NEW_TABLE = ROOT / "tests" / "tables" / "review-2013-14.csv"  # a dataset the release does not have
+NEW_SOURCE = NEW_TABLE.with_name("review-2013-14-news.txt")
+
+
+def test_a_table_of_a_new_dataset_needs_a_title_and_makes_it_from_its_source(app: Flask, sam: dict[str, str]) -> None:
+    client = app.test_client()
+
+    def form(**fields: str) -> dict[str, Any]:
+        return {
+            "file": (io.BytesIO(NEW_TABLE.read_bytes()), NEW_TABLE.name, "text/csv"),
+            "source": (io.BytesIO(NEW_SOURCE.read_bytes()), NEW_SOURCE.name, "text/plain"),
+            **fields,
+        }
+
+    refused = client.post("/drafts", data=form(), headers=sam, content_type="multipart/form-data")
+    assert refused.status_code == 400
+    (problem,) = refused.get_json()["problems"]
+    assert (problem["row"], problem["column"]) == (2, "dataset IRI") and "title" in problem["message"]
+    answer = client.post(
+        "/drafts", data=form(title="Review 2013/14: figures"), headers=sam, content_type="multipart/form-data"
+    )
+    assert answer.status_code == 201, answer.data
+    made = answer.get_json()
+    diff = client.get(f"/drafts/{made['id']}/diff", headers=sam).get_json()
+    added = {s["iri"] for s in diff["subjects"]}
+    assert "https://w3id.org/ceopgraph/data/annual-review-2013-14" in added
+    assert "https://w3id.org/ceopgraph/data/annual-review-2013-14/children-safeguarded/2012-2013" in added
+    assert diff["statements"]["removed"] == 0 and diff["statements"]["changed"] == 0
+    assert made["conforms"] is True, made["report"]
