@@ -26,9 +26,13 @@ import csv
 import hashlib
 import io
 import re
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from pathlib import PurePosixPath
+from typing import Any
+from xml.etree import ElementTree
 
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
@@ -110,6 +114,7 @@ class TableUpload:
     source: bytes | None = None
     source_name: str | None = None
     title: str | None = None
+    format: str = tables.CSV_EXTENSION  # or ``XLSX_EXTENSION``
 
 
 @dataclass
@@ -173,6 +178,157 @@ def read_csv(data: bytes) -> tuple[tuple[str, ...], list[tuple[int, tuple[str, .
     if not header:
         raise TableProblems((Problem(1, "", "", "the table is empty: the first row names the columns"),))
     return header, rows
+
+
+# An XLSX file is a zip of XML parts: bounded from its central directory before anything is opened.
+XLSX_EXTENSION = "xlsx"
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_XLSX_MEMBERS = 1000
+MAX_XLSX_MEMBER_BYTES = 32 * 1024 * 1024  # one part, uncompressed
+MAX_XLSX_BYTES = 64 * 1024 * 1024  # every part, uncompressed
+MAX_SHARED_STRINGS_BYTES = 8 * 1024 * 1024  # the shared-strings table, read whole by the reader
+# Excel's last row: a sheet's rows are never read past it, whatever its dimension says.
+_LAST_ROW = 1 << 20
+_SHARED_STRINGS = "xl/sharedStrings.xml"
+
+
+def read_xlsx(data: bytes) -> tuple[tuple[str, ...], list[tuple[int, tuple[str, ...]]]]:
+    """The header and rows of an XLSX workbook's first sheet, as ``read_csv`` gives a CSV's.
+
+    The zip is checked from its directory first (members, each one's and all their uncompressed sizes, the
+    shared-strings table's), and its XML parts for a DTD; then openpyxl reads it in read-only mode, without
+    evaluating anything (``data_only=False``: a formula is a problem, never a value) and without its links to
+    other workbooks (``keep_links=False``). Row numbers are the sheet's own."""
+    _check_zip(data)
+    import openpyxl  # only here: the one reader of spreadsheets, in a validation worker
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    unreadable = (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError, IndexError)
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
+    except (*unreadable, ElementTree.ParseError, OSError) as exc:
+        raise TableProblems((Problem(1, "", "", f"not readable as an XLSX workbook: {exc}"[:300]),)) from None
+    try:
+        if not book.worksheets:
+            raise TableProblems((Problem(1, "", "", "the workbook has no sheet"),))
+        return _sheet_rows(book.worksheets[0])
+    except (*unreadable, ElementTree.ParseError) as exc:
+        raise TableProblems((Problem(1, "", "", f"not readable as an XLSX workbook: {exc}"[:300]),)) from None
+    finally:
+        book.close()
+
+
+def _check_zip(data: bytes) -> None:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise TableProblems(
+            (Problem(1, "", "", "not an XLSX workbook (not a zip file); save it as .xlsx or CSV"),)
+        ) from None
+    with archive:
+        members = archive.infolist()
+        if len(members) > MAX_XLSX_MEMBERS:
+            raise TableTooLarge(f"the workbook has {len(members):,} parts; at most {MAX_XLSX_MEMBERS:,} are read")
+        total = 0
+        for member in members:
+            total += member.file_size
+            limit = MAX_SHARED_STRINGS_BYTES if member.filename == _SHARED_STRINGS else MAX_XLSX_MEMBER_BYTES
+            if member.file_size > limit:
+                raise TableTooLarge(
+                    f"the workbook's part {member.filename[:100]} takes {member.file_size:,} bytes unzipped; at "
+                    f"most {limit:,}"
+                )
+            if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise TableProblems(
+                    (Problem(1, "", "", f"{member.filename[:100]}: an unusual compression; save it again"),)
+                )
+        if total > MAX_XLSX_BYTES:
+            raise TableTooLarge(f"the workbook takes {total:,} bytes unzipped; at most {MAX_XLSX_BYTES:,}")
+        for member in members:
+            if member.filename.endswith((".xml", ".rels")) and _has_dtd(archive, member):
+                raise TableProblems((Problem(1, "", "", f"{member.filename[:100]}: a DTD, which no workbook needs"),))
+
+
+def _has_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
+    """Whether an XML part declares a DTD (or is not in UTF-8, where the scan could not see one): one pass,
+    read in chunks up to its declared size."""
+    tail = b""
+    with archive.open(member) as stream:
+        first = True
+        while chunk := stream.read(1 << 16):
+            if first and (chunk[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in chunk[:4]):
+                return True
+            first = False
+            if b"<!DOCTYPE" in tail + chunk or b"<!ENTITY" in tail + chunk:
+                return True
+            tail = chunk[-16:]
+    return False
+
+
+# Blank rows a sheet's XML may hold (formatting, say) before it is too large, whatever their number says.
+MAX_BLANK_ROWS = 10 * MAX_ROWS
+
+
+def _sheet_rows(sheet: Any) -> tuple[tuple[str, ...], list[tuple[int, tuple[str, ...]]]]:
+    """The header (row 1) and the rows below it, each row read to one column past the header's (a cell
+    there is a problem). The reader fills rows the sheet skips with one shared empty row: passed over by
+    identity, so a sheet with a cell a million rows down costs a million cheap steps, never a million rows."""
+    values = _texts(next(iter(sheet.iter_rows(min_row=1, max_row=1, max_col=MAX_COLUMNS + 1)), ()))
+    if len(values) > MAX_COLUMNS:
+        raise TableProblems((Problem(1, "", "", f"the table has more than {MAX_COLUMNS} columns"),))
+    header = tuple(v.strip() for v in values)
+    if not header:
+        raise TableProblems((Problem(1, "", "", "the sheet's first row must name the columns"),))
+    rows: list[tuple[int, tuple[str, ...]]] = []
+    formulas: list[Problem] = []
+    filler: object = None
+    blank = 0
+    width = len(header) + 1
+    for number, cells in enumerate(sheet.iter_rows(min_row=2, max_row=_LAST_ROW, max_col=width), start=2):
+        if cells is filler:
+            continue
+        values = _texts(cells)
+        if not values:
+            filler = cells  # the reader's shared empty row, or a blank row of the sheet's own
+            blank += 1
+            if blank > MAX_BLANK_ROWS:
+                raise TableTooLarge(f"the sheet has more than {MAX_BLANK_ROWS:,} blank rows; save only the table")
+            continue
+        if number - 1 > MAX_ROWS:
+            raise TableTooLarge(f"the sheet has rows past row {MAX_ROWS + 1:,}; split it into several drafts")
+        for index, cell in enumerate(cells[: len(values)]):
+            if getattr(cell, "data_type", None) in ("f", "e"):
+                column = header[index] if index < len(header) else ""
+                what = "a formula" if cell.data_type == "f" else "an error value"
+                formulas.append(Problem(number, column, values[index][:200], f"{what}: type the value itself"))
+        rows.append((number, tuple(values)))
+    if formulas:
+        marked = {p.row for p in formulas}
+        raise TableProblems(tuple(formulas[:MAX_PROBLEMS]), header, tuple(r for r in rows if r[0] in marked))
+    return header, rows
+
+
+def _texts(cells: Iterable[Any]) -> list[str]:
+    """A row's cells as text, without its trailing empty ones."""
+    values = [_xlsx_text(cell) for cell in cells]
+    while values and values[-1] == "":
+        values.pop()
+    return values
+
+
+def _xlsx_text(cell: Any) -> str:
+    """A cell's value as the table's text: numbers as their shortest form (1 for 1.0), the rest as written."""
+    value = getattr(cell, "value", None)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    text = str(value)
+    return text[: MAX_CELL_CHARS + 1]
 
 
 def _value(cell: str) -> str:
@@ -290,7 +446,7 @@ class _Row:
 def draft_content(upload: TableUpload, content: Dataset, scheme: UriScheme) -> Dataset:
     """The release's ``content`` with the datasets the table names replaced by its rows; TableProblems
     with every problem found (nothing is made of a table with one), TableTooLarge past the bounds."""
-    header, rows = read_csv(upload.data)
+    header, rows = read_xlsx(upload.data) if upload.format == XLSX_EXTENSION else read_csv(upload.data)
     union = Graph()
     for s, p, o, _ in content.quads():
         union.add((s, p, o))
@@ -366,10 +522,10 @@ def draft_content(upload: TableUpload, content: Dataset, scheme: UriScheme) -> D
 
 def _default_dataset(name: str, scheme: UriScheme, existing: list[URIRef]) -> URIRef | None:
     """The dataset a file's name names (``annual-review-2012-13.csv``, as the download is named)."""
-    stem = PurePosixPath(name).name
-    if not stem.lower().endswith(f".{tables.CSV_EXTENSION}"):
+    path = PurePosixPath(name)
+    if path.suffix.lower() not in (f".{tables.CSV_EXTENSION}", f".{XLSX_EXTENSION}"):
         return existing[0] if len(existing) == 1 else None
-    stem = stem[: -len(tables.CSV_EXTENSION) - 1]
+    stem = path.stem
     for dataset in existing:
         if local_name(str(dataset)) == stem:
             return dataset
