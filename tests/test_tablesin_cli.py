@@ -1,8 +1,10 @@
-"""``ceopgraph draft create TABLE.csv [--source TEXT] [--title TITLE]`` in process: a draft from a table,
+"""``ceopgraph draft create TABLE.csv|TABLE.xlsx [--source TEXT] [--title TITLE]`` in process: a draft from a table,
 with its diff; a table with problems makes none and lists them, row and column."""
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from ceopgraph import cli
 
 from .releasing import local_releases
+from .spreadsheets import workbook
 
 TABLE = "annual-review-2012-13.csv"
 OLD_QUOTE = "The total number of protected children in CEOP's seven year history is 2,255"
@@ -43,6 +46,10 @@ def test_a_draft_from_a_table_and_a_table_refused(
     err = capsys.readouterr().err
     assert refused == 1 and "row 2, value (integer): not a whole number" in err, err
     assert releases.registry.rows("drafts") == drafts
+    rows = list(csv.reader(io.StringIO(download, newline="")))
+    (tmp_path / "figures.xlsx").write_bytes(workbook(rows))
+    assert cli.main(["draft", "create", str(tmp_path / "figures.xlsx"), "--data-dir", str(data)]) == 0
+    assert "conforms" in capsys.readouterr().out
     rdf = ["draft", "create", str(tmp_path / TABLE), "--input-format", "trig", "--title", "x", "--data-dir", str(data)]
     with pytest.raises(SystemExit, match="go with a table"):  # read as RDF, a table's options are a mistake
         cli.main(rdf)

@@ -20,6 +20,7 @@ from ceopgraph.web.services import of
 
 from .apps import embedded_app
 from .releasing import local_releases, release_dump
+from .spreadsheets import workbook
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = "annual-review-2012-13.csv"
@@ -171,3 +172,26 @@ def test_a_table_of_a_new_dataset_needs_a_title_and_makes_it_from_its_source(app
     assert "https://w3id.org/ceopgraph/data/annual-review-2013-14/children-safeguarded/2012-2013" in added
     assert diff["statements"]["removed"] == 0 and diff["statements"]["changed"] == 0
     assert made["conforms"] is True, made["report"]
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def test_a_workbook_uploaded_unchanged_changes_nothing_and_one_with_a_formula_makes_no_draft(
+    app: Flask, sam: dict[str, str], download: bytes
+) -> None:
+    client = app.test_client()
+    rows = list(csv.reader(io.StringIO(download.decode("utf-8"), newline="")))
+    form = {"file": (io.BytesIO(workbook(rows)), "annual-review-2012-13.xlsx", XLSX)}
+    answer = client.post("/drafts", data=form, headers=sam, content_type="multipart/form-data")
+    assert answer.status_code == 201, answer.data
+    diff = client.get(f"/drafts/{answer.get_json()['id']}/diff", headers=sam).get_json()
+    assert diff["statements"] == {"added": 0, "removed": 0, "changed": 0}
+    rows[1][rows[0].index("value (integer)")] = "=!=2255+1"
+    registry = _releases(app).registry
+    before = registry.rows("drafts")
+    refused = client.post("/drafts", data=workbook(rows), headers={**sam, "Content-Type": XLSX})
+    assert refused.status_code == 400, refused.data
+    (problem,) = refused.get_json()["problems"]
+    assert (problem["row"], problem["column"], problem["value"]) == (2, "value (integer)", "=2255+1")
+    assert registry.rows("drafts") == before

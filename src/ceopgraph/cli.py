@@ -35,7 +35,7 @@ from ceopgraph.releases.service import (
 )
 from ceopgraph.server import SERVERS, serve
 from ceopgraph.store.disk import DiskStore
-from ceopgraph.tablesin import TableProblems, TableUpload
+from ceopgraph.tablesin import XLSX_EXTENSION, TableProblems, TableUpload
 from ceopgraph.validation.engine import validate_graph
 from ceopgraph.validation.service import Submission
 from ceopgraph.validation.shapes import load_shapes
@@ -326,10 +326,10 @@ def cmd_tokens(args: argparse.Namespace) -> int:
 
 
 def _table(path: Path, args: argparse.Namespace, limit: int) -> TableUpload | None:
-    """The table a draft is made from (a ``.csv`` file, or ``--input-format csv``) with its ``--source``
-    and ``--title``; None for an RDF file."""
+    """The table a draft is made from (a ``.csv`` or ``.xlsx`` file, or ``--input-format csv|xlsx``) with its
+    ``--source`` and ``--title``; None for an RDF file."""
     named = (args.input_format or path.suffix.lstrip(".")).lower()
-    if named != tables.CSV_EXTENSION:
+    if named not in (tables.CSV_EXTENSION, XLSX_EXTENSION):
         if args.source or args.title:
             raise SystemExit("--source and --title go with a table (a .csv file)")
         return None
@@ -340,6 +340,7 @@ def _table(path: Path, args: argparse.Namespace, limit: int) -> TableUpload | No
         read_bounded(source, limit) if source else None,
         source.name if source else None,
         args.title,
+        named,
     )
 
 
@@ -354,7 +355,7 @@ def cmd_draft(args: argparse.Namespace) -> int:
             limit = load_settings().max_submission_bytes
             table = _table(path, args, limit)
             if table is not None:
-                submission = Submission(table.data, tables.CSV_EXTENSION, path.name)
+                submission = Submission(table.data, table.format, path.name)
             else:
                 fmt = format_for_name(args.input_format) if args.input_format else format_for_path(path)
                 submission = Submission(read_bounded(path, limit), fmt.name, path.name)

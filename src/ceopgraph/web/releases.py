@@ -334,13 +334,15 @@ def drafts() -> Response:
 
 
 def _table_from_request() -> TableUpload | None:
-    """The table a draft is made from, if the request sends one: a ``text/csv`` body (its title as the
-    query's ``title``), or a form's ``.csv`` file (field ``file``) with an optional source document (field
-    ``source``, UTF-8 text) and ``title``; None for an RDF submission. The body is read within the
-    submission limit first, like every body; the table itself is read in a validation worker."""
-    if request.mimetype == tables.CSV_MEDIA_TYPE:
+    """The table a draft is made from, if the request sends one: a ``text/csv`` or XLSX body (its title as
+    the query's ``title``), or a form's ``.csv`` or ``.xlsx`` file (field ``file``) with an optional source
+    document (field ``source``, UTF-8 text) and ``title``; None for an RDF submission. The body is read
+    within the submission limit first, like every body; the table itself is read in a validation worker."""
+    kinds = {tables.CSV_MEDIA_TYPE: tables.CSV_EXTENSION, tablesin.XLSX_MEDIA_TYPE: tablesin.XLSX_EXTENSION}
+    if request.mimetype in kinds:
         read_submission_body()
-        return TableUpload(request.get_data(), "the table", title=request.args.get("title"))
+        body = kinds[request.mimetype]
+        return TableUpload(request.get_data(), "the table", title=request.args.get("title"), format=body)
     if request.mimetype not in FORM_TYPES:
         return None
     read_submission_body()
@@ -348,7 +350,9 @@ def _table_from_request() -> TableUpload | None:
     if upload is None or not upload.filename:
         return None
     name = PurePosixPath(upload.filename).name
-    if not name.lower().endswith(f".{tables.CSV_EXTENSION}") and upload.mimetype != tables.CSV_MEDIA_TYPE:
+    suffix = PurePosixPath(name).suffix.lower().lstrip(".")
+    kind = suffix if suffix in kinds.values() else kinds.get(upload.mimetype)
+    if kind is None:
         return None
     data = upload.read()
     if not data.strip():
@@ -357,7 +361,7 @@ def _table_from_request() -> TableUpload | None:
     given = source.read() if source is not None and source.filename else None
     source_name = PurePosixPath(source.filename).name if source is not None and source.filename else None
     title = request.form.get("title") or request.args.get("title")
-    return TableUpload(data, name, given, source_name, title)
+    return TableUpload(data, name, given, source_name, title, kind)
 
 
 @blueprint.post("/drafts")
