@@ -57,12 +57,12 @@ def download(app: Flask) -> bytes:
     return release_dump(app.test_client(), 1, TABLE)
 
 
-def _edited(table: bytes, observation: str, **cells: str) -> bytes:
+def _edited(table: bytes, iri: str, **cells: str) -> bytes:
     """``table`` with the named cells of one observation's row changed (by header)."""
     rows = list(csv.reader(io.StringIO(table.decode("utf-8"), newline="")))
     header = rows[0]
     for row in rows[1:]:
-        if row[0] == observation:
+        if row[0] == iri:
             for name, value in cells.items():
                 row[header.index(name)] = value
     out = io.StringIO()
@@ -195,3 +195,15 @@ def test_a_workbook_uploaded_unchanged_changes_nothing_and_one_with_a_formula_ma
     (problem,) = refused.get_json()["problems"]
     assert (problem["row"], problem["column"], problem["value"]) == (2, "value (integer)", "=2255+1")
     assert registry.rows("drafts") == before
+
+
+def test_a_draft_is_replaced_by_a_table(app: Flask, sam: dict[str, str], download: bytes) -> None:
+    client = app.test_client()
+    made = client.post("/drafts", data=download, headers={**sam, "Content-Type": "text/csv"}).get_json()
+    table = _edited(download, SINCE_LAUNCH, observation="Children protected since launch, to 2012-2013")
+    answer = client.put(f"/drafts/{made['id']}", data=table, headers={**sam, "Content-Type": "text/csv"})
+    assert answer.status_code == 200, answer.data
+    diff = client.get(f"/drafts/{made['id']}/diff", headers=sam).get_json()
+    (subject,) = diff["subjects"]
+    assert subject["iri"] == SINCE_LAUNCH
+    assert [c["after"] for c in subject["changes"]] == ["Children protected since launch, to 2012-2013"]

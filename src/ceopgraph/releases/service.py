@@ -342,9 +342,16 @@ class Releases:
             self._conflict(actor, action, draft_id, f"draft {draft_id} is {draft.status}, it can no longer change")
         return draft
 
-    def replace_draft(self, actor: Token, draft_id: str, submission: Submission, made_from: int | None = None) -> Draft:
+    def replace_draft(
+        self,
+        actor: Token,
+        draft_id: str,
+        submission: Submission,
+        made_from: int | None = None,
+        table: TableUpload | None = None,
+    ) -> Draft:
         old = self._own_open_draft(actor, draft_id, "replace-draft")
-        prepared, base_release = self._prepared(submission, draft_id, made_from=made_from)
+        prepared, base_release = self._prepared(submission, draft_id, made_from=made_from, table=table)
         draft = _draft_of(draft_id, old.owner, old.created, now(), submission.source, prepared, base_release)
         stored = self.registry.replace_draft(draft)
         self.registry.audit(actor.id, "replace-draft", draft_id, "done", _summary(prepared))

@@ -369,7 +369,7 @@ def create_draft() -> Response:
     """A draft from RDF, or from a table (``_table_from_request``), which becomes the draft's RDF."""
     actor = _actor(writing=True)
     table = _table_from_request()
-    submission = Submission(table.data, "csv", table.name) if table else submission_from_request()
+    submission = Submission(table.data, table.format, table.name) if table else submission_from_request()
     made_from = _made_from()
     with current().admission.expensive():  # a validation worker's job, as /validate's
         draft = _releases().create_draft(actor, submission, made_from, table)
@@ -458,10 +458,11 @@ def replace_draft_form(draft_id: str) -> Response:
 def _replaced(draft_id: str) -> Draft:
     actor = _actor(writing=True)
     _releases().find_draft(actor, draft_id)  # a draft the actor may not see is not found, whatever the body
-    submission = submission_from_request()
+    table = _table_from_request()
+    submission = Submission(table.data, table.format, table.name) if table else submission_from_request()
     made_from = _made_from()
     with current().admission.expensive():
-        return _releases().replace_draft(actor, draft_id, submission, made_from)
+        return _releases().replace_draft(actor, draft_id, submission, made_from, table)
 
 
 @blueprint.delete("/drafts/<draft_id>")
