@@ -1,4 +1,5 @@
-"""Tables in: a submitter's CSV (the columns of the download, ``ceopgraph.tables``) made into a draft's content.
+"""Tables in: a submitter's table (a CSV or an XLSX workbook with the columns of the download,
+``ceopgraph.tables``) made into a draft's content.
 
 Download, edit, upload is the round trip, so a submitter never sees RDF. Each dataset the table names is
 replaced by its rows: a row that matches an observation (by its IRI, or by its dataset and dimension key
@@ -12,8 +13,9 @@ A row's quote is located in the source text (the uploaded one, else the text of 
 and the ``oa:TextPositionSelector`` (Unicode code points from 0, end exclusive) that the published figures
 carry. A quote left as the release has it keeps its segment unchanged.
 
-The input is untrusted: it is parsed first (Python's ``csv``, one pass), bounded (bytes by the caller,
-``MAX_ROWS`` rows, ``MAX_COLUMNS`` columns, ``MAX_CELL_CHARS`` a cell), and decided on in that parsed form.
+The input is untrusted: it is parsed first (Python's ``csv``, one pass; a workbook as ``read_xlsx`` says),
+bounded (bytes by the caller, ``MAX_ROWS`` rows, ``MAX_COLUMNS`` columns, ``MAX_CELL_CHARS`` a cell), and
+decided on in that parsed form.
 Cells are values, never formulas: ``=1+1`` is a string, and a number column refuses it as a wrong type. A
 cell the download neutralised for spreadsheets (``csvsafe``: a leading ``'``) is read back without it.
 Every problem is collected and the whole table refused at once (``TableProblems``), so nothing is partial.
