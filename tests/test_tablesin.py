@@ -106,6 +106,7 @@ CASES = [
     ),
     Case("missing required cell", {"unit of measure IRI": ""}, "unit of measure IRI", "", "is required"),
     Case("missing value", {"value (integer)": ""}, "value", "", "value is required"),
+    Case("a value twice", {"value (decimal)": "2255"}, "value (integer)", "2255", "in another column"),
     Case("quote not found", {"quote": "2,255 children, or so"}, "quote", "2,255 children, or so", "not in the source"),
     Case(
         "dataset without a title",

@@ -121,6 +121,16 @@ def test_what_is_not_a_workbook_is_one_problem(data: bytes, says: str) -> None:
     assert says in problem.message
 
 
+def test_a_cell_past_the_bound_is_a_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    """(A workbook's cell holds at most 32,767 characters, below the bound: lowered here to see it hold.)"""
+    monkeypatch.setattr(tablesin, "MAX_CELL_CHARS", 10)
+    assert tablesin.read_xlsx(workbook([["quote"], ["x" * 10]]))[1] == [(2, ("x" * 10,))]
+    with pytest.raises(TableProblems) as refused:
+        tablesin.read_xlsx(workbook([["quote"], ["x" * 11]]))
+    (problem,) = refused.value.problems
+    assert (problem.row, problem.column) == (2, "quote") and "characters" in problem.message
+
+
 def test_rows_are_bounded_however_far_down_the_sheet_they_are(monkeypatch: pytest.MonkeyPatch) -> None:
     book = openpyxl.Workbook()
     sheet = book.active

@@ -299,6 +299,12 @@ def _sheet_rows(sheet: Any) -> tuple[tuple[str, ...], list[tuple[int, tuple[str,
         if number - 1 > MAX_ROWS:
             raise TableTooLarge(f"the sheet has rows past row {MAX_ROWS + 1:,}; split it into several drafts")
         for index, cell in enumerate(cells[: len(values)]):
+            if len(values[index]) > MAX_CELL_CHARS:
+                column = header[index] if index < len(header) else ""
+                problem = Problem(
+                    number, column, values[index][:200], f"the cell holds more than {MAX_CELL_CHARS:,} characters"
+                )
+                raise TableProblems((problem,))
             if getattr(cell, "data_type", None) in ("f", "e"):
                 column = header[index] if index < len(header) else ""
                 what = "a formula" if cell.data_type == "f" else "an error value"
@@ -329,8 +335,7 @@ def _xlsx_text(cell: Any) -> str:
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, datetime | date | time):
         return value.isoformat()
-    text = str(value)
-    return text[: MAX_CELL_CHARS + 1]
+    return str(value)[: MAX_CELL_CHARS + 1]  # one past the bound, which ``_sheet_rows`` refuses
 
 
 def _value(cell: str) -> str:
@@ -600,32 +605,27 @@ def _read_row(
                 f"this observation is of the dataset <{owner}>, not of <{dataset}>",
             )
     values: dict[URIRef, Node] = {}
+    filled: set[URIRef] = set()  # the components with a cell filled in, one pass over the row
     for name in header:
         component, datatype = layout.by_header.get(name, (None, None))
         text = cell.get(name, "")
         if component is None or not text.strip():
             continue
-        if component.prop in values:
+        if component.prop in filled:
             found.add(number, name, text, f"{component.title} has a value in another column too; keep one")
             continue
+        filled.add(component.prop)
         value = _component_value(number, name, text, component, datatype, union, found)
         if value is not None:
             values[component.prop] = value
     for component in layout.components:
-        if (
-            component.required
-            and component.prop not in values
-            and not any(
-                layout.by_header.get(n, (None, None))[0] == component and cell.get(n, "").strip() for n in header
-            )
-        ):
+        if component.prop in filled:
+            continue
+        if component.measure:
+            found.add(number, component.title, "", "the figure's value is required: fill in this cell")
+        elif component.required:
             column = f"{component.title} IRI" if component.is_iri else component.title
             found.add(number, column, "", f"{component.title} is required: fill in this cell")
-    for component in layout.components:
-        if component.measure and not any(
-            layout.by_header.get(n, (None, None))[0] == component and cell.get(n, "").strip() for n in header
-        ):
-            found.add(number, component.title, "", "the figure's value is required: fill in this cell")
     derived = []
     for part in cell.get(DERIVED_COLUMN, "").split():
         if _IRI.fullmatch(part):
