@@ -109,6 +109,27 @@ CASES = [
     Case("a value twice", {"value (decimal)": "2255"}, "value (integer)", "2255", "in another column"),
     Case("quote not found", {"quote": "2,255 children, or so"}, "quote", "2,255 children, or so", "not in the source"),
     Case(
+        "a new dataset not ours",
+        {"observation IRI": "", "dataset IRI": "http://example.org/data/x"},
+        "dataset IRI",
+        "http://example.org/data/x",
+        "a new dataset's IRI is",
+    ),
+    Case(
+        "a new observation outside its dataset",
+        {"observation IRI": "https://w3id.org/ceopgraph/data/elsewhere/x"},
+        "observation IRI",
+        "https://w3id.org/ceopgraph/data/elsewhere/x",
+        "begins with its dataset's",
+    ),
+    Case(
+        "a new segment not ours",
+        {"source segment IRI": "http://example.org/segment", "quote": "2,255"},
+        "source segment IRI",
+        "http://example.org/segment",
+        "one of ours",
+    ),
+    Case(
         "dataset without a title",
         {"observation IRI": "", "dataset IRI": NEW_DATASET},
         "dataset IRI",

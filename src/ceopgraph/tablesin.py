@@ -486,7 +486,7 @@ def draft_content(upload: TableUpload, content: Dataset, scheme: UriScheme) -> D
         if found.full:
             break
         before = len(found.problems)
-        row = _read_row(number, header, cells, layout, union, existing, default, by_key, found)
+        row = _read_row(number, header, cells, layout, union, existing, default, by_key, scheme, found)
         if row is not None:
             key = (row.dataset, tuple(row.values.get(d.prop, Literal("")) for d in layout.dimensions))
             if row.named and row.observation in seen:
@@ -560,6 +560,7 @@ def _read_row(
     existing: list[URIRef],
     default: URIRef | None,
     by_key: dict[_Key, URIRef],
+    scheme: UriScheme,
     found: _Found,
 ) -> _Row | None:
     """One row read and checked; None if it is blank or has problems (they are added to ``found``)."""
@@ -595,6 +596,10 @@ def _read_row(
             "",
             "which dataset is this row's? name it in a 'dataset IRI' column, or name the file after it",
         )
+    if dataset is not None and dataset not in existing and not _ours(scheme, str(dataset)):
+        found.add(
+            number, DATASET_COLUMN, str(dataset), f"a new dataset's IRI is {scheme.base}data/NAME, NAME one segment"
+        )
     if observation is not None and dataset is not None:
         owner = union.value(observation, QB.dataSet)
         if owner is not None and owner != dataset:
@@ -603,6 +608,13 @@ def _read_row(
                 OBSERVATION_COLUMN,
                 str(observation),
                 f"this observation is of the dataset <{owner}>, not of <{dataset}>",
+            )
+        elif owner is None and not str(observation).startswith(f"{dataset}/"):
+            found.add(
+                number,
+                OBSERVATION_COLUMN,
+                str(observation),
+                f"a new observation's IRI begins with its dataset's, <{dataset}/…>; or leave it blank",
             )
     values: dict[URIRef, Node] = {}
     filled: set[URIRef] = set()  # the components with a cell filled in, one pass over the row
@@ -635,6 +647,13 @@ def _read_row(
                 number, DERIVED_COLUMN, part, "not an IRI: list the observations' full addresses, separated by spaces"
             )
     segment = iri(SEGMENT_COLUMN)
+    if segment is not None and (segment, None, None) not in union and not scheme.is_local(str(segment)):
+        found.add(
+            number,
+            SEGMENT_COLUMN,
+            str(segment),
+            f"a new segment's IRI is one of ours, under {scheme.base}; or leave it blank",
+        )
     quote = cell.get(QUOTE_COLUMN, "") or None
     label = cell.get(LABEL_COLUMN, "").strip() or None
     if len(found.problems) > before or dataset is None:
@@ -646,6 +665,12 @@ def _read_row(
             str(dataset) + "".join("/" + local_name(str(v)) for v in key)
         )
     return _Row(number, dataset, observation, values, label, quote, segment, derived, named)
+
+
+def _ours(scheme: UriScheme, iri: str) -> bool:
+    """Whether ``iri`` is a dataset IRI of our scheme: ``{base}data/NAME``, NAME one segment."""
+    name = iri.removeprefix(scheme.base + "data/")
+    return name != iri and paths.valid_segment(name)
 
 
 def _component_value(
