@@ -159,6 +159,17 @@ def test_an_unknown_column_is_named_in_the_header_row(
     assert "unknown column" in problem.message
 
 
+def test_a_column_without_a_name_is_passed_over_while_its_cells_are_empty(
+    download: list[dict[str, str]], content: Dataset, settings: Settings
+) -> None:
+    header = [*download[0], ""]
+    made = tablesin.draft_content(TableUpload(_csv(download, header), NAME), content, settings.scheme)
+    assert set(made.quads()) == set(content.quads())
+    rows = [{**r, "": "stray"} if r["observation IRI"] == SINCE_LAUNCH else r for r in download]
+    (problem,) = _problems(_csv(rows, header), content, settings)
+    assert (problem.row, problem.column, problem.value) == (2, "", "stray")
+
+
 def test_a_duplicate_key_is_found_on_the_second_row(
     download: list[dict[str, str]], content: Dataset, settings: Settings
 ) -> None:

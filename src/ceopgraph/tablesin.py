@@ -462,9 +462,10 @@ def draft_content(upload: TableUpload, content: Dataset, scheme: UriScheme) -> D
     if not existing:
         raise TableProblems((Problem(1, "", "", "there is no data cube in the current release to make a table of"),))
     default = _default_dataset(upload.name, scheme, existing)
-    templates = {d: d for d in existing}
     layout = _layout(union, existing[0])
     for index, name in enumerate(header):
+        if not name:
+            continue  # a column without a name (a spreadsheet's trailing one): its cells must be empty
         if name not in layout.by_header:
             known = ", ".join(sorted(h for h in layout.by_header if not _DATATYPED.fullmatch(h)))
             found.add(1, name, name, f"unknown column {name!r}; the columns are the download's: {known}")
@@ -510,7 +511,7 @@ def draft_content(upload: TableUpload, content: Dataset, scheme: UriScheme) -> D
             bad_rows.add(number)
     titles: dict[URIRef, int] = {}
     for row in parsed:
-        if row.dataset not in templates and row.dataset not in titles:
+        if row.dataset not in existing and row.dataset not in titles:
             titles[row.dataset] = row.number
             if not (upload.title or "").strip():
                 found.add(
@@ -570,6 +571,9 @@ def _read_row(
         )
         return None
     cell = dict(zip(header, cells, strict=False))
+    for name, text in zip(header, cells, strict=False):
+        if not name and text.strip():
+            found.add(number, "", text, "a value in a column without a name: name the column, or clear the cell")
     if not any(v.strip() for v in cell.values()):
         return None
     before = len(found.problems)
