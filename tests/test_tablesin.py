@@ -254,6 +254,13 @@ def test_the_download_makes_the_content_it_came_from(
     assert set(made.quads()) == set(content.quads())
 
 
+def test_an_uploaded_source_no_row_needs_is_not_added(
+    download: list[dict[str, str]], content: Dataset, settings: Settings, source_text: str
+) -> None:
+    upload = TableUpload(_csv(download), NAME, ("Other words. " + source_text).encode(), "news.txt")
+    assert set(tablesin.draft_content(upload, content, settings.scheme).quads()) == set(content.quads())
+
+
 def test_missing_rows_remove_observations_and_nothing_else(
     download: list[dict[str, str]], content: Dataset, settings: Settings
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -207,3 +208,38 @@ def test_a_draft_is_replaced_by_a_table(app: Flask, sam: dict[str, str], downloa
     (subject,) = diff["subjects"]
     assert subject["iri"] == SINCE_LAUNCH
     assert [c["after"] for c in subject["changes"]] == ["Children protected since launch, to 2012-2013"]
+
+
+def test_the_drafts_page_form_uploads_a_table_with_its_source_and_a_refusal_is_a_page(
+    app: Flask, download: bytes
+) -> None:
+    """As a browser does: signed in, the drafts page's table form with its CSRF secret; a good table goes to its
+    draft's page, a bad one answers the problems page, which marks the cell at fault."""
+    client = app.test_client()
+    _, secret = _releases(app).tokens.create("submitter", "Form Tester")
+    html = {"Accept": "text/html"}
+    assert client.post("/sign-in", data={"token": secret}, headers=html).status_code == 303
+    page = client.get("/drafts", headers=html).get_data(as_text=True)
+    form = re.search(r'<form[^>]*id="table-form".*?</form>', page, re.S)
+    assert form is not None and 'name="source"' in form.group(0) and 'name="title"' in form.group(0)
+    found = re.search(r'name="csrf" value="([^"]+)"', form.group(0))
+    assert found is not None
+    csrf = found.group(1)
+
+    def upload(table: bytes) -> Any:
+        fields = {
+            "csrf": csrf,
+            "file": (io.BytesIO(table), TABLE, "text/csv"),
+            "source": (io.BytesIO(_source_text().encode("utf-8")), "news.txt", "text/plain"),
+            "title": "",
+        }
+        return client.post("/drafts", data=fields, headers=html, content_type="multipart/form-data")
+
+    made = upload(download)
+    assert made.status_code == 303 and re.search(r"/drafts/[0-9a-f]{32}$", made.headers["Location"])
+    shown = client.get(made.headers["Location"], headers=html)
+    assert shown.status_code == 200 and 'id="verdict"' in shown.get_data(as_text=True)
+    refused = upload(_edited(download, SINCE_LAUNCH, **{"unit of measure IRI": ""}))
+    assert refused.status_code == 400 and refused.mimetype == "text/html"
+    text = refused.get_data(as_text=True)
+    assert 'id="row-2"' in text and "unit of measure is required" in text and 'class="problem"' in text

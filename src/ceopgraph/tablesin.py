@@ -762,17 +762,7 @@ def _made(
     budget = [MAX_LOCATE_CHARS]  # what is left of it, spent by ``_segment``
     added: list[tuple[Node, Node, Node, URIRef]] = []
     document = _document(upload, source_text, union, scheme)
-    if document is not None:
-        title = (upload.title or "").strip()
-        name = f"Source of {title}" if title else f"Source document {upload.source_name or ''}".strip()
-        doc_graph = provenance_graph
-        if (document, None, None) not in union:
-            added += [
-                (document, RDF.type, SCHEMA.NewsArticle, doc_graph),
-                (document, RDFS.label, Literal(name, lang="en"), doc_graph),
-                (document, SCHEMA.encodingFormat, Literal("text/plain"), doc_graph),
-                (document, SCHEMA.text, Literal(source_text), doc_graph),
-            ]
+    cited = False  # whether anything made here cites the uploaded document (else it is not added)
     for dataset in sorted(named - set(existing)):
         title = (upload.title or "").strip()
         added += [
@@ -783,6 +773,7 @@ def _made(
         ]
         if document is not None:
             added.append((dataset, DCTERMS.source, document, figures_graph))
+            cited = True
     for row in rows:
         graph = _graph_of(content, row.observation, figures_graph) if row.observation in removed else figures_graph
         for _, p, o, _g in content.quads((row.observation, None, None, None)):
@@ -799,9 +790,19 @@ def _made(
             continue
         added.append((o, PROV.wasDerivedFrom, segment[0], graph))
         if segment[1]:
+            cited = cited or (segment[0], OA.hasSource, document) in segment[1]
             seg_graph = _graph_of(content, segment[0], provenance_graph)
             rewritten.update(_segment_nodes(union, segment[0]))
             added += [(s, p, v, seg_graph) for s, p, v in segment[1]]
+    if document is not None and cited and (document, None, None) not in union:
+        title = (upload.title or "").strip()
+        name = f"Source of {title}" if title else f"Source document {upload.source_name or ''}".strip()
+        added += [
+            (document, RDF.type, SCHEMA.NewsArticle, provenance_graph),
+            (document, RDFS.label, Literal(name, lang="en"), provenance_graph),
+            (document, SCHEMA.encodingFormat, Literal("text/plain"), provenance_graph),
+            (document, SCHEMA.text, Literal(source_text), provenance_graph),
+        ]
     made = Dataset()
     bind_prefixes(made, scheme)
     for s, p, v, g in content.quads():
