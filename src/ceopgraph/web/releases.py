@@ -704,6 +704,7 @@ def _problems_page(status: int, title: str, message: str, exc: TableProblems) ->
         problems=exc.problems,
         header=exc.header,
         rows=rows,
+        shown={n for n, _ in exc.rows},
         header_problems=by_row.get(1, {}),
         max_problems=tablesin.MAX_PROBLEMS,
     )
