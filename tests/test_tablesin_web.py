@@ -243,3 +243,18 @@ def test_the_drafts_page_form_uploads_a_table_with_its_source_and_a_refusal_is_a
     assert refused.status_code == 400 and refused.mimetype == "text/html"
     text = refused.get_data(as_text=True)
     assert 'id="row-2"' in text and "unit of measure is required" in text and 'class="problem"' in text
+
+
+def test_a_figure_whose_quote_does_not_say_it_is_a_draft_the_shapes_find_wrong(
+    app: Flask, sam: dict[str, str], download: bytes
+) -> None:
+    """The table becomes RDF and is validated as any draft: 2256 with the words still saying 2,255 is a draft
+    with a violation of the value-in-words rule, not a refused table."""
+    client = app.test_client()
+    table = _edited(download, SINCE_LAUNCH, **{"value (integer)": "2256"})
+    answer = client.post("/drafts", data=table, headers={**sam, "Content-Type": "text/csv"})
+    assert answer.status_code == 201, answer.data
+    made = answer.get_json()
+    assert made["conforms"] is False and made["violations"] == 1
+    (result,) = made["report"]["results"]
+    assert result["focusNode"] == SINCE_LAUNCH and "the words it cites do not contain that number" in result["message"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from xml.etree import ElementTree
 
 import openpyxl
 import pytest
@@ -107,6 +108,29 @@ def test_a_part_with_a_dtd_is_refused(download: list[list[str]]) -> None:
     with pytest.raises(TableProblems, match="problem") as refused:
         tablesin.read_xlsx(_with_part(data, "xl/workbook.xml", declared))
     assert "DTD" in refused.value.problems[0].message
+
+
+def test_links_to_other_workbooks_are_never_read(download: list[list[str]]) -> None:
+    """A workbook that names an external link part whose XML does not even parse: opened with its links kept,
+    openpyxl reads that part (and fails); the reader never opens it."""
+    data = workbook(download)
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        names = book.read("xl/workbook.xml")
+        rels = book.read("xl/_rels/workbook.xml.rels")
+    names = names.replace(
+        b"<definedNames />",
+        b'<externalReferences><externalReference r:id="rId9" /></externalReferences><definedNames />',
+    )
+    rels = rels.replace(
+        b"</Relationships>",
+        b'<Relationship Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/externalLink" '
+        b'Target="externalLinks/externalLink1.xml" Id="rId9" /></Relationships>',
+    )
+    linked = _with_part(_with_part(data, "xl/workbook.xml", names), "xl/_rels/workbook.xml.rels", rels)
+    linked = _with_part(linked, "xl/externalLinks/externalLink1.xml", b"<externalLink><broken")
+    with pytest.raises(ElementTree.ParseError):
+        openpyxl.load_workbook(io.BytesIO(linked), read_only=True, keep_links=True)
+    assert tablesin.read_xlsx(linked)[0] == tuple(download[0])
 
 
 @pytest.mark.parametrize(
