@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from ceopgraph import tablesin
 from ceopgraph.config import Settings
 from ceopgraph.releases.service import Releases
 from ceopgraph.web.services import of
@@ -258,3 +259,20 @@ def test_a_figure_whose_quote_does_not_say_it_is_a_draft_the_shapes_find_wrong(
     assert made["conforms"] is False and made["violations"] == 1
     (result,) = made["report"]["results"]
     assert result["focusNode"] == SINCE_LAUNCH and "the words it cites do not contain that number" in result["message"]
+
+
+@pytest.mark.parametrize(
+    ("table", "status", "says"),
+    [
+        (b"quote\r\n" + b"x\r\n" * (tablesin.MAX_ROWS + 1), 413, "more than 10,000 rows"),
+        (",".join(f"c{i}" for i in range(tablesin.MAX_COLUMNS + 1)).encode() + b"\r\n", 400, "65 columns"),
+    ],
+    ids=["too many rows", "too many columns"],
+)
+def test_a_table_past_its_bounds_is_refused_with_its_status(
+    app: Flask, sam: dict[str, str], table: bytes, status: int, says: str
+) -> None:
+    answer = app.test_client().post("/drafts", data=table, headers={**sam, "Content-Type": "text/csv"})
+    assert answer.status_code == status, answer.data
+    body = answer.get_json()
+    assert says in (body["error"] if status == 413 else body["problems"][0]["message"])
