@@ -9,6 +9,8 @@ import io
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDFS
 
@@ -303,3 +305,43 @@ def test_a_new_dataset_is_made_in_the_same_structure_with_its_source(
     assert made.value(URIRef(f"{segment}/quote"), OA.prefix) == Literal("In 2013/2014 ")
     assert made.value(URIRef(f"{segment}/quote"), OA.suffix) == Literal(", it said today.")
     assert set(_union(content)) <= set(made)  # every observation of the old dataset stays as it was
+
+
+# Cells a submitter's table might hold, good and bad: the download's own, formulas, IRIs, numbers, quotes.
+_CELLS = st.one_of(
+    st.sampled_from(["", "=1+1", "@x", "-1", "2,255", "85", "x" * 40, '"', "\r\n", "'=1"]),
+    st.text(max_size=20),
+    st.from_regex(r"https://w3id\.org/ceopgraph/(data|def)/[a-z/-]{0,30}", fullmatch=True),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_table_is_content_or_its_problems_never_another_error(
+    data: st.DataObject, download: list[dict[str, str]], content: Dataset, settings: Settings
+) -> None:
+    """Rows of the download with cells replaced at random: a draft's content, or the table's problems, each at
+    a row and column that exist; nothing else is raised."""
+    header = list(download[0])
+    rows = [dict(r) for r in download]
+    for _ in range(data.draw(st.integers(0, 6))):
+        row = data.draw(st.integers(0, len(rows) - 1))
+        rows[row][data.draw(st.sampled_from(header))] = data.draw(_CELLS)
+    try:
+        tablesin.draft_content(TableUpload(_csv(rows, header), NAME), content, settings.scheme)
+    except TableProblems as refused:
+        assert refused.problems
+        for problem in refused.problems:
+            assert 1 <= problem.row <= len(rows) + 1 and problem.column in {*header, "", "dataset IRI", "value"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=400))
+def test_any_bytes_are_rows_or_problems(data: bytes) -> None:
+    try:
+        header, rows = tablesin.read_csv(data)
+    except (TableProblems, TableTooLarge):
+        return
+    assert header and all(n >= 2 for n, _ in rows)
+    with pytest.raises((TableProblems, TableTooLarge)):
+        tablesin.read_xlsx(data)  # a zip is never made at random
