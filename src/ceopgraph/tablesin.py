@@ -29,7 +29,7 @@ import hashlib
 import io
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import PurePosixPath
@@ -478,6 +478,16 @@ def draft_content(upload: TableUpload, content: Dataset, scheme: UriScheme) -> D
     if found.problems:
         raise TableProblems(tuple(found.problems), header)
     source_text = _source_text(upload, found)
+    document = _document(upload, source_text, union, scheme)
+    budget = [MAX_LOCATE_CHARS]  # what is left of it, spent by every quote located
+
+    def check_quote(number: int, quote: str | None, segment: URIRef | None, dataset: URIRef | None) -> None:
+        """A row with other problems has its quote looked for too, so one upload lists them all."""
+        if quote is not None and not _unchanged(union, quote, segment):
+            text = _quote_source(dataset, union, document, source_text)[1]
+            if text is not None:
+                _find(number, quote, text, found, budget)
+
     by_key = _key_index(union, layout)
     parsed: list[_Row] = []
     keys: dict[tuple[URIRef, tuple[Node, ...]], int] = {}
@@ -487,7 +497,7 @@ def draft_content(upload: TableUpload, content: Dataset, scheme: UriScheme) -> D
         if found.full:
             break
         before = len(found.problems)
-        row = _read_row(number, header, cells, layout, union, existing, default, by_key, scheme, found)
+        row = _read_row(number, header, cells, layout, union, existing, default, by_key, scheme, found, check_quote)
         if row is not None:
             key = (row.dataset, tuple(row.values.get(d.prop, Literal("")) for d in layout.dimensions))
             if row.named and row.observation in seen:
@@ -521,7 +531,9 @@ def draft_content(upload: TableUpload, content: Dataset, scheme: UriScheme) -> D
                     "this dataset does not exist yet: give it a title (the title field, or --title)",
                 )
                 bad_rows.add(row.number)
-    made = _made(content, union, parsed, layout, upload, source_text, scheme, existing, found, bad_rows)
+    made = _made(
+        content, union, parsed, layout, upload, source_text, scheme, existing, found, bad_rows, document, budget
+    )
     if found.problems:
         shown = tuple((n, c) for n, c in rows if n in bad_rows)
         raise TableProblems(tuple(found.problems), header, shown)
@@ -563,6 +575,7 @@ def _read_row(
     by_key: dict[_Key, URIRef],
     scheme: UriScheme,
     found: _Found,
+    check_quote: Callable[[int, str | None, URIRef | None, URIRef | None], None],
 ) -> _Row | None:
     """One row read and checked; None if it is blank or has problems (they are added to ``found``)."""
     if len(cells) > len(header):
@@ -661,6 +674,7 @@ def _read_row(
     quote = cell.get(QUOTE_COLUMN, "") or None
     label = cell.get(LABEL_COLUMN, "").strip() or None
     if len(found.problems) > before or dataset is None:
+        check_quote(number, quote, segment, dataset)
         return None
     named = observation is not None
     if observation is None:
@@ -747,6 +761,8 @@ def _made(
     existing: list[URIRef],
     found: _Found,
     bad_rows: set[int],
+    document: URIRef | None,
+    budget: list[int],
 ) -> Dataset:
     """The new content: the old, less the named datasets' observations, plus the rows' (and their segments)."""
     named = {row.dataset for row in rows}
@@ -759,9 +775,7 @@ def _made(
         for observation in union.subjects(QB.dataSet, dataset):
             removed.add(observation)
     rewritten: set[Node] = set()
-    budget = [MAX_LOCATE_CHARS]  # what is left of it, spent by ``_segment``
     added: list[tuple[Node, Node, Node, URIRef]] = []
-    document = _document(upload, source_text, union, scheme)
     cited = False  # whether anything made here cites the uploaded document (else it is not added)
     for dataset in sorted(named - set(existing)):
         title = (upload.title or "").strip()
@@ -847,6 +861,39 @@ def _existing_quote(union: Graph, segment: URIRef | None) -> str | None:
     return None
 
 
+def _quote_source(
+    dataset: URIRef | None, union: Graph, document: URIRef | None, uploaded: str | None
+) -> tuple[URIRef | None, str | None]:
+    """Where a row's quote is looked for: the uploaded document, else the text of its dataset's source."""
+    if document is not None:
+        return document, uploaded
+    held = union.value(dataset, DCTERMS.source) if dataset is not None else None
+    if not isinstance(held, URIRef):
+        return None, None
+    text = union.value(held, SCHEMA.text)
+    return held, None if text is None else str(text)
+
+
+def _find(number: int, quote: str, text: str, found: _Found, budget: list[int]) -> int | None:
+    """Where ``quote`` begins in ``text`` (a problem if nowhere): one linear scan, spent from ``budget``."""
+    budget[0] -= len(text)
+    if budget[0] < 0:
+        raise TableTooLarge(
+            f"locating this table's quotes would scan more than {MAX_LOCATE_CHARS:,} characters of source text; "
+            "split the table, or shorten the source"
+        )
+    start = text.find(quote)  # CPython's two-way search: linear
+    if start < 0:
+        found.add(number, QUOTE_COLUMN, quote, "the quote is not in the source text; copy its words exactly")
+        return None
+    return start
+
+
+def _unchanged(union: Graph, quote: str | None, segment: URIRef | None) -> bool:
+    """Whether a row's quote is its segment's as the release has it (nothing to locate)."""
+    return quote is None or (segment is not None and _existing_quote(union, segment) == quote)
+
+
 def _segment(
     row: _Row,
     union: Graph,
@@ -859,29 +906,18 @@ def _segment(
     """The row's segment and, when its quote is new or changed, the segment's triples located afresh."""
     if row.quote is None:
         return None if row.segment is None else (row.segment, [])
-    if row.segment is not None and _existing_quote(union, row.segment) == row.quote:
+    if _unchanged(union, row.quote, row.segment):
+        assert row.segment is not None
         return (row.segment, [])  # as the release has it
-    source, text = document, uploaded
-    if source is None:
-        held = union.value(row.dataset, DCTERMS.source)
-        source = held if isinstance(held, URIRef) else None
-        found_text = union.value(source, SCHEMA.text) if source is not None else None
-        text = None if found_text is None else str(found_text)
+    source, text = _quote_source(row.dataset, union, document, uploaded)
     if source is None or text is None:
         found.add(
             row.number, QUOTE_COLUMN, row.quote, "no source text to find the quote in: upload the source document"
         )
         bad_rows.add(row.number)
         return None
-    budget[0] -= len(text)
-    if budget[0] < 0:
-        raise TableTooLarge(
-            f"locating this table's quotes would scan more than {MAX_LOCATE_CHARS:,} characters of source text; "
-            "split the table, or shorten the source"
-        )
-    start = text.find(row.quote)  # one linear scan (CPython's two-way search)
-    if start < 0:
-        found.add(row.number, QUOTE_COLUMN, row.quote, "the quote is not in the source text; copy its words exactly")
+    start = _find(row.number, row.quote, text, found, budget)
+    if start is None:
         bad_rows.add(row.number)
         return None
     end = start + len(row.quote)
