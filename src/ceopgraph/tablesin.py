@@ -102,7 +102,8 @@ class TableProblems(Exception):
 
 
 class TableTooLarge(Exception):
-    """A table of more rows than ``MAX_ROWS`` (413)."""
+    """A table past a bound of size rather than of form: rows, a workbook's parts unzipped, its blank rows,
+    the scans its quotes need (413, as a draft too large)."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ class _Found:
 
     def add(self, row: int, column: str, value: str, message: str) -> None:
         if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(Problem(row, column, value[:200], message))
+            self.problems.append(Problem(row, column, value[:200], message))  # a cell shown, not echoed whole
 
     @property
     def full(self) -> bool:
