@@ -86,6 +86,13 @@ CASES = [
     Case("a formula is a value", {"value (integer)": "=1+1"}, "value (integer)", "=1+1", "not a whole number"),
     Case("not an IRI", {"unit of measure IRI": "child"}, "unit of measure IRI", "child", "not an IRI"),
     Case(
+        "an IRI too long",
+        {"unit of measure IRI": UNIT + "c" * 3000},
+        "unit of measure IRI",
+        (UNIT + "c" * 3000)[:200],
+        "at most 2,048 characters",
+    ),
+    Case(
         "unknown code",
         {"statistic IRI": STATISTIC + "no-such-statistic"},
         "statistic IRI",

@@ -50,6 +50,7 @@ from ceopgraph.urischeme import UriScheme
 MAX_ROWS = 10_000
 MAX_COLUMNS = 64
 MAX_CELL_CHARS = 100_000
+MAX_IRI_CHARS = 2048  # an IRI cell's longest (a cell of text may be longer)
 # Problems listed at most; past them the table is refused with what was found so far.
 MAX_PROBLEMS = 200
 # Characters of source text scanned in all to locate a table's quotes (each quote is one linear scan of the
@@ -66,6 +67,7 @@ OBSERVATION_COLUMN = "observation IRI"
 LABEL_COLUMN = "observation"
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
+_NOT_AN_IRI = f"not an IRI: write the full http:// or https:// address (at most {MAX_IRI_CHARS:,} characters)"
 _IRI = re.compile(r"https?://[^\s<>\"{}|\\^`]+")
 _DATATYPED = re.compile(r"(.*) \(([A-Za-z]+)\)")
 _PERIODS = ("period",)
@@ -596,8 +598,8 @@ def _read_row(
         value = cell.get(column, "").strip()
         if not value:
             return None
-        if not _IRI.fullmatch(value):
-            found.add(number, column, value, "not an IRI: write the full http:// or https:// address")
+        if not _is_iri(value):
+            found.add(number, column, value, _NOT_AN_IRI)
             return None
         return URIRef(value)
 
@@ -658,7 +660,7 @@ def _read_row(
             found.add(number, column, "", f"{component.title} is required: fill in this cell")
     derived = []
     for part in cell.get(DERIVED_COLUMN, "").split():
-        if _IRI.fullmatch(part):
+        if _is_iri(part):
             derived.append(URIRef(part))
         else:
             found.add(
@@ -686,6 +688,11 @@ def _read_row(
     return _Row(number, dataset, observation, values, label, quote, segment, derived, named)
 
 
+def _is_iri(value: str) -> bool:
+    """An absolute http(s) IRI of at most ``MAX_IRI_CHARS`` (so every prefix test on it is short)."""
+    return len(value) <= MAX_IRI_CHARS and _IRI.fullmatch(value) is not None
+
+
 def _ours(scheme: UriScheme, iri: str) -> bool:
     """Whether ``iri`` is a dataset IRI of our scheme: ``{base}data/NAME``, NAME one segment."""
     name = iri.removeprefix(scheme.base + "data/")
@@ -697,8 +704,8 @@ def _component_value(
 ) -> Node | None:
     value = text.strip()
     if component.is_iri:
-        if not _IRI.fullmatch(value):
-            found.add(number, column, text, "not an IRI: write the full http:// or https:// address")
+        if not _is_iri(value):
+            found.add(number, column, text, _NOT_AN_IRI)
             return None
         node = URIRef(value)
         listed = component.code_list is None or (node, SKOS.inScheme, component.code_list) in union
