@@ -16,6 +16,7 @@ from ceopgraph.releases.history import Gone
 from ceopgraph.releases.registry import Release
 from ceopgraph.releases.service import DraftInvalid
 from ceopgraph.sparqltext import QueryIsUpdate, QueryRefused, QueryUsesService, UnparsableQuery
+from ceopgraph.tablesin import Problem, TableProblems
 from ceopgraph.web import errors
 from ceopgraph.web.body import BodyTooLarge
 from ceopgraph.web.resources import FORMATS, DocumentNotAcceptable, NoSuchResource, ResourceGone
@@ -84,6 +85,7 @@ def _instance(kind: type[Exception]) -> Exception:
         NoSuchResource: NoSuchResource(None),
         DocumentNotAcceptable: DocumentNotAcceptable("what is wrong"),
         ResourceGone: ResourceGone(GONE, None),
+        TableProblems: TableProblems((Problem(2, "quote", "words", "what is wrong"),), ("quote",), ((2, ("words",)),)),
     }
     return made.get(kind) or kind("what is wrong")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import Flask
 from rdflib import Dataset
 
-from ceopgraph import rdfio, storedform
+from ceopgraph import rdfio, storedform, tables
 from ceopgraph.build import BuildError, build_dataset, union_graph, write_dumps
 from ceopgraph.compose import open_releases, open_store, push_target, run_in_process
 from ceopgraph.config import Settings, SettingsError, load_settings
@@ -35,6 +35,7 @@ from ceopgraph.releases.service import (
 )
 from ceopgraph.server import SERVERS, serve
 from ceopgraph.store.disk import DiskStore
+from ceopgraph.tablesin import XLSX_EXTENSION, TableProblems, TableUpload
 from ceopgraph.validation.engine import validate_graph
 from ceopgraph.validation.service import Submission
 from ceopgraph.validation.shapes import load_shapes
@@ -324,6 +325,25 @@ def cmd_tokens(args: argparse.Namespace) -> int:
     return 0
 
 
+def _table(path: Path, args: argparse.Namespace, limit: int) -> TableUpload | None:
+    """The table a draft is made from (a ``.csv`` or ``.xlsx`` file, or ``--input-format csv|xlsx``) with its
+    ``--source`` and ``--title``; None for an RDF file."""
+    named = (args.input_format or path.suffix.lstrip(".")).lower()
+    if named not in (tables.CSV_EXTENSION, XLSX_EXTENSION):
+        if args.source or args.title:
+            raise SystemExit("--source and --title go with a table (a .csv file)")
+        return None
+    source = Path(args.source) if args.source else None
+    return TableUpload(
+        read_bounded(path, limit),
+        path.name,
+        read_bounded(source, limit) if source else None,
+        source.name if source else None,
+        args.title,
+        named,
+    )
+
+
 def cmd_draft(args: argparse.Namespace) -> int:
     """Create a draft from a file, show a draft's diff, or publish it (as the operator)."""
     import json
@@ -332,9 +352,14 @@ def cmd_draft(args: argparse.Namespace) -> int:
     try:
         if args.action == "create":
             path = Path(args.target)
-            fmt = format_for_name(args.input_format) if args.input_format else format_for_path(path)
-            data = read_bounded(path, load_settings().max_submission_bytes)
-            draft = releases.create_draft(OPERATOR, Submission(data, fmt.name, path.name), args.base)
+            limit = load_settings().max_submission_bytes
+            table = _table(path, args, limit)
+            if table is not None:
+                submission = Submission(table.data, table.format, path.name)
+            else:
+                fmt = format_for_name(args.input_format) if args.input_format else format_for_path(path)
+                submission = Submission(read_bounded(path, limit), fmt.name, path.name)
+            draft = releases.create_draft(OPERATOR, submission, args.base, table)
             verdict = "conforms" if draft.conforms else f"{draft.violations} violation(s)"
             print(f"draft {draft.id}: {draft.triples} triples, {verdict}")
             return 0 if draft.conforms else 1
@@ -365,6 +390,14 @@ def cmd_draft(args: argparse.Namespace) -> int:
     except drafting.DraftTooLarge as exc:
         print(f"draft {args.action} refused: {exc}", file=sys.stderr)
         return 2
+    except TableProblems as exc:
+        print(f"draft {args.action} refused: {exc}; nothing was made", file=sys.stderr)
+        for problem in exc.problems:
+            print(
+                f"  row {problem.row}, {problem.column or 'the row'}: {problem.message} ({problem.value!r})",
+                file=sys.stderr,
+            )
+        return 1
     except (DraftNotFound, DraftInvalid, Conflict, NotAcknowledged, UnknownAcknowledgement, UnknownBase) as exc:
         print(f"draft {args.action} refused: {exc}", file=sys.stderr)
         return 1
@@ -467,6 +500,8 @@ def _parser() -> argparse.ArgumentParser:
     draft.add_argument("target", metavar="FILE|ID", help="the file of a new draft, or a draft's id")
     draft.add_argument("--input-format", metavar="NAME", help="read the file as NAME (default: by extension)")
     draft.add_argument("--base", type=int, metavar="N", help="create: the release the file was made from")
+    draft.add_argument("--source", metavar="TEXT_FILE", help="create from a table: the source its quotes are in")
+    draft.add_argument("--title", help="create from a table: the title of a dataset it makes")
     draft.add_argument(
         "--acknowledge",
         action="append",

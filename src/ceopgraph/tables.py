@@ -96,7 +96,7 @@ class TableError(Exception):
     """The cube cannot be one tidy table (a component with two values on one observation)."""
 
 
-class TableTooLarge(TableError):
+class TooManyRowsToBuild(TableError):
     """A cube with more observations than a request builds a table of (``MAX_BUILT_ROWS``)."""
 
 
@@ -104,7 +104,7 @@ def check_rows(counted: list[dict[str, Node]], dataset: URIRef) -> None:
     """Refuse to build the table of ``dataset`` here when ``OBSERVATION_COUNT`` counted too many rows."""
     rows = int(counted[0]["rows"]) if counted else 0  # type: ignore[call-overload]
     if rows > MAX_BUILT_ROWS:
-        raise TableTooLarge(
+        raise TooManyRowsToBuild(
             f"the table of <{dataset}> has {rows:,} rows, more than the {MAX_BUILT_ROWS:,} built for one request; "
             "a published release's tables are in its dumps (/releases)"
         )

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from rdflib import Dataset, Graph, URIRef
 
-from ceopgraph import paths, rdfio
+from ceopgraph import paths, rdfio, tablesin
 from ceopgraph.bnodes import IndistinguishableBlankNodes, relabel_dataset
 from ceopgraph.build import dump_files, union_graph
 from ceopgraph.conneg import FORMATS_BY_NAME
@@ -42,6 +42,7 @@ from ceopgraph.releases.content import (
     split_service_statements,
 )
 from ceopgraph.releases.registry import now
+from ceopgraph.tablesin import Problem, TableProblems, TableTooLarge, TableUpload
 from ceopgraph.urischeme import UriScheme
 from ceopgraph.validation.engine import validate_graph
 from ceopgraph.validation.report import Report
@@ -78,6 +79,18 @@ class TooLarge(Refusal):
 
     def error(self) -> Exception:
         return DraftTooLarge(self.message)
+
+
+@dataclass(frozen=True)
+class TableRefused(Refusal):
+    """``TableProblems``, as a reply: every problem, and the rows they are on."""
+
+    problems: tuple[Problem, ...]
+    header: tuple[str, ...]
+    rows: tuple[tuple[int, tuple[str, ...]], ...]
+
+    def error(self) -> Exception:
+        return TableProblems(self.problems, self.header, self.rows)
 
 
 @dataclass(frozen=True)
@@ -157,6 +170,7 @@ def prepare(
     stored: bool = False,
     lineage: tuple[ReleaseFile, ...] = (),
     made_from: ReleaseFile | None = None,
+    table: TableUpload | None = None,
 ) -> Prepared:
     """Parse, reduce, validate (as the release it would make) and compare a submission; DraftTooLarge if
     what would be stored (content, changeset, report, diff) exceeds ``max_stored_bytes``. The content is
@@ -169,16 +183,24 @@ def prepare(
 
     ``lineage``: the releases in force up to the current one, oldest first; ``made_from``: the release the
     draft was made from, else the one of the last ``MAX_CANDIDATES`` of the lineage it matches best
-    (``best_match``). The diff shows what the draft reverts of the releases between the two."""
+    (``best_match``). The diff shows what the draft reverts of the releases between the two.
+
+    ``table``: the submission is a table (``tablesin``): its rows replace their datasets' observations in
+    the current release's content, and that is the draft's RDF from here on."""
     scheme = config.scheme
-    fmt = format_for_name(submission.format_name)
-    if stored:
+    if table is not None:
+        if len(table.data) > config.max_bytes or len(table.source or b"") > config.max_bytes:
+            raise DraftTooLarge(
+                f"{submission.source}: larger than the {config.max_bytes:,} bytes a submission may take"
+            )
+        parsed = tablesin.draft_content(table, read_release(current, scheme)[1], scheme)
+    elif stored:
         parsed = _stored_content(submission.data, scheme, submission.source, config.max_bytes)
     else:
         try:
             parsed = rdfio.parse_dataset(
                 submission.data,
-                fmt,
+                format_for_name(submission.format_name),
                 submission.source,
                 config.max_bytes,
                 scheme.base,
@@ -332,9 +354,10 @@ class PrepareJob:
     max_bytes: int | None = None  # instead of the upload limit: a stored draft (ours), prepared again
     lineage: tuple[ReleaseFile, ...] = ()  # the releases in force, oldest first, the current one last
     made_from: ReleaseFile | None = None  # the release the draft was made from, if known
+    table: TableUpload | None = None  # the submission is a table, read here (``tablesin``)
 
     def run(self, config: ValidatorConfig, shapes: Graph) -> Prepared | Refusal:
-        """The prepared draft, or why not (unreadable, too large)."""
+        """The prepared draft, or why not (unreadable, too large, a table's problems)."""
         try:
             current = Path(self.current) if self.current else None
             if self.max_bytes is not None:
@@ -350,11 +373,14 @@ class PrepareJob:
                 stored=self.max_bytes is not None,
                 lineage=self.lineage,
                 made_from=self.made_from,
+                table=self.table,
             )
         except UnreadableRdf as exc:
             return Unreadable.of(exc)
-        except DraftTooLarge as exc:
+        except (DraftTooLarge, TableTooLarge) as exc:
             return TooLarge(str(exc))
+        except TableProblems as exc:
+            return TableRefused(exc.problems, exc.header, exc.rows)
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ from ceopgraph.releases.drafting import Prepared, PrepareJob, ReleaseFile, Rende
 from ceopgraph.releases.history import Gone, History, Notice, Subjects, SubjectsJob
 from ceopgraph.releases.registry import RELEASE_NUMBERS, Conflict, Draft, DraftSummary, Registry, Release, Token, now
 from ceopgraph.releases.tokens import SessionBook, TokenBook
+from ceopgraph.tablesin import TableUpload
 from ceopgraph.urischeme import DUMP_STEM, UriScheme
 from ceopgraph.validation.service import JobRunner, Submission
 
@@ -258,12 +259,21 @@ class Releases:
     # Drafts ------------------------------------------------------------------------------------------
 
     def _prepared(
-        self, submission: Submission, draft_id: str, *, ours: bool = False, made_from: int | None = None
+        self,
+        submission: Submission,
+        draft_id: str,
+        *,
+        ours: bool = False,
+        made_from: int | None = None,
+        table: TableUpload | None = None,
     ) -> tuple[Prepared, int]:
         """``ours``: the submission is a stored draft's canonical N-Quads, accepted before (larger than
         what was uploaded, so not held to the upload limit). ``made_from``: the release the draft was made
-        from (UnknownBase if there is none such), else the worker finds the one it matches best."""
+        from (UnknownBase if there is none such), else the worker finds the one it matches best; a table
+        (``table``) is made from the current release, whose content it edits."""
         current, _ = self.registry.state()
+        if table is not None and made_from is None and current:
+            made_from = current
         changeset = self.scheme.changeset(draft_id)
         known = {r.n: r for r in self.registry.releases()}
         if made_from is not None and made_from not in known:
@@ -286,13 +296,17 @@ class Releases:
             drafting.OWN_FILE_LIMIT if ours else None,
             tuple(lineage),
             None if made_from is None else ReleaseFile(made_from, str(self._content_path(made_from))),
+            table,
         )
         if self._run is None:
             raise Unavailable("this process does not prepare drafts")
         return self._run(job), current
 
-    def create_draft(self, actor: Token, submission: Submission, made_from: int | None = None) -> Draft:
-        """A new draft of ``actor``'s, made from release ``made_from`` (else the release it matches best)."""
+    def create_draft(
+        self, actor: Token, submission: Submission, made_from: int | None = None, table: TableUpload | None = None
+    ) -> Draft:
+        """A new draft of ``actor``'s, made from release ``made_from`` (else the release it matches best);
+        from ``table`` (``tablesin``) when one is given, ``submission`` then naming it."""
         if not may_submit(actor):
             self._refused(actor, "create-draft", "-", "only a submitter may create drafts")
         room = {
@@ -301,7 +315,7 @@ class Releases:
         }
         self.registry.check_room(actor.id, **room)  # before a worker's work, not only after it
         draft_id = secrets.token_hex(16)  # 128 random bits: ids cannot be guessed
-        prepared, base_release = self._prepared(submission, draft_id, made_from=made_from)
+        prepared, base_release = self._prepared(submission, draft_id, made_from=made_from, table=table)
         stamp = now()
         draft = _draft_of(draft_id, actor.id, stamp, stamp, submission.source, prepared, base_release)
         self.registry.add_draft(draft, **room)
@@ -336,9 +350,16 @@ class Releases:
             self._conflict(actor, action, draft_id, f"draft {draft_id} is {draft.status}, it can no longer change")
         return draft
 
-    def replace_draft(self, actor: Token, draft_id: str, submission: Submission, made_from: int | None = None) -> Draft:
+    def replace_draft(
+        self,
+        actor: Token,
+        draft_id: str,
+        submission: Submission,
+        made_from: int | None = None,
+        table: TableUpload | None = None,
+    ) -> Draft:
         old = self._own_open_draft(actor, draft_id, "replace-draft")
-        prepared, base_release = self._prepared(submission, draft_id, made_from=made_from)
+        prepared, base_release = self._prepared(submission, draft_id, made_from=made_from, table=table)
         draft = _draft_of(draft_id, old.owner, old.created, now(), submission.source, prepared, base_release)
         stored = self.registry.replace_draft(draft)
         self.registry.audit(actor.id, "replace-draft", draft_id, "done", _summary(prepared))

@@ -65,6 +65,7 @@ from ceopgraph.store.jobs import (
     StoreUnavailable,
 )
 from ceopgraph.tables import TableError
+from ceopgraph.tablesin import TableProblems, TableTooLarge
 from ceopgraph.validation.bulk import UnsafeShapes
 from ceopgraph.validation.service import (
     ReportNotAcceptable,
@@ -189,6 +190,8 @@ TABLE: tuple[Entry, ...] = (
     Entry(UnknownAcknowledgement, 400, "Bad request", _write_path),
     Entry(releases.BadField, 400, "Bad request", _write_path),
     Entry(DraftTooLarge, 413, "Too large", _write_path),
+    # A table submitted as a draft (``tablesin``): every problem, by row and column; nothing made.
+    Entry(TableProblems, 400, "The table has problems", _write_path),
     Entry(DraftInvalid, 422, "The draft does not conform", _write_path),
     Entry(TooManyDrafts, 429, "Too many drafts", _write_path, _RETRY_IN_A_MINUTE),
     Entry(releases.RateLimited, 429, "Too many requests", _write_path, _RETRY_IN_A_MINUTE),
@@ -219,6 +222,7 @@ NOT_ANSWERED: frozenset[type[Exception]] = frozenset(
         UnsafeTerm,  # a programming error
         UnexpectedSolution,  # a programming error: a page's query answered off its shape
         IndistinguishableBlankNodes,  # a programming error in a build
+        TableTooLarge,  # answered as DraftTooLarge (``releases.drafting.TooLarge``)
     }
 )
 

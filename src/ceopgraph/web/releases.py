@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import PurePosixPath
 from typing import Any
 
 from flask import (
@@ -26,7 +27,7 @@ from flask import (
     request,
 )
 
-from ceopgraph import paths, rdfio
+from ceopgraph import paths, rdfio, tables, tablesin
 from ceopgraph.build import dump_media_type
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, negotiate, rdf_format_for_media_type
 from ceopgraph.releases.changes import KIND_TITLES
@@ -46,6 +47,8 @@ from ceopgraph.releases.service import (
 )
 from ceopgraph.releases.tokens import FailureBudget, InvalidToken, same_secret
 from ceopgraph.store.protocol import Store
+from ceopgraph.tablesin import TableProblems, TableUpload
+from ceopgraph.validation.service import Submission, SubmissionRefused
 from ceopgraph.web import requeststate, resources
 from ceopgraph.web.pages.index import SubjectIndex
 from ceopgraph.web.resources import View
@@ -329,13 +332,46 @@ def drafts() -> Response:
     return _answer([_summary_json(d) for d in _releases().drafts(_actor())])
 
 
+def _table_from_request() -> TableUpload | None:
+    """The table a draft is made from, if the request sends one: a ``text/csv`` or XLSX body (its title as
+    the query's ``title``), or a form's ``.csv`` or ``.xlsx`` file (field ``file``) with an optional source
+    document (field ``source``, UTF-8 text) and ``title``; None for an RDF submission. The body is read
+    within the submission limit first, like every body; the table itself is read in a validation worker."""
+    kinds = {tables.CSV_MEDIA_TYPE: tables.CSV_EXTENSION, tablesin.XLSX_MEDIA_TYPE: tablesin.XLSX_EXTENSION}
+    if request.mimetype in kinds:
+        read_submission_body()
+        body = kinds[request.mimetype]
+        return TableUpload(request.get_data(), "the table", title=request.args.get("title"), format=body)
+    if request.mimetype not in FORM_TYPES:
+        return None
+    read_submission_body()
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return None
+    name = PurePosixPath(upload.filename).name
+    suffix = PurePosixPath(name).suffix.lower().lstrip(".")
+    kind = suffix if suffix in kinds.values() else kinds.get(upload.mimetype)
+    if kind is None:
+        return None
+    data = upload.read()
+    if not data.strip():
+        raise SubmissionRefused(f"{name[:100]}: the table is empty")
+    source = request.files.get("source")
+    given = source.read() if source is not None and source.filename else None
+    source_name = PurePosixPath(source.filename).name if source is not None and source.filename else None
+    title = request.form.get("title") or request.args.get("title")
+    return TableUpload(data, name, given, source_name, title, kind)
+
+
 @blueprint.post("/drafts")
 def create_draft() -> Response:
+    """A draft from RDF, or from a table (``_table_from_request``), which becomes the draft's RDF."""
     actor = _actor(writing=True)
-    submission = submission_from_request()
+    table = _table_from_request()
+    submission = Submission(table.data, table.format, table.name) if table else submission_from_request()
     made_from = _made_from()
     with current().admission.expensive():  # a validation worker's job, as /validate's
-        draft = _releases().create_draft(actor, submission, made_from)
+        draft = _releases().create_draft(actor, submission, made_from, table)
     location = f"{request.script_root}/drafts/{draft.id}"
     if _wants_html():
         return _see_other(location)
@@ -421,10 +457,11 @@ def replace_draft_form(draft_id: str) -> Response:
 def _replaced(draft_id: str) -> Draft:
     actor = _actor(writing=True)
     _releases().find_draft(actor, draft_id)  # a draft the actor may not see is not found, whatever the body
-    submission = submission_from_request()
+    table = _table_from_request()
+    submission = Submission(table.data, table.format, table.name) if table else submission_from_request()
     made_from = _made_from()
     with current().admission.expensive():
-        return _releases().replace_draft(actor, draft_id, submission, made_from)
+        return _releases().replace_draft(actor, draft_id, submission, made_from, table)
 
 
 @blueprint.delete("/drafts/<draft_id>")
@@ -635,12 +672,37 @@ def error_answer(status: int, title: str, message: str, exc: Exception) -> Respo
     """A write-path error as this blueprint answers: JSON (a refused draft's report with it), or a page for
     browsers; never cached. ``web.errors`` gives the status, title, message and any further headers."""
     if _wants_html():
+        if isinstance(exc, TableProblems):
+            return _problems_page(status, title, message, exc)
         body = render_template("error.html", status=status, title=title, message=message)
         return Response(body, status=status, mimetype=HTML, headers=NO_STORE)
     data: dict[str, Any] = {"error": message, "status": status}
+    if isinstance(exc, TableProblems):
+        data["problems"] = [p.as_json() for p in exc.problems]
     if isinstance(exc, DraftInvalid):
         data["report"] = json.loads(exc.report_json)
     return _answer(data, status=status)
+
+
+def _problems_page(status: int, title: str, message: str, exc: TableProblems) -> Response:
+    """A refused table's page: every problem, and the rows they are on with the cells at fault marked."""
+    by_row: dict[int, dict[str, list[str]]] = {}
+    for problem in exc.problems:
+        by_row.setdefault(problem.row, {}).setdefault(problem.column, []).append(problem.message)
+    rows = [(n, cells, by_row.get(n, {})) for n, cells in exc.rows]
+    body = render_template(
+        "table_problems.html",
+        status=status,
+        title=title,
+        message=message,
+        problems=exc.problems,
+        header=exc.header,
+        rows=rows,
+        shown={n for n, _ in exc.rows},
+        header_problems=by_row.get(1, {}),
+        max_problems=tablesin.MAX_PROBLEMS,
+    )
+    return Response(body, status=status, mimetype=HTML, headers=NO_STORE)
 
 
 def readable_time(stamp: str) -> str:
