@@ -133,6 +133,32 @@ def test_removing_more_than_a_tenth_of_a_kind_is_a_warning(release: Dataset) -> 
     assert "Proliferation of indecent images of children" in warning.message
 
 
+ROW = "Children protected since launch · From CEOP's launch in 2006 to the end of government year 2012-2013"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("changed", f"row {ROW}: 2255 → 2256"),
+        ("removed", f"row {ROW}: removed (was 2255)"),
+        ("added", f"row {ROW}: added 2255"),
+    ],
+)
+def test_a_figures_change_reads_in_table_terms_by_its_row(release: Dataset, change: str, expected: str) -> None:
+    """The row of the cube's table (its dimensions' labels, in the columns' order), as someone who edited the
+    CSV reads the change."""
+    without = _copy(release, (SINCE_LAUNCH, None))
+    before, after = {
+        "changed": (release, _set(release, SINCE_LAUNCH, SDMX_MEASURE.obsValue, Literal(2256))),
+        "removed": (release, without),
+        "added": (without, release),
+    }[change]
+    (figure,) = diff(before, after, SCHEME, 1, CHANGESET)[0].figures
+    assert figure.in_table_terms() == expected
+    (listed,) = diff(before, after, SCHEME, 1, CHANGESET)[0].as_json()["figures"]
+    assert (listed["row"], listed["row_change"]) == (ROW, expected)
+
+
 def test_a_draft_made_from_an_older_release_shows_what_it_takes_back(release: Dataset) -> None:
     """Release 2 changed the since-launch figure and added a figure; a draft made from release 1 that
     changes only a label would take both back: the three-way view names them, and needs ``reverts``."""

@@ -39,6 +39,8 @@ def test_a_draft_from_a_table_and_a_table_refused(
     assert cli.main(["draft", "diff", draft_id, "--data-dir", str(data)]) == 0
     diff = capsys.readouterr().out
     assert "2255" in diff and "2256" in diff
+    row = "Children protected since launch · From CEOP's launch in 2006 to the end of government year 2012-2013"
+    assert f"  in the table: row {row}: 2255 → 2256\n" in diff
 
     (tmp_path / "bad.csv").write_text(download.replace(",2255,", ",two thousand,"))
     drafts = releases.registry.rows("drafts")

@@ -29,6 +29,9 @@ TABLE = "annual-review-2012-13.csv"
 SINCE_LAUNCH = (
     "https://w3id.org/ceopgraph/data/annual-review-2012-13/children-protected-since-launch/since-launch-to-2012-2013"
 )
+SINCE_LAUNCH_ROW = (
+    "Children protected since launch · From CEOP's launch in 2006 to the end of government year 2012-2013"
+)
 OLD_QUOTE = "The total number of protected children in CEOP's seven year history is 2,255"
 NEW_QUOTE = "The total number of protected children in CEOP's seven year history is 2,256"
 
@@ -112,6 +115,10 @@ def test_one_figure_changed_with_its_quote_in_an_uploaded_source_changes_that_fi
     diff = client.get(f"/drafts/{made['id']}/diff", headers=sam).get_json()
     (figure,) = _figures_of(diff)
     assert (figure["iri"], figure["before"], figure["after"]) == (SINCE_LAUNCH, "2255", "2256")
+    in_the_table = f"row {SINCE_LAUNCH_ROW}: 2255 → 2256"  # the change as the table's editor reads it
+    assert figure["row_change"] == in_the_table
+    page = client.get(f"/drafts/{made['id']}", headers={**sam, "Accept": "text/html"}).get_data(as_text=True)
+    assert re.search(r'<ul id="row-changes"><li>([^<]*)</li></ul>', page).group(1) == in_the_table.replace("'", "&#39;")  # type: ignore[union-attr]
     segment = (
         "https://w3id.org/ceopgraph/id/news-item/ceop-annual-review-2012-13/segment/children-protected-since-launch"
     )

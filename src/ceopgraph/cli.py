@@ -374,6 +374,9 @@ def cmd_draft(args: argparse.Namespace) -> int:
                 print(f"  needs --acknowledge {warning['acknowledge']}: {warning['message']}")
             for figure in diff["figures"]:
                 print(f"  {figure['change']}")
+            for figure in diff["figures"]:
+                if figure.get("row_change"):  # the same, by row of the cube's table (a diff stored before has none)
+                    print(f"  in the table: {figure['row_change']}")
             for kind in ("threat_areas", "quotations", "claims"):
                 for change in ("added", "removed", "changed"):
                     for item in diff[kind][change]:

@@ -261,6 +261,18 @@ def cube_table(graph: Graph, dataset: URIRef) -> CubeTable:
     return CubeTable(dataset, label(graph, dataset), file_name(dataset), columns, tuple(rows))
 
 
+def row_key(graph: Graph, observation: URIRef) -> str | None:
+    """The observation's row as the table shows it to people: its dimension values' labels in the columns'
+    order, ``Children safeguarded and protected · Government year 2013-2014``; None outside a cube."""
+    dataset = graph.value(observation, QB.dataSet)
+    if not isinstance(dataset, URIRef):
+        return None
+    dimensions = _components(graph, dataset)[0]
+    values = [graph.value(observation, prop) for prop in dimensions]
+    shown = [(label(graph, v) or str(v)) if isinstance(v, URIRef) else str(v) for v in values if v is not None]
+    return " · ".join(shown) or None
+
+
 def csv_cells(table: CubeTable) -> Iterable[str]:
     """Every non-empty cell of the table, as the dataset holds it (before the rule for people)."""
     return (cell for row in table.rows for cell in row if cell)

@@ -29,6 +29,7 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCAT, RDF, SKOS
 from rdflib.term import Node
 
+from ceopgraph import tables
 from ceopgraph.bnodes import relabel_triples
 from ceopgraph.labels import label, local_name
 from ceopgraph.namespaces import QB, SCHEMA, SDMX_MEASURE, bind_prefixes
@@ -103,6 +104,7 @@ class FigureChange:
     before: str | None  # None: the figure is new
     after: str | None  # None: the figure was removed
     details: tuple[str, ...] = ()  # the other changes ("precision: exact → lower bound")
+    row: str | None = None  # its row in the cube's table, by its dimensions (``tables.row_key``)
 
     def describe(self) -> str:
         if self.before is None:
@@ -111,6 +113,17 @@ class FigureChange:
             return f"{self.label}: removed (was {self.before})"
         said = [f"{self.before} → {self.after}"] if self.before != self.after else []
         return f"{self.label}: " + "; ".join([*said, *self.details])
+
+    def in_table_terms(self) -> str | None:
+        """The change as someone who edited the table reads it: ``row … · …: added 900``."""
+        if self.row is None:
+            return None
+        if self.before is None:
+            return f"row {self.row}: added {self.after}"
+        if self.after is None:
+            return f"row {self.row}: removed (was {self.before})"
+        said = [f"{self.before} → {self.after}"] if self.before != self.after else []
+        return f"row {self.row}: " + "; ".join([*said, *self.details])
 
 
 @dataclass(frozen=True)
@@ -182,6 +195,8 @@ class Diff:
                     "after": f.after,
                     "details": list(f.details),
                     "change": f.describe(),
+                    "row": f.row,
+                    "row_change": f.in_table_terms(),
                 }
                 for f in self.figures
             ],
@@ -293,6 +308,7 @@ def _figures(old: Graph, new: Graph, subjects: Sequence[SubjectChanges]) -> tupl
         in_old = node is not None and (node, RDF.type, QB.Observation) in old
         in_new = node is not None and (node, RDF.type, QB.Observation) in new
         details = tuple(_detail(c) for c in subject.changes if c.predicate != value and in_old and in_new)
+        row = None if node is None else tables.row_key(new if in_new else old, node)
         found.append(
             FigureChange(
                 subject.iri,
@@ -300,6 +316,7 @@ def _figures(old: Graph, new: Graph, subjects: Sequence[SubjectChanges]) -> tupl
                 ("" if was is None else str(was)) if in_old else None,
                 ("" if now is None else str(now)) if in_new else None,
                 details,
+                row,
             )
         )
     return tuple(found)
