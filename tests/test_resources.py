@@ -3,12 +3,15 @@ with content negotiation, caching and refusal of hostile paths."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import urllib.parse
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
+import brotli
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -617,3 +620,29 @@ def test_a_dump_answers_one_byte_range_and_says_why_not_otherwise(
             assert answer.data == whole
         elif status == 206:
             assert answer.data == (whole[:10] if requested == "bytes=0-9" else whole[-5:])
+
+
+# Compressed downloads -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["ceopgraph.nq", "annual-review-2012-13.csv"])
+@pytest.mark.parametrize(("coding", "decode"), [("gzip", gzip.decompress), ("br", brotli.decompress)])
+def test_a_dump_goes_compressed_with_an_etag_per_coding(
+    client: FlaskClient, built_dist: Path, name: str, coding: str, decode: Callable[[bytes], bytes]
+) -> None:
+    whole = (built_dist / name).read_bytes()
+    with client.get(f"/dumps/{name}") as plain:
+        assert plain.data == whole and "Content-Encoding" not in plain.headers
+        assert "Accept-Encoding" in plain.vary
+        plain_etag = plain.headers["ETag"]
+    with client.get(f"/dumps/{name}", headers={"Accept-Encoding": coding}) as coded:
+        assert coded.status_code == 200 and coded.headers["Content-Encoding"] == coding
+        assert "Accept-Encoding" in coded.vary and coded.headers["Cache-Control"].startswith("public")
+        assert decode(coded.data) == whole and len(coded.data) < len(whole)
+        etag = coded.headers["ETag"]
+    assert etag != plain_etag
+    again = client.get(f"/dumps/{name}", headers={"Accept-Encoding": coding, "If-None-Match": etag})
+    assert again.status_code == 304
+    with client.get(f"/dumps/{name}", headers={"Accept-Encoding": coding, "Range": "bytes=0-9"}) as part:
+        assert part.status_code == 206 and "Content-Encoding" not in part.headers  # ranges count the file's bytes
+        assert part.data == whole[:10]

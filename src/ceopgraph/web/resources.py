@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -24,6 +25,7 @@ from flask import Blueprint, Response, abort, render_template, request, send_fro
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, PROV, RDFS, VOID, XSD
 from werkzeug.http import parse_range_header
+from werkzeug.security import safe_join
 
 from ceopgraph import describe, paths, tables
 from ceopgraph.build import METADATA_GRAPH, dump_media_type
@@ -34,6 +36,7 @@ from ceopgraph.store.protocol import Store
 from ceopgraph.urischeme import DUMP_STEM, UriScheme
 from ceopgraph.web import caching, requeststate
 from ceopgraph.web.admission import AdmittedStore
+from ceopgraph.web.compression import chosen_coding
 from ceopgraph.web.pages import notfound, resource
 from ceopgraph.web.pages.capped import Cut
 from ceopgraph.web.pages.home import home_page
@@ -189,13 +192,25 @@ def dump_answer(folder: Path, name: str, media_type: str, cache_control: str) ->
     by which CSVW finds its metadata beside it (CSVW "Model for Tabular Data" 5.2).
 
     One byte range is answered (206, or 416 with the length); a ``Range`` of several ranges, or one that does
-    not parse, is ignored and the whole file sent (RFC 9110 14.2 lets a server ignore it)."""
+    not parse, is ignored and the whole file sent (RFC 9110 14.2 lets a server ignore it). Without a range, the
+    file goes Brotli- or gzip-compressed when the client accepts it (``web.compression``), with its own ETag."""
     requested = request.environ.get("HTTP_RANGE")
     if requested is not None:
         parsed = parse_range_header(requested)
         if parsed is None or len(parsed.ranges) != 1:
             del request.environ["HTTP_RANGE"]
-    response = send_from_directory(folder, name, mimetype=media_type, conditional=True)
+    coding = None if "HTTP_RANGE" in request.environ else chosen_coding(request.headers.get("Accept-Encoding"))
+    path = safe_join(str(folder), name)
+    encoded = current().encoded_files.encoded(Path(path), coding) if coding and path else None
+    if coding is not None and encoded is not None:
+        response = Response(encoded.data, mimetype=media_type)
+        response.headers["Content-Encoding"] = coding
+        response.set_etag(encoded.etag)
+        response.last_modified = datetime.fromtimestamp(Path(str(path)).stat().st_mtime, UTC)
+        response.make_conditional(request)
+    else:
+        response = send_from_directory(folder, name, mimetype=media_type, conditional=True)
+    response.vary.add("Accept-Encoding")
     response.headers["Cache-Control"] = cache_control
     if media_type == tables.CSV_MEDIA_TYPE:
         response.headers["Content-Type"] = tables.CSV_CONTENT_TYPE

@@ -34,6 +34,7 @@ from ceopgraph.validation.service import ValidationPool, ValidatorConfig
 from ceopgraph.validation.shapes import load_shapes
 from ceopgraph.web.admission import Admission
 from ceopgraph.web.body import BodyReader
+from ceopgraph.web.compression import EncodedFiles
 from ceopgraph.web.pages.index import SubjectIndex
 
 _KEY = "ceopgraph.services"
@@ -88,6 +89,7 @@ class Services:
     releases: Releases | None  # the write path, with a data directory (``Settings.data_dir``)
     draft_stores: DraftStores
     owns_store: bool = False
+    encoded_files: EncodedFiles = field(default_factory=EncodedFiles)  # the downloads' compressed codings
 
     @classmethod
     def build(
