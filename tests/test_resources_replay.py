@@ -80,6 +80,23 @@ def test_each_representation_is_kept_apart(app: Flask) -> None:
         assert extension.mimetype == "text/turtle" and extension.data == answers["text/turtle"]
 
 
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [({"Accept-Encoding": "br"}, {}), ({}, {"Accept-Encoding": "gzip"}), ({"Range": "bytes=0-9"}, {})],
+)
+def test_a_tables_codings_and_ranges_are_kept_apart(app: Flask, first: dict[str, str], then: dict[str, str]) -> None:
+    """A cube's table is a file of the dumps, sent compressed or in part as asked: what one client was sent is
+    never replayed to another that asked otherwise."""
+    client = app.test_client()
+    path = "/data/annual-review-2012-13.csv"
+    with client.get(path, headers=first) as answer:
+        assert answer.status_code == (206 if "Range" in first else 200)
+    for _ in range(2):  # the second from the cache
+        with client.get(path, headers=then) as replayed:
+            assert replayed.status_code == 200
+            assert replayed.headers.get("Content-Encoding") == then.get("Accept-Encoding")
+
+
 def test_conditional_requests_get_304_for_their_own_validators(app: Flask, renders: list[str]) -> None:
     client = app.test_client()
     first = client.get(PAGE)

@@ -9,8 +9,9 @@ request is then replayed with the same headers, a fresh ``Server-Timing`` and th
 What makes two requests the same is everything the answer depends on: the dataset version, the scheme
 and ``Host`` (after ``web.proxies`` applied what trusted proxies forwarded), the path prefix, the path
 as the client sent it (the app refuses encoded separators in the raw path, so the raw path is part of
-the key, not only the decoded one), the query string, ``Accept`` (answers ``Vary: Accept``) and the
-conditional headers (``If-None-Match``, ``If-Modified-Since``): a 304 is recorded and replayed like a
+the key, not only the decoded one), the query string, ``Accept`` (answers ``Vary: Accept``), ``Accept-Encoding``
+and ``Range`` (a cube's table is a file, sent compressed or in part) and the conditional headers
+(``If-None-Match``, ``If-Modified-Since``, ``If-Range``): a 304 is recorded and replayed like a
 200, for exactly the validators it answered. HEAD is answered from a recorded GET, without the body,
 and never recorded itself (its body is empty). Only 200 and 304 are recorded, never an error; a
 store that cannot tell its version (a remote store that is down) sends the request to the app, which
@@ -38,7 +39,16 @@ SPARQL_PATHS = ("/sparql", "/sparql/")
 # The linked-data documents (``web.resources``); ``/id/`` answers are 303s, cheap already.
 RESOURCE_PREFIXES = ("/doc/", "/def/", "/data/")
 # Request headers an answer depends on, besides the path and the query string.
-_KEY_HEADERS = ("HTTP_ACCEPT", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
+# A cube's table is a file of the dumps under ``/data/``: its answer depends on the codings accepted
+# (``web.compression``) and on a byte range too.
+_KEY_HEADERS = (
+    "HTTP_ACCEPT",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_ACCEPT_ENCODING",
+    "HTTP_RANGE",
+    "HTTP_IF_RANGE",
+)
 _REPLAYED_STATUSES = ("200 ", "304 ")
 # One answer may take at most this share of the budget, so a few large ones cannot flush the rest.
 _LARGEST_SHARE = 8
