@@ -23,13 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 
 from ceopgraph.cli import local_releases as cli_releases
 from ceopgraph.compose import open_releases
-from ceopgraph.config import load_settings
+from ceopgraph.config import Settings, load_settings
 from ceopgraph.releases.service import OPERATOR, Releases
+from ceopgraph.web.services import of
 
+from .apps import embedded_app
 from .live import ROOT, LiveServer, running_server
 
 Replacement = tuple[bytes, bytes]
@@ -121,6 +124,22 @@ def current_dump(url: str) -> bytes:
 def local_releases(data_dir: Path, database_url: str | None = None) -> Releases:
     """The command line's ``Releases`` over ``data_dir`` (its registry in PostgreSQL at ``database_url``)."""
     return cli_releases(load_settings(environ={}, data_dir=data_dir, database_url=database_url))
+
+
+@contextmanager
+def first_release_app(settings: Settings, built_dist: Path, data_dir: Path) -> Iterator[Flask]:
+    """An app over ``data_dir``, whose release 1 is the built dataset, with write budgets no test reaches
+    (the budgets' own tests set theirs)."""
+    assert local_releases(data_dir).ensure_first_release(built_dist / "ceopgraph.trig") is not None
+    with embedded_app(settings, built_dist, data_dir=data_dir, writes_per_client=1000, writes_per_token=1000) as made:
+        yield made
+
+
+def releases_of(app: Flask) -> Releases:
+    """The app's write path (an app over a data directory has one)."""
+    releases = of(app).releases
+    assert releases is not None
+    return releases
 
 
 def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:

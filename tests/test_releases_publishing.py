@@ -20,8 +20,7 @@ from ceopgraph.config import Settings
 from ceopgraph.releases.service import Releases
 from ceopgraph.web.services import of
 
-from .apps import embedded_app
-from .releasing import NOTE, local_releases, release_dump, with_since_launch
+from .releasing import NOTE, first_release_app, release_dump, releases_of, with_since_launch
 
 VERSION_NOTES = URIRef("http://www.w3.org/ns/adms#versionNotes")
 JSON_BODY = {"Content-Type": "application/json"}
@@ -31,21 +30,13 @@ READABLE_TIME = r'<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ">\d{1,2} [A-Z]
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory, settings: Settings, built_dist: Path) -> Iterator[Flask]:
-    data_dir = tmp_path_factory.mktemp("publishing") / "data"
-    assert local_releases(data_dir).ensure_first_release(built_dist / "ceopgraph.trig") is not None
-    with embedded_app(settings, built_dist, data_dir=data_dir, writes_per_client=1000, writes_per_token=1000) as made:
+    with first_release_app(settings, built_dist, tmp_path_factory.mktemp("publishing") / "data") as made:
         yield made
-
-
-def _releases(app: Flask) -> Releases:
-    releases = of(app).releases
-    assert releases is not None
-    return releases
 
 
 def _token(app: Flask, role: str, name: str) -> tuple[str, str, dict[str, str]]:
     """A new token's id, its secret, and the headers that present it."""
-    record, secret = _releases(app).tokens.create(role, name)
+    record, secret = releases_of(app).tokens.create(role, name)
     return record.id, secret, {"Authorization": f"Bearer {secret}"}
 
 
@@ -93,12 +84,12 @@ def test_a_publish_needs_its_note_which_becomes_the_releases_version_notes(app: 
     _, _, sam = _token(app, "submitter", "Sam")
     _, _, pat = _token(app, "publisher", "Pat")
     draft = _draft(client, sam, 2301)
-    before = _registry_state(_releases(app))
+    before = _registry_state(releases_of(app))
     for body in (b"", b"{}", b'{"note": "   "}'):
         refused = _publish(client, pat, draft["id"], body)
         assert refused.status_code == 400, refused.data
         assert "give a release note" in refused.get_json()["error"] and "note" in refused.get_json()["error"]
-    assert _registry_state(_releases(app))["state"] == before["state"]
+    assert _registry_state(releases_of(app))["state"] == before["state"]
     published = _publish(client, pat, draft["id"], b'{"note": "The since-launch count <corrected> to 2301"}')
     assert published.status_code == 201, published.data
     n = published.get_json()["release"]
@@ -125,13 +116,13 @@ def test_a_withdrawal_needs_its_reason(app: Flask) -> None:
     _, _, pat = _token(app, "publisher", "Pat")
     draft = _draft(client, sam, 2302)
     n = _publish(client, pat, draft["id"], b'{"note": "' + NOTE.encode() + b'"}').get_json()["release"]
-    before = _registry_state(_releases(app))
+    before = _registry_state(releases_of(app))
     for body in (b"", b"{}", b'{"note": ""}', b'{"note": " \\n "}'):
         refused = client.post(f"/releases/{n}/withdraw", data=body, headers={**pat, **JSON_BODY})
         assert refused.status_code == 400, refused.data
         assert refused.get_json()["error"].startswith(f"give the reason for withdrawing release {n}")
-    assert _registry_state(_releases(app))["state"] == before["state"]
-    assert _releases(app).registry.release(n).withdrawn is None  # type: ignore[union-attr]
+    assert _registry_state(releases_of(app))["state"] == before["state"]
+    assert releases_of(app).registry.release(n).withdrawn is None  # type: ignore[union-attr]
     done = client.post(f"/releases/{n}/withdraw", data=b'{"note": "keyed wrongly"}', headers={**pat, **JSON_BODY})
     assert done.status_code == 200 and done.get_json()["withdrawn_note"] == "keyed wrongly"
 
@@ -154,17 +145,17 @@ def test_the_publish_button_names_the_real_next_release_and_the_form_needs_its_c
     assert re.search(rf'<button type="submit" id="publish">Publish as release {n + 1}</button>', page), page
     version = page.split('name="version" value="', 1)[1].split('"', 1)[0]
     form = {"csrf": _csrf(page), "version": version, "note": "Corrected again"}
-    before = _registry_state(_releases(app))["state"]
+    before = _registry_state(releases_of(app))["state"]
     unconfirmed = browser.post(f"/drafts/{draft['id']}/publish", data=form, headers={"Accept": "text/html"})
     assert unconfirmed.status_code == 400
     assert "tick the box confirming" in unconfirmed.get_data(as_text=True)
     no_note = browser.post(f"/drafts/{draft['id']}/publish", data={**form, "confirm": "yes", "note": ""})
     assert no_note.status_code == 400 and "give a release note" in no_note.get_json()["error"]
-    assert _registry_state(_releases(app))["state"] == before
+    assert _registry_state(releases_of(app))["state"] == before
     confirmed = {**form, "confirm": "yes"}
     done = browser.post(f"/drafts/{draft['id']}/publish", data=confirmed, headers={"Accept": "text/html"})
     assert done.status_code == 303, done.data
-    assert _releases(app).registry.release(n + 1).notes == "Corrected again"  # type: ignore[union-attr]
+    assert releases_of(app).registry.release(n + 1).notes == "Corrected again"  # type: ignore[union-attr]
 
 
 def test_reading_a_draft_writes_nothing_even_when_its_diff_is_against_an_older_release(app: Flask) -> None:
@@ -179,13 +170,13 @@ def test_reading_a_draft_writes_nothing_even_when_its_diff_is_against_an_older_r
     assert _publish(client, pat, newer["id"], b'{"note": "' + NOTE.encode() + b'"}').status_code == 201
     browser = app.test_client()
     _sign_in(browser, secret)
-    before = _registry_state(_releases(app))
+    before = _registry_state(releases_of(app))
     page = browser.get(f"/drafts/{stale['id']}", headers={"Accept": "text/html"})
     assert page.status_code == 200
     read = client.get(f"/drafts/{stale['id']}", headers=pat)
     diff = client.get(f"/drafts/{stale['id']}/diff", headers=pat)
     assert read.status_code == 200 and diff.status_code == 200
-    assert _registry_state(_releases(app)) == before
+    assert _registry_state(releases_of(app)) == before
     assert read.get_json()["base_release"] == _current(client) == diff.get_json()["base_release"]
     assert read.get_json()["updated"] == stale["updated"]
     assert read.headers["ETag"] != f'"{stale["version"]}"'  # it names the diff against the newer release

@@ -18,11 +18,10 @@ from werkzeug.test import TestResponse
 
 from ceopgraph.config import Settings
 from ceopgraph.releases import tokens
-from ceopgraph.releases.service import Releases
-from ceopgraph.web.services import of
 
 from .apps import embedded_app
 from .backends import Backend
+from .releasing import releases_of
 
 BUDGET = 10  # CEOPGRAPH_SIGN_INS_PER_CLIENT's default
 MINUTE = 60 * 28_000_000.0  # the start of a minute, as the test's clock reads it
@@ -70,12 +69,6 @@ def app(settings: Settings, built_dist: Path, tmp_path: Path, clock: Clock) -> I
         yield made
 
 
-def _releases(app: Flask) -> Releases:
-    found = of(app).releases
-    assert found is not None
-    return found
-
-
 def _wrong(token: str, n: int) -> str:
     """``token`` with another secret: well formed, naming a real token, so checking it costs a real hash."""
     return token[:-6] + f"{n:06d}"
@@ -119,7 +112,7 @@ def test_a_reservation_is_atomic_per_key_and_window_and_a_refund_gives_it_back(
 def test_racing_wrong_tokens_hash_at_most_the_budget_and_sign_ins_share_it(
     app: Flask, hasher: CountingHasher, clock: Clock
 ) -> None:
-    releases = _releases(app)
+    releases = releases_of(app)
     _, sam = releases.tokens.create("submitter", "Sam")
     _, pat = releases.tokens.create("publisher", "Pat")
     assert _bearer(app, sam).status_code == 200  # verified once: this process knows it
@@ -158,7 +151,7 @@ def test_racing_wrong_tokens_hash_at_most_the_budget_and_sign_ins_share_it(
 
 
 def test_a_successful_sign_in_gives_its_unit_back(app: Flask, hasher: CountingHasher) -> None:
-    releases = _releases(app)
+    releases = releases_of(app)
     _, sam = releases.tokens.create("submitter", "Sam")
     assert _sign_in(app, sam).status_code == 303
     assert [_sign_in(app, _wrong(sam, n)).status_code for n in range(BUDGET + 1)] == [401] * BUDGET + [429]
@@ -166,7 +159,7 @@ def test_a_successful_sign_in_gives_its_unit_back(app: Flask, hasher: CountingHa
 
 
 def test_writes_past_the_per_token_budget_get_429_until_the_minute_turns(app: Flask, clock: Clock) -> None:
-    _, token = _releases(app).tokens.create("submitter", "Hasty")
+    _, token = releases_of(app).tokens.create("submitter", "Hasty")
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     clock.now += 59  # the budget is per minute: its last second

@@ -18,11 +18,20 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ceopgraph.config import Settings
-from ceopgraph.releases.service import Releases
 from ceopgraph.web.services import of
 
 from .apps import embedded_app
-from .releasing import CONTRADICTING_COPY, GOOD_FIGURE, NOTE, changed, contradicting_copy, local_releases, release_dump
+from .releasing import (
+    CONTRADICTING_COPY,
+    GOOD_FIGURE,
+    NOTE,
+    changed,
+    contradicting_copy,
+    first_release_app,
+    local_releases,
+    release_dump,
+    releases_of,
+)
 from .submissions.drafts import CORPUS, HostileDraft
 
 BLOB_COLUMNS = {"nquads", "changeset", "report", "diff"}
@@ -30,21 +39,13 @@ BLOB_COLUMNS = {"nquads", "changeset", "report", "diff"}
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory, settings: Settings, built_dist: Path) -> Iterator[Flask]:
-    data_dir = tmp_path_factory.mktemp("releases") / "data"
-    assert local_releases(data_dir).ensure_first_release(built_dist / "ceopgraph.trig") is not None
-    with embedded_app(settings, built_dist, data_dir=data_dir, writes_per_client=1000, writes_per_token=1000) as made:
+    with first_release_app(settings, built_dist, tmp_path_factory.mktemp("releases") / "data") as made:
         yield made
-
-
-def _releases(app: Flask) -> Releases:
-    releases = of(app).releases
-    assert releases is not None
-    return releases
 
 
 def _token(app: Flask, role: str, name: str) -> tuple[str, dict[str, str]]:
     """A new token's id, and the headers that present it."""
-    record, secret = _releases(app).tokens.create(role, name)
+    record, secret = releases_of(app).tokens.create(role, name)
     return record.id, {"Authorization": f"Bearer {secret}"}
 
 
@@ -67,7 +68,7 @@ def test_every_hostile_draft_gets_its_answer_and_a_stored_one_fits_the_bound(app
     takes at most ``CEOPGRAPH_MAX_DRAFT_BYTES``, data, changeset, report and diff together."""
     client = app.test_client()
     _, sam = _token(app, "submitter", case.name)
-    registry = _releases(app).registry
+    registry = releases_of(app).registry
     before = registry.rows("drafts")
     answer = client.post("/drafts", data=case.upload(_dump(client)), headers={**sam, "Content-Type": case.content_type})
     assert answer.status_code == case.status, answer.data
@@ -188,7 +189,7 @@ def test_a_revoked_submitters_draft_cannot_be_published(app: Flask) -> None:
     sam_id, sam = _token(app, "submitter", "Sam")
     _, pat = _token(app, "publisher", "Pat")
     draft = _draft(client, sam, changed(_dump(client), GOOD_FIGURE))
-    releases = _releases(app)
+    releases = releases_of(app)
     assert releases.registry.revoke_token(sam_id)
     read = client.get(f"/drafts/{draft['id']}", headers=pat)
     assert read.status_code == 200  # publishers still see it, and may read why it will not be published
@@ -320,7 +321,7 @@ def test_a_draft_that_removes_most_of_the_release_needs_acknowledge_removals(fre
     assert "It removes 4 of the 4 threat areas of release 1" in warnings and "The home page would be empty" in warnings
     assert page.index('id="warnings"') < page.index('id="counts"')  # at the top of the diff
     assert 'name="acknowledge" value="removals" required' in page
-    registry = _releases(fresh).registry
+    registry = releases_of(fresh).registry
     before = registry.state()
     version = {"If-Match": f'"{draft["version"]}"'}
     refused = client.post(f"/drafts/{draft['id']}/publish", headers={**pat, **version})
@@ -403,7 +404,7 @@ def _nav(page: str) -> dict[str, bool]:
 def test_the_navigation_offers_sign_in_and_once_signed_in_drafts_and_sign_out(app: Flask) -> None:
     """There was no Sign in or Drafts in the navigation: a submitter had to know the addresses."""
     client = app.test_client()
-    _, secret = _releases(app).tokens.create("submitter", "Nav Tester")
+    _, secret = releases_of(app).tokens.create("submitter", "Nav Tester")
     html = {"Accept": "text/html"}
     home = client.get("/", headers=html).get_data(as_text=True)
     assert _nav(home) == {"Sign in": True, "Drafts": False, "Sign out": False}

@@ -17,11 +17,8 @@ from flask import Flask
 
 from ceopgraph import tablesin
 from ceopgraph.config import Settings
-from ceopgraph.releases.service import Releases
-from ceopgraph.web.services import of
 
-from .apps import embedded_app
-from .releasing import local_releases, release_dump
+from .releasing import first_release_app, release_dump, releases_of
 from .spreadsheets import workbook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,21 +35,13 @@ NEW_QUOTE = "The total number of protected children in CEOP's seven year history
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory, settings: Settings, built_dist: Path) -> Iterator[Flask]:
-    data_dir = tmp_path_factory.mktemp("releases") / "data"
-    assert local_releases(data_dir).ensure_first_release(built_dist / "ceopgraph.trig") is not None
-    with embedded_app(settings, built_dist, data_dir=data_dir, writes_per_client=1000, writes_per_token=1000) as made:
+    with first_release_app(settings, built_dist, tmp_path_factory.mktemp("releases") / "data") as made:
         yield made
-
-
-def _releases(app: Flask) -> Releases:
-    releases = of(app).releases
-    assert releases is not None
-    return releases
 
 
 @pytest.fixture(scope="module")
 def sam(app: Flask) -> dict[str, str]:
-    _, secret = _releases(app).tokens.create("submitter", "sam")
+    _, secret = releases_of(app).tokens.create("submitter", "sam")
     return {"Authorization": f"Bearer {secret}"}
 
 
@@ -137,7 +126,7 @@ def _figures_of(diff: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_a_table_with_problems_makes_no_draft_and_lists_them(app: Flask, sam: dict[str, str], download: bytes) -> None:
     client = app.test_client()
-    registry = _releases(app).registry
+    registry = releases_of(app).registry
     before = registry.rows("drafts")
     table = _edited(download, SINCE_LAUNCH, **{"value (integer)": "=SUM(A1:A2)", "quote": "words nowhere"})
     answer = client.post("/drafts", data=table, headers={**sam, "Content-Type": "text/csv"})
@@ -200,7 +189,7 @@ def test_a_workbook_uploaded_unchanged_changes_nothing_and_one_with_a_formula_ma
     diff = client.get(f"/drafts/{answer.get_json()['id']}/diff", headers=sam).get_json()
     assert diff["statements"] == {"added": 0, "removed": 0, "changed": 0}
     rows[1][rows[0].index("value (integer)")] = "=!=2255+1"
-    registry = _releases(app).registry
+    registry = releases_of(app).registry
     before = registry.rows("drafts")
     refused = client.post("/drafts", data=workbook(rows), headers={**sam, "Content-Type": XLSX})
     assert refused.status_code == 400, refused.data
@@ -227,7 +216,7 @@ def test_the_drafts_page_form_uploads_a_table_with_its_source_and_a_refusal_is_a
     """As a browser does: signed in, the drafts page's table form with its CSRF secret; a good table goes to its
     draft's page, a bad one answers the problems page, which marks the cell at fault."""
     client = app.test_client()
-    _, secret = _releases(app).tokens.create("submitter", "Form Tester")
+    _, secret = releases_of(app).tokens.create("submitter", "Form Tester")
     html = {"Accept": "text/html"}
     assert client.post("/sign-in", data={"token": secret}, headers=html).status_code == 303
     page = client.get("/drafts", headers=html).get_data(as_text=True)
