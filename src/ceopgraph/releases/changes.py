@@ -107,23 +107,19 @@ class FigureChange:
     row: str | None = None  # its row in the cube's table, by its dimensions (``tables.row_key``)
 
     def describe(self) -> str:
-        if self.before is None:
-            return f"{self.label}: new, {self.after}"
-        if self.after is None:
-            return f"{self.label}: removed (was {self.before})"
-        said = [f"{self.before} → {self.after}"] if self.before != self.after else []
-        return f"{self.label}: " + "; ".join([*said, *self.details])
+        return self._told(self.label, "new,")
 
     def in_table_terms(self) -> str | None:
         """The change as someone who edited the table reads it: ``row … · …: added 900``."""
-        if self.row is None:
-            return None
+        return None if self.row is None else self._told(f"row {self.row}", "added")
+
+    def _told(self, name: str, new: str) -> str:
         if self.before is None:
-            return f"row {self.row}: added {self.after}"
+            return f"{name}: {new} {self.after}"
         if self.after is None:
-            return f"row {self.row}: removed (was {self.before})"
+            return f"{name}: removed (was {self.before})"
         said = [f"{self.before} → {self.after}"] if self.before != self.after else []
-        return f"row {self.row}: " + "; ".join([*said, *self.details])
+        return f"{name}: " + "; ".join([*said, *self.details])
 
 
 @dataclass(frozen=True)
