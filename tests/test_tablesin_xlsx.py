@@ -110,6 +110,27 @@ def test_a_part_with_a_dtd_is_refused(download: list[list[str]]) -> None:
     assert "DTD" in refused.value.problems[0].message
 
 
+def test_the_xml_parser_itself_refuses_entities_below_the_readers_check(
+    download: list[list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defence in depth: with the reader's DTD check out of the way, openpyxl's parser (defusedxml, which
+    openpyxl uses once installed) still refuses the entity; nothing is expanded."""
+    from openpyxl.xml import DEFUSEDXML
+
+    assert DEFUSEDXML
+    data = workbook(download)
+    sheet = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        part = book.read(sheet)
+    declared = part.replace(b"<worksheet", b'<!DOCTYPE worksheet [<!ENTITY a "expanded">]><worksheet', 1)
+    declared = declared.replace(b"<t>" + download[0][0].encode() + b"</t>", b"<t>&a;</t>", 1)
+    assert b"&a;" in declared
+    monkeypatch.setattr(tablesin, "_has_dtd", lambda archive, member: False)
+    with pytest.raises(TableProblems, match="problem") as refused:
+        tablesin.read_xlsx(_with_part(data, sheet, declared))
+    assert "not readable as an XLSX workbook" in refused.value.problems[0].message
+
+
 def test_links_to_other_workbooks_are_never_read(download: list[list[str]]) -> None:
     """A workbook that names an external link part whose XML does not even parse: opened with its links kept,
     openpyxl reads that part (and fails); the reader never opens it."""
