@@ -117,6 +117,13 @@ def test_one_figure_changed_with_its_quote_in_an_uploaded_source_changes_that_fi
     }
     assert set(changed) == {SINCE_LAUNCH, segment, segment + "/quote", document}  # the segment cites the new source
     assert changed[segment + "/quote"] == [("exact", NEW_QUOTE)]
+    # The draft's preview has the table as the draft would publish it, built for the request; the public one
+    # is still the release's file.
+    previewed = client.get(f"/drafts/{made['id']}/view/data/{TABLE}", headers=sam)
+    assert previewed.status_code == 200 and previewed.mimetype == "text/csv"
+    assert previewed.data == table  # exactly the table uploaded: the round trip holds for the draft too
+    with client.get(f"/data/{TABLE}") as public:
+        assert public.data == download
 
 
 def _figures_of(diff: dict[str, Any]) -> list[dict[str, Any]]:
