@@ -75,6 +75,10 @@ def test_next_years_figure_is_added_from_a_table_and_published(page: Page, built
 
             # 4. Uploaded with its news item on the drafts page.
             page.goto(url + "drafts")
+            expect(page.locator("#table-steps")).to_contain_text("Download the current figures as CSV")
+            page.locator("#columns-1 summary").click()  # what each column means, open for the sweep
+            screenshot(page, "tables-drafts-page")
+            assert_accessible(page, "drafts page with the table way")
             page.get_by_label("Table (.csv or .xlsx)").set_input_files(edited)
             page.get_by_label("Source document", exact=False).set_input_files(NEWS)
             post_form(page, "Upload table", url + "drafts")
