@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from ceopgraph import tablesin
+from ceopgraph import tables, tablesin
 from ceopgraph.config import Settings
 from ceopgraph.releases.service import Releases
-from ceopgraph.web.services import of
+from ceopgraph.web.services import _table_guides, of
 
 from .apps import embedded_app
 from .releasing import local_releases, release_dump
@@ -308,3 +308,13 @@ def test_the_drafts_page_explains_the_table_way_before_its_forms_and_rdf_last(ap
     assert steps < table_form < rdf_form
     assert f'href="/data/{TABLE}"' in text and 'href="#table-form-heading"' in text
     assert 'id="columns-1"' in text
+
+
+def test_a_cube_too_large_to_build_a_table_of_is_left_out_of_the_guide(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guide is made in a request: a cube past the rows one request builds is left to its dumps."""
+    store = of(app).store
+    assert [g.file_name for g in _table_guides(store)] == [TABLE]
+    monkeypatch.setattr(tables, "MAX_BUILT_ROWS", 1)
+    assert _table_guides(store) == []
