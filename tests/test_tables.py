@@ -126,3 +126,34 @@ def test_two_values_of_a_component_on_one_observation_are_refused(union: Graph, 
 
 def test_every_cube_has_a_table(union: Graph) -> None:
     assert tables.datasets(union) == sorted(union.subjects(RDF.type, QB.DataSet))  # type: ignore[type-var]
+
+
+def test_the_guide_explains_every_column_of_the_table_in_its_order(union: Graph, table: tables.CubeTable) -> None:
+    """Made from the table's own columns: a column the table gains is explained, none is made up."""
+    guide = tables.table_guide(union, table.dataset)
+    assert [c.title for c in guide.columns] == [c.title for c in table.columns]
+    assert (guide.file_name, guide.title) == (table.file_name, table.title)
+    assert all(c.meaning.endswith(".") for c in guide.columns)
+    meaning = {c.title: c.meaning for c in guide.columns}
+    assert "exact words" in meaning["quote"]
+    assert (
+        "blank on a new row" in meaning["observation IRI"]
+        and "statistic and reference period" in meaning["observation IRI"]
+    )
+    assert "not read back" in meaning["statistic"]  # a code's label beside its IRI
+    assert meaning["value (integer)"].startswith("The figure, as a whole number (as ")
+
+
+def test_the_guide_marks_required_what_an_upload_refuses_to_miss(union: Graph, table: tables.CubeTable) -> None:
+    """The dimensions and the required attributes (by the structure); two value columns, so neither alone."""
+    guide = tables.table_guide(union, table.dataset)
+    required = [c.title for c in guide.columns if c.required]
+    assert required == [
+        "statistic IRI",
+        "reference period IRI",
+        "unit of measure IRI",
+        "figure status IRI",
+        "precision IRI",
+    ]
+    values = [c for c in guide.columns if c.title.startswith("value (")]
+    assert len(values) == 2 and all("one value column on each row" in c.meaning for c in values)

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from ceopgraph import tablesin
+from ceopgraph import tables, tablesin
 from ceopgraph.config import Settings
+from ceopgraph.web.services import table_guides, of
 
 from .releasing import first_release_app, release_dump, releases_of
 from .spreadsheets import workbook
@@ -282,3 +283,42 @@ def test_a_table_past_its_bounds_is_refused_with_its_status(
     assert answer.status_code == status, answer.data
     body = answer.get_json()
     assert says in (body["error"] if status == 413 else body["problems"][0]["message"])
+
+
+def _order(text: str, *marks: str) -> list[int]:
+    found = [text.find(mark) for mark in marks]
+    assert -1 not in found, [m for m, at in zip(marks, found, strict=True) if at == -1]
+    return found
+
+
+def test_the_guide_explains_the_table_way_first_with_the_live_csv_as_its_template(app: Flask) -> None:
+    text = app.test_client().get("/validate").get_data(as_text=True)
+    table_way, steps, rdf = _order(text, 'id="table-way"', 'id="table-steps"', 'id="submit"')
+    assert table_way < steps < rdf
+    assert f'href="/data/{TABLE}" type="text/csv" download' in text
+    assert 'href="/drafts"' in text  # where to upload it
+    assert "ceopgraph draft create figures.csv --source news.txt" in text
+    # What each column means, one row per column of the download, in its order.
+    header = next(csv.reader(io.StringIO(release_dump(app.test_client(), 1, TABLE).decode("utf-8"))))
+    shown = re.findall(r'<th scope="row"><code>([^<]+)</code></th>', text)
+    assert [c.replace("&#39;", "'") for c in shown] == header
+
+
+def test_the_drafts_page_explains_the_table_way_before_its_forms_and_rdf_last(app: Flask, sam: dict[str, str]) -> None:
+    answer = app.test_client().get("/drafts", headers={**sam, "Accept": "text/html"})
+    assert answer.status_code == 200
+    text = answer.get_data(as_text=True)
+    steps, table_form, rdf_form = _order(text, 'id="table-steps"', 'id="table-form"', 'id="rdf-way"')
+    assert steps < table_form < rdf_form
+    assert f'href="/data/{TABLE}"' in text and 'href="#table-form-heading"' in text
+    assert 'id="columns-1"' in text
+
+
+def test_a_cube_too_large_to_build_a_table_of_is_left_out_of_the_guide(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guide is made in a request: a cube past the rows one request builds is left to its dumps."""
+    store = of(app).store
+    assert [g.file_name for g in table_guides(store)] == [TABLE]
+    monkeypatch.setattr(tables, "MAX_BUILT_ROWS", 1)
+    assert table_guides(store) == []

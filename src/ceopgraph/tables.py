@@ -451,3 +451,128 @@ def _components(graph: Graph, dataset: URIRef) -> tuple[list[URIRef], list[URIRe
                     (not (isinstance(required, Literal) and required.value is True), str(prop), URIRef(str(prop)))
                 )
     return [d[2] for d in sorted(dimensions)], sorted(set(measures)), [a[2] for a in sorted(attributes)]
+
+
+# What each column means, for the submission guide ------------------------------------------------------
+
+# A value column's datatype in the words of someone filling in a spreadsheet.
+_DATATYPE_WORDS = {
+    "integer": "a whole number",
+    "decimal": "a number, with a decimal point if it has a fraction",
+    "double": "a number",
+    "date": "a date, as 2013-03-31",
+    "gYear": "a year, as 2013",
+    "boolean": "true or false",
+    "string": "text",
+}
+
+
+@dataclass(frozen=True)
+class ColumnNote:
+    """One column of a cube's table as the guide explains it: its header and what a submitter puts in it."""
+
+    title: str
+    meaning: str
+    required: bool  # a table upload refuses a row with this cell empty
+
+
+@dataclass(frozen=True)
+class TableGuide:
+    """A cube's table as the guide explains it: the dataset, its title, its CSV's file name and its columns."""
+
+    dataset: URIRef
+    title: str | None
+    file_name: str
+    columns: tuple[ColumnNote, ...]
+
+
+def table_guide(graph: Graph, dataset: URIRef) -> TableGuide:
+    """What each column of ``dataset``'s table holds, made from the table's own columns and the structure's
+    roles (which a table upload, ``ceopgraph.tablesin``, reads by the same headers): nothing about a column
+    is said that the columns and the structure do not say. An example is the first value the column holds."""
+    table = cube_table(graph, dataset)
+    dimensions, measures, _ = _components(graph, dataset)
+    required = _required_attributes(graph, dataset)
+    dimension_titles = [_title(graph, d) for d in dimensions]
+    value_columns = sum(1 for c in table.columns if c.property_url in {str(m) for m in measures})
+    notes = []
+    for index, column in enumerate(table.columns):
+        example = next((row[index] for row in table.rows if row[index]), None)
+        prop = URIRef(column.property_url) if column.property_url else None
+        notes.append(_note(column, prop, example, dimensions, measures, required, dimension_titles, value_columns))
+    return TableGuide(dataset, table.title, table.file_name, tuple(notes))
+
+
+def _note(
+    column: Column,
+    prop: URIRef | None,
+    example: str | None,
+    dimensions: list[URIRef],
+    measures: list[URIRef],
+    required: set[URIRef],
+    dimension_titles: list[str],
+    value_columns: int,
+) -> ColumnNote:
+    title = column.title
+    like = f" (as {example})" if example else ""
+    if column.name == "observation":
+        made = " and ".join(dimension_titles)
+        return ColumnNote(
+            title,
+            "The figure's address. Keep it on a row you change; leave it blank on a new row, whose address is "
+            f"made from the dataset and the row's {made}.",
+            False,
+        )
+    if prop == RDFS.label:
+        return ColumnNote(title, "The figure's name, as people read it" + like + ".", False)
+    if column.name == "quote":
+        return ColumnNote(
+            title,
+            "The exact words of the source the figure is read from, copied character for character from the "
+            "news item you upload with the table (else the dataset's own source).",
+            False,
+        )
+    if column.name == _SEGMENT_COLUMN:
+        return ColumnNote(
+            title,
+            "Where the quote is in its source. Keep it on a row you change; leave it blank on a new row: "
+            "it is made from the quote.",
+            False,
+        )
+    if column.name == "derived_from":
+        return ColumnNote(
+            title,
+            "For a figure computed from other figures: their observation IRIs, separated by spaces. "
+            "Blank for a figure read from the source.",
+            False,
+        )
+    if prop is None:  # a code's label beside its IRI column
+        return ColumnNote(
+            title,
+            f"The {title}'s name, for reading: it is not read back from an upload; change the IRI beside it.",
+            False,
+        )
+    if prop in measures:
+        several = " Fill in one value column on each row." if value_columns > 1 else ""
+        words = _DATATYPE_WORDS.get(column.datatype, column.datatype)
+        return ColumnNote(title, f"The figure, as {words}{like}.{several}", value_columns == 1)
+    if prop in dimensions:
+        others = [t for t in dimension_titles if t != title.removesuffix(" IRI")]
+        along = f"; with the {' and '.join(others)}, it says which figure the row is" if others else ""
+        return ColumnNote(title, f"Which {title.removesuffix(' IRI')}: its full IRI{like}{along}.", True)
+    needed = prop in required
+    if column.value_url is not None:
+        return ColumnNote(title, f"The {title.removesuffix(' IRI')}: its full IRI{like}.", needed)
+    words = _DATATYPE_WORDS.get(column.datatype, column.datatype)
+    return ColumnNote(title, f"The {title}, as {words}.", needed)
+
+
+def _required_attributes(graph: Graph, dataset: URIRef) -> set[URIRef]:
+    """The attributes the dataset's structure says every observation has (``qb:componentRequired true``)."""
+    return {
+        URIRef(str(prop))
+        for structure in graph.objects(dataset, QB.structure)
+        for spec in graph.objects(structure, QB.component)
+        if graph.value(spec, QB.componentRequired) == Literal(True)
+        for prop in graph.objects(spec, QB.attribute)
+    }

@@ -54,7 +54,7 @@ from ceopgraph.web.pages.index import SubjectIndex
 from ceopgraph.web.resources import View
 from ceopgraph.web.services import current
 from ceopgraph.web.sparql import QueryAnswerer
-from ceopgraph.web.validation import FORM_TYPES, guide_link, read_submission_body, submission_from_request
+from ceopgraph.web.validation import FORM_TYPES, guide_link, read_submission_body, submission_from_request, table_way
 
 blueprint = Blueprint("releases", __name__)
 
@@ -328,6 +328,7 @@ def drafts() -> Response:
             submitters={t.id: t.name for t in _releases().registry.tokens()},  # one read, not one per draft
             may_submit=may_submit(actor),
             formats=RDF_FORMATS,
+            **table_way(upload_here=True),
         )
     return _answer([_summary_json(d) for d in _releases().drafts(_actor())])
 

@@ -20,8 +20,9 @@ from typing import Generic, TypeVar
 
 import pyoxigraph as ox
 from flask import Flask, current_app
-from rdflib import Graph
+from rdflib import Graph, URIRef
 
+from ceopgraph import tables
 from ceopgraph.compose import open_releases
 from ceopgraph.config import Settings
 from ceopgraph.queryvet import QueryChecker
@@ -84,6 +85,7 @@ class Services:
     guide: PerVersion[list[GuideSection]]  # per version: the examples are the served data's
     subjects: SubjectIndex
     example: PerVersion[bytes]  # the validation page's example submission, read from the store
+    table_guides: PerVersion[list[tables.TableGuide]]  # each cube's columns explained, for the guide
     first_seen: FirstSeen
     editor_assets: Path
     releases: Releases | None  # the write path, with a data directory (``Settings.data_dir``)
@@ -110,6 +112,7 @@ class Services:
             guide=PerVersion(lambda: submission_guide(shapes, _served(store))),
             subjects=SubjectIndex(),
             example=PerVersion(lambda: example_submission(store, settings.scheme)),
+            table_guides=PerVersion(lambda: table_guides(store)),
             first_seen=FirstSeen(),
             editor_assets=settings.root / YASGUI_BUILD,
             releases=(
@@ -187,3 +190,19 @@ def _served(store: Store) -> Graph:
     for graph in store.graphs():
         served += store.graph_triples(graph)
     return served
+
+
+def table_guides(store: Store) -> list[tables.TableGuide]:
+    """Each data cube the store serves, with what its table's columns mean (``tables.table_guide``), in
+    the order of their IRIs; a cube too large to build a table of here is left out (its dumps have it)."""
+    found = []
+    cubes = sorted({row["dataset"] for row in store.select(tables.CUBES_QUERY)}, key=str)
+    for cube in cubes:
+        if not isinstance(cube, URIRef):
+            continue
+        try:
+            tables.check_rows(store.select(tables.OBSERVATION_COUNT, {"dataset": cube}), cube)
+            found.append(tables.table_guide(store.construct(tables.TABLE_QUERY, {"dataset": cube}), cube))
+        except tables.TableError:
+            continue
+    return found

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import PurePosixPath
+from typing import Any
 
 from flask import Blueprint, Response, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ceopgraph import paths
+from ceopgraph import paths, tables
 from ceopgraph.conneg import FORMATS_BY_NAME, RDF_FORMATS, negotiate, rdf_format_for_media_type
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, guess_format
 from ceopgraph.validation.guide import GuideSection, guide_href
@@ -197,8 +198,23 @@ def report_page(report: Report | None, status: int, pasted: str = "") -> Respons
         pasted=pasted,
         example_name=EXAMPLE_NAME,
         limit=current().settings.max_submission_bytes,
+        **(table_way() if report is None else {}),  # a report's page is about the RDF sent
     )
     return Response(body, status=status, mimetype=HTML, headers={"Cache-Control": "no-store", "Vary": "Accept"})
+
+
+def table_way(upload_here: bool = False) -> dict[str, Any]:
+    """What ``_table_way.html`` needs: each cube served now with its columns explained and the address of
+    its live CSV, the drafts page's address where this server takes drafts, and whether the table form is
+    on the page (``upload_here``: the drafts page)."""
+    linker = paths.Linker(current().settings.scheme, request.script_root)
+    found = []
+    for guide in current().table_guides.get(current().store.version):
+        document = linker.href(str(guide.dataset)) if linker.is_local(str(guide.dataset)) else None
+        if document is not None:
+            found.append({"guide": guide, "csv": tables.table_href(document)})
+    drafts = f"{request.script_root}/drafts" if current().releases is not None else None
+    return {"table_guides": found, "drafts_href": drafts, "upload_here": upload_here}
 
 
 def _guide() -> list[GuideSection]:
