@@ -17,7 +17,7 @@ from flask import Flask
 
 from ceopgraph import tables, tablesin
 from ceopgraph.config import Settings
-from ceopgraph.web.services import table_guides, of
+from ceopgraph.web.services import of, table_guides
 
 from .releasing import first_release_app, release_dump, releases_of
 from .spreadsheets import workbook
