@@ -400,7 +400,7 @@ def main() -> int:
     )
     out.table(
         [
-            "rows added",
+            "rows",
             "format",
             "time limit s",
             "table bytes",
