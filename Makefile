@@ -11,7 +11,7 @@ DATA_DIR ?= var
 
 ASSETS := node_modules/.package-lock.json
 
-.PHONY: setup build serve test check lint typecheck pytest system-deps w3c-suite bench bench-replicas clean
+.PHONY: setup build serve test check lint typecheck pytest system-deps w3c-suite bench bench-replicas bench-tables clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -106,6 +106,13 @@ bench: build
 # bench/results.md.
 bench-replicas: setup system-deps
 	$(BIN)/python bench/replicas.py --write
+
+# Not part of `make test` nor `make bench`: tables in and out. A draft from a CSV and an XLSX table of 1k, 10k
+# and 100k rows through the write path (time, the validation worker's peak memory, the status of a table
+# past a bound), then a cube of 100k observations: its CSV made, and downloads of it against the TriG dump's
+# from `ceopgraph serve` (about 8 minutes on 2 shared cores); writes its section of bench/results.md.
+bench-tables: setup
+	$(BIN)/python bench/tables.py --write
 
 test: lint typecheck pytest
 

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import pytest
 import rdflib.plugins.sparql
-from rdflib import Dataset, Graph, Literal, URIRef
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
 
 from ceopgraph import rdfio
 from ceopgraph.config import Settings
@@ -404,3 +404,26 @@ def test_a_parse_with_a_bound_on_its_quads_stops_at_the_bound_not_at_the_end() -
         turtle.encode(), turtle_format, "long.ttl", 1 << 20, "http://example.org/", graph, 1 << 25
     )
     assert len(whole) == len(bounded_whole) == 4_000
+
+
+def test_serialising_in_every_format_at_once_gives_each_format_s_own_bytes() -> None:
+    """``serialise_each`` (the dumps: one copy to the engine and one sort for all six) gives, format by format,
+    the bytes ``serialise`` gives alone, whichever kind comes first: quads, triples, prefixes, blank nodes."""
+    data = Dataset()
+    base = "https://example.org/"
+    for g in ("g/b", "g/a"):
+        graph = data.graph(URIRef(base + g))
+        for i in (3, 1, 2):
+            node = BNode(f"b{i}")
+            graph.add((URIRef(f"{base}s/{i}"), URIRef(base + "p"), Literal(f"value {i}", lang="en")))
+            graph.add((URIRef(f"{base}s/{i}"), URIRef(base + "q"), node))
+            graph.add((node, URIRef(base + "p"), Literal(i)))
+    prefixes = {"ex": base}
+    for formats in (RDF_FORMATS, tuple(reversed(RDF_FORMATS))):
+        made = rdfio.serialise_each(data, formats, prefixes)
+        assert set(made) == {fmt.name for fmt in RDF_FORMATS}
+        for fmt in formats:
+            assert made[fmt.name] == rdfio.serialise(data, fmt, prefixes), fmt.name
+    assert rdfio.serialise_each(data.graph(URIRef(base + "g/a")), RDF_FORMATS[:1]) == {
+        RDF_FORMATS[0].name: rdfio.serialise(data.graph(URIRef(base + "g/a")), RDF_FORMATS[0])
+    }

@@ -167,7 +167,8 @@ def dump_files(dataset: Dataset, scheme: UriScheme) -> dict[str, bytes]:
     """Every file of the dumps, by name: the dataset in each RDF format, and each data cube's CSV with its
     CSVW metadata (``ceopgraph.tables``). The built dumps and every release's are made here. Callers pass
     the dataset relabelled, as for ``serialise_dump``."""
-    rdf = {f"{DUMP_STEM}.{fmt.extension}": serialise_dump(dataset, fmt, scheme) for fmt in RDF_FORMATS}
+    made = rdfio.serialise_each(dataset, RDF_FORMATS, prefix_map(scheme))  # one copy to the engine for all six
+    rdf = {f"{DUMP_STEM}.{fmt.extension}": made[fmt.name] for fmt in RDF_FORMATS}
     return rdf | tables.table_files(union_graph(dataset))
 
 

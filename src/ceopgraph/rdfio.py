@@ -457,24 +457,42 @@ def _sort_key(term: object) -> tuple[str, str]:
 
 def serialise(data: Graph, fmt: RdfFormat, prefixes: dict[str, str] | None = None) -> bytes:
     """Serialise a graph, or a dataset (its named graphs kept where the format carries them)."""
+    return serialise_each(data, (fmt,), prefixes)[fmt.name]
+
+
+def serialise_each(
+    data: Graph, formats: Iterable[RdfFormat], prefixes: dict[str, str] | None = None
+) -> dict[str, bytes]:
+    """``serialise`` in each of ``formats`` (by format name), the bytes each would give: the data handed to
+    the engine once, and its quads and its triples each sorted once, however many formats are asked for (six
+    dumps of a release were six copies through N-Quads text and six sorts)."""
     quads = _oxigraph_quads(data)
-    target = getattr(ox.RdfFormat, fmt.oxigraph_name)
-    usable_prefixes = prefixes if fmt.name in ("turtle", "trig", "rdfxml", "jsonld") else None
-    if fmt.quads and isinstance(data, Dataset):
-        quads.sort(
-            key=lambda q: (
-                _sort_key(q.graph_name),
-                _sort_key(q.subject),
-                str(q.predicate),
-                _sort_key(q.object),
+    in_order: list[ox.Quad] | None = None
+    triples: list[ox.Triple] | None = None
+    made = {}
+    for fmt in formats:
+        target = getattr(ox.RdfFormat, fmt.oxigraph_name)
+        usable_prefixes = prefixes if fmt.name in ("turtle", "trig", "rdfxml", "jsonld") else None
+        if fmt.quads and isinstance(data, Dataset):
+            if in_order is None:
+                in_order = sorted(
+                    quads,
+                    key=lambda q: (
+                        _sort_key(q.graph_name),
+                        _sort_key(q.subject),
+                        str(q.predicate),
+                        _sort_key(q.object),
+                    ),
+                )
+            made[fmt.name] = _bytes(ox.serialize(in_order, format=target, prefixes=usable_prefixes))
+            continue
+        if triples is None:
+            triples = sorted(
+                {ox.Triple(q.subject, q.predicate, q.object) for q in quads},
+                key=lambda t: (_sort_key(t.subject), str(t.predicate), _sort_key(t.object)),
             )
-        )
-        return _bytes(ox.serialize(quads, format=target, prefixes=usable_prefixes))
-    triples = sorted(
-        {ox.Triple(q.subject, q.predicate, q.object) for q in quads},
-        key=lambda t: (_sort_key(t.subject), str(t.predicate), _sort_key(t.object)),
-    )
-    return _bytes(ox.serialize(triples, format=target, prefixes=usable_prefixes))
+        made[fmt.name] = _bytes(ox.serialize(triples, format=target, prefixes=usable_prefixes))
+    return made
 
 
 def _bytes(data: bytes | None) -> bytes:
