@@ -59,10 +59,12 @@ class ReconcileInputError(ValueError):
 
 
 class NotOurEntity(LookupError):
-    """An id that is not one of the entities we reconcile against (a preview of something else)."""
+    """An id that is not one of the entities we reconcile against (a preview of something else). The
+    message does not repeat the id: an answer never echoes what a client sent."""
 
     def __init__(self, iri: str) -> None:
-        super().__init__(f"{iri} is not an entity of this service")
+        super().__init__("the id is not one of the entities this service reconciles against")
+        self.iri = iri
 
 
 # Folding and matching ---------------------------------------------------------------------------------
@@ -590,9 +592,10 @@ def reconcile(index: Index, query: Query) -> list[dict[str, Any]]:
     the one candidate whose name is the query, meets every constraint, and leads the next by ``MATCH_LEAD``.
 
     Scores: the name's (0 to 100, ``name_score``) alone; with constraints, 70% of it plus up to 30 for
-    constraints met, less up to 30 for those contradicted (a value held that none sent names); with
-    constraints and no name, 100 times the share met less the share contradicted. A type given with
-    ``should`` ranks others lower (a fifth off) rather than leaving them out."""
+    constraints met, less up to 30 for those contradicted (a value held that none sent names) and half
+    that for those the entity holds no value of; with constraints and no name, 100 times the same
+    balance of shares. A type given with ``should`` ranks others lower (a fifth off) rather than leaving
+    them out."""
     folded = fold(query.query)
     wanted = set(query.types)
     scored: list[Scored] = []
@@ -604,20 +607,21 @@ def reconcile(index: Index, query: Query) -> list[dict[str, Any]]:
         names = max((name_score(folded, n) for n in entity.folded), default=0.0) if folded else 0.0
         if folded and names == 0.0:
             continue
-        met = contradicted = 0
+        met = 0
+        against = 0.0
         for constraint in query.constraints:
             held = entity.values.get(constraint.pid, [])
             if any(_value_matches(v, h) for v in constraint.values for h in held):
                 met += 1
-            elif held:
-                contradicted += 1
+            else:
+                against += 1.0 if held else 0.5
         n = len(query.constraints)
         if n and folded:
-            score = 0.7 * names + 30.0 * (met - contradicted) / n
+            score = 0.7 * names + 30.0 * (met - against) / n
         elif n:
             if not met:
                 continue
-            score = 100.0 * (met - contradicted) / n
+            score = 100.0 * (met - against) / n
         else:
             score = names
         if not typed:
