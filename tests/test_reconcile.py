@@ -6,16 +6,21 @@ specification's field rules (``tests/reconcile_schemas.py``); every bad input is
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import jsonschema
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from rdflib import Literal as RdfLiteral
+from rdflib import URIRef
+from rdflib.namespace import RDFS
 from werkzeug.test import TestResponse
 
 from ceopgraph import reconcile
 from ceopgraph.config import Settings
+from ceopgraph.web import services
 
 from . import reconcile_schemas as schemas
 
@@ -337,3 +342,40 @@ def test_name_scores_order_exact_words_and_prefixes() -> None:
     partial = reconcile.name_score("crime", "national crime agency")
     assert 100 > reordered > prefix > partial > 0
     assert reconcile.name_score("police", "national crime agency") == 0
+
+
+def test_the_lookups_score_as_a_scan_would(app: Flask) -> None:
+    """The word and suffix lookups are an optimisation: a query's name scores are exactly those of
+    ``name_score`` over every name of every entity, the entities that score nothing left out."""
+    index = services.of(app).reconcile.get(services.of(app).store.version)
+    for text in ("CEOP", "children", "crime ag", "Peter", "2012 2013", "government year", "online protection", "x"):
+        folded = reconcile.fold(text)
+        scanned = {e.id: max(reconcile.name_score(folded, n) for n in e.folded) for e in index.entities.values()}
+        assert index.name_scores(folded) == {iri: score for iri, score in scanned.items() if score > 0}, text
+
+
+def test_a_batch_stays_quick_over_many_entities(settings: Settings) -> None:
+    """20,000 figures (the benchmarks' largest cube), every name sharing a word with every query: a batch of
+    100 queries follows the lists of their rare words and only counts the common one, and is quick."""
+    figure = "http://purl.org/linked-data/cube#Observation"
+    names = [
+        {
+            "s": URIRef(f"{settings.scheme.base}data/x/{i}"),
+            "kind": URIRef(figure),
+            "p": RDFS.label,
+            "name": RdfLiteral(f"Figure {i} of the year"),
+        }
+        for i in range(20_000)
+    ]
+    index = reconcile.Index.build(settings.scheme, names, {})
+    batch = reconcile.parse_queries(json.dumps({f"q{i}": {"query": f"figure {i * 7}"} for i in range(100)}))
+    started = time.perf_counter()
+    answer = reconcile.answer_queries(index, batch)
+    elapsed = time.perf_counter() - started
+    assert answer["q3"]["result"][0]["name"] == "Figure 21 of the year"
+    assert len(index.name_scores(reconcile.fold("figure"))) == reconcile.COMMON  # a common word alone: bounded
+    assert elapsed < 5
+    # Constraints alone on every figure, in a batch of 100: refused, saying why, rather than answered slowly.
+    heavy = {f"q{i}": {"properties": [{"pid": "value", "v": i}] * 2} for i in range(100)}
+    with pytest.raises(reconcile.ReconcileInputError, match="comparisons"):
+        reconcile.answer_queries(index, reconcile.parse_queries(json.dumps(heavy)))
