@@ -1,7 +1,8 @@
 """JSON Schemas (2020-12) of the Reconciliation Service API 0.2's answers, written here from the field rules
 of the specification (Final Community Group Report, 10 April 2023), sections by section: what is required,
 each field's JSON type, the ``{{id}}`` a URL template must hold, and the value forms of data extension. No
-package on PyPI or npm ships the specification's own schemas, so the tests check against these.
+package of PyPI or npm ships the specification's own schemas (py-reconciliation-service-api is a client with
+models of its own), so the tests check against these.
 
 They are stricter than the specification where our service promises more (``match`` and ``type`` on every
 candidate), never looser.
