@@ -137,6 +137,9 @@ def test_a_type_restricts_the_candidates(client: FlaskClient, base: str) -> None
     ranked = post_queries(client, {"q0": {"query": "CEOP chief executive", "type": post, "type_strict": "should"}})
     ids = [c["id"] for c in ranked["q0"]["result"]]
     assert ids[0] == f"{base}id/post/ceop-chief-executive" and len(ids) > 1
+    # A blank type is no type.
+    blank = post_queries(client, {"q0": {"query": "CEOP", "type": ""}})
+    assert blank["q0"]["result"][0]["id"] == f"{base}id/organisation/ceop"
     # An organisation by its label and type.
     orgs = post_queries(
         client, {"q0": {"query": "Child Exploitation and Online Protection Centre", "type": f"{ORG}FormalOrganization"}}

@@ -615,7 +615,8 @@ def _query(where: str, value: object) -> Query:
     constraints = _constraints(f"{where}.properties", value.get("properties", []))
     if not fold(text) and not constraints:
         raise ReconcileInputError(f"{where}: needs a query string or property constraints")
-    return Query(text, tuple(types), strict, min(limit, MAX_LIMIT), constraints)
+    # An empty type is no type: a client that leaves the type field blank means "any type".
+    return Query(text, tuple(t for t in types if t), strict, min(limit, MAX_LIMIT), constraints)
 
 
 def _constraints(where: str, value: object) -> tuple[Constraint, ...]:
