@@ -1,11 +1,13 @@
 """Reconciliation (W3C Entity Reconciliation CG, Reconciliation Service API 0.2): matching names to our
-entities, and the API's JSON shapes. Pure: the index is made from rows the caller fetched with our own
-queries (``INDEX_QUERIES``), once per dataset version; requests are parsed, bounded and answered here.
+entities, and the API's JSON shapes. Pure but for ``Index.load``, which runs our own constant queries
+(``NAMES_QUERY``, each property's ``property_query``) once per dataset version; requests are parsed,
+bounded and answered here.
 
 Why an index of our own rather than a query per request: a reconciliation batch is up to a hundred
-names, each compared with every name we hold, so one scan of a small in-memory table per name costs
-less than a hundred store queries, keeps user text out of SPARQL altogether, and is linear in the input
-(names are folded once, compared by equality, token sets and prefixes; no edit distance).
+names, so lookups in memory cost less than a hundred store queries and keep user text out of SPARQL
+altogether. Names are folded once and compared by equality, shared words and prefixes (no edit
+distance), found through word lists and a sorted table of suffixes, so a query's work is bounded by
+its length and by ``COMMON``, not by the size of the data, and a batch's by ``MAX_COMPARISONS``.
 
 The types offered are the kinds of thing the data has (``kinds``); the properties, those a user may
 constrain a query by or fetch with data extension (``properties``): a figure's value, period and unit,
