@@ -153,7 +153,10 @@ EXTENSION: Schema = {
     "type": "object",
     "required": ["meta", "rows"],
     "properties": {
-        "meta": {"type": "array", "items": _TYPE},
+        "meta": {
+            "type": "array",
+            "items": {**_TYPE, "properties": {**_TYPE["properties"], "type": _TYPE, "service": {"type": "string"}}},
+        },
         "rows": {
             "type": "object",
             "additionalProperties": {"type": "object", "additionalProperties": {"type": "array", "items": _VALUE}},

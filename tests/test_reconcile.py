@@ -237,6 +237,10 @@ def test_extend_gives_a_figures_value_period_and_unit_and_an_organisations_paren
     request = {"ids": [figure, unit, "https://elsewhere.example/x"], "properties": [{"id": p} for p in properties]}
     answer = valid(client.post("/reconcile", data={"extend": json.dumps(request)}), schemas.EXTENSION)
     assert [m["id"] for m in answer["meta"]] == properties
+    types = {m["id"]: m.get("type") for m in answer["meta"]}
+    assert types["period"] == {"id": "http://www.w3.org/2006/time#ProperInterval", "name": "Period"}
+    assert types["parent"] == {"id": f"{ORG}FormalOrganization", "name": "Organisation"}
+    assert types["value"] is None and types["unit"] is None  # numbers; units are no type of ours
     row = answer["rows"][figure]
     assert row["value"] == [{"int": 790}]
     assert row["period"] == [

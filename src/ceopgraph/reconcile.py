@@ -135,6 +135,7 @@ class Property:
     path: str  # SPARQL property path text, written here from constants
     value: ValueKind
     kinds: tuple[str, ...]  # ids of the kinds it applies to; empty: every kind
+    range: str | None = None  # the kind of its entity values, where they are all one of ours
 
     def applies_to(self, kind: str) -> bool:
         return not self.kinds or kind in self.kinds
@@ -171,7 +172,7 @@ def properties(scheme: UriScheme) -> tuple[Property, ...]:
     return (
         Property("value", "Value", "The figure's value", SDMX_MEASURE.obsValue.n3(), "number", (figure,)),
         Property("unit", "Unit", "The unit the figure counts in", SDMX_ATTRIBUTE.unitMeasure.n3(), "entity", (figure,)),
-        Property("period", "Period", "The figure's reference period", ref_period, "entity", (figure,)),
+        Property("period", "Period", "The figure's reference period", ref_period, "entity", (figure,), period),
         Property(
             "period-start",
             "Period start",
@@ -189,9 +190,17 @@ def properties(scheme: UriScheme) -> tuple[Property, ...]:
             (figure,),
         ),
         Property(
-            "statistic", "Statistic", "What the figure counts", scheme.dimension["statistic"].n3(), "entity", (figure,)
+            "statistic",
+            "Statistic",
+            "What the figure counts",
+            scheme.dimension["statistic"].n3(),
+            "entity",
+            (figure,),
+            statistic,
         ),
-        Property("dataset", "Dataset", "The dataset the figure is in", QB.dataSet.n3(), "entity", (figure,)),
+        Property(
+            "dataset", "Dataset", "The dataset the figure is in", QB.dataSet.n3(), "entity", (figure,), str(QB.DataSet)
+        ),
         Property(
             "parent",
             "Parent organisation",
@@ -199,6 +208,7 @@ def properties(scheme: UriScheme) -> tuple[Property, ...]:
             f"{ORG.subOrganizationOf.n3()}|{ORG.unitOf.n3()}|^{ORG.hasSubOrganization.n3()}|^{ORG.hasUnit.n3()}",
             "entity",
             (organisation, unit),
+            organisation,
         ),
         Property(
             "member-of",
@@ -207,12 +217,15 @@ def properties(scheme: UriScheme) -> tuple[Property, ...]:
             f"^{ORG.member.n3()}/{ORG.organization.n3()}",
             "entity",
             (organisation, unit),
+            organisation,
         ),
-        Property("post", "Post", "A post in the organisation", ORG.hasPost.n3(), "entity", (organisation, unit)),
-        Property("holds", "Holds post", "A post the person holds", ORG.holds.n3(), "entity", (person,)),
-        Property("post-in", "Post in", "The organisation the post is in", ORG.postIn.n3(), "entity", (post,)),
-        Property("held-by", "Held by", "Who holds the post", ORG.heldBy.n3(), "entity", (post,)),
-        Property("creator", "Said by", "Who the quotation is by", SCHEMA.creator.n3(), "entity", (quotation,)),
+        Property("post", "Post", "A post in the organisation", ORG.hasPost.n3(), "entity", (organisation, unit), post),
+        Property("holds", "Holds post", "A post the person holds", ORG.holds.n3(), "entity", (person,), post),
+        Property(
+            "post-in", "Post in", "The organisation the post is in", ORG.postIn.n3(), "entity", (post,), organisation
+        ),
+        Property("held-by", "Held by", "Who holds the post", ORG.heldBy.n3(), "entity", (post,), person),
+        Property("creator", "Said by", "Who the quotation is by", SCHEMA.creator.n3(), "entity", (quotation,), person),
         Property("text", "Text", "The words quoted", SCHEMA.text.n3(), "string", (quotation,)),
         Property("notation", "Notation", "The code's notation", SKOS.notation.n3(), "string", (statistic, threat)),
         Property("start", "Start", "When the period begins", TIME.hasBeginning.n3(), "date", (period,)),
@@ -875,10 +888,13 @@ def parse_extension(text: str, index: Index) -> Extension:
 def extend(index: Index, request: Extension) -> dict[str, Any]:
     """The values of the asked properties for each id; an id not ours, or a property it lacks, has none."""
     known = index.properties_by_id
-    meta = []
+    kinds = index.kinds_by_id
+    meta: list[dict[str, Any]] = []
     for pid, _ in request.properties:
         prop = known[pid]
         meta.append({"id": prop.id, "name": prop.name})
+        if prop.range in kinds:  # the type of the values, so a client can mark the new column reconciled
+            meta[-1]["type"] = kinds[prop.range].json()
     rows: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for iri in request.ids:
         entity = index.entities.get(iri)
