@@ -24,14 +24,16 @@ _GRAPHS = "data/graph/"
 
 # The service's own resources, as paths under the base: the dataset, and under it its releases, their
 # publication activities and distributions; the graphs' descriptions; the dumps, current and per release;
-# the SPARQL endpoint and its service description; the shapes; the landing page; the drafts' diffs.
-_SERVICE_PATHS = frozenset(("", DATASET_PATH, "sparql", "releases", SHAPES_PATH))
+# the SPARQL endpoint and its service description; the reconciliation service; the shapes; the landing
+# page; the drafts' diffs.
+_SERVICE_PATHS = frozenset(("", DATASET_PATH, "sparql", "reconcile", "releases", SHAPES_PATH))
 _SERVICE_SPACES = (
     f"{DATASET_PATH}/",
     _GRAPHS,
     "releases/",
     "dumps/",
     "sparql/",
+    "reconcile/",
     "id/service/",
     f"{SHAPES_PATH}/",
     ".well-known/",
@@ -139,6 +141,11 @@ class UriScheme:
     @property
     def sparql(self) -> URIRef:
         return URIRef(self.base + "sparql")
+
+    @property
+    def reconcile(self) -> URIRef:
+        """The reconciliation service (``web.reconcile``), the base of the URLs its manifest names."""
+        return URIRef(self.base + "reconcile")
 
     @property
     def release_space(self) -> URIRef:

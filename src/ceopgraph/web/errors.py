@@ -26,6 +26,7 @@ from ceopgraph.processes.sandbox import SandboxUnavailable
 from ceopgraph.publish import PublishError
 from ceopgraph.queryvet import CheckerUnavailable
 from ceopgraph.rdfio import ExpandsTooFar, UnreadableRdf
+from ceopgraph.reconcile import NotOurEntity, ReconcileInputError
 from ceopgraph.releases.drafting import DraftTooLarge
 from ceopgraph.releases.follower import DraftStoresBusy
 from ceopgraph.releases.registry import Conflict, RegistryUnavailable, TooManyDrafts
@@ -176,7 +177,10 @@ TABLE: tuple[Entry, ...] = (
     Entry(resources.ResourceGone, 410, "Gone", present=_gone),
     Entry(resources.NoSuchResource, 404, "Not found", present=_not_found),
     Entry(resources.DocumentNotAcceptable, 406, "Not acceptable", present=_offered),
-    Entry(TableError, 422, "Not one table"),  # a draft's cube with two values of a component on one figure
+    Entry(TableError, 422, "Not one table"),
+    # The reconciliation service (``reconcile``): what is wrong with the request, and where in it.
+    Entry(ReconcileInputError, 400, "Bad request"),
+    Entry(NotOurEntity, 404, "Not found"),  # a draft's cube with two values of a component on one figure
     # The write path (``releases``, ``web.releases``).
     Entry(NotSignedIn, 401, "Not signed in", _write_path, (("WWW-Authenticate", 'Bearer realm="ceopgraph"'),)),
     Entry(Forbidden, 403, "Forbidden", _write_path),

@@ -1,11 +1,11 @@
 """The per-app services: built once, eagerly, by ``create_app``; reached through one accessor; closed once.
 
 Everything an app holds besides Flask's own state lives here, typed: the settings and the store it was
-given, the admission control, the query checker's and the validator's worker pools (their processes
-start on first use, so building an app costs no process), the shapes graph parsed once (the shape pages
-and the validator's guide share it), the index of subjects behind the 404 hints, and the small caches
-that follow the dataset version. Blueprints reach it with ``current()``, never by string keys, and
-never by importing the package that creates the app.
+given, the admission control, the query checker's and the validator's worker pools (their processes start on
+first use, so building an app costs no process), the shapes graph parsed once (the shape pages and the
+validator's guide share it), the index of subjects behind the 404 hints, the reconciliation service's index,
+and the small caches that follow the dataset version. Blueprints reach it with ``current()``, never by
+string keys, and never by importing the package that creates the app.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from ceopgraph import tables
 from ceopgraph.compose import open_releases
 from ceopgraph.config import Settings
 from ceopgraph.queryvet import QueryChecker
+from ceopgraph.reconcile import Index
 from ceopgraph.releases.follower import DraftStores, ReleaseStore
 from ceopgraph.releases.service import Releases, Served
 from ceopgraph.store.embedded import EmbeddedStore, QueryLimits
@@ -86,6 +87,7 @@ class Services:
     subjects: SubjectIndex
     example: PerVersion[bytes]  # the validation page's example submission, read from the store
     table_guides: PerVersion[list[tables.TableGuide]]  # each cube's columns explained, for the guide
+    reconcile: PerVersion[Index]  # the reconciliation service's names and values, read from the store
     first_seen: FirstSeen
     editor_assets: Path
     releases: Releases | None  # the write path, with a data directory (``Settings.data_dir``)
@@ -113,6 +115,7 @@ class Services:
             subjects=SubjectIndex(),
             example=PerVersion(lambda: example_submission(store, settings.scheme)),
             table_guides=PerVersion(lambda: table_guides(store)),
+            reconcile=PerVersion(lambda: Index.load(store, settings.scheme)),
             first_seen=FirstSeen(),
             editor_assets=settings.root / YASGUI_BUILD,
             releases=(
