@@ -23,11 +23,11 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, render_template, request, send_from_directory
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, FOAF, PROV, RDFS, VOID, XSD
+from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, RDF, RDFS, VOID, XSD
 from werkzeug.http import parse_range_header
 from werkzeug.security import safe_join
 
-from ceopgraph import describe, paths, tables
+from ceopgraph import dcatap, describe, paths, tables
 from ceopgraph.build import METADATA_GRAPH, dump_media_type
 from ceopgraph.conneg import FORMATS_BY_NAME, RdfFormat, negotiate, rdf_format_for_media_type
 from ceopgraph.rdfio import light_graph
@@ -311,6 +311,12 @@ def _description(iri: URIRef, cube: bool) -> describe.Description:
     found = describe.describe(store, iri, settings.query_timeout_s)
     if iri == scheme.dataset or cube:
         found += _table_distributions(scheme, _view().store, None if iri == scheme.dataset else iri)
+    if iri == scheme.dataset:  # its distributions described, as a harvester reads them (DCAT-AP)
+        metadata = describe.graph_contents(store, scheme.graph_iri(METADATA_GRAPH), settings.query_timeout_s)
+        distributions = {d for d in found.graph.objects(iri, DCAT.distribution) if isinstance(d, URIRef)}
+        for distribution in sorted(distributions):
+            found += describe.describe_in_graph(metadata.graph, distribution)
+        found += dcatap_context(found.graph, store)
     if _is_shape(iri):
         shapes = _shapes()
         found += shapes if iri == scheme.shapes else describe.describe_in_graph(shapes, iri)
@@ -323,6 +329,7 @@ def _void_graph(scheme: UriScheme, whole: URIRef) -> describe.Description:
     metadata = scheme.graph_iri(METADATA_GRAPH)
     found = describe.graph_contents(_page_store(services.store), metadata, services.settings.query_timeout_s)
     found += _table_distributions(scheme, services.store)
+    found += dcatap_context(found.graph, _page_store(services.store))
     live = request.host_url.rstrip("/") + request.script_root + "/sparql"
     if live == str(scheme.sparql):
         return found
@@ -344,6 +351,21 @@ def _table_distributions(scheme: UriScheme, store: Store, only: URIRef | None = 
     for cube, title in sorted(titles.items()):
         found += tables.distribution(scheme, cube, title)
     return found
+
+
+# An agent's name, for DCAT-AP (its one mandatory property of a foaf:Agent).
+AGENT_NAME_QUERY = describe.with_prefixes("SELECT DISTINCT ?agent ?name WHERE { ?agent foaf:name ?name }")
+
+
+def dcatap_context(graph: Graph, store: Store) -> Graph:
+    """What DCAT-AP asks of a catalogue beside ``graph`` (``dcatap``): the classes of its objects, the
+    licence's title, and each agent's name from the store (the publisher is described in the data)."""
+    added = dcatap.typed(graph) + dcatap.licence_description()
+    agents = set(added.subjects(RDF.type, FOAF.Agent)) | set(graph.subjects(RDF.type, FOAF.Agent))
+    for agent in sorted(a for a in agents if isinstance(a, URIRef) and graph.value(a, FOAF.name) is None):
+        for row in store.select(AGENT_NAME_QUERY, {"agent": agent}):
+            added.add((agent, FOAF.name, row["name"]))
+    return added
 
 
 # Answers -----------------------------------------------------------------------------------------
