@@ -1,5 +1,5 @@
 """The catalogue as DCAT-AP 3 harvesters read it: the VoID/DCAT (``/.well-known/void``, ``/data/ceopgraph``),
-the releases (``/releases`` as RDF) conform to our reading of the
+the releases (``/releases`` as RDF) and the paged catalogue (``/catalog``) conform to our reading of the
 profile's mandatory and recommended properties (``tests/dcat_ap/dcat-ap-3.ttl``), with no violation."""
 
 from __future__ import annotations
@@ -27,15 +27,16 @@ from .releasing import local_releases
 
 SHAPES = Path(__file__).parent / "dcat_ap" / "dcat-ap-3.ttl"
 SPDX = dcatap.SPDX
+HYDRA = dcatap.HYDRA
 TURTLE = "text/turtle"
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory, settings: Settings, built_dist: Path) -> Iterator[Flask]:
-    """An app with one release."""
+    """An app with one release, its catalogue one dataset to a page: two pages."""
     data_dir = tmp_path_factory.mktemp("catalogue") / "data"
     assert local_releases(data_dir).ensure_first_release(built_dist / "ceopgraph.trig") is not None
-    with embedded_app(settings, built_dist, data_dir=data_dir) as made:
+    with embedded_app(settings, built_dist, data_dir=data_dir, catalog_page_size=1) as made:
         yield made
 
 
@@ -64,7 +65,7 @@ def _violations(graph: Graph, shapes: Graph) -> list[Result]:
     return [r for r in report.results if r.severity == "Violation"]
 
 
-@pytest.mark.parametrize("path", ["/.well-known/void", "/data/ceopgraph", "/releases", "/releases/1"])
+@pytest.mark.parametrize("path", ["/.well-known/void", "/data/ceopgraph", "/releases", "/releases/1", "/catalog"])
 def test_the_catalogue_conforms_to_dcat_ap(client: FlaskClient, ap_shapes: Graph, path: str) -> None:
     graph = _rdf(client, path)
     assert any(graph.subjects(RDF.type, DCAT.Dataset)), path
@@ -124,6 +125,57 @@ def test_the_publisher_is_an_agent_with_its_name(client: FlaskClient, app: Flask
     assert (OGL_V3, RDF.type, DCTERMS.LicenseDocument) in graph
 
 
+# The catalogue's pages ----------------------------------------------------------------------------------
+
+
+def test_the_first_page_lists_the_dataset_and_links_the_next(client: FlaskClient, app: Flask) -> None:
+    scheme = of(app).settings.scheme
+    graph = _rdf(client, "/catalog")
+    catalog = scheme.catalog
+    assert (catalog, RDF.type, DCAT.Catalog) in graph
+    assert set(graph.objects(catalog, DCAT.dataset)) == {scheme.dataset}
+    assert graph.value(catalog, HYDRA.totalItems) == Literal(2, datatype=XSD.integer)
+    view = graph.value(catalog, HYDRA.view)
+    assert view == scheme.catalog_page(1)
+    assert (view, RDF.type, HYDRA.PartialCollectionView) in graph
+    assert graph.value(view, HYDRA.first) == scheme.catalog_page(1)
+    assert graph.value(view, HYDRA.next) == scheme.catalog_page(2)
+    assert graph.value(view, HYDRA.last) == scheme.catalog_page(2)
+    assert graph.value(view, HYDRA.previous) is None
+
+
+def test_the_last_page_lists_the_release_and_links_back(client: FlaskClient, app: Flask) -> None:
+    scheme = of(app).settings.scheme
+    graph = _rdf(client, "/catalog?page=2")
+    assert set(graph.objects(scheme.catalog, DCAT.dataset)) == {scheme.release(1)}
+    view = scheme.catalog_page(2)
+    assert graph.value(view, HYDRA.next) is None
+    assert graph.value(view, HYDRA.previous) == scheme.catalog_page(1)
+    assert any(graph.objects(scheme.release(1), DCAT.distribution))
+
+
+@pytest.mark.parametrize("accept", ["application/ld+json", "application/rdf+xml", "text/turtle", "*/*"])
+def test_the_catalogue_comes_in_the_format_asked(client: FlaskClient, app: Flask, accept: str) -> None:
+    answer = client.get("/catalog", headers={"Accept": accept})
+    assert answer.status_code == 200
+    assert answer.mimetype == (TURTLE if accept == "*/*" else accept)
+    graph = _parsed(answer.data, answer.mimetype)
+    assert (of(app).settings.scheme.catalog, RDF.type, DCAT.Catalog) in graph
+
+
+@pytest.mark.parametrize("query", ["page=0", "page=abc", "page=01", "page=-1", "page=", "page=1&page=2", "page=1e3"])
+def test_a_page_that_is_not_a_page_number_is_refused(client: FlaskClient, query: str) -> None:
+    assert client.get(f"/catalog?{query}").status_code == 400
+
+
+def test_a_page_past_the_last_is_not_found(client: FlaskClient) -> None:
+    assert client.get("/catalog?page=3").status_code == 404
+
+
+def test_an_unacceptable_format_is_refused(client: FlaskClient) -> None:
+    assert client.get("/catalog", headers={"Accept": "image/png"}).status_code == 406
+
+
 # The pure parts ----------------------------------------------------------------------------------------
 
 
@@ -137,3 +189,8 @@ def test_typed_states_each_class_once_and_only_for_profiled_subjects() -> None:
     graph.add((OGL_V3, RDF.type, DCTERMS.LicenseDocument))
     graph.add((elsewhere, DCAT.mediaType, URIRef("urn:x:m")))  # not a dcat:Distribution: left alone
     assert set(dcatap.typed(graph)) == {(media, RDF.type, DCTERMS.MediaType)}
+
+
+@pytest.mark.parametrize(("items", "size", "pages"), [(0, 20, 1), (1, 20, 1), (20, 20, 1), (21, 20, 2), (2, 1, 2)])
+def test_page_count(items: int, size: int, pages: int) -> None:
+    assert dcatap.page_count(items, size) == pages

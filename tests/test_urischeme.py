@@ -28,6 +28,7 @@ def made(scheme: UriScheme) -> dict[str, str]:
         "dump": str(scheme.dump("ttl")),
         "shapes": str(scheme.shapes),
         "sparql": str(scheme.sparql),
+        "catalog": str(scheme.catalog),
         "release": str(scheme.release(3)),
         "release distribution": str(scheme.release_distribution(3, "nq")),
         "publication": str(scheme.publication(3)),
@@ -116,6 +117,7 @@ def test_the_iris_keep_the_spelling_the_data_was_published_with() -> None:
         "dump": "https://w3id.org/ceopgraph/dumps/ceopgraph.ttl",
         "shapes": "https://w3id.org/ceopgraph/def/shapes",
         "sparql": "https://w3id.org/ceopgraph/sparql",
+        "catalog": "https://w3id.org/ceopgraph/catalog",
         "release": "https://w3id.org/ceopgraph/data/ceopgraph/release/3",
         "release distribution": "https://w3id.org/ceopgraph/data/ceopgraph/release/3/distribution/nq",
         "publication": "https://w3id.org/ceopgraph/data/ceopgraph/release/3/publication",
@@ -126,8 +128,8 @@ def test_the_iris_keep_the_spelling_the_data_was_published_with() -> None:
     }
 
 
-SERVICE_KINDS = {"graph", "dataset", "distribution", "dump", "shapes", "sparql", "release", "release distribution",
-                 "publication", "release dump", "changeset"}  # fmt: skip
+SERVICE_KINDS = {"graph", "dataset", "distribution", "dump", "shapes", "sparql", "catalog", "release",
+                 "release distribution", "publication", "release dump", "changeset"}  # fmt: skip
 
 
 @pytest.mark.parametrize("base", BASES)

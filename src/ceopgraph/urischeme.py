@@ -16,6 +16,7 @@ from rdflib import Namespace, URIRef
 # Paths under the base, each spelled once.
 DATASET_PATH = "data/ceopgraph"
 SHAPES_PATH = "def/shapes"
+CATALOG_PATH = "catalog"
 DUMP_STEM = "ceopgraph"
 _RESOURCES = "id/"
 _DOCUMENTS = "doc/"
@@ -24,8 +25,9 @@ _GRAPHS = "data/graph/"
 
 # The service's own resources, as paths under the base: the dataset, and under it its releases, their
 # publication activities and distributions; the graphs' descriptions; the dumps, current and per release;
-# the SPARQL endpoint and its service description; the shapes; the landing page; the drafts' diffs.
-_SERVICE_PATHS = frozenset(("", DATASET_PATH, "sparql", "releases", SHAPES_PATH))
+# the SPARQL endpoint and its service description; the shapes; the landing page; the drafts' diffs; the
+# catalogue a harvester pages through.
+_SERVICE_PATHS = frozenset(("", DATASET_PATH, "sparql", "releases", SHAPES_PATH, CATALOG_PATH))
 _SERVICE_SPACES = (
     f"{DATASET_PATH}/",
     _GRAPHS,
@@ -139,6 +141,15 @@ class UriScheme:
     @property
     def sparql(self) -> URIRef:
         return URIRef(self.base + "sparql")
+
+    @property
+    def catalog(self) -> URIRef:
+        """The DCAT catalogue of the dataset and its releases, for harvesters (``web.catalogue``)."""
+        return URIRef(self.base + CATALOG_PATH)
+
+    def catalog_page(self, page: int) -> URIRef:
+        """One page of the catalogue (a Hydra partial collection view)."""
+        return URIRef(f"{self.base}{CATALOG_PATH}?page={page}")
 
     @property
     def release_space(self) -> URIRef:
