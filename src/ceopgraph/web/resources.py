@@ -357,10 +357,28 @@ def _table_distributions(scheme: UriScheme, store: Store, only: URIRef | None = 
 AGENT_NAME_QUERY = describe.with_prefixes("SELECT DISTINCT ?agent ?name WHERE { ?agent foaf:name ?name }")
 
 
+# A dataset's title and description (its dct:description, else its rdfs:comment), for DCAT-AP's mandatory two.
+DATASET_TEXT_QUERY = describe.with_prefixes(
+    """SELECT ?dataset ?title ?description WHERE {
+  ?dataset dct:title ?title
+  OPTIONAL { ?dataset dct:description ?given } OPTIONAL { ?dataset rdfs:comment ?comment }
+  BIND(COALESCE(?given, ?comment) AS ?description)
+} LIMIT 1"""
+)
+
+
 def dcatap_context(graph: Graph, store: Store) -> Graph:
     """What DCAT-AP asks of a catalogue beside ``graph`` (``dcatap``): the classes of its objects, the
-    licence's title, and each agent's name from the store (the publisher is described in the data)."""
+    licence's title, and from the store each agent's name (the publisher is described in the data) and the
+    title and description of a dataset that lacks them here."""
     added = dcatap.typed(graph) + dcatap.licence_description()
+    for dataset in sorted(s for s in graph.subjects(RDF.type, DCAT.Dataset) if isinstance(s, URIRef)):
+        # A subset described in another graph (the cube's title and comment are in its own): its words here.
+        if graph.value(dataset, DCTERMS.title) is None or graph.value(dataset, DCTERMS.description) is None:
+            for row in store.select(DATASET_TEXT_QUERY, {"dataset": dataset}):
+                for prop, key in ((DCTERMS.title, "title"), (DCTERMS.description, "description")):
+                    if graph.value(dataset, prop) is None and row.get(key) is not None:
+                        added.add((dataset, prop, row[key]))
     agents = set(added.subjects(RDF.type, FOAF.Agent)) | set(graph.subjects(RDF.type, FOAF.Agent))
     for agent in sorted(a for a in agents if isinstance(a, URIRef) and graph.value(a, FOAF.name) is None):
         for row in store.select(AGENT_NAME_QUERY, {"agent": agent}):
