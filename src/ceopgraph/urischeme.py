@@ -99,6 +99,16 @@ class UriScheme:
     def unit(self) -> Namespace:
         return Namespace(self.base + "def/unit/")
 
+    @property
+    def spaces(self) -> tuple[tuple[str, str], ...]:
+        """Where our IRIs live, each space with what it names, for people linking to them (``/link``)."""
+        return (
+            (self.base + _RESOURCES, "things: organisations, people, posts, events, quotations, claims"),
+            (self.base + _DOCUMENTS, "documents about those things, HTML or RDF by Accept"),
+            (self.base + _DEFINITIONS, "definitions: classes, properties, concepts, statistics, units"),
+            (self.base + "data/", "datasets and their observations, the figures"),
+        )
+
     # The service's own resources ------------------------------------------------------------------------
 
     def graph_iri(self, name: str) -> URIRef:

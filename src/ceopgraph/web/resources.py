@@ -37,7 +37,7 @@ from ceopgraph.urischeme import DUMP_STEM, UriScheme
 from ceopgraph.web import caching, requeststate
 from ceopgraph.web.admission import AdmittedStore
 from ceopgraph.web.compression import chosen_coding
-from ceopgraph.web.pages import notfound, resource
+from ceopgraph.web.pages import linking, notfound, resource
 from ceopgraph.web.pages.capped import Cut
 from ceopgraph.web.pages.home import home_page
 from ceopgraph.web.pages.index import SubjectIndex
@@ -158,6 +158,21 @@ def _home_page() -> Response:
         return Response(html, mimetype=HTML)
 
     return caching.conditional("home", render, vary_accept=True, context=view.root)
+
+
+@blueprint.get("/link")
+def link() -> Response:
+    """ "Link your data to ours": our URI spaces, the reconciliation service, example queries and the tables'
+    joins, all computed from the scheme and the store (``pages.linking``)."""
+    view = _view()
+    scheme = current().settings.scheme
+
+    def render() -> Response:
+        linker = paths.Linker(scheme, view.root)
+        page = linking.link_page(view.store, scheme, linker, view.endpoint, scheme.base + "reconcile")
+        return Response(render_template("link.html", page=page), mimetype=HTML)
+
+    return caching.conditional("link", render, context=view.root)
 
 
 @blueprint.get("/.well-known/void")
