@@ -138,6 +138,8 @@ def test_the_first_page_lists_the_dataset_and_links_the_next(client: FlaskClient
     view = graph.value(catalog, HYDRA.view)
     assert view == scheme.catalog_page(1)
     assert (view, RDF.type, HYDRA.PartialCollectionView) in graph
+    assert (view, RDF.type, HYDRA.PagedCollection) in graph  # what ckanext-dcat's next_page() looks for
+    assert graph.value(view, HYDRA.itemsPerPage) == Literal(1, datatype=XSD.integer)
     assert graph.value(view, HYDRA.first) == scheme.catalog_page(1)
     assert graph.value(view, HYDRA.next) == scheme.catalog_page(2)
     assert graph.value(view, HYDRA.last) == scheme.catalog_page(2)

@@ -91,7 +91,8 @@ def page_count(items: int, size: int) -> int:
 def catalogue_page(scheme: UriScheme, described: Graph, items: list[URIRef], page: int, size: int) -> Graph:
     """Page ``page`` (from 1) of the ``dcat:Catalog`` of ``items``, each listed with ``dcat:dataset`` and
     described as ``described`` says (its statements, its distributions', their checksums'), paged as a Hydra
-    partial collection view (first, last, previous, next), the form harvesters follow (ckanext-dcat, udata).
+    partial collection view (first, last, previous, next), also typed hydra:PagedCollection, the class
+    ckanext-dcat's parser looks for (udata reads the view).
     The catalogue's own statements and the data service are on every page."""
     last = page_count(len(items), size)
     if not 1 <= page <= last:
@@ -128,6 +129,11 @@ def catalogue_page(scheme: UriScheme, described: Graph, items: list[URIRef], pag
     graph.add((catalog, HYDRA.totalItems, Literal(len(items), datatype=XSD.integer)))
     graph.add((catalog, HYDRA.view, view))
     graph.add((view, RDF.type, HYDRA.PartialCollectionView))
+    # ckanext-dcat's harvester looks for the next page on a hydra:PagedCollection (Hydra's older name for a
+    # page), reading hydra:next: the view is one too, so CKAN pages through as udata and Hydra clients do.
+    graph.add((view, RDF.type, HYDRA.PagedCollection))
+    graph.add((view, HYDRA.totalItems, Literal(len(items), datatype=XSD.integer)))
+    graph.add((view, HYDRA.itemsPerPage, Literal(size, datatype=XSD.integer)))
     graph.add((view, HYDRA.first, scheme.catalog_page(1)))
     graph.add((view, HYDRA.last, scheme.catalog_page(last)))
     if page > 1:
