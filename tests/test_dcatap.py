@@ -116,7 +116,7 @@ def test_a_release_has_a_title_and_a_description(client: FlaskClient, app: Flask
     assert isinstance(description, Literal) and str(description).startswith("Version 1 of the dataset, issued ")
 
 
-def test_the_publisher_is_an_agent_with_its_name(client: FlaskClient, app: Flask) -> None:
+def test_the_publisher_is_typed_and_named(client: FlaskClient, app: Flask) -> None:
     graph = _rdf(client, "/.well-known/void")
     publisher = of(app).settings.scheme.id["organisation/ceopgraph"]
     assert (of(app).settings.scheme.dataset, DCTERMS.publisher, publisher) in graph

@@ -368,8 +368,8 @@ def _table_distributions(scheme: UriScheme, store: Store, only: URIRef | None = 
     return found
 
 
-# An agent's name, for DCAT-AP (its one mandatory property of a foaf:Agent).
-AGENT_NAME_QUERY = describe.with_prefixes("SELECT DISTINCT ?agent ?name WHERE { ?agent foaf:name ?name }")
+# A publisher's or creator's name, for DCAT-AP (the one property it makes mandatory for their class).
+NAME_QUERY = describe.with_prefixes("SELECT DISTINCT ?who ?name WHERE { ?who foaf:name ?name }")
 
 
 # A dataset's title and description (its dct:description, else its rdfs:comment), for DCAT-AP's mandatory two.
@@ -384,7 +384,7 @@ DATASET_TEXT_QUERY = describe.with_prefixes(
 
 def dcatap_context(graph: Graph, store: Store) -> Graph:
     """What DCAT-AP asks of a catalogue beside ``graph`` (``dcatap``): the classes of its objects, the
-    licence's title, and from the store each agent's name (the publisher is described in the data) and the
+    licence's title, and from the store the publisher's name (it is described in the data) and the
     title and description of a dataset that lacks them here."""
     added = dcatap.typed(graph) + dcatap.licence_description()
     for dataset in sorted(s for s in graph.subjects(RDF.type, DCAT.Dataset) if isinstance(s, URIRef)):
@@ -394,10 +394,10 @@ def dcatap_context(graph: Graph, store: Store) -> Graph:
                 for prop, key in ((DCTERMS.title, "title"), (DCTERMS.description, "description")):
                     if graph.value(dataset, prop) is None and row.get(key) is not None:
                         added.add((dataset, prop, row[key]))
-    agents = set(added.subjects(RDF.type, FOAF.Agent)) | set(graph.subjects(RDF.type, FOAF.Agent))
-    for agent in sorted(a for a in agents if isinstance(a, URIRef) and graph.value(a, FOAF.name) is None):
-        for row in store.select(AGENT_NAME_QUERY, {"agent": agent}):
-            added.add((agent, FOAF.name, row["name"]))
+    named = set(added.subjects(RDF.type, FOAF.Agent)) | set(graph.subjects(RDF.type, FOAF.Agent))
+    for who in sorted(n for n in named if isinstance(n, URIRef) and graph.value(n, FOAF.name) is None):
+        for row in store.select(NAME_QUERY, {"who": who}):
+            added.add((who, FOAF.name, row["name"]))
     return added
 
 
