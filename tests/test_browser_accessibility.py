@@ -25,6 +25,7 @@ PAGES = [
     ("shape", "def/shapes/ObservationShape"),
     ("shape-rule", "def/shapes/ObservationShape/count-not-negative"),
     ("validate", "validate"),
+    ("link", "link"),
 ]
 
 # Error answers a browser can reach by following a link or typing an address.

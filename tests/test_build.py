@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -356,3 +357,79 @@ def test_build_names_the_file_with_a_syntax_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "claims.ttl" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# Links out (README, "Links out") ----------------------------------------------------------------------
+
+GOV_UK_ORGANISATIONS = "https://www.gov.uk/government/organisations/"
+LINKS_OUT = {
+    "organisation/nca": GOV_UK_ORGANISATIONS + "national-crime-agency",
+    "organisation/ceop": GOV_UK_ORGANISATIONS + "child-exploitation-and-online-protection-centre",
+}
+OGL = URIRef("http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/")
+
+
+def _links_out_section() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("### Links out")
+    return readme[start : readme.index("\n## ", start) if "\n## " in readme[start:] else None]
+
+
+@pytest.mark.parametrize(("thing", "page"), sorted(LINKS_OUT.items()))
+def test_each_organisation_links_to_its_gov_uk_page(union: Graph, settings: Settings, thing: str, page: str) -> None:
+    subject = settings.scheme.id[thing]
+    foaf_page = URIRef("http://xmlns.com/foaf/0.1/page")
+    assert set(union.objects(subject, foaf_page)) == {URIRef(page)}
+    assert set(union.objects(subject, SCHEMA.sameAs)) == {URIRef(page)}
+    assert not set(union.objects(subject, OWL.sameAs))  # a page is not the organisation
+    assert re.fullmatch(r"https://www\.gov\.uk/government/organisations/[a-z]+(-[a-z]+)*", page)
+    assert f"`{page}`" in _links_out_section()
+
+
+def test_every_link_out_of_ours_is_documented(union: Graph, settings: Settings) -> None:
+    """Every IRI the data points to outside our space, but for vocabulary terms and the IANA media types the
+    dumps' distributions name, is listed in the README's "Links out" (a period's IRI by its register's path)."""
+    section = _links_out_section()
+    vocabularies = ("http://www.w3.org/", "http://purl.org/", "http://schema.org/", "http://xmlns.com/foaf/",
+                    "http://rdfs.org/ns/void#", "https://www.iana.org/assignments/media-types/", "http://reference.data.gov.uk/def/",
+                    "http://id.loc.gov/vocabulary/iso639-1/")  # fmt: skip
+    outside = {
+        str(o)
+        for _, p, o in union
+        if isinstance(o, URIRef) and not settings.scheme.is_local(str(o)) and not str(o).startswith(vocabularies)
+        and p != RDF.type
+    }  # fmt: skip
+    for iri in sorted(outside):
+        documented = f"`{iri}`" in section or (
+            iri.startswith("http://reference.data.gov.uk/id/") and iri.rsplit("/", 1)[0] in section
+        )
+        assert documented, iri
+
+
+def test_the_licence_is_ogl_v3_wherever_one_is_named(union: Graph, settings: Settings) -> None:
+    assert set(union.objects(None, DCTERMS.license)) == {OGL}
+    for subject in (settings.scheme.dataset, settings.scheme.iri_at("data/", "annual-review-2012-13")):
+        assert union.value(subject, DCTERMS.license) == OGL
+
+
+def test_the_publisher_is_the_project_and_the_sources_publisher_is_ceop(union: Graph, settings: Settings) -> None:
+    """The dataset is the project's (it is not CEOP); the publications it comes from are CEOP's, whose page
+    on GOV.UK is linked (README, "Links out": the publisher)."""
+    scheme = settings.scheme
+    assert set(union.objects(scheme.dataset, DCTERMS.publisher)) == {scheme.id["organisation/ceopgraph"]}
+    for publication in ("publication/annual-review-2012-13", "publication/centre-plan-2013-14"):
+        assert union.value(scheme.id[publication], SCHEMA.publisher) == scheme.id["organisation/ceop"]
+    news = scheme.id["news-item/ceop-annual-review-2012-13"]
+    assert union.value(scheme.dataset, PROV.wasDerivedFrom) == news
+
+
+def test_reference_periods_are_government_years_of_the_uk_register(union: Graph, settings: Settings) -> None:
+    """Every year's figure is for a government year of the UK's reference intervals; only the one figure over
+    several years (since the Centre's launch) has an interval of ours."""
+    periods = set(union.objects(None, SDMX_DIMENSION.refPeriod))
+    outside = {p for p in periods if not settings.scheme.is_local(str(p))}
+    assert len(outside) >= 2 and len(periods - outside) == 1
+    for period in outside:
+        assert re.fullmatch(r"http://reference\.data\.gov\.uk/id/government-year/(\d{4})-(\d{4})", str(period))
+        first, second = str(period).rsplit("/", 1)[1].split("-")
+        assert int(second) == int(first) + 1

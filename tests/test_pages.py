@@ -104,6 +104,8 @@ def test_home_page_is_computed_from_the_store(built_store: EmbeddedStore, settin
     assert home.transitions[0].when == "October 2013" and home.transitions[0].status == "planned"
     assert {d.href for d in home.downloads} >= {"/dumps/ceopgraph.ttl", "/dumps/ceopgraph.trig"}
     assert home.sparql == "/sparql" and home.licence is not None
+    # The source, as the dataset now names it (prov:wasDerivedFrom: DCAT-AP keeps dct:source for datasets).
+    assert home.source is not None and home.source.href == "/doc/news-item/ceop-annual-review-2012-13"
 
 
 def test_derived_figure_page_shows_the_words_it_rests_on(built_store: EmbeddedStore, settings: Settings) -> None:

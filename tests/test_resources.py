@@ -328,6 +328,21 @@ def test_void_names_the_live_endpoint_and_the_dumps(client: FlaskClient) -> None
         assert answer.status_code == 200 and answer.mimetype == "text/csv"
 
 
+def test_the_dataset_document_describes_its_distributions(client: FlaskClient) -> None:
+    """A harvester reading ``/data/ceopgraph`` alone finds each distribution's download and access URLs
+    (DCAT-AP's mandatory one), as the VoID gives them."""
+    dcat = "http://www.w3.org/ns/dcat#"
+    document = Graph().parse(data=get(client, "/data/ceopgraph", "text/turtle").get_data(), format="turtle")
+    void = Graph().parse(data=get(client, "/.well-known/void", "text/turtle").get_data(), format="turtle")
+    dataset = URIRef(BASE + "data/ceopgraph")
+    distributions = set(document.objects(dataset, URIRef(dcat + "distribution")))
+    assert len(distributions) == len(RDF_FORMATS)
+    for distribution in distributions:
+        for prop in ("downloadURL", "accessURL", "mediaType"):
+            found = set(document.objects(distribution, URIRef(dcat + prop)))
+            assert found and found == set(void.objects(distribution, URIRef(dcat + prop))), (distribution, prop)
+
+
 def test_void_for_browsers_is_the_dataset_page(client: FlaskClient) -> None:
     answer = get(client, "/.well-known/void", BROWSER_ACCEPT)
     assert answer.status_code == 200 and answer.mimetype == "text/html"

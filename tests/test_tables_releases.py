@@ -13,11 +13,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from rdflib import Graph, URIRef
-from rdflib.namespace import DCAT
+from rdflib.namespace import DCAT, DCTERMS
 
 from ceopgraph import tables
 from ceopgraph.config import Settings
 from ceopgraph.conneg import RDF_FORMATS
+from ceopgraph.namespaces import OGL_V3
 from ceopgraph.releases import drafting
 from ceopgraph.releases.content import Version
 from ceopgraph.urischeme import DUMP_STEM
@@ -89,6 +90,8 @@ def test_the_releases_dcat_lists_the_table_with_its_media_type(client: FlaskClie
     assert (distribution, DCAT.mediaType, URIRef("https://www.iana.org/assignments/media-types/text/csv")) in graph
     names = {str(d) for d in graph.objects(scheme.release(1), DCAT.distribution)}
     assert len(names) == len(RDF_DUMPS) + 2  # one distribution per file, none named twice
+    assert (distribution, DCAT.accessURL, url) in graph  # DCAT-AP's mandatory one: the file itself
+    assert (distribution, DCTERMS.license, OGL_V3) in graph
 
 
 def test_the_tables_change_nothing_in_the_six_dumps(

@@ -29,6 +29,7 @@ def made(scheme: UriScheme) -> dict[str, str]:
         "shapes": str(scheme.shapes),
         "sparql": str(scheme.sparql),
         "reconcile": str(scheme.reconcile),
+        "catalog": str(scheme.catalog),
         "release": str(scheme.release(3)),
         "release distribution": str(scheme.release_distribution(3, "nq")),
         "publication": str(scheme.publication(3)),
@@ -118,6 +119,7 @@ def test_the_iris_keep_the_spelling_the_data_was_published_with() -> None:
         "shapes": "https://w3id.org/ceopgraph/def/shapes",
         "sparql": "https://w3id.org/ceopgraph/sparql",
         "reconcile": "https://w3id.org/ceopgraph/reconcile",
+        "catalog": "https://w3id.org/ceopgraph/catalog",
         "release": "https://w3id.org/ceopgraph/data/ceopgraph/release/3",
         "release distribution": "https://w3id.org/ceopgraph/data/ceopgraph/release/3/distribution/nq",
         "publication": "https://w3id.org/ceopgraph/data/ceopgraph/release/3/publication",
@@ -128,7 +130,8 @@ def test_the_iris_keep_the_spelling_the_data_was_published_with() -> None:
     }
 
 
-SERVICE_KINDS = {"graph", "dataset", "distribution", "dump", "shapes", "sparql", "reconcile", "release",
+SERVICE_KINDS = {"graph", "dataset", "distribution", "dump", "shapes", "sparql", "reconcile", "catalog",
+                 "release",
                  "release distribution", "publication", "release dump", "changeset"}  # fmt: skip
 
 

@@ -122,6 +122,8 @@ class Settings:
     # Open drafts at once: per submitter, and in all.
     max_open_drafts_per_submitter: int = 20
     max_open_drafts: int = 200
+    # Datasets one page of the DCAT catalogue (``/catalog``) lists: the dataset, then each release.
+    catalog_page_size: int = 20
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_uri", self.scheme.base)

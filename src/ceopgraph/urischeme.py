@@ -16,6 +16,7 @@ from rdflib import Namespace, URIRef
 # Paths under the base, each spelled once.
 DATASET_PATH = "data/ceopgraph"
 SHAPES_PATH = "def/shapes"
+CATALOG_PATH = "catalog"
 DUMP_STEM = "ceopgraph"
 _RESOURCES = "id/"
 _DOCUMENTS = "doc/"
@@ -25,8 +26,8 @@ _GRAPHS = "data/graph/"
 # The service's own resources, as paths under the base: the dataset, and under it its releases, their
 # publication activities and distributions; the graphs' descriptions; the dumps, current and per release;
 # the SPARQL endpoint and its service description; the reconciliation service; the shapes; the landing
-# page; the drafts' diffs.
-_SERVICE_PATHS = frozenset(("", DATASET_PATH, "sparql", "reconcile", "releases", SHAPES_PATH))
+# page; the drafts' diffs; the catalogue a harvester pages through.
+_SERVICE_PATHS = frozenset(("", DATASET_PATH, "sparql", "reconcile", "releases", SHAPES_PATH, CATALOG_PATH))
 _SERVICE_SPACES = (
     f"{DATASET_PATH}/",
     _GRAPHS,
@@ -99,6 +100,16 @@ class UriScheme:
     def unit(self) -> Namespace:
         return Namespace(self.base + "def/unit/")
 
+    @property
+    def spaces(self) -> tuple[tuple[str, str], ...]:
+        """Where our IRIs live, each space with what it names, for people linking to them (``/link``)."""
+        return (
+            (self.base + _RESOURCES, "things: organisations, people, posts, events, quotations, claims"),
+            (self.base + _DOCUMENTS, "documents about those things, HTML or RDF by Accept"),
+            (self.base + _DEFINITIONS, "definitions: classes, properties, concepts, statistics, units"),
+            (self.base + "data/", "datasets and their observations, the figures"),
+        )
+
     # The service's own resources ------------------------------------------------------------------------
 
     def graph_iri(self, name: str) -> URIRef:
@@ -146,6 +157,15 @@ class UriScheme:
     def reconcile(self) -> URIRef:
         """The reconciliation service (``web.reconcile``), the base of the URLs its manifest names."""
         return URIRef(self.base + "reconcile")
+
+    @property
+    def catalog(self) -> URIRef:
+        """The DCAT catalogue of the dataset and its releases, for harvesters (``web.catalogue``)."""
+        return URIRef(self.base + CATALOG_PATH)
+
+    def catalog_page(self, page: int) -> URIRef:
+        """One page of the catalogue (a Hydra partial collection view)."""
+        return URIRef(f"{self.base}{CATALOG_PATH}?page={page}")
 
     @property
     def release_space(self) -> URIRef:

@@ -19,7 +19,7 @@ from rdflib import BNode, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, VOID, XSD
 from rdflib.term import Node
 
-from ceopgraph import paths
+from ceopgraph import dcatap, paths
 from ceopgraph.build import METADATA_GRAPH, add_metadata
 from ceopgraph.namespaces import IANA_MEDIA, OGL_V3, SD, bind_prefixes
 from ceopgraph.urischeme import DUMP_STEM, UriScheme, is_service_path
@@ -284,6 +284,12 @@ def releases_graph(scheme: UriScheme, listed: Iterable[ListedRelease], current: 
         for triple in version_metadata(scheme, item.version):
             graph.add(triple)
         graph.add((whole, DCAT.hasVersion, release))
+        # DCAT-AP's mandatory title and description, live only: a release's dumps keep what they were made with.
+        graph.add((release, DCTERMS.title, Literal(f"Release {n} of the dataset", lang="en")))
+        description = f"Version {n} of the dataset, issued {item.version.issued}."
+        if item.version.notes:
+            description += f" {item.version.notes}"
+        graph.add((release, DCTERMS.description, Literal(description, lang="en")))
         for name, media_type, sha256 in item.dumps:
             # An RDF dump's distribution is named by its extension, as it always was; a table's by its file name.
             rdf_dump = name.rpartition(".")[0] == DUMP_STEM
@@ -292,8 +298,12 @@ def releases_graph(scheme: UriScheme, listed: Iterable[ListedRelease], current: 
             graph.add((release, DCAT.distribution, distribution))
             graph.add((distribution, RDF.type, DCAT.Distribution))
             graph.add((distribution, DCAT.downloadURL, url))
+            graph.add((distribution, DCAT.accessURL, url))  # DCAT-AP's mandatory one: a file is its own access
+            graph.add((distribution, DCTERMS.title, Literal(f"{name}, release {n}", lang="en")))
             graph.add((distribution, DCAT.mediaType, IANA_MEDIA[media_type]))
-            graph.add((distribution, RDFS.comment, Literal(f"sha256 {sha256}")))
+            graph.add((distribution, DCTERMS.license, OGL_V3))
+            graph.add((distribution, RDFS.comment, Literal(f"sha256 {sha256}")))  # as it always was
+            dcatap.checksum(graph, distribution, sha256)
         if item.withdrawn is not None:
             graph.add((release, ADMS_STATUS, WITHDRAWN))
             graph.add(

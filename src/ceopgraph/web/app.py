@@ -20,7 +20,19 @@ from werkzeug.routing import RequestRedirect
 from ceopgraph.config import Settings
 from ceopgraph.releases.follower import ReleaseStore
 from ceopgraph.store.protocol import Store
-from ceopgraph.web import errors, middleware, proxies, reconcile, releases, replay, resources, site, sparql, validation
+from ceopgraph.web import (
+    catalogue,
+    errors,
+    middleware,
+    proxies,
+    reconcile,
+    releases,
+    replay,
+    resources,
+    site,
+    sparql,
+    validation,
+)
 from ceopgraph.web.services import Services, install
 
 # A host of our own (RFC 2606: never a real one) that werkzeug's redirects are built with, then cut off.
@@ -62,7 +74,7 @@ def create_app(
     install(app, services)
     errors.register(app)
     releases.register(app)
-    blueprints = (site, sparql, resources, validation, releases, reconcile)
+    blueprints = (site, sparql, resources, validation, releases, reconcile, catalogue)
     for blueprint in (module.blueprint for module in blueprints):
         app.register_blueprint(blueprint)
     middleware.install(app)

@@ -607,6 +607,7 @@ def releases_list() -> Response:
     fmt = rdf_format_for_media_type(chosen) if chosen else None
     if fmt is not None:
         graph = releases_graph(current().settings.scheme, [listed(r) for r in every], current_n)
+        graph += resources.dcatap_context(graph, current().store)
         return Response(rdfio.serialise(graph, fmt), mimetype=fmt.media_type, headers=NO_STORE)
     if chosen is None:
         return _answer({"error": "no acceptable format; offered: " + ", ".join(offered)}, status=406)
@@ -630,6 +631,7 @@ def release_page(n: int) -> Response:
     fmt = rdf_format_for_media_type(chosen) if chosen else None
     if fmt is not None:
         graph = releases_graph(current().settings.scheme, [listed(found)], 0)
+        graph += resources.dcatap_context(graph, current().store)
         return Response(rdfio.serialise(graph, fmt), mimetype=fmt.media_type, headers=NO_STORE)
     if chosen is None:
         return _answer({"error": "no acceptable format; offered: " + ", ".join(offered)}, status=406)

@@ -23,11 +23,11 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, render_template, request, send_from_directory
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, FOAF, PROV, RDFS, VOID, XSD
+from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, RDF, RDFS, VOID, XSD
 from werkzeug.http import parse_range_header
 from werkzeug.security import safe_join
 
-from ceopgraph import describe, paths, tables
+from ceopgraph import dcatap, describe, paths, tables
 from ceopgraph.build import METADATA_GRAPH, dump_media_type
 from ceopgraph.conneg import FORMATS_BY_NAME, RdfFormat, negotiate, rdf_format_for_media_type
 from ceopgraph.rdfio import light_graph
@@ -37,7 +37,7 @@ from ceopgraph.urischeme import DUMP_STEM, UriScheme
 from ceopgraph.web import caching, requeststate
 from ceopgraph.web.admission import AdmittedStore
 from ceopgraph.web.compression import chosen_coding
-from ceopgraph.web.pages import notfound, resource
+from ceopgraph.web.pages import linking, notfound, resource
 from ceopgraph.web.pages.capped import Cut
 from ceopgraph.web.pages.home import home_page
 from ceopgraph.web.pages.index import SubjectIndex
@@ -158,6 +158,21 @@ def _home_page() -> Response:
         return Response(html, mimetype=HTML)
 
     return caching.conditional("home", render, vary_accept=True, context=view.root)
+
+
+@blueprint.get("/link")
+def link() -> Response:
+    """ "Link your data to ours": our URI spaces, the reconciliation service, example queries and the tables'
+    joins, all computed from the scheme and the store (``pages.linking``)."""
+    view = _view()
+    scheme = current().settings.scheme
+
+    def render() -> Response:
+        linker = paths.Linker(scheme, view.root)
+        page = linking.link_page(view.store, scheme, linker, view.endpoint, scheme.base + "reconcile")
+        return Response(render_template("link.html", page=page), mimetype=HTML)
+
+    return caching.conditional("link", render, context=view.root)
 
 
 @blueprint.get("/.well-known/void")
@@ -311,6 +326,12 @@ def _description(iri: URIRef, cube: bool) -> describe.Description:
     found = describe.describe(store, iri, settings.query_timeout_s)
     if iri == scheme.dataset or cube:
         found += _table_distributions(scheme, _view().store, None if iri == scheme.dataset else iri)
+    if iri == scheme.dataset:  # its distributions described, as a harvester reads them (DCAT-AP)
+        metadata = describe.graph_contents(store, scheme.graph_iri(METADATA_GRAPH), settings.query_timeout_s)
+        distributions = {d for d in found.graph.objects(iri, DCAT.distribution) if isinstance(d, URIRef)}
+        for distribution in sorted(distributions):
+            found += describe.describe_in_graph(metadata.graph, distribution)
+        found += dcatap_context(found.graph, store)
     if _is_shape(iri):
         shapes = _shapes()
         found += shapes if iri == scheme.shapes else describe.describe_in_graph(shapes, iri)
@@ -323,6 +344,7 @@ def _void_graph(scheme: UriScheme, whole: URIRef) -> describe.Description:
     metadata = scheme.graph_iri(METADATA_GRAPH)
     found = describe.graph_contents(_page_store(services.store), metadata, services.settings.query_timeout_s)
     found += _table_distributions(scheme, services.store)
+    found += dcatap_context(found.graph, _page_store(services.store))
     live = request.host_url.rstrip("/") + request.script_root + "/sparql"
     if live == str(scheme.sparql):
         return found
@@ -344,6 +366,39 @@ def _table_distributions(scheme: UriScheme, store: Store, only: URIRef | None = 
     for cube, title in sorted(titles.items()):
         found += tables.distribution(scheme, cube, title)
     return found
+
+
+# A publisher's or creator's name, for DCAT-AP (the one property it makes mandatory for their class).
+NAME_QUERY = describe.with_prefixes("SELECT DISTINCT ?who ?name WHERE { ?who foaf:name ?name }")
+
+
+# A dataset's title and description (its dct:description, else its rdfs:comment), for DCAT-AP's mandatory two.
+DATASET_TEXT_QUERY = describe.with_prefixes(
+    """SELECT ?dataset ?title ?description WHERE {
+  ?dataset dct:title ?title
+  OPTIONAL { ?dataset dct:description ?given } OPTIONAL { ?dataset rdfs:comment ?comment }
+  BIND(COALESCE(?given, ?comment) AS ?description)
+} LIMIT 1"""
+)
+
+
+def dcatap_context(graph: Graph, store: Store) -> Graph:
+    """What DCAT-AP asks of a catalogue beside ``graph`` (``dcatap``): the classes of its objects, the
+    licence's title, and from the store the publisher's name (it is described in the data) and the
+    title and description of a dataset that lacks them here."""
+    added = dcatap.typed(graph) + dcatap.licence_description()
+    for dataset in sorted(s for s in graph.subjects(RDF.type, DCAT.Dataset) if isinstance(s, URIRef)):
+        # A subset described in another graph (the cube's title and comment are in its own): its words here.
+        if graph.value(dataset, DCTERMS.title) is None or graph.value(dataset, DCTERMS.description) is None:
+            for row in store.select(DATASET_TEXT_QUERY, {"dataset": dataset}):
+                for prop, key in ((DCTERMS.title, "title"), (DCTERMS.description, "description")):
+                    if graph.value(dataset, prop) is None and row.get(key) is not None:
+                        added.add((dataset, prop, row[key]))
+    named = set(added.subjects(RDF.type, FOAF.Agent)) | set(graph.subjects(RDF.type, FOAF.Agent))
+    for who in sorted(n for n in named if isinstance(n, URIRef) and graph.value(n, FOAF.name) is None):
+        for row in store.select(NAME_QUERY, {"who": who}):
+            added.add((who, FOAF.name, row["name"]))
+    return added
 
 
 # Answers -----------------------------------------------------------------------------------------

@@ -94,7 +94,7 @@ SELECT * WHERE {
   OPTIONAL { ?dataset dct:description ?description }
   OPTIONAL { ?dataset void:triples ?triples }
   OPTIONAL { ?dataset dct:license ?licence }
-  OPTIONAL { ?dataset dct:source ?source . OPTIONAL { ?source rdfs:label ?sourceLabel } }
+  OPTIONAL { ?dataset prov:wasDerivedFrom|dct:source ?source . OPTIONAL { ?source rdfs:label ?sourceLabel } }
   OPTIONAL { ?dataset void:sparqlEndpoint ?sparql }
   OPTIONAL { ?dataset dct:conformsTo ?shapes }
   OPTIONAL { ?dataset void:subset ?cube . ?cube a qb:DataSet . OPTIONAL { ?cube rdfs:label ?cubeLabel } }
