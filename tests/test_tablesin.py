@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rdflib import Dataset, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, RDFS
+from rdflib.namespace import DCTERMS, PROV, RDFS
 
 from ceopgraph import tables, tablesin
 from ceopgraph.config import Settings
@@ -305,13 +305,46 @@ def test_a_new_dataset_is_made_in_the_same_structure_with_its_source(
     assert made.value(source, SCHEMA.text) == Literal(text)
     observation = URIRef(f"{NEW_DATASET}/children-safeguarded/2012-2013")
     assert (observation, QB.dataSet, dataset) in made
-    segment = URIRef(f"{source}/segment/children-safeguarded-2012-2013")
+    segment = URIRef(f"{source}/segment/annual-review-2013-14-children-safeguarded-2012-2013")
     start = text.index("the Centre")
     assert set(made.objects(URIRef(f"{segment}/position"), OA.start)) == {Literal(start)}
     assert set(made.objects(URIRef(f"{segment}/position"), OA.end)) == {Literal(start + len(row["quote"]))}
     assert made.value(URIRef(f"{segment}/quote"), OA.prefix) == Literal("In 2013/2014 ")
     assert made.value(URIRef(f"{segment}/quote"), OA.suffix) == Literal(", it said today.")
     assert set(_union(content)) <= set(made)  # every observation of the old dataset stays as it was
+
+
+def test_two_new_datasets_citing_one_source_get_a_segment_each(content: Dataset, settings: Settings) -> None:
+    """Two new datasets with the same key (statistic, period) quoting one uploaded source: each figure gets its
+    own segment (they shared one, with both figures' selectors, which the shapes then found wrong)."""
+    text = "The Centre safeguarded 1,000 children. Its partners safeguarded 2,000 children."
+    rows = [
+        {
+            "dataset IRI": dataset,
+            "observation": "Children safeguarded and protected, 2013-2014",
+            "statistic IRI": STATISTIC + "children-safeguarded",
+            "reference period IRI": GY + "2013-2014",
+            "value": value,
+            "unit of measure IRI": UNIT + "child",
+            "figure status IRI": "https://w3id.org/ceopgraph/def/figure-status/reported",
+            "precision IRI": "https://w3id.org/ceopgraph/def/precision/exact",
+            "quote": quote,
+        }
+        for dataset, value, quote in [
+            (NEW_DATASET, "1000", "The Centre safeguarded 1,000 children"),
+            (NEW_DATASET + "-partners", "2000", "Its partners safeguarded 2,000 children"),
+        ]
+    ]
+    upload = TableUpload(_csv(rows), "new.csv", text.encode("utf-8"), "review-2013-14.txt", "Review 2013/14: figures")
+    made = _union(tablesin.draft_content(upload, content, settings.scheme))
+    cited = {
+        obs: made.value(obs, PROV.wasDerivedFrom)
+        for dataset in (NEW_DATASET, NEW_DATASET + "-partners")
+        for obs in made.subjects(QB.dataSet, URIRef(dataset))
+    }
+    assert len(cited) == 2 and len(set(cited.values())) == 2, cited
+    for segment in cited.values():
+        assert len(set(made.objects(segment, OA.hasSelector))) == 2  # one quote and one position each
 
 
 # Cells a submitter's table might hold, good and bad: the download's own, formulas, IRIs, numbers, quotes.

@@ -929,7 +929,9 @@ def _segment(
         bad_rows.add(row.number)
         return None
     end = start + len(row.quote)
-    within = str(row.observation).removeprefix(str(row.dataset) + "/").replace("/", "-")
+    # Named by the dataset and the observation's key: two datasets citing one document with the same key (two
+    # bodies' figures for one year, say) get a segment each.
+    within = str(row.observation).removeprefix(str(row.dataset).rpartition("/")[0] + "/").replace("/", "-")
     segment = row.segment or URIRef(f"{source}/segment/{within}")
     quote, position = URIRef(f"{segment}/quote"), URIRef(f"{segment}/position")
     triples: list[tuple[Node, Node, Node]] = [
