@@ -70,7 +70,7 @@ def hostile_dist(tmp_path_factory: pytest.TempPathFactory, built_dist: Path, set
 
 @pytest.fixture(scope="module")
 def client(settings: Settings, hostile_dist: Path) -> Iterator[FlaskClient]:
-    with embedded_app(settings, hostile_dist) as app:
+    with embedded_app(settings, hostile_dist, started=True) as app:
         yield app.test_client()
 
 
@@ -95,7 +95,7 @@ def test_a_cube_of_20000_observations_lists_none_promptly_and_the_same_in_two_ap
     figure table and no chart; two apps (as two server workers) answer the same bytes and ETag."""
     answers = []
     for _ in range(2):
-        with embedded_app(settings, hostile_dist) as app:
+        with embedded_app(settings, hostile_dist, started=True) as app:
             client = app.test_client()
             for path in ("/" + CUBE, "/"):
                 answer = bounded(lambda c=client, p=path: c.get(p, headers={"Accept": BROWSER_ACCEPT}), 30.0)  # type: ignore[misc]  # a lambda binding the loop's values by default
@@ -111,7 +111,7 @@ def test_a_cube_of_20000_observations_lists_none_promptly_and_the_same_in_two_ap
 
 
 def test_the_query_of_the_left_out_figures_answers_them_all(settings: Settings, hostile_dist: Path) -> None:
-    with embedded_app(settings, hostile_dist, max_result_rows=30_000) as app:
+    with embedded_app(settings, hostile_dist, started=True, max_result_rows=30_000) as app:
         client = app.test_client()
         query = _notice(_html(client, "/" + CUBE), "figures")
         answer = client.get("/sparql", query_string={"query": query}, headers={"Accept": "text/csv"})

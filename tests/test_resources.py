@@ -446,7 +446,7 @@ def test_documents_with_21000_statements_are_cut_promptly_and_the_same_in_two_ap
     Two apps (as two server workers) answer the same bytes and ETag."""
     answers = []
     for _ in range(2):
-        with embedded_app(settings, twins_dist) as app:
+        with embedded_app(settings, twins_dist, started=True) as app:
             client = app.test_client()
             for path in (*HUGE, "/def/shapes"):
                 answer = bounded(lambda client=client, path=path: get(client, path, accept), 30.0)  # type: ignore[misc]  # a lambda binding the loop's values by default
@@ -491,7 +491,7 @@ def trees_dist(tmp_path_factory: pytest.TempPathFactory, built_dist: Path, setti
 def test_a_cut_document_with_blank_nodes_is_answered(settings: Settings, trees_dist: Path) -> None:
     """The query that picks a cut document's statements binds its values outside any subquery: with the
     labels of predicates read by a subquery, Oxigraph evaluated it over the whole store and ran out of time."""
-    with embedded_app(settings, trees_dist) as app:
+    with embedded_app(settings, trees_dist, started=True) as app:
         answer = bounded(lambda: get(app.test_client(), "/doc/organisation/ceop", "application/n-triples"), 30.0)
     assert answer.status_code == 200
     assert answer.headers["X-SPARQL-MaxRows"] == str(describe.MAX_STATEMENTS)
@@ -508,7 +508,7 @@ def _rest_link(page: str) -> str:
 def test_the_query_of_a_cut_document_answers_its_statements(settings: Settings, twins_dist: Path) -> None:
     """The link on a cut page is a query the endpoint answers: every statement about the resource (the
     endpoint's row limit raised above them, where by default it would say it cut them at 10,000)."""
-    with embedded_app(settings, twins_dist, max_result_rows=30_000) as app:
+    with embedded_app(settings, twins_dist, started=True, max_result_rows=30_000) as app:
         client = app.test_client()
         page = get(client, HUGE[0], BROWSER_ACCEPT).get_data(as_text=True)
         answer = client.get(_rest_link(page), headers={"Accept": "application/sparql-results+json"})
