@@ -20,7 +20,7 @@ from werkzeug.routing import RequestRedirect
 from ceopgraph.config import Settings
 from ceopgraph.releases.follower import ReleaseStore
 from ceopgraph.store.protocol import Store
-from ceopgraph.web import errors, middleware, proxies, releases, replay, resources, site, sparql, validation
+from ceopgraph.web import errors, middleware, proxies, releases, replay, resources, search, site, sparql, validation
 from ceopgraph.web.services import Services, install
 
 # A host of our own (RFC 2606: never a real one) that werkzeug's redirects are built with, then cut off.
@@ -62,7 +62,8 @@ def create_app(
     install(app, services)
     errors.register(app)
     releases.register(app)
-    for blueprint in (site.blueprint, sparql.blueprint, resources.blueprint, validation.blueprint, releases.blueprint):
+    blueprints = (site, sparql, resources, search, validation, releases)
+    for blueprint in (module.blueprint for module in blueprints):
         app.register_blueprint(blueprint)
     middleware.install(app)
     app.wsgi_app = sparql.QueryOperations(services, app.wsgi_app)  # type: ignore[method-assign]
