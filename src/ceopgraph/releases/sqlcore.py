@@ -236,16 +236,19 @@ class SqlTransaction:
         key = query.key
         rows = self.all(
             f"WITH m AS MATERIALIZED ({matched}) SELECT d.iri, d.label, d.types, d.names, d.body, m.relevance, "  # noqa: S608
-            "CASE WHEN d.label_key = ? THEN 2 WHEN substr(d.label_key, 1, ?) = ? THEN 1 ELSE 0 END AS tier "
+            "CASE WHEN d.label_key = ? THEN 2 WHEN substr(d.label_key, 1, ?) = ? THEN 1 ELSE 0 END AS tier, "
+            "COUNT(*) OVER () AS total "  # every match is read to rank them anyway: the total costs nothing more
             f"FROM m JOIN search_docs d ON d.id = m.id WHERE d.release_n = ?{kept} "
             "ORDER BY tier DESC, m.relevance DESC, d.iri LIMIT ? OFFSET ?",
             (*args, key, len(key), key, n, *kept_args, search.PAGE_SIZE, query.offset),
         )
-        total = self.one(
-            f"WITH m AS MATERIALIZED ({matched}) SELECT COUNT(*) FROM m JOIN search_docs d ON d.id = m.id "  # noqa: S608
-            f"WHERE d.release_n = ?{kept}",
-            (*args, n, *kept_args),
-        )
+        total = (rows[0][-1],) if rows else (0,) if query.offset == 0 else None
+        if total is None:  # a page past the last: its rows cannot say how many there are
+            total = self.one(
+                f"WITH m AS MATERIALIZED ({matched}) SELECT COUNT(*) FROM m "  # noqa: S608
+                f"JOIN search_docs d ON d.id = m.id WHERE d.release_n = ?{kept}",
+                (*args, n, *kept_args),
+            )
         facets = self.all(
             f"WITH m AS MATERIALIZED ({matched}) SELECT t.type, COUNT(*) FROM m JOIN search_types t ON t.doc = m.id "  # noqa: S608
             "WHERE t.release_n = ? GROUP BY t.type ORDER BY COUNT(*) DESC, t.type",
@@ -253,7 +256,7 @@ class SqlTransaction:
         )
         hits = tuple(
             search.hit(str(iri), str(label), str(types), str(names), str(body), query, float(relevance))
-            for iri, label, types, names, body, relevance, _ in rows
+            for iri, label, types, names, body, relevance, _, _ in rows
         )
         return search.SearchPage(
             query,
