@@ -206,6 +206,10 @@ class SqlTransaction:
             [(n, t, i) for i, d in numbered for t in d.types],
         )
         self.run("INSERT INTO search_built (release_n, docs) VALUES (?, ?)", (n, len(docs)))
+        self._indexed()
+
+    def _indexed(self) -> None:
+        """What the dialect does once a release's index is written (PostgreSQL: fresh statistics)."""
 
     def drop_search(self, n: int) -> None:
         self._drop_text(n)
@@ -238,7 +242,7 @@ class SqlTransaction:
             f"WITH m AS MATERIALIZED ({matched}) SELECT d.iri, d.label, d.types, d.names, d.body, m.relevance, "  # noqa: S608
             "CASE WHEN d.label_key = ? THEN 2 WHEN substr(d.label_key, 1, ?) = ? THEN 1 ELSE 0 END AS tier, "
             "COUNT(*) OVER () AS total "  # every match is read to rank them anyway: the total costs nothing more
-            f"FROM m JOIN search_docs d ON d.id = m.id WHERE d.release_n = ?{kept} "
+            f"FROM m CROSS JOIN search_docs d WHERE d.id = m.id AND +d.release_n = ?{kept} "
             "ORDER BY tier DESC, m.relevance DESC, d.iri LIMIT ? OFFSET ?",
             (*args, key, len(key), key, n, *kept_args, search.PAGE_SIZE, query.offset),
         )
@@ -246,12 +250,14 @@ class SqlTransaction:
         if total is None:  # a page past the last: its rows cannot say how many there are
             total = self.one(
                 f"WITH m AS MATERIALIZED ({matched}) SELECT COUNT(*) FROM m "  # noqa: S608
-                f"JOIN search_docs d ON d.id = m.id WHERE d.release_n = ?{kept}",
+                f"CROSS JOIN search_docs d WHERE d.id = m.id AND +d.release_n = ?{kept}",
                 (*args, n, *kept_args),
             )
         facets = self.all(
-            f"WITH m AS MATERIALIZED ({matched}) SELECT t.type, COUNT(*) FROM m JOIN search_types t ON t.doc = m.id "  # noqa: S608
-            "WHERE t.release_n = ? GROUP BY t.type ORDER BY COUNT(*) DESC, t.type",
+            # From the matches to their types by id (CROSS JOIN: SQLite keeps that order; the unary + keeps it
+            # from looking rows up by release instead, once per match), never every type row of the release.
+            f"WITH m AS MATERIALIZED ({matched}) SELECT t.type, COUNT(*) FROM m CROSS JOIN search_types t "  # noqa: S608
+            "WHERE t.doc = m.id AND +t.release_n = ? GROUP BY t.type ORDER BY COUNT(*) DESC, t.type",
             (*args, n),
         )
         hits = tuple(
