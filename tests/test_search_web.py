@@ -177,3 +177,20 @@ def test_a_draft_preview_searches_the_draft(tmp_path: Path, settings: Settings, 
         assert f'action="/drafts/{draft.id}/view/search"' in page  # the header's box searches the draft too
         assert client.get("/search?q=zanzibarquux", headers=JSON).get_json()["total"] == 0  # not published
         assert client.get(f"/drafts/{draft.id}/view/search?q=x").status_code in (401, 403)  # signed out
+
+
+def test_a_release_without_an_index_is_indexed_when_a_worker_loads_it(
+    tmp_path: Path, settings: Settings, built_dist: Path
+) -> None:
+    """A registry imported, or made before search, has releases with no index: the follower makes it
+    before it serves the release, so the first search finds it."""
+    data_dir = tmp_path / "data"
+    releases = local_releases(data_dir)
+    assert releases.ensure_first_release(built_dist / "ceopgraph.trig") is not None
+    with releases.registry.transaction() as tx:
+        tx.keep_search(set())
+    assert not releases.registry.search_indexed(1)
+    with release_app(settings, built_dist, data_dir) as made:
+        assert releases.registry.search_indexed(1)
+        found = made.test_client().get("/search?q=NCA", headers=JSON).get_json()
+        assert found["release"] == 1 and found["results"][0]["label"] == "National Crime Agency"
