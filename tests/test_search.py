@@ -223,6 +223,16 @@ def test_a_figure_carries_the_words_of_the_article_it_cites() -> None:
     assert docs["http://x/def/c"].names == "Alias \nConcept"
     assert docs["http://x/def/c"].body == "with a focus on exploitation"
     assert docs["http://x/id/news"].types == (SCHEMA + "NewsArticle",)
+    # The news item keeps the words no segment covers; the covered ones are found through what cites them.
+    assert docs["http://x/id/news"].body == "joins the National Crime Agency."
+
+
+def test_the_article_s_words_lead_to_what_cites_them(memory: MemorySearch) -> None:
+    """A search for words of the news item finds the figure, claim or quotation that cites them."""
+    found = memory.search(search.parse_query("intelligence packages to police forces"))
+    labels = _labels(found)
+    assert "Thousands of intelligence packages provided to police forces and children's services" in labels
+    assert "<mark>" in found.hits[0].snippet
 
 
 def test_the_published_data_is_indexed(built_dist: Path) -> None:

@@ -7,7 +7,8 @@ tsvector): this module decides everything both backends must agree on, as pure f
   descriptions, definitions, a quotation's or a claim's text, the news item's text); a resource that
   cites the news item (``prov:wasDerivedFrom``/``prov:wasQuotedFrom`` a segment with an
   ``oa:TextPositionSelector``) also carries the exact words it cites, so a search for words of the article
-  finds the figure that came from them. A segment no resource cites is a document of its own.
+  finds the figure that came from them. A segment no resource cites is a document of its own, and the
+  news item keeps only the words no segment covers, so its words lead to what explains them.
 - **Folding**: NFKD, combining marks dropped, case folded (``fold``), the same function on the indexed
   text and on the query, in Python, so the two backends fold alike whatever extensions their database has.
 - **The query**: the user's text is never a query language. It is cut to ``MAX_QUERY_CHARS``, folded and
@@ -216,10 +217,11 @@ def documents(triples: Iterable[tuple[str, str, Object]]) -> list[Document]:
                 seen.labels[s][p].append((_clean(text), lang))
             elif p in ALT_LABELS:
                 seen.alts[s].append(_clean(text))
+            elif p == _SCHEMA + "text":
+                seen.texts[s] = text
+                seen.descriptions.setdefault(s, [])
             elif p in DESCRIPTIONS:
                 seen.descriptions[s].append(_clean(text))
-                if p == _SCHEMA + "text":
-                    seen.texts[s] = text
             elif p in (START, END) and text.isascii() and text.isdigit() and len(text) < 10:
                 (seen.start if p == START else seen.end)[s] = int(text)
         elif p == RDF_TYPE:
@@ -230,7 +232,11 @@ def documents(triples: Iterable[tuple[str, str, Object]]) -> list[Document]:
             seen.source[s] = o
         elif p == HAS_SELECTOR:
             seen.selectors[s].add(o)
-    quoted = _segment_words(seen)
+    spans = _segment_spans(seen)
+    quoted = {segment: _clean(seen.texts[source][start:end]) for segment, (source, start, end) in spans.items()}
+    # A text segments were cut from keeps only the words no segment covers: a search for words a segment
+    # covers finds the figure or quotation citing them (or the segment), which is where they are explained.
+    own = _uncovered(seen.texts, spans)
     cited: set[str] = set()
     found: list[Document] = []
     subjects = set(seen.labels) | set(seen.alts) | set(seen.descriptions)
@@ -241,7 +247,7 @@ def documents(triples: Iterable[tuple[str, str, Object]]) -> list[Document]:
         cited.update(segments)
         if s in quoted and s not in subjects:
             continue  # a segment: indexed below if nothing cites it
-        found.append(_document(s, seen, [quoted[c] for c in segments]))
+        found.append(_document(s, seen, [own.get(s, "")] + [quoted[c] for c in segments]))
     for segment in sorted(set(quoted) - cited):
         if not segment.startswith("_:") and segment not in subjects:
             found.append(_document(segment, seen, [quoted[segment]]))
@@ -288,7 +294,7 @@ def _triples(quads: Iterable[ox.Quad]) -> Iterator[tuple[str, str, Object]]:
 
 def _document(s: str, seen: _Collected, cited: list[str]) -> Document:
     names = [text for values in seen.labels.get(s, {}).values() for text, _ in values] + seen.alts.get(s, [])
-    body = " \n".join([*sorted(set(seen.descriptions.get(s, []))), *cited])[:MAX_BODY_CHARS]
+    body = " \n".join([*sorted(set(seen.descriptions.get(s, []))), *(c for c in cited if c)])[:MAX_BODY_CHARS]
     return Document(
         iri=s,
         label=pick_label(seen.labels.get(s, {})) or local_name(s),
@@ -308,19 +314,38 @@ def pick_label(values: Mapping[str, list[Text]]) -> str | None:
     return None
 
 
-def _segment_words(seen: _Collected) -> dict[str, str]:
-    """Each segment's words: its source's text between its position selector's start and end."""
-    quoted: dict[str, str] = {}
+def _segment_spans(seen: _Collected) -> dict[str, tuple[str, int, int]]:
+    """Each segment's source and the span of its text its position selector gives (start, end)."""
+    spans: dict[str, tuple[str, int, int]] = {}
     for segment, selectors in seen.selectors.items():
-        text = seen.texts.get(seen.source.get(segment, ""))
+        source = seen.source.get(segment, "")
+        text = seen.texts.get(source)
         if text is None:
             continue
         for selector in sorted(selectors):
             start, end = seen.start.get(selector), seen.end.get(selector)
             if start is not None and end is not None and 0 <= start < end <= len(text):
-                quoted[segment] = _clean(text[start:end])
+                spans[segment] = (source, start, end)
                 break
-    return quoted
+    return spans
+
+
+def _uncovered(texts: Mapping[str, str], spans: Mapping[str, tuple[str, int, int]]) -> dict[str, str]:
+    """Each ``schema:text`` with the spans of its segments left out (`` … `` in their place); one sort of
+    the spans, then one pass over the text."""
+    by_source: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for source, start, end in spans.values():
+        by_source[source].append((start, end))
+    own: dict[str, str] = {}
+    for source, text in texts.items():
+        parts, at = [], 0
+        for start, end in sorted(by_source.get(source, ())):
+            if start > at:
+                parts.append(text[at:start])
+            at = max(at, end)
+        parts.append(text[at:])
+        own[source] = _clean(" … ".join(p.strip() for p in parts if _WORD.search(p)))  # no bare punctuation
+    return own
 
 
 def _clean(text: str) -> str:
