@@ -11,7 +11,7 @@ DATA_DIR ?= var
 
 ASSETS := node_modules/.package-lock.json
 
-.PHONY: setup build serve test check lint typecheck pytest system-deps w3c-suite bench bench-replicas bench-tables clean
+.PHONY: setup build serve test check lint typecheck pytest system-deps w3c-suite bench bench-replicas bench-tables bench-search clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -113,6 +113,12 @@ bench-replicas: setup system-deps
 # from `ceopgraph serve` (about 8 minutes on 2 shared cores); writes its section of bench/results.md.
 bench-tables: setup
 	$(BIN)/python bench/tables.py --write
+
+# Not part of `make test` nor `make bench`: the search index at 100k and 1M synthetic triples (extraction, build
+# time, size) and each query's p50/p99, on SQLite and on a PostgreSQL of its own; writes the Search section of
+# bench/results.md.
+bench-search: setup system-deps
+	$(BIN)/python bench/search.py --postgres --write
 
 test: lint typecheck pytest
 

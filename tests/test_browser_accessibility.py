@@ -26,6 +26,10 @@ PAGES = [
     ("shape-rule", "def/shapes/ObservationShape/count-not-negative"),
     ("validate", "validate"),
     ("link", "link"),
+    ("search", "search?q=children"),
+    ("search-by-type", "search?q=children&type=http%3A%2F%2Fwww.w3.org%2F2004%2F02%2Fskos%2Fcore%23Concept"),
+    ("search-next-page", "search?q=a&page=2"),
+    ("search-empty", "search"),
 ]
 
 # Error answers a browser can reach by following a link or typing an address.
@@ -36,6 +40,8 @@ ERROR_PAGES = [
     # A browser's navigation to a query gets the editor, which shows the parse error (test_sparql_browser.py);
     # with format= the endpoint answers the query itself, and its refusal is this page.
     ("bad-query", "sparql?query=SELEC&format=xml", 400, "400 Bad request"),
+    # A search with a page that is not one: the search page again, saying why.
+    ("bad-search", "search?q=crime&page=0", 400, "Search"),
 ]
 
 # Kinds the sweep must reach whatever the data holds, so that it cannot shrink to nothing unnoticed.
@@ -139,7 +145,7 @@ _FOCUS_INDICATOR = """() => {
 }"""
 
 
-@pytest.mark.parametrize("path", ["", "validate", "sparql", "data/annual-review-2012-13"])
+@pytest.mark.parametrize("path", ["", "validate", "sparql", "data/annual-review-2012-13", "search?q=children"])
 def test_every_control_shows_a_focus_indicator_with_3_to_1_contrast(
     page: Page, live_server: LiveServer, path: str
 ) -> None:

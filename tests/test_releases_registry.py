@@ -84,6 +84,9 @@ def test_the_write_path_uses_the_registry_only_through_its_interface(
     # The publish and the withdrawal each ran as one unit of work of the interface's own steps.
     assert calls.count("transaction") >= 3  # the first release, the publish, the withdrawal (and recover)
     assert {"add_release", "set_current", "mark_published", "withdraw", "latest_in_force_before"} <= set(calls)
+    # Each release's search index is written in the transaction that commits the release.
+    assert {"index_search", "keep_search"} <= set(calls)
+    assert releases.registry.search_indexed(1) and releases.registry.search_indexed(2)
 
 
 def test_a_transaction_commits_every_step_or_none(tmp_path: Path, backend: Backend) -> None:

@@ -214,6 +214,7 @@ PREFLIGHTS = {
     "/drafts/ID/sparql": {"GET", "HEAD", "POST", "OPTIONS"},
     "/drafts/ID/view/": {"GET", "HEAD", "OPTIONS"},
     "/drafts/ID/view/doc/x": {"GET", "HEAD", "OPTIONS"},
+    "/drafts/ID/view/search": {"GET", "HEAD", "OPTIONS"},
     "/drafts/ID/publish": {"POST", "OPTIONS"},
     "/releases": {"GET", "HEAD", "OPTIONS"},
     "/releases/1": {"GET", "HEAD", "OPTIONS"},

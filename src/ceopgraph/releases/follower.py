@@ -67,6 +67,7 @@ class ReleaseStore(DelegatingStore):
         self._poll_s = poll_s
         self._retire_after_s = retire_after_s
         served, files = releases.served_files()
+        self._ensure_search(served)
         self._held: tuple[Served, Store] = (served, make(files))
         self._pinned: ContextVar[tuple[Served, Store] | None] = ContextVar(f"pinned-{id(self)}", default=None)
         self._stop = threading.Event()
@@ -108,12 +109,21 @@ class ReleaseStore(DelegatingStore):
         if self._releases.registry.state()[1] == self._held[0].generation:
             return False
         served, files = self._releases.served_files()
+        self._ensure_search(served)  # before the swap: the first search of the release finds its index
         fresh = self._make(files)
         old = self._held[1]
         self._held = (served, fresh)
         self._retiring = [*(t for t in self._retiring if t.is_alive()), retire(old, self._retire_after_s)]
         log.info("now serving release %d (generation %d)", served.current, served.generation)
         return True
+
+    def _ensure_search(self, served: Served) -> None:
+        """The release's search index made if it has none; a failure leaves search of this release empty
+        (logged), never the release unserved."""
+        try:
+            self._releases.ensure_search(served)
+        except Exception:
+            log.exception("could not index release %d for search", served.current)
 
     def pinning(self, wsgi_app: WSGIApplication) -> WSGIApplication:
         """``wsgi_app`` with every request ``pinned`` (the answers are made within the call)."""

@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from ceopgraph import search
 from ceopgraph.releases import sqlcore
 from ceopgraph.releases.registry import RELEASE_NUMBERS, SCHEMA_VERSION, RegistryUnavailable, Release, now
 from ceopgraph.releases.sqlcore import SqlRegistry, SqlTransaction
@@ -94,6 +95,24 @@ CREATE TABLE release_files (
 );
 """,
     ),
+    (
+        3,
+        "the search index: each release's documents, their types, and a tsvector with its GIN index",
+        f"""
+CREATE TABLE search_docs (
+    id BIGINT PRIMARY KEY, release_n BIGINT NOT NULL, iri {_TEXT} NOT NULL, label {_TEXT} NOT NULL,
+    label_key {_TEXT} NOT NULL, types {_TEXT} NOT NULL, names {_TEXT} NOT NULL, body {_TEXT} NOT NULL,
+    tsv tsvector NOT NULL DEFAULT ''
+);
+CREATE INDEX search_docs_release ON search_docs (release_n);
+CREATE INDEX search_docs_tsv ON search_docs USING GIN (tsv);
+CREATE TABLE search_types (
+    release_n BIGINT NOT NULL, type {_TEXT} NOT NULL, doc BIGINT NOT NULL, PRIMARY KEY (release_n, type, doc)
+);
+CREATE INDEX search_types_doc ON search_types (doc);
+CREATE TABLE search_built (release_n BIGINT PRIMARY KEY, docs BIGINT NOT NULL);
+""",
+    ),
 )
 
 
@@ -109,6 +128,42 @@ class _PostgresTransaction(SqlTransaction):
             (table,),
         )
         return [str(row[0]) for row in rows]
+
+    def run_many(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        with self.db.cursor() as cursor:  # type: ignore[attr-defined]
+            cursor.executemany(sqlcore.placeholders(sql, self.mark), rows)
+
+    def matching(self, n: int, query: search.SearchQuery) -> tuple[str, tuple[Any, ...]]:
+        """The tsquery built from the words, each bound as a parameter: ``plainto_tsquery('english', w)``
+        for every word (stemmed; it reads no operators), and the last also as the prefix ``w:*``
+        (``to_tsquery('simple', …)`` over a word of letters and digits only: ``search.tsquery_words``),
+        all of them required. Names weigh A, the body B; ``ts_rank_cd`` is the relevance."""
+        found = search.tsquery_words(query)
+        parts = ["plainto_tsquery('english', ?)"] * len(found)
+        parts[-1] = "(plainto_tsquery('english', ?) || to_tsquery('simple', ?))"
+        tsquery = " && ".join(parts)
+        args = (*found, found[-1] + ":*")
+        return (
+            f"SELECT id, ts_rank_cd(tsv, t.q) AS relevance FROM search_docs, (SELECT {tsquery} AS q) AS t "  # noqa: S608
+            "WHERE release_n = ? AND tsv @@ t.q",
+            (*args, n),
+        )
+
+    def _insert_docs(self, n: int, rows: Sequence[tuple[int, search.Document]]) -> None:
+        """The rows with their tsvector of the folded text (``search.fold``: the same folding as the
+        query's, whatever extensions the database has), names as weight A, the body as B."""
+        self.run_many(
+            "INSERT INTO search_docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+            "setweight(to_tsvector('english', ?), 'A') || setweight(to_tsvector('english', ?), 'B'))",
+            [(*row, d.folded_names, d.folded_body) for row, (_, d) in zip(self._doc_rows(n, rows), rows, strict=True)],
+        )
+
+    def _indexed(self) -> None:
+        """Fresh statistics of the tables just filled: without them the planner took a release's tens of
+        thousands of rows for a few and joined the matches by nested loops (a common word at 1M triples
+        ran past the 30 s statement timeout). ANALYZE samples, so this stays well under a second."""
+        self.run("ANALYZE search_docs")
+        self.run("ANALYZE search_types")
 
     def add_release(self, release: Release, files: Mapping[str, bytes]) -> None:
         """The row and its files' bytes, each checked against the hash the row records."""

@@ -24,11 +24,13 @@ materialise them (``Registry.release_files``).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, Protocol
+
+from ceopgraph.search import Document, SearchPage, SearchQuery
 
 WINDOW_S = 60  # the rate budgets count per minute: the window a time falls in is ``int(t // WINDOW_S)``
 SCHEMA_VERSION = 2  # 2: drafts.made_from and drafts.acknowledge, releases.notes (the publisher's release note)
@@ -196,6 +198,14 @@ class RegistryTransaction(Protocol):
 
     def audit(self, agent: str, action: str, target: str, outcome: str, detail: str = "") -> None: ...
 
+    def index_search(self, n: int, docs: Sequence[Document]) -> None:
+        """Release ``n``'s search index made from ``docs`` (replacing any), committed with the release."""
+        ...
+
+    def keep_search(self, keep: set[int]) -> None:
+        """Drop the search index of every release not in ``keep``."""
+        ...
+
 
 class Registry(Protocol):
     """The store of record of the write path (see the module's docstring). A method that changes
@@ -290,6 +300,19 @@ class Registry(Protocol):
         ...
 
     def meta(self) -> dict[str, str]: ...
+
+    # The search index, one per release (rows keyed by the release's number)
+    def search_indexed(self, n: int) -> bool:
+        """Whether release ``n`` has its search index."""
+        ...
+
+    def index_search(self, n: int, docs: Sequence[Document]) -> None:
+        """Release ``n``'s search index made from ``docs``, in one transaction (replacing any)."""
+        ...
+
+    def search(self, n: int, query: SearchQuery) -> SearchPage:
+        """One page of release ``n``'s matches for ``query``, from its rows only."""
+        ...
 
     # Release files and the backend's resources
     def holds_files(self) -> bool:

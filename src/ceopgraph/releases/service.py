@@ -42,7 +42,7 @@ from typing import IO
 
 from rdflib import Dataset
 
-from ceopgraph import rdfio
+from ceopgraph import rdfio, search
 from ceopgraph.build import dump_media_type
 from ceopgraph.config import Settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION
@@ -481,6 +481,8 @@ class Releases:
         if self._run is None:
             raise Unavailable("this process does not publish")
         dumps = self._run(RenderJob(content, version)).dumps
+        # The release's search index, committed with it: a worker that loads the release finds it made.
+        docs = search.documents_of_nquads(dumps[f"{DUMP_STEM}.nq"])
         # The lock first, then the folder: a staging folder is abandoned once no process holds its lock.
         staging = self.folder / RELEASES_FOLDER / f"{_STAGING_PREFIX}{secrets.token_hex(8)}"
         held = _hold(staging)
@@ -520,6 +522,10 @@ class Releases:
                 moved = True
                 _sync_folder(target.parent)
                 tx.add_release(release, dumps)
+                tx.index_search(n, docs)
+                # Kept: this one, the one it replaces and the one before (workers still serving them while
+                # they load this one); an older release made current again is indexed again when loaded.
+                tx.keep_search({n, n - 1, n - 2, expected_current})
                 tx.set_current(n)
                 if draft is not None:
                     tx.mark_published(draft.id, n)
@@ -657,6 +663,15 @@ class Releases:
         """(current release, generation, the files to serve): ``served_files`` without the rows."""
         served, files = self.served_files()
         return served.current, served.generation, files
+
+    def ensure_search(self, served: Served) -> None:
+        """Index the release ``served`` if it has no search index yet (a registry imported or made before
+        the index, a release made current again by a withdrawal): from its N-Quads dump, once, by the
+        first worker that loads it."""
+        n = served.current
+        if n and not self.registry.search_indexed(n):
+            folder = self.materialised(n, served.release(n))
+            self.registry.index_search(n, search.documents_of_nquads((folder / f"{DUMP_STEM}.nq").read_bytes()))
 
     def served_files(self) -> tuple[Served, list[Path]]:
         """The current release as the registry says now, and the files to serve it: the release's TriG

@@ -10,17 +10,21 @@ directory's folders (``holds_files`` is False): they are the files of record.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
+from ceopgraph import search
 from ceopgraph.releases.registry import SCHEMA_VERSION
 from ceopgraph.releases.sqlcore import Connection, SqlRegistry, SqlTransaction
 
 DATABASE_NAME = "registry.sqlite3"
 
-_SCHEMA = """
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL CHECK (role IN ('submitter', 'publisher')),
@@ -48,6 +52,24 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE TABLE IF NOT EXISTS rate (key TEXT NOT NULL, window INTEGER NOT NULL, count INTEGER NOT NULL,
     PRIMARY KEY (key, window));
 """
+    + """
+CREATE TABLE IF NOT EXISTS search_docs (
+    id INTEGER PRIMARY KEY, release_n INTEGER NOT NULL, iri TEXT NOT NULL, label TEXT NOT NULL,
+    label_key TEXT NOT NULL, types TEXT NOT NULL, names TEXT NOT NULL, body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS search_docs_release ON search_docs (release_n);
+CREATE TABLE IF NOT EXISTS search_types (release_n INTEGER NOT NULL, type TEXT NOT NULL, doc INTEGER NOT NULL,
+    PRIMARY KEY (release_n, type, doc));
+CREATE INDEX IF NOT EXISTS search_types_doc ON search_types (doc);
+CREATE TABLE IF NOT EXISTS search_built (release_n INTEGER PRIMARY KEY, docs INTEGER NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(
+    names, body, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+"""
+)
+# The search index's tables (derived, never exported: ``CREATE … IF NOT EXISTS`` adds them to an older registry).
+# FTS5 keeps the folded text (``search.fold``) it indexes, ``search_docs`` the text as written, for snippets.
+_SEARCH_SCHEMA = _SCHEMA[_SCHEMA.index("CREATE TABLE IF NOT EXISTS search_docs") :]
 
 
 class _SqliteTransaction(SqlTransaction):
@@ -56,6 +78,27 @@ class _SqliteTransaction(SqlTransaction):
 
     def columns(self, table: str) -> list[str]:
         return _columns(self.db, table)
+
+    def run_many(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        cast(sqlite3.Connection, self.db).executemany(sql, rows)
+
+    def matching(self, n: int, query: search.SearchQuery) -> tuple[str, tuple[Any, ...]]:
+        """FTS5's match of the words as quoted strings (``search.fts5_match``), names weighing ten times
+        the body; bm25 is lower for better, so its negation is the relevance."""
+        return (
+            "SELECT rowid AS id, -bm25(search_fts, 10.0, 1.0) AS relevance FROM search_fts WHERE search_fts MATCH ?",
+            (search.fts5_match(query),),
+        )
+
+    def _insert_docs(self, n: int, rows: Sequence[tuple[int, search.Document]]) -> None:
+        self.run_many("INSERT INTO search_docs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self._doc_rows(n, rows))
+        self.run_many(
+            "INSERT INTO search_fts (rowid, names, body) VALUES (?, ?, ?)",
+            [(i, d.folded_names, d.folded_body) for i, d in rows],
+        )
+
+    def _drop_text(self, n: int) -> None:
+        self.run("DELETE FROM search_fts WHERE rowid IN (SELECT id FROM search_docs WHERE release_n = ?)", (n,))
 
 
 class SqliteRegistry(SqlRegistry):
@@ -154,3 +197,26 @@ def _migrate(db: sqlite3.Connection) -> None:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+class MemorySearch:
+    """A search index of data that is no release (the embedded default without a data directory, a
+    draft's preview): the registry's tables and statements in one in-memory SQLite database, made once
+    for the data it is given and read by any thread (a lock around each use)."""
+
+    def __init__(self, docs: Sequence[search.Document]) -> None:
+        self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        self._db.executescript(_SEARCH_SCHEMA)
+        with self._lock:
+            self._db.execute("BEGIN")
+            _SqliteTransaction(self._db).index_search(0, docs)
+            self._db.execute("COMMIT")
+
+    def search(self, query: search.SearchQuery) -> search.SearchPage:
+        with self._lock:
+            return _SqliteTransaction(self._db).search(0, query)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -29,6 +29,7 @@ from ceopgraph.web import (
     releases,
     replay,
     resources,
+    search,
     site,
     sparql,
     validation,
@@ -74,7 +75,7 @@ def create_app(
     install(app, services)
     errors.register(app)
     releases.register(app)
-    blueprints = (site, sparql, resources, validation, releases, reconcile, catalogue)
+    blueprints = (site, sparql, resources, search, validation, releases, reconcile, catalogue)
     for blueprint in (module.blueprint for module in blueprints):
         app.register_blueprint(blueprint)
     middleware.install(app)

@@ -47,6 +47,7 @@ from ceopgraph.releases.service import (
 )
 from ceopgraph.releases.tokens import InvalidToken, TooManyFailedChecks
 from ceopgraph.releases.transfer import TransferError
+from ceopgraph.search import BadSearch
 from ceopgraph.sparql import (
     MalformedQuery,
     MalformedRequest,
@@ -227,6 +228,7 @@ NOT_ANSWERED: frozenset[type[Exception]] = frozenset(
         UnexpectedSolution,  # a programming error: a page's query answered off its shape
         IndistinguishableBlankNodes,  # a programming error in a build
         TableTooLarge,  # answered as DraftTooLarge (``releases.drafting.TooLarge``)
+        BadSearch,  # answered by the search view, a 400 as a page or JSON as the search was asked
     }
 )
 

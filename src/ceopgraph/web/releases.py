@@ -49,7 +49,7 @@ from ceopgraph.releases.tokens import FailureBudget, InvalidToken, same_secret
 from ceopgraph.store.protocol import Store
 from ceopgraph.tablesin import TableProblems, TableUpload
 from ceopgraph.validation.service import Submission, SubmissionRefused
-from ceopgraph.web import requeststate, resources
+from ceopgraph.web import requeststate, resources, search
 from ceopgraph.web.pages.index import SubjectIndex
 from ceopgraph.web.resources import View
 from ceopgraph.web.services import current
@@ -543,6 +543,20 @@ def draft_view(draft_id: str, segment: str, rest: str) -> Response:
         response = current_app.make_response(current_app.handle_user_exception(exc))  # web.errors answers it
     for header in ("ETag", "Last-Modified"):
         response.headers.pop(header, None)
+    response.headers.update(NO_STORE)
+    return response
+
+
+@blueprint.get("/drafts/<draft_id>/view/search")
+def draft_search(draft_id: str) -> Response:
+    """Search the draft's data as ``/search`` searches the published data (an index of the draft made in
+    memory once per revision), its links in the preview; private, never stored by a cache."""
+    actor = _actor()
+    found = _releases().find_draft(actor, draft_id)
+    requeststate.current().draft_preview = found
+    store = _draft_store(actor, found)
+    index = current().memory_search.of(store)
+    response = search.answer(index.search, f"{request.script_root}/drafts/{draft_id}/view", draft=True)
     response.headers.update(NO_STORE)
     return response
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,13 +23,14 @@ import pyoxigraph as ox
 from flask import Flask, current_app
 from rdflib import Graph, URIRef
 
-from ceopgraph import tables
+from ceopgraph import search, tables
 from ceopgraph.compose import open_releases
 from ceopgraph.config import Settings
 from ceopgraph.queryvet import QueryChecker
 from ceopgraph.reconcile import Index
 from ceopgraph.releases.follower import DraftStores, ReleaseStore
 from ceopgraph.releases.service import Releases, Served
+from ceopgraph.releases.sqlite import MemorySearch
 from ceopgraph.store.embedded import EmbeddedStore, QueryLimits
 from ceopgraph.store.protocol import Store
 from ceopgraph.validation.guide import GuideSection, example_submission, submission_guide
@@ -94,6 +96,10 @@ class Services:
     draft_stores: DraftStores
     owns_store: bool = False
     encoded_files: EncodedFiles = field(default_factory=EncodedFiles)  # the downloads' compressed codings
+    # Search: the in-memory indexes of data that is no release (served without releases, drafts previewed),
+    # and the releases known to be indexed (with a remote store, which no follower indexes).
+    memory_search: MemoryIndexes = field(default_factory=lambda: MemoryIndexes())
+    search_indexed: set[int] = field(default_factory=set)
 
     @classmethod
     def build(
@@ -157,6 +163,42 @@ class Services:
                     self.store.close()
                 if self.releases is not None:
                     self.releases.registry.close()
+
+
+class MemoryIndexes:
+    """In-memory indexes of data that is no release, keyed by the data's version, the last ``keep``
+    kept (the served data without a data directory, and the drafts being previewed). Made outside the
+    lock, so one large draft's index holds up no other search."""
+
+    def __init__(self, keep: int = 3) -> None:
+        self._keep = keep
+        self._held: OrderedDict[str, MemorySearch] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def of(self, store: Store) -> MemorySearch:
+        version = store.version
+        with self._lock:
+            found = self._held.get(version)
+            if found is not None:
+                self._held.move_to_end(version)
+                return found
+        made = MemorySearch(documents_of(store))
+        with self._lock:
+            self._held[version] = made
+            while len(self._held) > self._keep:
+                self._held.popitem(last=False)  # a search still holding it finishes; then it is collected
+            return made
+
+
+def documents_of(store: Store) -> list[search.Document]:
+    """The documents of everything ``store`` serves: read from the engine itself when it is embedded,
+    else graph by graph over the store's protocol."""
+    if isinstance(store, EmbeddedStore):
+        return search.documents_of_store(store.engine)
+    triples: list[tuple[str, str, search.Object]] = []
+    for graph in store.graphs():
+        triples.extend(search.rdflib_triples(store.graph_triples(graph)))
+    return search.documents(triples)
 
 
 def _draft_store(settings: Settings, engine: ox.Store, version: str) -> Store:
