@@ -79,7 +79,8 @@ def test_replicas_opening_an_empty_database_at_once_migrate_it_exactly_once(post
     expected = [(version, description) for version, description, _ in MIGRATIONS]
     assert seen == [expected] * replicas
     with psycopg.connect(postgres_url) as db:
-        assert db.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall() == [(1,), (2,)]
+        versions = db.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
+        assert versions == [(version,) for version, _, _ in MIGRATIONS]  # each once
         assert db.execute("SELECT key, value FROM meta ORDER BY key").fetchall() == [
             ("current", "0"),
             ("generation", "0"),
