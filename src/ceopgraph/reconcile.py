@@ -21,7 +21,6 @@ import heapq
 import itertools
 import json
 import re
-import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from rdflib import URIRef
 from rdflib.namespace import DCTERMS, FOAF, RDF, RDFS, SKOS, TIME, XSD
 from rdflib.term import Node
 
+from ceopgraph import search
 from ceopgraph.labels import humanise
 from ceopgraph.namespaces import ORG, QB, SCHEMA, SDMX_ATTRIBUTE, SDMX_DIMENSION, SDMX_MEASURE
 from ceopgraph.urischeme import UriScheme
@@ -84,11 +84,10 @@ _NON_WORD = re.compile(r"[\W_]+")
 
 
 def fold(text: str) -> str:
-    """``text`` as names are compared: compatibility-decomposed (NFKD), combining marks dropped, case
-    folded, apostrophes removed (``CEOP’s`` is ``ceops``), any other run of non-word characters one space."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    return " ".join(_NON_WORD.sub(" ", _APOSTROPHES.sub("", bare)).split())
+    """``text`` as names are compared: folded as search folds it (``search.fold``: NFKD, combining marks
+    dropped, case folded), apostrophes removed (``CEOP’s`` is ``ceops``), any other run of non-word
+    characters one space."""
+    return " ".join(_NON_WORD.sub(" ", _APOSTROPHES.sub("", search.fold(text))).split())
 
 
 def name_score(query: str, name: str) -> float:
