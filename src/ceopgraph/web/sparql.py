@@ -250,7 +250,9 @@ def _describe_service() -> Response:
         raise sparql.NotAcceptable("the service description is available as: " + ", ".join(offered))
     services = current()
     if chosen == "text/html":
-        return caching.rendered("editor", lambda: _editor(None), vary_accept=True, context=request.script_root)
+        return caching.rendered(
+            "editor", lambda: _editor(None), vary_accept=True, context=request.script_root, dated=False
+        )
     fmt = next(f for f in RDF_FORMATS if f.media_type == chosen)
 
     def render() -> Response:
@@ -262,7 +264,10 @@ def _describe_service() -> Response:
         return Response(data, content_type=fmt.media_type + "; charset=utf-8")
 
     # Validators as every cacheable answer has them: clients (Comunica) read the description before every query.
-    return caching.rendered(f"service-description-{fmt.name}", render, vary_accept=True, context=request.base_url)
+    # No Last-Modified (each worker's first sight of the version): every worker sends the same headers, as for
+    # the endpoint's answers.
+    variant = f"service-description-{fmt.name}"
+    return caching.rendered(variant, render, vary_accept=True, context=request.base_url, dated=False)
 
 
 def service_description(endpoint_url: str, graphs: list[URIRef]) -> Graph:
