@@ -5,8 +5,11 @@ a draft's preview searching the draft."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -18,6 +21,7 @@ from ceopgraph.config import Settings
 from ceopgraph.releases.follower import ReleaseStore
 from ceopgraph.releases.service import OPERATOR
 from ceopgraph.validation.service import Submission
+from ceopgraph.web import services as services_module
 from ceopgraph.web.services import of
 
 from .apps import embedded_app, release_app
@@ -194,3 +198,22 @@ def test_a_release_without_an_index_is_indexed_when_a_worker_loads_it(
         assert releases.registry.search_indexed(1)
         found = made.test_client().get("/search?q=NCA", headers=JSON).get_json()
         assert found["release"] == 1 and found["results"][0]["label"] == "National Crime Agency"
+
+
+def test_requests_at_once_for_data_without_an_index_make_it_once(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A draft's (or the served data's) in-memory index is made in the request: eight requests at once for the
+    same data made it eight times; now one makes it and the others wait for it."""
+    made: list[int] = []
+    original = services_module.documents_of
+
+    def counted(store: Any) -> list[search.Document]:
+        made.append(1)
+        time.sleep(0.2)  # long enough for every request to arrive while it is being made
+        return original(store)
+
+    monkeypatch.setattr(services_module, "documents_of", counted)
+    indexes = services_module.MemoryIndexes()
+    store = of(app).store
+    with ThreadPoolExecutor(8) as pool:
+        found = list(pool.map(lambda _: indexes.of(store), range(8)))
+    assert len(made) == 1 and all(index is found[0] for index in found)

@@ -167,12 +167,14 @@ class Services:
 
 class MemoryIndexes:
     """In-memory indexes of data that is no release, keyed by the data's version, the last ``keep``
-    kept (the served data without a data directory, and the drafts being previewed). Made outside the
-    lock, so one large draft's index holds up no other search."""
+    kept (the served data without a data directory, and the drafts being previewed). Each version's index
+    is made once, however many requests ask for it at once (the others wait for it), and outside the lock
+    of the whole, so one large draft's index holds up no search of other data."""
 
     def __init__(self, keep: int = 3) -> None:
         self._keep = keep
         self._held: OrderedDict[str, MemorySearch] = OrderedDict()
+        self._making: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def of(self, store: Store) -> MemorySearch:
@@ -182,11 +184,18 @@ class MemoryIndexes:
             if found is not None:
                 self._held.move_to_end(version)
                 return found
-        made = MemorySearch(documents_of(store))
-        with self._lock:
-            self._held[version] = made
-            while len(self._held) > self._keep:
-                self._held.popitem(last=False)  # a search still holding it finishes; then it is collected
+            making = self._making.setdefault(version, threading.Lock())
+        with making:
+            with self._lock:
+                found = self._held.get(version)
+            if found is not None:
+                return found
+            made = MemorySearch(documents_of(store))
+            with self._lock:
+                self._held[version] = made
+                self._making.pop(version, None)
+                while len(self._held) > self._keep:
+                    self._held.popitem(last=False)  # a search still holding it finishes; then it is collected
             return made
 
 
