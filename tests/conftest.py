@@ -114,9 +114,15 @@ def shapes(settings: Settings) -> Graph:
 
 
 @pytest.fixture(scope="session")
-def corpus(union: Graph, shapes: Graph, settings: Settings) -> Corpus:
-    """The invalid-submission corpus, each case mutated and validated at most once per session."""
-    return Corpus(union, shapes, settings)
+def corpus(union: Graph, shapes: Graph, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Corpus:
+    """The invalid-submission corpus, each case mutated and validated at most once per run: the processes
+    of a parallel run share their cases through the run's temporary folder (each process has its own
+    folder in it)."""
+    parallel = os.environ.get("PYTEST_XDIST_WORKER") is not None
+    shared = tmp_path_factory.getbasetemp().parent / "corpus" if parallel else None
+    if shared is not None:
+        shared.mkdir(exist_ok=True)
+    return Corpus(union, shapes, settings, shared)
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,14 @@ next to this module.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import fcntl
+import hashlib
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
@@ -1066,31 +1071,80 @@ def reference_shapes(shapes: Graph, constraints: tuple[BulkConstraint, ...]) -> 
     return kept
 
 
+_Made = TypeVar("_Made")
+
+
+def _frozen(graph: Graph) -> tuple[object, list[tuple[str, str]], list[tuple[object, object, object]]]:
+    """A graph as plain values: rdflib's own pickling drops the prefixes a report is written with."""
+    return graph.identifier, [(prefix, str(namespace)) for prefix, namespace in graph.namespaces()], list(graph)
+
+
+def _thawed(frozen: tuple[object, list[tuple[str, str]], list[tuple[object, object, object]]]) -> Graph:
+    identifier, namespaces, triples = frozen
+    graph = Graph(identifier=identifier, bind_namespaces="none")  # type: ignore[arg-type]
+    for prefix, namespace in namespaces:
+        graph.bind(prefix, namespace, override=True, replace=True)
+    graph += triples  # type: ignore[arg-type]
+    return graph
+
+
 @dataclass
 class Corpus:
-    """Each case's data and report, made once per session: the shapes tests, the comparison of the bulk
-    SPARQL constraints with pySHACL alone, and the report and service tests all read them."""
+    """Each case's data and report, made once per run: the shapes tests, the comparison of the bulk
+    SPARQL constraints with pySHACL alone, and the report and service tests all read them.
+
+    ``shared`` is a folder every process of a parallel run sees: the first process to need a case's data
+    or report makes it (under a lock) and writes it there, and the others read it, so a case is
+    validated once per run however the test files are spread over processes. Without it (one process)
+    the cases are kept in memory only."""
 
     union: Graph
     shapes: Graph
     settings: Settings
+    shared: Path | None = None
     _data: dict[str, Graph] = field(default_factory=dict)
     _reports: dict[str, Report] = field(default_factory=dict)
 
     def data(self, name: str) -> Graph:
         """The published data (``PUBLISHED``) or the mutation (or agreeing variant) of that name (its blank
-        nodes the same on every call, so that two reports on it name the same nodes)."""
+        nodes the same on every call and in every process, so that two reports on it name the same nodes)."""
+        if name == PUBLISHED:
+            return self.union
         if name not in self._data:
-            updates = {m.name: m.update for m in MUTATIONS} | {v.name: v.update for v in FIGURES_AGREEING}
-            update = updates[name] if name != PUBLISHED else None
-            self._data[name] = self.union if update is None else mutate(self.union, self.settings, update)
+            self._data[name] = _thawed(self._once(f"data-{name}", lambda: _frozen(self._mutated(name))))
         return self._data[name]
+
+    def _mutated(self, name: str) -> Graph:
+        updates = {m.name: m.update for m in MUTATIONS} | {v.name: v.update for v in FIGURES_AGREEING}
+        return mutate(self.union, self.settings, updates[name])
 
     def report(self, name: str) -> Report:
         """The case's validation report, by the engine every caller uses (``validate_graph``)."""
         if name not in self._reports:
-            self._reports[name] = validate_graph(self.data(name), self.shapes)
+
+            def made() -> tuple[Report, object]:
+                report = validate_graph(self.data(name), self.shapes)
+                return replace(report, graph=Graph()), _frozen(report.graph)
+
+            report, graph = self._once(f"report-{name}", made)
+            self._reports[name] = replace(report, graph=_thawed(graph))  # type: ignore[arg-type]
         return self._reports[name]
+
+    def _once(self, key: str, make: Callable[[], _Made]) -> _Made:
+        """``make()``, or what another process of the run made for ``key``."""
+        if self.shared is None:
+            return make()
+        stem = self.shared / hashlib.sha256(key.encode()).hexdigest()
+        made = stem.with_suffix(".pickle")
+        with stem.with_suffix(".lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            if made.exists():
+                return pickle.loads(made.read_bytes())
+            value = make()
+            written = stem.with_suffix(".partial")
+            written.write_bytes(pickle.dumps(value))
+            written.replace(made)
+            return value
 
     @cached_property
     def bulk(self) -> tuple[BulkConstraint, ...]:
