@@ -15,7 +15,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from ceopgraph.processes.pool import HeavyLaneFull, MemoryExceeded, NoIdleWorker, WorkerPool
+from ceopgraph.processes.pool import (
+    DeadlinePassed,
+    HeavyLaneFull,
+    MemoryExceeded,
+    NoIdleWorker,
+    StoppedWaiting,
+    WorkerPool,
+)
 
 from .listener import Listener
 from .pool_jobs import SHARED_MB
@@ -53,7 +60,6 @@ def test_forked_workers_share_what_their_holder_holds_without_a_copy_each(forked
 
 
 def test_a_forked_worker_killed_at_its_time_limit_is_replaced_by_a_fork(forked: WorkerPool) -> None:
-    from ceopgraph.processes.pool import DeadlinePassed
 
     holder = forked.run(("family", None), 30)[1][1]
     with pytest.raises(DeadlinePassed):
@@ -63,7 +69,6 @@ def test_a_forked_worker_killed_at_its_time_limit_is_replaced_by_a_fork(forked: 
 
 
 def test_a_holder_that_dies_is_replaced_and_its_workers_with_it(forked: WorkerPool) -> None:
-    from ceopgraph.processes.pool import DeadlinePassed
 
     holder = forked.run(("family", None), 30)[1][1]
     os.kill(holder, signal.SIGKILL)
@@ -97,7 +102,6 @@ def test_a_worker_grown_past_a_quarter_of_its_cap_retires_after_its_job(pool: Wo
 
 
 def test_a_job_past_its_time_limit_is_killed_and_the_pool_recovers(pool: WorkerPool) -> None:
-    from ceopgraph.processes.pool import DeadlinePassed
 
     with pytest.raises(DeadlinePassed):
         pool.run(("sleep", 30), 0.5)
@@ -168,5 +172,25 @@ def test_a_job_that_keeps_one_worker_free_does_not_take_the_last_idle_one() -> N
         assert workers.run(("pid", None), 5)[0] == "ok"  # an ordinary job takes it
         busy.join(30)
         assert workers.run_in_lanes(("pid", None), 5, keep_free=1)[0][0] == "ok"  # both idle again: one to spare
+    finally:
+        workers.close()
+
+
+def test_a_job_that_ran_out_of_time_waiting_for_a_worker_is_told_as_a_busy_pool() -> None:
+    """On a busy machine a job may get its worker late: running out of time then is the pool's doing, a
+    ``StoppedWaiting`` (a ``NoIdleWorker``: its caller says "try again"), never the ``DeadlinePassed`` its
+    caller tells as a job too big ("simplify it"), which only a job that had most of its time gets."""
+    workers = WorkerPool(ENTRY, None, 1, "test worker", memory_mb=256)
+    workers.wait_ready()
+    try:
+        busy = threading.Thread(target=workers.run, args=(("sleep", 3), 30))
+        busy.start()
+        time.sleep(0.5)  # the one worker busy for 2.5 s more
+        with pytest.raises(StoppedWaiting, match="of its 4 s for a test worker"):
+            workers.run(("sleep", 2), 4)  # 2 s of work, given it after more than 2 s of waiting
+        busy.join(30)
+        assert workers.run(("pid", None), 30)[0] == "ok"  # the stopped worker replaced; one idle again
+        with pytest.raises(DeadlinePassed):
+            workers.run(("sleep", 2), 1)  # the same work with no wait: past its limit
     finally:
         workers.close()

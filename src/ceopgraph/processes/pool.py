@@ -78,6 +78,11 @@ class NoIdleWorker(WorkerPoolError):
     """Every worker stayed busy for the whole time limit; the job was not sent."""
 
 
+class StoppedWaiting(NoIdleWorker):
+    """The job ran out of time having spent most of it waiting for a worker: the pool was busy, not the job
+    long, so it is told as no worker being free (a retry), never as a job past its limit."""
+
+
 class DeadlinePassed(WorkerPoolError):
     """The job ran past its time limit; its worker was killed and is being replaced."""
 
@@ -461,7 +466,8 @@ class WorkerPool:
             return self._idle.pop()
 
     def run(self, job: object, timeout_s: float) -> Reply:
-        """Send ``job`` to an idle worker and return its reply, waiting included within ``timeout_s``."""
+        """Send ``job`` to an idle worker and return its reply, waiting included within ``timeout_s`` (a job
+        that runs out of time after waiting more than half of it is ``StoppedWaiting``, else ``DeadlinePassed``)."""
         return self.run_in_lanes(job, timeout_s)[0]
 
     def run_in_lanes(self, job: object, timeout_s: float, keep_free: int = 0) -> tuple[Reply, bool]:
@@ -471,8 +477,10 @@ class WorkerPool:
         others (a client whose queries were heavy lately yields the last idle worker to everyone else).
         """
         self.start()
-        deadline = time.monotonic() + timeout_s
+        started = time.monotonic()
+        deadline = started + timeout_s
         worker = self._take(timeout_s, keep_free)
+        waited = time.monotonic() - started
         heavy = False
         try:
             worker.conn.send(job)
@@ -490,9 +498,13 @@ class WorkerPool:
                 ready = worker.conn.poll(max(0.0, deadline - time.monotonic()))
             if not ready:
                 self._replace(worker)  # SIGKILL: the only way to stop the work mid-way
+                if waited > timeout_s / 2:
+                    raise StoppedWaiting(
+                        f"a job waited {waited:.1f} s of its {timeout_s:g} s for a {self._kind} and was stopped"
+                    )
                 raise DeadlinePassed(f"a job ran past {timeout_s:g} s; its {self._kind} was killed")
             reply, retiring = worker.conn.recv()
-        except (HeavyLaneFull, DeadlinePassed):
+        except (HeavyLaneFull, DeadlinePassed, StoppedWaiting):
             raise
         except Exception as exc:  # a broken socket, a reply that does not unpickle: the worker is unusable
             self._replace(worker)

@@ -260,7 +260,7 @@ class QueryPool:
                 exc,
                 {
                     pool.NoIdleWorker: lambda _: QueryTimeout(
-                        f"no query worker became free within the {limit} limit; try again later"
+                        f"the query workers were busy for most of the {limit} limit; try again later"
                     ),
                     pool.DeadlinePassed: lambda _: QueryStopped(
                         f"the query ran longer than the {limit} limit and was stopped; "

@@ -246,7 +246,7 @@ class ValidationPool:
                 exc,
                 {
                     pool.NoIdleWorker: lambda _: ValidationTimeout(
-                        f"no validator became free within the {timeout_s:g} s limit; try again in a moment"
+                        f"the validators were busy for most of the {timeout_s:g} s limit; try again in a moment"
                     ),
                     pool.DeadlinePassed: lambda _: ValidationTimeout(
                         f"validation took longer than the {timeout_s:g} s limit and was stopped; "
