@@ -476,6 +476,33 @@ def test_a_validation_past_its_time_limit_is_killed_and_the_pool_recovers(settin
         pool.close()
 
 
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def test_validation_workers_are_forks_of_one_holder_of_the_shapes(settings: Settings, union: Graph) -> None:
+    """pySHACL and the shapes are loaded once, by a holder the server starts; each worker is its fork (ready
+    in milliseconds, sharing what the holder loaded), and a worker killed at its limit is replaced by a fork."""
+    config = ValidatorConfig(str(settings.shapes_dir), settings.base_uri, LIMIT)
+    pool = ValidationPool(config, 2, memory_mb=1536)
+    submission = Submission(submission_bytes(union, FORMATS_BY_NAME["ntriples"], settings), "ntriples", "published")
+    try:
+        pool._workers.wait_ready()
+        holders = {_parent(worker.process.pid) for worker in pool._workers._idle}
+        assert len(pool._workers._idle) == 2 and len(holders) == 1 and os.getpid() not in holders
+        killed = {worker.process.pid for worker in pool._workers._idle}
+        with pytest.raises(ValidationTimeout):
+            pool.validate(submission, 0.01)
+        deadline = time.monotonic() + 30
+        while len(pool._workers._idle) < 2 and time.monotonic() < deadline:  # its replacement on its way
+            time.sleep(0.05)
+        now = {worker.process.pid for worker in pool._workers._idle}
+        assert len(now - killed) == 1 and {_parent(pid) for pid in now} == holders
+        assert pool.validate(submission, 60.0).conforms
+    finally:
+        pool.close()
+
+
 # The guide, the example, the page ----------------------------------------------------------------
 
 

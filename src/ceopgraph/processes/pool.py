@@ -243,7 +243,10 @@ class _ForkedProcess:
             signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
 
     def poll(self) -> int | None:
-        """None while it runs; once it has exited, -1 (its holder, not we, learns its status)."""
+        """None while it runs; once it has exited, -1 (its holder, not we, learns its status), as after a
+        ``wait`` (which let go of the pidfd), like ``Popen.poll``."""
+        if self._pidfd == -1:
+            return -1
         return -1 if select.select([self._pidfd], [], [], 0)[0] else None
 
     def wait(self, timeout: float) -> int:

@@ -16,7 +16,7 @@ from typing import Protocol, TypeVar
 from rdflib import Graph
 
 from ceopgraph.processes import pool
-from ceopgraph.processes.pool import WorkerPool, serve_jobs
+from ceopgraph.processes.pool import WorkerPool, hold_and_fork
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, parse_rdf
 from ceopgraph.urischeme import UriScheme
 from ceopgraph.validation.engine import validate_graph
@@ -85,14 +85,18 @@ def validate_submission(submission: Submission, shapes: Graph, config: Validator
     return validate_graph(data, shapes)
 
 
-# The entry point ``ValidationPool`` gives its workers ("module:function", see ``ceopgraph.processes.pool.WorkerPool``).
-WORKER_ENTRY = "ceopgraph.validation.service:validation_worker_main"
+# The entry point ``ValidationPool`` gives its holder ("module:function", see ``ceopgraph.processes.pool.WorkerPool``).
+HOLDER_ENTRY = "ceopgraph.validation.service:validation_holder_main"
+# What the holder may use: the interpreter, pySHACL, rdflib and our shapes take about 100 MiB.
+HOLDER_MEMORY_MB = 512
 
 
-def validation_worker_main(fd: int) -> None:
-    """A validation worker (``ceopgraph.processes.pool``): load the shapes once, then parse and validate
-    submissions until the server goes away or kills it (a time limit)."""
-    serve_jobs(fd, _worker_setup, _worker_run)
+def validation_holder_main(fd: int) -> None:
+    """The holder of the validation workers (``ceopgraph.processes.pool``): import pySHACL and load the
+    shapes once, then fork workers that parse and validate submissions until the server goes away or
+    kills them (a time limit). A fresh interpreter took about 1.4 s of processor time to get there; a
+    fork is ready in milliseconds, so a worker killed at its limit is replaced at once."""
+    hold_and_fork(fd, _worker_setup, _worker_run)
 
 
 def _worker_setup(config: ValidatorConfig) -> tuple[ValidatorConfig, Graph]:
@@ -217,7 +221,9 @@ class ValidationPool:
     """
 
     def __init__(self, config: ValidatorConfig, size: int, memory_mb: int) -> None:
-        self._workers = WorkerPool(WORKER_ENTRY, config, size, "validation worker", memory_mb=memory_mb)
+        self._workers = WorkerPool(
+            HOLDER_ENTRY, config, size, "validation worker", memory_mb=memory_mb, holder_memory_mb=HOLDER_MEMORY_MB
+        )
 
     def start(self) -> None:
         """Start the workers in the background (idempotent)."""
