@@ -45,3 +45,11 @@ def test_no_test_module_imports_a_fixture() -> None:
                     if alias.name in helpers[node.module]
                 ]
     assert not imported, "fixtures imported into test modules:\n" + "\n".join(imported)
+
+
+def test_every_file_put_first_is_a_test_file_of_the_suite() -> None:
+    """A renamed or removed file would silently drop out of the order ``conftest.LONGEST_FIRST`` sets."""
+    from .conftest import LONGEST_FIRST
+
+    assert len(set(LONGEST_FIRST)) == len(LONGEST_FIRST)
+    assert [name for name in LONGEST_FIRST if not (TESTS / name).is_file()] == []
