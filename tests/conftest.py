@@ -21,6 +21,7 @@ from ceopgraph.build import build_dataset, read_source_text, union_graph, write_
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION
 from ceopgraph.store.embedded import EmbeddedStore
+from ceopgraph.validation.engine import Validator
 from ceopgraph.validation.shapes import load_shapes
 
 from . import tiers
@@ -140,6 +141,12 @@ def union(dataset: Dataset) -> Graph:
 def shapes(settings: Settings) -> Graph:
     """Our shapes graph, loaded as the validator loads it (read-only: a test that changes it copies it)."""
     return load_shapes(settings.shapes_dir, settings.scheme)
+
+
+@pytest.fixture(scope="session")
+def validator(shapes: Graph) -> Validator:
+    """Our shapes prepared once, as a server's validation workers hold them."""
+    return Validator.of(shapes)
 
 
 @pytest.fixture(scope="session")

@@ -483,7 +483,8 @@ def test_a_client_that_waits_for_100_continue_gets_it_then_its_answer(gunicorn: 
         "Expect": "100-Continue",
         "Connection": "close",
     }
-    started = time.monotonic()
+    # The answer waits for a validation (on a loaded machine, for the first validation worker to start
+    # too): only the interim answer is held to "at once".
     with connect(gunicorn, timeout=5) as sock:
         sock.sendall(request_bytes("POST", "/validate", headers))
         interim = b""
@@ -492,11 +493,11 @@ def test_a_client_that_waits_for_100_continue_gets_it_then_its_answer(gunicorn: 
             assert part, interim
             interim += part
         assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.settimeout(60)
         sock.sendall(body)
         status, _, answer = read_answer(sock)
     assert status == 200, answer[:300]  # not a second 100 Continue
     assert b"conforms" in answer.lower()
-    assert time.monotonic() - started < 5
 
 
 def test_a_chunked_body_of_small_chunks_costs_the_worker_little_cpu(one_worker: LiveServer) -> None:

@@ -22,8 +22,8 @@ from ceopgraph.releases.content import Version
 from ceopgraph.releases.drafting import DraftTooLarge, Prepared, PrepareJob, Rendered, RenderJob, TooLarge
 from ceopgraph.releases.registry import Conflict
 from ceopgraph.releases.service import OPERATOR
+from ceopgraph.validation.engine import Validator
 from ceopgraph.validation.service import SentReport, Submission, Unreadable, ValidatorConfig, result_of
-from ceopgraph.validation.shapes import load_shapes
 
 from .releasing import GOOD_FIGURE, changed
 
@@ -36,29 +36,31 @@ def _job(data: bytes, max_stored_bytes: int = 1 << 30) -> PrepareJob:
     return PrepareJob(Submission(data, "trig", "draft.trig"), None, 0, "https://example.org/d", max_stored_bytes)
 
 
-def test_jobs_answer_typed_results_and_refusals_that_pickle(settings: Settings, built_dist: Path) -> None:
-    shapes, config = load_shapes(settings.shapes_dir, settings.scheme), _config(settings)
+def test_jobs_answer_typed_results_and_refusals_that_pickle(
+    settings: Settings, built_dist: Path, validator: Validator
+) -> None:
+    config = _config(settings)
     trig = (built_dist / "ceopgraph.trig").read_bytes()
-    prepared = _job(changed(trig, GOOD_FIGURE)).run(config, shapes)
+    prepared = _job(changed(trig, GOOD_FIGURE)).run(config, validator)
     assert isinstance(prepared, Prepared) and isinstance(prepared.report, SentReport)
     assert isinstance(prepared.diff, Diff) and prepared.diff.added > 0  # a Diff, not its JSON
     assert pickle.loads(pickle.dumps(prepared)) == prepared  # as a worker sends it
     assert result_of(prepared) is prepared
     assert prepared.report.report().conforms
 
-    unreadable = _job(b"@prefix x: <http://example.org/> .\nx:a x:b").run(config, shapes)
+    unreadable = _job(b"@prefix x: <http://example.org/> .\nx:a x:b").run(config, validator)
     assert isinstance(unreadable, Unreadable) and unreadable.source == "draft.trig" and unreadable.line
     assert pickle.loads(pickle.dumps(unreadable)) == unreadable
     with pytest.raises(UnreadableRdf) as raised:
         result_of(unreadable)
     assert raised.value.line == unreadable.line and raised.value.message == unreadable.message
 
-    too_large = _job(trig, max_stored_bytes=1000).run(config, shapes)
+    too_large = _job(trig, max_stored_bytes=1000).run(config, validator)
     assert isinstance(too_large, TooLarge) and "1,000 bytes" in too_large.message
     with pytest.raises(DraftTooLarge, match="1,000 bytes"):
         result_of(pickle.loads(pickle.dumps(too_large)))
 
-    rendered = RenderJob(prepared.content, Version(2, "2026-01-01T00:00:00Z", 1)).run(config, shapes)
+    rendered = RenderJob(prepared.content, Version(2, "2026-01-01T00:00:00Z", 1)).run(config, validator)
     assert isinstance(rendered, Rendered)
     assert set(rendered.dumps) == {f"ceopgraph.{f.extension}" for f in RDF_FORMATS} | {
         "annual-review-2012-13.csv",

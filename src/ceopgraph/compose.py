@@ -25,6 +25,7 @@ from ceopgraph.store.client import Credentials
 from ceopgraph.store.disk import DiskStore
 from ceopgraph.store.embedded import EmbeddedStore, QueryLimits
 from ceopgraph.store.protocol import Store
+from ceopgraph.validation.engine import Validator
 from ceopgraph.validation.service import JobRunner, ValidatorConfig, run_here
 from ceopgraph.validation.shapes import load_shapes
 
@@ -59,7 +60,7 @@ def open_releases(settings: Settings, run: JobRunner | None = None, clock: Calla
 def run_in_process(settings: Settings) -> JobRunner:
     """The command line's runner of drafts' work: here, with the shapes loaded once (the operator's own files)."""
     config = ValidatorConfig(str(settings.shapes_dir), settings.base_uri, settings.max_submission_bytes)
-    return run_here(config, load_shapes(settings.shapes_dir, settings.scheme))
+    return run_here(config, Validator.of(load_shapes(settings.shapes_dir, settings.scheme)))
 
 
 def push_target(settings: Settings) -> Target | None:

@@ -23,7 +23,7 @@ from rdflib.namespace import RDF
 from ceopgraph.config import Settings
 from ceopgraph.namespaces import SH
 from ceopgraph.validation.bulk import BulkConstraint, split_shapes
-from ceopgraph.validation.engine import validate_graph
+from ceopgraph.validation.engine import Validator
 from ceopgraph.validation.report import Report, Result
 from ceopgraph.validation.shapes import sparql_prefixes
 
@@ -1056,7 +1056,7 @@ _SHAPE_KEPT += (SH.target, SH.severity, SH.message, SH.deactivated)
 def reference_shapes(shapes: Graph, constraints: tuple[BulkConstraint, ...]) -> Graph:
     """The shapes graph cut down to ``constraints`` (the SHACL-SPARQL constraints the bulk path takes):
     their node shapes with their targets, each constraint with its query and prefix declarations. Run
-    by pySHACL alone (``validate_graph(..., bulk=False)``) it pre-binds ``$this`` once per focus node,
+    by pySHACL alone (``Validator.of(..., bulk=False)``) it pre-binds ``$this`` once per focus node,
     the reference the bulk run is compared with, without running the other constraints a second time."""
     kept = Graph()
     for prefix, namespace in shapes.namespaces():
@@ -1119,11 +1119,11 @@ class Corpus:
         return mutate(self.union, self.settings, updates[name])
 
     def report(self, name: str) -> Report:
-        """The case's validation report, by the engine every caller uses (``validate_graph``)."""
+        """The case's validation report, by the engine every caller uses (``Validator``)."""
         if name not in self._reports:
 
             def made() -> tuple[Report, object]:
-                report = validate_graph(self.data(name), self.shapes)
+                report = self._validator.validate(self.data(name))
                 return replace(report, graph=Graph()), _frozen(report.graph)
 
             report, graph = self._once(f"report-{name}", made)
@@ -1152,12 +1152,16 @@ class Corpus:
         return split_shapes(self.shapes).bulk
 
     @cached_property
-    def _reference_shapes(self) -> Graph:
-        return reference_shapes(self.shapes, self.bulk)
+    def _validator(self) -> Validator:
+        return Validator.of(self.shapes)
+
+    @cached_property
+    def _reference(self) -> Validator:
+        return Validator.of(reference_shapes(self.shapes, self.bulk), bulk=False)
 
     def reference(self, name: str) -> tuple[Result, ...]:
         """The results of the bulk constraints on the case's data, run by pySHACL alone instead: once per
         focus node, ``$this`` pre-bound (SHACL 5.3.1)."""
         taken = {str(c.constraint) for c in self.bulk}
-        report = validate_graph(self.data(name), self._reference_shapes, bulk=False)
+        report = self._reference.validate(self.data(name))
         return tuple(r for r in report.results if r.source_constraint in taken)

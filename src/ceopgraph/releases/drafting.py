@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-from rdflib import Dataset, Graph, URIRef
+from rdflib import Dataset, URIRef
 
 from ceopgraph import paths, rdfio, tablesin
 from ceopgraph.bnodes import IndistinguishableBlankNodes, relabel_dataset
@@ -44,7 +44,7 @@ from ceopgraph.releases.content import (
 from ceopgraph.releases.registry import now
 from ceopgraph.tablesin import Problem, TableProblems, TableTooLarge, TableUpload
 from ceopgraph.urischeme import UriScheme
-from ceopgraph.validation.engine import validate_graph
+from ceopgraph.validation.engine import Validator
 from ceopgraph.validation.report import Report
 from ceopgraph.validation.service import (
     MAX_RESULTS_SHOWN,
@@ -161,7 +161,7 @@ def best_match(content: Dataset, candidates: tuple[ReleaseFile, ...], scheme: Ur
 
 def prepare(
     submission: Submission,
-    shapes: Graph,
+    validator: Validator,
     config: ValidatorConfig,
     current: Path | None,
     base_release: int,
@@ -226,7 +226,7 @@ def prepare(
     if len(encoded) > max_stored_bytes:
         raise DraftTooLarge(_too_large(submission.source, len(encoded), max_stored_bytes))
     would_be = release_dataset(content, scheme, Version(base_release + 1, now(), base_release or None))
-    report = validate_graph(union_graph(would_be), shapes)
+    report = validator.validate(union_graph(would_be))
     origin = made_from or best_match(content, lineage[-MAX_CANDIDATES:], scheme) or ReleaseFile(base_release, "")
     since = [r for r in lineage if r.n > origin.n]
     history = []
@@ -356,7 +356,7 @@ class PrepareJob:
     made_from: ReleaseFile | None = None  # the release the draft was made from, if known
     table: TableUpload | None = None  # the submission is a table, read here (``tablesin``)
 
-    def run(self, config: ValidatorConfig, shapes: Graph) -> Prepared | Refusal:
+    def run(self, config: ValidatorConfig, validator: Validator) -> Prepared | Refusal:
         """The prepared draft, or why not (unreadable, too large, a table's problems)."""
         try:
             current = Path(self.current) if self.current else None
@@ -364,7 +364,7 @@ class PrepareJob:
                 config = replace(config, max_bytes=self.max_bytes)
             return prepare(
                 self.submission,
-                shapes,
+                validator,
                 config,
                 current,
                 self.base_release,
@@ -390,7 +390,7 @@ class RenderJob:
     content: bytes
     version: Version
 
-    def run(self, config: ValidatorConfig, shapes: Graph) -> Rendered:
+    def run(self, config: ValidatorConfig, validator: Validator) -> Rendered:
         return Rendered(render(self.content, config.scheme, self.version))
 
 

@@ -21,12 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdflib import Graph
 from rdflib.term import Node, URIRef
 
 from ceopgraph.releases.drafting import read_release
 from ceopgraph.releases.registry import Release
 from ceopgraph.urischeme import UriScheme
+from ceopgraph.validation.engine import Validator
 from ceopgraph.validation.service import ValidatorConfig
 
 # The notices a page shows at most (the newest): a resource corrected in every release stays readable.
@@ -46,7 +46,7 @@ class SubjectsJob:
 
     dump: str  # the release's N-Quads dump
 
-    def run(self, config: ValidatorConfig, shapes: Graph) -> Subjects:
+    def run(self, config: ValidatorConfig, validator: Validator) -> Subjects:
         return subjects_of(Path(self.dump), config.scheme)
 
 

@@ -19,7 +19,7 @@ from ceopgraph.processes import pool
 from ceopgraph.processes.pool import WorkerPool, hold_and_fork
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, parse_rdf
 from ceopgraph.urischeme import UriScheme
-from ceopgraph.validation.engine import validate_graph
+from ceopgraph.validation.engine import Validator
 from ceopgraph.validation.report import Report, Result
 from ceopgraph.validation.shapes import load_shapes
 
@@ -78,11 +78,11 @@ class ValidatorConfig:
         return UriScheme(self.base_uri)
 
 
-def validate_submission(submission: Submission, shapes: Graph, config: ValidatorConfig) -> Report:
-    """The command line's path for bytes: the safe parser (``rdfio``), then our shapes only."""
+def validate_submission(submission: Submission, validator: Validator, config: ValidatorConfig) -> Report:
+    """The path of a submission's bytes: the safe parser (``rdfio``), then our shapes only."""
     fmt = format_for_name(submission.format_name)
     data = parse_rdf(submission.data, fmt, submission.source, config.max_bytes, config.base_uri)
-    return validate_graph(data, shapes)
+    return validator.validate(data)
 
 
 # The entry point ``ValidationPool`` gives its holder ("module:function", see ``ceopgraph.processes.pool.WorkerPool``).
@@ -92,15 +92,15 @@ HOLDER_MEMORY_MB = 512
 
 
 def validation_holder_main(fd: int) -> None:
-    """The holder of the validation workers (``ceopgraph.processes.pool``): import pySHACL and load the
-    shapes once, then fork workers that parse and validate submissions until the server goes away or
-    kills them (a time limit). A fresh interpreter took about 1.4 s of processor time to get there; a
-    fork is ready in milliseconds, so a worker killed at its limit is replaced at once."""
+    """The holder of the validation workers (``ceopgraph.processes.pool``): import pySHACL, load the shapes
+    and prepare them (``engine.Validator``) once, then fork workers that parse and validate submissions until
+    the server goes away or kills them (a time limit). A fresh interpreter took about 1.4 s of processor time
+    to get there; a fork is ready in milliseconds, so a worker killed at its limit is replaced at once."""
     hold_and_fork(fd, _worker_setup, _worker_run)
 
 
-def _worker_setup(config: ValidatorConfig) -> tuple[ValidatorConfig, Graph]:
-    return config, load_shapes(Path(config.shapes_dir), config.scheme)
+def _worker_setup(config: ValidatorConfig) -> tuple[ValidatorConfig, Validator]:
+    return config, Validator.of(load_shapes(Path(config.shapes_dir), config.scheme))
 
 
 class Refusal(ABC):
@@ -138,7 +138,7 @@ class WorkerJob(Protocol[R]):
     is parsed, validated and compared here), run in a validation worker or, on the command line, in
     process (``run_here``): its typed result, or a typed ``Refusal``."""
 
-    def run(self, config: ValidatorConfig, shapes: Graph) -> R | Refusal: ...
+    def run(self, config: ValidatorConfig, validator: Validator) -> R | Refusal: ...
 
 
 class JobRunner(Protocol):
@@ -155,11 +155,11 @@ def result_of(reply: T | Refusal) -> T:
     return reply
 
 
-def run_here(config: ValidatorConfig, shapes: Graph) -> JobRunner:
+def run_here(config: ValidatorConfig, validator: Validator) -> JobRunner:
     """A runner of jobs in this process (the command line: the operator's own files, no time limit)."""
 
     def run(job: WorkerJob[T]) -> T:
-        return result_of(job.run(config, shapes))
+        return result_of(job.run(config, validator))
 
     return run
 
@@ -193,9 +193,9 @@ class ValidateJob:
 
     submission: Submission
 
-    def run(self, config: ValidatorConfig, shapes: Graph) -> SentReport | Refusal:
+    def run(self, config: ValidatorConfig, validator: Validator) -> SentReport | Refusal:
         try:
-            return SentReport.of(validate_submission(self.submission, shapes, config))
+            return SentReport.of(validate_submission(self.submission, validator, config))
         except UnreadableRdf as exc:
             return Unreadable.of(exc)
 
@@ -205,9 +205,9 @@ class ValidateJob:
 _RAN = "ok"
 
 
-def _worker_run(state: tuple[ValidatorConfig, Graph], job: WorkerJob[object]) -> tuple[str, object]:
-    config, shapes = state
-    return (_RAN, job.run(config, shapes))
+def _worker_run(state: tuple[ValidatorConfig, Validator], job: WorkerJob[object]) -> tuple[str, object]:
+    config, validator = state
+    return (_RAN, job.run(config, validator))
 
 
 class ValidationPool:
