@@ -23,4 +23,3 @@ def test_a_validator_used_again_reports_what_a_fresh_validation_reports(corpus: 
         assert (again.conforms, again.results) == (fresh.conforms, fresh.results), name
     assert {validator.validate(corpus.data(name)).conforms for name in _CASES} == {True, False}
     assert set(shapes) == before
-
