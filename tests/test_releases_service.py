@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from rdflib.namespace import RDF, VOID, XSD
 
 from ceopgraph import rdfio
 from ceopgraph.cli import local_releases as cli_releases
-from ceopgraph.compose import open_releases
+from ceopgraph.compose import open_releases, run_in_process
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import FORMATS_BY_NAME
 from ceopgraph.namespaces import SCHEMA
@@ -36,7 +37,7 @@ from ceopgraph.releases.service import (
 from ceopgraph.releases.tokens import InvalidToken
 from ceopgraph.releases.transfer import TransferError, export, import_
 from ceopgraph.urischeme import UriScheme
-from ceopgraph.validation.service import Submission
+from ceopgraph.validation.service import Submission, ValidateJob
 
 from .apps import release_app
 from .backends import Backend
@@ -574,3 +575,21 @@ def test_blank_nodes_that_cannot_be_told_apart_are_refused(releases: Releases) -
     with pytest.raises(UnreadableRdf, match=r"draft.trig: \d+ blank nodes cannot be told apart.*give them IRIs"):
         bounded(lambda: releases.create_draft(sam, _submission(with_cycles(_dump(releases), 150))), 60.0)
     assert [d.id for d in releases.registry.drafts()] == []
+
+
+def test_the_command_lines_runner_reads_the_shapes_at_its_first_job_and_only_then(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """A command that runs no job (a token listed, an audit) never waits for the shapes to be read and
+    prepared; a command that runs several reads them once."""
+    shapes = tmp_path / "shapes" / "shapes.ttl"
+    shapes.parent.mkdir()
+    shapes.write_text("not Turtle")
+    run = run_in_process(replace(settings, root=tmp_path))  # nothing read yet: no error
+    job = ValidateJob(Submission(b"<https://example.org/a> a <https://example.org/B> .", "turtle", "a.ttl"))
+    with pytest.raises(SyntaxError):
+        run(job)
+    shapes.write_bytes((settings.shapes_dir / "ceopgraph-shapes.ttl").read_bytes())
+    assert run(job).conforms
+    shapes.write_text("not Turtle")
+    assert run(job).conforms  # read once, at the first job that succeeded in reading them

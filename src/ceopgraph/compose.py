@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from functools import cache
 from pathlib import Path
 
 from ceopgraph.config import Settings, SettingsError
@@ -58,9 +59,10 @@ def open_releases(settings: Settings, run: JobRunner | None = None, clock: Calla
 
 
 def run_in_process(settings: Settings) -> JobRunner:
-    """The command line's runner of drafts' work: here, with the shapes loaded once (the operator's own files)."""
+    """The command line's runner of drafts' work: here, with the shapes loaded and prepared once, when the first
+    job needs them (the operator's own files)."""
     config = ValidatorConfig(str(settings.shapes_dir), settings.base_uri, settings.max_submission_bytes)
-    return run_here(config, Validator.of(load_shapes(settings.shapes_dir, settings.scheme)))
+    return run_here(config, cache(lambda: Validator.of(load_shapes(settings.shapes_dir, settings.scheme))))
 
 
 def push_target(settings: Settings) -> Target | None:

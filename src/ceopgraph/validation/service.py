@@ -8,7 +8,7 @@ its HTTP status.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -155,11 +155,13 @@ def result_of(reply: T | Refusal) -> T:
     return reply
 
 
-def run_here(config: ValidatorConfig, validator: Validator) -> JobRunner:
-    """A runner of jobs in this process (the command line: the operator's own files, no time limit)."""
+def run_here(config: ValidatorConfig, validator: Callable[[], Validator]) -> JobRunner:
+    """A runner of jobs in this process (the command line: the operator's own files, no time limit).
+    ``validator`` gives each job the validator; the command line's prepares it at the first job (about
+    a second: our shapes' queries parsed), so a command that runs none, listing tokens, never waits for it."""
 
     def run(job: WorkerJob[T]) -> T:
-        return result_of(job.run(config, validator))
+        return result_of(job.run(config, validator()))
 
     return run
 
