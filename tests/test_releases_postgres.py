@@ -159,7 +159,7 @@ def test_two_machines_share_drafts_tokens_audit_and_releases(
 
 
 def test_an_export_round_trips_from_sqlite_through_postgres_byte_for_byte(
-    postgres_url: str, tmp_path: Path, built_dist: Path, runner: JobRunner, monkeypatch: pytest.MonkeyPatch
+    postgres_url: str, tmp_path: Path, built_dist: Path, runner: JobRunner
 ) -> None:
     sqlite = open_releases(load_settings(environ={}, data_dir=tmp_path / "sqlite"), runner)
     assert sqlite.ensure_first_release(built_dist / "ceopgraph.trig") is not None
@@ -172,7 +172,6 @@ def test_an_export_round_trips_from_sqlite_through_postgres_byte_for_byte(
     assert sqlite.registry.draft_summary(draft.id, None) is not None
     transfer.export(sqlite, tmp_path / "from-sqlite")
 
-    monkeypatch.setattr(cli, "run_in_process", lambda settings: runner)  # the shapes loaded once
     pg = ["--data-dir", str(tmp_path / "pg"), "--database-url", postgres_url]
     assert cli.main(["import", str(tmp_path / "from-sqlite"), *pg]) == 0
     assert cli.main(["export", str(tmp_path / "from-postgres"), *pg]) == 0

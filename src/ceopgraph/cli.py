@@ -1,4 +1,8 @@
-"""Command line: thin wrappers over the modules, one sub-command each."""
+"""Command line: thin wrappers over the modules, one sub-command each.
+
+Each command imports what only it uses (the web server, the write path, tables) in its own body, so a
+command starts without loading the others': ``ceopgraph validate`` does not load Flask or the releases.
+"""
 
 from __future__ import annotations
 
@@ -8,38 +12,22 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flask import Flask
-from rdflib import Dataset
-
-from ceopgraph import rdfio, storedform, tables
+from ceopgraph import rdfio, storedform
 from ceopgraph.build import BuildError, build_dataset, union_graph, write_dumps
-from ceopgraph.compose import open_releases, open_store, push_target, run_in_process
-from ceopgraph.config import Settings, SettingsError, load_settings
+from ceopgraph.config import SERVERS, Settings, SettingsError, load_settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION, RdfFormat
-from ceopgraph.processes.sandbox import SandboxUnavailable, check_available
-from ceopgraph.publish import Target
 from ceopgraph.rdfio import UnreadableRdf, format_for_name, format_for_path, read_bounded, read_files
-from ceopgraph.releases import drafting
-from ceopgraph.releases.registry import Conflict, RegistryUnavailable
-from ceopgraph.releases.remote import StoreAhead, StoreNotUpdated, push_current
-from ceopgraph.releases.service import (
-    OPERATOR,
-    DraftInvalid,
-    DraftNotFound,
-    NotAcknowledged,
-    Releases,
-    UnknownAcknowledgement,
-    UnknownBase,
-    acknowledgements,
-)
-from ceopgraph.server import SERVERS, serve
-from ceopgraph.store.disk import DiskStore
-from ceopgraph.tablesin import XLSX_EXTENSION, TableProblems, TableUpload
 from ceopgraph.validation.engine import validate_graph
-from ceopgraph.validation.service import Submission
 from ceopgraph.validation.shapes import load_shapes
-from ceopgraph.web.app import create_app
+
+if TYPE_CHECKING:
+    from rdflib import Dataset
+
+    from ceopgraph.publish import Target
+    from ceopgraph.releases.service import Releases
+    from ceopgraph.tablesin import TableUpload
 
 
 def _validated_dataset(settings: Settings, refusal: str) -> Dataset | int:
@@ -133,6 +121,14 @@ def _files_to_serve(settings: Settings, data: Sequence[str] | None, dist: Path) 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the dataset over HTTP under Granian (or gunicorn) until interrupted."""
+    from flask import Flask
+
+    from ceopgraph.compose import open_store, push_target
+    from ceopgraph.processes.sandbox import SandboxUnavailable, check_available
+    from ceopgraph.server import serve
+    from ceopgraph.store.disk import DiskStore
+    from ceopgraph.web.app import create_app
+
     dist = Path(args.dist)
     settings = load_settings(  # the dumps are served from dist_dir
         base_uri=args.base_uri,
@@ -212,6 +208,8 @@ def _push_at_start(writer: Releases, target: Target) -> None:
     """Bring the remote store to this replica's current release, unless it holds a newer state: a replica
     restarted with a registry behind the store's (a rolling deploy over separate data folders) serves the
     store as it is and says so, never taking it back (``releases.remote``)."""
+    from ceopgraph.releases.remote import StoreAhead, StoreNotUpdated, push_current
+
     try:
         pushed = push_current(writer, target)
     except StoreAhead as exc:
@@ -286,6 +284,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 def local_releases(settings: Settings) -> Releases:
     """The data directory's releases, for the operator: drafts prepared and releases rendered here."""
+    from ceopgraph.compose import open_releases, run_in_process
+
     if settings.data_dir is None:
         raise SystemExit("set CEOPGRAPH_DATA_DIR (or --data-dir): the folder of the releases, drafts and tokens")
     return open_releases(settings, run_in_process(settings))
@@ -301,6 +301,8 @@ def _releases_settings(args: argparse.Namespace) -> Settings:
 
 def cmd_tokens(args: argparse.Namespace) -> int:
     """Create, list or revoke the tokens of submitters and publishers."""
+    from ceopgraph.releases.service import OPERATOR
+
     releases = local_releases(_releases_settings(args))
     if args.action == "create":
         try:
@@ -328,6 +330,9 @@ def cmd_tokens(args: argparse.Namespace) -> int:
 def _table(path: Path, args: argparse.Namespace, limit: int) -> TableUpload | None:
     """The table a draft is made from (a ``.csv`` or ``.xlsx`` file, or ``--input-format csv|xlsx``) with its
     ``--source`` and ``--title``; None for an RDF file."""
+    from ceopgraph import tables
+    from ceopgraph.tablesin import XLSX_EXTENSION, TableUpload
+
     named = (args.input_format or path.suffix.lstrip(".")).lower()
     if named not in (tables.CSV_EXTENSION, XLSX_EXTENSION):
         if args.source or args.title:
@@ -347,6 +352,21 @@ def _table(path: Path, args: argparse.Namespace, limit: int) -> TableUpload | No
 def cmd_draft(args: argparse.Namespace) -> int:
     """Create a draft from a file, show a draft's diff, or publish it (as the operator)."""
     import json
+
+    from ceopgraph.releases import drafting
+    from ceopgraph.releases.registry import Conflict
+    from ceopgraph.releases.remote import StoreNotUpdated
+    from ceopgraph.releases.service import (
+        OPERATOR,
+        DraftInvalid,
+        DraftNotFound,
+        NotAcknowledged,
+        UnknownAcknowledgement,
+        UnknownBase,
+        acknowledgements,
+    )
+    from ceopgraph.tablesin import TableProblems
+    from ceopgraph.validation.service import Submission
 
     releases = local_releases(_releases_settings(args))
     try:
@@ -541,6 +561,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; a ``CEOPGRAPH_*`` variable whose value is not of its setting's type ends it with one
     line naming the variable (exit 2, as for unreadable input), not a stack trace."""
+    from ceopgraph.releases.registry import RegistryUnavailable
+
     args = _parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:

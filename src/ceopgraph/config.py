@@ -17,6 +17,9 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 from ceopgraph.urischeme import UriScheme
 
 DEFAULT_BASE_URI = "https://w3id.org/ceopgraph/"
+# The WSGI servers ``ceopgraph serve --server`` runs (``ceopgraph.server``), named here so that the
+# command line offers them without loading either.
+SERVERS = ("granian", "gunicorn")
 
 
 def _default_root() -> Path:

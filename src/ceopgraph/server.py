@@ -80,9 +80,6 @@ def _log_to_stderr() -> None:
     logger.propagate = False
 
 
-SERVERS = ("granian", "gunicorn")
-
-
 def serve(
     make_app: Callable[[], Flask],
     host: str,

@@ -28,9 +28,10 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ceopgraph.search import Document, SearchPage, SearchQuery
+if TYPE_CHECKING:  # the registry stores what search makes; importing search loads rdflib and the labels
+    from ceopgraph.search import Document, SearchPage, SearchQuery
 
 WINDOW_S = 60  # the rate budgets count per minute: the window a time falls in is ``int(t // WINDOW_S)``
 SCHEMA_VERSION = 2  # 2: drafts.made_from and drafts.acknowledge, releases.notes (the publisher's release note)
