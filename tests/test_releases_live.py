@@ -438,3 +438,21 @@ def test_blank_node_bombs_cost_the_server_nothing(server: ReleaseServer) -> None
     cycles = with_cycles(_release_1(server), 150)
     status, _, refusal = bounded(lambda: call(server.url + "drafts", "POST", cycles, bearer(server.submitter, **TRIG)))
     assert status == 400 and b"blank nodes cannot be told apart" in refusal, refusal
+
+
+def test_a_stopped_server_leaves_no_scratch_file_behind(tmp_path: Path, built_dist: Path) -> None:
+    """A draft's preview queried: its worker writes a copy of the draft's data for its query processes to
+    read. Once the server stops nothing of it is left in the temporary folder, though Granian's workers
+    exit without closing their app (every stop left one copy of a draft behind)."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    log = tmp_path / "server.log"
+    with release_server(tmp_path / "data", built_dist, log, workers=1, env={"TMPDIR": str(scratch)}) as server:
+        status, draft = submit(server.url, server.submitter, changed(_release_1(server), GOOD_FIGURE))
+        assert status == 201
+        ask = urllib.parse.urlencode({"query": VALUE_QUERY})
+        url = server.url + f"drafts/{draft['id']}/sparql?{ask}"
+        status, _, body = call(url, headers=bearer(server.submitter, Accept="text/csv"))
+        assert status == 200 and body.decode().split()[-1] == "2300"
+        assert [path.name for path in scratch.rglob("*.nq")] == ["store.nq"]  # written while it serves
+    assert list(scratch.iterdir()) == []

@@ -36,8 +36,12 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import shutil
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask
@@ -89,11 +93,40 @@ def serve(
     server: str = "granian",
     header_timeout_s: float = 10.0,
 ) -> None:
-    """Serve until stopped; blocks."""
+    """Serve until stopped; blocks. The workers' temporary files go in a folder of this server's own,
+    removed when it stops (``_own_scratch``)."""
     _log_to_stderr()
-    if server == "granian":
-        _serve_granian(make_app, host, port, workers, threads, header_timeout_s)
-        return
+    with _own_scratch():
+        if server == "granian":
+            _serve_granian(make_app, host, port, workers, threads, header_timeout_s)
+        else:
+            _serve_gunicorn(make_app, host, port, workers, threads, header_timeout_s)
+
+
+@contextmanager
+def _own_scratch() -> Iterator[None]:
+    """A temporary folder for everything the server's processes write to one (``TMPDIR`` and ``tempfile``'s
+    default, which the forked workers and their processes inherit), removed with what is in it when the
+    server stops. A worker's scratch files, such as the copy of a draft's data its query processes read
+    (``store.embedded``), were left behind at every stop under Granian, whose workers exit without
+    closing their app (``os._exit``: no exit handler runs), and by any worker killed."""
+    folder = tempfile.mkdtemp(prefix="ceopgraph-serve-")
+    before = (os.environ.get("TMPDIR"), tempfile.tempdir)
+    os.environ["TMPDIR"] = tempfile.tempdir = folder
+    try:
+        yield
+    finally:
+        if before[0] is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = before[0]
+        tempfile.tempdir = before[1]
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _serve_gunicorn(
+    make_app: Callable[[], Flask], host: str, port: int, workers: int, threads: int, header_timeout_s: float
+) -> None:
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
