@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import threading
 import time
 import urllib.parse
@@ -443,11 +444,15 @@ def test_blank_node_bombs_cost_the_server_nothing(server: ReleaseServer) -> None
 def test_a_stopped_server_leaves_no_scratch_file_behind(tmp_path: Path, built_dist: Path) -> None:
     """A draft's preview queried: its worker writes a copy of the draft's data for its query processes to
     read. Once the server stops nothing of it is left in the temporary folder, though Granian's workers
-    exit without closing their app (every stop left one copy of a draft behind)."""
+    exit without closing their app (every stop left one copy of a draft behind). What a server killed with
+    SIGKILL leaves, the next one to start removes."""
     scratch = tmp_path / "tmp"
-    scratch.mkdir()
+    killed, running = scratch / "ceopgraph-serve-999999999-a", scratch / f"ceopgraph-serve-{os.getpid()}-b"
+    for folder in (killed, running):  # a PID past any kernel's limit; one that runs (this test's)
+        folder.mkdir(parents=True)
     log = tmp_path / "server.log"
     with release_server(tmp_path / "data", built_dist, log, workers=1, env={"TMPDIR": str(scratch)}) as server:
+        assert not killed.exists() and running.exists()  # a killed server's folder is swept at the next start
         status, draft = submit(server.url, server.submitter, changed(_release_1(server), GOOD_FIGURE))
         assert status == 201
         ask = urllib.parse.urlencode({"query": VALUE_QUERY})
@@ -455,4 +460,4 @@ def test_a_stopped_server_leaves_no_scratch_file_behind(tmp_path: Path, built_di
         status, _, body = call(url, headers=bearer(server.submitter, Accept="text/csv"))
         assert status == 200 and body.decode().split()[-1] == "2300"
         assert [path.name for path in scratch.rglob("*.nq")] == ["store.nq"]  # written while it serves
-    assert list(scratch.iterdir()) == []
+    assert list(scratch.iterdir()) == [running]

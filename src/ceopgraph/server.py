@@ -42,6 +42,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -109,8 +110,11 @@ def _own_scratch() -> Iterator[None]:
     default, which the forked workers and their processes inherit), removed with what is in it when the
     server stops. A worker's scratch files, such as the copy of a draft's data its query processes read
     (``store.embedded``), were left behind at every stop under Granian, whose workers exit without
-    closing their app (``os._exit``: no exit handler runs), and by any worker killed."""
-    folder = tempfile.mkdtemp(prefix="ceopgraph-serve-")
+    closing their app (``os._exit``: no exit handler runs), and by any worker killed. The folder is named
+    with the server's PID, so that a server killed before it could remove its own has it removed by the
+    next one to start (``_sweep_scratch``)."""
+    _sweep_scratch(Path(tempfile.gettempdir()))
+    folder = tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-")
     before = (os.environ.get("TMPDIR"), tempfile.tempdir)
     os.environ["TMPDIR"] = tempfile.tempdir = folder
     try:
@@ -122,6 +126,32 @@ def _own_scratch() -> Iterator[None]:
             os.environ["TMPDIR"] = before[0]
         tempfile.tempdir = before[1]
         shutil.rmtree(folder, ignore_errors=True)
+
+
+_SCRATCH_PREFIX = "ceopgraph-serve-"
+
+
+def _sweep_scratch(parent: Path) -> None:
+    """Remove the folders (``_own_scratch``) of this user's servers that no longer run: killed (SIGKILL)
+    before they could remove their own. A folder whose PID runs is left, whatever runs under that PID now."""
+    for folder in parent.glob(f"{_SCRATCH_PREFIX}*-*"):
+        pid = folder.name.removeprefix(_SCRATCH_PREFIX).partition("-")[0]
+        try:
+            mine = folder.stat().st_uid == os.getuid()
+        except OSError:  # gone already
+            continue
+        if mine and pid.isdigit() and not _runs(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _serve_gunicorn(
