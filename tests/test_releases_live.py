@@ -450,9 +450,14 @@ def test_a_stopped_server_leaves_no_scratch_file_behind(tmp_path: Path, built_di
     killed, running = scratch / "ceopgraph-serve-999999999-a", scratch / f"ceopgraph-serve-{os.getpid()}-b"
     for folder in (killed, running):  # a PID past any kernel's limit; one that runs (this test's)
         folder.mkdir(parents=True)
+    (theirs := tmp_path / "theirs").mkdir()  # a folder a link of that name leads to: never swept
+    (theirs / "kept").touch()
+    link = scratch / "ceopgraph-serve-999999998-c"
+    link.symlink_to(theirs)
     log = tmp_path / "server.log"
     with release_server(tmp_path / "data", built_dist, log, workers=1, env={"TMPDIR": str(scratch)}) as server:
         assert not killed.exists() and running.exists()  # a killed server's folder is swept at the next start
+        assert link.is_symlink() and (theirs / "kept").exists()
         status, draft = submit(server.url, server.submitter, changed(_release_1(server), GOOD_FIGURE))
         assert status == 201
         ask = urllib.parse.urlencode({"query": VALUE_QUERY})
@@ -460,4 +465,4 @@ def test_a_stopped_server_leaves_no_scratch_file_behind(tmp_path: Path, built_di
         status, _, body = call(url, headers=bearer(server.submitter, Accept="text/csv"))
         assert status == 200 and body.decode().split()[-1] == "2300"
         assert [path.name for path in scratch.rglob("*.nq")] == ["store.nq"]  # written while it serves
-    assert list(scratch.iterdir()) == [running]
+    assert set(scratch.iterdir()) == {link, running}

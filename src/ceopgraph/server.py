@@ -38,6 +38,7 @@ import logging
 import math
 import os
 import shutil
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -104,6 +105,9 @@ def serve(
             _serve_gunicorn(make_app, host, port, workers, threads, header_timeout_s)
 
 
+_SCRATCH_PREFIX = "ceopgraph-serve-"
+
+
 @contextmanager
 def _own_scratch() -> Iterator[None]:
     """A temporary folder for everything the server's processes write to one (``TMPDIR`` and ``tempfile``'s
@@ -128,18 +132,16 @@ def _own_scratch() -> Iterator[None]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-_SCRATCH_PREFIX = "ceopgraph-serve-"
-
-
 def _sweep_scratch(parent: Path) -> None:
     """Remove the folders (``_own_scratch``) of this user's servers that no longer run: killed (SIGKILL)
     before they could remove their own. A folder whose PID runs is left, whatever runs under that PID now."""
     for folder in parent.glob(f"{_SCRATCH_PREFIX}*-*"):
         pid = folder.name.removeprefix(_SCRATCH_PREFIX).partition("-")[0]
         try:
-            mine = folder.stat().st_uid == os.getuid()
+            found = folder.lstat()  # the entry itself: a link someone made there is not a folder of ours
         except OSError:  # gone already
             continue
+        mine = stat.S_ISDIR(found.st_mode) and found.st_uid == os.getuid()
         if mine and pid.isdigit() and not _runs(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
 
