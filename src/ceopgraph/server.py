@@ -38,18 +38,17 @@ import logging
 import math
 import os
 import shutil
-import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from ceopgraph.headfirst import LIMIT_REQUEST_FIELD_SIZE, LIMIT_REQUEST_FIELDS, LIMIT_REQUEST_LINE
+from ceopgraph.processes.scratch import owned_scratch
 from ceopgraph.web.services import close_app
 
 
@@ -105,20 +104,15 @@ def serve(
             _serve_gunicorn(make_app, host, port, workers, threads, header_timeout_s)
 
 
-_SCRATCH_PREFIX = "ceopgraph-serve-"
-
-
 @contextmanager
 def _own_scratch() -> Iterator[None]:
     """A temporary folder for everything the server's processes write to one (``TMPDIR`` and ``tempfile``'s
     default, which the forked workers and their processes inherit), removed with what is in it when the
     server stops. A worker's scratch files, such as the copy of a draft's data its query processes read
     (``store.embedded``), were left behind at every stop under Granian, whose workers exit without
-    closing their app (``os._exit``: no exit handler runs), and by any worker killed. The folder is named
-    with the server's PID, so that a server killed before it could remove its own has it removed by the
-    next one to start (``_sweep_scratch``)."""
-    _sweep_scratch(Path(tempfile.gettempdir()))
-    folder = tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-")
+    closing their app (``os._exit``: no exit handler runs), and by any worker killed. A server killed
+    before it could remove its folder has it removed by the next one to start (``owned_scratch``)."""
+    folder = str(owned_scratch("ceopgraph-serve-"))
     before = (os.environ.get("TMPDIR"), tempfile.tempdir)
     os.environ["TMPDIR"] = tempfile.tempdir = folder
     try:
@@ -130,30 +124,6 @@ def _own_scratch() -> Iterator[None]:
             os.environ["TMPDIR"] = before[0]
         tempfile.tempdir = before[1]
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _sweep_scratch(parent: Path) -> None:
-    """Remove the folders (``_own_scratch``) of this user's servers that no longer run: killed (SIGKILL)
-    before they could remove their own. A folder whose PID runs is left, whatever runs under that PID now."""
-    for folder in parent.glob(f"{_SCRATCH_PREFIX}*-*"):
-        pid = folder.name.removeprefix(_SCRATCH_PREFIX).partition("-")[0]
-        try:
-            found = folder.lstat()  # the entry itself: a link someone made there is not a folder of ours
-        except OSError:  # gone already
-            continue
-        mine = stat.S_ISDIR(found.st_mode) and found.st_uid == os.getuid()
-        if mine and pid.isdigit() and not _runs(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _runs(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def _serve_gunicorn(

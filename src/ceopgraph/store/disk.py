@@ -22,6 +22,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from ceopgraph.conneg import RdfFormat
+from ceopgraph.processes.scratch import owned_scratch
 
 Source = tuple[str, str, str | None]  # file, pyoxigraph format name, target graph: plain values, for JSON
 
@@ -154,30 +155,15 @@ def write_store(path: str, sources: Sequence[Source]) -> None:
 
 
 def _written_scratch(sources: Sequence[Source]) -> Path:
-    """A new scratch folder named after this process, holding the written store (nothing is left
-    behind if writing fails); first, the scratch folders of processes no longer running are removed."""
-    temp = Path(tempfile.gettempdir())
-    for stale in temp.glob(_SCRATCH_PREFIX + "*"):
-        owner = stale.name.removeprefix(_SCRATCH_PREFIX).split("-")[0]
-        if owner.isdigit() and not _alive(int(owner)):
-            shutil.rmtree(stale, ignore_errors=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-"))
+    """A new scratch folder named after this process (``processes.scratch``: those of processes no longer
+    running are removed first), holding the written store; nothing is left behind if writing fails."""
+    scratch = owned_scratch(_SCRATCH_PREFIX)
     try:
         _write(scratch, sources)
     except OSError:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
     return scratch
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
 
 
 def _remove_scratch(path: Path, owner: int) -> None:
