@@ -20,6 +20,17 @@ def worker_main(fd: int) -> None:
     serve_jobs(fd, lambda _: None, _job)
 
 
+def slow_start_main(fd: int) -> None:
+    """A worker that takes the setup value's seconds to start, or fails to start when it is negative."""
+    serve_jobs(fd, _slow_start, _job)
+
+
+def _slow_start(seconds: float) -> None:
+    if seconds < 0:
+        raise RuntimeError("this worker does not start")
+    time.sleep(seconds)
+
+
 def holder_main(fd: int) -> None:
     """A holder of ``SHARED_MB`` MiB (every page written: resident), forking workers that run ``_job``."""
     hold_and_fork(fd, _shared, _job)

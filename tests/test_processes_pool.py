@@ -29,6 +29,7 @@ from .pool_jobs import SHARED_MB
 
 ENTRY = "tests.pool_jobs:worker_main"
 HOLDER = "tests.pool_jobs:holder_main"
+SLOW_START = "tests.pool_jobs:slow_start_main"
 
 
 @pytest.fixture(params=["fresh", "forked"])
@@ -194,3 +195,22 @@ def test_a_job_that_ran_out_of_time_waiting_for_a_worker_is_told_as_a_busy_pool(
             workers.run(("sleep", 2), 1)  # the same work with no wait: past its limit
     finally:
         workers.close()
+
+
+def test_a_job_sent_while_the_pool_starts_waits_for_the_start_not_within_its_own_time() -> None:
+    """A fresh interpreter takes seconds to start on a loaded machine (a query checker: 0.5 s idle, 5-6 s
+    beside eight busy processes), more than a parse's 3 s: the first job waits for the start, then gets
+    its whole time. A pool that cannot start is told as a busy one once its starts have failed."""
+    workers = WorkerPool(SLOW_START, 2.0, 1, "test worker", memory_mb=256)
+    try:
+        started = time.monotonic()
+        assert workers.run(("sleep", 0.2), 1.0)[0] == "ok"
+        assert time.monotonic() - started >= 2.0
+    finally:
+        workers.close()
+    broken = WorkerPool(SLOW_START, -1.0, 1, "test worker", memory_mb=256)
+    try:
+        with pytest.raises(NoIdleWorker, match=r"within 0\.5 s"):
+            broken.run(("pid", None), 0.5)
+    finally:
+        broken.close()

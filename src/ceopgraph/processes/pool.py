@@ -397,6 +397,10 @@ class WorkerPool:
         self._idle_changed = threading.Condition()
         self._lock = threading.Lock()
         self._starters: list[threading.Thread] = []
+        # The first start: until one worker is ready (or every first start failed), a job waits for it
+        # rather than for a free worker within its own time, so a pool's start is never a "busy" refusal.
+        self._first_starts = 0
+        self._ready_once = False
         self._closed = False
         # Forked workers: ``entry`` runs ``hold_and_fork`` in one holder, capped at holder_memory_mb MiB.
         self._holder_memory_mb = holder_memory_mb
@@ -408,7 +412,8 @@ class WorkerPool:
         with self._lock:
             if self._starters or self._closed:
                 return
-            self._starters = [threading.Thread(target=self._add_worker, daemon=True) for _ in range(self._size)]
+            self._first_starts = self._size
+            self._starters = [threading.Thread(target=self._first_start, daemon=True) for _ in range(self._size)]
         for starter in self._starters:
             starter.start()
 
@@ -418,6 +423,21 @@ class WorkerPool:
         self.start()
         for starter in self._starters:
             starter.join(self.START_TIMEOUT_S)
+
+    def _first_start(self) -> None:
+        try:
+            self._add_worker()
+        finally:
+            with self._idle_changed:
+                self._first_starts -= 1
+                self._idle_changed.notify_all()
+
+    def _wait_for_first_start(self) -> None:
+        """Return once a worker was ever ready, or every first start has ended (at most the start's own
+        limit): starting takes a fresh interpreter seconds on a loaded machine, which a job's time
+        (a parse's 3 s) was never meant to cover."""
+        with self._idle_changed:
+            self._idle_changed.wait_for(lambda: self._ready_once or self._first_starts == 0, self.START_TIMEOUT_S)
 
     def _new_worker(self) -> _Worker:
         if self._holder_memory_mb is None:
@@ -459,6 +479,7 @@ class WorkerPool:
     def _give_back(self, worker: _Worker) -> None:
         with self._idle_changed:
             self._idle.append(worker)
+            self._ready_once = True
             self._idle_changed.notify_all()
 
     def _take(self, timeout_s: float, keep_free: int) -> _Worker:
@@ -469,8 +490,9 @@ class WorkerPool:
             return self._idle.pop()
 
     def run(self, job: object, timeout_s: float) -> Reply:
-        """Send ``job`` to an idle worker and return its reply, waiting included within ``timeout_s`` (a job
-        that runs out of time after waiting more than half of it is ``StoppedWaiting``, else ``DeadlinePassed``)."""
+        """Send ``job`` to an idle worker and return its reply, waiting for a free worker included within
+        ``timeout_s`` (a job that runs out of time after waiting more than half of it is ``StoppedWaiting``,
+        else ``DeadlinePassed``); waiting for the pool's first start is not (``_wait_for_first_start``)."""
         return self.run_in_lanes(job, timeout_s)[0]
 
     def run_in_lanes(self, job: object, timeout_s: float, keep_free: int = 0) -> tuple[Reply, bool]:
@@ -480,6 +502,7 @@ class WorkerPool:
         others (a client whose queries were heavy lately yields the last idle worker to everyone else).
         """
         self.start()
+        self._wait_for_first_start()
         started = time.monotonic()
         deadline = started + timeout_s
         worker = self._take(timeout_s, keep_free)
