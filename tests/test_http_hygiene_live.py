@@ -376,12 +376,16 @@ def _worker_pid(server: LiveServer) -> int:
 
 
 def _wait_until_read(server: LiveServer, seconds: float = 10) -> None:
-    """Until the server has read every byte clients sent it (no loopback socket of its port has any queued)."""
-    local = f"0100007F:{urllib.parse.urlsplit(server.url).port:04X}"
+    """Until the server has read every byte clients sent it: none waits in its sockets' receive queues, nor
+    in the clients' send queues (``sendall`` returns once its bytes are there; while the server's window is
+    full they stay, and would arrive after the test's next request)."""
+    server_side = f"0100007F:{urllib.parse.urlsplit(server.url).port:04X}"
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
-        if not any(int(row[4].split(":")[1], 16) for row in rows if row[1] == local):
+        received = (int(row[4].split(":")[1], 16) for row in rows if row[1] == server_side)
+        unsent = (int(row[4].split(":")[0], 16) for row in rows if row[2] == server_side)
+        if not any(received) and not any(unsent):
             return
         time.sleep(0.05)
     raise AssertionError(f"the server did not read what was sent to it within {seconds} s")
