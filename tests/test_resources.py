@@ -23,7 +23,7 @@ from ceopgraph.build import build_dataset, union_graph, write_dumps
 from ceopgraph.config import Settings, load_settings
 from ceopgraph.conneg import FORMATS_BY_EXTENSION, RDF_FORMATS
 
-from .apps import embedded_app
+from .apps import LARGE_ANSWER_TIMEOUT_S, embedded_app
 from .test_rdfio import bounded
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -509,10 +509,10 @@ def _rest_link(page: str) -> str:
 
 def test_the_query_of_a_cut_document_answers_its_statements(settings: Settings, twins_dist: Path) -> None:
     """The link on a cut page is a query the endpoint answers: every statement about the resource (the
-    endpoint's row limit raised above them, where by default it would say it cut them at 10,000). The query
-    takes ~1 s alone and goes to the heavy lane (nice 15), where a full run once made it pass the default
-    10 s: this test checks the answer, not the time limit, so it gives the query a minute."""
-    with embedded_app(settings, twins_dist, started=True, max_result_rows=30_000, query_timeout_s=60) as app:
+    endpoint's row limit raised above them, where by default it would say it cut them at 10,000; ~1 s alone)."""
+    with embedded_app(
+        settings, twins_dist, started=True, max_result_rows=30_000, query_timeout_s=LARGE_ANSWER_TIMEOUT_S
+    ) as app:
         client = app.test_client()
         page = get(client, HUGE[0], BROWSER_ACCEPT).get_data(as_text=True)
         answer = client.get(_rest_link(page), headers={"Accept": "application/sparql-results+json"})
